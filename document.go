@@ -1,0 +1,187 @@
+package docket
+
+import (
+	"context"
+	"encoding/json"
+	"regexp"
+	"time"
+)
+
+// Kind says what a document is for.
+type Kind string
+
+// Document kinds.
+const (
+	KindRFC        Kind = "rfc"
+	KindNotes      Kind = "notes"
+	KindBrainstorm Kind = "brainstorm"
+	KindPage       Kind = "page"
+)
+
+// Valid reports whether k is a known kind.
+func (k Kind) Valid() bool {
+	switch k {
+	case KindRFC, KindNotes, KindBrainstorm, KindPage:
+		return true
+	}
+	return false
+}
+
+// Status is where a document is in its lifecycle:
+// draft -> review -> last-call -> accepted | declined | postponed |
+// withdrawn, and later superseded.
+type Status string
+
+// Document statuses.
+const (
+	StatusDraft      Status = "draft"
+	StatusReview     Status = "review"
+	StatusLastCall   Status = "last-call"
+	StatusAccepted   Status = "accepted"
+	StatusDeclined   Status = "declined"
+	StatusPostponed  Status = "postponed"
+	StatusWithdrawn  Status = "withdrawn"
+	StatusSuperseded Status = "superseded"
+)
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusDraft, StatusReview, StatusLastCall, StatusAccepted, StatusDeclined,
+		StatusPostponed, StatusWithdrawn, StatusSuperseded:
+		return true
+	}
+	return false
+}
+
+// Document is a markdown document in a space. Version counts the ops
+// committed to it: creation is op 0, so a new document is at version 1.
+type Document struct {
+	ID        string    `json:"id"`
+	SpaceID   string    `json:"spaceId"`
+	Title     string    `json:"title"`
+	Kind      Kind      `json:"kind"`
+	Status    Status    `json:"status"`
+	OwnerID   string    `json:"ownerId"`
+	CreatedBy string    `json:"createdBy"`
+	Tags      []string  `json:"tags"`
+	Version   int64     `json:"version"`
+	Size      int       `json:"size"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	// Body is the current markdown text; empty in lists.
+	Body string `json:"body,omitempty"`
+	// Source names where an imported document came from, such as
+	// "import:rfcs/0001-x.md"; empty for documents written here.
+	Source string `json:"source,omitempty"`
+}
+
+// DocumentCreate is the input of [DocumentService.CreateDocument].
+type DocumentCreate struct {
+	Space string // id or slug
+	Title string
+	Body  string
+	Kind  Kind
+	Tags  []string
+	// Source, when set, makes the creation idempotent per space: a second
+	// creation with the same source edits that document instead.
+	Source string
+}
+
+// DocumentUpdate holds the metadata fields that may be patched. Nil fields
+// are left alone.
+type DocumentUpdate struct {
+	Title *string
+	Tags  *[]string
+	Kind  *Kind
+}
+
+// DocumentFilter selects documents in [DocumentService.FindDocuments].
+type DocumentFilter struct {
+	Space  string // id or slug; empty means every readable space
+	Status Status
+	Owner  string // user id or email
+	Kind   Kind
+	Tag    string
+	Limit  int
+	Offset int
+}
+
+// Edit changes a document's text. Exactly one of Op and Body is set: Op
+// is an ot-text-unicode operation in its JSON wire format, Body a whole new
+// text that the service turns into an op by diffing.
+type Edit struct {
+	Version int64
+	Op      json.RawMessage
+	Body    *string
+	// Src and Seq identify the submission for de-duplication; may be empty.
+	Src string
+	Seq int64
+}
+
+// OpRecord is one entry of a document's append-only op log.
+type OpRecord struct {
+	Version int64           `json:"v"`
+	Src     string          `json:"src,omitempty"`
+	Seq     int64           `json:"seq,omitempty"`
+	Author  string          `json:"author"`
+	Time    time.Time       `json:"time"`
+	Op      json.RawMessage `json:"op"`
+}
+
+// MaxOpsPage is the most op log entries returned by one call.
+const MaxOpsPage = 1000
+
+// DocumentService manages documents and their history. Every method checks
+// the caller's role in the document's space: reading needs viewer, editing
+// text and metadata needs editor. A document the caller may not read is
+// ENOTFOUND, so its existence does not leak.
+type DocumentService interface {
+	// CreateDocument creates a document owned by the caller in a space
+	// where the caller is at least an editor. Returns ENOTFOUND, EFORBIDDEN,
+	// EINVALID, ETOOLARGE.
+	CreateDocument(ctx context.Context, dc DocumentCreate) (*Document, error)
+
+	// FindDocumentByID returns a document with its body. Returns ENOTFOUND.
+	FindDocumentByID(ctx context.Context, id string) (*Document, error)
+
+	// FindDocuments lists readable documents without bodies, most recently
+	// updated first, and the total count. Returns ENOTFOUND for an
+	// unreadable space, EINVALID for a bad filter.
+	FindDocuments(ctx context.Context, filter DocumentFilter) ([]*Document, int, error)
+
+	// UpdateDocument patches metadata. Returns ENOTFOUND, EFORBIDDEN, EINVALID.
+	UpdateDocument(ctx context.Context, id string, upd DocumentUpdate) (*Document, error)
+
+	// EditDocument applies an edit made at the current version. Returns
+	// ECONFLICT (with "version" in the error data) when the edit's version
+	// is not the current one, EINVALID for a bad op, ETOOLARGE when the
+	// result would exceed MaxDocumentBytes; the document is then unchanged.
+	EditDocument(ctx context.Context, id string, e Edit) (*Document, error)
+
+	// DeleteDocument deletes a document and its history; its owner or a
+	// space admin only. Returns ENOTFOUND, EFORBIDDEN.
+	DeleteDocument(ctx context.Context, id string) error
+
+	// FindOps returns op log entries with from <= version < to, at most
+	// limit (capped at MaxOpsPage). Returns ENOTFOUND, EINVALID.
+	FindOps(ctx context.Context, id string, from, to int64, limit int) ([]*OpRecord, error)
+
+	// DocumentAt returns the text of a document at a version between 0 and
+	// the current one. Returns ENOTFOUND, EINVALID.
+	DocumentAt(ctx context.Context, id string, version int64) (string, error)
+}
+
+// Renderer turns markdown into sanitised HTML.
+type Renderer interface {
+	// Render returns safe HTML for src. Returns ETOOLARGE for oversized
+	// input and EINVALID for input the renderer cannot handle.
+	Render(ctx context.Context, src string) (string, error)
+}
+
+var idRE = regexp.MustCompile(`^[a-z0-9]{1,32}$`)
+
+// ValidID reports whether s has the shape of an id generated by Docket.
+// Ids are checked before any lookup so that hostile strings never reach
+// storage.
+func ValidID(s string) bool { return idRE.MatchString(s) }

@@ -1,0 +1,74 @@
+package docket
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. They are translated to HTTP statuses in one place (server/)
+// and to protocol errors on the live socket.
+const (
+	ECONFLICT     = "conflict"        // the state does not allow it (409)
+	EINTERNAL     = "internal"        // a bug or a failure of the machine (500)
+	EINVALID      = "invalid"         // bad input (400)
+	ENOTFOUND     = "not_found"       // missing, or not readable by the caller (404)
+	EUNAUTHORIZED = "unauthorized"    // no valid credentials (401)
+	EFORBIDDEN    = "forbidden"       // authenticated but not allowed (403)
+	ETOOLARGE     = "too_large"       // over a size limit (413)
+	EUNPROCESS    = "unprocessable"   // well formed but not acceptable (422)
+	ERATELIMIT    = "rate_limited"    // too many attempts (429)
+	EUNAVAILABLE  = "unavailable"     // temporarily unable to serve (503)
+	ENOTIMPL      = "not_implemented" // not supported by this server (501)
+)
+
+// Error is the one error type of the domain. Code is machine readable,
+// Message is safe to show to the user. Data carries extra fields that a
+// client may need to recover, such as the current version on a conflict.
+type Error struct {
+	Code    string
+	Message string
+	Data    map[string]any
+}
+
+// Error implements the error interface.
+func (e *Error) Error() string {
+	return fmt.Sprintf("docket error: code=%s message=%s", e.Code, e.Message)
+}
+
+// Errorf returns an [Error] with the given code and a formatted message.
+func Errorf(code string, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first [Error] in err's chain, EINTERNAL
+// for any other non-nil error, and "" for nil.
+func ErrorCode(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the message of the first [Error] in err's chain, and
+// "Internal error." for any other error, so details never reach users.
+func ErrorMessage(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Message
+	}
+	return "Internal error."
+}
+
+// ErrorData returns the extra data of the first [Error] in err's chain.
+func ErrorData(err error) map[string]any {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Data
+	}
+	return nil
+}
