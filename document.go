@@ -172,11 +172,21 @@ type DocumentService interface {
 	DocumentAt(ctx context.Context, id string, version int64) (string, error)
 }
 
-// Renderer turns markdown into sanitised HTML.
+// Renderer turns markdown into sanitised HTML and reads what the server
+// needs to know about a markdown text.
 type Renderer interface {
 	// Render returns safe HTML for src. Returns ETOOLARGE for oversized
-	// input and EINVALID for input the renderer cannot handle.
+	// input and EINVALID for input the renderer cannot handle, such as a
+	// malformed front matter block.
 	Render(ctx context.Context, src string) (string, error)
+
+	// Validate checks that src may be stored: its front matter, if any,
+	// is well formed and within limits. Returns EINVALID or ETOOLARGE.
+	Validate(src string) error
+
+	// Title returns the text of the first level-1 heading of src (or the
+	// title of its front matter), or "" if it has none.
+	Title(src string) string
 }
 
 var idRE = regexp.MustCompile(`^[a-z0-9]{1,32}$`)

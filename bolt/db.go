@@ -1,0 +1,319 @@
+// Package bolt stores Docket's data in a single bbolt file, the embedded
+// default backend. It implements the service interfaces of the root package
+// and enforces the space permissions on every call.
+//
+// bbolt is the source of truth: every write is one Update transaction that
+// is fsynced before it returns (never NoSync), and byte slices read from
+// the file never escape their transaction.
+package bolt
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// SchemaVersion is the version of the bucket layout this code writes.
+// Opening a file with an older version runs the migrations in order; a file
+// from a newer Docket is refused.
+const SchemaVersion = 1
+
+// Bucket names.
+var (
+	bucketMeta        = []byte("meta")
+	bucketUsers       = []byte("users")
+	bucketUserEmails  = []byte("user_emails")
+	bucketSessions    = []byte("sessions")
+	bucketUserSess    = []byte("user_sessions")
+	bucketTokens      = []byte("tokens")
+	bucketTokenHashes = []byte("token_hashes")
+	bucketInvites     = []byte("invites")
+	bucketSpaces      = []byte("spaces")
+	bucketSpaceSlugs  = []byte("space_slugs")
+	bucketMembers     = []byte("members")      // spaceID/userID -> member
+	bucketUserSpaces  = []byte("user_spaces")  // userID/spaceID -> role
+	bucketDocs        = []byte("docs")         // docID -> metadata
+	bucketBodies      = []byte("bodies")       // docID -> current text
+	bucketSpaceDocs   = []byte("space_docs")   // spaceID/docID -> nil
+	bucketDocSources  = []byte("doc_sources")  // spaceID/source -> docID
+	bucketOps         = []byte("ops")          // docID -> bucket of version -> op record
+	bucketSnapshots   = []byte("snapshots")    // docID -> bucket of version -> text
+	keySchemaVersion  = []byte("schema_version")
+	allBuckets        = [][]byte{bucketMeta, bucketUsers, bucketUserEmails, bucketSessions, bucketUserSess, bucketTokens, bucketTokenHashes, bucketInvites, bucketSpaces, bucketSpaceSlugs, bucketMembers, bucketUserSpaces, bucketDocs, bucketBodies, bucketSpaceDocs, bucketDocSources, bucketOps, bucketSnapshots}
+	errSchemaTooNew   = errors.New("data file was written by a newer version of docket")
+	migrations        = []func(tx *bolt.Tx) error{
+		// 0 -> 1: the initial layout.
+		func(tx *bolt.Tx) error { return createBuckets(tx) },
+	}
+)
+
+// DB is an open Docket data file.
+type DB struct {
+	db *bolt.DB
+
+	// Path is the data file.
+	Path string
+	// LockTimeout bounds the wait for the file lock held by another
+	// process; Open then fails with a clear message instead of hanging.
+	LockTimeout time.Duration
+	// PasswordCost is the bcrypt cost; tests lower it.
+	PasswordCost int
+	// SessionTTL is how long a browser session lives.
+	SessionTTL time.Duration
+	// SnapshotEvery is the number of versions between stored snapshots.
+	SnapshotEvery int64
+	// ReadOnly opens the file without taking the write lock exclusively.
+	ReadOnly bool
+	// Now returns the current time; tests replace it.
+	Now func() time.Time
+
+	dummyHash []byte
+}
+
+// NewDB returns a DB for the file at path with default settings. Call Open.
+func NewDB(path string) *DB {
+	return &DB{
+		Path:          path,
+		LockTimeout:   2 * time.Second,
+		PasswordCost:  bcrypt.DefaultCost,
+		SessionTTL:    30 * 24 * time.Hour,
+		SnapshotEvery: 100,
+		Now:           time.Now,
+	}
+}
+
+// Open opens the data file, creating it atomically if it does not exist,
+// and migrates its schema.
+func (db *DB) Open() error {
+	if db.Path == "" {
+		return fmt.Errorf("open: path required")
+	}
+	if err := os.MkdirAll(filepath.Dir(db.Path), 0o700); err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
+	if _, err := os.Stat(db.Path); errors.Is(err, os.ErrNotExist) && !db.ReadOnly {
+		if err := createFile(db.Path); err != nil {
+			return fmt.Errorf("create data file: %w", err)
+		}
+	}
+	bdb, err := bolt.Open(db.Path, 0o600, &bolt.Options{Timeout: db.LockTimeout, ReadOnly: db.ReadOnly})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return fmt.Errorf("data file %s is in use by another docket process (lock not released within %s)", db.Path, db.LockTimeout)
+	} else if errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrChecksum) || errors.Is(err, berrors.ErrVersionMismatch) {
+		return fmt.Errorf("data file %s is corrupt or not a docket file (%v); restore it from a backup", db.Path, err)
+	} else if err != nil {
+		return fmt.Errorf("open %s: %w", db.Path, err)
+	}
+	db.db = bdb
+	if !db.ReadOnly {
+		if err := db.db.Update(migrate); err != nil {
+			db.db.Close()
+			if errors.Is(err, errSchemaTooNew) {
+				return fmt.Errorf("open %s: %w", db.Path, err)
+			}
+			return fmt.Errorf("migrate: %w", err)
+		}
+	} else if err := db.db.View(checkSchema); err != nil {
+		db.db.Close()
+		return fmt.Errorf("open %s: %w", db.Path, err)
+	}
+	if db.dummyHash, err = bcrypt.GenerateFromPassword([]byte("docket-timing-equaliser"), db.PasswordCost); err != nil {
+		db.db.Close()
+		return fmt.Errorf("open: %w", err)
+	}
+	return nil
+}
+
+// createFile creates and initialises a new data file under a temporary name
+// and renames it into place, so a crash during the first start never leaves
+// a half-initialised file behind.
+func createFile(path string) error {
+	tmp := path + ".init"
+	os.Remove(tmp)
+	bdb, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		return err
+	}
+	if err := bdb.Update(migrate); err != nil {
+		bdb.Close()
+		return err
+	}
+	if err := bdb.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+func createBuckets(tx *bolt.Tx) error {
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func storedSchema(tx *bolt.Tx) int {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return 0
+	}
+	v := meta.Get(keySchemaVersion)
+	if len(v) != 8 {
+		return 0
+	}
+	return int(binary.BigEndian.Uint64(v))
+}
+
+func checkSchema(tx *bolt.Tx) error {
+	if v := storedSchema(tx); v > SchemaVersion {
+		return fmt.Errorf("%w (schema %d, this docket knows %d)", errSchemaTooNew, v, SchemaVersion)
+	} else if v < SchemaVersion {
+		return fmt.Errorf("data file has schema %d and needs migrating; open it read-write once", v)
+	}
+	return nil
+}
+
+// migrate brings the file's schema up to SchemaVersion, one step at a time,
+// in the caller's transaction.
+func migrate(tx *bolt.Tx) error {
+	v := storedSchema(tx)
+	if v > SchemaVersion {
+		return fmt.Errorf("%w (schema %d, this docket knows %d)", errSchemaTooNew, v, SchemaVersion)
+	}
+	for ; v < SchemaVersion; v++ {
+		if err := migrations[v](tx); err != nil {
+			return fmt.Errorf("migration %d: %w", v+1, err)
+		}
+	}
+	return tx.Bucket(bucketMeta).Put(keySchemaVersion, u64(uint64(SchemaVersion)))
+}
+
+// Close closes the data file.
+func (db *DB) Close() error {
+	if db.db != nil {
+		return db.db.Close()
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of the whole data file to w from one read
+// transaction, while writers go on. It returns the bytes written.
+func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := db.db.View(func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	return n, err
+}
+
+// Size returns the size of the data file in bytes.
+func (db *DB) Size() int64 {
+	var n int64
+	db.db.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
+	return n
+}
+
+// Check verifies the consistency of the file's pages and returns the first
+// problems found.
+func (db *DB) Check() error {
+	return db.db.View(func(tx *bolt.Tx) error {
+		var errs []error
+		for err := range tx.Check() {
+			errs = append(errs, err)
+			if len(errs) > 10 {
+				break
+			}
+		}
+		return errors.Join(errs...)
+	})
+}
+
+// view runs fn in a read transaction after checking ctx.
+func (db *DB) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.db.View(fn)
+}
+
+// update runs fn in a write transaction after checking ctx. The change is
+// durable when update returns nil.
+func (db *DB) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.db.Update(fn)
+}
+
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+// pair joins two ids into a composite key.
+func pair(a, b string) []byte { return []byte(a + "/" + b) }
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// newID returns a random 16-character id (80 bits).
+func newID() string {
+	b := make([]byte, 10)
+	rand.Read(b)
+	return idEncoding.EncodeToString(b)
+}
+
+// newSecret returns a random secret with 256 bits of entropy.
+func newSecret(prefix string) string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return prefix + idEncoding.EncodeToString(b)
+}
+
+func getJSON(b *bolt.Bucket, key []byte, v any) (bool, error) {
+	data := b.Get(key)
+	if data == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return false, fmt.Errorf("decode %s: %w", key, err)
+	}
+	return true, nil
+}
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, data)
+}
+
+// lowerTrim normalises an email address for lookups.
+func lowerTrim(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

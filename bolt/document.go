@@ -1,0 +1,497 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+
+	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/collab/ot"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Interface guard.
+var _ docket.DocumentService = (*DocumentService)(nil)
+
+// DocumentService implements [docket.DocumentService].
+type DocumentService struct{ db *DB }
+
+// NewDocumentService returns the document service over db.
+func NewDocumentService(db *DB) *DocumentService { return &DocumentService{db: db} }
+
+// findDoc reads a document's metadata (without body).
+func findDoc(tx *bolt.Tx, id string) (*docket.Document, error) {
+	if !docket.ValidID(id) {
+		return nil, docket.Errorf(docket.ENOTFOUND, "Document not found.")
+	}
+	var d docket.Document
+	if ok, err := getJSON(tx.Bucket(bucketDocs), []byte(id), &d); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, docket.Errorf(docket.ENOTFOUND, "Document not found.")
+	}
+	return &d, nil
+}
+
+// readableDoc finds a document the caller may read, and the caller's role
+// in its space.
+func readableDoc(ctx context.Context, tx *bolt.Tx, id string) (*docket.Document, docket.SpaceRole, error) {
+	d, err := findDoc(tx, id)
+	if err != nil {
+		return nil, "", err
+	}
+	role := roleIn(ctx, tx, d.SpaceID)
+	if !role.AtLeast(docket.RoleViewer) {
+		return nil, "", docket.Errorf(docket.ENOTFOUND, "Document not found.")
+	}
+	return d, role, nil
+}
+
+// editableDoc finds a document the caller may edit.
+func editableDoc(ctx context.Context, tx *bolt.Tx, id string) (*docket.Document, error) {
+	d, role, err := readableDoc(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !role.AtLeast(docket.RoleEditor) {
+		return nil, docket.Errorf(docket.EFORBIDDEN, "You need the editor role in this space to change documents.")
+	}
+	return d, nil
+}
+
+func body(tx *bolt.Tx, id string) string {
+	return string(tx.Bucket(bucketBodies).Get([]byte(id)))
+}
+
+func putDoc(tx *bolt.Tx, d *docket.Document) error {
+	meta := *d
+	meta.Body = ""
+	return putJSON(tx.Bucket(bucketDocs), []byte(d.ID), &meta)
+}
+
+// appendOp writes one op log entry, the new body and metadata, and a
+// snapshot when the new version is a multiple of SnapshotEvery, all in the
+// caller's transaction.
+func (s *DocumentService) appendOp(tx *bolt.Tx, d *docket.Document, rec *docket.OpRecord, text string) error {
+	ops, err := tx.Bucket(bucketOps).CreateBucketIfNotExists([]byte(d.ID))
+	if err != nil {
+		return err
+	}
+	rec.Version = d.Version
+	if err := putJSON(ops, u64(uint64(rec.Version)), rec); err != nil {
+		return err
+	}
+	d.Version++
+	d.Size = len(text)
+	d.UpdatedAt = rec.Time
+	if err := tx.Bucket(bucketBodies).Put([]byte(d.ID), []byte(text)); err != nil {
+		return err
+	}
+	if s.db.SnapshotEvery > 0 && d.Version%s.db.SnapshotEvery == 0 {
+		snaps, err := tx.Bucket(bucketSnapshots).CreateBucketIfNotExists([]byte(d.ID))
+		if err != nil {
+			return err
+		}
+		if err := snaps.Put(u64(uint64(d.Version)), []byte(text)); err != nil {
+			return err
+		}
+	}
+	return putDoc(tx, d)
+}
+
+func marshalOp(op ot.Op) (json.RawMessage, error) {
+	data, err := json.Marshal(op)
+	if err != nil {
+		return nil, fmt.Errorf("marshal op: %w", err)
+	}
+	return data, nil
+}
+
+// CreateDocument implements [docket.DocumentService].
+func (s *DocumentService) CreateDocument(ctx context.Context, dc docket.DocumentCreate) (*docket.Document, error) {
+	author := docket.UserIDFromContext(ctx)
+	if author == "" {
+		return nil, docket.Errorf(docket.EUNAUTHORIZED, "Sign in first.")
+	}
+	title, err := docket.CleanTitle(dc.Title)
+	if err != nil {
+		return nil, err
+	}
+	if err := docket.CheckBody(dc.Body); err != nil {
+		return nil, err
+	}
+	if dc.Kind == "" {
+		dc.Kind = docket.KindPage
+	} else if !dc.Kind.Valid() {
+		return nil, docket.Errorf(docket.EINVALID, "Kind %q is not one of rfc, notes, brainstorm, page.", dc.Kind)
+	}
+	tags, err := docket.CleanTags(dc.Tags)
+	if err != nil {
+		return nil, err
+	}
+	if len(dc.Source) > 1024 {
+		return nil, docket.Errorf(docket.EINVALID, "Source is longer than 1024 bytes.")
+	}
+	op, err := marshalOp(ot.Diff("", dc.Body))
+	if err != nil {
+		return nil, err
+	}
+	now := s.db.Now().UTC()
+	d := &docket.Document{
+		ID: newID(), Title: title, Kind: dc.Kind, Status: docket.StatusDraft,
+		OwnerID: author, CreatedBy: author, Tags: tags, CreatedAt: now, Source: dc.Source,
+	}
+	err = s.db.update(ctx, func(tx *bolt.Tx) error {
+		sp, role, err := readableSpace(ctx, tx, dc.Space)
+		if err != nil {
+			return err
+		}
+		if !role.AtLeast(docket.RoleEditor) {
+			return docket.Errorf(docket.EFORBIDDEN, "You need the editor role in this space to create documents.")
+		}
+		d.SpaceID = sp.ID
+		if dc.Source != "" {
+			key := pair(sp.ID, dc.Source)
+			if tx.Bucket(bucketDocSources).Get(key) != nil {
+				return docket.Errorf(docket.ECONFLICT, "A document from this source already exists in the space.")
+			}
+			if err := tx.Bucket(bucketDocSources).Put(key, []byte(d.ID)); err != nil {
+				return err
+			}
+		}
+		if err := tx.Bucket(bucketSpaceDocs).Put(pair(sp.ID, d.ID), nil); err != nil {
+			return err
+		}
+		return s.appendOp(tx, d, &docket.OpRecord{Author: author, Time: now, Op: op}, dc.Body)
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.Body = dc.Body
+	return d, nil
+}
+
+// FindDocumentByID implements [docket.DocumentService].
+func (s *DocumentService) FindDocumentByID(ctx context.Context, id string) (*docket.Document, error) {
+	var out *docket.Document
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		d, _, err := readableDoc(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		d.Body = body(tx, id)
+		out = d
+		return nil
+	})
+	return out, err
+}
+
+// FindDocuments implements [docket.DocumentService].
+func (s *DocumentService) FindDocuments(ctx context.Context, f docket.DocumentFilter) ([]*docket.Document, int, error) {
+	if f.Status != "" && !f.Status.Valid() {
+		return nil, 0, docket.Errorf(docket.EINVALID, "Status %q is not known.", f.Status)
+	}
+	if f.Kind != "" && !f.Kind.Valid() {
+		return nil, 0, docket.Errorf(docket.EINVALID, "Kind %q is not known.", f.Kind)
+	}
+	if f.Offset < 0 || f.Limit < 0 {
+		return nil, 0, docket.Errorf(docket.EINVALID, "Limit and offset must not be negative.")
+	}
+	var all []*docket.Document
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		var spaceIDs []string
+		if f.Space != "" {
+			sp, _, err := readableSpace(ctx, tx, f.Space)
+			if err != nil {
+				return err
+			}
+			spaceIDs = []string{sp.ID}
+		} else {
+			var err error
+			if spaceIDs, err = readableSpaceIDs(ctx, tx); err != nil {
+				return err
+			}
+		}
+		owner := ""
+		if f.Owner != "" {
+			u, err := findUserRef(tx, f.Owner)
+			if err != nil {
+				return nil // no such owner: no documents
+			}
+			owner = u.ID
+		}
+		tag := lowerTrim(f.Tag)
+		c := tx.Bucket(bucketSpaceDocs).Cursor()
+		for _, spaceID := range spaceIDs {
+			prefix := []byte(spaceID + "/")
+			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+				d, err := findDoc(tx, string(k[len(prefix):]))
+				if err != nil {
+					return err
+				}
+				if (f.Status != "" && d.Status != f.Status) || (f.Kind != "" && d.Kind != f.Kind) ||
+					(owner != "" && d.OwnerID != owner) || (tag != "" && !slices.Contains(d.Tags, tag)) {
+					continue
+				}
+				all = append(all, d)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if !all[i].UpdatedAt.Equal(all[j].UpdatedAt) {
+			return all[i].UpdatedAt.After(all[j].UpdatedAt)
+		}
+		return all[i].ID < all[j].ID
+	})
+	return page(all, f.Offset, f.Limit), len(all), nil
+}
+
+// FindDocumentBySource returns the document imported from source into a
+// space, or ENOTFOUND.
+func (s *DocumentService) FindDocumentBySource(ctx context.Context, space, source string) (*docket.Document, error) {
+	var out *docket.Document
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		sp, _, err := readableSpace(ctx, tx, space)
+		if err != nil {
+			return err
+		}
+		id := tx.Bucket(bucketDocSources).Get(pair(sp.ID, source))
+		if id == nil {
+			return docket.Errorf(docket.ENOTFOUND, "Document not found.")
+		}
+		d, err := findDoc(tx, string(id))
+		if err != nil {
+			return err
+		}
+		d.Body = body(tx, d.ID)
+		out = d
+		return nil
+	})
+	return out, err
+}
+
+// UpdateDocument implements [docket.DocumentService].
+func (s *DocumentService) UpdateDocument(ctx context.Context, id string, upd docket.DocumentUpdate) (*docket.Document, error) {
+	var out *docket.Document
+	err := s.db.update(ctx, func(tx *bolt.Tx) error {
+		d, err := editableDoc(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if upd.Title != nil {
+			if d.Title, err = docket.CleanTitle(*upd.Title); err != nil {
+				return err
+			}
+		}
+		if upd.Tags != nil {
+			if d.Tags, err = docket.CleanTags(*upd.Tags); err != nil {
+				return err
+			}
+		}
+		if upd.Kind != nil {
+			if !upd.Kind.Valid() {
+				return docket.Errorf(docket.EINVALID, "Kind %q is not one of rfc, notes, brainstorm, page.", *upd.Kind)
+			}
+			d.Kind = *upd.Kind
+		}
+		d.UpdatedAt = s.db.Now().UTC()
+		out = d
+		return putDoc(tx, d)
+	})
+	return out, err
+}
+
+// EditDocument implements [docket.DocumentService].
+func (s *DocumentService) EditDocument(ctx context.Context, id string, e docket.Edit) (*docket.Document, error) {
+	author := docket.UserIDFromContext(ctx)
+	if (e.Op == nil) == (e.Body == nil) {
+		return nil, docket.Errorf(docket.EINVALID, "An edit carries exactly one of op and body.")
+	}
+	var op ot.Op
+	if e.Op != nil {
+		if err := json.Unmarshal(e.Op, &op); err != nil {
+			return nil, docket.Errorf(docket.EINVALID, "Invalid op: %v", err)
+		}
+	} else if err := docket.CheckBody(*e.Body); err != nil {
+		return nil, err
+	}
+	var out *docket.Document
+	err := s.db.update(ctx, func(tx *bolt.Tx) error {
+		d, err := editableDoc(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if e.Version != d.Version {
+			return &docket.Error{
+				Code:    docket.ECONFLICT,
+				Message: fmt.Sprintf("The document is at version %d, not %d; fetch it and edit again.", d.Version, e.Version),
+				Data:    map[string]any{"version": d.Version},
+			}
+		}
+		old := body(tx, id)
+		var text string
+		if e.Body != nil {
+			text = *e.Body
+			op = ot.Diff(old, text)
+		} else if text, err = ot.Apply(old, op); err != nil {
+			return docket.Errorf(docket.EINVALID, "Op does not apply to version %d: %v", d.Version, err)
+		}
+		if err := docket.CheckBody(text); err != nil {
+			return err
+		}
+		out = d
+		out.Body = text
+		if text == old {
+			return nil // a no-op is not stored
+		}
+		raw, err := marshalOp(op)
+		if err != nil {
+			return err
+		}
+		rec := &docket.OpRecord{Src: e.Src, Seq: e.Seq, Author: author, Time: s.db.Now().UTC(), Op: raw}
+		return s.appendOp(tx, d, rec, text)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteDocument implements [docket.DocumentService].
+func (s *DocumentService) DeleteDocument(ctx context.Context, id string) error {
+	return s.db.update(ctx, func(tx *bolt.Tx) error {
+		d, role, err := readableDoc(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if role != docket.RoleAdmin && !(role.AtLeast(docket.RoleEditor) && d.OwnerID == docket.UserIDFromContext(ctx)) {
+			return docket.Errorf(docket.EFORBIDDEN, "Only the owner or a space admin may delete a document.")
+		}
+		for _, name := range [][]byte{bucketOps, bucketSnapshots} {
+			if b := tx.Bucket(name); b.Bucket([]byte(id)) != nil {
+				if err := b.DeleteBucket([]byte(id)); err != nil {
+					return err
+				}
+			}
+		}
+		if d.Source != "" {
+			if err := tx.Bucket(bucketDocSources).Delete(pair(d.SpaceID, d.Source)); err != nil {
+				return err
+			}
+		}
+		if err := tx.Bucket(bucketSpaceDocs).Delete(pair(d.SpaceID, id)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketBodies).Delete([]byte(id)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketDocs).Delete([]byte(id))
+	})
+}
+
+// FindOps implements [docket.DocumentService].
+func (s *DocumentService) FindOps(ctx context.Context, id string, from, to int64, limit int) ([]*docket.OpRecord, error) {
+	if limit <= 0 || limit > docket.MaxOpsPage {
+		limit = docket.MaxOpsPage
+	}
+	out := []*docket.OpRecord{}
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		d, _, err := readableDoc(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if to > d.Version {
+			to = d.Version
+		}
+		if from < 0 || from > d.Version || to < from {
+			return docket.Errorf(docket.EINVALID, "Versions must satisfy 0 <= from <= to <= %d.", d.Version)
+		}
+		ops := tx.Bucket(bucketOps).Bucket([]byte(id))
+		if ops == nil {
+			return nil
+		}
+		c := ops.Cursor()
+		for k, v := c.Seek(u64(uint64(from))); k != nil && len(out) < limit; k, v = c.Next() {
+			if int64(binary.BigEndian.Uint64(k)) >= to {
+				break
+			}
+			var rec docket.OpRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("decode op %s@%d: %w", id, binary.BigEndian.Uint64(k), err)
+			}
+			out = append(out, &rec)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DocumentAt implements [docket.DocumentService]. It starts from the
+// nearest snapshot at or before the version and applies the ops after it.
+func (s *DocumentService) DocumentAt(ctx context.Context, id string, version int64) (string, error) {
+	var out string
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		d, _, err := readableDoc(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if version < 0 || version > d.Version {
+			return docket.Errorf(docket.EINVALID, "Version must be between 0 and %d.", d.Version)
+		}
+		if version == d.Version {
+			out = body(tx, id)
+			return nil
+		}
+		text, at := "", int64(0)
+		if snaps := tx.Bucket(bucketSnapshots).Bucket([]byte(id)); snaps != nil {
+			c := snaps.Cursor()
+			k, v := c.Seek(u64(uint64(version)))
+			if k == nil || int64(binary.BigEndian.Uint64(k)) > version {
+				k, v = c.Prev()
+			}
+			if k != nil {
+				text, at = string(v), int64(binary.BigEndian.Uint64(k))
+			}
+		}
+		ops := tx.Bucket(bucketOps).Bucket([]byte(id))
+		if ops == nil {
+			out = text
+			return nil
+		}
+		c := ops.Cursor()
+		for k, v := c.Seek(u64(uint64(at))); k != nil && int64(binary.BigEndian.Uint64(k)) < version; k, v = c.Next() {
+			var rec docket.OpRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("decode op %s@%d: %w", id, binary.BigEndian.Uint64(k), err)
+			}
+			var op ot.Op
+			if err := json.Unmarshal(rec.Op, &op); err != nil {
+				return fmt.Errorf("decode op %s@%d: %w", id, rec.Version, err)
+			}
+			if text, err = ot.Apply(text, op); err != nil {
+				return fmt.Errorf("replay op %s@%d: %w", id, rec.Version, err)
+			}
+		}
+		out = text
+		return nil
+	})
+	return out, err
+}
+
+// DocumentCount returns the number of documents in the file.
+func (db *DB) DocumentCount() int {
+	n := 0
+	db.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketDocs).Stats().KeyN
+		return nil
+	})
+	return n
+}

@@ -1,0 +1,289 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"sort"
+	"time"
+
+	docket "github.com/docket-dev/docket"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Interface guard.
+var _ docket.SpaceService = (*SpaceService)(nil)
+
+// SpaceService implements [docket.SpaceService].
+type SpaceService struct{ db *DB }
+
+// NewSpaceService returns the space service over db.
+func NewSpaceService(db *DB) *SpaceService { return &SpaceService{db: db} }
+
+type memberRecord struct {
+	Role    docket.SpaceRole `json:"role"`
+	AddedAt time.Time        `json:"addedAt"`
+}
+
+func findSpace(tx *bolt.Tx, idOrSlug string) (*docket.Space, error) {
+	id := idOrSlug
+	if ref := tx.Bucket(bucketSpaceSlugs).Get([]byte(idOrSlug)); ref != nil {
+		id = string(ref)
+	}
+	var sp docket.Space
+	if !docket.ValidID(id) {
+		return nil, docket.Errorf(docket.ENOTFOUND, "Space not found.")
+	}
+	if ok, err := getJSON(tx.Bucket(bucketSpaces), []byte(id), &sp); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, docket.Errorf(docket.ENOTFOUND, "Space not found.")
+	}
+	return &sp, nil
+}
+
+// roleIn returns the caller's role in a space: admin for the system and
+// site admins, the membership role otherwise, "" for none.
+func roleIn(ctx context.Context, tx *bolt.Tx, spaceID string) docket.SpaceRole {
+	if docket.IsSystemContext(ctx) {
+		return docket.RoleAdmin
+	}
+	caller := docket.UserFromContext(ctx)
+	if caller == nil {
+		return ""
+	}
+	if caller.IsAdmin() {
+		return docket.RoleAdmin
+	}
+	return docket.SpaceRole(tx.Bucket(bucketUserSpaces).Get(pair(caller.ID, spaceID)))
+}
+
+// readableSpace finds a space the caller may read and the caller's role.
+// A space the caller may not read is ENOTFOUND.
+func readableSpace(ctx context.Context, tx *bolt.Tx, idOrSlug string) (*docket.Space, docket.SpaceRole, error) {
+	sp, err := findSpace(tx, idOrSlug)
+	if err != nil {
+		return nil, "", err
+	}
+	role := roleIn(ctx, tx, sp.ID)
+	if !role.AtLeast(docket.RoleViewer) {
+		return nil, "", docket.Errorf(docket.ENOTFOUND, "Space not found.")
+	}
+	sp.Role = role
+	return sp, role, nil
+}
+
+func putMember(tx *bolt.Tx, spaceID, userID string, role docket.SpaceRole, at time.Time) error {
+	if err := putJSON(tx.Bucket(bucketMembers), pair(spaceID, userID), memberRecord{Role: role, AddedAt: at}); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketUserSpaces).Put(pair(userID, spaceID), []byte(role))
+}
+
+func deleteMember(tx *bolt.Tx, spaceID, userID string) error {
+	if err := tx.Bucket(bucketMembers).Delete(pair(spaceID, userID)); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketUserSpaces).Delete(pair(userID, spaceID))
+}
+
+// countAdmins counts the members of a space with the admin role.
+func countAdmins(tx *bolt.Tx, spaceID string) int {
+	n := 0
+	prefix := []byte(spaceID + "/")
+	c := tx.Bucket(bucketMembers).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if docket.SpaceRole(tx.Bucket(bucketUserSpaces).Get(pair(string(k[len(prefix):]), spaceID))) == docket.RoleAdmin {
+			n++
+		}
+	}
+	return n
+}
+
+// CreateSpace implements [docket.SpaceService].
+func (s *SpaceService) CreateSpace(ctx context.Context, slug, name string) (*docket.Space, error) {
+	caller := docket.UserFromContext(ctx)
+	if caller == nil {
+		return nil, docket.Errorf(docket.EUNAUTHORIZED, "Sign in first.")
+	}
+	if !docket.ValidSlug(slug) {
+		return nil, docket.Errorf(docket.EINVALID, "Slug must be 1-63 lower-case letters, digits or dashes, starting with a letter or digit.")
+	}
+	if docket.ValidID(slug) && len(slug) == 16 {
+		return nil, docket.Errorf(docket.EINVALID, "Slug may not look like a space id; add a dash.")
+	}
+	name, err := docket.CleanName(name)
+	if err != nil {
+		return nil, err
+	}
+	now := s.db.Now().UTC()
+	sp := &docket.Space{ID: newID(), Slug: slug, Name: name, CreatedBy: caller.ID, CreatedAt: now}
+	err = s.db.update(ctx, func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketSpaceSlugs).Get([]byte(slug)) != nil {
+			return docket.Errorf(docket.ECONFLICT, "A space with slug %q already exists.", slug)
+		}
+		if _, err := findUser(tx, caller.ID); err != nil {
+			return docket.Errorf(docket.EUNAUTHORIZED, "Sign in first.")
+		}
+		if err := putJSON(tx.Bucket(bucketSpaces), []byte(sp.ID), sp); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketSpaceSlugs).Put([]byte(slug), []byte(sp.ID)); err != nil {
+			return err
+		}
+		return putMember(tx, sp.ID, caller.ID, docket.RoleAdmin, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	sp.Role = docket.RoleAdmin
+	return sp, nil
+}
+
+// FindSpace implements [docket.SpaceService].
+func (s *SpaceService) FindSpace(ctx context.Context, idOrSlug string) (*docket.Space, error) {
+	var out *docket.Space
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		sp, _, err := readableSpace(ctx, tx, idOrSlug)
+		out = sp
+		return err
+	})
+	return out, err
+}
+
+// FindSpaces implements [docket.SpaceService].
+func (s *SpaceService) FindSpaces(ctx context.Context) ([]*docket.Space, error) {
+	out := []*docket.Space{}
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		ids, err := readableSpaceIDs(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			sp, err := findSpace(tx, id)
+			if err != nil {
+				return err
+			}
+			sp.Role = roleIn(ctx, tx, id)
+			out = append(out, sp)
+		}
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Slug < out[j].Slug })
+	return out, err
+}
+
+// readableSpaceIDs lists the ids of every space the caller may read.
+func readableSpaceIDs(ctx context.Context, tx *bolt.Tx) ([]string, error) {
+	var ids []string
+	caller := docket.UserFromContext(ctx)
+	if docket.IsSystemContext(ctx) || caller.IsAdmin() {
+		err := tx.Bucket(bucketSpaces).ForEach(func(k, _ []byte) error {
+			ids = append(ids, string(k))
+			return nil
+		})
+		return ids, err
+	}
+	if caller == nil {
+		return nil, nil
+	}
+	prefix := []byte(caller.ID + "/")
+	c := tx.Bucket(bucketUserSpaces).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if docket.SpaceRole(v).AtLeast(docket.RoleViewer) {
+			ids = append(ids, string(k[len(prefix):]))
+		}
+	}
+	return ids, nil
+}
+
+// FindMembers implements [docket.SpaceService].
+func (s *SpaceService) FindMembers(ctx context.Context, space string) ([]*docket.Member, error) {
+	out := []*docket.Member{}
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		sp, _, err := readableSpace(ctx, tx, space)
+		if err != nil {
+			return err
+		}
+		prefix := []byte(sp.ID + "/")
+		b := tx.Bucket(bucketMembers)
+		c := b.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			var m memberRecord
+			if _, err := getJSON(b, k, &m); err != nil {
+				return err
+			}
+			uid := string(k[len(prefix):])
+			u, err := findUser(tx, uid)
+			if err != nil {
+				continue
+			}
+			out = append(out, &docket.Member{SpaceID: sp.ID, UserID: uid, Name: u.Name, Email: u.Email, Role: m.Role, AddedAt: m.AddedAt})
+		}
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, err
+}
+
+// SetMember implements [docket.SpaceService].
+func (s *SpaceService) SetMember(ctx context.Context, space, user string, role docket.SpaceRole) (*docket.Member, error) {
+	if !role.Valid() {
+		return nil, docket.Errorf(docket.EINVALID, "Role %q is not one of viewer, commenter, editor, admin.", role)
+	}
+	var out *docket.Member
+	err := s.db.update(ctx, func(tx *bolt.Tx) error {
+		sp, callerRole, err := readableSpace(ctx, tx, space)
+		if err != nil {
+			return err
+		}
+		if !callerRole.AtLeast(docket.RoleAdmin) {
+			return docket.Errorf(docket.EFORBIDDEN, "Only space admins may change members.")
+		}
+		u, err := findUserRef(tx, user)
+		if err != nil {
+			return err
+		}
+		var old memberRecord
+		exists, err := getJSON(tx.Bucket(bucketMembers), pair(sp.ID, u.ID), &old)
+		if err != nil {
+			return err
+		}
+		if exists && old.Role == docket.RoleAdmin && role != docket.RoleAdmin && countAdmins(tx, sp.ID) <= 1 {
+			return docket.Errorf(docket.ECONFLICT, "A space needs at least one admin.")
+		}
+		at := s.db.Now().UTC()
+		if exists {
+			at = old.AddedAt
+		}
+		out = &docket.Member{SpaceID: sp.ID, UserID: u.ID, Name: u.Name, Email: u.Email, Role: role, AddedAt: at}
+		return putMember(tx, sp.ID, u.ID, role, at)
+	})
+	return out, err
+}
+
+// RemoveMember implements [docket.SpaceService].
+func (s *SpaceService) RemoveMember(ctx context.Context, space, user string) error {
+	return s.db.update(ctx, func(tx *bolt.Tx) error {
+		sp, callerRole, err := readableSpace(ctx, tx, space)
+		if err != nil {
+			return err
+		}
+		u, err := findUserRef(tx, user)
+		if err != nil {
+			return err
+		}
+		if !callerRole.AtLeast(docket.RoleAdmin) && docket.UserIDFromContext(ctx) != u.ID {
+			return docket.Errorf(docket.EFORBIDDEN, "Only space admins may remove members.")
+		}
+		var m memberRecord
+		if ok, err := getJSON(tx.Bucket(bucketMembers), pair(sp.ID, u.ID), &m); err != nil {
+			return err
+		} else if !ok {
+			return docket.Errorf(docket.ENOTFOUND, "Not a member of this space.")
+		}
+		if m.Role == docket.RoleAdmin && countAdmins(tx, sp.ID) <= 1 {
+			return docket.Errorf(docket.ECONFLICT, "A space needs at least one admin.")
+		}
+		return deleteMember(tx, sp.ID, u.ID)
+	})
+}

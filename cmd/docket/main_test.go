@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the docket binary built once for the tests that run it as a
+// separate process.
+var (
+	binaryOnce sync.Once
+	binaryPath string
+	binaryErr  error
+)
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	binaryOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "docket-bin")
+		if err != nil {
+			binaryErr = err
+			return
+		}
+		binaryPath = filepath.Join(dir, "docket")
+		out, err := exec.Command("go", "build", "-o", binaryPath, ".").CombinedOutput()
+		if err != nil {
+			binaryErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binaryErr != nil {
+		t.Fatal(binaryErr)
+	}
+	return binaryPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binaryPath != "" {
+		os.RemoveAll(filepath.Dir(binaryPath))
+	}
+	os.Exit(code)
+}
+
+// proc is a running docket server process.
+type proc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	url    string
+	stderr *bytes.Buffer
+	done   chan error
+}
+
+var listenLine = regexp.MustCompile(`listening on (http://\S+)`)
+
+// startServer runs "docket serve" on a free port with the data directory.
+func startServer(t *testing.T, data string, extra ...string) *proc {
+	t.Helper()
+	bin := buildBinary(t)
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data}, extra...)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "DOCKET_LOG_FORMAT=json")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{t: t, cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	cmd.Stderr = &lockedWriter{w: p.stderr}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	urlc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := listenLine.FindStringSubmatch(sc.Text()); m != nil {
+				urlc <- m[1]
+			}
+		}
+	}()
+	go func() { p.done <- cmd.Wait() }()
+	select {
+	case p.url = <-urlc:
+	case err := <-p.done:
+		t.Fatalf("server exited: %v\n%s", err, p.stderr)
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("server did not start:\n%s", p.stderr)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// api sends a JSON request with a bearer token and decodes the answer.
+func api(t testing.TB, base, token, method, path string, body any) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		data, _ := json.Marshal(body)
+		rd = bytes.NewReader(data)
+	}
+	req, _ := http.NewRequest(method, base+path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// setupAccount signs up the first user and returns an API token.
+func setupAccount(t *testing.T, base string) string {
+	t.Helper()
+	jar := &http.Client{}
+	data, _ := json.Marshal(map[string]string{"name": "Ada", "email": "ada@example.com", "password": "correct horse battery"})
+	resp, err := jar.Post(base+"/api/auth/signup", "application/json", bytes.NewReader(data))
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("signup: %v %v", err, resp)
+	}
+	var sessionCookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "docket_session" {
+			sessionCookie = c
+		}
+	}
+	resp.Body.Close()
+	req, _ := http.NewRequest("POST", base+"/api/tokens", strings.NewReader(`{"name":"test"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.AddCookie(sessionCookie)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("token: %v %v", err, resp)
+	}
+	defer resp.Body.Close()
+	var tok map[string]any
+	json.NewDecoder(resp.Body).Decode(&tok)
+	return tok["token"].(string)
+}
+
+// runCLI runs a docket subcommand in process.
+func runCLI(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return out.String() + errb.String(), err
+}
+
+func TestGracefulShutdown(t *testing.T) {
+	data := t.TempDir()
+	p := startServer(t, data)
+	if code, _ := api(t, p.url, "", "GET", "/healthz", nil); code != 200 {
+		t.Fatalf("healthz = %d", code)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, p.stderr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("server did not stop after SIGTERM")
+	}
+	if !strings.Contains(p.stderr.String(), `"msg":"stopped"`) {
+		t.Errorf("no stop message in log:\n%s", p.stderr)
+	}
+	// The data file is closed and usable again.
+	if out, err := runCLI(t, "", "user", "list", "--data", data); err != nil {
+		t.Fatalf("user list after shutdown: %v\n%s", err, out)
+	}
+}
+
+func TestSecondProcessFailsFast(t *testing.T) {
+	data := t.TempDir()
+	startServer(t, data)
+	start := time.Now()
+	out, err := exec.Command(buildBinary(t), "serve", "--addr", "127.0.0.1:0", "--data", data).CombinedOutput()
+	if err == nil {
+		t.Fatal("second server started on the same data directory")
+	}
+	if elapsed := time.Since(start); elapsed > 10*time.Second {
+		t.Errorf("second server took %s to fail", elapsed)
+	}
+	if !strings.Contains(string(out), "in use by another docket process") {
+		t.Errorf("message = %q; want it to say the data is in use", out)
+	}
+}
+
+func TestUserCommands(t *testing.T) {
+	data := t.TempDir()
+	if out, err := runCLI(t, "first password\n", "user", "add", "--data", data, "--email", "ada@example.com", "--name", "Ada"); err != nil || !strings.Contains(out, "(admin)") {
+		t.Fatalf("user add: %v %s", err, out)
+	}
+	if out, err := runCLI(t, "\n", "user", "add", "--data", data, "--email", "bob@example.com", "--name", "Bob"); err != nil || !strings.Contains(out, "Password: ") {
+		t.Fatalf("user add with generated password: %v %s", err, out)
+	}
+	if out, err := runCLI(t, "x\n", "user", "add", "--data", data, "--email", "ada@example.com", "--name", "Ada"); err == nil {
+		t.Fatalf("duplicate user add succeeded: %s", out)
+	}
+	out, err := runCLI(t, "", "user", "list", "--data", data)
+	if err != nil || !strings.Contains(out, "ada@example.com") || !strings.Contains(out, "bob@example.com") {
+		t.Fatalf("user list: %v %s", err, out)
+	}
+	if out, err := runCLI(t, "another password\n", "user", "reset-password", "--data", data, "--email", "bob@example.com"); err != nil {
+		t.Fatalf("reset-password: %v %s", err, out)
+	}
+	if out, err := runCLI(t, "", "version"); err != nil || !strings.HasPrefix(out, "docket ") {
+		t.Fatalf("version: %v %s", err, out)
+	}
+	if _, err := runCLI(t, "", "frobnicate"); err == nil {
+		t.Fatal("unknown command succeeded")
+	}
+}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/docket-dev/docket/bolt"
+	"github.com/docket-dev/docket/markdown"
+	"github.com/docket-dev/docket/server"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// serveConfig is the configuration of docket serve.
+type serveConfig struct {
+	Addr           string
+	Data           string
+	BaseURL        string
+	Signup         string
+	LogFormat      string
+	TrustedProxies string
+}
+
+func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
+	var cfg serveConfig
+	fs := newFlagSet("serve", stderr)
+	fs.StringVar(&cfg.Addr, "addr", envDefault("DOCKET_ADDR", "127.0.0.1:8080"), "listen address (env DOCKET_ADDR)")
+	fs.StringVar(&cfg.Data, "data", envDefault("DOCKET_DATA", "./docket-data"), "data directory (env DOCKET_DATA)")
+	fs.StringVar(&cfg.BaseURL, "base-url", envDefault("DOCKET_BASE_URL", ""), "public URL, e.g. https://docs.example.com (env DOCKET_BASE_URL)")
+	fs.StringVar(&cfg.Signup, "signup", envDefault("DOCKET_SIGNUP", server.SignupFirst), "who may sign up: first (the first account only; others by invitation or 'docket user add') or open (env DOCKET_SIGNUP)")
+	fs.StringVar(&cfg.LogFormat, "log-format", envDefault("DOCKET_LOG_FORMAT", "text"), "log format: text or json (env DOCKET_LOG_FORMAT)")
+	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", envDefault("DOCKET_TRUSTED_PROXIES", ""), "comma-separated proxy CIDRs whose X-Forwarded-For is trusted (env DOCKET_TRUSTED_PROXIES)")
+	if _, err := parseArgs(fs, args); err != nil {
+		return cfg, err
+	}
+	if cfg.Signup != server.SignupFirst && cfg.Signup != server.SignupOpen {
+		return cfg, fmt.Errorf("--signup must be first or open, not %q", cfg.Signup)
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "http://" + cfg.Addr
+	}
+	return cfg, nil
+}
+
+// runServe runs the server until ctx is cancelled (SIGINT or SIGTERM), then
+// stops accepting, lets requests finish and closes the data file.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseServeFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg.LogFormat, stderr)
+	if err != nil {
+		return err
+	}
+	proxies, err := server.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	db := bolt.NewDB(dbPath(cfg.Data))
+	if err := db.Open(); err != nil {
+		return err
+	}
+	defer db.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "docket_db_size_bytes", Help: "Size of the data file."},
+			func() float64 { return float64(db.Size()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "docket_documents", Help: "Number of documents."},
+			func() float64 { return float64(db.DocumentCount()) }),
+	)
+	users := bolt.NewUserService(db)
+	srv := server.New(server.Config{
+		BaseURL: cfg.BaseURL, Signup: cfg.Signup, TrustedProxies: proxies,
+		Logger: log, Registry: reg, Backup: db.Backup,
+	}, users, users, bolt.NewSpaceService(db), bolt.NewDocumentService(db), markdown.New(markdown.Options{}))
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	httpServer := srv.HTTPServer(cfg.Addr)
+	admin := startAdminSocket(cfg.Data, db, log)
+
+	errc := make(chan error, 1)
+	go func() { errc <- httpServer.Serve(ln) }()
+	log.Info("docket serving", slog.String("url", cfg.BaseURL), slog.String("addr", ln.Addr().String()),
+		slog.String("data", cfg.Data), slog.String("signup", cfg.Signup), slog.String("version", Version()))
+	fmt.Fprintf(stdout, "Docket %s is listening on http://%s (data in %s)\n", Version(), ln.Addr(), cfg.Data)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = httpServer.Shutdown(shutdownCtx)
+	if admin != nil {
+		admin.Shutdown(shutdownCtx)
+	}
+	if cerr := db.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// startAdminSocket serves maintenance requests from the same machine on a
+// Unix socket in the data directory, readable by the data's owner only:
+// today GET /backup, so that 'docket backup' works while the server holds
+// the data file's lock.
+func startAdminSocket(dataDir string, db *bolt.DB, log *slog.Logger) *http.Server {
+	path := socketPath(dataDir)
+	os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		log.Warn("admin socket unavailable; 'docket backup' needs the API while serving", slog.Any("err", err))
+		return nil
+	}
+	os.Chmod(path, 0o600)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /backup", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		if _, err := db.Backup(r.Context(), w); err != nil {
+			log.Error("backup failed", slog.Any("err", err))
+		}
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("admin socket stopped", slog.Any("err", err))
+		}
+	}()
+	return srv
+}

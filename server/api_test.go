@@ -1,0 +1,321 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/docket-dev/docket/server"
+)
+
+func TestSignupFirstPolicy(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.Signup = server.SignupFirst })
+	admin := e.signup("Ada")
+	if got, want := admin.user["role"], "admin"; got != want {
+		t.Fatalf("first user role = %v; want %v", got, want)
+	}
+	r := e.client().do("POST", "/api/auth/signup", map[string]string{"name": "Bob", "email": "bob@example.com", "password": "long enough pw"})
+	if r.status != http.StatusForbidden {
+		t.Fatalf("second signup = %d %s; want 403", r.status, r.raw)
+	}
+	// An invitation lets Bob in, into a space with a role.
+	space := admin.createSpace("eng")
+	inv := admin.must(http.StatusCreated, "POST", "/api/invites", map[string]string{"email": "bob@example.com", "space": "eng", "role": "editor"})
+	token := inv.str("token")
+	bob := e.client()
+	r = bob.must(http.StatusCreated, "POST", "/api/auth/signup", map[string]string{"name": "Bob", "email": "bob@example.com", "password": "long enough pw", "invite": token})
+	if got, want := r.str("role"), "member"; got != want {
+		t.Fatalf("invited role = %q; want %q", got, want)
+	}
+	bob.user = r.body
+	bob.must(http.StatusCreated, "POST", "/api/docs", map[string]string{"space": space, "title": "Bob's", "body": "hi"})
+	// The invitation is spent.
+	r = e.client().do("POST", "/api/auth/signup", map[string]string{"name": "Eve", "email": "bob@example.com", "password": "long enough pw", "invite": token})
+	if r.status != http.StatusForbidden {
+		t.Fatalf("reused invite = %d; want 403", r.status)
+	}
+}
+
+func TestSignupValidation(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		name string
+		body string
+		want int
+	}{
+		{"empty", `{}`, 400},
+		{"bad email", `{"name":"A","email":"not-an-email","password":"long enough"}`, 400},
+		{"short password", `{"name":"A","email":"a@example.com","password":"short"}`, 400},
+		{"control chars in name", `{"name":"A\u0000B","email":"a@example.com","password":"long enough"}`, 400},
+		{"bad time zone", `{"name":"A","email":"a@example.com","password":"long enough","timeZone":"../../etc/passwd"}`, 400},
+		{"role smuggled", `{"name":"A","email":"a@example.com","password":"long enough","role":"admin"}`, 400},
+		{"not json", `name=A`, 400},
+		{"two objects", `{"name":"A","email":"a@example.com","password":"long enough"}{}`, 400},
+		{"ok", `{"name":"A","email":"A@Example.com","password":"long enough","timeZone":"Europe/Berlin"}`, 201},
+		{"duplicate email", `{"name":"B","email":"a@example.com","password":"long enough"}`, 409},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.client().do("POST", "/api/auth/signup", tc.body)
+			if r.status != tc.want {
+				t.Fatalf("status = %d %s; want %d", r.status, r.raw, tc.want)
+			}
+			if tc.want >= 400 && (r.errCode() == "" || r.body["error"].(map[string]any)["message"] == "") {
+				t.Fatalf("error body = %s; want {error:{code,message}}", r.raw)
+			}
+		})
+	}
+}
+
+func TestSessionLifecycle(t *testing.T) {
+	e := newEnv(t)
+	ada := e.signup("Ada")
+	ada.must(200, "GET", "/api/me", nil)
+
+	// Log in again: a new session id, and the old one is dead (rotation).
+	u := ada.hc.Jar.Cookies(mustURL(e.http.URL))
+	if len(u) != 1 {
+		t.Fatalf("cookies = %v; want one session cookie", u)
+	}
+	old := u[0].Value
+	r := ada.must(200, "POST", "/api/auth/login", map[string]string{"email": ada.email(), "password": "correct horse Ada"})
+	sc := r.header.Get("Set-Cookie")
+	for _, want := range []string{"HttpOnly", "SameSite=Lax", "Path=/"} {
+		if !strings.Contains(sc, want) {
+			t.Errorf("Set-Cookie = %q; want %s", sc, want)
+		}
+	}
+	if strings.Contains(sc, "Secure") {
+		t.Errorf("Set-Cookie = %q; Secure over plain http breaks the session", sc)
+	}
+	fresh := ada.hc.Jar.Cookies(mustURL(e.http.URL))[0].Value
+	if fresh == old {
+		t.Fatal("session id not rotated at login")
+	}
+	stale := e.client()
+	stale.header.Set("Cookie", "docket_session="+old)
+	stale.must(401, "GET", "/api/me", nil)
+
+	// Log out: the cookie is dead on the server too.
+	ada.must(204, "POST", "/api/auth/logout", nil)
+	replay := e.client()
+	replay.header.Set("Cookie", "docket_session="+fresh)
+	replay.must(401, "GET", "/api/me", nil)
+	ada.must(401, "GET", "/api/me", nil)
+}
+
+func TestSecureCookieBehindTLS(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.BaseURL = "https://docs.example.com" })
+	c := e.client()
+	c.header.Set("Origin", "https://docs.example.com")
+	r := c.must(201, "POST", "/api/auth/signup", map[string]string{"name": "Ada", "email": "ada@example.com", "password": "long enough"})
+	if sc := r.header.Get("Set-Cookie"); !strings.Contains(sc, "Secure") {
+		t.Fatalf("Set-Cookie = %q; want Secure behind TLS", sc)
+	}
+	if got := r.header.Get("Strict-Transport-Security"); got == "" {
+		t.Fatal("no HSTS header behind TLS")
+	}
+}
+
+func TestTokens(t *testing.T) {
+	e := newEnv(t)
+	ada := e.signup("Ada")
+	r := ada.must(201, "POST", "/api/tokens", map[string]string{"name": "ci"})
+	secret, id := r.str("token"), r.str("id")
+	if !strings.HasPrefix(secret, "dkt_") {
+		t.Fatalf("token = %q; want dkt_ prefix", secret)
+	}
+	bot := e.client()
+	bot.token = secret
+	if got := bot.must(200, "GET", "/api/me", nil).str("id"); got != ada.id() {
+		t.Fatalf("token user = %q; want %q", got, ada.id())
+	}
+	list := ada.must(200, "GET", "/api/tokens", nil)
+	if strings.Contains(string(list.raw), secret) {
+		t.Fatal("token list shows the secret")
+	}
+	if strings.Contains(string(list.raw), "hash") {
+		t.Fatal("token list shows the hash")
+	}
+	// Another user cannot revoke it.
+	bob := e.signup("Bob")
+	bob.must(404, "DELETE", "/api/tokens/"+id, nil)
+	ada.must(204, "DELETE", "/api/tokens/"+id, nil)
+	bot.must(401, "GET", "/api/me", nil)
+	bad := e.client()
+	bad.header.Set("Authorization", "Basic abc")
+	bad.must(401, "GET", "/api/me", nil)
+}
+
+func TestDocumentLifecycle(t *testing.T) {
+	e := newEnv(t)
+	ada := e.signup("Ada")
+	space := ada.createSpace("eng")
+	// Title from the first heading.
+	r := ada.must(201, "POST", "/api/docs", map[string]any{"space": "eng", "body": "# Storage plan\n\nUse **bbolt**.\n", "kind": "rfc", "tags": []string{"Storage", "storage", "db"}})
+	id := r.str("id")
+	if got, want := r.str("title"), "Storage plan"; got != want {
+		t.Errorf("title = %q; want %q", got, want)
+	}
+	if got, want := r.num("version"), int64(1); got != want {
+		t.Errorf("version = %d; want %d", got, want)
+	}
+	if got, want := fmt.Sprint(r.body["tags"]), "[storage db]"; got != want {
+		t.Errorf("tags = %s; want %s", got, want)
+	}
+	if got := r.str("status"); got != "draft" {
+		t.Errorf("status = %q; want draft", got)
+	}
+	if got := r.str("spaceId"); got != space {
+		t.Errorf("spaceId = %q; want %q", got, space)
+	}
+
+	// Edit by op at the current version.
+	r = ada.must(200, "POST", "/api/docs/"+id+"/edits", map[string]any{"version": 1, "op": json.RawMessage(`[16, "Decision: "]`)})
+	if got, want := r.str("body"), "# Storage plan\n\nDecision: Use **bbolt**.\n"; got != want {
+		t.Fatalf("body = %q; want %q", got, want)
+	}
+	// Edit by body.
+	r = ada.must(200, "POST", "/api/docs/"+id+"/edits", map[string]any{"version": 2, "body": "# Storage plan\n\nDecision: Use **bbolt** 🎉.\n"})
+	if got := r.num("version"); got != 3 {
+		t.Fatalf("version = %d; want 3", got)
+	}
+	// A stale version is a conflict that names the current one.
+	r = ada.must(409, "POST", "/api/docs/"+id+"/edits", map[string]any{"version": 2, "body": "lost?"})
+	if got := r.body["error"].(map[string]any)["version"]; got != float64(3) {
+		t.Fatalf("conflict version = %v; want 3", got)
+	}
+	// A bad op changes nothing.
+	for _, op := range []string{`[100, "x"]`, `["\ud800"]`, `[{"d": -1}]`, `[0]`, `"x"`, `[{"x": 1}]`, `[3, 4]`} {
+		r = ada.do("POST", "/api/docs/"+id+"/edits", `{"version": 3, "op": `+op+`}`)
+		if r.status != 400 {
+			t.Errorf("op %s = %d %s; want 400", op, r.status, r.raw)
+		}
+	}
+	// An edit that changes nothing is not stored.
+	ada.must(200, "POST", "/api/docs/"+id+"/edits", map[string]any{"version": 3, "body": "# Storage plan\n\nDecision: Use **bbolt** 🎉.\n"})
+	if got := ada.must(200, "GET", "/api/docs/"+id, nil).num("version"); got != 3 {
+		t.Fatalf("version after no-op = %d; want 3", got)
+	}
+
+	// History and versions.
+	h := ada.must(200, "GET", "/api/docs/"+id+"/history", nil)
+	ops := h.body["ops"].([]any)
+	if len(ops) != 3 {
+		t.Fatalf("history has %d ops; want 3", len(ops))
+	}
+	for i, o := range ops {
+		op := o.(map[string]any)
+		if op["v"] != float64(i) || op["author"] != ada.id() || op["time"] == "" {
+			t.Errorf("op %d = %v", i, op)
+		}
+	}
+	if got, want := ada.must(200, "GET", "/api/docs/"+id+"/versions/1", nil).str("body"), "# Storage plan\n\nUse **bbolt**.\n"; got != want {
+		t.Errorf("version 1 = %q; want %q", got, want)
+	}
+	if got := ada.must(200, "GET", "/api/docs/"+id+"/versions/0", nil).str("body"); got != "" {
+		t.Errorf("version 0 = %q; want empty", got)
+	}
+	ada.must(400, "GET", "/api/docs/"+id+"/versions/4", nil)
+	ada.must(400, "GET", "/api/docs/"+id+"/versions/-1", nil)
+	d := ada.must(200, "GET", "/api/docs/"+id+"/diff?from=1&to=3", nil)
+	want := "--- version 1\n+++ version 3\n@@ -1,3 +1,3 @@\n # Storage plan\n \n-Use **bbolt**.\n+Decision: Use **bbolt** 🎉.\n"
+	if got := d.str("unified"); got != want {
+		t.Errorf("unified diff =\n%s\nwant\n%s", got, want)
+	}
+
+	// Patch metadata.
+	r = ada.must(200, "PATCH", "/api/docs/"+id, map[string]any{"title": "Storage RFC", "tags": []string{"x"}, "kind": "notes"})
+	if r.str("title") != "Storage RFC" || r.str("kind") != "notes" {
+		t.Fatalf("patched = %s", r.raw)
+	}
+	ada.must(400, "PATCH", "/api/docs/"+id, map[string]any{"kind": "poem"})
+
+	// Rendered HTML.
+	html := ada.must(200, "GET", "/api/docs/"+id+"/html", nil)
+	if !strings.Contains(string(html.raw), "<strong>bbolt</strong>") || !strings.Contains(string(html.raw), `id="storage-plan"`) {
+		t.Fatalf("html = %s", html.raw)
+	}
+	etag := html.header.Get("ETag")
+	ada.header.Set("If-None-Match", etag)
+	ada.must(304, "GET", "/api/docs/"+id+"/html", nil)
+	ada.header.Del("If-None-Match")
+
+	// Lists and filters.
+	ada.createDoc("eng", "Second", "two")
+	l := ada.must(200, "GET", "/api/docs?space=eng&limit=1", nil)
+	if l.num("total") != 2 || len(l.body["documents"].([]any)) != 1 {
+		t.Fatalf("list = %s", l.raw)
+	}
+	if strings.Contains(string(l.raw), `"body"`) {
+		t.Error("list carries bodies")
+	}
+	if got := ada.must(200, "GET", "/api/docs?space=eng&kind=notes", nil).num("total"); got != 1 {
+		t.Errorf("kind filter total = %d; want 1", got)
+	}
+	if got := ada.must(200, "GET", "/api/docs?owner="+ada.email(), nil).num("total"); got != 2 {
+		t.Errorf("owner filter total = %d; want 2", got)
+	}
+	ada.must(400, "GET", "/api/docs?status=maybe", nil)
+	ada.must(400, "GET", "/api/docs?limit=100000", nil)
+
+	// Delete.
+	ada.must(204, "DELETE", "/api/docs/"+id, nil)
+	ada.must(404, "GET", "/api/docs/"+id, nil)
+	ada.must(404, "GET", "/api/docs/"+id+"/html", nil)
+}
+
+func TestRestartKeepsEverything(t *testing.T) {
+	e := newEnv(t)
+	ada := e.signup("Ada")
+	ada.createSpace("eng")
+	id := ada.createDoc("eng", "Plan", "v1")
+	for v := 1; v <= 25; v++ {
+		ada.must(200, "POST", "/api/docs/"+id+"/edits", map[string]any{"version": v, "body": fmt.Sprintf("v%d", v+1)})
+	}
+	tok := ada.must(201, "POST", "/api/tokens", map[string]string{"name": "t"}).str("token")
+	e.restart()
+	bot := e.client()
+	bot.token = tok
+	r := bot.must(200, "GET", "/api/docs/"+id, nil)
+	if r.str("body") != "v26" || r.num("version") != 26 {
+		t.Fatalf("after restart = %s", r.raw)
+	}
+	for v := 1; v <= 26; v++ {
+		if got, want := bot.must(200, "GET", fmt.Sprintf("/api/docs/%s/versions/%d", id, v), nil).str("body"), fmt.Sprintf("v%d", v); got != want {
+			t.Fatalf("version %d = %q; want %q", v, got, want)
+		}
+	}
+}
+
+func TestHealthAndMetrics(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.must(200, "GET", "/healthz", nil)
+	c.must(401, "GET", "/api/me", nil)
+	r := c.must(200, "GET", "/metrics", nil)
+	for _, want := range []string{`docket_http_requests_total{code="401",method="GET",route="/api/me"} 1`, "docket_http_request_duration_seconds_bucket"} {
+		if !strings.Contains(string(r.raw), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+func TestMembers(t *testing.T) {
+	e := newEnv(t)
+	ada, bob := e.signup("Ada"), e.signup("Bob")
+	space := ada.createSpace("eng")
+	ada.addMember(space, bob, "viewer")
+	m := ada.must(200, "GET", "/api/spaces/eng/members", nil)
+	if m.num("total") != 2 {
+		t.Fatalf("members = %s", m.raw)
+	}
+	// The last admin cannot leave or be demoted.
+	ada.must(409, "POST", "/api/spaces/eng/members", map[string]string{"user": ada.id(), "role": "editor"})
+	ada.must(409, "DELETE", "/api/spaces/eng/members/"+ada.id(), nil)
+	// Bob may leave by himself.
+	bob.must(204, "DELETE", "/api/spaces/eng/members/"+bob.id(), nil)
+	bob.must(404, "GET", "/api/spaces/eng", nil)
+	ada.must(404, "POST", "/api/spaces/eng/members", map[string]string{"email": "nobody@example.com", "role": "viewer"})
+}

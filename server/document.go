@@ -1,0 +1,339 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	docket "github.com/docket-dev/docket"
+	"github.com/labstack/echo/v4"
+)
+
+func (s *Server) registerDocRoutes(g *echo.Group) {
+	g.GET("/docs", s.handleDocList)
+	g.POST("/docs", s.handleDocCreate)
+	g.GET("/docs/:id", s.handleDocGet)
+	g.PATCH("/docs/:id", s.handleDocUpdate)
+	g.DELETE("/docs/:id", s.handleDocDelete)
+	g.GET("/docs/:id/html", s.handleDocHTML)
+	g.POST("/docs/:id/edits", s.handleDocEdit)
+	g.GET("/docs/:id/history", s.handleDocHistory)
+	g.GET("/docs/:id/versions/:v", s.handleDocVersion)
+	g.GET("/docs/:id/diff", s.handleDocDiff)
+}
+
+// maxVersion bounds version numbers in URLs.
+const maxVersion = 1 << 53
+
+type docCreateRequest struct {
+	Space string      `json:"space"`
+	Title string      `json:"title"`
+	Body  string      `json:"body"`
+	Kind  docket.Kind `json:"kind"`
+	Tags  []string    `json:"tags"`
+}
+
+// handleDocCreate serves POST /api/docs. Without a title, the first
+// heading of the body names the document.
+func (s *Server) handleDocCreate(c echo.Context) error {
+	ctx := c.Request().Context()
+	if _, err := requireUser(ctx); err != nil {
+		return err
+	}
+	var req docCreateRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if req.Space == "" {
+		return docket.Errorf(docket.EINVALID, "Space required.")
+	}
+	if err := docket.CheckBody(req.Body); err != nil {
+		return err
+	}
+	if err := s.Renderer.Validate(req.Body); err != nil {
+		return err
+	}
+	if strings.TrimSpace(req.Title) == "" {
+		if req.Title = s.Renderer.Title(req.Body); req.Title == "" {
+			req.Title = "Untitled"
+		}
+	}
+	doc, err := s.Documents.CreateDocument(ctx, docket.DocumentCreate{
+		Space: req.Space, Title: req.Title, Body: req.Body, Kind: req.Kind, Tags: req.Tags,
+	})
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Location", "/api/docs/"+doc.ID)
+	return c.JSON(http.StatusCreated, doc)
+}
+
+// handleDocList serves GET /api/docs?space=&status=&owner=&kind=&tag=.
+func (s *Server) handleDocList(c echo.Context) error {
+	ctx := c.Request().Context()
+	if _, err := requireUser(ctx); err != nil {
+		return err
+	}
+	limit, offset, err := paging(c, 50, 200)
+	if err != nil {
+		return err
+	}
+	docs, total, err := s.Documents.FindDocuments(ctx, docket.DocumentFilter{
+		Space: c.QueryParam("space"), Status: docket.Status(c.QueryParam("status")),
+		Owner: c.QueryParam("owner"), Kind: docket.Kind(c.QueryParam("kind")), Tag: c.QueryParam("tag"),
+		Limit: limit, Offset: offset,
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"documents": docs, "total": total, "limit": limit, "offset": offset})
+}
+
+// handleDocGet serves GET /api/docs/:id: the document with its body.
+func (s *Server) handleDocGet(c echo.Context) error {
+	ctx := c.Request().Context()
+	if _, err := requireUser(ctx); err != nil {
+		return err
+	}
+	doc, err := s.Documents.FindDocumentByID(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, doc)
+}
+
+type docUpdateRequest struct {
+	Title *string      `json:"title"`
+	Tags  *[]string    `json:"tags"`
+	Kind  *docket.Kind `json:"kind"`
+}
+
+// handleDocUpdate serves PATCH /api/docs/:id {title, tags, kind}. Any
+// other field, such as ownerId or status, is refused.
+func (s *Server) handleDocUpdate(c echo.Context) error {
+	ctx := c.Request().Context()
+	if _, err := requireUser(ctx); err != nil {
+		return err
+	}
+	var req docUpdateRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	doc, err := s.Documents.UpdateDocument(ctx, c.Param("id"), docket.DocumentUpdate{Title: req.Title, Tags: req.Tags, Kind: req.Kind})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, doc)
+}
+
+// handleDocDelete serves DELETE /api/docs/:id.
+func (s *Server) handleDocDelete(c echo.Context) error {
+	ctx := c.Request().Context()
+	if _, err := requireUser(ctx); err != nil {
+		return err
+	}
+	if err := s.Documents.DeleteDocument(ctx, c.Param("id")); err != nil {
+		return err
+	}
+	s.html.forget(c.Param("id"))
+	return c.NoContent(http.StatusNoContent)
+}
+
+// handleDocHTML serves GET /api/docs/:id/html: the sanitised HTML of the
+// current version, rendered once per version and served gzipped to
+// clients that accept it. The ETag is the version, so a client that has it
+// gets 304.
+func (s *Server) handleDocHTML(c echo.Context) error {
+	ctx := c.Request().Context()
+	if _, err := requireUser(ctx); err != nil {
+		return err
+	}
+	doc, err := s.Documents.FindDocumentByID(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	r := s.html.get(doc.ID, doc.Version)
+	if r == nil {
+		html, err := s.Renderer.Render(ctx, doc.Body)
+		if err != nil {
+			return err
+		}
+		r = s.html.put(doc.ID, doc.Version, html)
+	}
+	h := c.Response().Header()
+	etag := fmt.Sprintf(`"%s-%d"`, doc.ID, doc.Version)
+	h.Set("ETag", etag)
+	h.Set("X-Docket-Version", strconv.FormatInt(doc.Version, 10))
+	h.Set("Cache-Control", "private, no-cache")
+	h.Set("Vary", "Accept-Encoding")
+	if match := c.Request().Header.Get("If-None-Match"); match != "" && strings.Contains(match, etag) {
+		return c.NoContent(http.StatusNotModified)
+	}
+	if acceptsGzip(c.Request()) {
+		h.Set("Content-Encoding", "gzip")
+		return c.Blob(http.StatusOK, "text/html; charset=utf-8", r.gzipped)
+	}
+	return c.Blob(http.StatusOK, "text/html; charset=utf-8", r.html)
+}
+
+// acceptsGzip reports whether the client accepts a gzip response.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(enc), "gzip") {
+			continue
+		}
+		if k, v, ok := strings.Cut(strings.TrimSpace(params), "="); ok && strings.TrimSpace(k) == "q" {
+			q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return err == nil && q > 0
+		}
+		return true
+	}
+	return false
+}
+
+type editRequest struct {
+	Version *int64          `json:"version"`
+	Op      json.RawMessage `json:"op"`
+	Body    *string         `json:"body"`
+}
+
+// handleDocEdit serves POST /api/docs/:id/edits with {version, op} or
+// {version, body}. An edit at an old version is 409 with the current one.
+func (s *Server) handleDocEdit(c echo.Context) error {
+	ctx := c.Request().Context()
+	if _, err := requireUser(ctx); err != nil {
+		return err
+	}
+	var req editRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if req.Version == nil {
+		return docket.Errorf(docket.EINVALID, "Version required: the version the edit was made at.")
+	}
+	if (req.Op == nil) == (req.Body == nil) {
+		return docket.Errorf(docket.EINVALID, "Send exactly one of op and body.")
+	}
+	if req.Body != nil {
+		if err := docket.CheckBody(*req.Body); err != nil {
+			return err
+		}
+		if err := s.Renderer.Validate(*req.Body); err != nil {
+			return err
+		}
+	}
+	doc, err := s.Documents.EditDocument(ctx, c.Param("id"), docket.Edit{Version: *req.Version, Op: req.Op, Body: req.Body})
+	if err != nil {
+		return err
+	}
+	if req.Op != nil {
+		if err := s.Renderer.Validate(doc.Body); err != nil {
+			// The op is stored; a broken front matter only affects rendering.
+			c.Response().Header().Set("Warning", `199 docket "front matter is not valid"`)
+		}
+	}
+	return c.JSON(http.StatusOK, doc)
+}
+
+// handleDocHistory serves GET /api/docs/:id/history?from=&limit=: op log
+// entries in version order, and where the next page starts.
+func (s *Server) handleDocHistory(c echo.Context) error {
+	ctx := c.Request().Context()
+	if _, err := requireUser(ctx); err != nil {
+		return err
+	}
+	from, err := intParam(c, "from", 0, 0, maxVersion)
+	if err != nil {
+		return err
+	}
+	limit, err := intParam(c, "limit", 100, 1, docket.MaxOpsPage)
+	if err != nil {
+		return err
+	}
+	doc, err := s.Documents.FindDocumentByID(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if from > doc.Version {
+		return docket.Errorf(docket.EINVALID, "Parameter from is past the current version %d.", doc.Version)
+	}
+	ops, err := s.Documents.FindOps(ctx, doc.ID, from, doc.Version, int(limit))
+	if err != nil {
+		return err
+	}
+	var next any
+	if n := from + int64(len(ops)); n < doc.Version {
+		next = n
+	}
+	return c.JSON(http.StatusOK, map[string]any{"ops": ops, "version": doc.Version, "total": doc.Version, "from": from, "next": next})
+}
+
+func versionParam(s, name string) (int64, error) {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 || v > maxVersion {
+		return 0, docket.Errorf(docket.EINVALID, "%s must be a version number.", name)
+	}
+	return v, nil
+}
+
+// handleDocVersion serves GET /api/docs/:id/versions/:v: the text at v.
+func (s *Server) handleDocVersion(c echo.Context) error {
+	ctx := c.Request().Context()
+	if _, err := requireUser(ctx); err != nil {
+		return err
+	}
+	v, err := versionParam(c.Param("v"), "Version")
+	if err != nil {
+		return err
+	}
+	text, err := s.Documents.DocumentAt(ctx, c.Param("id"), v)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"id": c.Param("id"), "version": v, "body": text})
+}
+
+// handleDocDiff serves GET /api/docs/:id/diff?from=&to=: a unified line
+// diff and the op that turns version from into version to.
+func (s *Server) handleDocDiff(c echo.Context) error {
+	ctx := c.Request().Context()
+	if _, err := requireUser(ctx); err != nil {
+		return err
+	}
+	doc, err := s.Documents.FindDocumentByID(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	from, to := int64(0), doc.Version
+	if p := c.QueryParam("from"); p != "" {
+		if from, err = versionParam(p, "from"); err != nil {
+			return err
+		}
+	}
+	if p := c.QueryParam("to"); p != "" {
+		if to, err = versionParam(p, "to"); err != nil {
+			return err
+		}
+	}
+	if from > doc.Version || to > doc.Version {
+		return docket.Errorf(docket.EINVALID, "Versions must be at most the current version %d.", doc.Version)
+	}
+	a, err := s.Documents.DocumentAt(ctx, doc.ID, from)
+	if err != nil {
+		return err
+	}
+	b := doc.Body
+	if to != doc.Version {
+		if b, err = s.Documents.DocumentAt(ctx, doc.ID, to); err != nil {
+			return err
+		}
+	}
+	d := diffTexts(a, b, fmt.Sprintf("version %d", from), fmt.Sprintf("version %d", to))
+	return c.JSON(http.StatusOK, map[string]any{
+		"id": doc.ID, "from": from, "to": to, "op": d.op,
+		"unified": d.unified, "added": d.added, "removed": d.removed,
+	})
+}

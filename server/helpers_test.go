@@ -1,0 +1,221 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/bolt"
+	"github.com/docket-dev/docket/markdown"
+	"github.com/docket-dev/docket/server"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// env is a real server over a real bbolt file in a temporary directory.
+type env struct {
+	t    testing.TB
+	dir  string
+	db   *bolt.DB
+	srv  *server.Server
+	http *httptest.Server
+	cfg  server.Config
+}
+
+// newEnv starts a server; cfg may adjust the configuration.
+func newEnv(t testing.TB, cfg ...func(*server.Config)) *env {
+	t.Helper()
+	e := &env{t: t, dir: t.TempDir()}
+	e.cfg = server.Config{Signup: server.SignupOpen}
+	for _, f := range cfg {
+		f(&e.cfg)
+	}
+	e.start()
+	t.Cleanup(e.stop)
+	return e
+}
+
+func openTestDB(t testing.TB, path string) *bolt.DB {
+	t.Helper()
+	db := bolt.NewDB(path)
+	db.PasswordCost = bcrypt.MinCost
+	db.SnapshotEvery = 10
+	if err := db.Open(); err != nil {
+		t.Fatalf("open db: %v", err)
+	}
+	return db
+}
+
+func (e *env) start() {
+	e.t.Helper()
+	e.db = openTestDB(e.t, filepath.Join(e.dir, "docket.db"))
+	cfg := e.cfg
+	cfg.Backup = e.db.Backup
+	users := bolt.NewUserService(e.db)
+	e.srv = server.New(cfg, users, users, bolt.NewSpaceService(e.db), bolt.NewDocumentService(e.db), markdown.New(markdown.Options{}))
+	e.http = httptest.NewServer(e.srv.Handler())
+}
+
+func (e *env) stop() {
+	if e.http != nil {
+		e.http.Close()
+		e.http = nil
+	}
+	if e.db != nil {
+		if err := e.db.Check(); err != nil {
+			e.t.Errorf("consistency check: %v", err)
+		}
+		e.db.Close()
+		e.db = nil
+	}
+}
+
+// restart stops the server and the database and starts them again on the
+// same data file, keeping the URL's clients usable with the new URL.
+func (e *env) restart() {
+	e.stop()
+	e.start()
+}
+
+// client is a user agent: a cookie jar, optionally a bearer token.
+type client struct {
+	e      *env
+	hc     *http.Client
+	token  string
+	header http.Header
+	user   map[string]any
+}
+
+func (e *env) client() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{e: e, hc: &http.Client{Jar: jar}, header: http.Header{}}
+}
+
+// response is a decoded response.
+type response struct {
+	status int
+	header http.Header
+	raw    []byte
+	body   map[string]any
+}
+
+func (r *response) errCode() string {
+	if e, ok := r.body["error"].(map[string]any); ok {
+		s, _ := e["code"].(string)
+		return s
+	}
+	return ""
+}
+
+func (r *response) str(key string) string {
+	s, _ := r.body[key].(string)
+	return s
+}
+
+func (r *response) num(key string) int64 {
+	f, _ := r.body[key].(float64)
+	return int64(f)
+}
+
+// do sends a request; body may be nil, a string (sent raw as JSON) or a
+// value to marshal.
+func (c *client) do(method, path string, body any) *response {
+	c.e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			c.e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, c.e.http.URL+path, rd)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range c.header {
+		req.Header[k] = v
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := &response{status: resp.StatusCode, header: resp.Header, raw: raw}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		json.Unmarshal(raw, &r.body)
+	}
+	return r
+}
+
+// must sends a request and fails the test unless the status is want.
+func (c *client) must(want int, method, path string, body any) *response {
+	c.e.t.Helper()
+	r := c.do(method, path, body)
+	if r.status != want {
+		c.e.t.Fatalf("%s %s = %d %s; want %d", method, path, r.status, r.raw, want)
+	}
+	return r
+}
+
+// signup creates an account and returns a signed-in client.
+func (e *env) signup(name string) *client {
+	e.t.Helper()
+	c := e.client()
+	r := c.must(http.StatusCreated, "POST", "/api/auth/signup", map[string]string{
+		"name": name, "email": strings.ToLower(name) + "@example.com", "password": "correct horse " + name,
+	})
+	c.user = r.body
+	return c
+}
+
+func (c *client) id() string { return c.user["id"].(string) }
+
+func (c *client) email() string { return c.user["email"].(string) }
+
+// createSpace creates a space and returns its id.
+func (c *client) createSpace(slug string) string {
+	c.e.t.Helper()
+	return c.must(http.StatusCreated, "POST", "/api/spaces", map[string]string{"slug": slug, "name": slug}).str("id")
+}
+
+// addMember gives another client a role in a space.
+func (c *client) addMember(space string, other *client, role docket.SpaceRole) {
+	c.e.t.Helper()
+	c.must(http.StatusOK, "POST", "/api/spaces/"+space+"/members", map[string]string{"email": other.email(), "role": string(role)})
+}
+
+// createDoc creates a document and returns its id.
+func (c *client) createDoc(space, title, body string) string {
+	c.e.t.Helper()
+	return c.must(http.StatusCreated, "POST", "/api/docs", map[string]any{"space": space, "title": title, "body": body, "kind": "rfc"}).str("id")
+}
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}

@@ -1,0 +1,174 @@
+// Package server is Docket's HTTP adapter: echo routes for the JSON API,
+// middleware for authentication, CSRF, limits, security headers, logging
+// and metrics, and the one place where domain error codes become HTTP
+// statuses. It takes the domain services as interfaces and never imports
+// a storage, search or rendering package.
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	docket "github.com/docket-dev/docket"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Sign-up policies.
+const (
+	SignupFirst = "first" // only the first account signs up; others are invited
+	SignupOpen  = "open"  // anyone may sign up
+)
+
+// MaxBodyBytes is the largest request body. A document of
+// docket.MaxDocumentBytes fits with room for JSON escaping.
+const MaxBodyBytes = 4 << 20
+
+// Config holds the server's settings.
+type Config struct {
+	// BaseURL is the public URL of the server, such as https://docs.example.com.
+	// It decides the origin that unsafe cookie requests must come from and
+	// whether cookies are Secure.
+	BaseURL string
+	// Signup is SignupFirst or SignupOpen.
+	Signup string
+	// TrustedProxies are the networks whose X-Forwarded-For is believed for
+	// the client IP. Empty means the peer address is the client.
+	TrustedProxies []*net.IPNet
+	// Logger receives request logs and internal errors.
+	Logger *slog.Logger
+	// Registry receives the HTTP metrics and is served at /metrics.
+	Registry *prometheus.Registry
+	// Backup, if set, streams a consistent copy of the data file for
+	// GET /api/admin/backup.
+	Backup func(ctx context.Context, w io.Writer) (int64, error)
+	// Now returns the current time; tests replace it.
+	Now func() time.Time
+}
+
+// Server serves the HTTP API.
+type Server struct {
+	echo *echo.Echo
+	cfg  Config
+	log  *slog.Logger
+
+	Users     docket.UserService
+	Auth      docket.AuthService
+	Spaces    docket.SpaceService
+	Documents docket.DocumentService
+	Renderer  docket.Renderer
+
+	baseOrigin string
+	secure     bool
+	limiter    *loginLimiter
+	html       *htmlCache
+	metrics    *httpMetrics
+}
+
+// New returns a server with the given services. Call Handler to serve.
+func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces docket.SpaceService, docs docket.DocumentService, renderer docket.Renderer) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Signup == "" {
+		cfg.Signup = SignupFirst
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{
+		echo: echo.New(), cfg: cfg, log: cfg.Logger,
+		Users: users, Auth: auth, Spaces: spaces, Documents: docs, Renderer: renderer,
+		limiter: newLoginLimiter(cfg.Now),
+		html:    newHTMLCache(64 << 20),
+		metrics: newHTTPMetrics(cfg.Registry),
+	}
+	if u, err := url.Parse(cfg.BaseURL); err == nil && u.Scheme != "" && u.Host != "" {
+		s.baseOrigin = u.Scheme + "://" + u.Host
+		s.secure = u.Scheme == "https"
+	}
+	e := s.echo
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
+	e.Use(s.logRequests, s.recoverPanics, s.securityHeaders, s.limitBody, s.authenticate, s.checkOrigin)
+
+	e.GET("/healthz", s.handleHealth)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
+	api := e.Group("/api")
+	s.registerAuthRoutes(api)
+	s.registerSpaceRoutes(api)
+	s.registerDocRoutes(api)
+	api.Any("/*", func(c echo.Context) error {
+		return docket.Errorf(docket.ENOTFOUND, "No such API endpoint: %s %s.", c.Request().Method, c.Request().URL.Path)
+	})
+	return s
+}
+
+// Handler returns the HTTP handler of the server.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// HTTPServer returns an http.Server for addr with production timeouts.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s.echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// handleHealth serves GET /healthz.
+func (s *Server) handleHealth(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// ParseTrustedProxies parses a comma-separated list of CIDRs or addresses.
+func ParseTrustedProxies(s string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !strings.Contains(part, "/") {
+			if ip := net.ParseIP(part); ip != nil && ip.To4() != nil {
+				part += "/32"
+			} else {
+				part += "/128"
+			}
+		}
+		_, n, err := net.ParseCIDR(part)
+		if err != nil {
+			return nil, errors.New("trusted proxy " + part + " is not an address or CIDR")
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
