@@ -145,6 +145,10 @@ type DocumentService interface {
 	// FindDocumentByID returns a document with its body. Returns ENOTFOUND.
 	FindDocumentByID(ctx context.Context, id string) (*Document, error)
 
+	// FindDocumentMeta returns a document without its body, which is
+	// cheaper when only the metadata or version is needed. Returns ENOTFOUND.
+	FindDocumentMeta(ctx context.Context, id string) (*Document, error)
+
 	// FindDocuments lists readable documents without bodies, most recently
 	// updated first, and the total count. Returns ENOTFOUND for an
 	// unreadable space, EINVALID for a bad filter.

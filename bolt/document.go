@@ -190,6 +190,17 @@ func (s *DocumentService) FindDocumentByID(ctx context.Context, id string) (*doc
 	return out, err
 }
 
+// FindDocumentMeta implements [docket.DocumentService].
+func (s *DocumentService) FindDocumentMeta(ctx context.Context, id string) (*docket.Document, error) {
+	var out *docket.Document
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		d, _, err := readableDoc(ctx, tx, id)
+		out = d
+		return err
+	})
+	return out, err
+}
+
 // FindDocuments implements [docket.DocumentService].
 func (s *DocumentService) FindDocuments(ctx context.Context, f docket.DocumentFilter) ([]*docket.Document, int, error) {
 	if f.Status != "" && !f.Status.Valid() {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/json"
+	"fmt"
 	"sort"
 	"time"
 
@@ -197,8 +199,8 @@ func (s *UserService) FindUsers(ctx context.Context, f docket.UserFilter) ([]*do
 	err := s.db.view(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketUsers).ForEach(func(k, v []byte) error {
 			var u userRecord
-			if _, err := getJSON(tx.Bucket(bucketUsers), k, &u); err != nil {
-				return err
+			if err := json.Unmarshal(v, &u); err != nil {
+				return fmt.Errorf("decode user %s: %w", k, err)
 			}
 			if f.Email != "" && u.Email != lowerTrim(f.Email) {
 				return nil

@@ -118,6 +118,24 @@ func TestSecureCookieBehindTLS(t *testing.T) {
 	}
 }
 
+func TestSecureCookieFromTrustedProxy(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.TrustedProxies, _ = server.ParseTrustedProxies("127.0.0.0/8") })
+	c := e.client()
+	c.header.Set("X-Forwarded-Proto", "https")
+	r := c.must(201, "POST", "/api/auth/signup", map[string]string{"name": "Ada", "email": "ada@example.com", "password": "long enough"})
+	if sc := r.header.Get("Set-Cookie"); !strings.Contains(sc, "Secure") {
+		t.Fatalf("Set-Cookie = %q; want Secure when a trusted proxy terminates TLS", sc)
+	}
+	// An untrusted peer cannot claim TLS.
+	e2 := newEnv(t)
+	c2 := e2.client()
+	c2.header.Set("X-Forwarded-Proto", "https")
+	r = c2.must(201, "POST", "/api/auth/signup", map[string]string{"name": "Ada", "email": "ada@example.com", "password": "long enough"})
+	if sc := r.header.Get("Set-Cookie"); strings.Contains(sc, "Secure") {
+		t.Fatalf("Set-Cookie = %q; an untrusted X-Forwarded-Proto made it Secure", sc)
+	}
+}
+
 func TestTokens(t *testing.T) {
 	e := newEnv(t)
 	ada := e.signup("Ada")

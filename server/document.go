@@ -150,24 +150,27 @@ func (s *Server) handleDocHTML(c echo.Context) error {
 	if _, err := requireUser(ctx); err != nil {
 		return err
 	}
-	doc, err := s.Documents.FindDocumentByID(ctx, c.Param("id"))
+	doc, err := s.Documents.FindDocumentMeta(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}
+	h := c.Response().Header()
+	h.Set("Cache-Control", "private, no-cache")
+	h.Set("Vary", "Accept-Encoding")
 	r := s.html.get(doc.ID, doc.Version)
 	if r == nil {
+		if doc, err = s.Documents.FindDocumentByID(ctx, doc.ID); err != nil {
+			return err
+		}
 		html, err := s.Renderer.Render(ctx, doc.Body)
 		if err != nil {
 			return err
 		}
 		r = s.html.put(doc.ID, doc.Version, html)
 	}
-	h := c.Response().Header()
-	etag := fmt.Sprintf(`"%s-%d"`, doc.ID, doc.Version)
+	etag := fmt.Sprintf(`"%s-%d"`, r.docID, r.version)
 	h.Set("ETag", etag)
-	h.Set("X-Docket-Version", strconv.FormatInt(doc.Version, 10))
-	h.Set("Cache-Control", "private, no-cache")
-	h.Set("Vary", "Accept-Encoding")
+	h.Set("X-Docket-Version", strconv.FormatInt(r.version, 10))
 	if match := c.Request().Header.Get("If-None-Match"); match != "" && strings.Contains(match, etag) {
 		return c.NoContent(http.StatusNotModified)
 	}

@@ -50,7 +50,7 @@ func (c *htmlCache) get(docID string, version int64) *renderedHTML {
 // put stores rendered HTML, replacing an older version of the document.
 func (c *htmlCache) put(docID string, version int64, html string) *renderedHTML {
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 	zw.Write([]byte(html))
 	zw.Close()
 	r := &renderedHTML{docID: docID, version: version, html: []byte(html), gzipped: buf.Bytes()}

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -103,9 +104,28 @@ func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// isSecure reports whether the client reached us over TLS.
+// isSecure reports whether the client reached us over TLS: directly, by
+// the configured https base URL, or as a trusted proxy says.
 func (s *Server) isSecure(r *http.Request) bool {
-	return r.TLS != nil || s.secure
+	if r.TLS != nil || s.secure {
+		return true
+	}
+	return r.Header.Get("X-Forwarded-Proto") == "https" && s.fromTrustedProxy(r)
+}
+
+// fromTrustedProxy reports whether the peer is one of the trusted proxies.
+func (s *Server) fromTrustedProxy(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	for _, n := range s.cfg.TrustedProxies {
+		if ip != nil && n.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkOrigin refuses unsafe requests authenticated by the session cookie

@@ -92,7 +92,7 @@ func TestPermissionMatrix(t *testing.T) {
 					return
 				}
 				after := owner.must(http.StatusOK, "GET", "/api/docs/"+doc, nil)
-				if (after.str("body") != "text" || after.str("title") != "Doc" || after.num("version") != 1) {
+				if after.str("body") != "text" || after.str("title") != "Doc" || after.num("version") != 1 {
 					t.Fatalf("refused %s changed the document: %s", ep.name, after.raw)
 				}
 			})

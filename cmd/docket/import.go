@@ -54,7 +54,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			fmt.Fprintf(stderr, "[%d/%d] %s\n", n, total, name)
 		}
 	}
-	res, err := importDir(ctx, db, pos[0], *space, *as, docket.Kind(*kind), progress)
+	res, err := importDir(ctx, db, pos[0], *space, *as, docket.Kind(*kind), progress, stderr)
 	if err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // importDir imports every markdown file under dir into a space. A file's
 // path relative to dir is its source key, so importing again updates the
 // documents that changed and adds nothing twice.
-func importDir(ctx context.Context, db *bolt.DB, dir, slug, as string, kind docket.Kind, progress func(total int) func(string)) (importResult, error) {
+func importDir(ctx context.Context, db *bolt.DB, dir, slug, as string, kind docket.Kind, progress func(total int) func(string), warn io.Writer) (importResult, error) {
 	var res importResult
 	users := bolt.NewUserService(db)
 	sys := docket.NewSystemContext(ctx)
@@ -132,7 +132,7 @@ func importDir(ctx context.Context, db *bolt.DB, dir, slug, as string, kind dock
 		switch {
 		case err != nil:
 			res.Skipped++
-			fmt.Fprintf(os.Stderr, "skipped %s: %s\n", rel, docket.ErrorMessage(err))
+			fmt.Fprintf(warn, "skipped %s: %s\n", rel, docket.ErrorMessage(err))
 		case created:
 			res.Created++
 		case changed:

@@ -15,11 +15,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"syscall"
+	"time"
 	_ "time/tzdata" // time zones in images without /usr/share/zoneinfo
 )
 
@@ -37,6 +40,7 @@ Usage:
   docket import DIR --space SLUG [--as EMAIL] [--data DIR]
   docket export DIR [--data DIR | --db FILE]
   docket backup FILE [--data DIR]
+  docket healthcheck            (GET /healthz on DOCKET_ADDR; for containers)
   docket version
 
 Every flag can also be set in the environment: --base-url is DOCKET_BASE_URL.
@@ -72,6 +76,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runExport(ctx, rest, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, rest, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, stdout)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "docket", Version())
 		return nil
@@ -152,4 +158,29 @@ func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, nil)), nil
 	}
 	return nil, fmt.Errorf("--log-format must be text or json, not %q", format)
+}
+
+// runHealthcheck asks the server on DOCKET_ADDR for /healthz, so that a
+// container image without a shell or curl can check itself.
+func runHealthcheck(ctx context.Context, stdout io.Writer) error {
+	addr := envDefault("DOCKET_ADDR", "127.0.0.1:8080")
+	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthz answered %s", resp.Status)
+	}
+	fmt.Fprintln(stdout, "ok")
+	return nil
 }

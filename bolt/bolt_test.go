@@ -1,0 +1,197 @@
+package bolt_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/bolt"
+	bbolt "go.etcd.io/bbolt"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// mustOpenDB opens a new data file in a temporary directory and checks its
+// consistency when the test ends.
+func mustOpenDB(tb testing.TB) *bolt.DB {
+	tb.Helper()
+	db := bolt.NewDB(filepath.Join(tb.TempDir(), "docket.db"))
+	db.PasswordCost = bcrypt.MinCost
+	db.SnapshotEvery = 7
+	if err := db.Open(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := db.Check(); err != nil {
+			tb.Errorf("check: %v", err)
+		}
+		db.Close()
+	})
+	return db
+}
+
+// seed creates an admin user and a space and returns a context acting as
+// that user.
+func seed(tb testing.TB, db *bolt.DB) context.Context {
+	tb.Helper()
+	ctx := context.Background()
+	u, err := bolt.NewUserService(db).CreateUser(ctx, docket.UserCreate{Name: "Ada", Email: "ada@example.com", Password: "long enough"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx = docket.NewContextWithUser(ctx, u)
+	if _, err := bolt.NewSpaceService(db).CreateSpace(ctx, "eng", "Engineering"); err != nil {
+		tb.Fatal(err)
+	}
+	return ctx
+}
+
+// TestVersionsRebuild edits a document many times at random and checks
+// that every version's text is rebuilt exactly, across snapshots.
+func TestVersionsRebuild(t *testing.T) {
+	db := mustOpenDB(t)
+	ctx := seed(t, db)
+	docs := bolt.NewDocumentService(db)
+	d, err := docs.CreateDocument(ctx, docket.DocumentCreate{Space: "eng", Title: "T", Body: "héllo 🌍"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"", "héllo 🌍"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []rune("ab 😀中\n")
+	for i := 0; i < 60; i++ {
+		cur := []rune(texts[len(texts)-1])
+		pos := rng.IntN(len(cur) + 1)
+		del := rng.IntN(min(3, len(cur)-pos) + 1)
+		ins := string(alphabet[rng.IntN(len(alphabet))]) + string(alphabet[rng.IntN(len(alphabet))])
+		next := string(cur[:pos]) + ins + string(cur[pos+del:])
+		var op []any
+		if pos > 0 {
+			op = append(op, pos)
+		}
+		op = append(op, ins)
+		if del > 0 {
+			op = append(op, map[string]int{"d": del})
+		}
+		raw, _ := json.Marshal(op)
+		got, err := docs.EditDocument(ctx, d.ID, docket.Edit{Version: int64(len(texts) - 1), Op: raw})
+		if err != nil {
+			t.Fatalf("edit %d %s: %v", i, raw, err)
+		}
+		if got.Body != next {
+			t.Fatalf("edit %d: body = %q; want %q", i, got.Body, next)
+		}
+		texts = append(texts, next)
+	}
+	for v, want := range texts {
+		got, err := docs.DocumentAt(ctx, d.ID, int64(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Fatalf("DocumentAt(%d) = %q; want %q", v, got, want)
+		}
+	}
+	ops, err := docs.FindOps(ctx, d.ID, 5, 10, 0)
+	if err != nil || len(ops) != 5 || ops[0].Version != 5 {
+		t.Fatalf("FindOps(5,10) = %d ops, %v", len(ops), err)
+	}
+	for _, tc := range []struct{ from, to int64 }{{-1, 3}, {999, 1000}, {5, 2}} {
+		if _, err := docs.FindOps(ctx, d.ID, tc.from, tc.to, 0); docket.ErrorCode(err) != docket.EINVALID {
+			t.Errorf("FindOps(%d,%d) err = %v; want EINVALID", tc.from, tc.to, err)
+		}
+	}
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "docket.db")
+	db := bolt.NewDB(path)
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	raw, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), []byte{0, 0, 0, 0, 0, 0, 0, 99})
+	})
+	raw.Close()
+	err = bolt.NewDB(path).Open()
+	if err == nil || !strings.Contains(err.Error(), "newer version") {
+		t.Fatalf("Open = %v; want a newer-schema error", err)
+	}
+}
+
+func TestCorruptFileStopsStartup(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "docket.db")
+	if err := os.WriteFile(path, []byte(strings.Repeat("not a database ", 1000)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := bolt.NewDB(path).Open()
+	if err == nil || !strings.Contains(err.Error(), "corrupt") {
+		t.Fatalf("Open = %v; want a clear corruption error", err)
+	}
+	if raw, _ := os.ReadFile(path); !strings.HasPrefix(string(raw), "not a database") {
+		t.Fatal("the corrupt file was overwritten")
+	}
+}
+
+func TestSecondOpenTimesOut(t *testing.T) {
+	db := mustOpenDB(t)
+	other := bolt.NewDB(db.Path)
+	other.LockTimeout = 100_000_000 // 100ms
+	err := other.Open()
+	if err == nil || !strings.Contains(err.Error(), "in use by another docket process") {
+		t.Fatalf("second Open = %v; want in-use error", err)
+	}
+}
+
+func TestSessionsEndOnPasswordChange(t *testing.T) {
+	db := mustOpenDB(t)
+	ctx := context.Background()
+	users := bolt.NewUserService(db)
+	u, err := users.CreateUser(ctx, docket.UserCreate{Name: "Ada", Email: "ada@example.com", Password: "long enough"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var secrets []string
+	for i := 0; i < 3; i++ {
+		s, _, err := users.CreateSession(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets = append(secrets, s)
+	}
+	if err := users.SetPassword(docket.NewContextWithUser(ctx, u), u.ID, "another long one"); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range secrets {
+		if _, _, err := users.FindSession(ctx, s); docket.ErrorCode(err) != docket.EUNAUTHORIZED {
+			t.Errorf("session %d after password change: %v", i, err)
+		}
+	}
+	if _, err := users.Authenticate(ctx, "ADA@example.com", "another long one"); err != nil {
+		t.Errorf("Authenticate with new password: %v", err)
+	}
+}
+
+func BenchmarkEditDocument(b *testing.B) {
+	db := mustOpenDB(b)
+	ctx := seed(b, db)
+	docs := bolt.NewDocumentService(db)
+	d, _ := docs.CreateDocument(ctx, docket.DocumentCreate{Space: "eng", Title: "T", Body: strings.Repeat("x", 10_000)})
+	v := d.Version
+	for b.Loop() {
+		if _, err := docs.EditDocument(ctx, d.ID, docket.Edit{Version: v, Op: json.RawMessage(fmt.Sprintf(`[%d, "y"]`, v))}); err != nil {
+			b.Fatal(err)
+		}
+		v++
+	}
+}

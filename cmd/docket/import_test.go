@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/bolt"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// corpusDir is the Go proposals corpus shared with every checkout.
+const corpusDir = "../../../shared/corpus/go-proposals"
+
+func openTestData(t testing.TB) *bolt.DB {
+	t.Helper()
+	db := bolt.NewDB(filepath.Join(t.TempDir(), "docket.db"))
+	db.PasswordCost = bcrypt.MinCost
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := docket.NewSystemContext(context.Background())
+	if _, err := bolt.NewUserService(db).CreateUser(ctx, docket.UserCreate{Name: "Ada", Email: "ada@example.com", Password: "long enough"}); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func quiet(int) func(string) { return func(string) {} }
+
+// expectedTitle reads the title of a file the simple way: the first
+// level-1 heading outside code fences, else the first heading of any level,
+// with links and emphasis reduced to their text.
+func expectedTitle(t *testing.T, path string) string {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first string
+	fenced := false
+	for _, line := range strings.Split(normalizeText(raw), "\n") {
+		if strings.HasPrefix(line, "```") || strings.HasPrefix(line, "~~~") {
+			fenced = !fenced
+			continue
+		}
+		if fenced || !strings.HasPrefix(line, "#") {
+			continue
+		}
+		level := len(line) - len(strings.TrimLeft(line, "#"))
+		text := strings.TrimSpace(line[level:])
+		if level > 6 || text == line[level:] && text != "" {
+			continue // "#hashtag" is not a heading
+		}
+		text = link.ReplaceAllString(text, "$1")
+		text = strings.NewReplacer("`", "", "**", "").Replace(text)
+		if level == 1 {
+			return text
+		}
+		if first == "" {
+			first = text
+		}
+	}
+	return first
+}
+
+var link = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`)
+
+func TestImportCorpus(t *testing.T) {
+	if _, err := os.Stat(corpusDir); err != nil {
+		t.Skipf("corpus not found at %s", corpusDir)
+	}
+	db := openTestData(t)
+	ctx := context.Background()
+	res, err := importDir(ctx, db, corpusDir, "go", "", docket.KindRFC, quiet, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(corpusDir, "*.md"))
+	if got, want := res, (importResult{Created: len(files)}); got != want || len(files) != 126 {
+		t.Fatalf("first import = %+v of %d files; want %+v of 126", got, len(files), want)
+	}
+	sys := docket.NewSystemContext(ctx)
+	docs := bolt.NewDocumentService(db)
+	for _, path := range files {
+		name := filepath.Base(path)
+		d, err := docs.FindDocumentBySource(sys, "go", "import:"+name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		raw, _ := os.ReadFile(path)
+		if got, want := d.Body, normalizeText(raw); got != want {
+			t.Errorf("%s: body differs from the file", name)
+		}
+		want := expectedTitle(t, path)
+		if want == "" {
+			want = strings.TrimSuffix(name, ".md")
+		}
+		if d.Title != want {
+			t.Errorf("%s: title = %q; want %q", name, d.Title, want)
+		}
+		if strings.HasPrefix(d.Body, "\ufeff") || strings.HasPrefix(d.Title, "\ufeff") {
+			t.Errorf("%s: byte order mark kept", name)
+		}
+	}
+	// Non-ASCII text survives byte for byte.
+	d, err := docs.FindDocumentBySource(sys, "go", "import:12914-monotonic.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw, _ := os.ReadFile(filepath.Join(corpusDir, "12914-monotonic.md")); !strings.Contains(string(raw), "搜索") || !strings.Contains(d.Body, "搜索") {
+		t.Errorf("CJK text lost in 12914-monotonic.md")
+	}
+	// Importing again adds nothing.
+	res, err = importDir(ctx, db, corpusDir, "go", "", docket.KindRFC, quiet, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := res, (importResult{Unchanged: len(files)}); got != want {
+		t.Fatalf("second import = %+v; want %+v", got, want)
+	}
+	if _, total, _ := docs.FindDocuments(sys, docket.DocumentFilter{Space: "go"}); total != len(files) {
+		t.Fatalf("%d documents after two imports; want %d", total, len(files))
+	}
+}
+
+func TestImportFormats(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("bom.md", "\ufeff# Über BOM\r\n\r\nText with CRLF.\r\n")
+	write("front.md", "---\ntitle: From Front Matter\ntags: [Storage, db]\n---\n# Heading\n\nBody.\n")
+	write("noheading.md", "Just text, no heading.\n")
+	write("sub/nested.markdown", "# Nested\n")
+	write(".hidden/skip.md", "# Hidden\n")
+	write("notes.txt", "# Not markdown\n")
+	write("bomb.md", "---\na: &a [x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a]\n---\n# Bomb\n")
+	db := openTestData(t)
+	ctx := context.Background()
+	res, err := importDir(ctx, db, dir, "notes", "ada@example.com", docket.KindNotes, quiet, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (importResult{Created: 4, Skipped: 1}); res != want {
+		t.Fatalf("import = %+v; want %+v", res, want)
+	}
+	sys := docket.NewSystemContext(ctx)
+	docs := bolt.NewDocumentService(db)
+	for _, tc := range []struct{ source, title, body string }{
+		{"import:bom.md", "Über BOM", "# Über BOM\n\nText with CRLF.\n"},
+		{"import:front.md", "From Front Matter", "---\ntitle: From Front Matter\ntags: [Storage, db]\n---\n# Heading\n\nBody.\n"},
+		{"import:noheading.md", "noheading", "Just text, no heading.\n"},
+		{"import:sub/nested.markdown", "Nested", "# Nested\n"},
+	} {
+		d, err := docs.FindDocumentBySource(sys, "notes", tc.source)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.source, err)
+		}
+		if d.Title != tc.title || d.Body != tc.body || d.Kind != docket.KindNotes {
+			t.Errorf("%s = %q %q %s; want %q %q", tc.source, d.Title, d.Body, d.Kind, tc.title, tc.body)
+		}
+	}
+	front, _ := docs.FindDocumentBySource(sys, "notes", "import:front.md")
+	if got := strings.Join(front.Tags, ","); got != "storage,db" {
+		t.Errorf("tags = %q; want storage,db", got)
+	}
+	// A changed file updates its document on the next import.
+	write("noheading.md", "# Now with a heading\n")
+	res, err = importDir(ctx, db, dir, "notes", "", docket.KindNotes, quiet, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (importResult{Updated: 1, Unchanged: 3, Skipped: 1}); res != want {
+		t.Fatalf("re-import = %+v; want %+v", res, want)
+	}
+	d, _ := docs.FindDocumentBySource(sys, "notes", "import:noheading.md")
+	if d.Title != "Now with a heading" || d.Version != 2 {
+		t.Errorf("updated doc = %q v%d", d.Title, d.Version)
+	}
+}
+
+func BenchmarkImportCorpus(b *testing.B) {
+	if _, err := os.Stat(corpusDir); err != nil {
+		b.Skip("corpus not found")
+	}
+	for b.Loop() {
+		b.StopTimer()
+		db := openTestData(b)
+		b.StartTimer()
+		if _, err := importDir(context.Background(), db, corpusDir, "go", "", docket.KindRFC, quiet, io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
