@@ -61,6 +61,16 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// signedIn refuses requests without a signed-in caller with 401.
+func signedIn(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if _, err := requireUser(c.Request().Context()); err != nil {
+			return err
+		}
+		return next(c)
+	}
+}
+
 // requireUser returns the caller or EUNAUTHORIZED.
 func requireUser(ctx context.Context) (*docket.User, error) {
 	if u := docket.UserFromContext(ctx); u != nil {

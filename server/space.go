@@ -7,13 +7,15 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-func (s *Server) registerSpaceRoutes(g *echo.Group) {
-	g.GET("/spaces", s.handleSpaceList)
-	g.POST("/spaces", s.handleSpaceCreate)
-	g.GET("/spaces/:id", s.handleSpaceGet)
-	g.GET("/spaces/:id/members", s.handleMemberList)
-	g.POST("/spaces/:id/members", s.handleMemberSet)
-	g.DELETE("/spaces/:id/members/:user", s.handleMemberRemove)
+// registerSpaceRoutes adds the space routes; all need a signed-in caller.
+func (s *Server) registerSpaceRoutes(api *echo.Group) {
+	g := api.Group("/spaces", signedIn)
+	g.GET("", s.handleSpaceList)
+	g.POST("", s.handleSpaceCreate)
+	g.GET("/:id", s.handleSpaceGet)
+	g.GET("/:id/members", s.handleMemberList)
+	g.POST("/:id/members", s.handleMemberSet)
+	g.DELETE("/:id/members/:user", s.handleMemberRemove)
 }
 
 type spaceRequest struct {
@@ -24,9 +26,6 @@ type spaceRequest struct {
 // handleSpaceCreate serves POST /api/spaces; the caller becomes its admin.
 func (s *Server) handleSpaceCreate(c echo.Context) error {
 	ctx := c.Request().Context()
-	if _, err := requireUser(ctx); err != nil {
-		return err
-	}
 	var req spaceRequest
 	if err := decode(c, &req); err != nil {
 		return err
@@ -41,9 +40,6 @@ func (s *Server) handleSpaceCreate(c echo.Context) error {
 // handleSpaceList serves GET /api/spaces: the spaces the caller can read.
 func (s *Server) handleSpaceList(c echo.Context) error {
 	ctx := c.Request().Context()
-	if _, err := requireUser(ctx); err != nil {
-		return err
-	}
 	spaces, err := s.Spaces.FindSpaces(ctx)
 	if err != nil {
 		return err
@@ -54,9 +50,6 @@ func (s *Server) handleSpaceList(c echo.Context) error {
 // handleSpaceGet serves GET /api/spaces/:id (id or slug).
 func (s *Server) handleSpaceGet(c echo.Context) error {
 	ctx := c.Request().Context()
-	if _, err := requireUser(ctx); err != nil {
-		return err
-	}
 	sp, err := s.Spaces.FindSpace(ctx, c.Param("id"))
 	if err != nil {
 		return err
@@ -67,9 +60,6 @@ func (s *Server) handleSpaceGet(c echo.Context) error {
 // handleMemberList serves GET /api/spaces/:id/members.
 func (s *Server) handleMemberList(c echo.Context) error {
 	ctx := c.Request().Context()
-	if _, err := requireUser(ctx); err != nil {
-		return err
-	}
 	members, err := s.Spaces.FindMembers(ctx, c.Param("id"))
 	if err != nil {
 		return err
@@ -87,9 +77,6 @@ type memberRequest struct {
 // adds a member or changes their role; space admins only.
 func (s *Server) handleMemberSet(c echo.Context) error {
 	ctx := c.Request().Context()
-	if _, err := requireUser(ctx); err != nil {
-		return err
-	}
 	var req memberRequest
 	if err := decode(c, &req); err != nil {
 		return err
@@ -111,9 +98,6 @@ func (s *Server) handleMemberSet(c echo.Context) error {
 // handleMemberRemove serves DELETE /api/spaces/:id/members/:user.
 func (s *Server) handleMemberRemove(c echo.Context) error {
 	ctx := c.Request().Context()
-	if _, err := requireUser(ctx); err != nil {
-		return err
-	}
 	if err := s.Spaces.RemoveMember(ctx, c.Param("id"), c.Param("user")); err != nil {
 		return err
 	}
