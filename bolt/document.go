@@ -331,6 +331,9 @@ func (s *DocumentService) EditDocument(ctx context.Context, id string, e docket.
 		if err := json.Unmarshal(e.Op, &op); err != nil {
 			return nil, docket.Errorf(docket.EINVALID, "Invalid op: %v", err)
 		}
+		// Unnormalised ops (adjacent inserts) do not converge under
+		// transform; store every op in its normal form.
+		op = ot.Normalize(op)
 	} else if err := docket.CheckBody(*e.Body); err != nil {
 		return nil, err
 	}
