@@ -104,7 +104,7 @@ func (s *DocumentService) appendOp(tx *bolt.Tx, d *docket.Document, rec *docket.
 }
 
 func marshalOp(op ot.Op) (json.RawMessage, error) {
-	data, err := json.Marshal(op)
+	data, err := op.MarshalJSON()
 	if err != nil {
 		return nil, fmt.Errorf("marshal op: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // served only on --pprof's address
 	"os"
 	"time"
 
@@ -26,6 +27,7 @@ type serveConfig struct {
 	Signup         string
 	LogFormat      string
 	TrustedProxies string
+	Pprof          string
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
@@ -37,6 +39,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&cfg.Signup, "signup", envDefault("DOCKET_SIGNUP", server.SignupFirst), "who may sign up: first (the first account only; others by invitation or 'docket user add') or open (env DOCKET_SIGNUP)")
 	fs.StringVar(&cfg.LogFormat, "log-format", envDefault("DOCKET_LOG_FORMAT", "text"), "log format: text or json (env DOCKET_LOG_FORMAT)")
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", envDefault("DOCKET_TRUSTED_PROXIES", ""), "comma-separated proxy CIDRs whose X-Forwarded-For is trusted (env DOCKET_TRUSTED_PROXIES)")
+	fs.StringVar(&cfg.Pprof, "pprof", envDefault("DOCKET_PPROF", ""), "serve Go profiles on this extra address, e.g. 127.0.0.1:6060 (env DOCKET_PPROF)")
 	if _, err := parseArgs(fs, args); err != nil {
 		return cfg, err
 	}
@@ -91,6 +94,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	httpServer := srv.HTTPServer(cfg.Addr)
 	admin := startAdminSocket(cfg.Data, db, log)
+	if cfg.Pprof != "" {
+		go func() {
+			log.Info("profiles served", slog.String("addr", cfg.Pprof))
+			srv := &http.Server{Addr: cfg.Pprof, Handler: http.DefaultServeMux, ReadHeaderTimeout: 10 * time.Second}
+			if err := srv.ListenAndServe(); err != nil {
+				log.Warn("pprof listener stopped", slog.Any("err", err))
+			}
+		}()
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()
