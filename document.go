@@ -199,3 +199,27 @@ var idRE = regexp.MustCompile(`^[a-z0-9]{1,32}$`)
 // Ids are checked before any lookup so that hostile strings never reach
 // storage.
 func ValidID(s string) bool { return idRE.MatchString(s) }
+
+// OpCommit is one op to append to a document's log by [OpLog.CommitOps].
+type OpCommit struct {
+	DocID string
+	Rec   OpRecord // Rec.Version is the version the op is committed at
+	Text  string   // the document's text after the op
+}
+
+// OpLog is the storage of live co-editing: the hub owns open documents and
+// writes their ops in groups. Implementations check no permissions; the
+// hub's callers do.
+type OpLog interface {
+	// LoadDocument returns the current version and text of a document.
+	// Returns ENOTFOUND.
+	LoadDocument(ctx context.Context, id string) (version int64, text string, err error)
+
+	// LoadOps returns the op log entries with from <= version < to.
+	LoadOps(ctx context.Context, id string, from, to int64) ([]*OpRecord, error)
+
+	// CommitOps appends every commit's op at its version, with the text
+	// after it, in one durable transaction: all or nothing. Returns
+	// ECONFLICT if a commit's version is not its document's next version.
+	CommitOps(ctx context.Context, commits []OpCommit) error
+}

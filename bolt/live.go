@@ -1,0 +1,78 @@
+package bolt
+
+import (
+	"context"
+
+	docket "github.com/docket-dev/docket"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Interface guard.
+var _ docket.OpLog = (*LiveStore)(nil)
+
+// LiveStore is the op log of the live co-editing hub. It checks no
+// permissions: the hub's callers do.
+type LiveStore struct {
+	db   *DB
+	docs *DocumentService
+}
+
+// NewLiveStore returns the hub's storage over db.
+func NewLiveStore(db *DB) *LiveStore {
+	return &LiveStore{db: db, docs: NewDocumentService(db)}
+}
+
+// LoadDocument implements [docket.OpLog].
+func (s *LiveStore) LoadDocument(ctx context.Context, id string) (int64, string, error) {
+	var version int64
+	var text string
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		d, err := findDoc(tx, id)
+		if err != nil {
+			return err
+		}
+		version, text = d.Version, body(tx, id)
+		return nil
+	})
+	return version, text, err
+}
+
+// LoadOps implements [docket.OpLog].
+func (s *LiveStore) LoadOps(ctx context.Context, id string, from, to int64) ([]*docket.OpRecord, error) {
+	sys := docket.NewSystemContext(ctx)
+	var out []*docket.OpRecord
+	for from < to {
+		page, err := s.docs.FindOps(sys, id, from, to, docket.MaxOpsPage)
+		if err != nil {
+			return nil, err
+		}
+		if len(page) == 0 {
+			break
+		}
+		out = append(out, page...)
+		from += int64(len(page))
+	}
+	return out, nil
+}
+
+// CommitOps implements [docket.OpLog]: every commit in one transaction,
+// durable when it returns.
+func (s *LiveStore) CommitOps(ctx context.Context, commits []docket.OpCommit) error {
+	return s.db.update(ctx, func(tx *bolt.Tx) error {
+		for i := range commits {
+			c := &commits[i]
+			d, err := findDoc(tx, c.DocID)
+			if err != nil {
+				return err
+			}
+			if d.Version != c.Rec.Version {
+				return docket.Errorf(docket.ECONFLICT, "Document %s is at version %d, not %d.", c.DocID, d.Version, c.Rec.Version)
+			}
+			rec := c.Rec
+			if err := s.docs.appendOp(tx, d, &rec, c.Text); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,292 @@
+package collab
+
+import (
+	"context"
+	"time"
+
+	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/collab/ot"
+)
+
+// ErrNoOp answers a submission that changes nothing: it is not stored.
+var ErrNoOp = docket.Errorf(docket.EUNPROCESS, "The op changes nothing and was not stored.")
+
+// request is something a document goroutine does for a caller.
+type request interface{ isRequest() }
+
+type submitReply struct {
+	ack *Ack
+	err error
+}
+
+type submitRequest struct {
+	sub   Submission
+	reply chan submitReply
+}
+
+type snapshotRequest struct {
+	reply chan snapshot
+}
+
+type snapshot struct {
+	version int64
+	text    string
+}
+
+func (*submitRequest) isRequest()   {}
+func (*snapshotRequest) isRequest() {}
+
+// committed is an op in the document's recent history.
+type committed struct {
+	rec *docket.OpRecord
+	op  ot.Op
+}
+
+// document is one open document, owned by its goroutine.
+type document struct {
+	hub     *Hub
+	id      string
+	version int64
+	text    string
+	recent  []committed // the last ops, recent[len-1].rec.Version == version-1
+	inbox   chan request
+	quit    chan struct{}
+	stopped chan struct{}
+}
+
+func newDocument(h *Hub, id string, version int64, text string) *document {
+	return &document{
+		hub: h, id: id, version: version, text: text,
+		inbox: make(chan request, 256), quit: make(chan struct{}), stopped: make(chan struct{}),
+	}
+}
+
+func (d *document) stop() {
+	close(d.quit)
+	<-d.stopped
+}
+
+// run serves requests until the document is idle or the hub closes.
+func (d *document) run() {
+	defer close(d.stopped)
+	defer d.hub.unload(d)
+	idle := time.NewTimer(d.hub.opts.IdleTimeout)
+	defer idle.Stop()
+	for {
+		select {
+		case req := <-d.inbox:
+			batch := []request{req}
+		more:
+			for len(batch) < 256 {
+				select {
+				case r := <-d.inbox:
+					batch = append(batch, r)
+				default:
+					break more
+				}
+			}
+			d.handle(batch)
+			idle.Reset(d.hub.opts.IdleTimeout)
+		case <-idle.C:
+			// Unload unless a request slipped in meanwhile.
+			d.hub.unload(d)
+			select {
+			case req := <-d.inbox:
+				d.handle([]request{req})
+			default:
+			}
+			d.drain()
+			return
+		case <-d.quit:
+			d.drain()
+			return
+		}
+	}
+}
+
+// drain answers whatever is still queued.
+func (d *document) drain() {
+	for {
+		select {
+		case req := <-d.inbox:
+			d.handle([]request{req})
+		default:
+			return
+		}
+	}
+}
+
+// handle serves a batch of requests in order; consecutive submissions are
+// committed together.
+func (d *document) handle(batch []request) {
+	var subs []*submitRequest
+	for _, req := range batch {
+		switch r := req.(type) {
+		case *submitRequest:
+			subs = append(subs, r)
+		case *snapshotRequest:
+			d.submitAll(subs)
+			subs = nil
+			r.reply <- snapshot{d.version, d.text}
+		}
+	}
+	d.submitAll(subs)
+}
+
+// pendingAck is a submission that was applied tentatively and waits for
+// its commit.
+type pendingAck struct {
+	req *submitRequest
+	ack *Ack
+}
+
+// submitAll transforms and applies submissions to a tentative state,
+// commits them in one request, and then acknowledges them, or rolls the
+// state back and fails them all if the commit fails.
+func (d *document) submitAll(subs []*submitRequest) {
+	if len(subs) == 0 {
+		return
+	}
+	version, text, nrecent := d.version, d.text, len(d.recent)
+	var commits []docket.OpCommit
+	var acks []pendingAck
+	for _, r := range subs {
+		ack, rec, err := d.apply(r.sub)
+		if err != nil {
+			r.reply <- submitReply{err: err}
+			continue
+		}
+		if rec != nil {
+			commits = append(commits, docket.OpCommit{DocID: d.id, Rec: *rec, Text: d.text})
+		}
+		acks = append(acks, pendingAck{r, ack})
+	}
+	if len(commits) > 0 {
+		cr := &commitRequest{commits: commits, result: make(chan error, 1)}
+		d.hub.commits <- cr
+		if err := <-cr.result; err != nil {
+			d.version, d.text, d.recent = version, text, d.recent[:nrecent]
+			for _, p := range acks {
+				if p.ack.Duplicate {
+					p.req.reply <- submitReply{ack: p.ack}
+				} else {
+					p.req.reply <- submitReply{err: err}
+				}
+			}
+			return
+		}
+	}
+	d.trimRecent()
+	for _, p := range acks {
+		p.req.reply <- submitReply{ack: p.ack}
+	}
+}
+
+// opsSince returns the committed ops from base to the current version,
+// from memory or, for old bases, from storage.
+func (d *document) opsSince(base int64) ([]committed, error) {
+	if base == d.version {
+		return nil, nil
+	}
+	if n := len(d.recent); n > 0 && d.recent[0].rec.Version <= base {
+		return d.recent[base-d.recent[0].rec.Version:], nil
+	}
+	recs, err := d.hub.store.LoadOps(context.Background(), d.id, base, d.version)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]committed, 0, len(recs))
+	for _, rec := range recs {
+		var op ot.Op
+		if err := op.UnmarshalJSON(rec.Op); err != nil {
+			// The creation op of an imported document is a plain insert;
+			// anything unreadable is a storage fault.
+			return nil, err
+		}
+		out = append(out, committed{rec, op})
+	}
+	if int64(len(out)) != d.version-base {
+		return nil, docket.Errorf(docket.EINTERNAL, "op log of %s has gaps", d.id)
+	}
+	return out, nil
+}
+
+// apply checks, de-duplicates, transforms and applies one submission to
+// the tentative state. It returns the record to commit, or nil for a
+// duplicate.
+func (d *document) apply(s Submission) (*Ack, *docket.OpRecord, error) {
+	base := s.Version
+	if base < 0 {
+		base = d.version
+	}
+	if base > d.version {
+		return nil, nil, &docket.Error{Code: docket.ECONFLICT, Message: "The op's version is newer than the document; fetch and resubmit.", Data: map[string]any{"version": d.version}}
+	}
+	since, err := d.opsSince(base)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.Src != "" {
+		for _, c := range since {
+			if c.rec.Src == s.Src && c.rec.Seq == s.Seq {
+				return &Ack{Version: c.rec.Version, Op: c.op, Duplicate: true}, nil, nil
+			}
+		}
+	}
+	if err := ot.Check(s.Op); err != nil {
+		return nil, nil, invalidOp(err)
+	}
+	op := ot.Normalize(s.Op)
+	for _, c := range since {
+		if op, err = ot.Transform(op, c.op, ot.Left); err != nil {
+			return nil, nil, invalidOp(err)
+		}
+	}
+	if op.BaseLen() > ot.Length(d.text) {
+		return nil, nil, docket.Errorf(docket.EINVALID, "Invalid op: it is longer than the document.")
+	}
+	text, err := ot.Apply(d.text, op)
+	if err != nil {
+		return nil, nil, invalidOp(err)
+	}
+	if len(text) > d.hub.opts.MaxDocumentBytes {
+		return nil, nil, docket.Errorf(docket.ETOOLARGE, "The document would be larger than %d bytes.", d.hub.opts.MaxDocumentBytes)
+	}
+	if text == d.text {
+		return nil, nil, ErrNoOp
+	}
+	raw, err := op.MarshalJSON()
+	if err != nil {
+		return nil, nil, err
+	}
+	rec := &docket.OpRecord{Version: d.version, Src: s.Src, Seq: s.Seq, Author: s.Author, Time: time.Now().UTC(), Op: raw}
+	missed := make([]*docket.OpRecord, len(since))
+	for i, c := range since {
+		missed[i] = c.rec
+	}
+	d.recent = append(d.recent, committed{rec, op})
+	d.version++
+	d.text = text
+	return &Ack{Version: rec.Version, Op: op, Missed: missed}, rec, nil
+}
+
+// trimRecent keeps the in-memory history bounded.
+func (d *document) trimRecent() {
+	if over := len(d.recent) - d.hub.opts.RecentOps; over > 0 {
+		d.recent = append(d.recent[:0:0], d.recent[over:]...)
+	}
+}
+
+// Snapshot returns a document's current version and text.
+func (h *Hub) Snapshot(ctx context.Context, docID string) (int64, string, error) {
+	req := &snapshotRequest{reply: make(chan snapshot, 1)}
+	if err := h.send(ctx, docID, req); err != nil {
+		return 0, "", err
+	}
+	select {
+	case s := <-req.reply:
+		return s.version, s.text, nil
+	case <-ctx.Done():
+		return 0, "", ctx.Err()
+	}
+}

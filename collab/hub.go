@@ -1,0 +1,254 @@
+package collab
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/collab/ot"
+)
+
+// Submission is an op sent by a client.
+type Submission struct {
+	// Version is the base version the op was made at; -1 means the
+	// current version (the op is not transformed).
+	Version int64
+	Op      ot.Op
+	Src     string
+	Seq     int64
+	Author  string
+}
+
+// Ack is the answer to a committed submission.
+type Ack struct {
+	// Version is the version the op was committed at.
+	Version int64
+	// Op is the op as committed, after transformation.
+	Op ot.Op
+	// Missed are the committed ops the submission was transformed against,
+	// in order, for a client that has not seen them yet.
+	Missed []*docket.OpRecord
+	// Duplicate is true when (Src, Seq) had been committed before; Version
+	// is then the original version and nothing was applied.
+	Duplicate bool
+}
+
+// Options tune a hub.
+type Options struct {
+	// MaxDocumentBytes caps a document's size (docket.MaxDocumentBytes).
+	MaxDocumentBytes int
+	// RecentOps is how many committed ops each open document keeps in
+	// memory for transforming late submissions.
+	RecentOps int
+	// IdleTimeout unloads a document nobody used for this long.
+	IdleTimeout time.Duration
+	// Logger receives commit failures.
+	Logger *slog.Logger
+}
+
+// Hub owns the open documents.
+type Hub struct {
+	store docket.OpLog
+	opts  Options
+	log   *slog.Logger
+
+	mu   sync.Mutex
+	docs map[string]*document
+
+	commits chan *commitRequest
+	done    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// New returns a hub over store and starts its committer. Call Close to stop.
+func New(store docket.OpLog, opts Options) *Hub {
+	if opts.MaxDocumentBytes <= 0 {
+		opts.MaxDocumentBytes = docket.MaxDocumentBytes
+	}
+	if opts.RecentOps <= 0 {
+		opts.RecentOps = 1000
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 5 * time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Hub{
+		store: store, opts: opts, log: opts.Logger,
+		docs:    map[string]*document{},
+		commits: make(chan *commitRequest, 1024),
+		done:    make(chan struct{}),
+	}
+	h.wg.Add(1)
+	go h.runCommitter()
+	return h
+}
+
+// Close stops every document goroutine and the committer, after the
+// commits in flight have finished.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	docs := h.docs
+	h.docs = map[string]*document{}
+	h.mu.Unlock()
+	for _, d := range docs {
+		d.stop()
+	}
+	close(h.done)
+	h.wg.Wait()
+}
+
+var errClosed = docket.Errorf(docket.EUNAVAILABLE, "The server is shutting down; reconnect.")
+
+// Submit transforms, commits and applies an op, and returns once it is
+// durable. Errors: EINVALID for a bad op, ETOOLARGE, ENOTFOUND,
+// ECONFLICT for a base version newer than the document.
+func (h *Hub) Submit(ctx context.Context, docID string, s Submission) (*Ack, error) {
+	req := &submitRequest{sub: s, reply: make(chan submitReply, 1)}
+	if err := h.send(ctx, docID, req); err != nil {
+		return nil, err
+	}
+	select {
+	case r := <-req.reply:
+		return r.ack, r.err
+	case <-ctx.Done():
+		// The op may still commit; a resubmission with the same (src, seq)
+		// is acknowledged once.
+		return nil, ctx.Err()
+	}
+}
+
+// send delivers a request to a document's goroutine, loading it if needed.
+func (h *Hub) send(ctx context.Context, docID string, req request) error {
+	for attempt := 0; attempt < 3; attempt++ {
+		d, err := h.open(ctx, docID)
+		if err != nil {
+			return err
+		}
+		select {
+		case d.inbox <- req:
+			return nil
+		case <-d.stopped:
+			continue // unloaded meanwhile: open it again
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return errClosed
+}
+
+// open returns the running document, loading it from storage.
+func (h *Hub) open(ctx context.Context, docID string) (*document, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	select {
+	case <-h.done:
+		return nil, errClosed
+	default:
+	}
+	if d := h.docs[docID]; d != nil {
+		return d, nil
+	}
+	version, text, err := h.store.LoadDocument(ctx, docID)
+	if err != nil {
+		return nil, err
+	}
+	d := newDocument(h, docID, version, text)
+	h.docs[docID] = d
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		d.run()
+	}()
+	return d, nil
+}
+
+// unload forgets a document whose goroutine ended.
+func (h *Hub) unload(d *document) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.docs[d.id] == d {
+		delete(h.docs, d.id)
+	}
+}
+
+// OpenDocuments returns how many documents are loaded.
+func (h *Hub) OpenDocuments() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.docs)
+}
+
+// commitRequest is a batch of commits from one document.
+type commitRequest struct {
+	commits []docket.OpCommit
+	result  chan error
+}
+
+// runCommitter writes commits in groups: while one transaction is being
+// made durable, the requests that arrive wait and then go together into
+// the next one, so one fsync serves many ops of many documents.
+func (h *Hub) runCommitter() {
+	defer h.wg.Done()
+	for {
+		var first *commitRequest
+		select {
+		case first = <-h.commits:
+		case <-h.done:
+			// Drain what was queued before the documents stopped.
+			for {
+				select {
+				case r := <-h.commits:
+					h.commit([]*commitRequest{r})
+				default:
+					return
+				}
+			}
+		}
+		batch := []*commitRequest{first}
+	gather:
+		for len(batch) < 256 {
+			select {
+			case r := <-h.commits:
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		h.commit(batch)
+	}
+}
+
+func (h *Hub) commit(batch []*commitRequest) {
+	var all []docket.OpCommit
+	for _, r := range batch {
+		all = append(all, r.commits...)
+	}
+	err := h.store.CommitOps(context.Background(), all)
+	if err != nil && len(batch) > 1 {
+		// One document's failure must not fail the others: retry alone.
+		for _, r := range batch {
+			r.result <- h.store.CommitOps(context.Background(), r.commits)
+		}
+		return
+	}
+	if err != nil {
+		h.log.Error("commit failed", slog.Any("err", err), slog.Int("ops", len(all)))
+	}
+	for _, r := range batch {
+		r.result <- err
+	}
+}
+
+// errorf wraps an ot error as an invalid-op error.
+func invalidOp(err error) error {
+	var de *docket.Error
+	if errors.As(err, &de) {
+		return err
+	}
+	return docket.Errorf(docket.EINVALID, "Invalid op: %v", err)
+}
