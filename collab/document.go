@@ -2,6 +2,7 @@ package collab
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	docket "github.com/docket-dev/docket"
@@ -48,7 +49,10 @@ type document struct {
 	id      string
 	version int64
 	text    string
-	recent  []committed // the last ops, recent[len-1].rec.Version == version-1
+	recent  []committed                // the last ops, recent[len-1].rec.Version == version-1
+	subs    map[*Subscriber]bool       // op subscribers
+	psubs   map[*Subscriber]bool       // presence subscribers
+	pids    map[string]map[string]bool // src -> presence ids it announced
 	inbox   chan request
 	quit    chan struct{}
 	stopped chan struct{}
@@ -57,6 +61,7 @@ type document struct {
 func newDocument(h *Hub, id string, version int64, text string) *document {
 	return &document{
 		hub: h, id: id, version: version, text: text,
+		subs: map[*Subscriber]bool{}, psubs: map[*Subscriber]bool{}, pids: map[string]map[string]bool{},
 		inbox: make(chan request, 256), quit: make(chan struct{}), stopped: make(chan struct{}),
 	}
 }
@@ -88,6 +93,10 @@ func (d *document) run() {
 			d.handle(batch)
 			idle.Reset(d.hub.opts.IdleTimeout)
 		case <-idle.C:
+			if len(d.subs)+len(d.psubs) > 0 {
+				idle.Reset(d.hub.opts.IdleTimeout)
+				continue
+			}
 			// Unload unless a request slipped in meanwhile.
 			d.hub.unload(d)
 			select {
@@ -128,6 +137,10 @@ func (d *document) handle(batch []request) {
 			d.submitAll(subs)
 			subs = nil
 			r.reply <- snapshot{d.version, d.text}
+		default:
+			d.submitAll(subs)
+			subs = nil
+			d.handleSubscription(req)
 		}
 	}
 	d.submitAll(subs)
@@ -179,6 +192,82 @@ func (d *document) submitAll(subs []*submitRequest) {
 	d.trimRecent()
 	for _, p := range acks {
 		p.req.reply <- submitReply{ack: p.ack}
+	}
+	for _, c := range commits {
+		rec := c.Rec
+		d.broadcast(d.subs, rec.Src, Event{DocID: d.id, Op: &rec})
+	}
+}
+
+// broadcast delivers an event to every subscriber but the one named src,
+// forgetting those that were dropped.
+func (d *document) broadcast(set map[*Subscriber]bool, src string, ev Event) {
+	for s := range set {
+		if s.Src == src && src != "" {
+			continue
+		}
+		if !s.deliver(ev) {
+			delete(d.subs, s)
+			delete(d.psubs, s)
+		}
+	}
+}
+
+// handleSubscription serves the subscription and presence requests.
+func (d *document) handleSubscription(req request) {
+	switch r := req.(type) {
+	case *subscribeRequest:
+		rep := subscribeReply{version: d.version}
+		if r.from < 0 {
+			rep.text = d.text
+		} else if r.from > d.version {
+			rep.err = docket.Errorf(docket.EINVALID, "Version %d is newer than the document (%d).", r.from, d.version)
+		} else {
+			ops, err := d.opsSince(r.from)
+			rep.err = err
+			for _, c := range ops {
+				rep.ops = append(rep.ops, c.rec)
+			}
+		}
+		if rep.err == nil {
+			d.subs[r.sub] = true
+		}
+		r.reply <- rep
+	case *unsubscribeRequest:
+		if !r.presence {
+			delete(d.subs, r.sub)
+		}
+		if d.psubs[r.sub] {
+			delete(d.psubs, r.sub)
+			for id := range d.pids[r.sub.Src] {
+				d.broadcast(d.psubs, r.sub.Src, Event{DocID: d.id, Presence: &Presence{Src: r.sub.Src, ID: id, Version: d.version, Value: json.RawMessage("null")}})
+			}
+			delete(d.pids, r.sub.Src)
+		}
+		close(r.done)
+	case *presenceSubscribeRequest:
+		d.psubs[r.sub] = true
+		d.broadcast(d.psubs, r.sub.Src, Event{DocID: d.id, PresenceRequest: true})
+		close(r.done)
+	case *presenceRequest:
+		p := r.p
+		if p.Version < 0 || p.Version > d.version {
+			p.Version = d.version
+		}
+		if ops, err := d.opsSince(p.Version); err == nil {
+			p.Value = movePresence(p.Value, ops)
+			p.Version = d.version
+		}
+		if string(p.Value) == "null" {
+			delete(d.pids[p.Src], p.ID)
+		} else {
+			if d.pids[p.Src] == nil {
+				d.pids[p.Src] = map[string]bool{}
+			}
+			d.pids[p.Src][p.ID] = true
+		}
+		d.broadcast(d.psubs, p.Src, Event{DocID: d.id, Presence: &p})
+		r.done <- p
 	}
 }
 

@@ -1,0 +1,216 @@
+package collab
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+
+	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/collab/ot"
+)
+
+// Event is something a subscriber is told about a document.
+type Event struct {
+	DocID string
+	// Op is a committed op; Op.Src and Op.Seq name its submitter.
+	Op *docket.OpRecord
+	// Presence is another agent's presence, its positions moved to the
+	// document's current version.
+	Presence *Presence
+	// PresenceRequest asks the subscriber to send its presence again,
+	// because someone joined.
+	PresenceRequest bool
+}
+
+// Presence is an agent's cursor or selection in a document. Value is
+// opaque JSON except for the numeric fields "anchor", "head", "index" and
+// "end", which are code point positions at Version and are moved through
+// later ops; null means the agent left.
+type Presence struct {
+	Src     string
+	ID      string
+	Version int64
+	Value   json.RawMessage
+	Seq     int64 // the client's presence version ("pv")
+}
+
+// Subscriber is one connection's view of the documents it subscribed to.
+// Events arrive on a bounded queue; a subscriber that does not keep up is
+// dropped (Dropped is closed) and must resynchronise, so a slow reader
+// never slows a document down.
+type Subscriber struct {
+	Src    string // the agent id; its own ops and presence are not echoed
+	UserID string
+
+	events chan Event
+	gone   chan struct{}
+	once   sync.Once
+}
+
+// NewSubscriber returns a subscriber with a queue of the given length.
+func NewSubscriber(src, userID string, queue int) *Subscriber {
+	return &Subscriber{Src: src, UserID: userID, events: make(chan Event, queue), gone: make(chan struct{})}
+}
+
+// Events returns the subscriber's queue.
+func (s *Subscriber) Events() <-chan Event { return s.events }
+
+// Dropped is closed when the hub dropped the subscriber for being slow.
+func (s *Subscriber) Dropped() <-chan struct{} { return s.gone }
+
+// deliver queues an event without blocking; a full queue drops the
+// subscriber. It reports whether the subscriber is still live.
+func (s *Subscriber) deliver(ev Event) bool {
+	select {
+	case <-s.gone:
+		return false
+	default:
+	}
+	select {
+	case s.events <- ev:
+		return true
+	default:
+		s.once.Do(func() { close(s.gone) })
+		return false
+	}
+}
+
+type subscribeRequest struct {
+	sub   *Subscriber
+	from  int64 // -1: snapshot
+	reply chan subscribeReply
+}
+
+type subscribeReply struct {
+	version int64
+	text    string
+	ops     []*docket.OpRecord
+	err     error
+}
+
+type unsubscribeRequest struct {
+	sub      *Subscriber
+	presence bool // only the presence subscription
+	done     chan struct{}
+}
+
+type presenceSubscribeRequest struct {
+	sub  *Subscriber
+	done chan struct{}
+}
+
+type presenceRequest struct {
+	p    Presence
+	done chan Presence
+}
+
+func (*subscribeRequest) isRequest()         {}
+func (*unsubscribeRequest) isRequest()       {}
+func (*presenceSubscribeRequest) isRequest() {}
+func (*presenceRequest) isRequest()          {}
+
+// Subscribe registers sub for a document's ops. With from < 0 it returns
+// the current version and text; otherwise the ops from version from on,
+// which the subscriber has not seen. Ops committed after the call are
+// delivered as events, each exactly once and in order. Returns ENOTFOUND,
+// EINVALID for a version past the document's.
+func (h *Hub) Subscribe(ctx context.Context, docID string, sub *Subscriber, from int64) (int64, string, []*docket.OpRecord, error) {
+	req := &subscribeRequest{sub: sub, from: from, reply: make(chan subscribeReply, 1)}
+	if err := h.send(ctx, docID, req); err != nil {
+		return 0, "", nil, err
+	}
+	select {
+	case r := <-req.reply:
+		return r.version, r.text, r.ops, r.err
+	case <-ctx.Done():
+		return 0, "", nil, ctx.Err()
+	}
+}
+
+// Unsubscribe ends sub's subscription to a document's ops and presence.
+func (h *Hub) Unsubscribe(docID string, sub *Subscriber) { h.unsubscribe(docID, sub, false) }
+
+// UnsubscribePresence ends sub's presence subscription only; when it had
+// presence, the others are told it left.
+func (h *Hub) UnsubscribePresence(docID string, sub *Subscriber) { h.unsubscribe(docID, sub, true) }
+
+func (h *Hub) unsubscribe(docID string, sub *Subscriber, presence bool) {
+	h.mu.Lock()
+	d := h.docs[docID]
+	h.mu.Unlock()
+	if d == nil {
+		return
+	}
+	req := &unsubscribeRequest{sub: sub, presence: presence, done: make(chan struct{})}
+	select {
+	case d.inbox <- req:
+		select {
+		case <-req.done:
+		case <-d.stopped:
+		}
+	case <-d.stopped:
+	}
+}
+
+// SubscribePresence registers sub for a document's presence; the others
+// are asked to send theirs again.
+func (h *Hub) SubscribePresence(ctx context.Context, docID string, sub *Subscriber) error {
+	req := &presenceSubscribeRequest{sub: sub, done: make(chan struct{})}
+	if err := h.send(ctx, docID, req); err != nil {
+		return err
+	}
+	select {
+	case <-req.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// SubmitPresence moves a presence's positions to the current version and
+// relays it to the document's other presence subscribers. It returns the
+// presence as relayed.
+func (h *Hub) SubmitPresence(ctx context.Context, docID string, p Presence) (Presence, error) {
+	req := &presenceRequest{p: p, done: make(chan Presence, 1)}
+	if err := h.send(ctx, docID, req); err != nil {
+		return p, err
+	}
+	select {
+	case out := <-req.done:
+		return out, nil
+	case <-ctx.Done():
+		return p, ctx.Err()
+	}
+}
+
+// positionFields are the presence fields that hold positions.
+var positionFields = []string{"anchor", "head", "index", "end"}
+
+// movePresence transforms a presence value's positions through ops.
+func movePresence(value json.RawMessage, ops []committed) json.RawMessage {
+	var m map[string]any
+	if len(ops) == 0 || json.Unmarshal(value, &m) != nil || m == nil {
+		return value
+	}
+	changed := false
+	for _, f := range positionFields {
+		pos, ok := m[f].(float64)
+		if !ok || pos < 0 || pos != float64(int(pos)) {
+			continue
+		}
+		p := int(pos)
+		for _, c := range ops {
+			p = ot.TransformPosition(p, c.op)
+		}
+		m[f] = p
+		changed = true
+	}
+	if !changed {
+		return value
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return value
+	}
+	return out
+}

@@ -1,0 +1,127 @@
+package collab_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/docket-dev/docket/collab"
+	"github.com/docket-dev/docket/collab/ot"
+)
+
+func nextEvent(t *testing.T, s *collab.Subscriber) collab.Event {
+	t.Helper()
+	select {
+	case ev := <-s.Events():
+		return ev
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event")
+	}
+	return collab.Event{}
+}
+
+func TestSubscribersGetOthersOpsInOrder(t *testing.T) {
+	f := newFixture(t)
+	id := f.newDoc(t, "abc")
+	h := f.hub(t)
+	alice := collab.NewSubscriber("alice", "u1", 16)
+	bob := collab.NewSubscriber("bob", "u2", 16)
+	v, text, _, err := h.Subscribe(f.ctx, id, alice, -1)
+	if err != nil || v != 1 || text != "abc" {
+		t.Fatalf("Subscribe = %d %q %v", v, text, err)
+	}
+	if _, _, _, err := h.Subscribe(f.ctx, id, bob, -1); err != nil {
+		t.Fatal(err)
+	}
+	for i, src := range []string{"alice", "bob", "alice"} {
+		if _, err := h.Submit(f.ctx, id, collab.Submission{Version: -1, Op: ot.InsertAt(0, "x"), Src: src, Seq: int64(i + 1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Alice sees only Bob's op; Bob sees Alice's two, in order.
+	if ev := nextEvent(t, alice); ev.Op.Src != "bob" || ev.Op.Version != 2 {
+		t.Fatalf("alice got %+v", ev.Op)
+	}
+	for _, want := range []int64{1, 3} {
+		if ev := nextEvent(t, bob); ev.Op.Src != "alice" || ev.Op.Version != want {
+			t.Fatalf("bob got %+v; want alice's op at %d", ev.Op, want)
+		}
+	}
+	select {
+	case ev := <-alice.Events():
+		t.Fatalf("alice got her own op echoed: %+v", ev.Op)
+	default:
+	}
+	// A resubscription from an old version gets the ops it missed.
+	late := collab.NewSubscriber("late", "u3", 16)
+	v, _, ops, err := h.Subscribe(f.ctx, id, late, 2)
+	if err != nil || v != 4 || len(ops) != 2 || ops[0].Version != 2 {
+		t.Fatalf("catch-up = v%d %d ops %v", v, len(ops), err)
+	}
+	if _, _, _, err := h.Subscribe(f.ctx, id, late, 9); err == nil {
+		t.Fatal("subscribe from a future version succeeded")
+	}
+}
+
+func TestSlowSubscriberDropped(t *testing.T) {
+	f := newFixture(t)
+	id := f.newDoc(t, "")
+	h := f.hub(t)
+	slow := collab.NewSubscriber("slow", "u", 2)
+	h.Subscribe(f.ctx, id, slow, -1)
+	start := time.Now()
+	for i := 0; i < 20; i++ {
+		if _, err := h.Submit(f.ctx, id, collab.Submission{Version: -1, Op: ot.InsertAt(0, "x"), Src: "fast", Seq: int64(i + 1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-slow.Dropped():
+	default:
+		t.Fatal("a subscriber that never reads was not dropped")
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Fatal("the slow subscriber slowed the writer down")
+	}
+}
+
+func TestPresenceMovesWithOps(t *testing.T) {
+	f := newFixture(t)
+	id := f.newDoc(t, "hello")
+	h := f.hub(t)
+	alice := collab.NewSubscriber("alice", "u1", 16)
+	bob := collab.NewSubscriber("bob", "u2", 16)
+	h.Subscribe(f.ctx, id, alice, -1)
+	h.SubscribePresence(f.ctx, id, alice)
+	h.SubscribePresence(f.ctx, id, bob)
+	if ev := nextEvent(t, alice); !ev.PresenceRequest {
+		t.Fatalf("alice got %+v; want a presence request when bob joined", ev)
+	}
+	// Bob's cursor at version 1, position 5; meanwhile "XY" is inserted at 0.
+	if _, err := h.Submit(f.ctx, id, collab.Submission{Version: 1, Op: ot.InsertAt(0, "XY"), Src: "carol", Seq: 1}); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, alice) // carol's op
+	out, err := h.SubmitPresence(f.ctx, id, collab.Presence{Src: "bob", ID: "cursor", Version: 1, Value: json.RawMessage(`{"anchor":5,"head":2,"name":"Bob"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := nextEvent(t, alice)
+	if ev.Presence == nil || ev.Presence.Version != 2 {
+		t.Fatalf("alice got %+v", ev)
+	}
+	var got map[string]any
+	json.Unmarshal(ev.Presence.Value, &got)
+	if got["anchor"] != float64(7) || got["head"] != float64(4) || got["name"] != "Bob" {
+		t.Fatalf("presence = %s; want anchor 7, head 4", ev.Presence.Value)
+	}
+	if out.Version != 2 {
+		t.Fatalf("relayed version = %d", out.Version)
+	}
+	// Bob leaves: alice is told his cursor is gone.
+	h.UnsubscribePresence(id, bob)
+	ev = nextEvent(t, alice)
+	if ev.Presence == nil || string(ev.Presence.Value) != "null" || ev.Presence.ID != "cursor" {
+		t.Fatalf("after leave alice got %+v", ev.Presence)
+	}
+}
