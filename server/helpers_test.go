@@ -15,6 +15,7 @@ import (
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
+	"github.com/docket-dev/docket/collab"
 	"github.com/docket-dev/docket/markdown"
 	"github.com/docket-dev/docket/server"
 	"golang.org/x/crypto/bcrypt"
@@ -23,6 +24,7 @@ import (
 // env is a real server over a real bbolt file in a temporary directory.
 type env struct {
 	t    testing.TB
+	hub  *collab.Hub
 	dir  string
 	db   *bolt.DB
 	srv  *server.Server
@@ -59,6 +61,8 @@ func (e *env) start() {
 	e.db = openTestDB(e.t, filepath.Join(e.dir, "docket.db"))
 	cfg := e.cfg
 	cfg.Backup = e.db.Backup
+	e.hub = collab.New(bolt.NewLiveStore(e.db), collab.Options{})
+	cfg.Hub = e.hub
 	users := bolt.NewUserService(e.db)
 	e.srv = server.New(cfg, users, users, bolt.NewSpaceService(e.db), bolt.NewDocumentService(e.db), markdown.New(markdown.Options{}))
 	e.http = httptest.NewServer(e.srv.Handler())
@@ -66,8 +70,13 @@ func (e *env) start() {
 
 func (e *env) stop() {
 	if e.http != nil {
+		e.http.CloseClientConnections()
 		e.http.Close()
 		e.http = nil
+	}
+	if e.hub != nil {
+		e.hub.Close()
+		e.hub = nil
 	}
 	if e.db != nil {
 		if err := e.db.Check(); err != nil {

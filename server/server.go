@@ -17,6 +17,7 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/collab"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -52,6 +53,8 @@ type Config struct {
 	Backup func(ctx context.Context, w io.Writer) (int64, error)
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
+	// Hub runs live co-editing; REST edits and /api/live go through it.
+	Hub *collab.Hub
 }
 
 // Server serves the HTTP API.
@@ -65,6 +68,7 @@ type Server struct {
 	Spaces    docket.SpaceService
 	Documents docket.DocumentService
 	Renderer  docket.Renderer
+	Hub       *collab.Hub
 
 	baseOrigin string
 	secure     bool
@@ -89,7 +93,7 @@ func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces d
 	}
 	s := &Server{
 		echo: echo.New(), cfg: cfg, log: cfg.Logger,
-		Users: users, Auth: auth, Spaces: spaces, Documents: docs, Renderer: renderer,
+		Users: users, Auth: auth, Spaces: spaces, Documents: docs, Renderer: renderer, Hub: cfg.Hub,
 		limiter: newLoginLimiter(cfg.Now),
 		html:    newHTMLCache(64 << 20),
 		metrics: newHTTPMetrics(cfg.Registry),

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/docket-dev/docket/bolt"
+	"github.com/docket-dev/docket/collab"
 	"github.com/docket-dev/docket/markdown"
 	"github.com/docket-dev/docket/server"
 	"github.com/prometheus/client_golang/prometheus"
@@ -83,9 +84,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			func() float64 { return float64(db.DocumentCount()) }),
 	)
 	users := bolt.NewUserService(db)
+	hub := collab.New(bolt.NewLiveStore(db), collab.Options{Logger: log})
 	srv := server.New(server.Config{
 		BaseURL: cfg.BaseURL, Signup: cfg.Signup, TrustedProxies: proxies,
-		Logger: log, Registry: reg, Backup: db.Backup,
+		Logger: log, Registry: reg, Backup: db.Backup, Hub: hub,
 	}, users, users, bolt.NewSpaceService(db), bolt.NewDocumentService(db), markdown.New(markdown.Options{}))
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -122,6 +124,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if admin != nil {
 		admin.Shutdown(shutdownCtx)
 	}
+	hub.Close()
 	if cerr := db.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
