@@ -71,6 +71,9 @@ type Document struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 	// Body is the current markdown text; empty in lists.
 	Body string `json:"body,omitempty"`
+	// Role is the caller's role in the document's space, filled in by
+	// the service when it reads a single document.
+	Role SpaceRole `json:"role,omitempty"`
 	// Source names where an imported document came from, such as
 	// "import:rfcs/0001-x.md"; empty for documents written here.
 	Source string `json:"source,omitempty"`

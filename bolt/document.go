@@ -48,6 +48,7 @@ func readableDoc(ctx context.Context, tx *bolt.Tx, id string) (*docket.Document,
 	if !role.AtLeast(docket.RoleViewer) {
 		return nil, "", docket.Errorf(docket.ENOTFOUND, "Document not found.")
 	}
+	d.Role = role
 	return d, role, nil
 }
 
@@ -69,7 +70,7 @@ func body(tx *bolt.Tx, id string) string {
 
 func putDoc(tx *bolt.Tx, d *docket.Document) error {
 	meta := *d
-	meta.Body = ""
+	meta.Body, meta.Role = "", ""
 	return putJSON(tx.Bucket(bucketDocs), []byte(d.ID), &meta)
 }
 

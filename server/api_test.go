@@ -199,11 +199,6 @@ func TestDocumentLifecycle(t *testing.T) {
 	if got := r.num("version"); got != 3 {
 		t.Fatalf("version = %d; want 3", got)
 	}
-	// A stale version is a conflict that names the current one.
-	r = ada.must(409, "POST", "/api/docs/"+id+"/edits", map[string]any{"version": 2, "body": "lost?"})
-	if got := r.body["error"].(map[string]any)["version"]; got != float64(3) {
-		t.Fatalf("conflict version = %v; want 3", got)
-	}
 	// A bad op changes nothing.
 	for _, op := range []string{`[100, "x"]`, `["\ud800"]`, `[{"d": -1}]`, `[0]`, `"x"`, `[{"x": 1}]`, `[3, 4]`} {
 		r = ada.do("POST", "/api/docs/"+id+"/edits", `{"version": 3, "op": `+op+`}`)
@@ -241,6 +236,22 @@ func TestDocumentLifecycle(t *testing.T) {
 	want := "--- version 1\n+++ version 3\n@@ -1,3 +1,3 @@\n # Storage plan\n \n-Use **bbolt**.\n+Decision: Use **bbolt** 🎉.\n"
 	if got := d.str("unified"); got != want {
 		t.Errorf("unified diff =\n%s\nwant\n%s", got, want)
+	}
+
+	// Edits made at older versions merge like live ops: a body is diffed
+	// against its own version, then transformed forward.
+	r = ada.must(200, "POST", "/api/docs/"+id+"/edits", map[string]any{"version": 2, "body": "# Storage plan\n\nDecision: Use **bbolt**.\n\nAgreed.\n"})
+	if got, want := r.str("body"), "# Storage plan\n\nDecision: Use **bbolt** 🎉.\n\nAgreed.\n"; got != want || r.num("version") != 4 {
+		t.Fatalf("stale body merged to v%d %q; want v4 %q", r.num("version"), got, want)
+	}
+	r = ada.must(200, "POST", "/api/docs/"+id+"/edits", map[string]any{"version": 1, "op": json.RawMessage(`[16, "Note: "]`)})
+	if got, want := r.str("body"), "# Storage plan\n\nNote: Decision: Use **bbolt** 🎉.\n\nAgreed.\n"; got != want || r.num("version") != 5 {
+		t.Fatalf("stale op merged to v%d %q; want v5 %q", r.num("version"), got, want)
+	}
+	// A version from the future names the current one.
+	r = ada.must(409, "POST", "/api/docs/"+id+"/edits", map[string]any{"version": 99, "body": "x"})
+	if got := r.body["error"].(map[string]any)["version"]; got != float64(5) {
+		t.Fatalf("conflict version = %v; want 5", got)
 	}
 
 	// Patch metadata.

@@ -2,12 +2,15 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 
 	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/collab"
+	"github.com/docket-dev/docket/collab/ot"
 	"github.com/labstack/echo/v4"
 )
 
@@ -188,7 +191,11 @@ type editRequest struct {
 }
 
 // handleDocEdit serves POST /api/docs/:id/edits with {version, op} or
-// {version, body}. An edit at an old version is 409 with the current one.
+// {version, body}. The edit goes through the live hub like a keystroke: an
+// op made at an older version is transformed over what was committed
+// since, and a body written against an older version is first diffed
+// against the text of that version. Without a hub, an edit at an old
+// version is 409 with the current one.
 func (s *Server) handleDocEdit(c echo.Context) error {
 	ctx := c.Request().Context()
 	var req editRequest
@@ -209,15 +216,46 @@ func (s *Server) handleDocEdit(c echo.Context) error {
 			return err
 		}
 	}
-	doc, err := s.Documents.EditDocument(ctx, c.Param("id"), docket.Edit{Version: *req.Version, Op: req.Op, Body: req.Body})
+	id := c.Param("id")
+	if s.Hub == nil {
+		doc, err := s.Documents.EditDocument(ctx, id, docket.Edit{Version: *req.Version, Op: req.Op, Body: req.Body})
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, doc)
+	}
+	doc, err := s.Documents.FindDocumentMeta(ctx, id)
 	if err != nil {
 		return err
 	}
+	if !doc.Role.AtLeast(docket.RoleEditor) {
+		return docket.Errorf(docket.EFORBIDDEN, "You need the editor role in this space to change documents.")
+	}
+	if *req.Version < 0 || *req.Version > doc.Version {
+		return &docket.Error{Code: docket.ECONFLICT, Message: fmt.Sprintf("Version must be between 0 and the current version %d.", doc.Version), Data: map[string]any{"version": doc.Version}}
+	}
+	var op ot.Op
 	if req.Op != nil {
-		if err := s.Renderer.Validate(doc.Body); err != nil {
-			// The op is stored; a broken front matter only affects rendering.
-			c.Response().Header().Set("Warning", `199 docket "front matter is not valid"`)
+		if err := op.UnmarshalJSON(req.Op); err != nil {
+			return docket.Errorf(docket.EINVALID, "Invalid op: %v", err)
 		}
+	} else {
+		base, err := s.Documents.DocumentAt(ctx, id, *req.Version)
+		if err != nil {
+			return err
+		}
+		op = ot.Diff(base, *req.Body)
+	}
+	_, err = s.Hub.Submit(ctx, id, collab.Submission{Version: *req.Version, Op: op, Author: docket.UserIDFromContext(ctx)})
+	if err != nil && !errors.Is(err, collab.ErrNoOp) {
+		return err
+	}
+	if doc, err = s.Documents.FindDocumentByID(ctx, id); err != nil {
+		return err
+	}
+	if req.Op != nil && s.Renderer.Validate(doc.Body) != nil {
+		// The op is stored; a broken front matter only affects rendering.
+		c.Response().Header().Set("Warning", `199 docket "front matter is not valid"`)
 	}
 	return c.JSON(http.StatusOK, doc)
 }
