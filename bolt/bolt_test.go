@@ -129,6 +129,34 @@ func TestRefusesNewerSchema(t *testing.T) {
 	}
 }
 
+// TestMigratesOldSchema opens a file of schema 1 and finds it migrated.
+func TestMigratesOldSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "docket.db")
+	db := bolt.NewDB(path)
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	raw, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.Update(func(tx *bbolt.Tx) error {
+		tx.DeleteBucket([]byte("live_sessions"))
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), []byte{0, 0, 0, 0, 0, 0, 0, 1})
+	})
+	raw.Close()
+	db = bolt.NewDB(path)
+	if err := db.Open(); err != nil {
+		t.Fatalf("Open of schema 1 = %v", err)
+	}
+	defer db.Close()
+	err = bolt.NewSessionService(db).SaveSession(context.Background(), &docket.LiveSession{DocID: "nosuchdoc"})
+	if docket.ErrorCode(err) != docket.ENOTFOUND {
+		t.Fatalf("SaveSession after migration = %v; want ENOTFOUND (the bucket exists)", err)
+	}
+}
+
 func TestCorruptFileStopsStartup(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "docket.db")
 	if err := os.WriteFile(path, []byte(strings.Repeat("not a database ", 1000)), 0o600); err != nil {

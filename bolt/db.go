@@ -29,34 +29,38 @@ import (
 // SchemaVersion is the version of the bucket layout this code writes.
 // Opening a file with an older version runs the migrations in order; a file
 // from a newer Docket is refused.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Bucket names.
 var (
-	bucketMeta        = []byte("meta")
-	bucketUsers       = []byte("users")
-	bucketUserEmails  = []byte("user_emails")
-	bucketSessions    = []byte("sessions")
-	bucketUserSess    = []byte("user_sessions")
-	bucketTokens      = []byte("tokens")
-	bucketTokenHashes = []byte("token_hashes")
-	bucketInvites     = []byte("invites")
-	bucketSpaces      = []byte("spaces")
-	bucketSpaceSlugs  = []byte("space_slugs")
-	bucketMembers     = []byte("members")     // spaceID/userID -> member
-	bucketUserSpaces  = []byte("user_spaces") // userID/spaceID -> role
-	bucketDocs        = []byte("docs")        // docID -> metadata
-	bucketBodies      = []byte("bodies")      // docID -> current text
-	bucketSpaceDocs   = []byte("space_docs")  // spaceID/docID -> nil
-	bucketDocSources  = []byte("doc_sources") // spaceID/source -> docID
-	bucketOps         = []byte("ops")         // docID -> bucket of version -> op record
-	bucketSnapshots   = []byte("snapshots")   // docID -> bucket of version -> text
-	keySchemaVersion  = []byte("schema_version")
-	allBuckets        = [][]byte{bucketMeta, bucketUsers, bucketUserEmails, bucketSessions, bucketUserSess, bucketTokens, bucketTokenHashes, bucketInvites, bucketSpaces, bucketSpaceSlugs, bucketMembers, bucketUserSpaces, bucketDocs, bucketBodies, bucketSpaceDocs, bucketDocSources, bucketOps, bucketSnapshots}
-	errSchemaTooNew   = errors.New("data file was written by a newer version of docket")
-	migrations        = []func(tx *bolt.Tx) error{
+	bucketMeta         = []byte("meta")
+	bucketUsers        = []byte("users")
+	bucketUserEmails   = []byte("user_emails")
+	bucketSessions     = []byte("sessions")
+	bucketUserSess     = []byte("user_sessions")
+	bucketTokens       = []byte("tokens")
+	bucketTokenHashes  = []byte("token_hashes")
+	bucketInvites      = []byte("invites")
+	bucketSpaces       = []byte("spaces")
+	bucketSpaceSlugs   = []byte("space_slugs")
+	bucketMembers      = []byte("members")       // spaceID/userID -> member
+	bucketUserSpaces   = []byte("user_spaces")   // userID/spaceID -> role
+	bucketDocs         = []byte("docs")          // docID -> metadata
+	bucketBodies       = []byte("bodies")        // docID -> current text
+	bucketSpaceDocs    = []byte("space_docs")    // spaceID/docID -> nil
+	bucketDocSources   = []byte("doc_sources")   // spaceID/source -> docID
+	bucketOps          = []byte("ops")           // docID -> bucket of version -> op record
+	bucketSnapshots    = []byte("snapshots")     // docID -> bucket of version -> text
+	bucketLiveSessions = []byte("live_sessions") // docID/sessionID -> session
+	keySchemaVersion   = []byte("schema_version")
+	// bucketsV1 are the buckets of schema 1.
+	bucketsV1       = [][]byte{bucketMeta, bucketUsers, bucketUserEmails, bucketSessions, bucketUserSess, bucketTokens, bucketTokenHashes, bucketInvites, bucketSpaces, bucketSpaceSlugs, bucketMembers, bucketUserSpaces, bucketDocs, bucketBodies, bucketSpaceDocs, bucketDocSources, bucketOps, bucketSnapshots}
+	errSchemaTooNew = errors.New("data file was written by a newer version of docket")
+	migrations      = []func(tx *bolt.Tx) error{
 		// 0 -> 1: the initial layout.
-		func(tx *bolt.Tx) error { return createBuckets(tx) },
+		func(tx *bolt.Tx) error { return createBuckets(tx, bucketsV1) },
+		// 1 -> 2: live sessions.
+		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketLiveSessions}) },
 	}
 )
 
@@ -164,8 +168,8 @@ func createFile(path string) error {
 	return nil
 }
 
-func createBuckets(tx *bolt.Tx) error {
-	for _, name := range allBuckets {
+func createBuckets(tx *bolt.Tx, names [][]byte) error {
+	for _, name := range names {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}

@@ -390,6 +390,18 @@ func (s *DocumentService) DeleteDocument(ctx context.Context, id string) error {
 		if role != docket.RoleAdmin && !(role.AtLeast(docket.RoleEditor) && d.OwnerID == docket.UserIDFromContext(ctx)) {
 			return docket.Errorf(docket.EFORBIDDEN, "Only the owner or a space admin may delete a document.")
 		}
+		prefix := []byte(id + "/")
+		sessions := tx.Bucket(bucketLiveSessions)
+		var keys [][]byte
+		c := sessions.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
+		}
+		for _, k := range keys {
+			if err := sessions.Delete(k); err != nil {
+				return err
+			}
+		}
 		for _, name := range [][]byte{bucketOps, bucketSnapshots} {
 			if b := tx.Bucket(name); b.Bucket([]byte(id)) != nil {
 				if err := b.DeleteBucket([]byte(id)); err != nil {

@@ -53,6 +53,7 @@ type document struct {
 	subs    map[*Subscriber]bool       // op subscribers
 	psubs   map[*Subscriber]bool       // presence subscribers
 	pids    map[string]map[string]bool // src -> presence ids it announced
+	session *liveSession
 	inbox   chan request
 	quit    chan struct{}
 	stopped chan struct{}
@@ -105,9 +106,11 @@ func (d *document) run() {
 			default:
 			}
 			d.drain()
+			d.sessionEnd(true)
 			return
 		case <-d.quit:
 			d.drain()
+			d.sessionEnd(true)
 			return
 		}
 	}
@@ -190,6 +193,7 @@ func (d *document) submitAll(subs []*submitRequest) {
 		}
 	}
 	d.trimRecent()
+	d.sessionOps(commits)
 	for _, p := range acks {
 		p.req.reply <- submitReply{ack: p.ack}
 	}
@@ -209,6 +213,7 @@ func (d *document) broadcast(set map[*Subscriber]bool, src string, ev Event) {
 		if !s.deliver(ev) {
 			delete(d.subs, s)
 			delete(d.psubs, s)
+			d.sessionLeave(s.UserID)
 		}
 	}
 }
@@ -229,13 +234,15 @@ func (d *document) handleSubscription(req request) {
 				rep.ops = append(rep.ops, c.rec)
 			}
 		}
-		if rep.err == nil {
+		if rep.err == nil && !d.subs[r.sub] {
 			d.subs[r.sub] = true
+			d.sessionJoin(r.sub.UserID)
 		}
 		r.reply <- rep
 	case *unsubscribeRequest:
-		if !r.presence {
+		if !r.presence && d.subs[r.sub] {
 			delete(d.subs, r.sub)
+			d.sessionLeave(r.sub.UserID)
 		}
 		if d.psubs[r.sub] {
 			delete(d.psubs, r.sub)
@@ -249,6 +256,8 @@ func (d *document) handleSubscription(req request) {
 		d.psubs[r.sub] = true
 		d.broadcast(d.psubs, r.sub.Src, Event{DocID: d.id, PresenceRequest: true})
 		close(r.done)
+	case *sessionEndRequest:
+		d.sessionEnd(false)
 	case *presenceRequest:
 		p := r.p
 		if p.Version < 0 || p.Version > d.version {

@@ -47,6 +47,11 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Logger receives commit failures.
 	Logger *slog.Logger
+	// Sessions, if set, records live sessions.
+	Sessions docket.SessionService
+	// SessionGrace is how long a session stays open after the last
+	// subscriber left, so that a reconnect continues it.
+	SessionGrace time.Duration
 }
 
 // Hub owns the open documents.
@@ -73,6 +78,9 @@ func New(store docket.OpLog, opts Options) *Hub {
 	}
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = 5 * time.Minute
+	}
+	if opts.SessionGrace <= 0 {
+		opts.SessionGrace = 30 * time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docket-dev/docket/bolt"
 	"github.com/docket-dev/docket/collab"
 	"github.com/docket-dev/docket/collab/ot"
 )
@@ -123,5 +124,52 @@ func TestPresenceMovesWithOps(t *testing.T) {
 	ev = nextEvent(t, alice)
 	if ev.Presence == nil || string(ev.Presence.Value) != "null" || ev.Presence.ID != "cursor" {
 		t.Fatalf("after leave alice got %+v", ev.Presence)
+	}
+}
+
+func TestLiveSessionRecorded(t *testing.T) {
+	f := newFixture(t)
+	id := f.newDoc(t, "notes")
+	sessions := bolt.NewSessionService(f.db)
+	h := collab.New(f.log, collab.Options{Sessions: sessions, SessionGrace: 50 * time.Millisecond})
+	t.Cleanup(h.Close)
+	alice := collab.NewSubscriber("a1", "alice", 64)
+	bob := collab.NewSubscriber("b1", "bob", 64)
+	h.Subscribe(f.ctx, id, alice, -1)
+	h.Subscribe(f.ctx, id, bob, -1)
+	for i := 0; i < 3; i++ {
+		if _, err := h.Submit(f.ctx, id, collab.Submission{Version: -1, Op: ot.InsertAt(0, "x"), Src: "a1", Seq: int64(i + 1), Author: "alice"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.Submit(f.ctx, id, collab.Submission{Version: -1, Op: ot.InsertAt(0, "y"), Src: "b1", Seq: 1, Author: "bob"})
+	h.Unsubscribe(id, bob)
+	// Bob comes back within the grace period: the same session goes on.
+	h.Subscribe(f.ctx, id, bob, -1)
+	h.Unsubscribe(id, alice)
+	h.Unsubscribe(id, bob)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		list, err := sessions.FindSessions(f.ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) == 1 && !list[0].EndedAt.IsZero() {
+			s := list[0]
+			if s.StartVersion != 1 || s.EndVersion != 5 || len(s.Participants) != 2 {
+				t.Fatalf("session = %+v", s)
+			}
+			for _, p := range s.Participants {
+				want := map[string][2]int{"alice": {1, 3}, "bob": {2, 1}}[p.UserID]
+				if p.Joins != want[0] || p.Ops != want[1] || p.LeftAt.IsZero() {
+					t.Errorf("participant %+v; want joins %d ops %d", p, want[0], want[1])
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sessions = %+v; want one ended session", list)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

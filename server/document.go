@@ -27,6 +27,7 @@ func (s *Server) registerDocRoutes(api *echo.Group) {
 	g.GET("/:id/history", s.handleDocHistory)
 	g.GET("/:id/versions/:v", s.handleDocVersion)
 	g.GET("/:id/diff", s.handleDocDiff)
+	g.GET("/:id/sessions", s.handleDocSessions)
 }
 
 // maxVersion bounds version numbers in URLs.
@@ -349,4 +350,17 @@ func (s *Server) handleDocDiff(c echo.Context) error {
 		"id": doc.ID, "from": from, "to": to, "op": d.op,
 		"unified": d.unified, "added": d.added, "removed": d.removed,
 	})
+}
+
+// handleDocSessions serves GET /api/docs/:id/sessions: the recorded live
+// sessions, newest first.
+func (s *Server) handleDocSessions(c echo.Context) error {
+	if s.cfg.Sessions == nil {
+		return docket.Errorf(docket.ENOTIMPL, "This server does not record live sessions.")
+	}
+	sessions, err := s.cfg.Sessions.FindSessions(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"sessions": sessions, "total": len(sessions)})
 }

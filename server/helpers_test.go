@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
@@ -61,8 +62,9 @@ func (e *env) start() {
 	e.db = openTestDB(e.t, filepath.Join(e.dir, "docket.db"))
 	cfg := e.cfg
 	cfg.Backup = e.db.Backup
-	e.hub = collab.New(bolt.NewLiveStore(e.db), collab.Options{})
-	cfg.Hub = e.hub
+	sessions := bolt.NewSessionService(e.db)
+	e.hub = collab.New(bolt.NewLiveStore(e.db), collab.Options{Sessions: sessions, SessionGrace: 200 * time.Millisecond})
+	cfg.Hub, cfg.Sessions = e.hub, sessions
 	users := bolt.NewUserService(e.db)
 	e.srv = server.New(cfg, users, users, bolt.NewSpaceService(e.db), bolt.NewDocumentService(e.db), markdown.New(markdown.Options{}))
 	e.http = httptest.NewServer(e.srv.Handler())

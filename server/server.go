@@ -55,6 +55,8 @@ type Config struct {
 	Now func() time.Time
 	// Hub runs live co-editing; REST edits and /api/live go through it.
 	Hub *collab.Hub
+	// Sessions lists recorded live sessions.
+	Sessions docket.SessionService
 }
 
 // Server serves the HTTP API.

@@ -84,10 +84,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			func() float64 { return float64(db.DocumentCount()) }),
 	)
 	users := bolt.NewUserService(db)
-	hub := collab.New(bolt.NewLiveStore(db), collab.Options{Logger: log})
+	sessions := bolt.NewSessionService(db)
+	hub := collab.New(bolt.NewLiveStore(db), collab.Options{Logger: log, Sessions: sessions})
 	srv := server.New(server.Config{
 		BaseURL: cfg.BaseURL, Signup: cfg.Signup, TrustedProxies: proxies,
-		Logger: log, Registry: reg, Backup: db.Backup, Hub: hub,
+		Logger: log, Registry: reg, Backup: db.Backup, Hub: hub, Sessions: sessions,
 	}, users, users, bolt.NewSpaceService(db), bolt.NewDocumentService(db), markdown.New(markdown.Options{}))
 
 	ln, err := net.Listen("tcp", cfg.Addr)
