@@ -162,11 +162,15 @@ func (s *Server) handleDocHTML(c echo.Context) error {
 	if match := c.Request().Header.Get("If-None-Match"); match != "" && strings.Contains(match, etag) {
 		return c.NoContent(http.StatusNotModified)
 	}
+	body := r.html
 	if acceptsGzip(c.Request()) {
 		h.Set("Content-Encoding", "gzip")
-		return c.Blob(http.StatusOK, "text/html; charset=utf-8", r.gzipped)
+		body = r.gzipped
 	}
-	return c.Blob(http.StatusOK, "text/html; charset=utf-8", r.html)
+	// A known length lets net/http write the body in one piece instead
+	// of chunking it.
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	return c.Blob(http.StatusOK, "text/html; charset=utf-8", body)
 }
 
 // acceptsGzip reports whether the client accepts a gzip response.
