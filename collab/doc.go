@@ -5,6 +5,8 @@
 // before anyone is acknowledged.
 //
 // The package speaks to storage through [docket.OpLog] and imports
-// neither bbolt nor any network library; the WebSocket protocol adapter
-// sits on top of [Hub].
+// neither bbolt nor any network library. The WebSocket protocol adapter,
+// [Live], sits on top of [Hub]: it speaks the ShareDB wire protocol 1.2 on
+// any [Conn] (a *websocket.Conn from gorilla/websocket satisfies it), so
+// the stock sharedb client is the browser's client.
 package collab

@@ -112,6 +112,7 @@ func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces d
 
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
+	e.GET("/api/live", s.handleLive)
 	api := e.Group("/api")
 	s.registerAuthRoutes(api)
 	s.registerSpaceRoutes(api)

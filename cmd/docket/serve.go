@@ -122,6 +122,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err = httpServer.Shutdown(shutdownCtx)
+	srv.CloseLive() // hijacked WebSockets: close with 1001 so clients reconnect
 	if admin != nil {
 		admin.Shutdown(shutdownCtx)
 	}

@@ -1,0 +1,314 @@
+package collab
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	docket "github.com/docket-dev/docket"
+)
+
+// This file holds the public side of the ShareDB wire protocol adapter
+// (protocol 1.2, collection "docs", type text-unicode): [Live] serves
+// connections, [Conn] is the socket it needs and [Documents] the
+// permission-checked reads it makes. The session itself (one reader and
+// one writer goroutine per connection) is in sharedb_session.go and
+// sharedb_writer.go, the wire frames in sharedb_frames.go.
+
+// WebSocket message types and close codes (RFC 6455). The values are the
+// ones gorilla/websocket uses, so a *websocket.Conn can be passed as a
+// [Conn] directly.
+const (
+	textMessage  = 1
+	closeMessage = 8
+	pingMessage  = 9
+
+	// CloseNormal ends a connection normally.
+	CloseNormal = 1000
+	// CloseGoingAway tells clients the server is shutting down.
+	CloseGoingAway = 1001
+	// ClosePolicyViolation closes a connection that keeps breaking the
+	// rate limits.
+	ClosePolicyViolation = 1008
+	// CloseMessageTooBig closes a connection that sent a message over the
+	// read limit (gorilla/websocket sends it itself).
+	CloseMessageTooBig = 1009
+	// CloseInternalError closes a connection after a server fault.
+	CloseInternalError = 1011
+	// CloseTryAgainLater closes a connection that fell behind (slow reader)
+	// or whose op could not be stored; the client reconnects, resubscribes
+	// from its last version and resends its pending op.
+	CloseTryAgainLater = 1013
+)
+
+// Conn is the part of a WebSocket connection the protocol uses.
+// *websocket.Conn from gorilla/websocket satisfies it. ReadMessage is
+// called by one goroutine and WriteMessage by another, as gorilla allows;
+// WriteControl and Close may be called from either.
+type Conn interface {
+	ReadMessage() (messageType int, p []byte, err error)
+	WriteMessage(messageType int, data []byte) error
+	WriteControl(messageType int, data []byte, deadline time.Time) error
+	SetReadLimit(limit int64)
+	SetReadDeadline(t time.Time) error
+	SetWriteDeadline(t time.Time) error
+	SetPongHandler(h func(appData string) error)
+	Close() error
+}
+
+// Documents is the part of [docket.DocumentService] the protocol needs.
+// It is always called with the connection's context, which carries the
+// user, so every answer is checked against the caller's role: a document
+// the caller may not read is ENOTFOUND, exactly like a missing one.
+type Documents interface {
+	// FindDocumentMeta returns a document without its body, with the
+	// caller's Role filled in. Returns ENOTFOUND.
+	FindDocumentMeta(ctx context.Context, id string) (*docket.Document, error)
+	// DocumentAt returns the text at a version. Returns ENOTFOUND, EINVALID.
+	DocumentAt(ctx context.Context, id string, version int64) (string, error)
+	// FindOps returns op log entries with from <= version < to, at most
+	// limit. Returns ENOTFOUND.
+	FindOps(ctx context.Context, id string, from, to int64, limit int) ([]*docket.OpRecord, error)
+}
+
+var _ Documents = docket.DocumentService(nil)
+
+// LiveOptions tune the connections of a [Live]. Zero fields take the
+// defaults shown.
+type LiveOptions struct {
+	// MaxMessageBytes is the read limit; a larger message closes the
+	// connection with 1009 (256 KiB).
+	MaxMessageBytes int64
+	// SendQueue is how many replies may wait for the writer; a client
+	// that lets it fill is disconnected (128).
+	SendQueue int
+	// EventQueue is the length of the hub subscriber queue; a client
+	// that lets it fill is dropped by the hub and disconnected (512). The
+	// hub delivers up to 256 ops of one commit batch at once, so it must
+	// be well over 256; every connection holds it, so it must not be huge.
+	EventQueue int
+	// WriteTimeout bounds every write (10 s).
+	WriteTimeout time.Duration
+	// PingInterval is how often the server pings (30 s).
+	PingInterval time.Duration
+	// PongTimeout closes a connection that sent nothing, not even a
+	// pong, for this long (60 s).
+	PongTimeout time.Duration
+	// OpRate and OpBurst limit ops per connection (100/s, burst 200).
+	OpRate  float64
+	OpBurst int
+	// MessageRate and MessageBurst limit messages of any kind (500/s,
+	// burst 1000).
+	MessageRate  float64
+	MessageBurst int
+	// PresenceRate and PresenceBurst limit presence updates (50/s,
+	// burst 100).
+	PresenceRate  float64
+	PresenceBurst int
+	// StrikeRate and StrikeBurst decide when refusals become abuse: each
+	// refused message costs a strike, and a connection out of strikes is
+	// closed with 1008 (10/s, burst 100).
+	StrikeRate  float64
+	StrikeBurst int
+	// RecheckInterval is how often the read permission of every document
+	// in use is checked again, so a revoked member is cut off (2 s).
+	RecheckInterval time.Duration
+	// HubTimeout bounds each call into the hub (30 s).
+	HubTimeout time.Duration
+	// MaxDocuments is how many documents one connection may use at once
+	// (1000).
+	MaxDocuments int
+	// MaxCatchUp is the most ops sent to bring a client up to date; a
+	// client further behind gets an error and must fetch again (10000).
+	MaxCatchUp int64
+	// MaxPresenceBytes caps a presence value (16 KiB).
+	MaxPresenceBytes int
+	// Logger receives internal errors.
+	Logger *slog.Logger
+}
+
+func (o *LiveOptions) setDefaults() {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defRate := func(v *float64, d float64) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = 256 << 10
+	}
+	def(&o.SendQueue, 128)
+	def(&o.EventQueue, 512)
+	defDur(&o.WriteTimeout, 10*time.Second)
+	defDur(&o.PingInterval, 30*time.Second)
+	defDur(&o.PongTimeout, 60*time.Second)
+	defRate(&o.OpRate, 100)
+	def(&o.OpBurst, 200)
+	defRate(&o.MessageRate, 500)
+	def(&o.MessageBurst, 1000)
+	defRate(&o.PresenceRate, 50)
+	def(&o.PresenceBurst, 100)
+	defRate(&o.StrikeRate, 10)
+	def(&o.StrikeBurst, 100)
+	defDur(&o.RecheckInterval, 2*time.Second)
+	defDur(&o.HubTimeout, 30*time.Second)
+	def(&o.MaxDocuments, 1000)
+	if o.MaxCatchUp <= 0 {
+		o.MaxCatchUp = 10000
+	}
+	def(&o.MaxPresenceBytes, 16<<10)
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Live serves the ShareDB protocol on WebSocket connections, on top of a
+// [Hub]. It keeps track of its connections so that [Live.Shutdown] can
+// close them all.
+type Live struct {
+	hub   *Hub
+	store Documents
+	opts  LiveOptions
+
+	mu       sync.Mutex
+	sessions map[*session]struct{}
+	srcs     map[string]*session // agent id -> the session that uses it
+	closing  bool
+	wg       sync.WaitGroup
+}
+
+// NewLive returns a protocol server over hub that checks permissions and
+// reads history through store.
+func NewLive(hub *Hub, store Documents, opts LiveOptions) *Live {
+	opts.setDefaults()
+	return &Live{hub: hub, store: store, opts: opts, sessions: map[*session]struct{}{}, srcs: map[string]*session{}}
+}
+
+// Serve speaks the protocol on conn until the connection ends, and then
+// closes it. ctx must carry the authenticated user ([docket.UserFromContext]);
+// every permission check and every op's author use that user, never a
+// field of a message. Serve returns EUNAUTHORIZED without a user and
+// EUNAVAILABLE after [Live.Shutdown]; it closes conn in every case.
+func (l *Live) Serve(ctx context.Context, conn Conn) error {
+	user := docket.UserFromContext(ctx)
+	if user == nil {
+		conn.Close()
+		return docket.Errorf(docket.EUNAUTHORIZED, "Sign in first.")
+	}
+	s := newSession(l, ctx, conn, user.ID)
+	if !l.add(s) {
+		conn.WriteControl(closeMessage, closePayload(CloseGoingAway, "The server is shutting down."), time.Now().Add(time.Second))
+		conn.Close()
+		return docket.Errorf(docket.EUNAVAILABLE, "The server is shutting down.")
+	}
+	defer l.wg.Done()
+	s.run()
+	return nil
+}
+
+// Connections returns the number of open connections.
+func (l *Live) Connections() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.sessions)
+}
+
+// Shutdown refuses new connections, closes the open ones with code 1001
+// (going away) so that clients reconnect elsewhere or later, and waits
+// until they have unsubscribed from the hub or ctx ends.
+func (l *Live) Shutdown(ctx context.Context) error {
+	l.mu.Lock()
+	l.closing = true
+	sessions := make([]*session, 0, len(l.sessions))
+	for s := range l.sessions {
+		sessions = append(sessions, s)
+	}
+	l.mu.Unlock()
+	for _, s := range sessions {
+		s.close(CloseGoingAway, "The server is restarting; reconnect.")
+	}
+	done := make(chan struct{})
+	go func() {
+		l.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l *Live) add(s *session) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closing {
+		return false
+	}
+	l.sessions[s] = struct{}{}
+	l.srcs[s.src] = s
+	l.wg.Add(1)
+	return true
+}
+
+func (l *Live) remove(s *session) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.sessions, s)
+	if l.srcs[s.src] == s {
+		delete(l.srcs, s.src)
+	}
+}
+
+// claim makes s the session of agent id src and returns the session that
+// had it, if any: a client that reconnects while its old socket is still
+// open on the server (a half-open TCP connection) takes its id over.
+func (l *Live) claim(s *session, old, src string) *session {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	prev := l.srcs[src]
+	if l.srcs[old] == s {
+		delete(l.srcs, old)
+	}
+	l.srcs[src] = s
+	if prev == s {
+		return nil
+	}
+	return prev
+}
+
+// newSrc returns a fresh agent id. Agent ids start with the user's id, so
+// that a client may only adopt (and de-duplicate against) its own user's
+// ids; see validSrc.
+func newSrc(userID string) string {
+	return userID + "." + rand.Text()[:20]
+}
+
+// validSrc reports whether src is an agent id the user may adopt: one
+// made by newSrc for that user.
+func validSrc(userID, src string) bool {
+	rest, ok := strings.CutPrefix(src, userID+".")
+	if !ok || len(rest) < 8 || len(rest) > 40 {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		if !(c >= 'A' && c <= 'Z' || c >= '2' && c <= '7') {
+			return false
+		}
+	}
+	return true
+}

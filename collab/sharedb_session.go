@@ -1,0 +1,983 @@
+package collab
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/collab/ot"
+	"golang.org/x/time/rate"
+)
+
+// session is one client connection. The reader goroutine (the caller of
+// run) reads messages and serves them one at a time, calling into the hub;
+// the writer goroutine (writeLoop) is the only one that writes to the
+// socket. Replies reach the writer through a bounded queue (out), the
+// hub's events through the subscriber's own bounded queue. Whatever
+// overflows closes the connection; nothing ever waits for a slow client.
+type session struct {
+	live   *Live
+	hub    *Hub
+	store  Documents
+	opts   *LiveOptions
+	log    *slog.Logger
+	conn   Conn
+	ctx    context.Context
+	cancel context.CancelFunc
+	userID string
+
+	// src is the agent id; it may change on hs until the subscriber exists.
+	// Owned by the reader.
+	src string
+	// sub receives the hub's events; created by the reader on first use.
+	sub atomic.Pointer[Subscriber]
+
+	opLimit, msgLimit, presenceLimit, strikes *rate.Limiter
+
+	out        chan outItem
+	done       chan struct{} // closed when the session starts closing
+	readerDone chan struct{}
+	writerDone chan struct{}
+	finished   chan struct{} // closed after cleanup
+	closeOnce  sync.Once
+	closeCode  int
+	closeMsg   string
+	hurry      atomic.Bool // close without waiting for the client's answer
+
+	mu       sync.Mutex // guards state and overflow
+	state    map[string]*docState
+	overflow bool
+}
+
+// docState is what a session knows about one document in use.
+type docState struct {
+	subscribed bool // subscribed to ops in the hub
+	// Ordering of op frames for a subscribed document: every frame for a
+	// version below next has been sent; frames at next and above wait in
+	// pending until they can go out in order. While syncing, a
+	// subscription is being set up and events only wait.
+	syncing bool
+	next    int64
+	pending map[int64]pendingFrame
+
+	presenceSub bool                     // subscribed to the presence channel
+	presences   map[string]presenceState // presence id -> last state sent
+}
+
+// pendingFrame is an op frame waiting for its turn: a committed op or the
+// ack of the client's own op.
+type pendingFrame struct {
+	rec *docket.OpRecord
+	ack []byte
+}
+
+type presenceState struct {
+	pv    int64
+	value json.RawMessage
+}
+
+// maxPending bounds the frames waiting for a gap to fill; a session over
+// it is closed and the client resynchronises.
+const maxPending = 4096
+
+func newSession(l *Live, ctx context.Context, conn Conn, userID string) *session {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	o := &l.opts
+	return &session{
+		live: l, hub: l.hub, store: l.store, opts: o, log: o.Logger, conn: conn,
+		ctx: ctx, cancel: cancel, userID: userID, src: newSrc(userID),
+		opLimit:       rate.NewLimiter(rate.Limit(o.OpRate), o.OpBurst),
+		msgLimit:      rate.NewLimiter(rate.Limit(o.MessageRate), o.MessageBurst),
+		presenceLimit: rate.NewLimiter(rate.Limit(o.PresenceRate), o.PresenceBurst),
+		strikes:       rate.NewLimiter(rate.Limit(o.StrikeRate), o.StrikeBurst),
+		out:           make(chan outItem, o.SendQueue),
+		done:          make(chan struct{}),
+		readerDone:    make(chan struct{}),
+		writerDone:    make(chan struct{}),
+		finished:      make(chan struct{}),
+		state:         map[string]*docState{},
+	}
+}
+
+// run serves the connection until it ends, then leaves the hub.
+func (s *session) run() {
+	defer close(s.finished)
+	defer s.cancel()
+	defer s.live.remove(s)
+	c := s.conn
+	c.SetReadLimit(s.opts.MaxMessageBytes)
+	c.SetReadDeadline(time.Now().Add(s.opts.PongTimeout))
+	c.SetPongHandler(func(string) error {
+		if s.closing() {
+			return nil
+		}
+		return c.SetReadDeadline(time.Now().Add(s.opts.PongTimeout))
+	})
+	s.send(initFrame(s.src))
+	go s.writeLoop()
+	s.readLoop()
+	close(s.readerDone)
+	s.close(CloseNormal, "")
+	<-s.writerDone
+	s.cleanup()
+}
+
+// close starts closing the session with a close code; the first call wins.
+func (s *session) close(code int, reason string) {
+	s.closeOnce.Do(func() {
+		s.closeCode, s.closeMsg = code, reason
+		close(s.done)
+	})
+}
+
+func (s *session) closing() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *session) readLoop() {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("live: panic in reader", slog.Any("panic", r), slog.String("user", s.userID))
+			s.close(CloseInternalError, "Internal error.")
+		}
+	}()
+	draining := false
+	for {
+		typ, data, err := s.conn.ReadMessage()
+		if err != nil {
+			// A message over the read limit has already been answered
+			// with 1009 by the WebSocket library.
+			s.close(CloseNormal, "")
+			return
+		}
+		if s.closing() {
+			// The close frame is (being) sent: read on, discarding, until
+			// the client answers it, so that the socket is not closed
+			// with unread data (which resets the connection and can lose
+			// the close frame on the client's side).
+			if !draining {
+				draining = true
+				s.conn.SetReadDeadline(time.Now().Add(closeGrace))
+			}
+			continue
+		}
+		s.conn.SetReadDeadline(time.Now().Add(s.opts.PongTimeout))
+		if typ != textMessage {
+			s.sendError(nil, errBadMessage, "Messages must be JSON in text frames.")
+			continue
+		}
+		s.handle(data)
+	}
+}
+
+// send queues a frame for the writer. A full queue means the client does
+// not read: the session is closed.
+func (s *session) send(frame []byte) { s.enqueue(outItem{frame: frame}) }
+
+func (s *session) enqueue(it outItem) {
+	select {
+	case s.out <- it:
+	default:
+		s.close(CloseTryAgainLater, "Too slow to keep up; reconnect.")
+	}
+}
+
+func (s *session) sendError(request []byte, code, msg string) {
+	s.send(errorFrame(request, code, msg))
+}
+
+// replyErr sends the request back with err translated.
+func (s *session) replyErr(request []byte, err error, forOp bool) {
+	code, msg := wireError(err, forOp)
+	if code == errUnknown {
+		s.log.Error("live: request failed", slog.Any("err", err), slog.String("user", s.userID))
+	}
+	s.sendError(request, code, msg)
+}
+
+// strike counts a refused message; a client that runs out of strikes is
+// abusing the connection and is closed with 1008.
+func (s *session) strike() {
+	if !s.strikes.Allow() {
+		s.close(ClosePolicyViolation, "Too many requests.")
+	}
+}
+
+func (s *session) hubCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(s.ctx, s.opts.HubTimeout)
+}
+
+// ensureSub returns the hub subscriber, creating it on first use; from
+// then on the agent id is fixed.
+func (s *session) ensureSub() *Subscriber {
+	if sub := s.sub.Load(); sub != nil {
+		return sub
+	}
+	sub := NewSubscriber(s.src, s.userID, s.opts.EventQueue)
+	s.sub.Store(sub)
+	s.enqueue(outItem{}) // wake the writer so that it listens to the new queue
+	return sub
+}
+
+// handle serves one message.
+func (s *session) handle(data []byte) {
+	if !utf8.Valid(data) {
+		s.sendError(nil, errBadMessage, "Messages must be UTF-8 JSON.")
+		s.strike()
+		return
+	}
+	var m message
+	if err := json.Unmarshal(data, &m); err != nil {
+		s.sendError(data, errBadMessage, "Invalid or unknown message")
+		s.strike()
+		return
+	}
+	if !s.msgLimit.Allow() {
+		s.sendError(data, errRateLimited, "Too many messages; slow down.")
+		s.strike()
+		return
+	}
+	switch m.A {
+	case "hs":
+		s.handshake(&m)
+	case "pp":
+		s.send([]byte(`{"a":"pp"}`))
+	case "f":
+		s.fetch(&m, data)
+	case "s":
+		s.subscribe(&m, data)
+	case "u":
+		s.unsubscribe(&m, data)
+	case "bf", "bs", "bu":
+		s.bulk(&m, data)
+	case "op":
+		s.submit(&m, data)
+	case "nf":
+		s.snapshotAt(&m, data)
+	case "ps", "pu", "p", "pr":
+		s.presence(&m, data)
+	case "qf", "qs", "qu", "nt":
+		s.sendError(data, errBadMessage, "Queries and snapshots by time are not supported; use the REST API.")
+	default:
+		s.sendError(data, errBadMessage, "Invalid or unknown message")
+	}
+}
+
+// handshake answers hs. A client that reconnects sends the id it had; it
+// is adopted (if it is one of this user's ids) so that resent ops
+// de-duplicate.
+func (s *session) handshake(m *message) {
+	id, ok := parseString(m.ID)
+	if ok && id != "" && id != s.src && s.sub.Load() == nil && validSrc(s.userID, id) {
+		old := s.src
+		s.src = id
+		if prev := s.live.claim(s, old, id); prev != nil {
+			// The old socket of this client is still open (half-open
+			// TCP); it is dead to the client, so it goes, and its
+			// presence is cleared before the new one announces any.
+			prev.hurry.Store(true)
+			prev.close(CloseNormal, "Replaced by a newer connection.")
+			select {
+			case <-prev.finished:
+			case <-time.After(5 * time.Second):
+			}
+		}
+	}
+	s.send(handshakeFrame("hs", s.src))
+}
+
+// checkDoc checks the collection and id of a request and the caller's
+// read permission.
+func (s *session) checkDoc(c, id string) (*docket.Document, error) {
+	if c != shareDBCollection {
+		return nil, docket.Errorf(docket.ENOTFOUND, "Unknown collection %q; documents are in %q.", c, shareDBCollection)
+	}
+	if !docket.ValidID(id) {
+		return nil, docket.Errorf(docket.ENOTFOUND, "Document not found.")
+	}
+	ctx, cancel := s.hubCtx()
+	defer cancel()
+	return s.store.FindDocumentMeta(ctx, id)
+}
+
+// loadOps reads the op log from from to to, at most MaxCatchUp ops.
+func (s *session) loadOps(id string, from, to int64) ([]*docket.OpRecord, error) {
+	if to-from > s.opts.MaxCatchUp {
+		return nil, errBehind(to - from)
+	}
+	ctx, cancel := s.hubCtx()
+	defer cancel()
+	var out []*docket.OpRecord
+	for from < to {
+		page, err := s.store.FindOps(ctx, id, from, to, docket.MaxOpsPage)
+		if err != nil {
+			return nil, err
+		}
+		if len(page) == 0 {
+			break
+		}
+		out = append(out, page...)
+		from += int64(len(page))
+	}
+	return out, nil
+}
+
+// errBehind refuses to catch up a client that is n versions behind.
+func errBehind(n int64) error {
+	return &docket.Error{Code: docket.EUNPROCESS, Message: fmt.Sprintf("The client is %d versions behind; fetch the document again.", n), Data: map[string]any{"behind": n}}
+}
+
+// catchUpError sends the reply for a client too far behind, if err says so.
+func (s *session) catchUpError(request []byte, err error) bool {
+	if _, ok := docket.ErrorData(err)["behind"]; ok {
+		s.sendError(request, errCatchUpTooLong, docket.ErrorMessage(err))
+		return true
+	}
+	return false
+}
+
+// fetch answers f: the current snapshot, or with a version the ops since.
+func (s *session) fetch(m *message, raw []byte) {
+	v, ok := parseVersion(m.V)
+	if !ok {
+		s.sendError(raw, errBadMessage, "Invalid version")
+		return
+	}
+	if _, err := s.checkDoc(m.C, m.D); err != nil {
+		s.replyErr(raw, err, false)
+		return
+	}
+	if v < 0 {
+		ctx, cancel := s.hubCtx()
+		version, text, err := s.hub.Snapshot(ctx, m.D)
+		cancel()
+		if err != nil {
+			s.replyErr(raw, err, false)
+			return
+		}
+		s.send(snapshotFrame("f", m.D, version, text))
+		return
+	}
+	d, err := s.fetchOps(m.D, v)
+	if err != nil {
+		if !s.catchUpError(raw, err) {
+			s.replyErr(raw, err, false)
+		}
+		return
+	}
+	s.enqueue(outItem{sync: &syncItem{docs: []syncDoc{d}, reply: docReply("f", m.D)}})
+}
+
+// fetchOps reads the ops from version v to the current one.
+func (s *session) fetchOps(id string, v int64) (syncDoc, error) {
+	ctx, cancel := s.hubCtx()
+	current, _, err := s.hub.Snapshot(ctx, id)
+	cancel()
+	if err != nil {
+		return syncDoc{}, err
+	}
+	if v > current {
+		return syncDoc{}, &docket.Error{Code: docket.ECONFLICT, Message: fmt.Sprintf("Version %d is newer than the document (%d).", v, current)}
+	}
+	ops, err := s.loadOps(id, v, current)
+	if err != nil {
+		return syncDoc{}, err
+	}
+	return syncDoc{id: id, ops: ops, at: v + int64(len(ops))}, nil
+}
+
+// stateFor returns the state of a document, creating it. Call with s.mu
+// held.
+func (s *session) stateFor(id string) *docState {
+	st := s.state[id]
+	if st == nil {
+		st = &docState{}
+		s.state[id] = st
+	}
+	return st
+}
+
+// gc forgets a document nothing uses any more. Call with s.mu held.
+func (s *session) gc(id string) {
+	if st := s.state[id]; st != nil && !st.subscribed && !st.presenceSub && len(st.presences) == 0 {
+		delete(s.state, id)
+	}
+}
+
+// tooMany reports whether using one more document is over the limit.
+func (s *session) tooMany(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state[id] == nil && len(s.state) >= s.opts.MaxDocuments
+}
+
+var errTooManyDocs = docket.Errorf(docket.EUNPROCESS, "Too many documents open on one connection.")
+
+// subscribeDoc subscribes to a document's ops from version from, or from
+// a snapshot when from < 0, and returns what the writer must send.
+func (s *session) subscribeDoc(c, id string, from int64) (syncDoc, string, error) {
+	meta, err := s.checkDoc(c, id)
+	if err != nil {
+		return syncDoc{}, "", err
+	}
+	if from > meta.Version {
+		return syncDoc{}, "", &docket.Error{Code: docket.ECONFLICT, Message: fmt.Sprintf("Version %d is newer than the document (%d).", from, meta.Version)}
+	}
+	if from >= 0 && meta.Version-from > s.opts.MaxCatchUp {
+		return syncDoc{}, "", errBehind(meta.Version - from)
+	}
+	if s.tooMany(id) {
+		return syncDoc{}, "", errTooManyDocs
+	}
+	sub := s.ensureSub()
+	s.mu.Lock()
+	st := s.stateFor(id)
+	was := st.subscribed
+	st.subscribed, st.syncing = true, true
+	s.mu.Unlock()
+
+	ctx, cancel := s.hubCtx()
+	version, text, ops, err := s.hub.Subscribe(ctx, id, sub, from)
+	cancel()
+
+	s.mu.Lock()
+	revoked := s.state[id] != st
+	if err != nil && !revoked {
+		st.syncing = false
+		if !was {
+			st.subscribed, st.pending = false, nil
+			s.gc(id)
+		}
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return syncDoc{}, "", err
+	}
+	if revoked {
+		// Access was revoked while subscribing.
+		s.hub.Unsubscribe(id, sub)
+		return syncDoc{}, "", docket.Errorf(docket.ENOTFOUND, "Document not found.")
+	}
+	return syncDoc{id: id, ops: ops, at: version, subscribe: true}, text, nil
+}
+
+// subscribe answers s.
+func (s *session) subscribe(m *message, raw []byte) {
+	v, ok := parseVersion(m.V)
+	if !ok {
+		s.sendError(raw, errBadMessage, "Invalid version")
+		return
+	}
+	d, text, err := s.subscribeDoc(m.C, m.D, v)
+	if err != nil {
+		if !s.catchUpError(raw, err) {
+			s.replyErr(raw, err, false)
+		}
+		return
+	}
+	reply := docReply("s", m.D)
+	if v < 0 {
+		reply = snapshotFrame("s", m.D, d.at, text)
+	}
+	s.enqueue(outItem{sync: &syncItem{docs: []syncDoc{d}, reply: reply}})
+}
+
+// unsubscribeDoc ends the op subscription of a document.
+func (s *session) unsubscribeDoc(id string) {
+	s.mu.Lock()
+	st := s.state[id]
+	if st == nil || !st.subscribed {
+		s.mu.Unlock()
+		return
+	}
+	st.subscribed, st.syncing, st.pending, st.next = false, false, nil, 0
+	presenceSub := st.presenceSub
+	var keep map[string]presenceState
+	if presenceSub {
+		keep = maps.Clone(st.presences)
+	}
+	s.gc(id)
+	s.mu.Unlock()
+	sub := s.sub.Load()
+	s.hub.Unsubscribe(id, sub)
+	if presenceSub {
+		// The hub ends the presence subscription together with the op
+		// one; the client still wants presence, so subscribe again and
+		// restore what this client shows.
+		ctx, cancel := s.hubCtx()
+		defer cancel()
+		s.hub.SubscribePresence(ctx, id, sub)
+		for pid, p := range keep {
+			s.hub.SubmitPresence(ctx, id, Presence{Src: s.src, ID: pid, Version: -1, Value: p.value, Seq: p.pv})
+		}
+	}
+}
+
+// unsubscribe answers u.
+func (s *session) unsubscribe(m *message, raw []byte) {
+	if m.C != shareDBCollection || !docket.ValidID(m.D) {
+		s.send(docReply("u", m.D))
+		return
+	}
+	s.unsubscribeDoc(m.D)
+	s.send(docReply("u", m.D))
+}
+
+// bulk answers bf, bs and bu. With a list of ids, bf and bs answer with a
+// snapshot (or an error) per id; with a map of versions they send the
+// ops each document missed and echo b, all or nothing.
+func (s *session) bulk(m *message, raw []byte) {
+	if m.C != shareDBCollection {
+		s.sendError(raw, errDocMissing, fmt.Sprintf("Unknown collection %q.", m.C))
+		return
+	}
+	var ids []string
+	var versions map[string]json.RawMessage
+	if json.Unmarshal(m.B, &ids) != nil {
+		if json.Unmarshal(m.B, &versions) != nil || versions == nil {
+			s.sendError(raw, errBadMessage, "Invalid bulk subscribe data")
+			return
+		}
+		for id := range versions {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+	}
+	if len(ids) > maxBulk {
+		s.sendError(raw, errBadMessage, fmt.Sprintf("At most %d documents per bulk request.", maxBulk))
+		return
+	}
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	action := m.A
+	if action == "bu" {
+		for _, id := range ids {
+			if docket.ValidID(id) {
+				s.unsubscribeDoc(id)
+			}
+		}
+		s.send(bulkReply(action, nil, m.B))
+		return
+	}
+	if versions == nil {
+		// Snapshots, one answer per id.
+		data := map[string]json.RawMessage{}
+		var docs []syncDoc
+		for _, id := range ids {
+			var d syncDoc
+			var text string
+			var err error
+			if action == "bs" {
+				d, text, err = s.subscribeDoc(m.C, id, -1)
+			} else if _, err = s.checkDoc(m.C, id); err == nil {
+				ctx, cancel := s.hubCtx()
+				d.at, text, err = s.hub.Snapshot(ctx, id)
+				cancel()
+			}
+			if err != nil {
+				code, msg := wireError(err, false)
+				data[id] = json.RawMessage(`{"error":` + string(errorObject(code, msg)) + `}`)
+				continue
+			}
+			data[id] = appendSnapshot(nil, d.at, text)
+			if action == "bs" {
+				docs = append(docs, d)
+			}
+		}
+		s.enqueue(outItem{sync: &syncItem{docs: docs, reply: bulkReply(action, data, nil)}})
+		return
+	}
+	// Versions: ops since each version, then b echoed; one failure fails
+	// the request and undoes the subscriptions it made.
+	var docs []syncDoc
+	var failed error
+	for _, id := range ids {
+		v, ok := parseInt(versions[id], 0)
+		if !ok {
+			failed = docket.Errorf(docket.EINVALID, "Invalid version")
+			break
+		}
+		var d syncDoc
+		var err error
+		if action == "bs" {
+			d, _, err = s.subscribeDoc(m.C, id, v)
+		} else if _, err = s.checkDoc(m.C, id); err == nil {
+			d, err = s.fetchOps(id, v)
+		}
+		if err != nil {
+			failed = err
+			break
+		}
+		docs = append(docs, d)
+	}
+	if failed != nil {
+		if action == "bs" {
+			for _, d := range docs {
+				s.unsubscribeDoc(d.id)
+			}
+		}
+		if !s.catchUpError(raw, failed) {
+			s.replyErr(raw, failed, false)
+		}
+		return
+	}
+	s.enqueue(outItem{sync: &syncItem{docs: docs, reply: bulkReply(action, nil, m.B)}})
+}
+
+// submit answers op: an edit is checked, transformed, committed and
+// acknowledged; create and del are refused.
+func (s *session) submit(m *message, raw []byte) {
+	if !s.opLimit.Allow() {
+		s.sendError(raw, errRateLimited, "Too many ops; slow down.")
+		s.strike()
+		return
+	}
+	if m.Op == nil {
+		if !isNull(m.Create) || (len(m.Del) > 0 && string(m.Del) != "false" && string(m.Del) != "null") {
+			s.sendError(raw, errRejected, msgCreateDelRefuse)
+			return
+		}
+		s.sendError(raw, errBadMessage, "Missing op, create, or del")
+		return
+	}
+	seq, ok := parseInt(m.Seq, 1)
+	if !ok {
+		s.sendError(raw, errBadMessage, "Invalid seq")
+		return
+	}
+	v, ok := parseVersion(m.V)
+	if !ok {
+		s.sendError(raw, errBadMessage, "Invalid version")
+		return
+	}
+	// The op's src names the agent that first sent it (a resend after a
+	// reconnect keeps it); only this user's agent ids are accepted, so
+	// nobody can de-duplicate against, or be acked as, someone else.
+	src := s.src
+	if claimed, ok := parseString(m.Src); ok && claimed != "" && validSrc(s.userID, claimed) {
+		src = claimed
+	}
+	var op ot.Op
+	if err := op.UnmarshalJSON(m.Op); err != nil {
+		msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "ot: "), "invalid op: ")
+		s.sendError(raw, errNotApplied, "Invalid op: "+msg)
+		return
+	}
+	meta, err := s.checkDoc(m.C, m.D)
+	if err != nil {
+		s.replyErr(raw, err, true)
+		return
+	}
+	if !meta.Role.AtLeast(docket.RoleEditor) {
+		s.sendError(raw, errRejected, "You need the editor role in this space to change documents.")
+		return
+	}
+	s.ensureSub()
+	ctx, cancel := s.hubCtx()
+	ack, err := s.hub.Submit(ctx, m.D, Submission{Version: v, Op: op, Src: src, Seq: seq, Author: s.userID})
+	cancel()
+	if err != nil {
+		code := docket.ErrorCode(err)
+		if !errors.Is(err, ErrNoOp) && (code == docket.EINTERNAL || code == docket.EUNAVAILABLE || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+			// The op was not stored, or may still be: close, so that the
+			// client keeps it and resends it once reconnected, where it
+			// is de-duplicated. An error reply would make it drop the op.
+			if code == docket.EINTERNAL {
+				s.log.Error("live: op not stored", slog.Any("err", err), slog.String("doc", m.D), slog.String("user", s.userID))
+			}
+			s.close(CloseTryAgainLater, "The op could not be stored; reconnect and resend it.")
+			return
+		}
+		s.replyErr(raw, err, true)
+		return
+	}
+	missed := ack.Missed
+	if ack.Duplicate && v >= 0 && v < ack.Version {
+		// The hub does not list what a duplicate was transformed
+		// against; the client, at version v, needs it before the ack.
+		missed, _ = s.loadOps(m.D, v, ack.Version)
+	}
+	s.enqueue(outItem{ack: &ackItem{doc: m.D, missed: missed, version: ack.Version, frame: ackFrame(m.D, src, seq, ack.Version)}})
+}
+
+// snapshotAt answers nf: the text at a version (the current one when v is
+// null or past it).
+func (s *session) snapshotAt(m *message, raw []byte) {
+	v, ok := parseVersion(m.V)
+	if !ok {
+		s.sendError(raw, errBadMessage, "Invalid version")
+		return
+	}
+	meta, err := s.checkDoc(m.C, m.D)
+	if err != nil {
+		s.replyErr(raw, err, false)
+		return
+	}
+	if v < 0 || v > meta.Version {
+		v = meta.Version
+	}
+	ctx, cancel := s.hubCtx()
+	text, err := s.store.DocumentAt(ctx, m.D, v)
+	cancel()
+	if err != nil {
+		s.replyErr(raw, err, false)
+		return
+	}
+	id := m.ID
+	if len(id) == 0 {
+		id = json.RawMessage("null")
+	}
+	b := []byte(`{"a":"nf","id":`)
+	b = append(b, id...)
+	b = append(b, `,"v":`...)
+	b = strconv.AppendInt(b, v, 10)
+	if v == 0 {
+		b = append(b, `,"type":null,"m":null}`...)
+	} else {
+		data, _ := json.Marshal(text)
+		b = append(b, `,"type":"`+ot.TypeURI+`","data":`...)
+		b = append(b, data...)
+		b = append(b, `,"m":null}`...)
+	}
+	s.send(b)
+}
+
+// presence answers ps, pu, p and pr on a document's channel "docs.<id>".
+// Presence is untyped: the value is relayed as is, except that its numeric
+// fields anchor, head, index and end are moved by the hub through the ops
+// committed since the version they refer to (the message's v, or the
+// value's own "v").
+func (s *session) presence(m *message, raw []byte) {
+	id, ok := strings.CutPrefix(m.Ch, presencePrefix)
+	if !ok || !docket.ValidID(id) {
+		s.sendError(raw, errBadMessage, "Unknown presence channel; use \"docs.<document id>\".")
+		return
+	}
+	if _, err := s.checkDoc(shareDBCollection, id); err != nil {
+		s.replyErr(raw, err, false)
+		return
+	}
+	switch m.A {
+	case "ps":
+		s.presenceSubscribe(id, m, raw)
+	case "pu":
+		s.presenceUnsubscribe(id)
+		s.send(channelFrame("pu", m.Ch, m.Seq))
+	case "pr":
+		s.mu.Lock()
+		st := s.state[id]
+		subscribed := st != nil && st.presenceSub
+		s.mu.Unlock()
+		if subscribed {
+			// Subscribing again asks the others to send their presence.
+			ctx, cancel := s.hubCtx()
+			s.hub.SubscribePresence(ctx, id, s.ensureSub())
+			cancel()
+		}
+		s.send([]byte(`{"a":"pr"}`))
+	case "p":
+		s.submitPresence(id, m, raw)
+	}
+}
+
+func (s *session) presenceSubscribe(id string, m *message, raw []byte) {
+	if s.tooMany(id) {
+		s.replyErr(raw, errTooManyDocs, false)
+		return
+	}
+	sub := s.ensureSub()
+	s.mu.Lock()
+	st := s.stateFor(id)
+	already := st.presenceSub
+	st.presenceSub = true
+	s.mu.Unlock()
+	if !already {
+		ctx, cancel := s.hubCtx()
+		err := s.hub.SubscribePresence(ctx, id, sub)
+		cancel()
+		s.mu.Lock()
+		revoked := s.state[id] != st
+		if err != nil && !revoked {
+			st.presenceSub = false
+			s.gc(id)
+		}
+		s.mu.Unlock()
+		if err == nil && revoked {
+			s.hub.UnsubscribePresence(id, sub)
+			err = docket.Errorf(docket.ENOTFOUND, "Document not found.")
+		}
+		if err != nil {
+			s.replyErr(raw, err, false)
+			return
+		}
+	}
+	s.send(channelFrame("ps", m.Ch, m.Seq))
+}
+
+// presenceUnsubscribe ends the presence subscription of a document and,
+// as ShareDB does, clears this client's presences there.
+func (s *session) presenceUnsubscribe(id string) {
+	s.mu.Lock()
+	st := s.state[id]
+	if st == nil {
+		s.mu.Unlock()
+		return
+	}
+	was := st.presenceSub
+	pres := st.presences
+	st.presenceSub, st.presences = false, nil
+	s.gc(id)
+	s.mu.Unlock()
+	s.clearPresences(id, pres)
+	if was {
+		s.hub.UnsubscribePresence(id, s.sub.Load())
+	}
+}
+
+// clearPresences tells the others that presences left, with the presence
+// version the client last used (stock clients ignore an older one).
+func (s *session) clearPresences(id string, pres map[string]presenceState) {
+	if len(pres) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.HubTimeout)
+	defer cancel()
+	for pid, p := range pres {
+		s.hub.SubmitPresence(ctx, id, Presence{Src: s.src, ID: pid, Version: -1, Value: json.RawMessage("null"), Seq: p.pv})
+	}
+}
+
+func (s *session) submitPresence(id string, m *message, raw []byte) {
+	if !s.presenceLimit.Allow() {
+		s.sendError(raw, errRateLimited, "Too many presence updates; slow down.")
+		s.strike()
+		return
+	}
+	pid, ok := parseString(m.ID)
+	if !ok || pid == "" || len(pid) > 100 {
+		s.sendError(raw, errBadMessage, "Invalid presence ID")
+		return
+	}
+	pv, ok := parseInt(m.PV, 0)
+	if !ok {
+		s.sendError(raw, errBadMessage, "Invalid presence version")
+		return
+	}
+	value := m.P
+	if len(value) == 0 {
+		value = json.RawMessage("null")
+	}
+	if len(value) > s.opts.MaxPresenceBytes {
+		s.sendError(raw, errBadMessage, fmt.Sprintf("Presence values are limited to %d bytes.", s.opts.MaxPresenceBytes))
+		return
+	}
+	version, ok := parseVersion(m.V)
+	if !ok {
+		s.sendError(raw, errBadMessage, "Invalid version")
+		return
+	}
+	if version < 0 {
+		version = presenceValueVersion(value)
+	}
+	null := isNull(value)
+	s.mu.Lock()
+	st := s.state[id]
+	if !null && (st == nil || st.presences[pid].value == nil) {
+		if (st == nil && len(s.state) >= s.opts.MaxDocuments) || (st != nil && len(st.presences) >= maxPresenceIDs) {
+			s.mu.Unlock()
+			s.sendError(raw, errBadMessage, "Too many presences.")
+			return
+		}
+	}
+	s.mu.Unlock()
+	s.ensureSub()
+	ctx, cancel := s.hubCtx()
+	out, err := s.hub.SubmitPresence(ctx, id, Presence{Src: s.src, ID: pid, Version: version, Value: value, Seq: pv})
+	cancel()
+	if err != nil {
+		s.replyErr(raw, err, false)
+		return
+	}
+	s.mu.Lock()
+	if null {
+		if st := s.state[id]; st != nil {
+			delete(st.presences, pid)
+			s.gc(id)
+		}
+	} else {
+		st := s.stateFor(id)
+		if st.presences == nil {
+			st.presences = map[string]presenceState{}
+		}
+		if old, ok := st.presences[pid]; !ok || old.pv <= pv {
+			st.presences[pid] = presenceState{pv: pv, value: out.Value}
+		}
+	}
+	s.mu.Unlock()
+	s.send(presenceFrame(m.Ch, out))
+}
+
+// revoke cuts the session off a document the user may no longer read:
+// its presence is cleared, its subscriptions end and the client is told
+// with an error. Called by the writer.
+func (s *session) revoke(id string) []byte {
+	s.mu.Lock()
+	st := s.state[id]
+	delete(s.state, id)
+	s.mu.Unlock()
+	if st == nil {
+		return nil
+	}
+	sub := s.sub.Load()
+	s.clearPresences(id, st.presences)
+	if st.presenceSub && sub != nil {
+		s.hub.UnsubscribePresence(id, sub)
+	}
+	if st.subscribed && sub != nil {
+		s.hub.Unsubscribe(id, sub)
+	}
+	const msg = "You can no longer read this document."
+	if st.subscribed {
+		return append(docFrame(nil, "op", id), `,"error":`+string(errorObject(errDocMissing, msg))+`}`...)
+	}
+	b := []byte(`{"a":"p","ch":`)
+	b = appendString(b, presencePrefix+id)
+	return append(b, `,"error":`+string(errorObject(errDocMissing, msg))+`}`...)
+}
+
+// cleanup leaves the hub once both goroutines have ended: presences are
+// cleared for the others and every subscription ends.
+func (s *session) cleanup() {
+	s.mu.Lock()
+	state := s.state
+	s.state = map[string]*docState{}
+	s.mu.Unlock()
+	sub := s.sub.Load()
+	for id, st := range state {
+		s.clearPresences(id, st.presences)
+		if sub == nil {
+			continue
+		}
+		if st.presenceSub {
+			s.hub.UnsubscribePresence(id, sub)
+		}
+		if st.subscribed {
+			s.hub.Unsubscribe(id, sub)
+		}
+	}
+}

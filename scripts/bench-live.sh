@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Live co-editing load test: the stock ShareDB client (shared/bench/peers)
+# against the stock ShareDB server and against Docket, alternating, one
+# fresh server per run, server on one core and load on the other.
+#
+#   scripts/bench-live.sh [OUTDIR]
+#
+# Env: PEERS_DIR [/tmp/peers] (npm install sharedb@7.0.0 ot-text-unicode@4.0.0
+#      ws@8.23.0 @teamwork/websocket-json-stream@2.0.0 there first),
+#      CONFIGS ["100x50"], THINK [100], REPS [3], SYSTEMS ["sharedb docket"].
+# Prints one JSON line per run to OUTDIR/results.jsonl.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PEERS="$ROOT/../shared/bench/peers"
+export PEERS_DIR="${PEERS_DIR:-/tmp/peers}"
+OUT="${1:-/tmp/docket-bench-$(date +%Y%m%d-%H%M%S)}"
+CONFIGS="${CONFIGS:-100x50}"
+THINK="${THINK:-100}"
+REPS="${REPS:-3}"
+SYSTEMS="${SYSTEMS:-sharedb docket}"
+PORT=18500
+mkdir -p "$OUT"
+[ -d "$PEERS_DIR/node_modules/sharedb" ] || { echo "missing $PEERS_DIR/node_modules (see the header)" >&2; exit 2; }
+go build -o "$OUT/docket" "$ROOT/cmd/docket"
+
+wait_port() { local i=0; until curl -s -o /dev/null "http://127.0.0.1:$1/$2"; do i=$((i+1)); [ $i -le 100 ] || return 1; sleep 0.1; done; }
+
+run_sharedb() { # n m rep
+  PORT=$((PORT+1))
+  taskset -c 0 node "$PEERS/peer-sharedb-server.js" "$PORT" --ttl 900 >/dev/null 2>&1 &
+  local pid=$!
+  wait_port "$PORT" ""
+  taskset -c 1 timeout 700 node "$PEERS/load-sharedb.js" --url "ws://127.0.0.1:$PORT" --clients "$1" --ops "$2" \
+    --think "$THINK" --timeout 600 --seed "$3" --server-pid "$pid" || true
+  kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+}
+
+run_docket() { # n m rep
+  PORT=$((PORT+1))
+  local data="$OUT/data-$PORT"
+  echo "bench password" | "$OUT/docket" user add --data "$data" --email b@example.com --name Bench >/dev/null
+  taskset -c 0 "$OUT/docket" serve --data "$data" --addr "127.0.0.1:$PORT" --log-format json >"$OUT/serve-$PORT.log" 2>&1 &
+  local pid=$!
+  wait_port "$PORT" healthz
+  local base="http://127.0.0.1:$PORT"
+  curl -s -c "$OUT/jar" -H 'Content-Type: application/json' -d '{"email":"b@example.com","password":"bench password"}' "$base/api/auth/login" >/dev/null
+  local token doc
+  token=$(curl -s -b "$OUT/jar" -H 'Content-Type: application/json' -d '{"name":"bench"}' "$base/api/tokens" | sed 's/.*"token":"\([^"]*\)".*/\1/')
+  curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{"slug":"bench","name":"Bench"}' "$base/api/spaces" >/dev/null
+  doc=$(curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{"space":"bench","title":"Bench","body":""}' "$base/api/docs" | sed 's/.*"id":"\([^"]*\)".*/\1/' | head -c 16)
+  taskset -c 1 timeout 700 node "$PEERS/load-sharedb.js" --url "ws://127.0.0.1:$PORT/api/live" --collection docs --doc "$doc" \
+    --token "$token" --clients "$1" --ops "$2" --think "$THINK" --timeout 600 --seed "$3" --server-pid "$pid" | sed 's/"system":"sharedb"/"system":"docket"/' || true
+  kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+  rm -rf "$data"
+}
+
+for cfg in $CONFIGS; do
+  n=${cfg%x*}; m=${cfg#*x}
+  for rep in $(seq 1 "$REPS"); do
+    for sys in $SYSTEMS; do
+      "run_$sys" "$n" "$m" "$rep" | tail -n1 | tee -a "$OUT/results.jsonl"
+    done
+  done
+done
+echo "results: $OUT/results.jsonl"
