@@ -5,11 +5,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
-	"weak"
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/collab"
@@ -25,25 +23,8 @@ const liveShutdownTimeout = 10 * time.Second
 // connection holds none.
 var writeBufferPool sync.Pool
 
-// lives holds each server's live co-editing connections. It lives outside
-// Server so that server.go keeps its shape; weak keys let a Server that is
-// no longer used (as in tests) be collected.
-//
-// TODO(lead): replace by a `live *collab.Live` field made in New.
-var lives sync.Map // weak.Pointer[Server] -> *collab.Live
-
-// live returns the server's protocol server, made on first use.
-func (s *Server) live() *collab.Live {
-	key := weak.Make(s)
-	if l, ok := lives.Load(key); ok {
-		return l.(*collab.Live)
-	}
-	l, loaded := lives.LoadOrStore(key, collab.NewLive(s.Hub, s.Documents, collab.LiveOptions{Logger: s.log}))
-	if !loaded {
-		runtime.AddCleanup(s, func(k weak.Pointer[Server]) { lives.Delete(k) }, key)
-	}
-	return l.(*collab.Live)
-}
+// live returns the server's protocol server. Without a hub there is none.
+func (s *Server) live() *collab.Live { return s.liveSrv }
 
 // handleLive serves GET /api/live: live co-editing over a WebSocket that
 // speaks the ShareDB protocol 1.2 (collection "docs", type text-unicode),
@@ -122,10 +103,18 @@ func (c *lingerConn) Close() error {
 // does not wait for hijacked connections) and before closing the hub;
 // clients reconnect and resend their pending ops, which are applied once.
 func (s *Server) CloseLive() {
+	if s.liveSrv == nil {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), liveShutdownTimeout)
 	defer cancel()
 	s.live().Shutdown(ctx)
 }
 
 // LiveConnections returns the number of open live co-editing connections.
-func (s *Server) LiveConnections() int { return s.live().Connections() }
+func (s *Server) LiveConnections() int {
+	if s.liveSrv == nil {
+		return 0
+	}
+	return s.liveSrv.Connections()
+}

@@ -77,6 +77,7 @@ type Server struct {
 	limiter    *loginLimiter
 	html       *htmlCache
 	metrics    *httpMetrics
+	liveSrv    *collab.Live // nil without a hub
 }
 
 // New returns a server with the given services. Call Handler to serve.
@@ -99,6 +100,9 @@ func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces d
 		limiter: newLoginLimiter(cfg.Now),
 		html:    newHTMLCache(64 << 20),
 		metrics: newHTTPMetrics(cfg.Registry),
+	}
+	if cfg.Hub != nil {
+		s.liveSrv = collab.NewLive(cfg.Hub, docs, collab.LiveOptions{Logger: cfg.Logger})
 	}
 	if u, err := url.Parse(cfg.BaseURL); err == nil && u.Scheme != "" && u.Host != "" {
 		s.baseOrigin = u.Scheme + "://" + u.Host
