@@ -39,7 +39,7 @@ run_docket() { # n m rep
   PORT=$((PORT+1))
   local data="$OUT/data-$PORT"
   echo "bench password" | "$OUT/docket" user add --data "$data" --email b@example.com --name Bench >/dev/null
-  taskset -c 0 "$OUT/docket" serve --data "$data" --addr "127.0.0.1:$PORT" --log-format json >"$OUT/serve-$PORT.log" 2>&1 &
+  taskset -c 0 "$OUT/docket" serve --data "$data" --addr "127.0.0.1:$PORT" --log-format json ${DOCKET_PPROF:+--pprof $DOCKET_PPROF} >"$OUT/serve-$PORT.log" 2>&1 &
   local pid=$!
   wait_port "$PORT" healthz
   local base="http://127.0.0.1:$PORT"
