@@ -64,10 +64,10 @@ func (s *session) writeLoop() {
 	recheck := time.NewTicker(s.opts.RecheckInterval)
 	defer recheck.Stop()
 	for {
-		var events <-chan Event
-		var dropped <-chan struct{}
-		if sub := s.sub.Load(); sub != nil {
-			events, dropped = sub.Events(), sub.Dropped()
+		var ready, dropped <-chan struct{}
+		sub := s.sub.Load()
+		if sub != nil {
+			ready, dropped = sub.Ready(), sub.Dropped()
 		}
 		select {
 		case <-s.done:
@@ -82,8 +82,12 @@ func (s *session) writeLoop() {
 			return
 		case it := <-s.out:
 			err = s.write(s.render(it))
-		case ev := <-events:
-			err = s.write(s.onEvent(ev))
+		case <-ready:
+			var frames [][]byte
+			for _, ev := range sub.Take() {
+				frames = append(frames, s.onEvent(ev)...)
+			}
+			err = s.write(frames)
 		case <-dropped:
 			s.close(CloseTryAgainLater, "Too slow to keep up; reconnect.")
 		case <-ping.C:

@@ -35,25 +35,38 @@ type Presence struct {
 }
 
 // Subscriber is one connection's view of the documents it subscribed to.
-// Events arrive on a bounded queue; a subscriber that does not keep up is
-// dropped (Dropped is closed) and must resynchronise, so a slow reader
-// never slows a document down.
+// Events wait in a bounded queue that takes memory only while it holds
+// something, so an idle subscriber costs a few dozen bytes; a subscriber
+// that does not keep up is dropped (Dropped is closed) and must
+// resynchronise, so a slow reader never slows a document down.
 type Subscriber struct {
 	Src    string // the agent id; its own ops and presence are not echoed
 	UserID string
 
-	events chan Event
-	gone   chan struct{}
-	once   sync.Once
+	max   int
+	mu    sync.Mutex
+	queue []Event
+	ready chan struct{}
+	gone  chan struct{}
+	once  sync.Once
 }
 
-// NewSubscriber returns a subscriber with a queue of the given length.
-func NewSubscriber(src, userID string, queue int) *Subscriber {
-	return &Subscriber{Src: src, UserID: userID, events: make(chan Event, queue), gone: make(chan struct{})}
+// NewSubscriber returns a subscriber whose queue holds at most max events.
+func NewSubscriber(src, userID string, max int) *Subscriber {
+	return &Subscriber{Src: src, UserID: userID, max: max, ready: make(chan struct{}, 1), gone: make(chan struct{})}
 }
 
-// Events returns the subscriber's queue.
-func (s *Subscriber) Events() <-chan Event { return s.events }
+// Ready receives a value when events are waiting; call Take.
+func (s *Subscriber) Ready() <-chan struct{} { return s.ready }
+
+// Take returns the waiting events, oldest first, and empties the queue.
+func (s *Subscriber) Take() []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.queue
+	s.queue = nil
+	return q
+}
 
 // Dropped is closed when the hub dropped the subscriber for being slow.
 func (s *Subscriber) Dropped() <-chan struct{} { return s.gone }
@@ -66,13 +79,19 @@ func (s *Subscriber) deliver(ev Event) bool {
 		return false
 	default:
 	}
-	select {
-	case s.events <- ev:
-		return true
-	default:
+	s.mu.Lock()
+	if len(s.queue) >= s.max {
+		s.mu.Unlock()
 		s.once.Do(func() { close(s.gone) })
 		return false
 	}
+	s.queue = append(s.queue, ev)
+	s.mu.Unlock()
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
+	return true
 }
 
 type subscribeRequest struct {

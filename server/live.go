@@ -66,7 +66,10 @@ func (s *Server) handleLive(c echo.Context) error {
 		return nil
 	}
 	c.Response().Status = http.StatusSwitchingProtocols
-	s.live().Serve(ctx, &lingerConn{Conn: conn})
+	// The socket is ours now: serve it on a fresh goroutine and let the
+	// HTTP handler's goroutine (and the deep stack it grew) end. The
+	// request's values (the user) stay; its cancellation does not.
+	go s.live().Serve(context.WithoutCancel(ctx), &lingerConn{Conn: conn})
 	return nil
 }
 
