@@ -85,10 +85,11 @@ type LiveOptions struct {
 	// SendQueue is how many replies may wait for the writer; a client
 	// that lets it fill is disconnected (128).
 	SendQueue int
-	// EventQueue is the length of the hub subscriber queue; a client
-	// that lets it fill is dropped by the hub and disconnected (512). The
-	// hub delivers up to 256 ops of one commit batch at once, so it must
-	// be well over 256; every connection holds it, so it must not be huge.
+	// EventQueue is the most events the hub subscriber queue holds; a
+	// client that lets it fill is dropped by the hub and disconnected
+	// (512). The hub delivers up to 256 ops of one commit batch at once,
+	// so it must be well over 256; the queue takes memory only while it
+	// holds events.
 	EventQueue int
 	// WriteTimeout bounds every write (10 s).
 	WriteTimeout time.Duration
