@@ -59,6 +59,16 @@ type Conn interface {
 	Close() error
 }
 
+// Batcher is an optional part of a [Conn]: between BeginBatch and
+// FlushBatch, written frames are collected and then sent in one write, so
+// a connection that has several frames waiting costs one system call.
+// Frames written by other goroutines meanwhile (control frames) join the
+// batch whole.
+type Batcher interface {
+	BeginBatch()
+	FlushBatch(deadline time.Time) error
+}
+
 // Documents is the part of [docket.DocumentService] the protocol needs.
 // It is always called with the connection's context, which carries the
 // user, so every answer is checked against the caller's role: a document

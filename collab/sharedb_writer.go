@@ -81,7 +81,18 @@ func (s *session) writeLoop() {
 			s.finishWrites()
 			return
 		case it := <-s.out:
-			err = s.write(s.render(it))
+			frames := s.render(it)
+			// Whatever else is already waiting goes out in the same write.
+		more:
+			for n := 0; n < 64; n++ {
+				select {
+				case it := <-s.out:
+					frames = append(frames, s.render(it)...)
+				default:
+					break more
+				}
+			}
+			err = s.write(frames)
 		case <-ready:
 			var frames [][]byte
 			for _, ev := range sub.Take() {
@@ -120,8 +131,22 @@ func (s *session) finishWrites() {
 	s.conn.Close()
 }
 
-// write sends frames, each as one text message under the write deadline.
+// write sends frames, each as one text message under the write deadline;
+// on a [Batcher] all of them in one write.
 func (s *session) write(frames [][]byte) error {
+	if len(frames) == 0 {
+		return nil
+	}
+	if b, ok := s.conn.(Batcher); ok && len(frames) > 1 {
+		b.BeginBatch()
+		for _, f := range frames {
+			if err := s.conn.WriteMessage(textMessage, f); err != nil {
+				b.FlushBatch(time.Now().Add(s.opts.WriteTimeout))
+				return err
+			}
+		}
+		return b.FlushBatch(time.Now().Add(s.opts.WriteTimeout))
+	}
 	for _, f := range frames {
 		if err := s.conn.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout)); err != nil {
 			return err

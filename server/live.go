@@ -1,9 +1,11 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -60,7 +62,8 @@ func (s *Server) handleLive(c echo.Context) error {
 		// trusting every origin.
 		CheckOrigin: s.sameOrigin,
 	}
-	conn, err := up.Upgrade(c.Response(), req, nil)
+	bw := &batchingResponse{ResponseWriter: c.Response()}
+	conn, err := up.Upgrade(bw, req, nil)
 	if err != nil {
 		// The upgrader has answered with an HTTP error.
 		return nil
@@ -69,7 +72,7 @@ func (s *Server) handleLive(c echo.Context) error {
 	// The socket is ours now: serve it on a fresh goroutine and let the
 	// HTTP handler's goroutine (and the deep stack it grew) end. The
 	// request's values (the user) stay; its cancellation does not.
-	go s.live().Serve(context.WithoutCancel(ctx), &lingerConn{Conn: conn})
+	go s.live().Serve(context.WithoutCancel(ctx), &lingerConn{Conn: conn, batch: bw.conn})
 	return nil
 }
 
@@ -81,6 +84,74 @@ func (s *Server) handleLive(c echo.Context) error {
 type lingerConn struct {
 	*websocket.Conn
 	overLimit atomic.Bool
+	batch     *batchConn
+}
+
+// BeginBatch implements [collab.Batcher].
+func (c *lingerConn) BeginBatch() { c.batch.begin() }
+
+// FlushBatch implements [collab.Batcher].
+func (c *lingerConn) FlushBatch(deadline time.Time) error { return c.batch.flush(deadline) }
+
+// batchingResponse hands the WebSocket upgrader a socket that can collect
+// frames and send them in one write.
+type batchingResponse struct {
+	http.ResponseWriter
+	conn *batchConn
+}
+
+// Hijack implements http.Hijacker.
+func (b *batchingResponse) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(b.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	b.conn = &batchConn{Conn: nc}
+	return b.conn, brw, nil
+}
+
+// batchConn is a socket whose writes, between begin and flush, are
+// collected and sent in one write. gorilla/websocket writes each frame
+// whole in one Write under its own lock, so frames from other goroutines
+// join a batch between frames, never inside one.
+type batchConn struct {
+	net.Conn
+	mu       sync.Mutex
+	batching bool
+	buf      []byte
+}
+
+func (c *batchConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.batching {
+		c.buf = append(c.buf, p...)
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *batchConn) begin() {
+	c.mu.Lock()
+	c.batching = true
+	c.mu.Unlock()
+}
+
+func (c *batchConn) flush(deadline time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.batching = false
+	if len(c.buf) == 0 {
+		return nil
+	}
+	c.Conn.SetWriteDeadline(deadline)
+	_, err := c.Conn.Write(c.buf)
+	if cap(c.buf) > 64<<10 {
+		c.buf = nil // do not keep a burst's buffer on an idle connection
+	} else {
+		c.buf = c.buf[:0]
+	}
+	return err
 }
 
 func (c *lingerConn) ReadMessage() (int, []byte, error) {
