@@ -59,6 +59,18 @@ type Conn interface {
 	Close() error
 }
 
+type credentialKey struct{}
+
+// WithCredentialCheck returns a copy of ctx for [Live.Serve] that carries a
+// check of the credentials the connection was opened with (a session
+// cookie or an API token). The connection runs it with every permission
+// recheck and closes with 1008 once it fails with EUNAUTHORIZED, so
+// signing out, a password change or a revoked token also ends open
+// sockets within seconds.
+func WithCredentialCheck(ctx context.Context, check func(context.Context) error) context.Context {
+	return context.WithValue(ctx, credentialKey{}, check)
+}
+
 // Batcher is an optional part of a [Conn]: between BeginBatch and
 // FlushBatch, written frames are collected and then sent in one write, so
 // a connection that has several frames waiting costs one system call.

@@ -1,6 +1,7 @@
 package collab
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -300,6 +301,15 @@ func (s *session) onEvent(ev Event) [][]byte {
 // recheck checks the read permission of every document in use again and
 // cuts the session off those the user lost.
 func (s *session) recheck() [][]byte {
+	if check, ok := s.ctx.Value(credentialKey{}).(func(context.Context) error); ok {
+		ctx, cancel := s.hubCtx()
+		err := check(ctx)
+		cancel()
+		if docket.ErrorCode(err) == docket.EUNAUTHORIZED {
+			s.close(ClosePolicyViolation, "Signed out; sign in again.")
+			return nil
+		}
+	}
 	s.mu.Lock()
 	ids := make([]string, 0, len(s.state))
 	for id := range s.state {

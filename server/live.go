@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,8 +73,32 @@ func (s *Server) handleLive(c echo.Context) error {
 	// The socket is ours now: serve it on a fresh goroutine and let the
 	// HTTP handler's goroutine (and the deep stack it grew) end. The
 	// request's values (the user) stay; its cancellation does not.
-	go s.live().Serve(context.WithoutCancel(ctx), &lingerConn{Conn: conn, batch: bw.conn})
+	live := collab.WithCredentialCheck(context.WithoutCancel(ctx), s.credentialCheck(c))
+	go s.live().Serve(live, &lingerConn{Conn: conn, batch: bw.conn})
 	return nil
+}
+
+// credentialCheck returns a check that the credentials of the request
+// (its bearer token, or else its session cookie) are still valid.
+func (s *Server) credentialCheck(c echo.Context) func(context.Context) error {
+	req := c.Request()
+	if authMethodFromContext(c) == authBearer {
+		_, secret, _ := strings.Cut(req.Header.Get("Authorization"), " ")
+		secret = strings.TrimSpace(secret)
+		return func(ctx context.Context) error {
+			_, err := s.Auth.FindUserByToken(ctx, secret)
+			return err
+		}
+	}
+	ck, err := req.Cookie(sessionCookie)
+	if err != nil {
+		return func(context.Context) error { return docket.Errorf(docket.EUNAUTHORIZED, "Signed out.") }
+	}
+	secret := ck.Value
+	return func(ctx context.Context) error {
+		_, _, err := s.Auth.FindSession(ctx, secret)
+		return err
+	}
 }
 
 // lingerConn is a WebSocket that, when it is closed after a message over

@@ -832,3 +832,32 @@ func TestCloseLive(t *testing.T) {
 		}
 	}
 }
+
+// Signing out, or revoking the token a socket was opened with, closes the
+// socket within seconds.
+func TestLiveSignedOutClosed(t *testing.T) {
+	e, ada, doc := liveEnv(t, "abc")
+	cookieSock := ada.live()
+	cookieSock.handshake(nil)
+	cookieSock.subscribe(doc)
+
+	bot := e.client()
+	r := ada.must(201, "POST", "/api/tokens", map[string]string{"name": "bot"})
+	bot.token = r.str("token")
+	tokenSock := bot.live()
+	tokenSock.handshake(nil)
+	tokenSock.subscribe(doc)
+
+	start := time.Now()
+	ada.must(204, "DELETE", "/api/tokens/"+r.str("id"), nil)
+	if code := tokenSock.closed(10 * time.Second); code != 1008 {
+		t.Fatalf("socket of a revoked token closed with %d; want 1008", code)
+	}
+	ada.must(204, "POST", "/api/auth/logout", nil)
+	if code := cookieSock.closed(10 * time.Second); code != 1008 {
+		t.Fatalf("socket of a signed-out session closed with %d; want 1008", code)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("took %v", d)
+	}
+}
