@@ -136,6 +136,14 @@ type LiveOptions struct {
 	// closed with 1008 (10/s, burst 100).
 	StrikeRate  float64
 	StrikeBurst int
+	// Epoch, if set, returns a number that changes whenever a
+	// permission or a credential may have been revoked (a member removed,
+	// a token deleted, a sign-out). Rechecks then run only when it
+	// changed, or after FullRecheck, so idle connections cost nothing.
+	Epoch func() uint64
+	// FullRecheck is how often every connection rechecks even when Epoch
+	// has not changed, for expiries (1 min).
+	FullRecheck time.Duration
 	// RecheckInterval is how often the read permission of every document
 	// in use is checked again, so a revoked member is cut off (2 s).
 	RecheckInterval time.Duration
@@ -186,6 +194,7 @@ func (o *LiveOptions) setDefaults() {
 	defRate(&o.StrikeRate, 10)
 	def(&o.StrikeBurst, 100)
 	defDur(&o.RecheckInterval, 2*time.Second)
+	defDur(&o.FullRecheck, time.Minute)
 	defDur(&o.HubTimeout, 30*time.Second)
 	def(&o.MaxDocuments, 1000)
 	if o.MaxCatchUp <= 0 {

@@ -27,6 +27,11 @@ import (
 // hub's events through the subscriber's own bounded queue. Whatever
 // overflows closes the connection; nothing ever waits for a slow client.
 type session struct {
+	// checkedEpoch and checkedAt are the Epoch and time of the last
+	// recheck; only the writer uses them.
+	checkedEpoch uint64
+	checkedAt    time.Time
+
 	live   *Live
 	hub    *Hub
 	store  Documents

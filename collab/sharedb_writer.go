@@ -105,7 +105,9 @@ func (s *session) writeLoop() {
 		case <-ping.C:
 			err = s.conn.WriteControl(pingMessage, nil, time.Now().Add(s.opts.WriteTimeout))
 		case <-recheck.C:
-			err = s.write(s.recheck())
+			if s.recheckDue() {
+				err = s.write(s.recheck())
+			}
 		}
 		if err != nil {
 			s.close(CloseNormal, "")
@@ -296,6 +298,21 @@ func (s *session) onEvent(ev Event) [][]byte {
 		return [][]byte{channelFrame("pr", presencePrefix+ev.DocID, nil)}
 	}
 	return nil
+}
+
+// recheckDue reports whether permissions may have changed since the last
+// recheck, and records this one.
+func (s *session) recheckDue() bool {
+	now := time.Now()
+	if s.opts.Epoch == nil {
+		return true
+	}
+	epoch := s.opts.Epoch()
+	if epoch == s.checkedEpoch && now.Sub(s.checkedAt) < s.opts.FullRecheck {
+		return false
+	}
+	s.checkedEpoch, s.checkedAt = epoch, now
+	return true
 }
 
 // recheck checks the read permission of every document in use again and

@@ -183,3 +183,22 @@ func (s *Server) sameOrigin(req *http.Request) bool {
 	}
 	return strings.EqualFold(origin, scheme+"://"+req.Host)
 }
+
+// bumpAuthEpoch marks, after any successful change that may revoke access
+// (member changes, deletions, sign-out, password and token changes), that
+// open live sockets must recheck their permissions.
+func (s *Server) bumpAuthEpoch(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := next(c)
+		switch c.Request().Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return err
+		}
+		switch c.Path() {
+		case "/api/spaces/:id/members", "/api/spaces/:id/members/:user", "/api/docs/:id",
+			"/api/tokens/:id", "/api/auth/logout", "/api/me/password":
+			s.authEpoch.Add(1)
+		}
+		return err
+	}
+}

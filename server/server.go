@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	docket "github.com/docket-dev/docket"
@@ -78,6 +79,9 @@ type Server struct {
 	html       *htmlCache
 	metrics    *httpMetrics
 	liveSrv    *collab.Live // nil without a hub
+	// authEpoch changes whenever access may have been revoked; open live
+	// sockets recheck their permissions when it does.
+	authEpoch atomic.Uint64
 }
 
 // New returns a server with the given services. Call Handler to serve.
@@ -102,7 +106,7 @@ func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces d
 		metrics: newHTTPMetrics(cfg.Registry),
 	}
 	if cfg.Hub != nil {
-		s.liveSrv = collab.NewLive(cfg.Hub, docs, collab.LiveOptions{Logger: cfg.Logger})
+		s.liveSrv = collab.NewLive(cfg.Hub, docs, collab.LiveOptions{Logger: cfg.Logger, Epoch: s.authEpoch.Load})
 	}
 	if u, err := url.Parse(cfg.BaseURL); err == nil && u.Scheme != "" && u.Host != "" {
 		s.baseOrigin = u.Scheme + "://" + u.Host
@@ -112,7 +116,7 @@ func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces d
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
-	e.Use(s.logRequests, s.recoverPanics, s.securityHeaders, s.limitBody, s.authenticate, s.checkOrigin)
+	e.Use(s.logRequests, s.recoverPanics, s.securityHeaders, s.limitBody, s.authenticate, s.checkOrigin, s.bumpAuthEpoch)
 
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
