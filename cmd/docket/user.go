@@ -44,13 +44,9 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if *email == "" || *name == "" {
 			return fmt.Errorf("usage: docket user add --email E --name N [--admin]")
 		}
-		password, err := readPassword(stdin, stderr)
+		password, generated, err := passwordOrGenerated(stdin, stderr)
 		if err != nil {
 			return err
-		}
-		generated := password == ""
-		if generated {
-			password = generatePassword()
 		}
 		db, err := openData(*data)
 		if err != nil {
@@ -90,13 +86,9 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if *email == "" {
 			return fmt.Errorf("usage: docket user reset-password --email E")
 		}
-		password, err := readPassword(stdin, stderr)
+		password, generated, err := passwordOrGenerated(stdin, stderr)
 		if err != nil {
 			return err
-		}
-		generated := password == ""
-		if generated {
-			password = generatePassword()
 		}
 		db, err := openData(*data)
 		if err != nil {
@@ -151,6 +143,15 @@ func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
 		return "", err
 	}
 	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// passwordOrGenerated reads a password, or generates one when the answer
+// is empty, and says which.
+func passwordOrGenerated(stdin io.Reader, stderr io.Writer) (password string, generated bool, err error) {
+	if password, err = readPassword(stdin, stderr); err != nil || password != "" {
+		return password, false, err
+	}
+	return generatePassword(), true, nil
 }
 
 // generatePassword returns a random 20-character password.
