@@ -1,0 +1,110 @@
+package search
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/blevesearch/bleve/v2/analysis"
+	unicodetok "github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
+	"github.com/blevesearch/bleve/v2/registry"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Names of the analysis components registered by this package.
+const (
+	textAnalyzer  = "docket_text"
+	textTokenizer = "docket_tokenizer"
+	foldFilter    = "docket_fold"
+)
+
+func init() {
+	registry.RegisterTokenizer(textTokenizer, func(map[string]any, *registry.Cache) (analysis.Tokenizer, error) {
+		return tokenizer{unicodetok.NewUnicodeTokenizer()}, nil
+	})
+	registry.RegisterTokenFilter(foldFilter, func(map[string]any, *registry.Cache) (analysis.TokenFilter, error) {
+		return foldTokenFilter{}, nil
+	})
+}
+
+// tokenizer is bleve's Unicode (UAX #29) word tokenizer, which makes one
+// token per CJK ideograph and per kana so that phrases of them match, plus
+// one token per emoji and other symbol, which it would drop.
+type tokenizer struct {
+	words analysis.Tokenizer
+}
+
+// Tokenize implements analysis.Tokenizer.
+func (t tokenizer) Tokenize(input []byte) analysis.TokenStream {
+	words := t.words.Tokenize(input)
+	var symbols analysis.TokenStream
+	for i := 0; i < len(input); {
+		r, size := utf8.DecodeRune(input[i:])
+		if unicode.Is(unicode.So, r) {
+			symbols = append(symbols, &analysis.Token{
+				Start: i, End: i + size, Term: input[i : i+size], Type: analysis.Single,
+			})
+		}
+		i += size
+	}
+	if len(symbols) == 0 {
+		return words
+	}
+	out := make(analysis.TokenStream, 0, len(words)+len(symbols))
+	wi, si := 0, 0
+	for wi < len(words) || si < len(symbols) {
+		if si == len(symbols) || wi < len(words) && words[wi].Start < symbols[si].Start {
+			out = append(out, words[wi])
+			wi++
+		} else {
+			out = append(out, symbols[si])
+			si++
+		}
+	}
+	for i, tok := range out {
+		tok.Position = i + 1
+	}
+	return out
+}
+
+// foldTokenFilter removes accents from Latin letters (é -> e), so that
+// "cafe" finds "café"; other scripts keep their marks (が stays が). It
+// works on tokens, not on the input text, so the offsets used by
+// highlighting stay right.
+type foldTokenFilter struct{}
+
+// Filter implements analysis.TokenFilter.
+func (foldTokenFilter) Filter(ts analysis.TokenStream) analysis.TokenStream {
+	for _, tok := range ts {
+		if !isASCII(tok.Term) {
+			tok.Term = []byte(fold(string(tok.Term)))
+		}
+	}
+	return ts
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// fold strips the combining marks that follow Latin letters.
+func fold(s string) string {
+	var b strings.Builder
+	latin := false
+	for _, r := range norm.NFD.String(s) {
+		if unicode.Is(unicode.Mn, r) {
+			if latin {
+				continue
+			}
+		} else {
+			latin = unicode.Is(unicode.Latin, r)
+		}
+		b.WriteRune(r)
+	}
+	return norm.NFC.String(b.String())
+}
