@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
@@ -221,5 +222,31 @@ func BenchmarkEditDocument(b *testing.B) {
 			b.Fatal(err)
 		}
 		v++
+	}
+}
+
+// Row 15: an expired session is dead, judged by the server's clock only.
+func TestSessionExpires(t *testing.T) {
+	db := mustOpenDB(t)
+	ctx := context.Background()
+	users := bolt.NewUserService(db)
+	u, err := users.CreateUser(ctx, docket.UserCreate{Name: "Ada", Email: "ada@example.com", Password: "long enough"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, sess, err := users.CreateSession(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := users.FindSession(ctx, secret); err != nil {
+		t.Fatalf("fresh session: %v", err)
+	}
+	db.Now = func() time.Time { return sess.ExpiresAt.Add(time.Second) }
+	defer func() { db.Now = time.Now }()
+	if _, _, err := users.FindSession(ctx, secret); docket.ErrorCode(err) != docket.EUNAUTHORIZED {
+		t.Fatalf("expired session: err = %v; want EUNAUTHORIZED", err)
+	}
+	if _, _, err := users.FindSession(ctx, "not-a-session"); docket.ErrorCode(err) != docket.EUNAUTHORIZED {
+		t.Fatalf("unknown session: err = %v; want EUNAUTHORIZED", err)
 	}
 }
