@@ -135,6 +135,30 @@ type OpRecord struct {
 // MaxOpsPage is the most op log entries returned by one call.
 const MaxOpsPage = 1000
 
+// OpFinder reads a document's op log a page at a time, as
+// [DocumentService.FindOps] does.
+type OpFinder interface {
+	FindOps(ctx context.Context, id string, from, to int64, limit int) ([]*OpRecord, error)
+}
+
+// FindAllOps reads the op log entries with from <= version < to, page
+// after page.
+func FindAllOps(ctx context.Context, f OpFinder, id string, from, to int64) ([]*OpRecord, error) {
+	var out []*OpRecord
+	for from < to {
+		page, err := f.FindOps(ctx, id, from, to, MaxOpsPage)
+		if err != nil {
+			return nil, err
+		}
+		if len(page) == 0 {
+			break
+		}
+		out = append(out, page...)
+		from += int64(len(page))
+	}
+	return out, nil
+}
+
 // DocumentService manages documents and their history. Every method checks
 // the caller's role in the document's space: reading needs viewer, editing
 // text and metadata needs editor. A document the caller may not read is

@@ -109,7 +109,9 @@ func TestVersionsRebuild(t *testing.T) {
 	}
 }
 
-func TestRefusesNewerSchema(t *testing.T) {
+// newRawFile creates a data file, then changes it behind Docket's back.
+func newRawFile(t *testing.T, change func(tx *bbolt.Tx) error) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "docket.db")
 	db := bolt.NewDB(path)
 	if err := db.Open(); err != nil {
@@ -120,11 +122,18 @@ func TestRefusesNewerSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw.Update(func(tx *bbolt.Tx) error {
+	defer raw.Close()
+	if err := raw.Update(change); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	path := newRawFile(t, func(tx *bbolt.Tx) error {
 		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), []byte{0, 0, 0, 0, 0, 0, 0, 99})
 	})
-	raw.Close()
-	err = bolt.NewDB(path).Open()
+	err := bolt.NewDB(path).Open()
 	if err == nil || !strings.Contains(err.Error(), "newer version") {
 		t.Fatalf("Open = %v; want a newer-schema error", err)
 	}
@@ -132,27 +141,18 @@ func TestRefusesNewerSchema(t *testing.T) {
 
 // TestMigratesOldSchema opens a file of schema 1 and finds it migrated.
 func TestMigratesOldSchema(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "docket.db")
-	db := bolt.NewDB(path)
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	raw, err := bbolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw.Update(func(tx *bbolt.Tx) error {
-		tx.DeleteBucket([]byte("live_sessions"))
+	path := newRawFile(t, func(tx *bbolt.Tx) error {
+		if err := tx.DeleteBucket([]byte("live_sessions")); err != nil {
+			return err
+		}
 		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), []byte{0, 0, 0, 0, 0, 0, 0, 1})
 	})
-	raw.Close()
-	db = bolt.NewDB(path)
+	db := bolt.NewDB(path)
 	if err := db.Open(); err != nil {
 		t.Fatalf("Open of schema 1 = %v", err)
 	}
 	defer db.Close()
-	err = bolt.NewSessionService(db).SaveSession(context.Background(), &docket.LiveSession{DocID: "nosuchdoc"})
+	err := bolt.NewSessionService(db).SaveSession(context.Background(), &docket.LiveSession{DocID: "nosuchdoc"})
 	if docket.ErrorCode(err) != docket.ENOTFOUND {
 		t.Fatalf("SaveSession after migration = %v; want ENOTFOUND (the bucket exists)", err)
 	}

@@ -39,20 +39,7 @@ func (s *LiveStore) LoadDocument(ctx context.Context, id string) (int64, string,
 
 // LoadOps implements [docket.OpLog].
 func (s *LiveStore) LoadOps(ctx context.Context, id string, from, to int64) ([]*docket.OpRecord, error) {
-	sys := docket.NewSystemContext(ctx)
-	var out []*docket.OpRecord
-	for from < to {
-		page, err := s.docs.FindOps(sys, id, from, to, docket.MaxOpsPage)
-		if err != nil {
-			return nil, err
-		}
-		if len(page) == 0 {
-			break
-		}
-		out = append(out, page...)
-		from += int64(len(page))
-	}
-	return out, nil
+	return docket.FindAllOps(docket.NewSystemContext(ctx), s.docs, id, from, to)
 }
 
 // CommitOps implements [docket.OpLog]: every commit in one transaction,

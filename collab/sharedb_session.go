@@ -328,19 +328,7 @@ func (s *session) loadOps(id string, from, to int64) ([]*docket.OpRecord, error)
 	}
 	ctx, cancel := s.hubCtx()
 	defer cancel()
-	var out []*docket.OpRecord
-	for from < to {
-		page, err := s.store.FindOps(ctx, id, from, to, docket.MaxOpsPage)
-		if err != nil {
-			return nil, err
-		}
-		if len(page) == 0 {
-			break
-		}
-		out = append(out, page...)
-		from += int64(len(page))
-	}
-	return out, nil
+	return docket.FindAllOps(ctx, s.store, id, from, to)
 }
 
 // errBehind refuses to catch up a client that is n versions behind.
