@@ -19,8 +19,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
+	docket "github.com/docket-dev/docket"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 	"golang.org/x/crypto/bcrypt"
@@ -29,7 +31,7 @@ import (
 // SchemaVersion is the version of the bucket layout this code writes.
 // Opening a file with an older version runs the migrations in order; a file
 // from a newer Docket is refused.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // Bucket names.
 var (
@@ -53,6 +55,29 @@ var (
 	bucketSnapshots    = []byte("snapshots")     // docID -> bucket of version -> text
 	bucketLiveSessions = []byte("live_sessions") // docID/sessionID -> session
 	keySchemaVersion   = []byte("schema_version")
+
+	// Schema 3: discussion, decisions and what derives from them.
+	bucketThreads        = []byte("threads")         // threadID -> thread (without comments)
+	bucketDocThreads     = []byte("doc_threads")     // docID/threadID -> nil
+	bucketComments       = []byte("comments")        // commentID -> comment
+	bucketThreadComments = []byte("thread_comments") // threadID/u64 n -> commentID
+	bucketLifecycles     = []byte("lifecycles")      // docID -> docket.Lifecycle
+	bucketReviews        = []byte("reviews")         // docID/u64 n -> review
+	bucketHandoffs       = []byte("handoffs")        // docID/u64 n -> handoff
+	bucketEvents         = []byte("events")          // u64 seq -> event
+	bucketDocEvents      = []byte("doc_events")      // docID/u64 seq -> nil
+	bucketSpaceEvents    = []byte("space_events")    // spaceID/u64 seq -> nil
+	bucketInbox          = []byte("inbox")           // userID/u64 seq -> inbox item
+	bucketActions        = []byte("actions")         // docID -> action items
+	bucketUserActions    = []byte("user_actions")    // userID/docID -> nil
+	bucketWebhooks       = []byte("webhooks")        // hookID -> webhook
+	bucketSpaceWebhooks  = []byte("space_webhooks")  // spaceID/hookID -> nil
+	bucketDeliveries     = []byte("deliveries")      // u64 id -> delivery
+	bucketDeliveryQueue  = []byte("delivery_queue")  // u64 due unix nanos/u64 id -> nil
+	bucketHookDeliveries = []byte("hook_deliveries") // hookID/u64 id -> nil
+	bucketMinutes        = []byte("minutes")         // docID/minutesID -> frozen minutes
+	bucketsV3            = [][]byte{bucketThreads, bucketDocThreads, bucketComments, bucketThreadComments, bucketLifecycles, bucketReviews, bucketHandoffs, bucketEvents, bucketDocEvents, bucketSpaceEvents, bucketInbox, bucketActions, bucketUserActions, bucketWebhooks, bucketSpaceWebhooks, bucketDeliveries, bucketDeliveryQueue, bucketHookDeliveries, bucketMinutes}
+
 	// bucketsV1 are the buckets of schema 1.
 	bucketsV1       = [][]byte{bucketMeta, bucketUsers, bucketUserEmails, bucketSessions, bucketUserSess, bucketTokens, bucketTokenHashes, bucketInvites, bucketSpaces, bucketSpaceSlugs, bucketMembers, bucketUserSpaces, bucketDocs, bucketBodies, bucketSpaceDocs, bucketDocSources, bucketOps, bucketSnapshots}
 	errSchemaTooNew = errors.New("data file was written by a newer version of docket")
@@ -61,6 +86,8 @@ var (
 		func(tx *bolt.Tx) error { return createBuckets(tx, bucketsV1) },
 		// 1 -> 2: live sessions.
 		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketLiveSessions}) },
+		// 2 -> 3: threads, decisions, events, inbox, actions, webhooks, minutes.
+		func(tx *bolt.Tx) error { return createBuckets(tx, bucketsV3) },
 	}
 )
 
@@ -85,6 +112,9 @@ type DB struct {
 	Now func() time.Time
 
 	dummyHash []byte
+
+	watchMu  sync.RWMutex
+	watchers []func(docket.Change)
 }
 
 // NewDB returns a DB for the file at path with default settings. Call Open.
