@@ -89,6 +89,7 @@ func (s *DocumentService) appendOp(tx *bolt.Tx, d *docket.Document, rec *docket.
 	d.Version++
 	d.Size = len(text)
 	d.UpdatedAt = rec.Time
+	s.db.notify(tx, docket.Change{Kind: docket.ChangeText, DocID: d.ID, SpaceID: d.SpaceID})
 	if err := tx.Bucket(bucketBodies).Put([]byte(d.ID), []byte(text)); err != nil {
 		return err
 	}
@@ -316,6 +317,7 @@ func (s *DocumentService) UpdateDocument(ctx context.Context, id string, upd doc
 		}
 		d.UpdatedAt = s.db.Now().UTC()
 		out = d
+		s.db.notify(tx, docket.Change{Kind: docket.ChangeMeta, DocID: d.ID, SpaceID: d.SpaceID})
 		return putDoc(tx, d)
 	})
 	return out, err
@@ -420,6 +422,7 @@ func (s *DocumentService) DeleteDocument(ctx context.Context, id string) error {
 		if err := tx.Bucket(bucketBodies).Delete([]byte(id)); err != nil {
 			return err
 		}
+		s.db.notify(tx, docket.Change{Kind: docket.ChangeDeleted, DocID: id, SpaceID: d.SpaceID})
 		return tx.Bucket(bucketDocs).Delete([]byte(id))
 	})
 }

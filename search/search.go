@@ -153,13 +153,29 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 		} else {
 			hit.Type = TypeDocument
 		}
-		for _, f := range []string{"title", "headings", "body"} {
-			hit.Fragments = append(hit.Fragments, h.Fragments[f]...)
-		}
+		hit.Fragments = fragments(h.Fragments)
 		out.Hits = append(out.Hits, hit)
 	}
 	out.Took = time.Since(start)
 	return out, nil
+}
+
+// fragments keeps the pieces of text that hold a match, title first; when
+// none does (the match was in a link's URL, say), it keeps the start of
+// the body so a hit always shows some text.
+func fragments(byField map[string][]string) []string {
+	var out []string
+	for _, f := range []string{"title", "headings", "body"} {
+		for _, frag := range byField[f] {
+			if strings.Contains(frag, "<mark>") {
+				out = append(out, frag)
+			}
+		}
+	}
+	if len(out) == 0 && len(byField["body"]) > 0 {
+		out = append(out, byField["body"][0])
+	}
+	return out
 }
 
 func str(v any) string {

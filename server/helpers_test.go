@@ -18,6 +18,7 @@ import (
 	"github.com/docket-dev/docket/bolt"
 	"github.com/docket-dev/docket/collab"
 	"github.com/docket-dev/docket/markdown"
+	"github.com/docket-dev/docket/search"
 	"github.com/docket-dev/docket/server"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -31,6 +32,13 @@ type env struct {
 	srv  *server.Server
 	http *httptest.Server
 	cfg  server.Config
+
+	// withSearch opens a search index in dir/index with an indexer that
+	// follows the data file's changes.
+	withSearch  bool
+	index       *search.Index
+	indexer     *search.Indexer
+	stopIndexer func()
 }
 
 // newEnv starts a server; cfg may adjust the configuration.
@@ -66,7 +74,11 @@ func (e *env) start() {
 	e.hub = collab.New(bolt.NewLiveStore(e.db), collab.Options{Sessions: sessions, SessionGrace: 200 * time.Millisecond})
 	cfg.Hub, cfg.Sessions = e.hub, sessions
 	users := bolt.NewUserService(e.db)
-	e.srv = server.New(cfg, users, users, bolt.NewSpaceService(e.db), bolt.NewDocumentService(e.db), markdown.New(markdown.Options{}))
+	spaces := bolt.NewSpaceService(e.db)
+	if e.withSearch {
+		e.startSearch(&cfg, users, spaces)
+	}
+	e.srv = server.New(cfg, users, users, spaces, bolt.NewDocumentService(e.db), markdown.New(markdown.Options{}))
 	e.http = httptest.NewServer(e.srv.Handler())
 }
 
@@ -80,6 +92,10 @@ func (e *env) stop() {
 		e.hub.Close()
 		e.hub = nil
 	}
+	if e.stopIndexer != nil {
+		e.stopIndexer()
+		e.stopIndexer = nil
+	}
 	if e.db != nil {
 		if err := e.db.Check(); err != nil {
 			e.t.Errorf("consistency check: %v", err)
@@ -87,6 +103,39 @@ func (e *env) stop() {
 		e.db.Close()
 		e.db = nil
 	}
+}
+
+// newSearchEnv starts a server with search.
+func newSearchEnv(t testing.TB) *env {
+	t.Helper()
+	e := &env{t: t, dir: t.TempDir(), withSearch: true}
+	e.cfg = server.Config{Signup: server.SignupOpen}
+	e.start()
+	t.Cleanup(e.stop)
+	return e
+}
+
+func (e *env) startSearch(cfg *server.Config, users docket.UserService, spaces docket.SpaceService) {
+	e.t.Helper()
+	idx, err := search.Open(filepath.Join(e.dir, "index"), search.Options{})
+	if err != nil {
+		e.t.Fatalf("open index: %v", err)
+	}
+	ix := &search.Indexer{
+		Index: idx, Docs: bolt.NewDocumentService(e.db), Scanner: bolt.NewScanner(e.db),
+		Debounce: 20 * time.Millisecond,
+	}
+	e.db.OnChange(ix.Notify)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); ix.Run(ctx) }()
+	e.index, e.indexer = idx, ix
+	e.stopIndexer = func() {
+		cancel()
+		<-done
+		idx.Close()
+	}
+	cfg.Search = &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: ix}
 }
 
 // restart stops the server and the database and starts them again on the

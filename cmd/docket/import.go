@@ -58,6 +58,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if err := syncIndex(ctx, db, *data); err != nil {
+		return fmt.Errorf("imported, but the search index could not be updated (run docket reindex): %w", err)
+	}
 	fmt.Fprintf(stdout, "Imported into %s: %d created, %d updated, %d unchanged, %d skipped.\n",
 		*space, res.Created, res.Updated, res.Unchanged, res.Skipped)
 	return nil

@@ -19,7 +19,13 @@ const corpusDir = "../../../shared/corpus/go-proposals"
 
 func openTestData(t testing.TB) *bolt.DB {
 	t.Helper()
-	db := bolt.NewDB(filepath.Join(t.TempDir(), "docket.db"))
+	return openTestDataAt(t, filepath.Join(t.TempDir(), "docket.db"))
+}
+
+// openTestDataAt opens a data file at path with one user, Ada.
+func openTestDataAt(t testing.TB, path string) *bolt.DB {
+	t.Helper()
+	db := bolt.NewDB(path)
 	db.PasswordCost = bcrypt.MinCost
 	if err := db.Open(); err != nil {
 		t.Fatal(err)

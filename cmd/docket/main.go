@@ -40,6 +40,7 @@ Usage:
   docket import DIR --space SLUG [--as EMAIL] [--data DIR]
   docket export DIR [--data DIR | --db FILE]
   docket backup FILE [--data DIR]
+  docket reindex [--data DIR]   (rebuild the search index; server stopped)
   docket healthcheck            (GET /healthz on DOCKET_ADDR; for containers)
   docket version
 
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runExport(ctx, rest, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, rest, stdout, stderr)
+	case "reindex":
+		return runReindex(ctx, rest, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, stdout)
 	case "version", "--version", "-v":

@@ -15,6 +15,7 @@ import (
 	"github.com/docket-dev/docket/bolt"
 	"github.com/docket-dev/docket/collab"
 	"github.com/docket-dev/docket/markdown"
+	"github.com/docket-dev/docket/search"
 	"github.com/docket-dev/docket/server"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -86,10 +87,33 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	users := bolt.NewUserService(db)
 	sessions := bolt.NewSessionService(db)
 	hub := collab.New(bolt.NewLiveStore(db), collab.Options{Logger: log, Sessions: sessions})
+	spaces := bolt.NewSpaceService(db)
+
+	// Search: the index is derived data. If it cannot be opened it is
+	// moved aside and rebuilt in the background while the server runs.
+	idx, err := search.Open(indexDir(cfg.Data), search.Options{Logger: log})
+	if err != nil {
+		return fmt.Errorf("search index: %w", err)
+	}
+	defer idx.Close()
+	indexer := newIndexer(db, idx, log)
+	db.OnChange(indexer.Notify)
+	indexCtx, stopIndexer := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopIndexer()
+	indexerDone := make(chan struct{})
+	go func() { defer close(indexerDone); indexer.Run(indexCtx) }()
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "docket_search_pending_docs", Help: "Documents waiting to be indexed."},
+			func() float64 { return float64(indexer.Pending()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "docket_search_lag_seconds", Help: "Longest wait of a change in the last indexing flush."},
+			func() float64 { return indexer.MaxLag().Seconds() }),
+	)
+
 	srv := server.New(server.Config{
 		BaseURL: cfg.BaseURL, Signup: cfg.Signup, TrustedProxies: proxies,
 		Logger: log, Registry: reg, Backup: db.Backup, Hub: hub, Sessions: sessions,
-	}, users, users, bolt.NewSpaceService(db), bolt.NewDocumentService(db), markdown.New(markdown.Options{}))
+		Search: &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: indexer},
+	}, users, users, spaces, bolt.NewDocumentService(db), markdown.New(markdown.Options{}))
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -127,6 +151,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		admin.Shutdown(shutdownCtx)
 	}
 	hub.Close()
+	// Index what is still queued so the index is current at the next
+	// start; whatever is left is caught up then.
+	stopIndexer()
+	<-indexerDone
+	flushCtx, cancelFlush := context.WithTimeout(context.Background(), 10*time.Second)
+	indexer.Flush(flushCtx)
+	cancelFlush()
+	if cerr := idx.Close(); cerr != nil {
+		log.Warn("closing the search index", slog.Any("err", cerr))
+	}
 	if cerr := db.Close(); cerr != nil && err == nil {
 		err = cerr
 	}

@@ -1,0 +1,74 @@
+package bolt
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	docket "github.com/docket-dev/docket"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Scanner walks every document and comment in id order, a page per read
+// transaction, for rebuilding derived data such as the search index. It
+// checks no permissions: only trusted in-process code holds one.
+type Scanner struct{ db *DB }
+
+// NewScanner returns a Scanner over db.
+func NewScanner(db *DB) *Scanner { return &Scanner{db: db} }
+
+// ScanDocuments returns up to limit documents, with their bodies, whose
+// ids sort after the given one.
+func (s *Scanner) ScanDocuments(ctx context.Context, after string, limit int) ([]*docket.Document, error) {
+	var out []*docket.Document
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		return scan(tx.Bucket(bucketDocs), after, limit, func(k, v []byte) error {
+			var d docket.Document
+			if err := json.Unmarshal(v, &d); err != nil {
+				return fmt.Errorf("decode document %s: %w", k, err)
+			}
+			d.Body = body(tx, d.ID)
+			out = append(out, &d)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// ScanComments returns up to limit comments whose ids sort after the
+// given one, leaving out deleted ones.
+func (s *Scanner) ScanComments(ctx context.Context, after string, limit int) ([]*docket.Comment, error) {
+	var out []*docket.Comment
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		return scan(tx.Bucket(bucketComments), after, limit, func(k, v []byte) error {
+			var c docket.Comment
+			if err := json.Unmarshal(v, &c); err != nil {
+				return fmt.Errorf("decode comment %s: %w", k, err)
+			}
+			if !c.Deleted {
+				out = append(out, &c)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// scan calls fn for up to limit entries of b after the key after.
+func scan(b *bolt.Bucket, after string, limit int, fn func(k, v []byte) error) error {
+	c := b.Cursor()
+	k, v := c.First()
+	if after != "" {
+		k, v = c.Seek([]byte(after))
+		if k != nil && string(k) == after {
+			k, v = c.Next()
+		}
+	}
+	for n := 0; k != nil && n < limit; k, v = c.Next() {
+		if err := fn(k, v); err != nil {
+			return err
+		}
+		n++
+	}
+	return nil
+}

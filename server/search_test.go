@@ -1,0 +1,236 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/bolt"
+)
+
+type searchResult struct {
+	Total int `json:"total"`
+	Hits  []struct {
+		Type      string   `json:"type"`
+		DocID     string   `json:"docId"`
+		Title     string   `json:"title"`
+		Fragments []string `json:"fragments"`
+		URL       string   `json:"url"`
+	} `json:"hits"`
+	Facets     map[string][]docket.FacetCount `json:"facets"`
+	Rebuilding bool                           `json:"rebuilding"`
+}
+
+func (c *client) search(params url.Values) searchResult {
+	c.e.t.Helper()
+	r := c.must(http.StatusOK, "GET", "/api/search?"+params.Encode(), nil)
+	var res searchResult
+	if err := json.Unmarshal(r.raw, &res); err != nil {
+		c.e.t.Fatal(err)
+	}
+	return res
+}
+
+// waitSearch polls a search until ok holds, for at most 5 s: indexing
+// follows commits asynchronously.
+func (c *client) waitSearch(q string, ok func(searchResult) bool) searchResult {
+	c.e.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		res := c.search(url.Values{"q": {q}})
+		if ok(res) {
+			return res
+		}
+		if time.Now().After(deadline) {
+			c.e.t.Fatalf("search %q: still %+v after 5 s", q, res)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func hasTotal(n int) func(searchResult) bool {
+	return func(r searchResult) bool { return r.Total == n }
+}
+
+func TestSearchFindsWhatIsWritten(t *testing.T) {
+	e := newSearchEnv(t)
+	ada := e.signup("Ada")
+	sp := ada.createSpace("eng")
+	doc := ada.createDoc(sp, "Storage engine", "# Storage engine\n\nWe pick a write-ahead log\nwith group commit.\n")
+
+	res := ada.waitSearch(`"ahead log with group"`, hasTotal(1))
+	h := res.Hits[0]
+	if h.DocID != doc || h.Type != "document" || h.Title != "Storage engine" || h.URL != "/d/"+doc {
+		t.Errorf("hit = %+v", h)
+	}
+	if !strings.Contains(strings.Join(h.Fragments, " "), "<mark>") {
+		t.Errorf("fragments lack a highlight: %q", h.Fragments)
+	}
+	if got := res.Facets["space"]; len(got) != 1 || got[0].Value != sp || got[0].Label != "eng" || got[0].Count != 1 {
+		t.Errorf("space facet = %+v", got)
+	}
+
+	// An edit is found after the debounce; the old text is not.
+	ada.must(http.StatusOK, "POST", "/api/docs/"+doc+"/edits", map[string]any{"version": 1, "body": "# Storage engine\n\nWe pick an LSM tree.\n"})
+	ada.waitSearch("LSM", hasTotal(1))
+	ada.waitSearch(`"group commit"`, hasTotal(0))
+
+	// Title changes are indexed, and so are suggestions.
+	ada.must(http.StatusOK, "PATCH", "/api/docs/"+doc, map[string]any{"title": "Durable storage"})
+	ada.waitSearch("in:title durable", hasTotal(1))
+	r := ada.must(http.StatusOK, "GET", "/api/search/suggest?q=dura", nil)
+	if !strings.Contains(string(r.raw), `"title":"Durable storage"`) {
+		t.Errorf("suggest = %s", r.raw)
+	}
+
+	// Filters as parameters and in the query agree.
+	if got := ada.search(url.Values{"q": {"lsm"}, "status": {"draft"}, "space": {"eng"}}).Total; got != 1 {
+		t.Errorf("lsm with status=draft&space=eng: %d hits", got)
+	}
+	if got := ada.search(url.Values{"q": {"lsm status:review"}}).Total; got != 0 {
+		t.Errorf("lsm status:review: %d hits", got)
+	}
+	if got := ada.search(url.Values{"q": {"lsm owner:me"}}).Total; got != 1 {
+		t.Errorf("lsm owner:me: %d hits", got)
+	}
+
+	// A deleted document disappears.
+	ada.must(http.StatusNoContent, "DELETE", "/api/docs/"+doc, nil)
+	ada.waitSearch("LSM", hasTotal(0))
+}
+
+// A term that exists only in a space the caller cannot read gives no hit,
+// no count, no facet, no fragment and no suggestion.
+func TestSearchNeverLeaks(t *testing.T) {
+	e := newSearchEnv(t)
+	ada := e.signup("Ada")
+	bob := e.signup("Bob")
+	secret := ada.createSpace("secret")
+	open := ada.createSpace("open")
+	ada.addMember(open, bob, docket.RoleViewer)
+	ada.createDoc(secret, "Zanzibar acquisition", "The zanzibar deal closes in March.")
+	ada.createDoc(open, "Lunch menu", "Soup on Mondays, zanzibar-free.")
+	ada.waitSearch("zanzibar", hasTotal(2))
+
+	res := bob.search(url.Values{"q": {"zanzibar"}})
+	if res.Total != 1 || len(res.Hits) != 1 || res.Hits[0].Title != "Lunch menu" {
+		t.Fatalf("bob sees %+v", res)
+	}
+	raw, _ := json.Marshal(res)
+	for _, leak := range []string{"acquisition", "March", secret, "secret"} {
+		if strings.Contains(string(raw), leak) {
+			t.Errorf("bob's results mention %q: %s", leak, raw)
+		}
+	}
+	for _, q := range []string{"acquisition", `"deal closes"`, "space:secret", "space:" + secret} {
+		if res := bob.search(url.Values{"q": {q}}); res.Total != 0 || len(res.Facets["space"]) != 0 {
+			t.Errorf("bob searching %q: %+v", q, res)
+		}
+	}
+	if r := bob.must(http.StatusOK, "GET", "/api/search/suggest?q=zanz", nil); strings.Contains(string(r.raw), "Zanzibar") {
+		t.Errorf("bob's suggestions: %s", r.raw)
+	}
+
+	// Removed from the space: gone at once, no reindexing needed.
+	ada.must(http.StatusNoContent, "DELETE", "/api/spaces/"+open+"/members/"+bob.id(), nil)
+	if res := bob.search(url.Values{"q": {"zanzibar"}}); res.Total != 0 {
+		t.Errorf("after removal bob sees %+v", res)
+	}
+	anon := e.client()
+	if r := anon.do("GET", "/api/search?q=zanzibar", nil); r.status != http.StatusUnauthorized {
+		t.Errorf("anonymous search = %d", r.status)
+	}
+}
+
+func TestSearchBadQueries(t *testing.T) {
+	e := newSearchEnv(t)
+	ada := e.signup("Ada")
+	ada.createSpace("eng")
+	tests := []struct {
+		name   string
+		params url.Values
+	}{
+		{"empty", url.Values{"q": {""}}},
+		{"too long", url.Values{"q": {strings.Repeat("word ", 200)}}},
+		{"too many clauses", url.Values{"q": {strings.Repeat("a OR ", 40) + "b"}}},
+		{"unbalanced quote", url.Values{"q": {`"open phrase`}}},
+		{"leading wildcard", url.Values{"q": {"*thing"}}},
+		{"inner wildcard", url.Values{"q": {"th*ng"}}},
+		{"regexp", url.Values{"q": {"/ab.*/"}}},
+		{"fuzziness 2", url.Values{"q": {"word~2"}}},
+		{"unknown status", url.Values{"q": {"status:maybe"}}},
+		{"unknown type", url.Values{"q": {"x"}, "type": {"page"}}},
+		{"bad date", url.Values{"q": {"before:yesterday"}}},
+		{"bad from", url.Values{"q": {"x"}, "from": {"13/01/2026"}}},
+		{"limit too big", url.Values{"q": {"x"}, "limit": {"1000"}}},
+		{"negative offset", url.Values{"q": {"x"}, "offset": {"-1"}}},
+		{"deep offset", url.Values{"q": {"x"}, "offset": {"50000"}}},
+		{"bad sort", url.Values{"q": {"x"}, "sort": {"random"}}},
+		{"invalid UTF-8", url.Values{"q": {"ab\xffcd"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ada.do("GET", "/api/search?"+tt.params.Encode(), nil)
+			if r.status != http.StatusBadRequest || r.errCode() != docket.EINVALID {
+				t.Errorf("status %d %s; want 400 invalid", r.status, r.raw)
+			}
+		})
+	}
+	// bleve's own syntax is only text to us.
+	if res := ada.search(url.Values{"q": {"+title:x^5 body:(a AND b)"}}); res.Total != 0 {
+		t.Errorf("bleve syntax found %+v", res)
+	}
+	if r := ada.do("GET", "/api/search/suggest?q="+url.QueryEscape(strings.Repeat("x", 600)), nil); r.status != http.StatusBadRequest {
+		t.Errorf("long suggest = %d", r.status)
+	}
+}
+
+// After a restart the index catches up on what changed while it was not
+// listening; a corrupt index is moved aside and rebuilt.
+func TestSearchCatchUpAndRebuild(t *testing.T) {
+	e := newSearchEnv(t)
+	ada := e.signup("Ada")
+	sp := ada.createSpace("eng")
+	ada.createDoc(sp, "Quokka census", "Counting quokkas on Rottnest.")
+	ada.waitSearch("quokka", hasTotal(1))
+
+	// Change the data file while no indexer follows it.
+	e.stop()
+	db := openTestDB(t, filepath.Join(e.dir, "docket.db"))
+	sys := docket.NewSystemContext(t.Context())
+	user, err := bolt.NewUserService(db).FindUserByID(sys, ada.id())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bolt.NewDocumentService(db).CreateDocument(docket.NewContextWithUser(sys, user), docket.DocumentCreate{Space: sp, Title: "Wombat census", Body: "Wombats are counted too."}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	e.start()
+	ada.waitSearch("wombat", hasTotal(1))
+
+	// Corrupt every file of the index: the server still starts, and
+	// search comes back complete after the rebuild.
+	e.stop()
+	err = filepath.Walk(filepath.Join(e.dir, "index"), func(path string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			return os.WriteFile(path, []byte("garbage"), 0o600)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	ada.waitSearch("wombat OR quokka", func(r searchResult) bool { return r.Total == 2 && !r.Rebuilding })
+	aside, _ := filepath.Glob(filepath.Join(e.dir, "index.broken-*"))
+	if len(aside) != 1 {
+		t.Errorf("moved-aside indexes: %v", aside)
+	}
+}
