@@ -289,11 +289,18 @@ func (d *document) opsSince(base int64) ([]committed, error) {
 	if n := len(d.recent); n > 0 && d.recent[0].rec.Version <= base {
 		return d.recent[base-d.recent[0].rec.Version:], nil
 	}
-	recs, err := d.hub.store.LoadOps(context.Background(), d.id, base, d.version)
+	// Storage holds every op before the in-memory history, which is
+	// always committed; ops after it may be tentative (applied in this
+	// group, not yet committed), so they come from memory.
+	upto := d.version
+	if len(d.recent) > 0 {
+		upto = d.recent[0].rec.Version
+	}
+	recs, err := d.hub.store.LoadOps(context.Background(), d.id, base, upto)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]committed, 0, len(recs))
+	out := make([]committed, 0, int(d.version-base))
 	for _, rec := range recs {
 		var op ot.Op
 		if err := op.UnmarshalJSON(rec.Op); err != nil {
@@ -303,6 +310,7 @@ func (d *document) opsSince(base int64) ([]committed, error) {
 		}
 		out = append(out, committed{rec, op})
 	}
+	out = append(out, d.recent...)
 	if int64(len(out)) != d.version-base {
 		return nil, docket.Errorf(docket.EINTERNAL, "op log of %s has gaps", d.id)
 	}
