@@ -61,12 +61,17 @@ func (e *env) start() {
 	e.t.Helper()
 	e.db = openTestDB(e.t, filepath.Join(e.dir, "docket.db"))
 	cfg := e.cfg
+	if cfg.Now != nil {
+		e.db.Now = cfg.Now // one clock for the server and the storage
+	}
 	cfg.Backup = e.db.Backup
 	sessions := bolt.NewSessionService(e.db)
 	e.hub = collab.New(bolt.NewLiveStore(e.db), collab.Options{Sessions: sessions, SessionGrace: 200 * time.Millisecond})
 	cfg.Hub, cfg.Sessions = e.hub, sessions
 	users := bolt.NewUserService(e.db)
-	e.srv = server.New(cfg, users, users, bolt.NewSpaceService(e.db), bolt.NewDocumentService(e.db), markdown.New(markdown.Options{}))
+	renderer := markdown.New(markdown.Options{})
+	cfg.Decisions = bolt.NewDecisionService(e.db, renderer)
+	e.srv = server.New(cfg, users, users, bolt.NewSpaceService(e.db), bolt.NewDocumentService(e.db), renderer)
 	e.http = httptest.NewServer(e.srv.Handler())
 }
 

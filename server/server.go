@@ -58,6 +58,9 @@ type Config struct {
 	Hub *collab.Hub
 	// Sessions lists recorded live sessions.
 	Sessions docket.SessionService
+	// Decisions runs the decision process: lifecycle, reviews, owners.
+	// Without it those routes answer 501.
+	Decisions docket.DecisionService
 }
 
 // Server serves the HTTP API.
@@ -125,6 +128,7 @@ func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces d
 	s.registerAuthRoutes(api)
 	s.registerSpaceRoutes(api)
 	s.registerDocRoutes(api)
+	s.registerDecisionRoutes(api)
 	api.Any("/*", func(c echo.Context) error {
 		return docket.Errorf(docket.ENOTFOUND, "No such API endpoint: %s %s.", c.Request().Method, c.Request().URL.Path)
 	})
