@@ -2,6 +2,7 @@ package docket
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -37,6 +38,7 @@ type Review struct {
 	AuthorID  string    `json:"authorId"`
 	Verdict   Verdict   `json:"verdict"`
 	Body      string    `json:"body,omitempty"`
+	HTML      string    `json:"html,omitempty"` // Body rendered and sanitised
 	ThreadID  string    `json:"threadId,omitempty"`
 	Version   int64     `json:"version"` // the document version reviewed
 	CreatedAt time.Time `json:"createdAt"`
@@ -102,6 +104,9 @@ type TransitionState struct {
 // MaxDeadline is how far ahead a deadline may be set.
 const MaxDeadline = 366 * 24 * time.Hour
 
+// MaxReviewers is the most reviewers a document may have.
+const MaxReviewers = 50
+
 // CheckTransition reports whether a document in state st may move as t
 // asks. It returns ECONFLICT with the reason for a transition the process
 // does not allow and EINVALID for missing or bad input. It checks the
@@ -165,7 +170,8 @@ func CheckTransition(st TransitionState, t Transition) error {
 		if st.OpenConcerns > 0 && t.To == StatusAccepted {
 			return Errorf(ECONFLICT, "%d unresolved concern(s) block the decision.", st.OpenConcerns)
 		}
-		lastCallOver := st.From == StatusLastCall && !st.Now.Before(st.Due)
+		// A last call without a deadline never ends by itself.
+		lastCallOver := st.From == StatusLastCall && !st.Due.IsZero() && !st.Now.Before(st.Due)
 		allApproved := st.Reviewers > 0 && st.Approved == st.Reviewers
 		if !lastCallOver && !allApproved {
 			if st.From == StatusLastCall {
@@ -178,7 +184,7 @@ func CheckTransition(st TransitionState, t Transition) error {
 			return Errorf(EINVALID, "Superseding needs the replacing document (supersededBy).")
 		}
 	}
-	if (t.To == StatusAccepted || t.To == StatusDeclined || t.To == StatusPostponed) && t.Summary == "" {
+	if (t.To == StatusAccepted || t.To == StatusDeclined || t.To == StatusPostponed) && strings.TrimSpace(t.Summary) == "" {
 		return Errorf(EINVALID, "Recording a decision needs a summary of why.")
 	}
 	return nil

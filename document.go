@@ -77,6 +77,17 @@ type Document struct {
 	// Source names where an imported document came from, such as
 	// "import:rfcs/0001-x.md"; empty for documents written here.
 	Source string `json:"source,omitempty"`
+
+	// Due is the deadline of the current review or last call. Due,
+	// Overdue, Reviewers and Decision come from the document's
+	// [Lifecycle]: the service fills them in on reads (lists leave
+	// Reviewers and Decision out) and never stores them with the metadata.
+	Due time.Time `json:"due,omitzero"`
+	// Overdue reports whether Due has passed while the document is still
+	// in review or last call.
+	Overdue   bool        `json:"overdue,omitempty"`
+	Reviewers []*Reviewer `json:"reviewers,omitempty"`
+	Decision  *Decision   `json:"decision,omitempty"`
 }
 
 // DocumentCreate is the input of [DocumentService.CreateDocument].

@@ -79,6 +79,7 @@ const (
 	InboxDecision      InboxKind = "decision"       // a document you reviewed was decided
 	InboxAction        InboxKind = "action"         // an open action item of yours
 	InboxOverdue       InboxKind = "overdue"        // a deadline of yours has passed
+	InboxHandoff       InboxKind = "handoff"        // a document was handed over to you
 )
 
 // InboxItem is something waiting on a user. Items made from events have

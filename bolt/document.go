@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"time"
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/collab/ot"
@@ -71,6 +72,9 @@ func body(tx *bolt.Tx, id string) string {
 func putDoc(tx *bolt.Tx, d *docket.Document) error {
 	meta := *d
 	meta.Body, meta.Role = "", ""
+	// The process state lives in the lifecycle record (Status is kept
+	// equal to it); fillLifecycle adds it on reads.
+	meta.Due, meta.Overdue, meta.Reviewers, meta.Decision = time.Time{}, false, nil, nil
 	return putJSON(tx.Bucket(bucketDocs), []byte(d.ID), &meta)
 }
 
@@ -187,7 +191,7 @@ func (s *DocumentService) FindDocumentByID(ctx context.Context, id string) (*doc
 		}
 		d.Body = body(tx, id)
 		out = d
-		return nil
+		return fillLifecycle(tx, d, s.db.Now(), true)
 	})
 	return out, err
 }
@@ -197,8 +201,11 @@ func (s *DocumentService) FindDocumentMeta(ctx context.Context, id string) (*doc
 	var out *docket.Document
 	err := s.db.view(ctx, func(tx *bolt.Tx) error {
 		d, _, err := readableDoc(ctx, tx, id)
+		if err != nil {
+			return err
+		}
 		out = d
-		return err
+		return fillLifecycle(tx, d, s.db.Now(), true)
 	})
 	return out, err
 }
@@ -215,6 +222,7 @@ func (s *DocumentService) FindDocuments(ctx context.Context, f docket.DocumentFi
 		return nil, 0, docket.Errorf(docket.EINVALID, "Limit and offset must not be negative.")
 	}
 	var all []*docket.Document
+	now := s.db.Now()
 	err := s.db.view(ctx, func(tx *bolt.Tx) error {
 		var spaceIDs []string
 		if f.Space != "" {
@@ -244,6 +252,9 @@ func (s *DocumentService) FindDocuments(ctx context.Context, f docket.DocumentFi
 			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 				d, err := findDoc(tx, string(k[len(prefix):]))
 				if err != nil {
+					return err
+				}
+				if err := fillLifecycle(tx, d, now, false); err != nil {
 					return err
 				}
 				if (f.Status != "" && d.Status != f.Status) || (f.Kind != "" && d.Kind != f.Kind) ||
@@ -318,7 +329,10 @@ func (s *DocumentService) UpdateDocument(ctx context.Context, id string, upd doc
 		d.UpdatedAt = s.db.Now().UTC()
 		out = d
 		s.db.notify(tx, docket.Change{Kind: docket.ChangeMeta, DocID: d.ID, SpaceID: d.SpaceID})
-		return putDoc(tx, d)
+		if err := putDoc(tx, d); err != nil {
+			return err
+		}
+		return fillLifecycle(tx, d, s.db.Now(), true)
 	})
 	return out, err
 }
@@ -362,6 +376,9 @@ func (s *DocumentService) EditDocument(ctx context.Context, id string, e docket.
 			return docket.Errorf(docket.EINVALID, "Op does not apply to version %d: %v", d.Version, err)
 		}
 		if err := docket.CheckBody(text); err != nil {
+			return err
+		}
+		if err := fillLifecycle(tx, d, s.db.Now(), true); err != nil {
 			return err
 		}
 		out = d
@@ -415,6 +432,9 @@ func (s *DocumentService) DeleteDocument(ctx context.Context, id string) error {
 			if err := tx.Bucket(bucketDocSources).Delete(pair(d.SpaceID, d.Source)); err != nil {
 				return err
 			}
+		}
+		if err := deleteDecisionData(tx, id); err != nil {
+			return err
 		}
 		if err := tx.Bucket(bucketSpaceDocs).Delete(pair(d.SpaceID, id)); err != nil {
 			return err

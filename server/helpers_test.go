@@ -69,6 +69,9 @@ func (e *env) start() {
 	e.t.Helper()
 	e.db = openTestDB(e.t, filepath.Join(e.dir, "docket.db"))
 	cfg := e.cfg
+	if cfg.Now != nil {
+		e.db.Now = cfg.Now // one clock for the server and the storage
+	}
 	cfg.Backup = e.db.Backup
 	sessions := bolt.NewSessionService(e.db)
 	e.hub = collab.New(bolt.NewLiveStore(e.db), collab.Options{Sessions: sessions, SessionGrace: 200 * time.Millisecond})
@@ -78,7 +81,9 @@ func (e *env) start() {
 	if e.withSearch {
 		e.startSearch(&cfg, users, spaces)
 	}
-	e.srv = server.New(cfg, users, users, spaces, bolt.NewDocumentService(e.db), markdown.New(markdown.Options{}))
+	renderer := markdown.New(markdown.Options{})
+	cfg.Decisions = bolt.NewDecisionService(e.db, renderer)
+	e.srv = server.New(cfg, users, users, spaces, bolt.NewDocumentService(e.db), renderer)
 	e.http = httptest.NewServer(e.srv.Handler())
 }
 

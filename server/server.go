@@ -60,6 +60,9 @@ type Config struct {
 	Sessions docket.SessionService
 	// Search answers GET /api/search; nil turns search off.
 	Search docket.SearchService
+	// Decisions runs the decision process: lifecycle, reviews, owners.
+	// Without it those routes answer 501.
+	Decisions docket.DecisionService
 }
 
 // Server serves the HTTP API.
@@ -128,6 +131,7 @@ func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces d
 	s.registerSpaceRoutes(api)
 	s.registerDocRoutes(api)
 	s.registerSearchRoutes(api)
+	s.registerDecisionRoutes(api)
 	api.Any("/*", func(c echo.Context) error {
 		return docket.Errorf(docket.ENOTFOUND, "No such API endpoint: %s %s.", c.Request().Method, c.Request().URL.Path)
 	})

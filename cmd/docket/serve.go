@@ -88,6 +88,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sessions := bolt.NewSessionService(db)
 	hub := collab.New(bolt.NewLiveStore(db), collab.Options{Logger: log, Sessions: sessions})
 	spaces := bolt.NewSpaceService(db)
+	renderer := markdown.New(markdown.Options{})
 
 	// Search: the index is derived data. If it cannot be opened it is
 	// moved aside and rebuilt in the background while the server runs.
@@ -112,8 +113,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	srv := server.New(server.Config{
 		BaseURL: cfg.BaseURL, Signup: cfg.Signup, TrustedProxies: proxies,
 		Logger: log, Registry: reg, Backup: db.Backup, Hub: hub, Sessions: sessions,
-		Search: &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: indexer},
-	}, users, users, spaces, bolt.NewDocumentService(db), markdown.New(markdown.Options{}))
+		Search:    &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: indexer},
+		Decisions: bolt.NewDecisionService(db, renderer),
+	}, users, users, spaces, bolt.NewDocumentService(db), renderer)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -1,0 +1,601 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	docket "github.com/docket-dev/docket"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Interface guard.
+var _ docket.DecisionService = (*DecisionService)(nil)
+
+// maxReviewsPerDoc bounds the reviews one document may collect, so that
+// listing them stays cheap whatever a commenter does.
+const maxReviewsPerDoc = 5000
+
+// DecisionService implements [docket.DecisionService]. A document's
+// lifecycle is stored in the lifecycles bucket (a document without a record
+// is a draft without reviewers) and its status is mirrored in the
+// document's metadata in the same transaction, so that lists and filters
+// never see a stale status.
+type DecisionService struct {
+	db       *DB
+	renderer docket.Renderer
+}
+
+// NewDecisionService returns the decision service over db. Review bodies
+// are rendered with renderer, which must sanitise its output.
+func NewDecisionService(db *DB, renderer docket.Renderer) *DecisionService {
+	return &DecisionService{db: db, renderer: renderer}
+}
+
+// findLifecycle reads a document's lifecycle. A document without a record
+// is a draft with no reviewers.
+func findLifecycle(tx *bolt.Tx, docID string) (*docket.Lifecycle, error) {
+	var lc docket.Lifecycle
+	if ok, err := getJSON(tx.Bucket(bucketLifecycles), []byte(docID), &lc); err != nil {
+		return nil, err
+	} else if !ok {
+		return &docket.Lifecycle{Status: docket.StatusDraft}, nil
+	}
+	return &lc, nil
+}
+
+// fillLifecycle copies a document's process state into d as of now; full
+// adds the reviewers and the decision, which lists leave out.
+func fillLifecycle(tx *bolt.Tx, d *docket.Document, now time.Time, full bool) error {
+	lc, err := findLifecycle(tx, d.ID)
+	if err != nil {
+		return err
+	}
+	d.Status, d.Due, d.Overdue = lc.Status, lc.Due, lc.Overdue(now)
+	if full {
+		d.Reviewers, d.Decision = lc.Reviewers, lc.Decision
+	}
+	return nil
+}
+
+// mayManage reports whether the caller may move a document or hand it
+// over: its owner (while an editor or more) or a space admin.
+func mayManage(ctx context.Context, d *docket.Document, role docket.SpaceRole) bool {
+	caller := docket.UserIDFromContext(ctx)
+	return role == docket.RoleAdmin || (caller != "" && caller == d.OwnerID && role.AtLeast(docket.RoleEditor))
+}
+
+// threadResolved reports whether a thread's record says it is resolved; a
+// missing thread counts as unresolved.
+func threadResolved(tx *bolt.Tx, threadID string) bool {
+	var th docket.Thread
+	ok, err := getJSON(tx.Bucket(bucketThreads), []byte(threadID), &th)
+	return err == nil && ok && th.Status == docket.ThreadResolved
+}
+
+// putThreadRecord stores a new thread and its first comment in the shapes
+// the thread service reads: the thread without its comments under its id,
+// its document index, the comment, and the comment's place (1) in the
+// thread.
+func putThreadRecord(tx *bolt.Tx, th *docket.Thread, first *docket.Comment) error {
+	rec := *th
+	rec.Comments = nil
+	if err := putJSON(tx.Bucket(bucketThreads), []byte(th.ID), &rec); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketDocThreads).Put(pair(th.DocID, th.ID), nil); err != nil {
+		return err
+	}
+	if err := putJSON(tx.Bucket(bucketComments), []byte(first.ID), first); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketThreadComments).Put(seqKey(th.ID, 1), []byte(first.ID))
+}
+
+// eachPrefixed calls fn with the value of every key prefix/... of b, in
+// key order.
+func eachPrefixed(b *bolt.Bucket, prefix string, fn func(v []byte) error) error {
+	p := []byte(prefix + "/")
+	c := b.Cursor()
+	for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// findReviews reads a document's reviews, oldest first, with Resolved
+// filled in for concerns.
+func findReviews(tx *bolt.Tx, docID string) ([]*docket.Review, error) {
+	out := []*docket.Review{}
+	err := eachPrefixed(tx.Bucket(bucketReviews), docID, func(v []byte) error {
+		var r docket.Review
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("decode review of %s: %w", docID, err)
+		}
+		r.Resolved = r.Verdict == docket.VerdictConcern && threadResolved(tx, r.ThreadID)
+		out = append(out, &r)
+		return nil
+	})
+	return out, err
+}
+
+// openConcerns counts a document's concerns whose threads are not resolved.
+func openConcerns(tx *bolt.Tx, docID string) (int, error) {
+	reviews, err := findReviews(tx, docID)
+	n := 0
+	for _, r := range reviews {
+		if r.Verdict == docket.VerdictConcern && !r.Resolved {
+			n++
+		}
+	}
+	return n, err
+}
+
+// deleteDecisionData removes a document's lifecycle, reviews and handoffs.
+func deleteDecisionData(tx *bolt.Tx, docID string) error {
+	if err := tx.Bucket(bucketLifecycles).Delete([]byte(docID)); err != nil {
+		return err
+	}
+	for _, name := range [][]byte{bucketReviews, bucketHandoffs} {
+		b := tx.Bucket(name)
+		p := []byte(docID + "/")
+		var keys [][]byte
+		c := b.Cursor()
+		for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
+		}
+		for _, k := range keys {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// quoteRef quotes a user-supplied reference for an error message, cut short.
+func quoteRef(s string) string {
+	if utf8.RuneCountInString(s) > 80 {
+		s = string([]rune(s)[:80]) + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// excerpt shortens a text for an inbox item.
+func excerpt(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) > 200 {
+		s = string([]rune(s)[:200]) + "…"
+	}
+	return s
+}
+
+// checkText validates a review body or decision summary.
+func checkText(what, s string) error {
+	if len(s) > docket.MaxCommentBytes {
+		return docket.Errorf(docket.ETOOLARGE, "%s is larger than %d bytes.", what, docket.MaxCommentBytes)
+	}
+	if !utf8.ValidString(s) {
+		return docket.Errorf(docket.EINVALID, "%s is not valid UTF-8.", what)
+	}
+	return nil
+}
+
+// resolveReviewers turns user ids or emails into the ids of users who can
+// read the space, without duplicates, in the order given.
+func resolveReviewers(tx *bolt.Tx, spaceID string, refs []string) ([]string, error) {
+	var ids []string
+	seen := map[string]bool{}
+	for _, ref := range refs {
+		u, err := findUserRef(tx, strings.TrimSpace(ref))
+		if err != nil || !canRead(tx, spaceID, u.ID) {
+			return nil, docket.Errorf(docket.EINVALID, "Reviewer %s is not a user who can read this space.", quoteRef(ref))
+		}
+		if !seen[u.ID] {
+			seen[u.ID] = true
+			ids = append(ids, u.ID)
+		}
+	}
+	return ids, nil
+}
+
+// transitionData is the Data of a doc.transitioned event.
+type transitionData struct {
+	From         docket.Status `json:"from"`
+	To           docket.Status `json:"to"`
+	Due          *time.Time    `json:"due,omitempty"`
+	Reviewers    []string      `json:"reviewers,omitempty"`
+	Summary      string        `json:"summary,omitempty"`
+	SupersededBy string        `json:"supersededBy,omitempty"`
+}
+
+// FindLifecycle implements [docket.DecisionService].
+func (s *DecisionService) FindLifecycle(ctx context.Context, docID string) (*docket.Lifecycle, error) {
+	var out *docket.Lifecycle
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		if _, _, err := readableDoc(ctx, tx, docID); err != nil {
+			return err
+		}
+		lc, err := findLifecycle(tx, docID)
+		out = lc
+		return err
+	})
+	return out, err
+}
+
+// checkTransitionInput refuses input that does not belong with the target
+// status, so that nothing sent is silently ignored.
+func checkTransitionInput(t *docket.Transition) error {
+	if !t.To.Valid() {
+		return docket.Errorf(docket.EINVALID, "Unknown status %q.", t.To)
+	}
+	t.Summary = strings.TrimSpace(t.Summary)
+	t.SupersededBy = strings.TrimSpace(t.SupersededBy)
+	if err := checkText("Summary", t.Summary); err != nil {
+		return err
+	}
+	switch {
+	case len(t.Reviewers) > 0 && t.To != docket.StatusReview:
+		return docket.Errorf(docket.EINVALID, "Reviewers are named when entering review, not %s.", t.To)
+	case len(t.Reviewers) > docket.MaxReviewers:
+		return docket.Errorf(docket.EINVALID, "At most %d reviewers.", docket.MaxReviewers)
+	case !t.Due.IsZero() && t.To != docket.StatusReview && t.To != docket.StatusLastCall:
+		return docket.Errorf(docket.EINVALID, "Only review and last-call have a deadline, not %s.", t.To)
+	case t.SupersededBy != "" && t.To != docket.StatusSuperseded:
+		return docket.Errorf(docket.EINVALID, "supersededBy goes with superseded only.")
+	case t.Summary != "" && !t.To.Outcome():
+		return docket.Errorf(docket.EINVALID, "A decision summary goes with an outcome, not %s.", t.To)
+	}
+	return nil
+}
+
+// Transition implements [docket.DecisionService].
+func (s *DecisionService) Transition(ctx context.Context, docID string, t docket.Transition) (*docket.Lifecycle, error) {
+	if err := checkTransitionInput(&t); err != nil {
+		return nil, err
+	}
+	caller := docket.UserIDFromContext(ctx)
+	var out *docket.Lifecycle
+	err := s.db.update(ctx, func(tx *bolt.Tx) error {
+		d, role, err := readableDoc(ctx, tx, docID)
+		if err != nil {
+			return err
+		}
+		if !mayManage(ctx, d, role) {
+			return docket.Errorf(docket.EFORBIDDEN, "Only the owner or a space admin may move this document.")
+		}
+		lc, err := findLifecycle(tx, d.ID)
+		if err != nil {
+			return err
+		}
+		ids, err := resolveReviewers(tx, d.SpaceID, t.Reviewers)
+		if err != nil {
+			return err
+		}
+		open, err := openConcerns(tx, d.ID)
+		if err != nil {
+			return err
+		}
+		now := s.db.Now().UTC()
+		st := docket.TransitionState{From: lc.Status, Due: lc.Due, Now: now, OpenConcerns: open, Reviewers: len(lc.Reviewers)}
+		for _, r := range lc.Reviewers {
+			if r.Verdict == docket.VerdictApprove {
+				st.Approved++
+			}
+		}
+		check := t
+		check.Reviewers = ids
+		if err := docket.CheckTransition(st, check); err != nil {
+			return err
+		}
+		if t.To == docket.StatusSuperseded {
+			other, _, err := readableDoc(ctx, tx, t.SupersededBy)
+			if err != nil || other.SpaceID != d.SpaceID {
+				return docket.Errorf(docket.EINVALID, "supersededBy must be a document of the same space.")
+			} else if other.ID == d.ID {
+				return docket.Errorf(docket.EINVALID, "A document cannot supersede itself.")
+			}
+		}
+
+		from := lc.Status
+		// Everyone asked to review this round: all reviewers when a review
+		// starts, those newly added when it goes back from last call.
+		var requested []string
+		if t.To == docket.StatusReview {
+			if len(ids) > 0 {
+				old := map[string]*docket.Reviewer{}
+				for _, r := range lc.Reviewers {
+					old[r.UserID] = r
+				}
+				list := make([]*docket.Reviewer, 0, len(ids))
+				for _, id := range ids {
+					r := old[id]
+					if r == nil {
+						r = &docket.Reviewer{UserID: id}
+						if from == docket.StatusLastCall {
+							requested = append(requested, id)
+						}
+					}
+					list = append(list, r)
+				}
+				lc.Reviewers = list
+			}
+			if from != docket.StatusLastCall {
+				for _, r := range lc.Reviewers {
+					requested = append(requested, r.UserID)
+				}
+			}
+		}
+		lc.Status, lc.EnteredAt, lc.Due = t.To, now, time.Time{}
+		if t.To == docket.StatusReview || t.To == docket.StatusLastCall {
+			lc.Due = t.Due.UTC()
+		}
+		lc.Decision = nil
+		if t.To.Outcome() {
+			lc.Decision = &docket.Decision{
+				Outcome: t.To, Summary: t.Summary, By: caller, At: now, Version: d.Version, SupersededBy: t.SupersededBy,
+			}
+		}
+		if err := putJSON(tx.Bucket(bucketLifecycles), []byte(d.ID), lc); err != nil {
+			return err
+		}
+		d.Status, d.UpdatedAt = t.To, now
+		if err := putDoc(tx, d); err != nil {
+			return err
+		}
+
+		data := transitionData{From: from, To: t.To, Summary: t.Summary, SupersededBy: t.SupersededBy}
+		if !lc.Due.IsZero() {
+			data.Due = &lc.Due
+		}
+		for _, r := range lc.Reviewers {
+			data.Reviewers = append(data.Reviewers, r.UserID)
+		}
+		ev := &docket.Event{Type: docket.EventDocTransitioned, SpaceID: d.SpaceID, DocID: d.ID, Title: d.Title, Data: eventData(data)}
+		if _, err := s.db.appendEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		for _, id := range requested {
+			if err := addInbox(tx, id, ev, &docket.InboxItem{Kind: docket.InboxReviewRequest, Due: lc.Due}); err != nil {
+				return err
+			}
+		}
+		if t.To.Outcome() {
+			text := string(t.To)
+			if t.Summary != "" {
+				text += ": " + excerpt(t.Summary)
+			}
+			for _, r := range lc.Reviewers {
+				if err := addInbox(tx, r.UserID, ev, &docket.InboxItem{Kind: docket.InboxDecision, Text: text}); err != nil {
+					return err
+				}
+			}
+			if err := addInbox(tx, d.OwnerID, ev, &docket.InboxItem{Kind: docket.InboxDecision, Text: text}); err != nil {
+				return err
+			}
+		}
+		s.db.notify(tx, docket.Change{Kind: docket.ChangeMeta, DocID: d.ID, SpaceID: d.SpaceID})
+		out = lc
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// AddReview implements [docket.DecisionService].
+func (s *DecisionService) AddReview(ctx context.Context, rc docket.ReviewCreate) (*docket.Review, error) {
+	if !rc.Verdict.Valid() {
+		return nil, docket.Errorf(docket.EINVALID, "Verdict must be approve, concern or comment.")
+	}
+	if err := checkText("Review", rc.Body); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(rc.Body) == "" {
+		rc.Body = ""
+		switch rc.Verdict {
+		case docket.VerdictConcern:
+			return nil, docket.Errorf(docket.EINVALID, "A concern needs a body saying what is wrong.")
+		case docket.VerdictComment:
+			return nil, docket.Errorf(docket.EINVALID, "A comment needs a body.")
+		}
+	}
+	var html string
+	if rc.Body != "" && s.renderer != nil {
+		var err error
+		if html, err = s.renderer.Render(ctx, rc.Body); err != nil {
+			return nil, err
+		}
+	}
+	caller := docket.UserIDFromContext(ctx)
+	var out *docket.Review
+	err := s.db.update(ctx, func(tx *bolt.Tx) error {
+		d, role, err := readableDoc(ctx, tx, rc.DocID)
+		if err != nil {
+			return err
+		}
+		lc, err := findLifecycle(tx, d.ID)
+		if err != nil {
+			return err
+		}
+		var me *docket.Reviewer
+		for _, r := range lc.Reviewers {
+			if caller != "" && r.UserID == caller {
+				me = r
+			}
+		}
+		switch rc.Verdict {
+		case docket.VerdictApprove, docket.VerdictConcern:
+			if me == nil {
+				return docket.Errorf(docket.EFORBIDDEN, "Only the document's reviewers approve or raise concerns; add a comment instead.")
+			}
+			if lc.Status != docket.StatusReview && lc.Status != docket.StatusLastCall {
+				return docket.Errorf(docket.ECONFLICT, "The document is %s; verdicts are given during review and last call.", lc.Status)
+			}
+		default:
+			if me == nil && !role.AtLeast(docket.RoleCommenter) {
+				return docket.Errorf(docket.EFORBIDDEN, "You need the commenter role in this space to comment.")
+			}
+		}
+		reviews := tx.Bucket(bucketReviews)
+		count := 0
+		eachPrefixed(reviews, d.ID, func([]byte) error { count++; return nil })
+		if count >= maxReviewsPerDoc {
+			return docket.Errorf(docket.ETOOLARGE, "This document has %d reviews, the most it may hold.", count)
+		}
+		now := s.db.Now().UTC()
+		r := &docket.Review{
+			ID: newID(), DocID: d.ID, AuthorID: caller, Verdict: rc.Verdict, Body: rc.Body, HTML: html,
+			Version: d.Version, CreatedAt: now,
+		}
+		var comment *docket.Comment
+		if rc.Verdict == docket.VerdictConcern {
+			th := &docket.Thread{
+				ID: newID(), DocID: d.ID, SpaceID: d.SpaceID, Status: docket.ThreadOpen,
+				AuthorID: caller, CreatedAt: now, UpdatedAt: now,
+			}
+			comment = &docket.Comment{
+				ID: newID(), ThreadID: th.ID, DocID: d.ID, AuthorID: caller, Body: rc.Body, HTML: html, CreatedAt: now,
+			}
+			if err := putThreadRecord(tx, th, comment); err != nil {
+				return err
+			}
+			r.ThreadID = th.ID
+		}
+		n, err := reviews.NextSequence()
+		if err != nil {
+			return err
+		}
+		if err := putJSON(reviews, seqKey(d.ID, n), r); err != nil {
+			return err
+		}
+		if me != nil && (rc.Verdict != docket.VerdictComment || me.Verdict == "") {
+			me.Verdict, me.VerdictAt = rc.Verdict, now
+			if err := putJSON(tx.Bucket(bucketLifecycles), []byte(d.ID), lc); err != nil {
+				return err
+			}
+			s.db.notify(tx, docket.Change{Kind: docket.ChangeMeta, DocID: d.ID, SpaceID: d.SpaceID})
+		}
+		ev := &docket.Event{
+			Type: docket.EventReviewCreated, SpaceID: d.SpaceID, DocID: d.ID, ThreadID: r.ThreadID, Title: d.Title,
+			Data: eventData(map[string]docket.Verdict{"verdict": rc.Verdict}),
+		}
+		if comment != nil {
+			ev.CommentID = comment.ID
+		}
+		if _, err := s.db.appendEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		if comment != nil {
+			if err := addInbox(tx, d.OwnerID, ev, &docket.InboxItem{Kind: docket.InboxConcern, Text: excerpt(rc.Body)}); err != nil {
+				return err
+			}
+			s.db.notify(tx, docket.Change{Kind: docket.ChangeThread, DocID: d.ID, SpaceID: d.SpaceID, ThreadID: r.ThreadID, CommentID: comment.ID})
+		}
+		out = r
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// FindReviews implements [docket.DecisionService].
+func (s *DecisionService) FindReviews(ctx context.Context, docID string) ([]*docket.Review, error) {
+	var out []*docket.Review
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		if _, _, err := readableDoc(ctx, tx, docID); err != nil {
+			return err
+		}
+		var err error
+		out, err = findReviews(tx, docID)
+		return err
+	})
+	return out, err
+}
+
+// SetOwner implements [docket.DecisionService].
+func (s *DecisionService) SetOwner(ctx context.Context, docID, user string) (*docket.Handoff, error) {
+	user = strings.TrimSpace(user)
+	if user == "" {
+		return nil, docket.Errorf(docket.EINVALID, "User required (an id or an email).")
+	}
+	var out *docket.Handoff
+	err := s.db.update(ctx, func(tx *bolt.Tx) error {
+		d, role, err := readableDoc(ctx, tx, docID)
+		if err != nil {
+			return err
+		}
+		if !mayManage(ctx, d, role) {
+			return docket.Errorf(docket.EFORBIDDEN, "Only the owner or a space admin may hand this document over.")
+		}
+		u, err := findUserRef(tx, user)
+		if err != nil || !userRole(tx, d.SpaceID, u.ID).AtLeast(docket.RoleEditor) {
+			return docket.Errorf(docket.EINVALID, "User %s is not someone who can edit in this space.", quoteRef(user))
+		}
+		if u.ID == d.OwnerID {
+			return docket.Errorf(docket.EINVALID, "%s already owns this document.", u.Name)
+		}
+		now := s.db.Now().UTC()
+		h := &docket.Handoff{From: d.OwnerID, To: u.ID, By: docket.UserIDFromContext(ctx), At: now}
+		b := tx.Bucket(bucketHandoffs)
+		n, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		if err := putJSON(b, seqKey(d.ID, n), h); err != nil {
+			return err
+		}
+		d.OwnerID, d.UpdatedAt = u.ID, now
+		if err := putDoc(tx, d); err != nil {
+			return err
+		}
+		ev := &docket.Event{
+			Type: docket.EventOwnerChanged, SpaceID: d.SpaceID, DocID: d.ID, Title: d.Title,
+			Data: eventData(map[string]string{"from": h.From, "to": h.To}),
+		}
+		if _, err := s.db.appendEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		if err := addInbox(tx, u.ID, ev, &docket.InboxItem{Kind: docket.InboxHandoff}); err != nil {
+			return err
+		}
+		s.db.notify(tx, docket.Change{Kind: docket.ChangeMeta, DocID: d.ID, SpaceID: d.SpaceID})
+		out = h
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// FindHandoffs implements [docket.DecisionService].
+func (s *DecisionService) FindHandoffs(ctx context.Context, docID string) ([]*docket.Handoff, error) {
+	out := []*docket.Handoff{}
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		if _, _, err := readableDoc(ctx, tx, docID); err != nil {
+			return err
+		}
+		return eachPrefixed(tx.Bucket(bucketHandoffs), docID, func(v []byte) error {
+			var h docket.Handoff
+			if err := json.Unmarshal(v, &h); err != nil {
+				return fmt.Errorf("decode handoff of %s: %w", docID, err)
+			}
+			out = append(out, &h)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -1,0 +1,541 @@
+package bolt_test
+
+import (
+	"context"
+	"encoding/json"
+	"html"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/bolt"
+)
+
+// clock is a settable time source for DB.Now.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// escaper is a Renderer that escapes instead of rendering markdown.
+type escaper struct{}
+
+func (escaper) Render(_ context.Context, src string) (string, error) {
+	return "<p>" + html.EscapeString(src) + "</p>", nil
+}
+func (escaper) Validate(string) error { return nil }
+func (escaper) Title(string) string   { return "" }
+
+// decisionWorld is a space "eng" with a site admin (ada), an owner who is
+// an editor (olga), two reviewers who are commenters (bob, carol), an
+// editor who does not own the document (ed) and a viewer (vic), and an RFC
+// owned by olga.
+type decisionWorld struct {
+	db                             *bolt.DB
+	clock                          *clock
+	dec                            *bolt.DecisionService
+	docs                           *bolt.DocumentService
+	ada, olga, bob, carol, ed, vic context.Context
+	adaID, olgaID, bobID, carolID  string
+	edID, vicID, spaceID, docID    string
+}
+
+func newDecisionWorld(t *testing.T) *decisionWorld {
+	t.Helper()
+	db := mustOpenDB(t)
+	w := &decisionWorld{db: db, clock: &clock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}}
+	db.Now = w.clock.Now
+	w.ada = seed(t, db)
+	w.adaID = docket.UserIDFromContext(w.ada)
+	users, spaces := bolt.NewUserService(db), bolt.NewSpaceService(db)
+	sp, err := spaces.FindSpace(w.ada, "eng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.spaceID = sp.ID
+	add := func(name string, role docket.SpaceRole) (context.Context, string) {
+		t.Helper()
+		u, err := users.CreateUser(context.Background(), docket.UserCreate{Name: name, Email: strings.ToLower(name) + "@example.com", Password: "long enough"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := spaces.SetMember(w.ada, "eng", u.ID, role); err != nil {
+			t.Fatal(err)
+		}
+		return docket.NewContextWithUser(context.Background(), u), u.ID
+	}
+	w.olga, w.olgaID = add("Olga", docket.RoleEditor)
+	w.bob, w.bobID = add("Bob", docket.RoleCommenter)
+	w.carol, w.carolID = add("Carol", docket.RoleCommenter)
+	w.ed, w.edID = add("Ed", docket.RoleEditor)
+	w.vic, w.vicID = add("Vic", docket.RoleViewer)
+	w.docs = bolt.NewDocumentService(db)
+	w.dec = bolt.NewDecisionService(db, escaper{})
+	d, err := w.docs.CreateDocument(w.olga, docket.DocumentCreate{Space: "eng", Title: "RFC 1: Queues", Body: "# Queues\n", Kind: docket.KindRFC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.docID = d.ID
+	return w
+}
+
+func wantCode(t *testing.T, what string, err error, code string) {
+	t.Helper()
+	if got := docket.ErrorCode(err); got != code {
+		t.Fatalf("%s: err = %v; want code %q", what, err, code)
+	}
+}
+
+func mustTransition(t *testing.T, w *decisionWorld, ctx context.Context, tr docket.Transition) *docket.Lifecycle {
+	t.Helper()
+	lc, err := w.dec.Transition(ctx, w.docID, tr)
+	if err != nil {
+		t.Fatalf("Transition(%s): %v", tr.To, err)
+	}
+	return lc
+}
+
+// TestDecisionScript runs an RFC through its whole process: drafted,
+// reviewed with a concern, the concern blocking the last call until its
+// thread is resolved, the decision refused during the last call until
+// every reviewer approves or the last call ends, then accepted.
+func TestDecisionScript(t *testing.T) {
+	w := newDecisionWorld(t)
+	start := w.clock.Now()
+
+	lc, err := w.dec.FindLifecycle(w.bob, w.docID)
+	if err != nil || lc.Status != docket.StatusDraft || len(lc.Reviewers) != 0 {
+		t.Fatalf("FindLifecycle of a new document = %+v, %v; want a draft without reviewers", lc, err)
+	}
+
+	// Into review, with two reviewers named by id and by email.
+	due := start.Add(7 * 24 * time.Hour)
+	lc = mustTransition(t, w, w.olga, docket.Transition{To: docket.StatusReview, Due: due, Reviewers: []string{w.bobID, "Carol@Example.com", w.bobID}})
+	if lc.Status != docket.StatusReview || !lc.Due.Equal(due) || !lc.EnteredAt.Equal(start) || len(lc.Reviewers) != 2 ||
+		lc.Reviewers[0].UserID != w.bobID || lc.Reviewers[1].UserID != w.carolID {
+		t.Fatalf("after review: %+v", lc)
+	}
+	d, err := w.docs.FindDocumentByID(w.vic, w.docID)
+	if err != nil || d.Status != docket.StatusReview || !d.Due.Equal(due) || len(d.Reviewers) != 2 || d.Overdue {
+		t.Fatalf("document in review = %+v, %v", d, err)
+	}
+	for _, id := range []string{w.bobID, w.carolID} {
+		items := bolt.InboxOf(w.db, id)
+		if len(items) != 1 || items[0].Kind != docket.InboxReviewRequest || !items[0].Due.Equal(due) || items[0].DocID != w.docID {
+			t.Fatalf("inbox of reviewer %s = %+v; want one review request due %v", id, items, due)
+		}
+	}
+	if items := bolt.InboxOf(w.db, w.olgaID); len(items) != 0 {
+		t.Fatalf("the owner's inbox = %+v; want nothing for her own transition", items)
+	}
+
+	// Bob approves, Carol raises a concern: a document-level thread.
+	w.clock.Add(time.Hour)
+	if _, err := w.dec.AddReview(w.bob, docket.ReviewCreate{DocID: w.docID, Verdict: docket.VerdictApprove}); err != nil {
+		t.Fatal(err)
+	}
+	concern, err := w.dec.AddReview(w.carol, docket.ReviewCreate{DocID: w.docID, Verdict: docket.VerdictConcern, Body: "What happens on <overflow>?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if concern.ThreadID == "" || concern.HTML != "<p>What happens on &lt;overflow&gt;?</p>" || concern.Version != 1 {
+		t.Fatalf("concern = %+v", concern)
+	}
+	th, err := bolt.ThreadRecord(w.db, concern.ThreadID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if th.DocID != w.docID || th.SpaceID != w.spaceID || th.Anchor != nil || th.Status != docket.ThreadOpen || th.AuthorID != w.carolID ||
+		len(th.Comments) != 1 || th.Comments[0].Body != "What happens on <overflow>?" || th.Comments[0].HTML != concern.HTML {
+		t.Fatalf("concern thread = %+v", th)
+	}
+	if items := bolt.InboxOf(w.db, w.olgaID); len(items) != 1 || items[0].Kind != docket.InboxConcern || items[0].ThreadID != th.ID {
+		t.Fatalf("owner's inbox = %+v; want the concern", items)
+	}
+
+	// The concern blocks the last call; nothing changes.
+	before := len(bolt.DocEvents(w.db, w.docID))
+	_, err = w.dec.Transition(w.olga, w.docID, docket.Transition{To: docket.StatusLastCall, Due: start.Add(10 * 24 * time.Hour)})
+	wantCode(t, "last call with an open concern", err, docket.ECONFLICT)
+	if got, want := docket.ErrorMessage(err), "1 unresolved concern(s) block the last call."; got != want {
+		t.Fatalf("refusal = %q; want %q", got, want)
+	}
+	if lc, _ := w.dec.FindLifecycle(w.olga, w.docID); lc.Status != docket.StatusReview || !lc.Due.Equal(due) {
+		t.Fatalf("refused transition changed the lifecycle: %+v", lc)
+	}
+	if got := len(bolt.DocEvents(w.db, w.docID)); got != before {
+		t.Fatalf("refused transition added %d events", got-before)
+	}
+	// An outdated thread still blocks; a resolved one does not.
+	for _, tc := range []struct {
+		status docket.ThreadStatus
+		code   string
+	}{{docket.ThreadOutdated, docket.ECONFLICT}, {docket.ThreadResolved, ""}} {
+		if err := bolt.SetThreadStatus(w.db, th.ID, tc.status); err != nil {
+			t.Fatal(err)
+		}
+		reviews, err := w.dec.FindReviews(w.vic, w.docID)
+		if err != nil || len(reviews) != 2 || reviews[1].Resolved != (tc.status == docket.ThreadResolved) {
+			t.Fatalf("FindReviews with the thread %s = %+v, %v", tc.status, reviews, err)
+		}
+		if tc.code == "" {
+			break
+		}
+		_, err = w.dec.Transition(w.olga, w.docID, docket.Transition{To: docket.StatusLastCall, Due: start.Add(10 * 24 * time.Hour)})
+		wantCode(t, "last call with an outdated concern", err, tc.code)
+	}
+	lastCallDue := start.Add(10 * 24 * time.Hour)
+	lc = mustTransition(t, w, w.olga, docket.Transition{To: docket.StatusLastCall, Due: lastCallDue})
+	if lc.Status != docket.StatusLastCall || !lc.Due.Equal(lastCallDue) {
+		t.Fatalf("after last call: %+v", lc)
+	}
+
+	// Accepting during the last call needs every reviewer approving; Carol's
+	// latest verdict is still her concern.
+	_, err = w.dec.Transition(w.olga, w.docID, docket.Transition{To: docket.StatusAccepted, Summary: "Ship it."})
+	wantCode(t, "accept during the last call", err, docket.ECONFLICT)
+	if !strings.Contains(docket.ErrorMessage(err), "runs until 2026-12-11T09:00:00Z") {
+		t.Fatalf("refusal = %q", docket.ErrorMessage(err))
+	}
+
+	// The deadline passes: overdue shows; the decision may be recorded,
+	// with a summary.
+	w.clock.Add(10 * 24 * time.Hour)
+	if d, _ := w.docs.FindDocumentMeta(w.vic, w.docID); !d.Overdue {
+		t.Fatalf("document past its last call = %+v; want overdue", d)
+	}
+	list, _, err := w.docs.FindDocuments(w.vic, docket.DocumentFilter{Space: "eng", Status: docket.StatusLastCall})
+	if err != nil || len(list) != 1 || !list[0].Overdue || !list[0].Due.Equal(lastCallDue) || list[0].Reviewers != nil {
+		t.Fatalf("list of documents in last call = %+v, %v; want one, overdue, with due and without reviewers", list, err)
+	}
+	_, err = w.dec.Transition(w.olga, w.docID, docket.Transition{To: docket.StatusAccepted})
+	wantCode(t, "accept without summary", err, docket.EINVALID)
+	decidedAt := w.clock.Now()
+	lc = mustTransition(t, w, w.olga, docket.Transition{To: docket.StatusAccepted, Summary: "  Ship it; overflow is handled by back-pressure.  "})
+	want := docket.Decision{Outcome: docket.StatusAccepted, Summary: "Ship it; overflow is handled by back-pressure.", By: w.olgaID, At: decidedAt, Version: 1}
+	if lc.Status != docket.StatusAccepted || !lc.Due.IsZero() || lc.Decision == nil || *lc.Decision != want {
+		t.Fatalf("accepted lifecycle = %+v, decision %+v; want %+v", lc, lc.Decision, want)
+	}
+	d, _ = w.docs.FindDocumentByID(w.vic, w.docID)
+	if d.Status != docket.StatusAccepted || d.Overdue || d.Decision == nil || d.Decision.Summary != want.Summary {
+		t.Fatalf("accepted document = %+v", d)
+	}
+	if status, _, _, _ := bolt.StoredStatus(w.db, w.docID); status != docket.StatusAccepted {
+		t.Fatalf("stored status = %q; want accepted", status)
+	}
+	for _, id := range []string{w.bobID, w.carolID} {
+		items := bolt.InboxOf(w.db, id)
+		if last := items[len(items)-1]; last.Kind != docket.InboxDecision || !strings.Contains(last.Text, "back-pressure") {
+			t.Fatalf("reviewer %s's last inbox item = %+v; want the decision", id, last)
+		}
+	}
+
+	// The event log tells the story in order.
+	var got []string
+	for _, ev := range bolt.DocEvents(w.db, w.docID) {
+		got = append(got, string(ev.Type)+" "+string(ev.Data))
+	}
+	wantEvents := []string{
+		`doc.transitioned {"from":"draft","to":"review","due":"2026-12-08T09:00:00Z","reviewers":["` + w.bobID + `","` + w.carolID + `"]}`,
+		`review.created {"verdict":"approve"}`,
+		`review.created {"verdict":"concern"}`,
+		`doc.transitioned {"from":"review","to":"last-call","due":"2026-12-11T09:00:00Z","reviewers":["` + w.bobID + `","` + w.carolID + `"]}`,
+		`doc.transitioned {"from":"last-call","to":"accepted","reviewers":["` + w.bobID + `","` + w.carolID + `"],"summary":"Ship it; overflow is handled by back-pressure."}`,
+	}
+	if strings.Join(got, "\n") != strings.Join(wantEvents, "\n") {
+		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantEvents, "\n"))
+	}
+}
+
+// TestAcceptWhenAllApprove records a decision during review, before any
+// deadline, because every reviewer approved.
+func TestAcceptWhenAllApprove(t *testing.T) {
+	w := newDecisionWorld(t)
+	mustTransition(t, w, w.olga, docket.Transition{To: docket.StatusReview, Due: w.clock.Now().Add(time.Hour), Reviewers: []string{w.bobID, w.carolID}})
+	if _, err := w.dec.AddReview(w.bob, docket.ReviewCreate{DocID: w.docID, Verdict: docket.VerdictApprove}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := w.dec.Transition(w.olga, w.docID, docket.Transition{To: docket.StatusAccepted, Summary: "Yes."})
+	wantCode(t, "accept with one of two approving", err, docket.ECONFLICT)
+	// A comment does not replace an answer already given.
+	if _, err := w.dec.AddReview(w.bob, docket.ReviewCreate{DocID: w.docID, Verdict: docket.VerdictComment, Body: "Nit: typo."}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.dec.AddReview(w.carol, docket.ReviewCreate{DocID: w.docID, Verdict: docket.VerdictApprove, Body: "LGTM"}); err != nil {
+		t.Fatal(err)
+	}
+	lc := mustTransition(t, w, w.olga, docket.Transition{To: docket.StatusAccepted, Summary: "Yes."})
+	for _, r := range lc.Reviewers {
+		if r.Verdict != docket.VerdictApprove {
+			t.Fatalf("reviewer %s verdict = %q; want approve", r.UserID, r.Verdict)
+		}
+	}
+}
+
+// TestTransitionInput checks the input a transition refuses, and that a
+// refusal changes nothing.
+func TestTransitionInput(t *testing.T) {
+	w := newDecisionWorld(t)
+	other, err := w.docs.CreateDocument(w.olga, docket.DocumentCreate{Space: "eng", Title: "RFC 2", Body: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spaces := bolt.NewSpaceService(w.db)
+	if _, err := spaces.CreateSpace(w.ada, "ops", "Ops"); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere, err := w.docs.CreateDocument(w.ada, docket.DocumentCreate{Space: "ops", Title: "Ops doc", Body: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outsider, err := bolt.NewUserService(w.db).CreateUser(context.Background(), docket.UserCreate{Name: "Out", Email: "out@example.com", Password: "long enough"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := w.clock.Now().Add(24 * time.Hour)
+	for _, tc := range []struct {
+		name string
+		tr   docket.Transition
+		code string
+		msg  string
+	}{
+		{"unknown status", docket.Transition{To: "done"}, docket.EINVALID, `Unknown status "done".`},
+		{"unknown reviewer", docket.Transition{To: docket.StatusReview, Due: due, Reviewers: []string{w.bobID, "nobody@example.com"}},
+			docket.EINVALID, `Reviewer "nobody@example.com" is not a user who can read this space.`},
+		{"reviewer outside the space", docket.Transition{To: docket.StatusReview, Due: due, Reviewers: []string{outsider.ID}},
+			docket.EINVALID, `Reviewer "` + outsider.ID + `" is not a user`},
+		{"too many reviewers", docket.Transition{To: docket.StatusReview, Due: due, Reviewers: make([]string, docket.MaxReviewers+1)},
+			docket.EINVALID, "At most 50 reviewers."},
+		{"reviewers with withdrawn", docket.Transition{To: docket.StatusWithdrawn, Reviewers: []string{w.bobID}}, docket.EINVALID, "Reviewers are named when entering review"},
+		{"deadline with withdrawn", docket.Transition{To: docket.StatusWithdrawn, Due: due}, docket.EINVALID, "Only review and last-call have a deadline"},
+		{"summary with review", docket.Transition{To: docket.StatusReview, Due: due, Reviewers: []string{w.bobID}, Summary: "x"}, docket.EINVALID, "goes with an outcome"},
+		{"supersededBy with withdrawn", docket.Transition{To: docket.StatusWithdrawn, SupersededBy: other.ID}, docket.EINVALID, "supersededBy goes with superseded"},
+		{"summary too large", docket.Transition{To: docket.StatusWithdrawn, Summary: strings.Repeat("x", docket.MaxCommentBytes+1)}, docket.ETOOLARGE, ""},
+		{"deadline in the past", docket.Transition{To: docket.StatusReview, Due: w.clock.Now().Add(-time.Minute), Reviewers: []string{w.bobID}}, docket.EINVALID, "in the future"},
+		{"no reviewers", docket.Transition{To: docket.StatusReview, Due: due}, docket.EINVALID, "at least one reviewer"},
+		{"draft to accepted", docket.Transition{To: docket.StatusAccepted, Summary: "x"}, docket.ECONFLICT, "A draft document cannot move to accepted."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := w.dec.Transition(w.olga, w.docID, tc.tr)
+			wantCode(t, tc.name, err, tc.code)
+			if !strings.Contains(docket.ErrorMessage(err), tc.msg) {
+				t.Fatalf("message = %q; want %q", docket.ErrorMessage(err), tc.msg)
+			}
+			if status, lifecycle, _, _ := bolt.StoredStatus(w.db, w.docID); status != docket.StatusDraft || lifecycle {
+				t.Fatalf("refused transition stored status %q, lifecycle %v", status, lifecycle)
+			}
+		})
+	}
+
+	// Superseding: by a readable document of the same space, not itself.
+	mustTransition(t, w, w.olga, docket.Transition{To: docket.StatusReview, Due: due, Reviewers: []string{w.bobID}})
+	if _, err := w.dec.AddReview(w.bob, docket.ReviewCreate{DocID: w.docID, Verdict: docket.VerdictApprove}); err != nil {
+		t.Fatal(err)
+	}
+	mustTransition(t, w, w.olga, docket.Transition{To: docket.StatusAccepted, Summary: "ok"})
+	for _, by := range []string{w.docID, elsewhere.ID, "zzzzzzzzzzzzzzzz", "../x"} {
+		_, err := w.dec.Transition(w.olga, w.docID, docket.Transition{To: docket.StatusSuperseded, SupersededBy: by})
+		wantCode(t, "superseded by "+by, err, docket.EINVALID)
+	}
+	lc := mustTransition(t, w, w.olga, docket.Transition{To: docket.StatusSuperseded, SupersededBy: other.ID})
+	if lc.Decision == nil || lc.Decision.Outcome != docket.StatusSuperseded || lc.Decision.SupersededBy != other.ID {
+		t.Fatalf("superseded lifecycle decision = %+v", lc.Decision)
+	}
+	_, err = w.dec.Transition(w.olga, w.docID, docket.Transition{To: docket.StatusReview, Due: due})
+	wantCode(t, "superseded to review", err, docket.ECONFLICT)
+}
+
+// TestDecisionPermissions checks who may move, review and hand over a
+// document at the service level.
+func TestDecisionPermissions(t *testing.T) {
+	w := newDecisionWorld(t)
+	outsiderUser, err := bolt.NewUserService(w.db).CreateUser(context.Background(), docket.UserCreate{Name: "Out", Email: "out@example.com", Password: "long enough"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outsider := docket.NewContextWithUser(context.Background(), outsiderUser)
+	due := w.clock.Now().Add(24 * time.Hour)
+	withdraw := docket.Transition{To: docket.StatusWithdrawn}
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		code string
+	}{
+		{"outsider", outsider, docket.ENOTFOUND},
+		{"anonymous", context.Background(), docket.ENOTFOUND},
+		{"viewer", w.vic, docket.EFORBIDDEN},
+		{"commenter", w.bob, docket.EFORBIDDEN},
+		{"editor not owner", w.ed, docket.EFORBIDDEN},
+	} {
+		_, err := w.dec.Transition(tc.ctx, w.docID, withdraw)
+		wantCode(t, "Transition as "+tc.name, err, tc.code)
+		_, err = w.dec.SetOwner(tc.ctx, w.docID, w.edID)
+		wantCode(t, "SetOwner as "+tc.name, err, tc.code)
+	}
+	// Reviews: the viewer is a reviewer, so she may approve; a commenter
+	// who is not may only comment; verdicts need a document in review.
+	mustTransition(t, w, w.olga, docket.Transition{To: docket.StatusReview, Due: due, Reviewers: []string{w.vicID, w.carolID}})
+	for _, tc := range []struct {
+		name    string
+		ctx     context.Context
+		verdict docket.Verdict
+		body    string
+		code    string
+	}{
+		{"reviewer viewer approves", w.vic, docket.VerdictApprove, "", ""},
+		{"reviewer viewer comments", w.vic, docket.VerdictComment, "hm", ""},
+		{"commenter not reviewer approves", w.bob, docket.VerdictApprove, "", docket.EFORBIDDEN},
+		{"commenter not reviewer raises a concern", w.bob, docket.VerdictConcern, "no", docket.EFORBIDDEN},
+		{"commenter not reviewer comments", w.bob, docket.VerdictComment, "fine", ""},
+		{"owner approves own", w.olga, docket.VerdictApprove, "", docket.EFORBIDDEN},
+		{"outsider comments", outsider, docket.VerdictComment, "x", docket.ENOTFOUND},
+		{"concern without body", w.carol, docket.VerdictConcern, " \n", docket.EINVALID},
+		{"comment without body", w.bob, docket.VerdictComment, "", docket.EINVALID},
+		{"unknown verdict", w.carol, "veto", "x", docket.EINVALID},
+		{"body too large", w.carol, docket.VerdictConcern, strings.Repeat("x", docket.MaxCommentBytes+1), docket.ETOOLARGE},
+		{"body not UTF-8", w.carol, docket.VerdictComment, "\xff", docket.EINVALID},
+	} {
+		_, err := w.dec.AddReview(tc.ctx, docket.ReviewCreate{DocID: w.docID, Verdict: tc.verdict, Body: tc.body})
+		wantCode(t, tc.name, err, tc.code)
+	}
+	mustTransition(t, w, w.ada, docket.Transition{To: docket.StatusDraft}) // a site admin moves it back
+	_, err = w.dec.AddReview(w.carol, docket.ReviewCreate{DocID: w.docID, Verdict: docket.VerdictApprove})
+	wantCode(t, "approve a draft", err, docket.ECONFLICT)
+	if _, err := w.dec.AddReview(w.bob, docket.ReviewCreate{DocID: w.docID, Verdict: docket.VerdictComment, Body: "later"}); err != nil {
+		t.Fatalf("comment on a draft: %v", err)
+	}
+	reviews, err := w.dec.FindReviews(w.vic, w.docID)
+	if err != nil || len(reviews) != 4 {
+		t.Fatalf("FindReviews = %d reviews, %v; want 4", len(reviews), err)
+	}
+	if _, err := w.dec.FindReviews(outsider, w.docID); docket.ErrorCode(err) != docket.ENOTFOUND {
+		t.Fatalf("FindReviews as outsider: %v; want ENOTFOUND", err)
+	}
+	if _, err := w.dec.FindLifecycle(outsider, w.docID); docket.ErrorCode(err) != docket.ENOTFOUND {
+		t.Fatalf("FindLifecycle as outsider: %v; want ENOTFOUND", err)
+	}
+}
+
+// TestHandoff hands a document over and checks what the new and the old
+// owner may do afterwards.
+func TestHandoff(t *testing.T) {
+	w := newDecisionWorld(t)
+	for _, tc := range []struct {
+		user, msg string
+	}{
+		{"", "User required"},
+		{"bob@example.com", `User "bob@example.com" is not someone who can edit in this space.`},
+		{"vic@example.com", "is not someone who can edit"},
+		{"nobody@example.com", "is not someone who can edit"},
+		{w.olgaID, "Olga already owns this document."},
+	} {
+		_, err := w.dec.SetOwner(w.olga, w.docID, tc.user)
+		wantCode(t, "SetOwner "+tc.user, err, docket.EINVALID)
+		if !strings.Contains(docket.ErrorMessage(err), tc.msg) {
+			t.Fatalf("SetOwner(%q) message = %q; want %q", tc.user, docket.ErrorMessage(err), tc.msg)
+		}
+	}
+	w.clock.Add(time.Minute)
+	h, err := w.dec.SetOwner(w.olga, w.docID, "ED@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (docket.Handoff{From: w.olgaID, To: w.edID, By: w.olgaID, At: w.clock.Now()}); *h != want {
+		t.Fatalf("handoff = %+v; want %+v", h, want)
+	}
+	d, _ := w.docs.FindDocumentMeta(w.vic, w.docID)
+	if d.OwnerID != w.edID {
+		t.Fatalf("owner = %s; want %s", d.OwnerID, w.edID)
+	}
+	if items := bolt.InboxOf(w.db, w.edID); len(items) != 1 || items[0].Kind != docket.InboxHandoff || items[0].ActorID != w.olgaID {
+		t.Fatalf("new owner's inbox = %+v; want the handoff", items)
+	}
+	// The old owner is now just an editor; the new one moves the document.
+	_, err = w.dec.Transition(w.olga, w.docID, docket.Transition{To: docket.StatusWithdrawn})
+	wantCode(t, "old owner transitions", err, docket.EFORBIDDEN)
+	mustTransition(t, w, w.ed, docket.Transition{To: docket.StatusReview, Due: w.clock.Now().Add(time.Hour), Reviewers: []string{w.olgaID}})
+	// A space admin hands it back.
+	if _, err := w.dec.SetOwner(w.ada, w.docID, w.olgaID); err != nil {
+		t.Fatal(err)
+	}
+	hs, err := w.dec.FindHandoffs(w.vic, w.docID)
+	if err != nil || len(hs) != 2 || hs[0].To != w.edID || hs[1].To != w.olgaID || hs[1].By != w.adaID {
+		t.Fatalf("FindHandoffs = %+v, %v", hs, err)
+	}
+	var types []string
+	for _, ev := range bolt.DocEvents(w.db, w.docID) {
+		if ev.Type == docket.EventOwnerChanged {
+			types = append(types, string(ev.Data))
+		}
+	}
+	if want := `{"from":"` + w.olgaID + `","to":"` + w.edID + `"}`; len(types) != 2 || types[0] != want {
+		t.Fatalf("owner events = %v; want first %s", types, want)
+	}
+}
+
+// TestDeleteRemovesDecisionData checks that deleting a document takes its
+// lifecycle, reviews and handoffs with it.
+func TestDeleteRemovesDecisionData(t *testing.T) {
+	w := newDecisionWorld(t)
+	mustTransition(t, w, w.olga, docket.Transition{To: docket.StatusReview, Due: w.clock.Now().Add(time.Hour), Reviewers: []string{w.bobID}})
+	if _, err := w.dec.AddReview(w.bob, docket.ReviewCreate{DocID: w.docID, Verdict: docket.VerdictComment, Body: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.dec.SetOwner(w.olga, w.docID, w.edID); err != nil {
+		t.Fatal(err)
+	}
+	if _, lc, rv, ho := bolt.StoredStatus(w.db, w.docID); !lc || !rv || !ho {
+		t.Fatalf("before delete: lifecycle %v, reviews %v, handoffs %v", lc, rv, ho)
+	}
+	if err := w.docs.DeleteDocument(w.ed, w.docID); err != nil {
+		t.Fatal(err)
+	}
+	if _, lc, rv, ho := bolt.StoredStatus(w.db, w.docID); lc || rv || ho {
+		t.Fatalf("after delete: lifecycle %v, reviews %v, handoffs %v", lc, rv, ho)
+	}
+}
+
+// TestStatusKeptWithDocument checks that the status stored with the
+// document's metadata follows the lifecycle through edits and patches,
+// and that the process state is not stored in the metadata.
+func TestStatusKeptWithDocument(t *testing.T) {
+	w := newDecisionWorld(t)
+	mustTransition(t, w, w.olga, docket.Transition{To: docket.StatusReview, Due: w.clock.Now().Add(time.Hour), Reviewers: []string{w.bobID}})
+	title := "Renamed"
+	d, err := w.docs.UpdateDocument(w.olga, w.docID, docket.DocumentUpdate{Title: &title})
+	if err != nil || d.Status != docket.StatusReview || len(d.Reviewers) != 1 {
+		t.Fatalf("UpdateDocument = %+v, %v; want status review with the reviewer", d, err)
+	}
+	body := "# Queues\n\nmore"
+	if d, err = w.docs.EditDocument(w.olga, w.docID, docket.Edit{Version: 1, Body: &body}); err != nil || d.Status != docket.StatusReview || d.Due.IsZero() {
+		t.Fatalf("EditDocument = %+v, %v", d, err)
+	}
+	if status, _, _, _ := bolt.StoredStatus(w.db, w.docID); status != docket.StatusReview {
+		t.Fatalf("stored status = %q; want review", status)
+	}
+	if meta := bolt.StoredMeta(w.db, w.docID); strings.Contains(meta, "reviewers") || strings.Contains(meta, `"due"`) {
+		t.Fatalf("stored metadata = %s; want the process state kept out of it", meta)
+	}
+	list, n, err := w.docs.FindDocuments(w.vic, docket.DocumentFilter{Status: docket.StatusReview})
+	if err != nil || n != 1 || list[0].ID != w.docID {
+		t.Fatalf("FindDocuments(status review) = %d, %v", n, err)
+	}
+	raw, _ := json.Marshal(list[0])
+	if !strings.Contains(string(raw), `"due":"2026-12-01T10:00:00Z"`) {
+		t.Fatalf("listed document JSON = %s; want its due", raw)
+	}
+}

@@ -1,0 +1,149 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	docket "github.com/docket-dev/docket"
+	"github.com/labstack/echo/v4"
+)
+
+// registerDecisionRoutes adds the routes of the decision process: the
+// lifecycle, reviews and ownership. All need a signed-in caller.
+func (s *Server) registerDecisionRoutes(api *echo.Group) {
+	// Route-level middleware: a second group middleware on /docs would
+	// take over the not-found routes of the document group.
+	g := api.Group("/docs")
+	mw := []echo.MiddlewareFunc{signedIn, s.needDecisions}
+	g.GET("/:id/lifecycle", s.handleLifecycleGet, mw...)
+	g.POST("/:id/transition", s.handleTransition, mw...)
+	g.GET("/:id/reviews", s.handleReviewList, mw...)
+	g.POST("/:id/reviews", s.handleReviewCreate, mw...)
+	g.GET("/:id/handoffs", s.handleHandoffList, mw...)
+	g.POST("/:id/owner", s.handleOwnerSet, mw...)
+}
+
+// needDecisions answers 501 when the server runs without a decision
+// service, and 404 for a document id that is not one.
+func (s *Server) needDecisions(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.cfg.Decisions == nil {
+			return docket.Errorf(docket.ENOTIMPL, "This server does not run the decision process.")
+		}
+		if id := c.Param("id"); id != "" && !docket.ValidID(id) {
+			return docket.Errorf(docket.ENOTFOUND, "Document not found.")
+		}
+		return next(c)
+	}
+}
+
+// lifecycleResponse is a lifecycle with whether its deadline has passed.
+type lifecycleResponse struct {
+	*docket.Lifecycle
+	Overdue bool `json:"overdue"`
+}
+
+func (s *Server) lifecycleJSON(c echo.Context, lc *docket.Lifecycle) error {
+	return c.JSON(http.StatusOK, lifecycleResponse{Lifecycle: lc, Overdue: lc.Overdue(s.cfg.Now())})
+}
+
+// handleLifecycleGet serves GET /api/docs/:id/lifecycle.
+func (s *Server) handleLifecycleGet(c echo.Context) error {
+	lc, err := s.cfg.Decisions.FindLifecycle(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return s.lifecycleJSON(c, lc)
+}
+
+type transitionRequest struct {
+	To        docket.Status `json:"to"`
+	Due       string        `json:"due"` // RFC 3339
+	Reviewers []string      `json:"reviewers"`
+	Decision  *struct {
+		Summary string `json:"summary"`
+	} `json:"decision"`
+	SupersededBy string `json:"supersededBy"`
+}
+
+// handleTransition serves POST /api/docs/:id/transition {to, due,
+// reviewers, decision: {summary}, supersededBy}. A transition the process
+// does not allow is 409 with the reason, and changes nothing.
+func (s *Server) handleTransition(c echo.Context) error {
+	var req transitionRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if req.To == "" {
+		return docket.Errorf(docket.EINVALID, "Field to (the new status) required.")
+	}
+	t := docket.Transition{To: req.To, Reviewers: req.Reviewers, SupersededBy: req.SupersededBy}
+	if req.Due != "" {
+		due, err := time.Parse(time.RFC3339, req.Due)
+		if err != nil {
+			return docket.Errorf(docket.EINVALID, "Field due must be an RFC 3339 time, such as 2026-12-01T17:00:00Z.")
+		}
+		t.Due = due
+	}
+	if req.Decision != nil {
+		t.Summary = req.Decision.Summary
+	}
+	lc, err := s.cfg.Decisions.Transition(c.Request().Context(), c.Param("id"), t)
+	if err != nil {
+		return err
+	}
+	return s.lifecycleJSON(c, lc)
+}
+
+type reviewRequest struct {
+	Verdict docket.Verdict `json:"verdict"`
+	Body    string         `json:"body"`
+}
+
+// handleReviewCreate serves POST /api/docs/:id/reviews {verdict, body}.
+func (s *Server) handleReviewCreate(c echo.Context) error {
+	var req reviewRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	r, err := s.cfg.Decisions.AddReview(c.Request().Context(), docket.ReviewCreate{DocID: c.Param("id"), Verdict: req.Verdict, Body: req.Body})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, r)
+}
+
+// handleReviewList serves GET /api/docs/:id/reviews, oldest first.
+func (s *Server) handleReviewList(c echo.Context) error {
+	reviews, err := s.cfg.Decisions.FindReviews(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"reviews": reviews, "total": len(reviews)})
+}
+
+type ownerRequest struct {
+	User string `json:"user"`
+}
+
+// handleOwnerSet serves POST /api/docs/:id/owner {user}: a handoff.
+func (s *Server) handleOwnerSet(c echo.Context) error {
+	var req ownerRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	h, err := s.cfg.Decisions.SetOwner(c.Request().Context(), c.Param("id"), req.User)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, h)
+}
+
+// handleHandoffList serves GET /api/docs/:id/handoffs, oldest first.
+func (s *Server) handleHandoffList(c echo.Context) error {
+	hs, err := s.cfg.Decisions.FindHandoffs(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"handoffs": hs, "total": len(hs)})
+}
