@@ -32,7 +32,7 @@ type Indexer struct {
 	Threads docket.ThreadService // nil: comments are not indexed on change
 	Scanner Scanner
 	Logger  *slog.Logger
-	// Debounce is the longest a text change waits; 1 s if zero.
+	// Debounce is the longest a text change waits; DefaultDebounce if zero.
 	Debounce time.Duration
 
 	mu      sync.Mutex
@@ -75,8 +75,14 @@ func (ix *Indexer) debounce() time.Duration {
 	if ix.Debounce > 0 {
 		return ix.Debounce
 	}
-	return time.Second
+	return DefaultDebounce
 }
+
+// DefaultDebounce is how long a text change waits to be indexed: long
+// enough that continuous typing is indexed a few times a second at most,
+// short enough that, with the indexing itself, a word is found within a
+// second of being typed.
+const DefaultDebounce = 800 * time.Millisecond
 
 // Notify queues the reindexing that a change needs. It never blocks.
 func (ix *Indexer) Notify(ch docket.Change) {

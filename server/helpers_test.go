@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -35,10 +36,11 @@ type env struct {
 
 	// withSearch opens a search index in dir/index with an indexer that
 	// follows the data file's changes.
-	withSearch  bool
-	index       *search.Index
-	indexer     *search.Indexer
-	stopIndexer func()
+	withSearch     bool
+	searchDebounce time.Duration // 20 ms if zero
+	index          *search.Index
+	indexer        *search.Indexer
+	stopIndexer    func()
 }
 
 // newEnv starts a server; cfg may adjust the configuration.
@@ -128,7 +130,7 @@ func (e *env) startSearch(cfg *server.Config, users docket.UserService, spaces d
 	}
 	ix := &search.Indexer{
 		Index: idx, Docs: bolt.NewDocumentService(e.db), Scanner: bolt.NewScanner(e.db),
-		Debounce: 20 * time.Millisecond,
+		Debounce: cmp.Or(e.searchDebounce, 20*time.Millisecond),
 	}
 	e.db.OnChange(ix.Notify)
 	ctx, cancel := context.WithCancel(context.Background())
