@@ -167,6 +167,7 @@ func (s *DocumentService) CreateDocument(ctx context.Context, dc docket.Document
 		if err := tx.Bucket(bucketSpaceDocs).Put(pair(sp.ID, d.ID), nil); err != nil {
 			return err
 		}
+		s.db.notify(tx, docket.Change{Kind: docket.ChangeText, DocID: d.ID, SpaceID: sp.ID})
 		return s.appendOp(tx, d, &docket.OpRecord{Author: author, Time: now, Op: op}, dc.Body)
 	})
 	if err != nil {
@@ -316,6 +317,7 @@ func (s *DocumentService) UpdateDocument(ctx context.Context, id string, upd doc
 		}
 		d.UpdatedAt = s.db.Now().UTC()
 		out = d
+		s.db.notify(tx, docket.Change{Kind: docket.ChangeMeta, DocID: d.ID, SpaceID: d.SpaceID})
 		return putDoc(tx, d)
 	})
 	return out, err
@@ -372,6 +374,7 @@ func (s *DocumentService) EditDocument(ctx context.Context, id string, e docket.
 			return err
 		}
 		rec := &docket.OpRecord{Src: e.Src, Seq: e.Seq, Author: author, Time: s.db.Now().UTC(), Op: raw}
+		s.db.notify(tx, docket.Change{Kind: docket.ChangeText, DocID: d.ID, SpaceID: d.SpaceID})
 		return s.appendOp(tx, d, rec, text)
 	})
 	if err != nil {
@@ -420,6 +423,7 @@ func (s *DocumentService) DeleteDocument(ctx context.Context, id string) error {
 		if err := tx.Bucket(bucketBodies).Delete([]byte(id)); err != nil {
 			return err
 		}
+		s.db.notify(tx, docket.Change{Kind: docket.ChangeDeleted, DocID: id, SpaceID: d.SpaceID})
 		return tx.Bucket(bucketDocs).Delete([]byte(id))
 	})
 }

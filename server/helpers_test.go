@@ -24,13 +24,14 @@ import (
 
 // env is a real server over a real bbolt file in a temporary directory.
 type env struct {
-	t    testing.TB
-	hub  *collab.Hub
-	dir  string
-	db   *bolt.DB
-	srv  *server.Server
-	http *httptest.Server
-	cfg  server.Config
+	t       testing.TB
+	hub     *collab.Hub
+	actions *bolt.ActionUpdater
+	dir     string
+	db      *bolt.DB
+	srv     *server.Server
+	http    *httptest.Server
+	cfg     server.Config
 }
 
 // newEnv starts a server; cfg may adjust the configuration.
@@ -65,6 +66,11 @@ func (e *env) start() {
 	sessions := bolt.NewSessionService(e.db)
 	e.hub = collab.New(bolt.NewLiveStore(e.db), collab.Options{Sessions: sessions, SessionGrace: 200 * time.Millisecond})
 	cfg.Hub, cfg.Sessions = e.hub, sessions
+	actions := bolt.NewActionService(e.db, markdown.ActionItems)
+	e.actions = bolt.NewActionUpdater(actions, bolt.ActionUpdaterOptions{Debounce: 20 * time.Millisecond})
+	e.actions.RefreshAll()
+	go e.actions.Run(context.Background())
+	cfg.Actions = actions
 	users := bolt.NewUserService(e.db)
 	e.srv = server.New(cfg, users, users, bolt.NewSpaceService(e.db), bolt.NewDocumentService(e.db), markdown.New(markdown.Options{}))
 	e.http = httptest.NewServer(e.srv.Handler())
@@ -79,6 +85,10 @@ func (e *env) stop() {
 	if e.hub != nil {
 		e.hub.Close()
 		e.hub = nil
+	}
+	if e.actions != nil {
+		e.actions.Close()
+		e.actions = nil
 	}
 	if e.db != nil {
 		if err := e.db.Check(); err != nil {

@@ -58,6 +58,8 @@ type Config struct {
 	Hub *collab.Hub
 	// Sessions lists recorded live sessions.
 	Sessions docket.SessionService
+	// Actions lists the action items of documents.
+	Actions docket.ActionService
 }
 
 // Server serves the HTTP API.
@@ -125,6 +127,7 @@ func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces d
 	s.registerAuthRoutes(api)
 	s.registerSpaceRoutes(api)
 	s.registerDocRoutes(api)
+	s.registerActionRoutes(api)
 	api.Any("/*", func(c echo.Context) error {
 		return docket.Errorf(docket.ENOTFOUND, "No such API endpoint: %s %s.", c.Request().Method, c.Request().URL.Path)
 	})

@@ -86,9 +86,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	users := bolt.NewUserService(db)
 	sessions := bolt.NewSessionService(db)
 	hub := collab.New(bolt.NewLiveStore(db), collab.Options{Logger: log, Sessions: sessions})
+	// Action items follow the text a second after it changes; at startup
+	// the updater first catches up on changes it missed.
+	actions := bolt.NewActionService(db, markdown.ActionItems)
+	actionUpdater := bolt.NewActionUpdater(actions, bolt.ActionUpdaterOptions{Logger: log})
+	defer actionUpdater.Close()
+	actionUpdater.RefreshAll()
+	go actionUpdater.Run(ctx)
 	srv := server.New(server.Config{
 		BaseURL: cfg.BaseURL, Signup: cfg.Signup, TrustedProxies: proxies,
 		Logger: log, Registry: reg, Backup: db.Backup, Hub: hub, Sessions: sessions,
+		Actions: actions,
 	}, users, users, bolt.NewSpaceService(db), bolt.NewDocumentService(db), markdown.New(markdown.Options{}))
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -127,6 +135,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		admin.Shutdown(shutdownCtx)
 	}
 	hub.Close()
+	actionUpdater.Close()
 	if cerr := db.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
