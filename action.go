@@ -27,3 +27,10 @@ type ActionService interface {
 	// Returns ENOTFOUND.
 	FindActions(ctx context.Context, docID string) ([]*ActionItem, error)
 }
+
+// OverdueAt reports whether the item is open and its due date is over at
+// now: the whole due day (UTC) has passed. Items without a due date are
+// never overdue.
+func (a *ActionItem) OverdueAt(now time.Time) bool {
+	return !a.Done && !a.Due.IsZero() && !now.Before(a.Due.AddDate(0, 0, 1))
+}

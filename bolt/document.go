@@ -93,7 +93,6 @@ func (s *DocumentService) appendOp(tx *bolt.Tx, d *docket.Document, rec *docket.
 	d.Version++
 	d.Size = len(text)
 	d.UpdatedAt = rec.Time
-	s.db.notify(tx, docket.Change{Kind: docket.ChangeText, DocID: d.ID, SpaceID: d.SpaceID})
 	if err := tx.Bucket(bucketBodies).Put([]byte(d.ID), []byte(text)); err != nil {
 		return err
 	}
@@ -172,6 +171,7 @@ func (s *DocumentService) CreateDocument(ctx context.Context, dc docket.Document
 		if err := tx.Bucket(bucketSpaceDocs).Put(pair(sp.ID, d.ID), nil); err != nil {
 			return err
 		}
+		s.db.notify(tx, docket.Change{Kind: docket.ChangeText, DocID: d.ID, SpaceID: sp.ID})
 		return s.appendOp(tx, d, &docket.OpRecord{Author: author, Time: now, Op: op}, dc.Body)
 	})
 	if err != nil {
@@ -391,6 +391,7 @@ func (s *DocumentService) EditDocument(ctx context.Context, id string, e docket.
 			return err
 		}
 		rec := &docket.OpRecord{Src: e.Src, Seq: e.Seq, Author: author, Time: s.db.Now().UTC(), Op: raw}
+		s.db.notify(tx, docket.Change{Kind: docket.ChangeText, DocID: d.ID, SpaceID: d.SpaceID})
 		return s.appendOp(tx, d, rec, text)
 	})
 	if err != nil {

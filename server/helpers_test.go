@@ -26,13 +26,14 @@ import (
 
 // env is a real server over a real bbolt file in a temporary directory.
 type env struct {
-	t    testing.TB
-	hub  *collab.Hub
-	dir  string
-	db   *bolt.DB
-	srv  *server.Server
-	http *httptest.Server
-	cfg  server.Config
+	t       testing.TB
+	hub     *collab.Hub
+	actions *bolt.ActionUpdater
+	dir     string
+	db      *bolt.DB
+	srv     *server.Server
+	http    *httptest.Server
+	cfg     server.Config
 
 	// withSearch opens a search index in dir/index with an indexer that
 	// follows the data file's changes.
@@ -78,6 +79,11 @@ func (e *env) start() {
 	sessions := bolt.NewSessionService(e.db)
 	e.hub = collab.New(bolt.NewLiveStore(e.db), collab.Options{Sessions: sessions, SessionGrace: 200 * time.Millisecond})
 	cfg.Hub, cfg.Sessions = e.hub, sessions
+	actions := bolt.NewActionService(e.db, markdown.ActionItems)
+	e.actions = bolt.NewActionUpdater(actions, bolt.ActionUpdaterOptions{Debounce: 20 * time.Millisecond})
+	e.actions.RefreshAll()
+	go e.actions.Run(context.Background())
+	cfg.Actions = actions
 	users := bolt.NewUserService(e.db)
 	spaces := bolt.NewSpaceService(e.db)
 	if e.withSearch {
@@ -102,6 +108,10 @@ func (e *env) stop() {
 	if e.stopIndexer != nil {
 		e.stopIndexer()
 		e.stopIndexer = nil
+	}
+	if e.actions != nil {
+		e.actions.Close()
+		e.actions = nil
 	}
 	if e.db != nil {
 		if err := e.db.Check(); err != nil {

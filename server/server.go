@@ -63,6 +63,8 @@ type Config struct {
 	// Decisions runs the decision process: lifecycle, reviews, owners.
 	// Without it those routes answer 501.
 	Decisions docket.DecisionService
+	// Actions lists the action items of documents.
+	Actions docket.ActionService
 }
 
 // Server serves the HTTP API.
@@ -132,6 +134,7 @@ func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces d
 	s.registerDocRoutes(api)
 	s.registerSearchRoutes(api)
 	s.registerDecisionRoutes(api)
+	s.registerActionRoutes(api)
 	api.Any("/*", func(c echo.Context) error {
 		return docket.Errorf(docket.ENOTFOUND, "No such API endpoint: %s %s.", c.Request().Method, c.Request().URL.Path)
 	})

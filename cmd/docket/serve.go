@@ -110,11 +110,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			func() float64 { return indexer.MaxLag().Seconds() }),
 	)
 
+	// Action items follow the text a second after it changes; at startup
+	// the updater first catches up on changes it missed.
+	actions := bolt.NewActionService(db, markdown.ActionItems)
+	actionUpdater := bolt.NewActionUpdater(actions, bolt.ActionUpdaterOptions{Logger: log})
+	defer actionUpdater.Close()
+	actionUpdater.RefreshAll()
+	go actionUpdater.Run(ctx)
+
 	srv := server.New(server.Config{
 		BaseURL: cfg.BaseURL, Signup: cfg.Signup, TrustedProxies: proxies,
 		Logger: log, Registry: reg, Backup: db.Backup, Hub: hub, Sessions: sessions,
 		Search:    &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: indexer},
 		Decisions: bolt.NewDecisionService(db, renderer),
+		Actions:   actions,
 	}, users, users, spaces, bolt.NewDocumentService(db), renderer)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -163,6 +172,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cerr := idx.Close(); cerr != nil {
 		log.Warn("closing the search index", slog.Any("err", cerr))
 	}
+	actionUpdater.Close()
 	if cerr := db.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
