@@ -65,8 +65,10 @@ func (e *env) start() {
 	sessions := bolt.NewSessionService(e.db)
 	e.hub = collab.New(bolt.NewLiveStore(e.db), collab.Options{Sessions: sessions, SessionGrace: 200 * time.Millisecond})
 	cfg.Hub, cfg.Sessions = e.hub, sessions
+	renderer := markdown.New(markdown.Options{})
+	cfg.Threads = bolt.NewThreadService(e.db, renderer, markdown.Mentions)
 	users := bolt.NewUserService(e.db)
-	e.srv = server.New(cfg, users, users, bolt.NewSpaceService(e.db), bolt.NewDocumentService(e.db), markdown.New(markdown.Options{}))
+	e.srv = server.New(cfg, users, users, bolt.NewSpaceService(e.db), bolt.NewDocumentService(e.db), renderer)
 	e.http = httptest.NewServer(e.srv.Handler())
 }
 

@@ -58,6 +58,9 @@ type Config struct {
 	Hub *collab.Hub
 	// Sessions lists recorded live sessions.
 	Sessions docket.SessionService
+	// Threads serves threads and comments; without it their routes answer
+	// 501.
+	Threads docket.ThreadService
 }
 
 // Server serves the HTTP API.
@@ -125,6 +128,7 @@ func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces d
 	s.registerAuthRoutes(api)
 	s.registerSpaceRoutes(api)
 	s.registerDocRoutes(api)
+	s.registerThreadRoutes(api)
 	api.Any("/*", func(c echo.Context) error {
 		return docket.Errorf(docket.ENOTFOUND, "No such API endpoint: %s %s.", c.Request().Method, c.Request().URL.Path)
 	})

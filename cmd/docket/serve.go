@@ -86,10 +86,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	users := bolt.NewUserService(db)
 	sessions := bolt.NewSessionService(db)
 	hub := collab.New(bolt.NewLiveStore(db), collab.Options{Logger: log, Sessions: sessions})
+	renderer := markdown.New(markdown.Options{})
 	srv := server.New(server.Config{
 		BaseURL: cfg.BaseURL, Signup: cfg.Signup, TrustedProxies: proxies,
 		Logger: log, Registry: reg, Backup: db.Backup, Hub: hub, Sessions: sessions,
-	}, users, users, bolt.NewSpaceService(db), bolt.NewDocumentService(db), markdown.New(markdown.Options{}))
+		Threads: bolt.NewThreadService(db, renderer, markdown.Mentions),
+	}, users, users, bolt.NewSpaceService(db), bolt.NewDocumentService(db), renderer)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
