@@ -167,8 +167,8 @@ func quoteRef(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
-// excerpt shortens a text for an inbox item.
-func excerpt(s string) string {
+// textExcerpt shortens a plain text for an inbox item.
+func textExcerpt(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if utf8.RuneCountInString(s) > 200 {
 		s = string([]rune(s)[:200]) + "…"
@@ -369,7 +369,7 @@ func (s *DecisionService) Transition(ctx context.Context, docID string, t docket
 		if t.To.Outcome() {
 			text := string(t.To)
 			if t.Summary != "" {
-				text += ": " + excerpt(t.Summary)
+				text += ": " + textExcerpt(t.Summary)
 			}
 			for _, r := range lc.Reviewers {
 				if err := addInbox(tx, r.UserID, ev, &docket.InboxItem{Kind: docket.InboxDecision, Text: text}); err != nil {
@@ -494,7 +494,7 @@ func (s *DecisionService) AddReview(ctx context.Context, rc docket.ReviewCreate)
 			return err
 		}
 		if comment != nil {
-			if err := addInbox(tx, d.OwnerID, ev, &docket.InboxItem{Kind: docket.InboxConcern, Text: excerpt(rc.Body)}); err != nil {
+			if err := addInbox(tx, d.OwnerID, ev, &docket.InboxItem{Kind: docket.InboxConcern, Text: textExcerpt(rc.Body)}); err != nil {
 				return err
 			}
 			s.db.notify(tx, docket.Change{Kind: docket.ChangeThread, DocID: d.ID, SpaceID: d.SpaceID, ThreadID: r.ThreadID, CommentID: comment.ID})

@@ -422,6 +422,9 @@ func (s *DocumentService) DeleteDocument(ctx context.Context, id string) error {
 				return err
 			}
 		}
+		if err := deleteThreads(tx, id); err != nil {
+			return err
+		}
 		for _, name := range [][]byte{bucketOps, bucketSnapshots} {
 			if b := tx.Bucket(name); b.Bucket([]byte(id)) != nil {
 				if err := b.DeleteBucket([]byte(id)); err != nil {
@@ -497,44 +500,51 @@ func (s *DocumentService) DocumentAt(ctx context.Context, id string, version int
 		if version < 0 || version > d.Version {
 			return docket.Errorf(docket.EINVALID, "Version must be between 0 and %d.", d.Version)
 		}
-		if version == d.Version {
-			out = body(tx, id)
-			return nil
-		}
-		text, at := "", int64(0)
-		if snaps := tx.Bucket(bucketSnapshots).Bucket([]byte(id)); snaps != nil {
-			c := snaps.Cursor()
-			k, v := c.Seek(u64(uint64(version)))
-			if k == nil || int64(binary.BigEndian.Uint64(k)) > version {
-				k, v = c.Prev()
-			}
-			if k != nil {
-				text, at = string(v), int64(binary.BigEndian.Uint64(k))
-			}
-		}
-		ops := tx.Bucket(bucketOps).Bucket([]byte(id))
-		if ops == nil {
-			out = text
-			return nil
-		}
-		c := ops.Cursor()
-		for k, v := c.Seek(u64(uint64(at))); k != nil && int64(binary.BigEndian.Uint64(k)) < version; k, v = c.Next() {
-			var rec docket.OpRecord
-			if err := json.Unmarshal(v, &rec); err != nil {
-				return fmt.Errorf("decode op %s@%d: %w", id, binary.BigEndian.Uint64(k), err)
-			}
-			var op ot.Op
-			if err := json.Unmarshal(rec.Op, &op); err != nil {
-				return fmt.Errorf("decode op %s@%d: %w", id, rec.Version, err)
-			}
-			if text, err = ot.Apply(text, op); err != nil {
-				return fmt.Errorf("replay op %s@%d: %w", id, rec.Version, err)
-			}
-		}
-		out = text
-		return nil
+		out, err = textAt(tx, d, version)
+		return err
 	})
 	return out, err
+}
+
+// textAt returns the text of document d at a version between 0 and its
+// current one, starting from the nearest snapshot at or before the version
+// and applying the ops after it.
+func textAt(tx *bolt.Tx, d *docket.Document, version int64) (string, error) {
+	id := d.ID
+	if version == d.Version {
+		return body(tx, id), nil
+	}
+	text, at := "", int64(0)
+	if snaps := tx.Bucket(bucketSnapshots).Bucket([]byte(id)); snaps != nil {
+		c := snaps.Cursor()
+		k, v := c.Seek(u64(uint64(version)))
+		if k == nil || int64(binary.BigEndian.Uint64(k)) > version {
+			k, v = c.Prev()
+		}
+		if k != nil {
+			text, at = string(v), int64(binary.BigEndian.Uint64(k))
+		}
+	}
+	ops := tx.Bucket(bucketOps).Bucket([]byte(id))
+	if ops == nil {
+		return text, nil
+	}
+	c := ops.Cursor()
+	for k, v := c.Seek(u64(uint64(at))); k != nil && int64(binary.BigEndian.Uint64(k)) < version; k, v = c.Next() {
+		var rec docket.OpRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return "", fmt.Errorf("decode op %s@%d: %w", id, binary.BigEndian.Uint64(k), err)
+		}
+		var op ot.Op
+		if err := json.Unmarshal(rec.Op, &op); err != nil {
+			return "", fmt.Errorf("decode op %s@%d: %w", id, rec.Version, err)
+		}
+		var err error
+		if text, err = ot.Apply(text, op); err != nil {
+			return "", fmt.Errorf("replay op %s@%d: %w", id, rec.Version, err)
+		}
+	}
+	return text, nil
 }
 
 // DocumentCount returns the number of documents in the file.

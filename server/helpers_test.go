@@ -90,6 +90,7 @@ func (e *env) start() {
 		e.startSearch(&cfg, users, spaces)
 	}
 	renderer := markdown.New(markdown.Options{})
+	cfg.Threads = bolt.NewThreadService(e.db, renderer, markdown.Mentions)
 	cfg.Decisions = bolt.NewDecisionService(e.db, renderer)
 	e.srv = server.New(cfg, users, users, spaces, bolt.NewDocumentService(e.db), renderer)
 	e.http = httptest.NewServer(e.srv.Handler())
@@ -140,6 +141,7 @@ func (e *env) startSearch(cfg *server.Config, users docket.UserService, spaces d
 	}
 	ix := &search.Indexer{
 		Index: idx, Docs: bolt.NewDocumentService(e.db), Scanner: bolt.NewScanner(e.db),
+		Threads:  bolt.NewThreadService(e.db, markdown.New(markdown.Options{}), markdown.Mentions),
 		Debounce: cmp.Or(e.searchDebounce, 20*time.Millisecond),
 	}
 	e.db.OnChange(ix.Notify)

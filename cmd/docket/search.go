@@ -11,6 +11,7 @@ import (
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
+	"github.com/docket-dev/docket/markdown"
 	"github.com/docket-dev/docket/search"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -31,8 +32,10 @@ func newIndexer(db *bolt.DB, idx *search.Index, log *slog.Logger) *search.Indexe
 }
 
 // threadService returns the thread service the indexer reads comments
-// through, or nil while there is none.
-func threadService(db *bolt.DB) docket.ThreadService { return nil }
+// through.
+func threadService(db *bolt.DB) docket.ThreadService {
+	return bolt.NewThreadService(db, markdown.New(markdown.Options{}), markdown.Mentions)
+}
 
 // runReindex rebuilds the search index from the data file, into a new
 // directory that replaces the old one only when it is complete.

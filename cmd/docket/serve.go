@@ -124,6 +124,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Search:    &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: indexer},
 		Decisions: bolt.NewDecisionService(db, renderer),
 		Actions:   actions,
+		Threads:   bolt.NewThreadService(db, renderer, markdown.Mentions),
 	}, users, users, spaces, bolt.NewDocumentService(db), renderer)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
