@@ -234,3 +234,52 @@ func TestSearchCatchUpAndRebuild(t *testing.T) {
 		t.Errorf("moved-aside indexes: %v", aside)
 	}
 }
+
+func TestSearchComments(t *testing.T) {
+	e := newSearchEnv(t)
+	ada := e.signup("Ada")
+	sp := ada.createSpace("eng")
+	doc := ada.createDoc(sp, "Caching plan", "# Caching plan\n\nUse a write-through cache.\n")
+	th := ada.must(http.StatusCreated, "POST", "/api/docs/"+doc+"/threads", map[string]any{
+		"anchor": map[string]any{"version": 1, "start": 22, "end": 35},
+		"body":   "What about **stampede** protection when the cache is cold?",
+	})
+	threadID := th.str("id")
+	res := ada.waitSearch("stampede", hasTotal(1))
+	h := res.Hits[0]
+	if h.Type != "comment" || h.DocID != doc || h.Title != "Caching plan" || h.URL != "/d/"+doc+"#t-"+threadID {
+		t.Errorf("comment hit = %+v", h)
+	}
+	if !strings.Contains(strings.Join(h.Fragments, " "), "<mark>stampede</mark>") {
+		t.Errorf("fragments = %q", h.Fragments)
+	}
+	reply := ada.must(http.StatusCreated, "POST", "/api/threads/"+threadID+"/comments", map[string]any{"body": "Request coalescing solves it."})
+	ada.waitSearch("coalescing type:comment", hasTotal(1))
+
+	// Editing a comment replaces its text; deleting it removes it.
+	ada.must(http.StatusOK, "PATCH", "/api/comments/"+reply.str("id"), map[string]any{"body": "Singleflight solves it."})
+	ada.waitSearch("singleflight", hasTotal(1))
+	ada.waitSearch("coalescing", hasTotal(0))
+	ada.must(http.StatusNoContent, "DELETE", "/api/comments/"+reply.str("id"), nil)
+	ada.waitSearch("singleflight", hasTotal(0))
+
+	// A renamed document renames its comments' hits.
+	ada.must(http.StatusOK, "PATCH", "/api/docs/"+doc, map[string]any{"title": "Cache stampedes"})
+	ada.waitSearch("stampede type:comment", func(r searchResult) bool {
+		return r.Total == 1 && r.Hits[0].Title == "Cache stampedes"
+	})
+
+	// Comments of a deleted document go with it; a rebuild finds the rest.
+	other := ada.createDoc(sp, "Other", "text")
+	ada.must(http.StatusCreated, "POST", "/api/docs/"+other+"/threads", map[string]any{"body": "A remark about quinoa."})
+	ada.waitSearch("quinoa", hasTotal(1))
+	ada.must(http.StatusNoContent, "DELETE", "/api/docs/"+other, nil)
+	ada.waitSearch("quinoa", hasTotal(0))
+
+	e.stop()
+	if err := os.RemoveAll(filepath.Join(e.dir, "index")); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	ada.waitSearch("stampede OR stampedes", func(r searchResult) bool { return r.Total == 2 && !r.Rebuilding })
+}
