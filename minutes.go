@@ -1,6 +1,7 @@
 package docket
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -483,4 +484,30 @@ func blockLine(l string) string {
 		return l[:i] + "\\" + l[i:]
 	}
 	return l
+}
+
+// MinutesRecord is a set of minutes frozen when a decision was recorded:
+// later edits to the document do not change it.
+type MinutesRecord struct {
+	ID       string    `json:"id"`
+	DocID    string    `json:"docId"`
+	Version  int64     `json:"version"`
+	Outcome  Status    `json:"outcome"`
+	FrozenAt time.Time `json:"frozenAt"`
+	Markdown string    `json:"markdown,omitempty"` // left out of lists
+}
+
+// MinutesService compiles the minutes of documents: the meeting that did
+// not happen, from the document's history, discussion and decision.
+type MinutesService interface {
+	// CompileMinutes gathers a document's minutes as of now. Returns
+	// ENOTFOUND.
+	CompileMinutes(ctx context.Context, docID string) (*MinutesData, error)
+
+	// FindMinutesRecords lists the minutes frozen at each decision of a
+	// document, newest first, without their text. Returns ENOTFOUND.
+	FindMinutesRecords(ctx context.Context, docID string) ([]*MinutesRecord, error)
+
+	// FindMinutesRecord returns one frozen set of minutes. Returns ENOTFOUND.
+	FindMinutesRecord(ctx context.Context, docID, id string) (*MinutesRecord, error)
 }

@@ -28,6 +28,10 @@ const maxReviewsPerDoc = 5000
 type DecisionService struct {
 	db       *DB
 	renderer docket.Renderer
+
+	// Actions, if set, reads the action items of the text for the
+	// minutes frozen at a decision when the stored ones are behind.
+	Actions *ActionService
 }
 
 // NewDecisionService returns the decision service over db. Review bodies
@@ -82,18 +86,19 @@ func threadResolved(tx *bolt.Tx, threadID string) bool {
 // its document index, the comment, and the comment's place (1) in the
 // thread.
 func putThreadRecord(tx *bolt.Tx, th *docket.Thread, first *docket.Comment) error {
-	rec := *th
+	rec := &threadRecord{Thread: *th}
 	rec.Comments = nil
-	if err := putJSON(tx.Bucket(bucketThreads), []byte(th.ID), &rec); err != nil {
+	var err error
+	if rec.Seq, err = tx.Bucket(bucketThreads).NextSequence(); err != nil {
+		return err
+	}
+	if err := putThread(tx, rec); err != nil {
 		return err
 	}
 	if err := tx.Bucket(bucketDocThreads).Put(pair(th.DocID, th.ID), nil); err != nil {
 		return err
 	}
-	if err := putJSON(tx.Bucket(bucketComments), []byte(first.ID), first); err != nil {
-		return err
-	}
-	return tx.Bucket(bucketThreadComments).Put(seqKey(th.ID, 1), []byte(first.ID))
+	return putComment(tx, first, true)
 }
 
 // eachPrefixed calls fn with the value of every key prefix/... of b, in
@@ -140,6 +145,9 @@ func openConcerns(tx *bolt.Tx, docID string) (int, error) {
 // deleteDecisionData removes a document's lifecycle, reviews and handoffs.
 func deleteDecisionData(tx *bolt.Tx, docID string) error {
 	if err := tx.Bucket(bucketLifecycles).Delete([]byte(docID)); err != nil {
+		return err
+	}
+	if err := deleteMinutes(tx, docID); err != nil {
 		return err
 	}
 	for _, name := range [][]byte{bucketReviews, bucketHandoffs} {
@@ -361,6 +369,16 @@ func (s *DecisionService) Transition(ctx context.Context, docID string, t docket
 		if _, err := s.db.appendEvent(ctx, tx, ev); err != nil {
 			return err
 		}
+		if lc.Decision != nil {
+			// The minutes are frozen with the decision, this transition
+			// included: later edits to the document do not change them.
+			if lc.Decision.MinutesID, err = freezeMinutes(tx, d, t.To, now, s.Actions); err != nil {
+				return err
+			}
+			if err := putJSON(tx.Bucket(bucketLifecycles), []byte(d.ID), lc); err != nil {
+				return err
+			}
+		}
 		for _, id := range requested {
 			if err := addInbox(tx, id, ev, &docket.InboxItem{Kind: docket.InboxReviewRequest, Due: lc.Due}); err != nil {
 				return err
@@ -578,6 +596,20 @@ func (s *DecisionService) SetOwner(ctx context.Context, docID, user string) (*do
 	return out, nil
 }
 
+// findHandoffs reads a document's handoffs, oldest first.
+func findHandoffs(tx *bolt.Tx, docID string) ([]*docket.Handoff, error) {
+	out := []*docket.Handoff{}
+	err := eachPrefixed(tx.Bucket(bucketHandoffs), docID, func(v []byte) error {
+		var h docket.Handoff
+		if err := json.Unmarshal(v, &h); err != nil {
+			return fmt.Errorf("decode handoff of %s: %w", docID, err)
+		}
+		out = append(out, &h)
+		return nil
+	})
+	return out, err
+}
+
 // FindHandoffs implements [docket.DecisionService].
 func (s *DecisionService) FindHandoffs(ctx context.Context, docID string) ([]*docket.Handoff, error) {
 	out := []*docket.Handoff{}
@@ -585,14 +617,9 @@ func (s *DecisionService) FindHandoffs(ctx context.Context, docID string) ([]*do
 		if _, _, err := readableDoc(ctx, tx, docID); err != nil {
 			return err
 		}
-		return eachPrefixed(tx.Bucket(bucketHandoffs), docID, func(v []byte) error {
-			var h docket.Handoff
-			if err := json.Unmarshal(v, &h); err != nil {
-				return fmt.Errorf("decode handoff of %s: %w", docID, err)
-			}
-			out = append(out, &h)
-			return nil
-		})
+		var err error
+		out, err = findHandoffs(tx, docID)
+		return err
 	})
 	if err != nil {
 		return nil, err

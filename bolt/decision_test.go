@@ -227,6 +227,12 @@ func TestDecisionScript(t *testing.T) {
 	decidedAt := w.clock.Now()
 	lc = mustTransition(t, w, w.olga, docket.Transition{To: docket.StatusAccepted, Summary: "  Ship it; overflow is handled by back-pressure.  "})
 	want := docket.Decision{Outcome: docket.StatusAccepted, Summary: "Ship it; overflow is handled by back-pressure.", By: w.olgaID, At: decidedAt, Version: 1}
+	if lc.Decision != nil {
+		if lc.Decision.MinutesID == "" {
+			t.Errorf("decision without frozen minutes")
+		}
+		want.MinutesID = lc.Decision.MinutesID
+	}
 	if lc.Status != docket.StatusAccepted || !lc.Due.IsZero() || lc.Decision == nil || *lc.Decision != want {
 		t.Fatalf("accepted lifecycle = %+v, decision %+v; want %+v", lc, lc.Decision, want)
 	}

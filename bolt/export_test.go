@@ -39,9 +39,6 @@ func ThreadRecord(db *DB, id string) (*docket.Thread, error) {
 		}
 		c := tx.Bucket(bucketThreadComments).Cursor()
 		for k, v := c.Seek([]byte(id + "/")); k != nil && hasPrefixKey(k, id); k, v = c.Next() {
-			if seqFromKey(k) != uint64(len(th.Comments)+1) {
-				return docket.Errorf(docket.EINTERNAL, "comment %d of thread %s stored as %d", len(th.Comments)+1, id, seqFromKey(k))
-			}
 			var cm docket.Comment
 			if ok, err := getJSON(tx.Bucket(bucketComments), v, &cm); err != nil || !ok {
 				return docket.Errorf(docket.EINTERNAL, "comment %s of thread %s missing", v, id)

@@ -91,7 +91,10 @@ func (e *env) start() {
 	}
 	renderer := markdown.New(markdown.Options{})
 	cfg.Threads = bolt.NewThreadService(e.db, renderer, markdown.Mentions)
-	cfg.Decisions = bolt.NewDecisionService(e.db, renderer)
+	decisions := bolt.NewDecisionService(e.db, renderer)
+	decisions.Actions = actions
+	cfg.Decisions = decisions
+	cfg.Minutes = bolt.NewMinutesService(e.db, actions)
 	e.srv = server.New(cfg, users, users, spaces, bolt.NewDocumentService(e.db), renderer)
 	e.http = httptest.NewServer(e.srv.Handler())
 }

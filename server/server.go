@@ -65,6 +65,8 @@ type Config struct {
 	Decisions docket.DecisionService
 	// Actions lists the action items of documents.
 	Actions docket.ActionService
+	// Minutes compiles and lists the minutes of documents.
+	Minutes docket.MinutesService
 	// Threads serves threads and comments; without it their routes answer
 	// 501.
 	Threads docket.ThreadService
@@ -138,6 +140,7 @@ func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces d
 	s.registerSearchRoutes(api)
 	s.registerDecisionRoutes(api)
 	s.registerActionRoutes(api)
+	s.registerMinutesRoutes(api)
 	s.registerThreadRoutes(api)
 	api.Any("/*", func(c echo.Context) error {
 		return docket.Errorf(docket.ENOTFOUND, "No such API endpoint: %s %s.", c.Request().Method, c.Request().URL.Path)

@@ -117,13 +117,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer actionUpdater.Close()
 	actionUpdater.RefreshAll()
 	go actionUpdater.Run(ctx)
+	decisions := bolt.NewDecisionService(db, renderer)
+	decisions.Actions = actions
 
 	srv := server.New(server.Config{
 		BaseURL: cfg.BaseURL, Signup: cfg.Signup, TrustedProxies: proxies,
 		Logger: log, Registry: reg, Backup: db.Backup, Hub: hub, Sessions: sessions,
 		Search:    &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: indexer},
-		Decisions: bolt.NewDecisionService(db, renderer),
+		Decisions: decisions,
 		Actions:   actions,
+		Minutes:   bolt.NewMinutesService(db, actions),
 		Threads:   bolt.NewThreadService(db, renderer, markdown.Mentions),
 	}, users, users, spaces, bolt.NewDocumentService(db), renderer)
 

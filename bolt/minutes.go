@@ -1,0 +1,304 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"sort"
+	"time"
+
+	docket "github.com/docket-dev/docket"
+	bolt "go.etcd.io/bbolt"
+)
+
+var _ docket.MinutesService = (*MinutesService)(nil)
+
+// MinutesService implements [docket.MinutesService].
+type MinutesService struct {
+	db      *DB
+	actions *ActionService
+}
+
+// NewMinutesService returns the minutes service over db. actions, if not
+// nil, reads the action items of a text whose stored items are behind.
+func NewMinutesService(db *DB, actions *ActionService) *MinutesService {
+	return &MinutesService{db: db, actions: actions}
+}
+
+// CompileMinutes implements [docket.MinutesService].
+func (s *MinutesService) CompileMinutes(ctx context.Context, docID string) (*docket.MinutesData, error) {
+	var out *docket.MinutesData
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		d, _, err := readableDoc(ctx, tx, docID)
+		if err != nil {
+			return err
+		}
+		out, err = compileMinutes(tx, d, s.db.Now().UTC(), s.actions)
+		return err
+	})
+	return out, err
+}
+
+// FindMinutesRecords implements [docket.MinutesService].
+func (s *MinutesService) FindMinutesRecords(ctx context.Context, docID string) ([]*docket.MinutesRecord, error) {
+	out := []*docket.MinutesRecord{}
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		if _, _, err := readableDoc(ctx, tx, docID); err != nil {
+			return err
+		}
+		return eachPrefixed(tx.Bucket(bucketMinutes), docID, func(v []byte) error {
+			var r docket.MinutesRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			r.Markdown = ""
+			out = append(out, &r)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].FrozenAt.After(out[j].FrozenAt) })
+	return out, nil
+}
+
+// FindMinutesRecord implements [docket.MinutesService].
+func (s *MinutesService) FindMinutesRecord(ctx context.Context, docID, id string) (*docket.MinutesRecord, error) {
+	var r docket.MinutesRecord
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		if _, _, err := readableDoc(ctx, tx, docID); err != nil {
+			return err
+		}
+		if ok, err := getJSON(tx.Bucket(bucketMinutes), pair(docID, id), &r); err != nil {
+			return err
+		} else if !ok {
+			return docket.Errorf(docket.ENOTFOUND, "Minutes not found.")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// freezeMinutes compiles a document's minutes in the caller's transaction
+// and stores them as a record, returning its id. The decision being
+// recorded must already be in the lifecycle record.
+func freezeMinutes(tx *bolt.Tx, d *docket.Document, outcome docket.Status, now time.Time, actions *ActionService) (string, error) {
+	m, err := compileMinutes(tx, d, now, actions)
+	if err != nil {
+		return "", err
+	}
+	r := docket.MinutesRecord{ID: newID(), DocID: d.ID, Version: d.Version, Outcome: outcome, FrozenAt: now, Markdown: m.Markdown()}
+	if err := putJSON(tx.Bucket(bucketMinutes), pair(d.ID, r.ID), &r); err != nil {
+		return "", err
+	}
+	return r.ID, nil
+}
+
+// deleteMinutes removes a document's frozen minutes.
+func deleteMinutes(tx *bolt.Tx, docID string) error {
+	b := tx.Bucket(bucketMinutes)
+	prefix := []byte(docID + "/")
+	var keys [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// names resolves user ids to display names within one transaction.
+type names struct {
+	tx    *bolt.Tx
+	cache map[string]string
+}
+
+func (n *names) of(id string) string {
+	if id == "" {
+		return ""
+	}
+	if name, ok := n.cache[id]; ok {
+		return name
+	}
+	name := "(deleted user)"
+	if u, err := findUser(n.tx, id); err == nil {
+		name = u.Name
+	}
+	n.cache[id] = name
+	return name
+}
+
+// compileMinutes gathers everything the minutes of d say, from the
+// records of one transaction. Action items come from storage, or, when
+// the stored ones are behind the text and actions is set, from the text.
+func compileMinutes(tx *bolt.Tx, d *docket.Document, now time.Time, actions *ActionService) (*docket.MinutesData, error) {
+	nm := &names{tx: tx, cache: map[string]string{}}
+	lc, err := findLifecycle(tx, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	m := &docket.MinutesData{
+		DocID: d.ID, Title: d.Title, Kind: d.Kind, Status: lc.Status,
+		Owner: nm.of(d.OwnerID), CreatedBy: nm.of(d.CreatedBy), CreatedAt: d.CreatedAt,
+		Version: d.Version, CompiledAt: now,
+	}
+	seen := map[string]bool{}
+	participant := func(id string) {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			m.Participants = append(m.Participants, nm.of(id))
+		}
+	}
+	participant(d.CreatedBy)
+	participant(d.OwnerID)
+
+	// The status timeline, from the transition events.
+	c := tx.Bucket(bucketDocEvents).Cursor()
+	for k, _ := c.Seek([]byte(d.ID + "/")); k != nil && hasPrefixKey(k, d.ID); k, _ = c.Next() {
+		var ev docket.Event
+		if ok, err := getJSON(tx.Bucket(bucketEvents), u64(seqFromKey(k)), &ev); err != nil {
+			return nil, err
+		} else if !ok || ev.Type != docket.EventDocTransitioned {
+			continue
+		}
+		var data transitionData
+		if err := json.Unmarshal(ev.Data, &data); err != nil {
+			return nil, err
+		}
+		t := docket.MinutesTransition{From: data.From, To: data.To, At: ev.Time, By: nm.of(ev.ActorID)}
+		if data.Due != nil {
+			t.Due = *data.Due
+		}
+		m.Timeline = append(m.Timeline, t)
+		participant(ev.ActorID)
+	}
+
+	handoffs, err := findHandoffs(tx, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range handoffs {
+		m.Handoffs = append(m.Handoffs, docket.MinutesHandoff{From: nm.of(h.From), To: nm.of(h.To), By: nm.of(h.By), At: h.At})
+	}
+
+	// Reviewers with every verdict they gave, listed reviewers first.
+	reviews, err := findReviews(tx, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	byUser := map[string]*docket.MinutesReviewer{}
+	var order []string
+	reviewer := func(id string) *docket.MinutesReviewer {
+		if r := byUser[id]; r != nil {
+			return r
+		}
+		r := &docket.MinutesReviewer{Name: nm.of(id)}
+		byUser[id] = r
+		order = append(order, id)
+		return r
+	}
+	for _, r := range lc.Reviewers {
+		reviewer(r.UserID)
+		participant(r.UserID)
+	}
+	for _, rv := range reviews {
+		if rv.Verdict == docket.VerdictComment && byUser[rv.AuthorID] == nil {
+			participant(rv.AuthorID)
+			continue
+		}
+		r := reviewer(rv.AuthorID)
+		r.Verdicts = append(r.Verdicts, docket.MinutesVerdict{Verdict: rv.Verdict, At: rv.CreatedAt})
+		participant(rv.AuthorID)
+	}
+	for _, id := range order {
+		m.Reviewers = append(m.Reviewers, *byUser[id])
+	}
+
+	if dec := lc.Decision; dec != nil {
+		md := &docket.MinutesDecision{Outcome: dec.Outcome, Summary: dec.Summary, By: nm.of(dec.By), At: dec.At, Version: dec.Version}
+		if dec.SupersededBy != "" {
+			md.SupersededBy = dec.SupersededBy
+			if other, err := findDoc(tx, dec.SupersededBy); err == nil {
+				md.SupersededBy = other.Title
+			}
+		}
+		m.Decision = md
+	}
+
+	threads, err := docThreads(tx, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, th := range threads {
+		comments, err := threadComments(tx, th.ID)
+		if err != nil {
+			return nil, err
+		}
+		mt := docket.MinutesThread{Status: th.Status, Author: nm.of(th.AuthorID), CreatedAt: th.CreatedAt}
+		if th.Anchor != nil {
+			mt.Quote = th.Anchor.Quote
+		}
+		for i, cm := range comments {
+			if cm.Deleted {
+				continue
+			}
+			if i == 0 {
+				mt.FirstComment = cm.Body
+			}
+			mt.Comments++
+			participant(cm.AuthorID)
+		}
+		if th.Status == docket.ThreadResolved {
+			mt.ResolvedBy, mt.ResolvedAt, mt.Resolution = nm.of(th.ResolvedBy), th.ResolvedAt, th.Resolution
+			m.ResolvedThreads = append(m.ResolvedThreads, mt)
+		} else {
+			m.OpenThreads = append(m.OpenThreads, mt)
+		}
+	}
+
+	var items []*docket.ActionItem
+	if _, err := getJSON(tx.Bucket(bucketActions), []byte(d.ID), &items); err != nil {
+		return nil, err
+	}
+	if actions != nil && (len(items) == 0 || items[0].Version != d.Version) {
+		items = actions.derive(d, body(tx, d.ID))
+	}
+	members := newMemberIndex(tx, d.SpaceID)
+	for _, it := range items {
+		owner := it.Assignee
+		if id := members.resolve(it.Assignee); id != "" {
+			owner = nm.of(id)
+		}
+		m.Actions = append(m.Actions, docket.MinutesAction{Text: it.Text, Owner: owner, Due: it.Due, Done: it.Done})
+	}
+
+	var sessions []*docket.LiveSession
+	if err := eachPrefixed(tx.Bucket(bucketLiveSessions), d.ID, func(v []byte) error {
+		var ls docket.LiveSession
+		if err := json.Unmarshal(v, &ls); err != nil {
+			return err
+		}
+		sessions = append(sessions, &ls)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	sort.Slice(sessions, func(i, j int) bool { return sessions[i].StartedAt.Before(sessions[j].StartedAt) })
+	for _, ls := range sessions {
+		ms := docket.MinutesSession{StartedAt: ls.StartedAt, EndedAt: ls.EndedAt, StartVersion: ls.StartVersion, EndVersion: ls.EndVersion}
+		for _, p := range ls.Participants {
+			ms.Participants = append(ms.Participants, docket.MinutesSessionParticipant{Name: nm.of(p.UserID), Ops: p.Ops})
+			participant(p.UserID)
+		}
+		m.Sessions = append(m.Sessions, ms)
+	}
+	return m, nil
+}

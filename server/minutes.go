@@ -1,0 +1,91 @@
+package server
+
+import (
+	"net/http"
+
+	docket "github.com/docket-dev/docket"
+	"github.com/labstack/echo/v4"
+)
+
+// registerMinutesRoutes adds the minutes routes.
+func (s *Server) registerMinutesRoutes(api *echo.Group) {
+	api.GET("/docs/:id/minutes", s.handleMinutes, signedIn)
+	api.GET("/docs/:id/minutes/records", s.handleMinutesRecords, signedIn)
+}
+
+// handleMinutes serves GET /api/docs/:id/minutes: markdown, or sanitised
+// HTML with ?format=html. A decided document answers with the minutes
+// frozen at its decision; ?live=1 compiles them as of now, and
+// ?record=ID returns an earlier frozen set.
+func (s *Server) handleMinutes(c echo.Context) error {
+	if s.cfg.Minutes == nil {
+		return docket.Errorf(docket.ENOTIMPL, "This server does not compile minutes.")
+	}
+	ctx := c.Request().Context()
+	id := c.Param("id")
+	if !docket.ValidID(id) {
+		return docket.Errorf(docket.ENOTFOUND, "Document not found.")
+	}
+	format := c.QueryParam("format")
+	if format != "" && format != "markdown" && format != "html" {
+		return docket.Errorf(docket.EINVALID, "Parameter format must be markdown or html.")
+	}
+	record := c.QueryParam("record")
+	live := c.QueryParam("live")
+	if live != "" && live != "0" && live != "1" && live != "true" && live != "false" {
+		return docket.Errorf(docket.EINVALID, "Parameter live must be 1 or 0.")
+	}
+	if record == "" && live != "1" && live != "true" {
+		doc, err := s.Documents.FindDocumentMeta(ctx, id)
+		if err != nil {
+			return err
+		}
+		if doc.Decision != nil {
+			record = doc.Decision.MinutesID
+		}
+	}
+	var md string
+	if record != "" {
+		if !docket.ValidID(record) {
+			return docket.Errorf(docket.ENOTFOUND, "Minutes not found.")
+		}
+		r, err := s.cfg.Minutes.FindMinutesRecord(ctx, id, record)
+		if err != nil {
+			return err
+		}
+		md = r.Markdown
+		c.Response().Header().Set("X-Docket-Minutes", r.ID)
+	} else {
+		m, err := s.cfg.Minutes.CompileMinutes(ctx, id)
+		if err != nil {
+			return err
+		}
+		md = m.Markdown()
+	}
+	c.Response().Header().Set("Cache-Control", "private, no-cache")
+	if format == "html" {
+		html, err := s.Renderer.Render(ctx, md)
+		if err != nil {
+			return err
+		}
+		return c.HTMLBlob(http.StatusOK, []byte(html))
+	}
+	return c.Blob(http.StatusOK, "text/markdown; charset=utf-8", []byte(md))
+}
+
+// handleMinutesRecords serves GET /api/docs/:id/minutes/records: the
+// minutes frozen at each decision, newest first, without their text.
+func (s *Server) handleMinutesRecords(c echo.Context) error {
+	if s.cfg.Minutes == nil {
+		return docket.Errorf(docket.ENOTIMPL, "This server does not compile minutes.")
+	}
+	id := c.Param("id")
+	if !docket.ValidID(id) {
+		return docket.Errorf(docket.ENOTFOUND, "Document not found.")
+	}
+	recs, err := s.cfg.Minutes.FindMinutesRecords(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"records": recs, "total": len(recs)})
+}

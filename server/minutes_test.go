@@ -1,0 +1,113 @@
+package server_test
+
+import (
+	"flag"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docket-dev/docket/server"
+)
+
+var updateGolden = flag.Bool("update", false, "rewrite the golden files of testdata/")
+
+// TestMinutesOfScriptedRFC scripts an RFC through the API with a fixed
+// clock — drafted, reviewed with a concern, the concern discussed and
+// resolved, a last call, accepted — and compares the minutes with a golden
+// file. The minutes are frozen at the decision: later edits do not change
+// them, while ?live=1 compiles them anew.
+func TestMinutesOfScriptedRFC(t *testing.T) {
+	clock := &testClock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	e := newEnv(t, func(c *server.Config) { c.Now = clock.Now })
+	olga := e.signup("Olga")
+	space := olga.createSpace("eng")
+	bob, carol := e.signup("Bob"), e.signup("Carol")
+	olga.addMember(space, bob, "commenter")
+	olga.addMember(space, carol, "editor")
+	body := "# RFC 7: Rate limits\n\nEvery user gets 100 requests per minute.\n\n" +
+		"- [ ] @carol write the migration plan due:2026-11-20\n- [x] @olga measure current traffic\n"
+	doc := olga.createDoc(space, "RFC 7: Rate limits", body)
+	base := "/api/docs/" + doc
+
+	clock.Add(time.Hour)
+	olga.must(200, "POST", base+"/transition", map[string]any{
+		"to": "review", "due": rfc3339(clock.Now().Add(7 * 24 * time.Hour)), "reviewers": []string{bob.id(), carol.id()},
+	})
+	clock.Add(2 * time.Hour)
+	th := bob.must(201, "POST", base+"/threads", map[string]any{
+		"anchor": map[string]any{"version": 1, "start": 33, "end": 61},
+		"body":   "Is a minute the right window?",
+	})
+	olga.must(201, "POST", "/api/threads/"+th.str("id")+"/comments", map[string]any{"body": "Yes: it matches our billing period."})
+	clock.Add(time.Hour)
+	olga.must(200, "POST", "/api/threads/"+th.str("id")+"/resolve", map[string]any{"note": "Kept at one minute."})
+	bob.must(201, "POST", base+"/reviews", map[string]any{"verdict": "approve"})
+	clock.Add(time.Hour)
+	concern := carol.must(201, "POST", base+"/reviews", map[string]any{"verdict": "concern", "body": "Bursts at the top of the minute will hit the limit."})
+	clock.Add(24 * time.Hour)
+	olga.must(201, "POST", "/api/threads/"+concern.str("threadId")+"/comments", map[string]any{"body": "Added a burst allowance of 20."})
+	olga.must(200, "POST", "/api/threads/"+concern.str("threadId")+"/resolve", map[string]any{"note": "Burst allowance added."})
+	clock.Add(time.Hour)
+	olga.must(200, "POST", base+"/transition", map[string]any{"to": "last-call", "due": rfc3339(clock.Now().Add(3 * 24 * time.Hour))})
+	bob.must(201, "POST", base+"/threads", map[string]any{"body": "Should admins be exempt?"})
+	clock.Add(4 * 24 * time.Hour)
+	olga.must(200, "POST", base+"/transition", map[string]any{"to": "accepted", "decision": map[string]any{"summary": "Ship 100 per minute with a burst allowance of 20."}})
+
+	r := bob.must(http.StatusOK, "GET", base+"/minutes", nil)
+	if ct := r.header.Get("Content-Type"); ct != "text/markdown; charset=utf-8" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	got := strings.ReplaceAll(string(r.raw), doc, "DOCID")
+	golden := filepath.Join("testdata", "minutes-rfc.golden")
+	if *updateGolden {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("minutes differ from %s (run with -update after checking):\n%s", golden, got)
+	}
+
+	// Frozen: an edit after the decision changes the live minutes only.
+	clock.Add(time.Hour)
+	olga.must(200, "POST", base+"/edits", map[string]any{"version": 1, "body": body + "- [ ] @bob announce it\n"})
+	time.Sleep(100 * time.Millisecond) // action items follow after their debounce
+	if again := bob.must(200, "GET", base+"/minutes", nil); string(again.raw) != string(r.raw) {
+		t.Errorf("frozen minutes changed after an edit")
+	}
+	recs := bob.must(200, "GET", base+"/minutes/records", nil)
+	if recs.num("total") != 1 {
+		t.Fatalf("records = %s", recs.raw)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		live := bob.must(200, "GET", base+"/minutes?live=1", nil)
+		if strings.Contains(string(live.raw), "announce it") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("live minutes lack the new action item:\n%s", live.raw)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	html := bob.must(200, "GET", base+"/minutes?format=html", nil)
+	if !strings.Contains(string(html.raw), "<h1") || !strings.HasPrefix(html.header.Get("Content-Type"), "text/html") {
+		t.Errorf("html minutes = %s", html.raw)
+	}
+	for _, bad := range []string{"?format=pdf", "?live=maybe", "?record=zz"} {
+		if r := bob.do("GET", base+"/minutes"+bad, nil); r.status != 400 && r.status != 404 {
+			t.Errorf("GET minutes%s = %d", bad, r.status)
+		}
+	}
+	outsider := e.signup("Mallory")
+	if r := outsider.do("GET", base+"/minutes", nil); r.status != 404 {
+		t.Errorf("outsider minutes = %d", r.status)
+	}
+}
