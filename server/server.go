@@ -19,6 +19,7 @@ import (
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/collab"
+	"github.com/docket-dev/docket/frontend"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -133,6 +134,7 @@ func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces d
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
 	e.GET("/api/live", s.handleLive)
+	e.GET(frontend.Prefix+"*", echo.WrapHandler(frontend.Handler()))
 	api := e.Group("/api")
 	s.registerAuthRoutes(api)
 	s.registerSpaceRoutes(api)

@@ -1,0 +1,35 @@
+// Builds the browser bundle into dist/ with content-hashed names and a
+// manifest.json mapping each entry's logical name to its file. dist/ is
+// committed: CI rebuilds it and fails if the result differs.
+import * as esbuild from "esbuild";
+import { readdirSync, rmSync, mkdirSync, writeFileSync } from "node:fs";
+import { basename, extname } from "node:path";
+
+const outdir = "dist";
+rmSync(outdir, { recursive: true, force: true });
+mkdirSync(outdir, { recursive: true });
+
+const entries = { app: "src/app.ts", style: "src/app.css" };
+const result = await esbuild.build({
+  entryPoints: entries,
+  bundle: true,
+  minify: true,
+  sourcemap: false,
+  format: "esm",
+  target: ["es2022"],
+  outdir,
+  entryNames: "[name]-[hash]",
+  assetNames: "[name]-[hash]",
+  metafile: true,
+  legalComments: "none",
+  logLevel: "warning",
+});
+
+const manifest = {};
+for (const [file, out] of Object.entries(result.metafile.outputs)) {
+  if (!out.entryPoint) continue;
+  const name = Object.keys(entries).find((k) => entries[k] === out.entryPoint);
+  manifest[name + extname(file)] = basename(file);
+}
+writeFileSync(`${outdir}/manifest.json`, JSON.stringify(manifest, Object.keys(manifest).sort(), 2) + "\n");
+console.log(readdirSync(outdir).join("\n"));
