@@ -46,6 +46,7 @@ func (s *LiveStore) LoadOps(ctx context.Context, id string, from, to int64) ([]*
 // durable when it returns.
 func (s *LiveStore) CommitOps(ctx context.Context, commits []docket.OpCommit) error {
 	return s.db.update(ctx, func(tx *bolt.Tx) error {
+		changed := make(map[string]bool, 1)
 		for i := range commits {
 			c := &commits[i]
 			d, err := findDoc(tx, c.DocID)
@@ -58,6 +59,13 @@ func (s *LiveStore) CommitOps(ctx context.Context, commits []docket.OpCommit) er
 			rec := c.Rec
 			if err := s.docs.appendOp(tx, d, &rec, c.Text); err != nil {
 				return err
+			}
+			// One change per document per commit; live ops make no
+			// events (there would be one per keystroke): the session
+			// that ends makes one.
+			if !changed[d.ID] {
+				changed[d.ID] = true
+				s.db.notify(tx, docket.Change{Kind: docket.ChangeText, DocID: d.ID, SpaceID: d.SpaceID})
 			}
 		}
 		return nil

@@ -31,6 +31,9 @@ type env struct {
 	srv  *server.Server
 	http *httptest.Server
 	cfg  server.Config
+	// hooks is the webhook store; tests with receivers on 127.0.0.1 set
+	// its AllowPrivate.
+	hooks *bolt.WebhookService
 }
 
 // newEnv starts a server; cfg may adjust the configuration.
@@ -65,6 +68,8 @@ func (e *env) start() {
 	sessions := bolt.NewSessionService(e.db)
 	e.hub = collab.New(bolt.NewLiveStore(e.db), collab.Options{Sessions: sessions, SessionGrace: 200 * time.Millisecond})
 	cfg.Hub, cfg.Sessions = e.hub, sessions
+	e.hooks = bolt.NewWebhookService(e.db)
+	cfg.Events, cfg.Inbox, cfg.Webhooks = bolt.NewEventService(e.db), bolt.NewInboxService(e.db), e.hooks
 	users := bolt.NewUserService(e.db)
 	e.srv = server.New(cfg, users, users, bolt.NewSpaceService(e.db), bolt.NewDocumentService(e.db), markdown.New(markdown.Options{}))
 	e.http = httptest.NewServer(e.srv.Handler())

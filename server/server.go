@@ -58,6 +58,12 @@ type Config struct {
 	Hub *collab.Hub
 	// Sessions lists recorded live sessions.
 	Sessions docket.SessionService
+	// Events serves the activity feed (GET /api/activity).
+	Events docket.EventService
+	// Inbox serves what waits on the caller (/api/inbox).
+	Inbox docket.InboxService
+	// Webhooks manages the webhooks of spaces.
+	Webhooks docket.WebhookService
 }
 
 // Server serves the HTTP API.
@@ -125,6 +131,8 @@ func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces d
 	s.registerAuthRoutes(api)
 	s.registerSpaceRoutes(api)
 	s.registerDocRoutes(api)
+	s.registerActivityRoutes(api)
+	s.registerWebhookRoutes(api)
 	api.Any("/*", func(c echo.Context) error {
 		return docket.Errorf(docket.ENOTFOUND, "No such API endpoint: %s %s.", c.Request().Method, c.Request().URL.Path)
 	})
