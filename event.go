@@ -56,7 +56,10 @@ type EventFilter struct {
 	// After returns events with a Seq greater than it, oldest first.
 	// Zero returns the newest events, newest first.
 	After int64
-	Limit int
+	// Before, when After is zero, pages back: events with a Seq less than
+	// it, newest first. Zero means from the newest.
+	Before int64
+	Limit  int
 }
 
 // EventService reads the activity log. Events of spaces the caller may not

@@ -115,6 +115,7 @@ type DB struct {
 
 	watchMu  sync.RWMutex
 	watchers []func(docket.Change)
+	queued   []func() // called after a commit that queued webhook deliveries
 }
 
 // NewDB returns a DB for the file at path with default settings. Call Open.

@@ -256,6 +256,7 @@ func TestDecisionScript(t *testing.T) {
 		got = append(got, string(ev.Type)+" "+string(ev.Data))
 	}
 	wantEvents := []string{
+		`doc.created {"kind":"rfc"}`,
 		`doc.transitioned {"from":"draft","to":"review","due":"2026-12-08T09:00:00Z","reviewers":["` + w.bobID + `","` + w.carolID + `"]}`,
 		`review.created {"verdict":"approve"}`,
 		`review.created {"verdict":"concern"}`,

@@ -171,8 +171,17 @@ func (s *DocumentService) CreateDocument(ctx context.Context, dc docket.Document
 		if err := tx.Bucket(bucketSpaceDocs).Put(pair(sp.ID, d.ID), nil); err != nil {
 			return err
 		}
+		if err := s.appendOp(tx, d, &docket.OpRecord{Author: author, Time: now, Op: op}, dc.Body); err != nil {
+			return err
+		}
+		if _, err := s.db.appendEvent(ctx, tx, &docket.Event{
+			Type: docket.EventDocCreated, Time: now, SpaceID: sp.ID, DocID: d.ID,
+			Data: eventData(map[string]any{"kind": d.Kind}),
+		}); err != nil {
+			return err
+		}
 		s.db.notify(tx, docket.Change{Kind: docket.ChangeText, DocID: d.ID, SpaceID: sp.ID})
-		return s.appendOp(tx, d, &docket.OpRecord{Author: author, Time: now, Op: op}, dc.Body)
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -310,29 +319,51 @@ func (s *DocumentService) UpdateDocument(ctx context.Context, id string, upd doc
 		if err != nil {
 			return err
 		}
+		changed := map[string]any{}
 		if upd.Title != nil {
-			if d.Title, err = docket.CleanTitle(*upd.Title); err != nil {
+			title, err := docket.CleanTitle(*upd.Title)
+			if err != nil {
 				return err
+			}
+			if title != d.Title {
+				changed["title"], d.Title = title, title
 			}
 		}
 		if upd.Tags != nil {
-			if d.Tags, err = docket.CleanTags(*upd.Tags); err != nil {
+			tags, err := docket.CleanTags(*upd.Tags)
+			if err != nil {
 				return err
+			}
+			if !slices.Equal(tags, d.Tags) {
+				changed["tags"], d.Tags = tags, tags
 			}
 		}
 		if upd.Kind != nil {
 			if !upd.Kind.Valid() {
 				return docket.Errorf(docket.EINVALID, "Kind %q is not one of rfc, notes, brainstorm, page.", *upd.Kind)
 			}
-			d.Kind = *upd.Kind
+			if *upd.Kind != d.Kind {
+				changed["kind"], d.Kind = *upd.Kind, *upd.Kind
+			}
 		}
 		d.UpdatedAt = s.db.Now().UTC()
 		out = d
-		s.db.notify(tx, docket.Change{Kind: docket.ChangeMeta, DocID: d.ID, SpaceID: d.SpaceID})
 		if err := putDoc(tx, d); err != nil {
 			return err
 		}
-		return fillLifecycle(tx, d, s.db.Now(), true)
+		if err := fillLifecycle(tx, d, s.db.Now(), true); err != nil {
+			return err
+		}
+		if len(changed) == 0 {
+			return nil
+		}
+		if _, err := s.db.appendEvent(ctx, tx, &docket.Event{
+			Type: docket.EventDocUpdated, Time: d.UpdatedAt, SpaceID: d.SpaceID, DocID: d.ID, Data: eventData(changed),
+		}); err != nil {
+			return err
+		}
+		s.db.notify(tx, docket.Change{Kind: docket.ChangeMeta, DocID: d.ID, SpaceID: d.SpaceID})
+		return nil
 	})
 	return out, err
 }
@@ -391,8 +422,17 @@ func (s *DocumentService) EditDocument(ctx context.Context, id string, e docket.
 			return err
 		}
 		rec := &docket.OpRecord{Src: e.Src, Seq: e.Seq, Author: author, Time: s.db.Now().UTC(), Op: raw}
+		if err := s.appendOp(tx, d, rec, text); err != nil {
+			return err
+		}
+		if _, err := s.db.appendEvent(ctx, tx, &docket.Event{
+			Type: docket.EventDocEdited, Time: rec.Time, SpaceID: d.SpaceID, DocID: d.ID,
+			Data: eventData(map[string]any{"version": d.Version}),
+		}); err != nil {
+			return err
+		}
 		s.db.notify(tx, docket.Change{Kind: docket.ChangeText, DocID: d.ID, SpaceID: d.SpaceID})
-		return s.appendOp(tx, d, rec, text)
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -410,6 +450,17 @@ func (s *DocumentService) DeleteDocument(ctx context.Context, id string) error {
 		if role != docket.RoleAdmin && !(role.AtLeast(docket.RoleEditor) && d.OwnerID == docket.UserIDFromContext(ctx)) {
 			return docket.Errorf(docket.EFORBIDDEN, "Only the owner or a space admin may delete a document.")
 		}
+		// The document's events stay in the log and in its space's feed;
+		// only the per-document index goes with it.
+		if _, err := s.db.appendEvent(ctx, tx, &docket.Event{
+			Type: docket.EventDocDeleted, SpaceID: d.SpaceID, DocID: d.ID, Title: d.Title,
+		}); err != nil {
+			return err
+		}
+		if err := deletePrefix(tx.Bucket(bucketDocEvents), id); err != nil {
+			return err
+		}
+		s.db.notify(tx, docket.Change{Kind: docket.ChangeDeleted, DocID: d.ID, SpaceID: d.SpaceID})
 		prefix := []byte(id + "/")
 		sessions := tx.Bucket(bucketLiveSessions)
 		var keys [][]byte
@@ -446,7 +497,6 @@ func (s *DocumentService) DeleteDocument(ctx context.Context, id string) error {
 		if err := tx.Bucket(bucketBodies).Delete([]byte(id)); err != nil {
 			return err
 		}
-		s.db.notify(tx, docket.Change{Kind: docket.ChangeDeleted, DocID: id, SpaceID: d.SpaceID})
 		return tx.Bucket(bucketDocs).Delete([]byte(id))
 	})
 }
@@ -555,4 +605,20 @@ func (db *DB) DocumentCount() int {
 		return nil
 	})
 	return n
+}
+
+// deletePrefix deletes every key of b that starts with prefix/.
+func deletePrefix(b *bolt.Bucket, prefix string) error {
+	p := []byte(prefix + "/")
+	var keys [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }

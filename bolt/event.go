@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 
 	docket "github.com/docket-dev/docket"
@@ -33,7 +34,8 @@ func (db *DB) notify(tx *bolt.Tx, ch docket.Change) {
 }
 
 // appendEvent gives ev the next sequence number and stores it, with its
-// document and space indexes, in the caller's transaction. Actor, Time and
+// document and space indexes and a pending delivery for every webhook of
+// its space that wants it, in the caller's transaction. Actor, Time and
 // Title are filled in when empty. It returns the sequence number.
 func (db *DB) appendEvent(ctx context.Context, tx *bolt.Tx, ev *docket.Event) (int64, error) {
 	b := tx.Bucket(bucketEvents)
@@ -66,6 +68,9 @@ func (db *DB) appendEvent(ctx context.Context, tx *bolt.Tx, ev *docket.Event) (i
 		}
 	}
 	if err := tx.Bucket(bucketSpaceEvents).Put(seqKey(ev.SpaceID, seq), nil); err != nil {
+		return 0, err
+	}
+	if err := db.queueDeliveries(tx, ev); err != nil {
 		return 0, err
 	}
 	return ev.Seq, nil
@@ -156,4 +161,188 @@ func canRead(tx *bolt.Tx, spaceID, userID string) bool {
 // hasPrefixKey reports whether k starts with prefix/.
 func hasPrefixKey(k []byte, prefix string) bool {
 	return len(k) > len(prefix) && strings.HasPrefix(string(k), prefix) && k[len(prefix)] == '/'
+}
+
+// Interface guard.
+var _ docket.EventService = (*EventService)(nil)
+
+// EventService implements [docket.EventService] over the event log and its
+// space and document indexes.
+type EventService struct{ db *DB }
+
+// NewEventService returns the activity feed over db.
+func NewEventService(db *DB) *EventService { return &EventService{db: db} }
+
+// defaultEventsPage is the page size when the filter names none.
+const defaultEventsPage = 50
+
+// FindEvents implements [docket.EventService]. Readability is decided per
+// space at the time of the call: the events of a space one has left are
+// gone from one's feed, and those of a deleted document can be read
+// through its space only.
+func (s *EventService) FindEvents(ctx context.Context, f docket.EventFilter) ([]*docket.Event, error) {
+	switch {
+	case f.After < 0 || f.Before < 0:
+		return nil, docket.Errorf(docket.EINVALID, "Cursors after and before must not be negative.")
+	case f.After > 0 && f.Before > 0:
+		return nil, docket.Errorf(docket.EINVALID, "Use after or before, not both.")
+	case f.Limit < 0:
+		return nil, docket.Errorf(docket.EINVALID, "Limit must not be negative.")
+	}
+	limit := f.Limit
+	if limit == 0 {
+		limit = defaultEventsPage
+	}
+	limit = min(limit, docket.MaxEventsPage)
+	w := seqWalk{after: uint64(f.After), before: uint64(f.Before), limit: limit}
+	out := []*docket.Event{}
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		var seqs []uint64
+		switch {
+		case f.DocID != "":
+			d, _, err := readableDoc(ctx, tx, f.DocID)
+			if err != nil {
+				return err
+			}
+			if f.Space != "" {
+				sp, _, err := readableSpace(ctx, tx, f.Space)
+				if err != nil {
+					return err
+				}
+				if sp.ID != d.SpaceID {
+					return docket.Errorf(docket.ENOTFOUND, "Document not found in that space.")
+				}
+			}
+			seqs = w.merge(tx.Bucket(bucketDocEvents), []string{d.ID})
+		case f.Space != "":
+			sp, _, err := readableSpace(ctx, tx, f.Space)
+			if err != nil {
+				return err
+			}
+			seqs = w.merge(tx.Bucket(bucketSpaceEvents), []string{sp.ID})
+		case docket.IsSystemContext(ctx) || docket.UserFromContext(ctx).IsAdmin():
+			seqs = w.all(tx.Bucket(bucketEvents))
+		default:
+			ids, err := readableSpaceIDs(ctx, tx)
+			if err != nil {
+				return err
+			}
+			seqs = w.merge(tx.Bucket(bucketSpaceEvents), ids)
+		}
+		events := tx.Bucket(bucketEvents)
+		for _, seq := range seqs {
+			var ev docket.Event
+			if ok, err := getJSON(events, u64(seq), &ev); err != nil {
+				return err
+			} else if ok {
+				out = append(out, &ev)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// seqWalk reads sequence numbers from seqKey indexes: oldest first after
+// a cursor, or newest first before one (or from the end).
+type seqWalk struct {
+	after, before uint64
+	limit         int
+}
+
+func (w seqWalk) forward() bool { return w.after > 0 }
+
+// all walks the event log itself, for callers who may read every space.
+func (w seqWalk) all(b *bolt.Bucket) []uint64 {
+	var out []uint64
+	c := b.Cursor()
+	var k []byte
+	if w.forward() {
+		k, _ = c.Seek(u64(w.after + 1))
+	} else {
+		k = seekBefore(c, u64(w.before), w.before == 0)
+	}
+	for ; k != nil && len(out) < w.limit; k = step(c, w.forward()) {
+		if len(k) == 8 {
+			out = append(out, binary.BigEndian.Uint64(k))
+		}
+	}
+	return out
+}
+
+// merge walks the seqKey entries of several prefixes of an index
+// together, in sequence order.
+func (w seqWalk) merge(b *bolt.Bucket, prefixes []string) []uint64 {
+	type head struct {
+		c      *bolt.Cursor
+		prefix string
+		seq    uint64
+		ok     bool
+	}
+	heads := make([]*head, 0, len(prefixes))
+	advance := func(h *head, k []byte) {
+		h.ok = k != nil && len(k) == len(h.prefix)+9 && hasPrefixKey(k, h.prefix)
+		if h.ok {
+			h.seq = seqFromKey(k)
+		}
+	}
+	for _, p := range prefixes {
+		h := &head{c: b.Cursor(), prefix: p}
+		if w.forward() {
+			k, _ := h.c.Seek(seqKey(p, w.after+1))
+			advance(h, k)
+		} else {
+			end := w.before
+			if end == 0 {
+				end = math.MaxUint64
+			}
+			advance(h, seekBefore(h.c, seqKey(p, end), false))
+		}
+		if h.ok {
+			heads = append(heads, h)
+		}
+	}
+	var out []uint64
+	for len(out) < w.limit {
+		var best *head
+		for _, h := range heads {
+			if h.ok && (best == nil || (w.forward() && h.seq < best.seq) || (!w.forward() && h.seq > best.seq)) {
+				best = h
+			}
+		}
+		if best == nil {
+			break
+		}
+		out = append(out, best.seq)
+		advance(best, step(best.c, w.forward()))
+	}
+	return out
+}
+
+// seekBefore positions c on the last key before key (or on the last key
+// of the bucket when last is set) and returns it.
+func seekBefore(c *bolt.Cursor, key []byte, last bool) []byte {
+	if last {
+		k, _ := c.Last()
+		return k
+	}
+	if k, _ := c.Seek(key); k == nil {
+		k, _ = c.Last() // every key is before key
+		return k
+	}
+	k, _ := c.Prev()
+	return k
+}
+
+func step(c *bolt.Cursor, forward bool) []byte {
+	var k []byte
+	if forward {
+		k, _ = c.Next()
+	} else {
+		k, _ = c.Prev()
+	}
+	return k
 }

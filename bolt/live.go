@@ -46,7 +46,7 @@ func (s *LiveStore) LoadOps(ctx context.Context, id string, from, to int64) ([]*
 // durable when it returns.
 func (s *LiveStore) CommitOps(ctx context.Context, commits []docket.OpCommit) error {
 	return s.db.update(ctx, func(tx *bolt.Tx) error {
-		notified := map[string]bool{}
+		changed := make(map[string]bool, 1)
 		for i := range commits {
 			c := &commits[i]
 			d, err := findDoc(tx, c.DocID)
@@ -60,8 +60,11 @@ func (s *LiveStore) CommitOps(ctx context.Context, commits []docket.OpCommit) er
 			if err := s.docs.appendOp(tx, d, &rec, c.Text); err != nil {
 				return err
 			}
-			if !notified[c.DocID] {
-				notified[c.DocID] = true
+			// One change per document per commit; live ops make no
+			// events (there would be one per keystroke): the session
+			// that ends makes one.
+			if !changed[d.ID] {
+				changed[d.ID] = true
 				s.db.notify(tx, docket.Change{Kind: docket.ChangeText, DocID: d.ID, SpaceID: d.SpaceID})
 			}
 		}

@@ -26,10 +26,31 @@ func (s *SessionService) SaveSession(ctx context.Context, ls *docket.LiveSession
 		ls.ID = newID()
 	}
 	return s.db.update(ctx, func(tx *bolt.Tx) error {
-		if _, err := findDoc(tx, ls.DocID); err != nil {
+		d, err := findDoc(tx, ls.DocID)
+		if err != nil {
 			return err
 		}
-		return putJSON(tx.Bucket(bucketLiveSessions), pair(ls.DocID, ls.ID), ls)
+		b := tx.Bucket(bucketLiveSessions)
+		var old docket.LiveSession
+		if _, err := getJSON(b, pair(ls.DocID, ls.ID), &old); err != nil {
+			return err
+		}
+		if err := putJSON(b, pair(ls.DocID, ls.ID), ls); err != nil {
+			return err
+		}
+		if ls.EndedAt.IsZero() || !old.EndedAt.IsZero() {
+			return nil
+		}
+		// The session has just ended: one event for all it did.
+		participants := make([]string, 0, len(ls.Participants))
+		for _, p := range ls.Participants {
+			participants = append(participants, p.UserID)
+		}
+		_, err = s.db.appendEvent(ctx, tx, &docket.Event{
+			Type: docket.EventSessionEnded, Time: ls.EndedAt.UTC(), SpaceID: d.SpaceID, DocID: d.ID,
+			Data: eventData(map[string]any{"startVersion": ls.StartVersion, "endVersion": ls.EndVersion, "participants": participants}),
+		})
+		return err
 	})
 }
 

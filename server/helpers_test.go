@@ -34,6 +34,9 @@ type env struct {
 	srv     *server.Server
 	http    *httptest.Server
 	cfg     server.Config
+	// hooks is the webhook store; tests with receivers on 127.0.0.1 set
+	// its AllowPrivate.
+	hooks *bolt.WebhookService
 
 	// withSearch opens a search index in dir/index with an indexer that
 	// follows the data file's changes.
@@ -84,6 +87,8 @@ func (e *env) start() {
 	e.actions.RefreshAll()
 	go e.actions.Run(context.Background())
 	cfg.Actions = actions
+	e.hooks = bolt.NewWebhookService(e.db)
+	cfg.Events, cfg.Inbox, cfg.Webhooks = bolt.NewEventService(e.db), bolt.NewInboxService(e.db), e.hooks
 	users := bolt.NewUserService(e.db)
 	spaces := bolt.NewSpaceService(e.db)
 	if e.withSearch {

@@ -71,6 +71,12 @@ type Config struct {
 	// Threads serves threads and comments; without it their routes answer
 	// 501.
 	Threads docket.ThreadService
+	// Events serves the activity feed (GET /api/activity).
+	Events docket.EventService
+	// Inbox serves what waits on the caller (/api/inbox).
+	Inbox docket.InboxService
+	// Webhooks manages the webhooks of spaces.
+	Webhooks docket.WebhookService
 }
 
 // Server serves the HTTP API.
@@ -144,6 +150,8 @@ func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces d
 	s.registerActionRoutes(api)
 	s.registerMinutesRoutes(api)
 	s.registerThreadRoutes(api)
+	s.registerActivityRoutes(api)
+	s.registerWebhookRoutes(api)
 	api.Any("/*", func(c echo.Context) error {
 		return docket.Errorf(docket.ENOTFOUND, "No such API endpoint: %s %s.", c.Request().Method, c.Request().URL.Path)
 	})

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	_ "net/http/pprof" // served only on --pprof's address
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/docket-dev/docket/bolt"
@@ -17,6 +18,7 @@ import (
 	"github.com/docket-dev/docket/markdown"
 	"github.com/docket-dev/docket/search"
 	"github.com/docket-dev/docket/server"
+	"github.com/docket-dev/docket/webhook"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -30,6 +32,9 @@ type serveConfig struct {
 	LogFormat      string
 	TrustedProxies string
 	Pprof          string
+	// WebhookAllowPrivate lets webhooks reach loopback, private and
+	// link-local addresses.
+	WebhookAllowPrivate bool
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
@@ -42,6 +47,11 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&cfg.LogFormat, "log-format", envDefault("DOCKET_LOG_FORMAT", "text"), "log format: text or json (env DOCKET_LOG_FORMAT)")
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", envDefault("DOCKET_TRUSTED_PROXIES", ""), "comma-separated proxy CIDRs whose X-Forwarded-For is trusted (env DOCKET_TRUSTED_PROXIES)")
 	fs.StringVar(&cfg.Pprof, "pprof", envDefault("DOCKET_PPROF", ""), "serve Go profiles on this extra address, e.g. 127.0.0.1:6060 (env DOCKET_PPROF)")
+	allowPrivate, err := strconv.ParseBool(envDefault("DOCKET_WEBHOOK_ALLOW_PRIVATE", "false"))
+	if err != nil {
+		return cfg, fmt.Errorf("DOCKET_WEBHOOK_ALLOW_PRIVATE must be true or false")
+	}
+	fs.BoolVar(&cfg.WebhookAllowPrivate, "webhook-allow-private", allowPrivate, "let webhooks post to loopback, private and link-local addresses; off by default so that webhooks cannot reach internal services (env DOCKET_WEBHOOK_ALLOW_PRIVATE)")
 	if _, err := parseArgs(fs, args); err != nil {
 		return cfg, err
 	}
@@ -120,6 +130,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	decisions := bolt.NewDecisionService(db, renderer)
 	decisions.Actions = actions
 
+	hooks := bolt.NewWebhookService(db)
+	hooks.AllowPrivate = cfg.WebhookAllowPrivate
 	srv := server.New(server.Config{
 		BaseURL: cfg.BaseURL, Signup: cfg.Signup, TrustedProxies: proxies,
 		Logger: log, Registry: reg, Backup: db.Backup, Hub: hub, Sessions: sessions,
@@ -128,7 +140,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Actions:   actions,
 		Minutes:   bolt.NewMinutesService(db, actions),
 		Threads:   bolt.NewThreadService(db, renderer, markdown.Mentions),
+		Events:    bolt.NewEventService(db),
+		Inbox:     bolt.NewInboxService(db),
+		Webhooks:  hooks,
 	}, users, users, spaces, bolt.NewDocumentService(db), renderer)
+
+	// Webhooks go out from one dispatcher, woken by every commit that
+	// queues a delivery; requests only store the pending delivery.
+	dispatcher := webhook.New(hooks, webhook.Options{BaseURL: cfg.BaseURL, AllowPrivate: cfg.WebhookAllowPrivate, Logger: log})
+	db.OnDeliveryQueued(dispatcher.Wake)
+	dispatchCtx, stopDispatch := context.WithCancel(context.Background())
+	dispatched := make(chan struct{})
+	go func() {
+		defer close(dispatched)
+		dispatcher.Run(dispatchCtx)
+	}()
+	defer func() { stopDispatch(); <-dispatched }()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -177,6 +204,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Warn("closing the search index", slog.Any("err", cerr))
 	}
 	actionUpdater.Close()
+	stopDispatch() // attempts in flight are cancelled and retried after a restart
+	<-dispatched
 	if cerr := db.Close(); cerr != nil && err == nil {
 		err = cerr
 	}

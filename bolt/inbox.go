@@ -1,0 +1,289 @@
+package bolt
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	docket "github.com/docket-dev/docket"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Interface guard.
+var _ docket.InboxService = (*InboxService)(nil)
+
+// InboxService implements [docket.InboxService]. Stored items (bucket
+// inbox, written by the services that append events) are read with the
+// items computed from the current state: the caller's open action items
+// (user_actions, actions) and the overdue deadlines of documents the
+// caller reviews or owns (lifecycles of the documents of the caller's
+// spaces). Readability is decided at read time, so items of a space the
+// caller has left, or of a deleted document, are left out.
+type InboxService struct{ db *DB }
+
+// NewInboxService returns the inbox over db.
+func NewInboxService(db *DB) *InboxService { return &InboxService{db: db} }
+
+// Inbox page sizes.
+const (
+	defaultInboxPage = 50
+	maxInboxPage     = 200
+	// maxMarkRead is the most ids one MarkRead call may name.
+	maxMarkRead = 1000
+)
+
+// inboxReader reads one user's inbox in a transaction, remembering which
+// documents and spaces it has looked at.
+type inboxReader struct {
+	ctx    context.Context
+	tx     *bolt.Tx
+	userID string
+	now    time.Time
+	docs   map[string]*docket.Document // nil for a document that is gone or unreadable
+	spaces map[string]bool
+}
+
+// doc returns a document the caller may read, or nil.
+func (r *inboxReader) doc(id string) *docket.Document {
+	if d, ok := r.docs[id]; ok {
+		return d
+	}
+	d, err := findDoc(r.tx, id)
+	if err != nil || !r.readable(d.SpaceID) {
+		d = nil
+	}
+	r.docs[id] = d
+	return d
+}
+
+func (r *inboxReader) readable(spaceID string) bool {
+	ok, seen := r.spaces[spaceID]
+	if !seen {
+		ok = roleIn(r.ctx, r.tx, spaceID).AtLeast(docket.RoleViewer)
+		r.spaces[spaceID] = ok
+	}
+	return ok
+}
+
+// stored appends the caller's stored items whose documents are readable.
+func (r *inboxReader) stored(out []*docket.InboxItem) ([]*docket.InboxItem, error) {
+	prefix := []byte(r.userID + "/")
+	c := r.tx.Bucket(bucketInbox).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var it docket.InboxItem
+		if err := json.Unmarshal(v, &it); err != nil {
+			return nil, fmt.Errorf("decode inbox item %s: %w", k, err)
+		}
+		d := r.doc(it.DocID)
+		if d == nil {
+			continue
+		}
+		it.Title, it.SpaceID = d.Title, d.SpaceID
+		out = append(out, &it)
+	}
+	return out, nil
+}
+
+// actions appends the caller's open action items.
+func (r *inboxReader) actions(out []*docket.InboxItem) ([]*docket.InboxItem, error) {
+	prefix := []byte(r.userID + "/")
+	actions := r.tx.Bucket(bucketActions)
+	c := r.tx.Bucket(bucketUserActions).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		d := r.doc(string(k[len(prefix):]))
+		if d == nil {
+			continue
+		}
+		var items []*docket.ActionItem
+		if ok, err := getJSON(actions, []byte(d.ID), &items); err != nil {
+			return nil, err
+		} else if !ok {
+			continue
+		}
+		for _, a := range items {
+			if a == nil || a.Done || a.UserID != r.userID {
+				continue
+			}
+			out = append(out, &docket.InboxItem{
+				Kind: docket.InboxAction, Time: d.UpdatedAt, DocID: d.ID, Title: d.Title, SpaceID: d.SpaceID,
+				Text: a.Text, Due: a.Due, Overdue: actionOverdue(a.Due, r.now), URL: docURL(d.ID, ""),
+			})
+		}
+	}
+	return out, nil
+}
+
+// actionOverdue reports whether an action item's due date (midnight UTC
+// of the day) is over: it is overdue from the day after.
+func actionOverdue(due, now time.Time) bool {
+	return !due.IsZero() && !now.Before(due.Add(24*time.Hour))
+}
+
+// deadline is the part of a docket.Lifecycle the inbox reads.
+type deadline struct {
+	Status    docket.Status      `json:"status"`
+	Due       time.Time          `json:"due"`
+	Reviewers []*docket.Reviewer `json:"reviewers"`
+}
+
+// overdue appends the documents in review or last call past their
+// deadline where the caller is a reviewer without a verdict, or the
+// owner. It looks at every document of the caller's spaces; a document
+// without a lifecycle record is a draft.
+func (r *inboxReader) overdue(out []*docket.InboxItem) ([]*docket.InboxItem, error) {
+	spaceIDs, err := readableSpaceIDs(r.ctx, r.tx)
+	if err != nil {
+		return nil, err
+	}
+	lifecycles := r.tx.Bucket(bucketLifecycles)
+	c := r.tx.Bucket(bucketSpaceDocs).Cursor()
+	for _, spaceID := range spaceIDs {
+		prefix := []byte(spaceID + "/")
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			raw := lifecycles.Get(k[len(prefix):])
+			if raw == nil {
+				continue
+			}
+			var lc deadline
+			if err := json.Unmarshal(raw, &lc); err != nil {
+				return nil, fmt.Errorf("decode lifecycle %s: %w", k[len(prefix):], err)
+			}
+			l := docket.Lifecycle{Status: lc.Status, Due: lc.Due}
+			if !l.Overdue(r.now) {
+				continue
+			}
+			d := r.doc(string(k[len(prefix):]))
+			if d == nil {
+				continue
+			}
+			what := "review"
+			if lc.Status == docket.StatusLastCall {
+				what = "last call"
+			}
+			due := lc.Due.UTC().Format("2006-01-02 15:04 UTC")
+			item := &docket.InboxItem{
+				Kind: docket.InboxOverdue, Time: lc.Due, DocID: d.ID, Title: d.Title, SpaceID: d.SpaceID,
+				Due: lc.Due, Overdue: true, URL: docURL(d.ID, ""),
+			}
+			if i := slices.IndexFunc(lc.Reviewers, func(rv *docket.Reviewer) bool { return rv != nil && rv.UserID == r.userID }); i >= 0 && lc.Reviewers[i].Verdict == "" {
+				item.Text = fmt.Sprintf("Your review was due %s.", due)
+			} else if d.OwnerID == r.userID {
+				item.Text = fmt.Sprintf("The %s ended %s; move the document on.", what, due)
+			} else {
+				continue
+			}
+			out = append(out, item)
+		}
+	}
+	return out, nil
+}
+
+// FindInbox implements [docket.InboxService]. Items are sorted newest
+// first: stored items by their event's time, action items by their
+// document's last update, overdue deadlines by the deadline.
+func (s *InboxService) FindInbox(ctx context.Context, f docket.InboxFilter) ([]*docket.InboxItem, int, int, error) {
+	userID := docket.UserIDFromContext(ctx)
+	if userID == "" {
+		return nil, 0, 0, docket.Errorf(docket.EUNAUTHORIZED, "Sign in first.")
+	}
+	if f.Limit < 0 || f.Offset < 0 {
+		return nil, 0, 0, docket.Errorf(docket.EINVALID, "Limit and offset must not be negative.")
+	}
+	limit := f.Limit
+	if limit == 0 {
+		limit = defaultInboxPage
+	}
+	limit = min(limit, maxInboxPage)
+	var all []*docket.InboxItem
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		r := &inboxReader{ctx: ctx, tx: tx, userID: userID, now: s.db.Now(),
+			docs: map[string]*docket.Document{}, spaces: map[string]bool{}}
+		var err error
+		if all, err = r.stored(all); err != nil {
+			return err
+		}
+		if all, err = r.actions(all); err != nil {
+			return err
+		}
+		all, err = r.overdue(all)
+		return err
+	})
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	unread := 0
+	shown := all[:0]
+	for _, it := range all {
+		if !it.Read {
+			unread++
+		}
+		if !f.Unread || !it.Read {
+			shown = append(shown, it)
+		}
+	}
+	slices.SortStableFunc(shown, func(a, b *docket.InboxItem) int {
+		return cmp.Or(b.Time.Compare(a.Time), cmp.Compare(inboxSeq(b), inboxSeq(a)),
+			cmp.Compare(a.DocID, b.DocID), cmp.Compare(a.Text, b.Text))
+	})
+	return page(shown, f.Offset, limit), len(shown), unread, nil
+}
+
+// inboxSeq is the event sequence number of a stored item, 0 for a
+// computed one.
+func inboxSeq(it *docket.InboxItem) uint64 {
+	n, _ := strconv.ParseUint(it.ID, 10, 64)
+	return n
+}
+
+// MarkRead implements [docket.InboxService]. All ids are checked before
+// anything is written: one unknown id and nothing changes.
+func (s *InboxService) MarkRead(ctx context.Context, ids []string) error {
+	userID := docket.UserIDFromContext(ctx)
+	if userID == "" {
+		return docket.Errorf(docket.EUNAUTHORIZED, "Sign in first.")
+	}
+	if len(ids) > maxMarkRead {
+		return docket.Errorf(docket.EINVALID, "Mark at most %d items at once.", maxMarkRead)
+	}
+	return s.db.update(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketInbox)
+		var keys [][]byte
+		if len(ids) == 0 {
+			prefix := []byte(userID + "/")
+			c := b.Cursor()
+			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+				keys = append(keys, bytes.Clone(k))
+			}
+		}
+		for _, id := range ids {
+			seq, err := strconv.ParseUint(id, 10, 64)
+			if err != nil || seq == 0 || strconv.FormatUint(seq, 10) != id {
+				return docket.Errorf(docket.ENOTFOUND, "Inbox item %q not found.", id)
+			}
+			k := seqKey(userID, seq)
+			if b.Get(k) == nil {
+				return docket.Errorf(docket.ENOTFOUND, "Inbox item %q not found.", id)
+			}
+			keys = append(keys, k)
+		}
+		for _, k := range keys {
+			var it docket.InboxItem
+			if _, err := getJSON(b, k, &it); err != nil {
+				return err
+			}
+			if it.Read {
+				continue
+			}
+			it.Read = true
+			if err := putJSON(b, k, &it); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,100 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+
+	docket "github.com/docket-dev/docket"
+	"github.com/labstack/echo/v4"
+)
+
+// registerActivityRoutes adds the activity feed and the inbox; all need a
+// signed-in caller.
+func (s *Server) registerActivityRoutes(api *echo.Group) {
+	api.GET("/activity", s.handleActivity, signedIn)
+	api.GET("/inbox", s.handleInbox, signedIn)
+	api.POST("/inbox/read", s.handleInboxRead, signedIn)
+}
+
+// handleActivity serves GET /api/activity?space=&doc=&after=&before=&limit=:
+// events of what the caller may read. Without a cursor the newest come
+// first; after=N gives the events after N, oldest first (for polling);
+// before=N pages back, newest first. The answer's after is the cursor for
+// newer events, its before (when there may be more) for older ones.
+func (s *Server) handleActivity(c echo.Context) error {
+	if s.cfg.Events == nil {
+		return docket.Errorf(docket.ENOTIMPL, "This server keeps no activity feed.")
+	}
+	after, err := intParam(c, "after", 0, 0, 1<<62)
+	if err != nil {
+		return err
+	}
+	before, err := intParam(c, "before", 0, 0, 1<<62)
+	if err != nil {
+		return err
+	}
+	limit, err := intParam(c, "limit", 50, 1, docket.MaxEventsPage)
+	if err != nil {
+		return err
+	}
+	events, err := s.cfg.Events.FindEvents(c.Request().Context(), docket.EventFilter{
+		Space: c.QueryParam("space"), DocID: c.QueryParam("doc"), After: after, Before: before, Limit: int(limit),
+	})
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"events": events, "limit": limit, "after": after}
+	for _, ev := range events {
+		out["after"] = max(out["after"].(int64), ev.Seq)
+	}
+	if after == 0 && len(events) == int(limit) {
+		out["before"] = events[len(events)-1].Seq
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// handleInbox serves GET /api/inbox?unread=&limit=&offset=: what waits on
+// the caller, newest first, with the total and the unread count.
+func (s *Server) handleInbox(c echo.Context) error {
+	if s.cfg.Inbox == nil {
+		return docket.Errorf(docket.ENOTIMPL, "This server keeps no inbox.")
+	}
+	limit, offset, err := paging(c, 50, 200)
+	if err != nil {
+		return err
+	}
+	unreadOnly := false
+	if p := c.QueryParam("unread"); p != "" {
+		if unreadOnly, err = strconv.ParseBool(p); err != nil {
+			return docket.Errorf(docket.EINVALID, "Parameter unread must be true or false.")
+		}
+	}
+	items, total, unread, err := s.cfg.Inbox.FindInbox(c.Request().Context(), docket.InboxFilter{Unread: unreadOnly, Limit: limit, Offset: offset})
+	if err != nil {
+		return err
+	}
+	if items == nil {
+		items = []*docket.InboxItem{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": items, "total": total, "unread": unread, "limit": limit, "offset": offset})
+}
+
+type inboxReadRequest struct {
+	IDs []string `json:"ids"`
+}
+
+// handleInboxRead serves POST /api/inbox/read {ids}: marks the caller's
+// items read, all of them when ids is empty or missing.
+func (s *Server) handleInboxRead(c echo.Context) error {
+	if s.cfg.Inbox == nil {
+		return docket.Errorf(docket.ENOTIMPL, "This server keeps no inbox.")
+	}
+	var req inboxReadRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if err := s.cfg.Inbox.MarkRead(c.Request().Context(), req.IDs); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
