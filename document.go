@@ -243,6 +243,8 @@ type OpCommit struct {
 	DocID string
 	Rec   OpRecord // Rec.Version is the version the op is committed at
 	Text  string   // the document's text after the op
+	// Announce asks for a doc.edited event in the activity feed.
+	Announce bool
 }
 
 // OpLog is the storage of live co-editing: the hub owns open documents and

@@ -62,7 +62,15 @@ func (s *LiveStore) CommitOps(ctx context.Context, commits []docket.OpCommit) er
 			}
 			// One change per document per commit; live ops make no
 			// events (there would be one per keystroke): the session
-			// that ends makes one.
+			// that ends makes one. An edit made through the API does.
+			if c.Announce {
+				if _, err := s.db.appendEvent(ctx, tx, &docket.Event{
+					Type: docket.EventDocEdited, Time: rec.Time, ActorID: rec.Author, SpaceID: d.SpaceID, DocID: d.ID,
+					Data: eventData(map[string]any{"version": d.Version}),
+				}); err != nil {
+					return err
+				}
+			}
 			if !changed[d.ID] {
 				changed[d.ID] = true
 				s.db.notify(tx, docket.Change{Kind: docket.ChangeText, DocID: d.ID, SpaceID: d.SpaceID})

@@ -173,7 +173,7 @@ func (d *document) submitAll(subs []*submitRequest) {
 			continue
 		}
 		if rec != nil {
-			commits = append(commits, docket.OpCommit{DocID: d.id, Rec: *rec, Text: d.text})
+			commits = append(commits, docket.OpCommit{DocID: d.id, Rec: *rec, Text: d.text, Announce: r.sub.Announce})
 		}
 		acks = append(acks, pendingAck{r, ack})
 	}

@@ -20,6 +20,10 @@ type Submission struct {
 	Src     string
 	Seq     int64
 	Author  string
+	// Announce records the edit in the activity feed (a doc.edited
+	// event): for edits made one at a time through the API, not for
+	// keystrokes of live sessions, which are summed up when they end.
+	Announce bool
 }
 
 // Ack is the answer to a committed submission.

@@ -188,3 +188,21 @@ func TestInboxAPI(t *testing.T) {
 		t.Errorf("inbox after removal = %s; want empty", r.raw)
 	}
 }
+
+// An edit made through the API goes through the live hub and still makes
+// a doc.edited event, with the editor as its actor.
+func TestActivityOfRESTEdits(t *testing.T) {
+	e := newEnv(t)
+	ada := e.signup("Ada")
+	eng := ada.createSpace("eng")
+	d := ada.createDoc(eng, "Plan", "hello")
+	ada.must(http.StatusOK, "POST", "/api/docs/"+d+"/edits", map[string]any{"version": 1, "body": "hello world"})
+	r := ada.must(http.StatusOK, "GET", "/api/activity?doc="+d, nil)
+	if diff := cmp.Diff([]string{"doc.edited Plan", "doc.created Plan"}, eventTypes(r)); diff != "" {
+		t.Fatalf("activity (-want +got):\n%s", diff)
+	}
+	ev := r.body["events"].([]any)[0].(map[string]any)
+	if ev["actorId"] != ada.id() || ev["data"].(map[string]any)["version"] != float64(2) {
+		t.Errorf("doc.edited = %v", ev)
+	}
+}

@@ -251,7 +251,7 @@ func (s *Server) handleDocEdit(c echo.Context) error {
 		}
 		op = ot.Diff(base, *req.Body)
 	}
-	_, err = s.Hub.Submit(ctx, id, collab.Submission{Version: *req.Version, Op: op, Author: docket.UserIDFromContext(ctx)})
+	_, err = s.Hub.Submit(ctx, id, collab.Submission{Version: *req.Version, Op: op, Author: docket.UserIDFromContext(ctx), Announce: true})
 	if err != nil && !errors.Is(err, collab.ErrNoOp) {
 		return err
 	}
