@@ -251,7 +251,9 @@ func compileMinutes(tx *bolt.Tx, d *docket.Document, now time.Time, actions *Act
 				continue
 			}
 			if i == 0 {
-				mt.FirstComment = cm.Body
+				// Plain text of the rendered comment: its markdown would
+				// show escaped in the minutes.
+				mt.FirstComment = excerpt(cm.HTML)
 			}
 			mt.Comments++
 			participant(cm.AuthorID)
