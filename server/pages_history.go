@@ -68,7 +68,7 @@ func (s *Server) handleHistoryPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	doc, err := s.Documents.FindDocumentByID(ctx, id)
+	doc, err := s.Documents.FindDocumentMeta(ctx, id)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -679,4 +681,43 @@ func TestPagesSearch(t *testing.T) {
 		p.has(t, `class="alert"`)
 	}
 	ada.pageOK("/search").hasNot(t, "results")
+}
+
+// brokenSearch fails every search with an internal error.
+type brokenSearch struct{}
+
+func (brokenSearch) Search(context.Context, docket.SearchQuery) (*docket.SearchResult, error) {
+	return nil, errors.New("index file /var/secret/index is corrupt")
+}
+
+func (brokenSearch) Suggest(context.Context, string, int) ([]*docket.TitleSuggestion, error) {
+	return nil, errors.New("index file /var/secret/index is corrupt")
+}
+
+func TestPagesInternalError(t *testing.T) {
+	f := newPageFixture(t, func(c *server.Config) { c.Search = brokenSearch{} })
+	p := f.ada.page("/search?q=x")
+	if p.status != http.StatusInternalServerError {
+		t.Fatalf("GET /search with a broken index = %d; want 500", p.status)
+	}
+	p.has(t, "Something went wrong", `<p class="error-code">500</p>`, `href="/inbox"`)
+	p.hasNot(t, "/var/secret", "corrupt")
+}
+
+func TestPagesOverdue(t *testing.T) {
+	clock := newTestClock()
+	f := newPageFixture(t, func(c *server.Config) { c.Now = clock.Now })
+	bob := f.e.signup("Bob")
+	f.ada.addMember(f.space, bob, docket.RoleEditor)
+	f.ada.must(http.StatusOK, "POST", "/api/docs/"+f.doc+"/transition", map[string]any{
+		"to": "review", "due": rfc3339(clock.Now().Add(24 * time.Hour)), "reviewers": []string{bob.id()},
+	})
+	home := f.ada.pageOK("/")
+	home.hasNot(t, `id="home-overdue"`)
+	home.has(t, `id="home-waiting"`, "Storage engine")
+	clock.Add(48 * time.Hour)
+	home = f.ada.pageOK("/")
+	home.has(t, `<h2 id="home-overdue">Overdue</h2>`, `<span class="badge badge-overdue">Overdue</span>`)
+	f.ada.pageOK("/d/"+f.doc).has(t, "Respond by", `data-countdown>`, `<span class="badge badge-overdue">Overdue</span>`)
+	bob.pageOK("/inbox").has(t, `<span class="badge kind-overdue">Overdue</span>`)
 }
