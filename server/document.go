@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,28 +50,32 @@ func (s *Server) handleDocCreate(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	if req.Space == "" {
-		return docket.Errorf(docket.EINVALID, "Space required.")
-	}
-	if err := docket.CheckBody(req.Body); err != nil {
-		return err
-	}
-	if err := s.Renderer.Validate(req.Body); err != nil {
-		return err
-	}
-	if strings.TrimSpace(req.Title) == "" {
-		if req.Title = s.Renderer.Title(req.Body); req.Title == "" {
-			req.Title = "Untitled"
-		}
-	}
-	doc, err := s.Documents.CreateDocument(ctx, docket.DocumentCreate{
-		Space: req.Space, Title: req.Title, Body: req.Body, Kind: req.Kind, Tags: req.Tags,
-	})
+	doc, err := s.createDocument(ctx, req.Space, req.Title, req.Body, req.Kind, req.Tags)
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set("Location", "/api/docs/"+doc.ID)
 	return c.JSON(http.StatusCreated, doc)
+}
+
+// createDocument checks a new document's text and creates it; without a
+// title, the first heading of the body names it.
+func (s *Server) createDocument(ctx context.Context, space, title, body string, kind docket.Kind, tags []string) (*docket.Document, error) {
+	if space == "" {
+		return nil, docket.Errorf(docket.EINVALID, "Space required.")
+	}
+	if err := docket.CheckBody(body); err != nil {
+		return nil, err
+	}
+	if err := s.Renderer.Validate(body); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(title) == "" {
+		if title = s.Renderer.Title(body); title == "" {
+			title = "Untitled"
+		}
+	}
+	return s.Documents.CreateDocument(ctx, docket.DocumentCreate{Space: space, Title: title, Body: body, Kind: kind, Tags: tags})
 }
 
 // handleDocList serves GET /api/docs?space=&status=&owner=&kind=&tag=.
@@ -213,49 +218,8 @@ func (s *Server) handleDocEdit(c echo.Context) error {
 	if (req.Op == nil) == (req.Body == nil) {
 		return docket.Errorf(docket.EINVALID, "Send exactly one of op and body.")
 	}
-	if req.Body != nil {
-		if err := docket.CheckBody(*req.Body); err != nil {
-			return err
-		}
-		if err := s.Renderer.Validate(*req.Body); err != nil {
-			return err
-		}
-	}
-	id := c.Param("id")
-	if s.Hub == nil {
-		doc, err := s.Documents.EditDocument(ctx, id, docket.Edit{Version: *req.Version, Op: req.Op, Body: req.Body})
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, doc)
-	}
-	doc, err := s.Documents.FindDocumentMeta(ctx, id)
+	doc, err := s.editDocument(ctx, c.Param("id"), *req.Version, req.Op, req.Body)
 	if err != nil {
-		return err
-	}
-	if !doc.Role.AtLeast(docket.RoleEditor) {
-		return docket.Errorf(docket.EFORBIDDEN, "You need the editor role in this space to change documents.")
-	}
-	if *req.Version < 0 || *req.Version > doc.Version {
-		return &docket.Error{Code: docket.ECONFLICT, Message: fmt.Sprintf("Version must be between 0 and the current version %d.", doc.Version), Data: map[string]any{"version": doc.Version}}
-	}
-	var op ot.Op
-	if req.Op != nil {
-		if err := op.UnmarshalJSON(req.Op); err != nil {
-			return docket.Errorf(docket.EINVALID, "Invalid op: %v", err)
-		}
-	} else {
-		base, err := s.Documents.DocumentAt(ctx, id, *req.Version)
-		if err != nil {
-			return err
-		}
-		op = ot.Diff(base, *req.Body)
-	}
-	_, err = s.Hub.Submit(ctx, id, collab.Submission{Version: *req.Version, Op: op, Author: docket.UserIDFromContext(ctx), Announce: true})
-	if err != nil && !errors.Is(err, collab.ErrNoOp) {
-		return err
-	}
-	if doc, err = s.Documents.FindDocumentByID(ctx, id); err != nil {
 		return err
 	}
 	if req.Op != nil && s.Renderer.Validate(doc.Body) != nil {
@@ -263,6 +227,50 @@ func (s *Server) handleDocEdit(c echo.Context) error {
 		c.Response().Header().Set("Warning", `199 docket "front matter is not valid"`)
 	}
 	return c.JSON(http.StatusOK, doc)
+}
+
+// editDocument applies an edit made at version: an op in its JSON wire
+// format, or (rawOp nil) a whole new body. It returns the document after
+// the edit, with its body.
+func (s *Server) editDocument(ctx context.Context, id string, version int64, rawOp json.RawMessage, body *string) (*docket.Document, error) {
+	if body != nil {
+		if err := docket.CheckBody(*body); err != nil {
+			return nil, err
+		}
+		if err := s.Renderer.Validate(*body); err != nil {
+			return nil, err
+		}
+	}
+	if s.Hub == nil {
+		return s.Documents.EditDocument(ctx, id, docket.Edit{Version: version, Op: rawOp, Body: body})
+	}
+	doc, err := s.Documents.FindDocumentMeta(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !doc.Role.AtLeast(docket.RoleEditor) {
+		return nil, docket.Errorf(docket.EFORBIDDEN, "You need the editor role in this space to change documents.")
+	}
+	if version < 0 || version > doc.Version {
+		return nil, &docket.Error{Code: docket.ECONFLICT, Message: fmt.Sprintf("Version must be between 0 and the current version %d.", doc.Version), Data: map[string]any{"version": doc.Version}}
+	}
+	var op ot.Op
+	if rawOp != nil {
+		if err := op.UnmarshalJSON(rawOp); err != nil {
+			return nil, docket.Errorf(docket.EINVALID, "Invalid op: %v", err)
+		}
+	} else {
+		base, err := s.Documents.DocumentAt(ctx, id, version)
+		if err != nil {
+			return nil, err
+		}
+		op = ot.Diff(base, *body)
+	}
+	_, err = s.Hub.Submit(ctx, id, collab.Submission{Version: version, Op: op, Author: docket.UserIDFromContext(ctx), Announce: true})
+	if err != nil && !errors.Is(err, collab.ErrNoOp) {
+		return nil, err
+	}
+	return s.Documents.FindDocumentByID(ctx, id)
 }
 
 // handleDocHistory serves GET /api/docs/:id/history?from=&limit=: op log

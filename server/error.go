@@ -70,8 +70,9 @@ func translate(err error) (*docket.Error, int) {
 	return &docket.Error{Code: code, Message: docket.ErrorMessage(err), Data: docket.ErrorData(err)}, ErrorStatus(code)
 }
 
-// handleError writes every error as {"error": {"code", "message", ...}}.
-// Internal errors are logged with the request and shown as "Internal error."
+// handleError writes every error as {"error": {"code", "message", ...}},
+// or as an HTML page for the web app's pages. Internal errors are logged
+// with the request and shown as "Internal error."
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
@@ -89,6 +90,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	if c.Request().Method == http.MethodHead {
 		c.NoContent(status)
+		return
+	}
+	if isPageRequest(c.Request()) {
+		s.renderErrorPage(c, e, status)
 		return
 	}
 	c.JSON(status, map[string]any{"error": body})

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	docket "github.com/docket-dev/docket"
@@ -30,37 +31,16 @@ func (s *Server) handleMinutes(c echo.Context) error {
 	if format != "" && format != "markdown" && format != "html" {
 		return docket.Errorf(docket.EINVALID, "Parameter format must be markdown or html.")
 	}
-	record := c.QueryParam("record")
 	live := c.QueryParam("live")
 	if live != "" && live != "0" && live != "1" && live != "true" && live != "false" {
 		return docket.Errorf(docket.EINVALID, "Parameter live must be 1 or 0.")
 	}
-	if record == "" && live != "1" && live != "true" {
-		doc, err := s.Documents.FindDocumentMeta(ctx, id)
-		if err != nil {
-			return err
-		}
-		if doc.Decision != nil {
-			record = doc.Decision.MinutesID
-		}
+	md, recordID, err := s.minutesMarkdown(ctx, id, c.QueryParam("record"), live == "1" || live == "true")
+	if err != nil {
+		return err
 	}
-	var md string
-	if record != "" {
-		if !docket.ValidID(record) {
-			return docket.Errorf(docket.ENOTFOUND, "Minutes not found.")
-		}
-		r, err := s.cfg.Minutes.FindMinutesRecord(ctx, id, record)
-		if err != nil {
-			return err
-		}
-		md = r.Markdown
-		c.Response().Header().Set("X-Docket-Minutes", r.ID)
-	} else {
-		m, err := s.cfg.Minutes.CompileMinutes(ctx, id)
-		if err != nil {
-			return err
-		}
-		md = m.Markdown()
+	if recordID != "" {
+		c.Response().Header().Set("X-Docket-Minutes", recordID)
 	}
 	c.Response().Header().Set("Cache-Control", "private, no-cache")
 	if format == "html" {
@@ -71,6 +51,37 @@ func (s *Server) handleMinutes(c echo.Context) error {
 		return c.HTMLBlob(http.StatusOK, []byte(html))
 	}
 	return c.Blob(http.StatusOK, "text/markdown; charset=utf-8", []byte(md))
+}
+
+// minutesMarkdown returns the minutes of a document as markdown: the
+// frozen set record if given; else, unless live, the set frozen at the
+// document's decision; else compiled as of now. recordID names the
+// frozen set used, "" for compiled minutes.
+func (s *Server) minutesMarkdown(ctx context.Context, docID, record string, live bool) (md, recordID string, err error) {
+	if record == "" && !live {
+		doc, err := s.Documents.FindDocumentMeta(ctx, docID)
+		if err != nil {
+			return "", "", err
+		}
+		if doc.Decision != nil {
+			record = doc.Decision.MinutesID
+		}
+	}
+	if record != "" {
+		if !docket.ValidID(record) {
+			return "", "", docket.Errorf(docket.ENOTFOUND, "Minutes not found.")
+		}
+		r, err := s.cfg.Minutes.FindMinutesRecord(ctx, docID, record)
+		if err != nil {
+			return "", "", err
+		}
+		return r.Markdown, r.ID, nil
+	}
+	m, err := s.cfg.Minutes.CompileMinutes(ctx, docID)
+	if err != nil {
+		return "", "", err
+	}
+	return m.Markdown(), "", nil
 }
 
 // handleMinutesRecords serves GET /api/docs/:id/minutes/records: the

@@ -152,6 +152,7 @@ func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces d
 	s.registerThreadRoutes(api)
 	s.registerActivityRoutes(api)
 	s.registerWebhookRoutes(api)
+	s.registerPageRoutes()
 	api.Any("/*", func(c echo.Context) error {
 		return docket.Errorf(docket.ENOTFOUND, "No such API endpoint: %s %s.", c.Request().Method, c.Request().URL.Path)
 	})

@@ -1,0 +1,283 @@
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+	"github.com/docket-dev/docket/bolt"
+	"github.com/docket-dev/docket/collab"
+	"github.com/docket-dev/docket/markdown"
+	"github.com/docket-dev/docket/search"
+	"github.com/docket-dev/docket/server"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// site is a Docket server as docket serve wires it (storage, live hub,
+// search, decisions, threads, minutes, inbox), over a data file in a
+// temporary directory.
+type site struct {
+	t   *testing.T
+	url string
+}
+
+// newSite starts a server with open sign-up.
+func newSite(t *testing.T) *site {
+	t.Helper()
+	dir := t.TempDir()
+	db := bolt.NewDB(filepath.Join(dir, "docket.db"))
+	db.PasswordCost = bcrypt.MinCost
+	if err := db.Open(); err != nil {
+		t.Fatalf("open db: %v", err)
+	}
+	users := bolt.NewUserService(db)
+	spaces := bolt.NewSpaceService(db)
+	sessions := bolt.NewSessionService(db)
+	renderer := markdown.New(markdown.Options{})
+	hub := collab.New(bolt.NewLiveStore(db), collab.Options{Sessions: sessions})
+	idx, err := search.Open(filepath.Join(dir, "index"), search.Options{})
+	if err != nil {
+		t.Fatalf("open index: %v", err)
+	}
+	threads := bolt.NewThreadService(db, renderer, markdown.Mentions)
+	indexer := &search.Indexer{Index: idx, Docs: bolt.NewDocumentService(db), Scanner: bolt.NewScanner(db),
+		Threads: threads, Debounce: 50 * time.Millisecond}
+	db.OnChange(indexer.Notify)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { indexer.Run(ctx) })
+	actions := bolt.NewActionService(db, markdown.ActionItems)
+	updater := bolt.NewActionUpdater(actions, bolt.ActionUpdaterOptions{Debounce: 50 * time.Millisecond})
+	wg.Go(func() { updater.Run(ctx) })
+	decisions := bolt.NewDecisionService(db, renderer)
+	decisions.Actions = actions
+	srv := server.New(server.Config{
+		Signup: server.SignupOpen, Hub: hub, Sessions: sessions,
+		Search:    &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: indexer},
+		Decisions: decisions, Actions: actions,
+		Minutes: bolt.NewMinutesService(db, actions), Threads: threads,
+		Events: bolt.NewEventService(db), Inbox: bolt.NewInboxService(db), Webhooks: bolt.NewWebhookService(db),
+	}, users, users, spaces, bolt.NewDocumentService(db), renderer)
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		ts.CloseClientConnections()
+		ts.Close()
+		hub.Close()
+		cancel()
+		updater.Close()
+		wg.Wait()
+		idx.Close()
+		db.Close()
+	})
+	return &site{t: t, url: ts.URL}
+}
+
+// chromium finds a Chromium or Chrome binary, or returns "".
+func chromium() string {
+	if p := os.Getenv("DOCKET_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// browser starts headless Chromium for the test; people get windows of
+// their own (own cookies) from it with person.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := chromium()
+	if path == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("Chromium is not installed; CI needs it (apt-get install chromium)")
+		}
+		t.Skip("Chromium is not installed")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.WindowSize(1280, 900),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start %s: %v", path, err)
+	}
+	return ctx
+}
+
+// shotDir is where screenshots go: $DOCKET_SCREENSHOTS if set (kept),
+// else a temporary directory of the test.
+func shotDir(t *testing.T) string {
+	if d := os.Getenv("DOCKET_SCREENSHOTS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+// person is one browser window with its own cookies.
+type person struct {
+	t     *testing.T
+	name  string
+	site  *site
+	ctx   context.Context
+	shots string
+}
+
+func (s *site) person(browser context.Context, name, shots string) *person {
+	s.t.Helper()
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	s.t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		s.t.Fatalf("%s: open window: %v", name, err)
+	}
+	return &person{t: s.t, name: name, site: s, ctx: ctx, shots: shots}
+}
+
+// do runs browser actions.
+func (p *person) do(actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		p.t.Fatalf("%s: %v", p.name, err)
+	}
+}
+
+// open navigates to a path of the site.
+func (p *person) open(path string) {
+	p.t.Helper()
+	p.do(chromedp.Navigate(p.site.url + path))
+	p.waitJS(`document.readyState === "complete"`, 10*time.Second)
+}
+
+// eval evaluates a JavaScript expression (awaiting it if it is a promise).
+func eval[T any](p *person, js string) T {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		p.t.Fatalf("%s: eval %s: %v", p.name, js, err)
+	}
+	return v
+}
+
+// waitJS waits until a JavaScript expression is truthy, through
+// navigations (a form post and its redirect).
+func (p *person) waitJS(js string, d time.Duration) {
+	p.t.Helper()
+	deadline := time.Now().Add(d)
+	var last error
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+js+")"))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		last = err
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.screenshot("timeout")
+	url := eval[string](p, "location.href")
+	p.t.Fatalf("%s: waiting for %s at %s: %v\npage text:\n%s", p.name, js, url, last,
+		eval[string](p, "document.querySelector('main')?.innerText || document.body.innerText"))
+}
+
+// fill sets a field's value by selector, as typing would.
+func (p *person) fill(sel, value string) {
+	p.t.Helper()
+	p.do(chromedp.SetValue(chromedp.CSS(sel), value))
+}
+
+// click clicks the element a selector finds.
+func (p *person) click(sel string) {
+	p.t.Helper()
+	p.do(chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+}
+
+// submitForm fills fields of a form (selector -> value) and clicks a
+// button in it, then waits until the page shows ready.
+func (p *person) submitForm(button string, fields map[string]string) {
+	p.t.Helper()
+	for sel, v := range fields {
+		p.fill(sel, v)
+	}
+	p.click(button)
+}
+
+// text returns the visible text of the element a selector finds ("" if none).
+func (p *person) text(sel string) string {
+	p.t.Helper()
+	return eval[string](p, fmt.Sprintf(`document.querySelector(%q)?.innerText || ""`, sel))
+}
+
+// screenshot saves a PNG of the whole page at desktop width and, if
+// phone, another at 375 px: <test>-<what>.png and <test>-<what>-phone.png.
+func (p *person) screenshot(what string, phone ...bool) {
+	save := func(suffix string) {
+		ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
+		defer cancel()
+		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			p.t.Logf("%s: screenshot %s: %v", p.name, what, err)
+			return
+		}
+		name := strings.ToLower(strings.NewReplacer("/", "-", " ", "-").Replace(p.t.Name() + "-" + what + suffix + ".png"))
+		if err := os.WriteFile(filepath.Join(p.shots, name), buf, 0o644); err != nil {
+			p.t.Logf("screenshot: %v", err)
+		}
+	}
+	save("")
+	if len(phone) > 0 && phone[0] {
+		p.do(chromedp.EmulateViewport(375, 812, chromedp.EmulateScale(2)))
+		save("-phone")
+		p.do(chromedp.EmulateViewport(1280, 900))
+	}
+}
+
+// dark switches the window to the dark colour scheme (prefers-color-scheme)
+// or back.
+func (p *person) dark(on bool) {
+	p.t.Helper()
+	value := "light"
+	if on {
+		value = "dark"
+	}
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: value}},
+	})
+	if err != nil {
+		p.t.Fatalf("%s: colour scheme %s: %v", p.name, value, err)
+	}
+}
+
+// contains returns a JavaScript test that the element a selector finds
+// contains text.
+func contains(sel, text string) string {
+	return fmt.Sprintf(`(document.querySelector(%q)?.textContent || "").includes(%q)`, sel, text)
+}

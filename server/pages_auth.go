@@ -1,0 +1,132 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	docket "github.com/docket-dev/docket"
+	"github.com/labstack/echo/v4"
+)
+
+// authPage is the data of the sign-in and sign-up pages.
+type authPage struct {
+	Next   string
+	Invite string
+	Email  string
+	Name   string
+	Open   bool // anyone may sign up
+	Form   *formState
+}
+
+// handleLoginPage serves GET /login.
+func (s *Server) handleLoginPage(c echo.Context) error {
+	next := safeNext(c.QueryParam("next"))
+	if docket.UserFromContext(c.Request().Context()) != nil {
+		return seeOther(c, next)
+	}
+	return s.renderLogin(c, http.StatusOK, &authPage{Next: next}, "")
+}
+
+func (s *Server) renderLogin(c echo.Context, status int, data *authPage, msg string) error {
+	p := s.newPage(c, "Sign in")
+	p.Error = msg
+	p.Data = data
+	return s.render(c, status, "login", p)
+}
+
+// handleLoginPost serves POST /login: the same checks and limits as the
+// API's sign-in, then back to where the reader was going.
+func (s *Server) handleLoginPost(c echo.Context) error {
+	email := strings.TrimSpace(c.FormValue("email"))
+	data := &authPage{Next: safeNext(c.FormValue("next")), Email: email}
+	account := strings.ToLower(email)
+	if err := s.limiter.allowIP(c.RealIP()); err != nil {
+		c.Response().Header().Set("Retry-After", "60")
+		return s.renderLogin(c, http.StatusTooManyRequests, data, docket.ErrorMessage(err))
+	}
+	if err := s.limiter.allowAccount(account); err != nil {
+		c.Response().Header().Set("Retry-After", "60")
+		return s.renderLogin(c, http.StatusTooManyRequests, data, docket.ErrorMessage(err))
+	}
+	user, err := s.Auth.Authenticate(c.Request().Context(), email, c.FormValue("password"))
+	if err != nil {
+		if docket.ErrorCode(err) != docket.EUNAUTHORIZED {
+			return err
+		}
+		s.limiter.failAccount(account)
+		return s.renderLogin(c, http.StatusUnauthorized, data, docket.ErrorMessage(err))
+	}
+	if err := s.setSession(c, user); err != nil {
+		return err
+	}
+	return seeOther(c, data.Next)
+}
+
+// handleSignupPage serves GET /signup.
+func (s *Server) handleSignupPage(c echo.Context) error {
+	if docket.UserFromContext(c.Request().Context()) != nil {
+		return seeOther(c, "/")
+	}
+	data := &authPage{Invite: c.QueryParam("invite"), Open: s.cfg.Signup == SignupOpen}
+	if len(data.Invite) > 256 {
+		data.Invite = ""
+	}
+	p := s.newPage(c, "Sign up")
+	p.Data = data
+	return s.render(c, http.StatusOK, "signup", p)
+}
+
+// handleSignupPost serves POST /signup: creates the account as the API
+// does (the first account becomes the site admin; with the "first"
+// policy later ones need an invitation) and signs it in.
+func (s *Server) handleSignupPost(c echo.Context) error {
+	data := &authPage{
+		Invite: c.FormValue("invite"), Email: strings.TrimSpace(c.FormValue("email")),
+		Name: strings.TrimSpace(c.FormValue("name")), Open: s.cfg.Signup == SignupOpen,
+	}
+	fail := func(status int, msg string) error {
+		p := s.newPage(c, "Sign up")
+		p.Error = msg
+		p.Data = data
+		return s.render(c, status, "signup", p)
+	}
+	if err := s.limiter.allowIP(c.RealIP()); err != nil {
+		c.Response().Header().Set("Retry-After", "60")
+		return fail(http.StatusTooManyRequests, docket.ErrorMessage(err))
+	}
+	user, err := s.Users.CreateUser(c.Request().Context(), docket.UserCreate{
+		Name: data.Name, Email: data.Email, Password: c.FormValue("password"),
+		TimeZone: c.FormValue("timeZone"), Invite: data.Invite, OnlyIfFirst: s.cfg.Signup != SignupOpen,
+	})
+	if err != nil {
+		e, status := translate(err)
+		if status >= 500 {
+			return err
+		}
+		msg := e.Message
+		if e.Code == docket.EFORBIDDEN && data.Invite == "" {
+			msg = "Sign-up on this server is by invitation. Ask an admin for an invitation link."
+		}
+		return fail(status, msg)
+	}
+	if err := s.setSession(c, user); err != nil {
+		return err
+	}
+	return seeOther(c, "/")
+}
+
+// handleLogoutPost serves POST /logout.
+func (s *Server) handleLogoutPost(c echo.Context) error {
+	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
+		if err := s.Auth.DeleteSession(c.Request().Context(), ck.Value); err != nil {
+			return err
+		}
+	}
+	c.SetCookie(&http.Cookie{
+		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
+		HttpOnly: true, Secure: s.isSecure(c.Request()), SameSite: http.SameSiteLaxMode,
+	})
+	s.authEpoch.Add(1)
+	return seeOther(c, "/login?done=signed-out")
+}

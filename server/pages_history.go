@@ -1,0 +1,228 @@
+package server
+
+import (
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/collab/ot"
+	"github.com/labstack/echo/v4"
+)
+
+// historyPage is the data of a document's history: a page of versions,
+// newest first, and optionally one version or the diff of two.
+type historyPage struct {
+	Doc        *docket.Document
+	Rows       []historyRow
+	Older      string // link to the previous page of versions
+	Newer      string
+	View       *versionView
+	Diff       *diffView
+	From, To   int64 // the compare form's values
+	Sessions   []*docket.LiveSession
+	MinVersion int64
+}
+
+// historyRow is one version: the op that made it, by whom, when.
+type historyRow struct {
+	Version int64 // the version the op produced
+	Prev    int64 // the version before it
+	Author  string
+	Time    time.Time
+	Added   int // code points
+	Removed int
+}
+
+// versionView is the text of one version.
+type versionView struct {
+	Version int64
+	HTML    template.HTML
+	Source  string
+}
+
+// diffView is the line diff between two versions.
+type diffView struct {
+	From, To       int64
+	Lines          []diffRow
+	Added, Removed int
+}
+
+// diffRow is one line of a unified diff: kind is hunk, add, del or ctx.
+type diffRow struct {
+	Kind string
+	Text string
+}
+
+const historyPageSize = 50
+
+// handleHistoryPage serves GET /d/:id/history?before=&v=&from=&to=: the
+// versions with author and time, paged newest first (before is the
+// newest version of the page); v shows one version, from and to the
+// diff between two.
+func (s *Server) handleHistoryPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	id, err := pageDocID(c)
+	if err != nil {
+		return err
+	}
+	doc, err := s.Documents.FindDocumentMeta(ctx, id)
+	if err != nil {
+		return err
+	}
+	version := func(name string, def int64) (int64, error) {
+		v := c.QueryParam(name)
+		if v == "" {
+			return def, nil
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 || n > doc.Version {
+			return 0, docket.Errorf(docket.EINVALID, "%s must be a version between 0 and %d.", name, doc.Version)
+		}
+		return n, nil
+	}
+	data := &historyPage{Doc: doc, To: doc.Version, From: max(doc.Version-1, 0)}
+	newest, err := version("before", doc.Version)
+	if err != nil {
+		return err
+	}
+	// Versions newest-historyPageSize+1 .. newest, made by the ops at
+	// versions from .. newest-1.
+	from := max(newest-historyPageSize, 0)
+	ops, err := s.Documents.FindOps(ctx, doc.ID, from, newest, historyPageSize)
+	if err != nil {
+		return err
+	}
+	for i := len(ops) - 1; i >= 0; i-- {
+		rec := ops[i]
+		row := historyRow{Version: rec.Version + 1, Prev: rec.Version, Author: rec.Author, Time: rec.Time}
+		var op ot.Op
+		if op.UnmarshalJSON(rec.Op) == nil {
+			for _, comp := range op {
+				switch comp.Kind() {
+				case ot.KindInsert:
+					row.Added += comp.Len()
+				case ot.KindDelete:
+					row.Removed += comp.Len()
+				}
+			}
+		}
+		data.Rows = append(data.Rows, row)
+	}
+	if from > 0 {
+		data.Older = "/d/" + doc.ID + "/history?before=" + strconv.FormatInt(from, 10)
+	}
+	if newest < doc.Version {
+		data.Newer = "/d/" + doc.ID + "/history?before=" + strconv.FormatInt(min(newest+historyPageSize, doc.Version), 10)
+	}
+	if c.QueryParam("v") != "" {
+		v, err := version("v", doc.Version)
+		if err != nil {
+			return err
+		}
+		text, err := s.Documents.DocumentAt(ctx, doc.ID, v)
+		if err != nil {
+			return err
+		}
+		html, err := s.Renderer.Render(ctx, text)
+		if err != nil {
+			return err
+		}
+		data.View = &versionView{Version: v, HTML: template.HTML(html), Source: text}
+	}
+	if c.QueryParam("from") != "" || c.QueryParam("to") != "" {
+		if data.From, err = version("from", max(doc.Version-1, 0)); err != nil {
+			return err
+		}
+		if data.To, err = version("to", doc.Version); err != nil {
+			return err
+		}
+		a, err := s.Documents.DocumentAt(ctx, doc.ID, data.From)
+		if err != nil {
+			return err
+		}
+		b, err := s.Documents.DocumentAt(ctx, doc.ID, data.To)
+		if err != nil {
+			return err
+		}
+		d := diffTexts(a, b, "version "+strconv.FormatInt(data.From, 10), "version "+strconv.FormatInt(data.To, 10))
+		dv := &diffView{From: data.From, To: data.To, Added: d.added, Removed: d.removed}
+		var lines []string
+		if d.unified != "" {
+			// Without the --- and +++ header.
+			lines = strings.Split(strings.TrimSuffix(d.unified, "\n"), "\n")[2:]
+		}
+		for _, l := range lines {
+			row := diffRow{Kind: "ctx", Text: l}
+			switch {
+			case strings.HasPrefix(l, "@@"):
+				row.Kind = "hunk"
+			case strings.HasPrefix(l, "+"):
+				row.Kind, row.Text = "add", l[1:]
+			case strings.HasPrefix(l, "-"):
+				row.Kind, row.Text = "del", l[1:]
+			case strings.HasPrefix(l, " "):
+				row.Text = l[1:]
+			}
+			dv.Lines = append(dv.Lines, row)
+		}
+		data.Diff = dv
+	}
+	if s.cfg.Sessions != nil {
+		if data.Sessions, err = s.cfg.Sessions.FindSessions(ctx, doc.ID); err != nil {
+			return err
+		}
+	}
+	p := s.newPage(c, "History of "+doc.Title)
+	if members, err := s.Spaces.FindMembers(ctx, doc.SpaceID); err == nil {
+		p.noteNames(members)
+	}
+	p.Data = data
+	return s.render(c, http.StatusOK, "history", p)
+}
+
+// minutesPage is the data of a document's minutes.
+type minutesPage struct {
+	Doc      *docket.Document
+	HTML     template.HTML
+	Records  []*docket.MinutesRecord
+	Record   string // the frozen set shown, "" for compiled minutes
+	Live     bool
+	Markdown string
+}
+
+// handleMinutesPage serves GET /d/:id/minutes?record=&live=: the minutes
+// rendered (those frozen at the decision, for a decided document), and
+// the list of frozen sets.
+func (s *Server) handleMinutesPage(c echo.Context) error {
+	if s.cfg.Minutes == nil {
+		return docket.Errorf(docket.ENOTIMPL, "This server does not compile minutes.")
+	}
+	ctx := c.Request().Context()
+	id, err := pageDocID(c)
+	if err != nil {
+		return err
+	}
+	doc, err := s.Documents.FindDocumentMeta(ctx, id)
+	if err != nil {
+		return err
+	}
+	data := &minutesPage{Doc: doc, Live: c.QueryParam("live") == "1"}
+	md, record, err := s.minutesMarkdown(ctx, id, c.QueryParam("record"), data.Live)
+	if err != nil {
+		return err
+	}
+	html, err := s.Renderer.Render(ctx, md)
+	if err != nil {
+		return err
+	}
+	data.HTML, data.Record, data.Markdown = template.HTML(html), record, md
+	if data.Records, err = s.cfg.Minutes.FindMinutesRecords(ctx, id); err != nil {
+		return err
+	}
+	p := s.newPage(c, "Minutes of "+doc.Title)
+	p.Data = data
+	return s.render(c, http.StatusOK, "minutes", p)
+}
