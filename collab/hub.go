@@ -64,8 +64,9 @@ type Hub struct {
 	opts  Options
 	log   *slog.Logger
 
-	mu   sync.Mutex
-	docs map[string]*document
+	mu     sync.Mutex
+	docs   map[string]*document
+	closed bool // Close has begun: no document opens any more
 
 	commits chan *commitRequest
 	done    chan struct{}
@@ -104,6 +105,7 @@ func New(store docket.OpLog, opts Options) *Hub {
 // commits in flight have finished.
 func (h *Hub) Close() {
 	h.mu.Lock()
+	h.closed = true
 	docs := h.docs
 	h.docs = map[string]*document{}
 	h.mu.Unlock()
@@ -157,10 +159,10 @@ func (h *Hub) send(ctx context.Context, docID string, req request) error {
 func (h *Hub) open(ctx context.Context, docID string) (*document, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	select {
-	case <-h.done:
+	if h.closed {
+		// A document opened now would never be stopped, and Close would
+		// wait for it until it idles out.
 		return nil, errClosed
-	default:
 	}
 	if d := h.docs[docID]; d != nil {
 		return d, nil

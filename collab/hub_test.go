@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
@@ -307,5 +308,55 @@ func TestGroupCommit(t *testing.T) {
 		if d, _ := f.docs.FindDocumentByID(f.ctx, id); d.Version != perDoc+1 {
 			t.Fatalf("doc %s at v%d; want %d", id, d.Version, perDoc+1)
 		}
+	}
+}
+
+// Close stops every document, also one that a request opens while Close
+// is stopping the others: it returns promptly instead of waiting for that
+// document to idle out.
+func TestHubCloseWhileOpening(t *testing.T) {
+	f := newFixture(t)
+	var ids []string
+	for range 40 {
+		ids = append(ids, f.newDoc(t, "abc"))
+	}
+	late := f.newDoc(t, "late")
+	h := collab.New(f.log, collab.Options{})
+	for _, id := range ids {
+		if _, _, err := h.Snapshot(f.ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := make(chan struct{})
+	opened := make(chan struct{})
+	go func() {
+		defer close(opened)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			// A request that reaches a document just as it stops is not
+			// answered; the deadline ends the wait.
+			ctx, cancel := context.WithTimeout(f.ctx, time.Second)
+			h.Snapshot(ctx, late)
+			cancel()
+		}
+	}()
+	closed := make(chan struct{})
+	go func() { h.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Error("Close still waiting after 10s")
+	}
+	close(stop)
+	<-opened
+	if t.Failed() {
+		t.FailNow()
+	}
+	if _, _, err := h.Snapshot(f.ctx, late); docket.ErrorCode(err) != docket.EUNAVAILABLE {
+		t.Fatalf("Snapshot after Close = %v", err)
 	}
 }

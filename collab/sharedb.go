@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	docket "github.com/docket-dev/docket"
@@ -14,9 +15,10 @@ import (
 // This file holds the public side of the ShareDB wire protocol adapter
 // (protocol 1.2, collection "docs", type text-unicode): [Live] serves
 // connections, [Conn] is the socket it needs and [Documents] the
-// permission-checked reads it makes. The session itself (one reader and
-// one writer goroutine per connection) is in sharedb_session.go and
-// sharedb_writer.go, the wire frames in sharedb_frames.go.
+// permission-checked reads it makes. The session itself (a reader
+// goroutine per connection, and a writer goroutine while there is output)
+// is in sharedb_session.go and sharedb_writer.go, the wire frames in
+// sharedb_frames.go.
 
 // WebSocket message types and close codes (RFC 6455). The values are the
 // ones gorilla/websocket uses, so a *websocket.Conn can be passed as a
@@ -115,6 +117,9 @@ type LiveOptions struct {
 	EventQueue int
 	// WriteTimeout bounds every write (10 s).
 	WriteTimeout time.Duration
+	// WriterIdle is how long a connection's writer goroutine waits for
+	// more output before it stops; the next output starts it again (1 s).
+	WriterIdle time.Duration
 	// PingInterval is how often the server pings (30 s).
 	PingInterval time.Duration
 	// PongTimeout closes a connection that sent nothing, not even a
@@ -183,6 +188,7 @@ func (o *LiveOptions) setDefaults() {
 	def(&o.SendQueue, 128)
 	def(&o.EventQueue, 512)
 	defDur(&o.WriteTimeout, 10*time.Second)
+	defDur(&o.WriterIdle, time.Second)
 	defDur(&o.PingInterval, 30*time.Second)
 	defDur(&o.PongTimeout, 60*time.Second)
 	defRate(&o.OpRate, 100)
@@ -218,14 +224,18 @@ type Live struct {
 	sessions map[*session]struct{}
 	srcs     map[string]*session // agent id -> the session that uses it
 	closing  bool
+	ticking  bool // the ticker goroutine runs
 	wg       sync.WaitGroup
+
+	start   time.Time    // the origin of the ticker's clock
+	writers atomic.Int64 // writer goroutines running
 }
 
 // NewLive returns a protocol server over hub that checks permissions and
 // reads history through store.
 func NewLive(hub *Hub, store Documents, opts LiveOptions) *Live {
 	opts.setDefaults()
-	return &Live{hub: hub, store: store, opts: opts, sessions: map[*session]struct{}{}, srcs: map[string]*session{}}
+	return &Live{hub: hub, store: store, opts: opts, sessions: map[*session]struct{}{}, srcs: map[string]*session{}, start: time.Now()}
 }
 
 // Serve speaks the protocol on conn until the connection ends, and then
@@ -290,10 +300,85 @@ func (l *Live) add(s *session) bool {
 	if l.closing {
 		return false
 	}
+	now := l.now()
+	s.nextPing = now + int64(l.opts.PingInterval)
+	s.nextRecheck = now + int64(l.opts.RecheckInterval)
+	// The first recheck runs whatever the epoch: something may have been
+	// revoked between the upgrade's authentication and now.
+	s.checkedAt = now - int64(l.opts.FullRecheck)
 	l.sessions[s] = struct{}{}
 	l.srcs[s.src] = s
 	l.wg.Add(1)
+	if !l.ticking {
+		l.ticking = true
+		go l.tick()
+	}
 	return true
+}
+
+// now is the ticker's clock: monotonic nanoseconds since NewLive.
+func (l *Live) now() int64 { return int64(time.Since(l.start)) }
+
+// tick is one ticker for the pings and permission rechecks of every
+// connection, so that an idle connection needs no timer and no goroutine
+// of its own: a few times per RecheckInterval it marks what is due and
+// kicks those connections' writers. Each connection is due on its own
+// schedule (from when it connected), which spreads the work. It runs
+// while there are connections.
+func (l *Live) tick() {
+	period := min(l.opts.RecheckInterval, l.opts.PingInterval) / 4
+	period = max(period, 5*time.Millisecond)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	var sessions []*session
+	for range t.C {
+		l.mu.Lock()
+		if len(l.sessions) == 0 {
+			l.ticking = false
+			l.mu.Unlock()
+			return
+		}
+		for s := range l.sessions {
+			sessions = append(sessions, s)
+		}
+		l.mu.Unlock()
+		var epoch uint64
+		if l.opts.Epoch != nil {
+			epoch = l.opts.Epoch()
+		}
+		now := l.now()
+		for _, s := range sessions {
+			l.due(s, now, epoch)
+		}
+		clear(sessions)
+		sessions = sessions[:0]
+	}
+}
+
+// due marks the ping and recheck of s that are due at now and kicks its
+// writer if there are any. Called by the ticker only.
+func (l *Live) due(s *session, now int64, epoch uint64) {
+	kick := false
+	if now >= s.nextPing {
+		s.nextPing = now + int64(l.opts.PingInterval)
+		s.pingDue.Store(true)
+		kick = true
+	}
+	if now >= s.nextRecheck {
+		s.nextRecheck = now + int64(l.opts.RecheckInterval)
+		// With Epoch, only when something may have been revoked since
+		// the last recheck, or for expiries after FullRecheck. The epoch
+		// is read before the recheck runs, so a change during it leads to
+		// another.
+		if l.opts.Epoch == nil || epoch != s.checkedEpoch || now-s.checkedAt >= int64(l.opts.FullRecheck) {
+			s.checkedEpoch, s.checkedAt = epoch, now
+			s.recheckDue.Store(true)
+			kick = true
+		}
+	}
+	if kick {
+		s.kick()
+	}
 }
 
 func (l *Live) remove(s *session) {

@@ -22,15 +22,22 @@ import (
 
 // session is one client connection. The reader goroutine (the caller of
 // run) reads messages and serves them one at a time, calling into the hub;
-// the writer goroutine (writeLoop) is the only one that writes to the
-// socket. Replies reach the writer through a bounded queue (out), the
-// hub's events through the subscriber's own bounded queue. Whatever
-// overflows closes the connection; nothing ever waits for a slow client.
+// a writer goroutine (writeLoop) is the only one that writes to the
+// socket. The writer runs on demand: whatever has output for the client
+// (a reply queued by the reader, the hub's events, a drop, the ping and
+// recheck timers of [Live]'s ticker) calls kick, which starts it when it
+// is not running, and it stops after WriterIdle with nothing to do, so an
+// idle connection has no writer goroutine. Replies reach the writer
+// through a bounded queue (outq), the hub's events through the
+// subscriber's own bounded queue. Whatever overflows closes the
+// connection; nothing ever waits for a slow client.
 type session struct {
-	// checkedEpoch and checkedAt are the Epoch and time of the last
-	// recheck; only the writer uses them.
-	checkedEpoch uint64
-	checkedAt    time.Time
+	// Owned by Live's ticker: when the next ping and the next permission
+	// recheck are due (nanoseconds on Live's clock), and the Epoch and
+	// time of the last recheck.
+	nextPing, nextRecheck int64
+	checkedEpoch          uint64
+	checkedAt             int64
 
 	live   *Live
 	hub    *Hub
@@ -50,18 +57,28 @@ type session struct {
 
 	opLimit, msgLimit, presenceLimit, strikes *rate.Limiter
 
-	out        chan outItem
+	outMu sync.Mutex
+	outq  []outItem // replies for the writer; nil while empty
+
+	// writing is set while a writer goroutine runs; wake tells a running
+	// writer that there is something new. pingDue and recheckDue are set
+	// by Live's ticker.
+	writing    atomic.Bool
+	wake       chan struct{}
+	pingDue    atomic.Bool
+	recheckDue atomic.Bool
+
 	done       chan struct{} // closed when the session starts closing
 	readerDone chan struct{}
-	writerDone chan struct{}
+	writerDone chan struct{} // closed when the last writer has closed the socket
 	finished   chan struct{} // closed after cleanup
 	closeOnce  sync.Once
 	closeCode  int
 	closeMsg   string
 	hurry      atomic.Bool // close without waiting for the client's answer
 
-	mu       sync.Mutex // guards state and overflow
-	state    map[string]*docState
+	mu       sync.Mutex           // guards state and overflow
+	state    map[string]*docState // made on first use
 	overflow bool
 }
 
@@ -106,12 +123,11 @@ func newSession(l *Live, ctx context.Context, conn Conn, userID string) *session
 		msgLimit:      rate.NewLimiter(rate.Limit(o.MessageRate), o.MessageBurst),
 		presenceLimit: rate.NewLimiter(rate.Limit(o.PresenceRate), o.PresenceBurst),
 		strikes:       rate.NewLimiter(rate.Limit(o.StrikeRate), o.StrikeBurst),
-		out:           make(chan outItem, o.SendQueue),
+		wake:          make(chan struct{}, 1),
 		done:          make(chan struct{}),
 		readerDone:    make(chan struct{}),
 		writerDone:    make(chan struct{}),
 		finished:      make(chan struct{}),
-		state:         map[string]*docState{},
 	}
 }
 
@@ -130,7 +146,6 @@ func (s *session) run() {
 		return c.SetReadDeadline(time.Now().Add(s.opts.PongTimeout))
 	})
 	s.send(initFrame(s.src))
-	go s.writeLoop()
 	s.readLoop()
 	close(s.readerDone)
 	s.close(CloseNormal, "")
@@ -143,6 +158,7 @@ func (s *session) close(code int, reason string) {
 	s.closeOnce.Do(func() {
 		s.closeCode, s.closeMsg = code, reason
 		close(s.done)
+		s.kick() // the writer sends the close frame
 	})
 }
 
@@ -196,11 +212,24 @@ func (s *session) readLoop() {
 func (s *session) send(frame []byte) { s.enqueue(outItem{frame: frame}) }
 
 func (s *session) enqueue(it outItem) {
-	select {
-	case s.out <- it:
-	default:
+	s.outMu.Lock()
+	if len(s.outq) >= s.opts.SendQueue {
+		s.outMu.Unlock()
 		s.close(CloseTryAgainLater, "Too slow to keep up; reconnect.")
+		return
 	}
+	s.outq = append(s.outq, it)
+	s.outMu.Unlock()
+	s.kick()
+}
+
+// takeOut returns the queued replies, oldest first, and empties the queue.
+func (s *session) takeOut() []outItem {
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
+	q := s.outq
+	s.outq = nil
+	return q
 }
 
 func (s *session) sendError(request []byte, code, msg string) {
@@ -235,8 +264,8 @@ func (s *session) ensureSub() *Subscriber {
 		return sub
 	}
 	sub := NewSubscriber(s.src, s.userID, s.opts.EventQueue)
+	sub.notify = s.kick
 	s.sub.Store(sub)
-	s.enqueue(outItem{}) // wake the writer so that it listens to the new queue
 	return sub
 }
 
@@ -400,6 +429,9 @@ func (s *session) fetchOps(id string, v int64) (syncDoc, error) {
 func (s *session) stateFor(id string) *docState {
 	st := s.state[id]
 	if st == nil {
+		if s.state == nil {
+			s.state = map[string]*docState{}
+		}
 		st = &docState{}
 		s.state[id] = st
 	}
@@ -958,7 +990,7 @@ func (s *session) revoke(id string) []byte {
 func (s *session) cleanup() {
 	s.mu.Lock()
 	state := s.state
-	s.state = map[string]*docState{}
+	s.state = nil
 	s.mu.Unlock()
 	sub := s.sub.Load()
 	for id, st := range state {

@@ -24,6 +24,7 @@ type fakeConn struct {
 	closed  chan struct{}
 	once    sync.Once
 	stalled atomic.Bool
+	pings   bool // pings arrive in out as {"a":"ping"}
 	mu      sync.Mutex
 	wdl     time.Time
 	codes   []int
@@ -65,6 +66,13 @@ func (c *fakeConn) WriteMessage(_ int, data []byte) error {
 }
 
 func (c *fakeConn) WriteControl(typ int, data []byte, _ time.Time) error {
+	if typ == 9 && c.pings {
+		select {
+		case c.out <- []byte(`{"a":"ping"}`):
+		case <-c.closed:
+			return errFakeClosed
+		}
+	}
 	if typ == 8 && len(data) >= 2 {
 		c.mu.Lock()
 		c.codes = append(c.codes, int(data[0])<<8|int(data[1]))

@@ -3,6 +3,7 @@ package collab
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	docket "github.com/docket-dev/docket"
@@ -43,82 +44,151 @@ type ackItem struct {
 	frame   []byte
 }
 
+// writerStopping, if set (by tests), runs when a writer has decided to
+// stop and before it marks itself stopped.
+var writerStopping atomic.Pointer[func()]
+
 // closeGrace is how long the writer waits for the client's answer to its
 // close frame before dropping the TCP connection.
 const closeGrace = 2 * time.Second
 
-// writeLoop is the only writer of the socket. It sends queued replies and
-// the hub's events in an order where a subscribed client sees every
-// version exactly once and in turn (an op frame or its own ack), pings,
-// and checks permissions again on a timer.
+// kick makes sure a writer runs for the session: it starts one when none
+// runs, or else wakes the one that does. Whoever queues output calls it
+// after queueing. There is at most one writer at a time: only the caller
+// that turns writing on starts one.
+func (s *session) kick() {
+	if s.writing.CompareAndSwap(false, true) {
+		s.live.writers.Add(1)
+		go s.writeLoop()
+		return
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default: // a wake-up is pending already
+	}
+}
+
+// writeLoop is the only writer of the socket while it runs. It sends
+// queued replies and the hub's events in an order where a subscribed
+// client sees every version exactly once and in turn (an op frame or its
+// own ack), pings, and checks permissions again when the ticker says so.
+// With nothing to do for WriterIdle it stops; it marks itself stopped
+// before looking at the queues one last time, so output queued meanwhile
+// is either seen here or starts a new writer (kick), never lost.
 func (s *session) writeLoop() {
-	defer close(s.writerDone)
+	final := false // this writer closes the socket
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("live: panic in writer", slog.Any("panic", r), slog.String("user", s.userID))
 			s.close(CloseInternalError, "Internal error.")
-			s.finishWrites()
+			if !final {
+				final = true
+				s.finishWrites()
+			} else {
+				s.conn.Close()
+			}
+		}
+		s.live.writers.Add(-1)
+		if final {
+			// writing stays set: no writer starts after this one.
+			close(s.writerDone)
 		}
 	}()
-	ping := time.NewTicker(s.opts.PingInterval)
-	defer ping.Stop()
-	recheck := time.NewTicker(s.opts.RecheckInterval)
-	defer recheck.Stop()
+	var idle *time.Timer
 	for {
-		var ready, dropped <-chan struct{}
-		sub := s.sub.Load()
-		if sub != nil {
-			ready, dropped = sub.Ready(), sub.Dropped()
-		}
-		select {
-		case <-s.done:
+		if s.closing() {
+			final = true
 			s.finishWrites()
 			return
-		default:
 		}
-		var err error
+		if s.writeWaiting() {
+			continue
+		}
+		// Nothing to do: wait a little for more, then stop.
+		if idle == nil {
+			idle = time.NewTimer(s.opts.WriterIdle)
+		} else {
+			idle.Reset(s.opts.WriterIdle)
+		}
 		select {
-		case <-s.done:
-			s.finishWrites()
+		case <-s.wake:
+			idle.Stop()
+			continue
+		case <-idle.C:
+		}
+		if f := writerStopping.Load(); f != nil {
+			(*f)()
+		}
+		s.writing.Store(false)
+		if !s.hasOutput() || !s.writing.CompareAndSwap(false, true) {
+			// Nothing came, or it came and kicked a new writer.
 			return
-		case it := <-s.out:
-			frames := s.render(it)
-			// Whatever else is already waiting goes out in the same write.
-		more:
-			for n := 0; n < 64; n++ {
-				select {
-				case it := <-s.out:
-					frames = append(frames, s.render(it)...)
-				default:
-					break more
-				}
-			}
-			err = s.write(frames)
-		case <-ready:
+		}
+	}
+}
+
+// writeWaiting sends what waits: replies, the hub's events, a ping, the
+// result of a recheck. It reports whether there was anything.
+func (s *session) writeWaiting() bool {
+	var err error
+	worked := false
+	if items := s.takeOut(); len(items) > 0 {
+		worked = true
+		var frames [][]byte
+		for _, it := range items {
+			frames = append(frames, s.render(it)...)
+		}
+		err = s.write(frames)
+	}
+	if sub := s.sub.Load(); sub != nil && err == nil {
+		if sub.dropped() {
+			s.close(CloseTryAgainLater, "Too slow to keep up; reconnect.")
+			return true
+		}
+		if evs := sub.Take(); len(evs) > 0 {
+			worked = true
 			var frames [][]byte
-			for _, ev := range sub.Take() {
+			for _, ev := range evs {
 				frames = append(frames, s.onEvent(ev)...)
 			}
 			err = s.write(frames)
-		case <-dropped:
-			s.close(CloseTryAgainLater, "Too slow to keep up; reconnect.")
-		case <-ping.C:
-			err = s.conn.WriteControl(pingMessage, nil, time.Now().Add(s.opts.WriteTimeout))
-		case <-recheck.C:
-			if s.recheckDue() {
-				err = s.write(s.recheck())
-			}
-		}
-		if err != nil {
-			s.close(CloseNormal, "")
-		}
-		s.mu.Lock()
-		overflow := s.overflow
-		s.mu.Unlock()
-		if overflow {
-			s.close(CloseTryAgainLater, "Too far behind; reconnect.")
 		}
 	}
+	if err == nil && s.pingDue.Swap(false) {
+		worked = true
+		err = s.conn.WriteControl(pingMessage, nil, time.Now().Add(s.opts.WriteTimeout))
+	}
+	if err == nil && s.recheckDue.Swap(false) {
+		worked = true
+		err = s.write(s.recheck())
+	}
+	if err != nil {
+		s.close(CloseNormal, "")
+		return true
+	}
+	s.mu.Lock()
+	overflow := s.overflow
+	s.mu.Unlock()
+	if overflow {
+		s.close(CloseTryAgainLater, "Too far behind; reconnect.")
+		return true
+	}
+	return worked
+}
+
+// hasOutput reports whether anything waits for a writer.
+func (s *session) hasOutput() bool {
+	if s.closing() || s.pingDue.Load() || s.recheckDue.Load() {
+		return true
+	}
+	s.outMu.Lock()
+	n := len(s.outq)
+	s.outMu.Unlock()
+	if n > 0 {
+		return true
+	}
+	sub := s.sub.Load()
+	return sub != nil && (sub.waiting() || sub.dropped())
 }
 
 // finishWrites sends the close frame, waits a little for the client to
@@ -298,21 +368,6 @@ func (s *session) onEvent(ev Event) [][]byte {
 		return [][]byte{channelFrame("pr", presencePrefix+ev.DocID, nil)}
 	}
 	return nil
-}
-
-// recheckDue reports whether permissions may have changed since the last
-// recheck, and records this one.
-func (s *session) recheckDue() bool {
-	now := time.Now()
-	if s.opts.Epoch == nil {
-		return true
-	}
-	epoch := s.opts.Epoch()
-	if epoch == s.checkedEpoch && now.Sub(s.checkedAt) < s.opts.FullRecheck {
-		return false
-	}
-	s.checkedEpoch, s.checkedAt = epoch, now
-	return true
 }
 
 // recheck checks the read permission of every document in use again and

@@ -49,6 +49,10 @@ type Subscriber struct {
 	ready chan struct{}
 	gone  chan struct{}
 	once  sync.Once
+	// notify, if set, is called when events start waiting and when the
+	// subscriber is dropped, by the document's goroutine: it must not
+	// block. A connection uses it to start its writer on demand.
+	notify func()
 }
 
 // NewSubscriber returns a subscriber whose queue holds at most max events.
@@ -71,6 +75,23 @@ func (s *Subscriber) Take() []Event {
 // Dropped is closed when the hub dropped the subscriber for being slow.
 func (s *Subscriber) Dropped() <-chan struct{} { return s.gone }
 
+// waiting reports whether events wait to be taken.
+func (s *Subscriber) waiting() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue) > 0
+}
+
+// dropped reports whether the hub dropped the subscriber.
+func (s *Subscriber) dropped() bool {
+	select {
+	case <-s.gone:
+		return true
+	default:
+		return false
+	}
+}
+
 // deliver queues an event without blocking; a full queue drops the
 // subscriber. It reports whether the subscriber is still live.
 func (s *Subscriber) deliver(ev Event) bool {
@@ -83,13 +104,22 @@ func (s *Subscriber) deliver(ev Event) bool {
 	if len(s.queue) >= s.max {
 		s.mu.Unlock()
 		s.once.Do(func() { close(s.gone) })
+		if s.notify != nil {
+			s.notify()
+		}
 		return false
 	}
+	// Whoever takes the queue after the first event was notified takes
+	// the later ones too.
+	first := len(s.queue) == 0
 	s.queue = append(s.queue, ev)
 	s.mu.Unlock()
 	select {
 	case s.ready <- struct{}{}:
 	default:
+	}
+	if first && s.notify != nil {
+		s.notify()
 	}
 	return true
 }

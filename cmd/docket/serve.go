@@ -10,7 +10,9 @@ import (
 	"net/http"
 	_ "net/http/pprof" // served only on --pprof's address
 	"os"
+	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/docket-dev/docket/bolt"
@@ -35,6 +37,9 @@ type serveConfig struct {
 	// WebhookAllowPrivate lets webhooks reach loopback, private and
 	// link-local addresses.
 	WebhookAllowPrivate bool
+	// MemoryLimit is a soft limit on the Go runtime's memory in bytes
+	// (debug.SetMemoryLimit); 0 leaves the runtime's own setting.
+	MemoryLimit int64
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
@@ -52,8 +57,12 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 		return cfg, fmt.Errorf("DOCKET_WEBHOOK_ALLOW_PRIVATE must be true or false")
 	}
 	fs.BoolVar(&cfg.WebhookAllowPrivate, "webhook-allow-private", allowPrivate, "let webhooks post to loopback, private and link-local addresses; off by default so that webhooks cannot reach internal services (env DOCKET_WEBHOOK_ALLOW_PRIVATE)")
+	memLimit := fs.String("memory-limit", envDefault("DOCKET_MEMORY_LIMIT", ""), "soft memory limit of the Go runtime, e.g. 350MiB or 1GiB: the garbage collector works harder near it instead of letting the heap grow; off by default (env DOCKET_MEMORY_LIMIT)")
 	if _, err := parseArgs(fs, args); err != nil {
 		return cfg, err
+	}
+	if cfg.MemoryLimit, err = parseByteSize(*memLimit); err != nil {
+		return cfg, fmt.Errorf("--memory-limit: %w", err)
 	}
 	if cfg.Signup != server.SignupFirst && cfg.Signup != server.SignupOpen {
 		return cfg, fmt.Errorf("--signup must be first or open, not %q", cfg.Signup)
@@ -62,6 +71,32 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 		cfg.BaseURL = "http://" + cfg.Addr
 	}
 	return cfg, nil
+}
+
+// parseByteSize parses a size in bytes with an optional unit, as
+// GOMEMLIMIT spells it: B, KiB, MiB, GiB or TiB (powers of 1024). An empty
+// string, "off" and 0 are 0.
+func parseByteSize(s string) (int64, error) {
+	orig := s
+	s = strings.TrimSpace(s)
+	if s == "" || s == "off" {
+		return 0, nil
+	}
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"B", 1}} {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = strings.TrimSpace(n), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a size like 400MiB", orig)
+	}
+	return n * mult, nil
 }
 
 // runServe runs the server until ctx is cancelled (SIGINT or SIGTERM), then
@@ -74,6 +109,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	log, err := newLogger(cfg.LogFormat, stderr)
 	if err != nil {
 		return err
+	}
+	if cfg.MemoryLimit > 0 {
+		debug.SetMemoryLimit(cfg.MemoryLimit)
+		log.Info("memory limit set", slog.Int64("bytes", cfg.MemoryLimit))
 	}
 	proxies, err := server.ParseTrustedProxies(cfg.TrustedProxies)
 	if err != nil {

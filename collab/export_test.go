@@ -1,0 +1,12 @@
+package collab
+
+// LiveWriters returns how many connection writer goroutines of l run.
+func LiveWriters(l *Live) int64 { return l.writers.Load() }
+
+// SetWriterStopping sets a function that runs when a writer has decided to
+// stop, before it marks itself stopped, and returns a function that
+// removes it.
+func SetWriterStopping(f func()) (reset func()) {
+	writerStopping.Store(&f)
+	return func() { writerStopping.Store(nil) }
+}

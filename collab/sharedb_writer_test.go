@@ -1,0 +1,270 @@
+package collab_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/collab"
+	"github.com/docket-dev/docket/collab/ot"
+)
+
+// revocableDocs is a Documents whose read permission can be taken away;
+// revoking bumps the epoch, as the server does.
+type revocableDocs struct {
+	collab.Documents
+	revoked atomic.Bool
+	epoch   atomic.Uint64
+}
+
+func (d *revocableDocs) FindDocumentMeta(ctx context.Context, id string) (*docket.Document, error) {
+	if d.revoked.Load() {
+		return nil, docket.Errorf(docket.ENOTFOUND, "Document not found.")
+	}
+	return d.Documents.FindDocumentMeta(ctx, id)
+}
+
+func (d *revocableDocs) revoke() {
+	d.revoked.Store(true)
+	d.epoch.Add(1)
+}
+
+// waitWritersStopped waits until no writer goroutine of live runs.
+func waitWritersStopped(t *testing.T, live *collab.Live) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for collab.LiveWriters(live) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d writers still run", collab.LiveWriters(live))
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// nextNonPing returns the next frame that is not a ping.
+func (c *fakeConn) nextNonPing(t *testing.T) map[string]any {
+	t.Helper()
+	for {
+		if m := c.next(t); m["a"] != "ping" {
+			return m
+		}
+	}
+}
+
+// An idle connection has no writer goroutine; an op, a presence message,
+// a ping and a revocation each start one again and reach the client in
+// order.
+func TestLiveWriterOnDemand(t *testing.T) {
+	f := newFixture(t)
+	id := f.newDoc(t, "abc")
+	h := f.hub(t)
+	docs := &revocableDocs{Documents: f.docs}
+	live := collab.NewLive(h, docs, collab.LiveOptions{
+		WriterIdle:      20 * time.Millisecond,
+		PingInterval:    300 * time.Millisecond,
+		RecheckInterval: 40 * time.Millisecond,
+		Epoch:           docs.epoch.Load,
+	})
+	conn := newFakeConn()
+	conn.pings = true
+	served := make(chan error, 1)
+	go func() { served <- live.Serve(f.ctx, conn) }()
+	if m := conn.nextNonPing(t); m["a"] != "init" {
+		t.Fatalf("first frame %v", m)
+	}
+	conn.in <- []byte(fmt.Sprintf(`{"a":"s","c":"docs","d":%q}`, id))
+	m := conn.nextNonPing(t)
+	data, _ := m["data"].(map[string]any)
+	if m["a"] != "s" || data == nil {
+		t.Fatalf("subscribe reply %v", m)
+	}
+	v := int64(data["v"].(float64))
+	conn.in <- []byte(fmt.Sprintf(`{"a":"ps","ch":"docs.%s","seq":1}`, id))
+	if m := conn.nextNonPing(t); m["a"] != "ps" {
+		t.Fatalf("presence subscribe reply %v", m)
+	}
+
+	waitWritersStopped(t, live)
+	if live.Connections() != 1 {
+		t.Fatalf("Connections = %d", live.Connections())
+	}
+	// An op by someone else.
+	if _, err := h.Submit(f.ctx, id, collab.Submission{Version: -1, Op: ot.InsertAt(0, "x"), Src: "other", Seq: 1, Author: "u"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := conn.nextNonPing(t); m["a"] != "op" || int64(m["v"].(float64)) != v {
+		t.Fatalf("op frame %v; want v %d", m, v)
+	}
+	v++
+
+	waitWritersStopped(t, live)
+	// Someone else's cursor.
+	if _, err := h.SubmitPresence(f.ctx, id, collab.Presence{Src: "other", ID: "p1", Version: -1, Value: json.RawMessage(`{"index":1}`), Seq: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if m := conn.nextNonPing(t); m["a"] != "p" || m["id"] != "p1" {
+		t.Fatalf("presence frame %v", m)
+	}
+
+	waitWritersStopped(t, live)
+	// The next ping, from the shared ticker.
+	if m := conn.next(t); m["a"] != "ping" {
+		t.Fatalf("frame %v; want a ping", m)
+	}
+
+	// Ops racing the writer's stop: each arrives once and in order.
+	waitWritersStopped(t, live)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 60 {
+		if _, err := h.Submit(f.ctx, id, collab.Submission{Version: -1, Op: ot.InsertAt(0, "y"), Src: "other", Seq: int64(i + 2), Author: "u"}); err != nil {
+			t.Fatal(err)
+		}
+		if m := conn.nextNonPing(t); m["a"] != "op" || int64(m["v"].(float64)) != v {
+			t.Fatalf("op frame %v; want v %d", m, v)
+		}
+		v++
+		time.Sleep(time.Duration(rng.IntN(40)) * time.Millisecond)
+	}
+
+	waitWritersStopped(t, live)
+	// Access revoked: the client is told, and gets nothing more.
+	docs.revoke()
+	m = conn.nextNonPing(t)
+	if e, _ := m["error"].(map[string]any); m["a"] != "op" || m["d"] != id || e["code"] != "ERR_DOC_DOES_NOT_EXIST" {
+		t.Fatalf("revocation frame %v", m)
+	}
+	if _, err := h.Submit(f.ctx, id, collab.Submission{Version: -1, Op: ot.InsertAt(0, "z"), Src: "other", Seq: 100, Author: "u"}); err != nil {
+		t.Fatal(err)
+	}
+	waitWritersStopped(t, live)
+	for {
+		select {
+		case data := <-conn.out:
+			if string(data) != `{"a":"ping"}` {
+				t.Fatalf("frame after revocation: %s", data)
+			}
+			continue
+		default:
+		}
+		break
+	}
+
+	conn.Close()
+	select {
+	case <-served:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return")
+	}
+	waitWritersStopped(t, live)
+}
+
+// Many connections whose writers stop after a millisecond of quiet, under
+// ops committed at an uneven pace: every client sees every version once
+// and in order, and its own ops acknowledged once, in turn.
+func TestLiveWriterStartStopRace(t *testing.T) {
+	f := newFixture(t)
+	id := f.newDoc(t, "abc")
+	h := f.hub(t)
+	// No rechecks after the first (a constant epoch), so that nothing but
+	// the output itself starts a writer: a lost wake-up shows as a stall.
+	live := collab.NewLive(h, f.docs, collab.LiveOptions{WriterIdle: time.Millisecond, Epoch: func() uint64 { return 1 }})
+	// Widen the window between a writer deciding to stop and marking
+	// itself stopped, where output that arrives must not be lost.
+	t.Cleanup(collab.SetWriterStopping(func() { time.Sleep(200 * time.Microsecond) }))
+	const nconns, nops = 8, 150
+	conns := make([]*fakeConn, nconns)
+	start := make([]int64, nconns)
+	for i := range conns {
+		c := newFakeConn()
+		conns[i] = c
+		go live.Serve(f.ctx, c)
+		if m := c.next(t); m["a"] != "init" {
+			t.Fatalf("first frame %v", m)
+		}
+		c.in <- []byte(fmt.Sprintf(`{"a":"s","c":"docs","d":%q}`, id))
+		m := c.next(t)
+		data, _ := m["data"].(map[string]any)
+		if m["a"] != "s" || data == nil {
+			t.Fatalf("subscribe reply %v", m)
+		}
+		start[i] = int64(data["v"].(float64))
+	}
+	// Half of the ops come from connection 0 over the socket, so acks
+	// interleave with the others' ops.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		rng := rand.New(rand.NewPCG(3, 4))
+		for i := range nops {
+			if _, err := h.Submit(f.ctx, id, collab.Submission{Version: -1, Op: ot.InsertAt(0, "h"), Src: "hub", Seq: int64(i + 1), Author: "u"}); err != nil {
+				t.Error(err)
+				return
+			}
+			if rng.IntN(4) == 0 {
+				time.Sleep(time.Duration(rng.IntN(3000)) * time.Microsecond)
+			}
+		}
+	}()
+	total := int64(2 * nops)
+	results := make(chan error, nconns)
+	for i, c := range conns {
+		go func() {
+			want := start[i]
+			seq := int64(0)
+			for want < start[i]+total {
+				var m map[string]any
+				select {
+				case data := <-c.out:
+					json.Unmarshal(data, &m)
+				case <-time.After(time.Second):
+					results <- fmt.Errorf("conn %d: stuck at v %d", i, want)
+					return
+				}
+				if i == 0 && m["a"] == "op" && m["op"] == nil && m["error"] == nil {
+					// The ack of our own op.
+					if int64(m["v"].(float64)) != want {
+						results <- fmt.Errorf("conn 0: ack %v; want v %d", m, want)
+						return
+					}
+					want++
+					if seq < nops {
+						seq++
+						c.in <- []byte(fmt.Sprintf(`{"a":"op","c":"docs","d":%q,"v":%d,"seq":%d,"op":["s"]}`, id, want, seq))
+					}
+					continue
+				}
+				if m["a"] != "op" || int64(m["v"].(float64)) != want {
+					results <- fmt.Errorf("conn %d: frame %v; want op v %d", i, m, want)
+					return
+				}
+				want++
+				if i == 0 && seq == 0 {
+					seq++
+					c.in <- []byte(fmt.Sprintf(`{"a":"op","c":"docs","d":%q,"v":%d,"seq":%d,"op":["s"]}`, id, want, seq))
+				}
+			}
+			results <- nil
+		}()
+	}
+	for range conns {
+		if err := <-results; err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	for _, c := range conns {
+		select {
+		case data := <-c.out:
+			t.Fatalf("extra frame %s", data)
+		case <-time.After(20 * time.Millisecond):
+		}
+		c.Close()
+	}
+}
