@@ -72,3 +72,44 @@ func scan(b *bolt.Bucket, after string, limit int, fn func(k, v []byte) error) e
 	}
 	return nil
 }
+
+// LoadDocuments returns the documents of these ids that exist, in the
+// order of ids, with their bodies if withBody is true. It reads them in
+// one transaction; the search index uses it to show hits.
+func (s *Scanner) LoadDocuments(ctx context.Context, ids []string, withBody bool) ([]*docket.Document, error) {
+	var out []*docket.Document
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		for _, id := range ids {
+			var d docket.Document
+			if ok, err := getJSON(tx.Bucket(bucketDocs), []byte(id), &d); err != nil {
+				return err
+			} else if !ok {
+				continue
+			}
+			if withBody {
+				d.Body = body(tx, d.ID)
+			}
+			out = append(out, &d)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// LoadComments returns the comments of these ids that exist and are not
+// deleted, in the order of ids, in one transaction.
+func (s *Scanner) LoadComments(ctx context.Context, ids []string) ([]*docket.Comment, error) {
+	var out []*docket.Comment
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		for _, id := range ids {
+			var c docket.Comment
+			if ok, err := getJSON(tx.Bucket(bucketComments), []byte(id), &c); err != nil {
+				return err
+			} else if ok && !c.Deleted {
+				out = append(out, &c)
+			}
+		}
+		return nil
+	})
+	return out, err
+}

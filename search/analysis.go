@@ -1,6 +1,7 @@
 package search
 
 import (
+	"bytes"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -13,9 +14,15 @@ import (
 
 // Names of the analysis components registered by this package.
 const (
-	textAnalyzer  = "docket_text"
-	textTokenizer = "docket_tokenizer"
-	foldFilter    = "docket_fold"
+	// textAnalyzer analyses queries and the text that fragments are
+	// made of.
+	textAnalyzer = "docket_text"
+	// indexAnalyzer is textAnalyzer without token offsets, for the
+	// indexed text fields.
+	indexAnalyzer   = "docket_index"
+	textTokenizer   = "docket_tokenizer"
+	foldFilter      = "docket_fold"
+	noOffsetsFilter = "docket_no_offsets"
 )
 
 func init() {
@@ -24,6 +31,9 @@ func init() {
 	})
 	registry.RegisterTokenFilter(foldFilter, func(map[string]any, *registry.Cache) (analysis.TokenFilter, error) {
 		return foldTokenFilter{}, nil
+	})
+	registry.RegisterTokenFilter(noOffsetsFilter, func(map[string]any, *registry.Cache) (analysis.TokenFilter, error) {
+		return noOffsetsTokenFilter{}, nil
 	})
 }
 
@@ -47,25 +57,38 @@ func (t tokenizer) Tokenize(input []byte) analysis.TokenStream {
 		}
 		i += size
 	}
-	if len(symbols) == 0 {
-		return words
-	}
-	out := make(analysis.TokenStream, 0, len(words)+len(symbols))
-	wi, si := 0, 0
-	for wi < len(words) || si < len(symbols) {
-		if si == len(symbols) || wi < len(words) && words[wi].Start < symbols[si].Start {
-			out = append(out, words[wi])
-			wi++
-		} else {
-			out = append(out, symbols[si])
-			si++
+	out := words
+	if len(symbols) > 0 {
+		out = make(analysis.TokenStream, 0, len(words)+len(symbols))
+		wi, si := 0, 0
+		for wi < len(words) || si < len(symbols) {
+			if si == len(symbols) || wi < len(words) && words[wi].Start < symbols[si].Start {
+				out = append(out, words[wi])
+				wi++
+			} else {
+				out = append(out, symbols[si])
+				si++
+			}
 		}
 	}
-	for i, tok := range out {
-		tok.Position = i + 1
+	if len(symbols) == 0 && bytes.IndexByte(input, sectionBreak) < 0 {
+		return out
+	}
+	// Number the tokens again, leaving a gap at each section break so
+	// that no phrase matches across it.
+	pos, prevEnd := 0, 0
+	for _, tok := range out {
+		pos += 1 + bytes.Count(input[prevEnd:tok.Start], []byte{sectionBreak})
+		tok.Position = pos
+		prevEnd = tok.End
 	}
 	return out
 }
+
+// sectionBreak separates the parts of a text field that are indexed
+// together but are not one text, such as the title and the body of a
+// document: phrases do not match across it.
+const sectionBreak = '\x1e'
 
 // foldTokenFilter removes accents from Latin letters (é -> e), so that
 // "cafe" finds "café"; other scripts keep their marks (が stays が). It
@@ -107,4 +130,19 @@ func fold(s string) string {
 		b.WriteRune(r)
 	}
 	return norm.NFC.String(b.String())
+}
+
+// noOffsetsTokenFilter sets the byte offsets of tokens to zero. The index
+// keeps, for every word of a field with term vectors, its position (which
+// phrases need) and its offsets (which only bleve's highlighter needs);
+// fragments are made from the stored text instead, so the offsets are
+// zeroed to take one byte each instead of two or three.
+type noOffsetsTokenFilter struct{}
+
+// Filter implements analysis.TokenFilter.
+func (noOffsetsTokenFilter) Filter(ts analysis.TokenStream) analysis.TokenStream {
+	for _, tok := range ts {
+		tok.Start, tok.End = 0, 0
+	}
+	return ts
 }

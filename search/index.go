@@ -9,12 +9,19 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
+	"github.com/blevesearch/bleve/v2/document"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
 
 	"github.com/docket-dev/docket"
 )
@@ -22,7 +29,14 @@ import (
 // MappingVersion is the version of the index mapping and analysis. Bump it
 // whenever either changes: an index built with another version is moved
 // aside at [Open] and rebuilt.
-const MappingVersion = 1
+//
+// Version 2 stores no text (fragments come from a [TextLoader]) and no
+// word offsets, searches one body field that holds the title and link
+// words as sections, keeps filter and facet values in two keyword fields
+// (facet values as uncompressed doc values), replaces bleve's date fields
+// by day terms and a sortable keyword, and adds the title word prefixes
+// of [Index.Suggest].
+const MappingVersion = 2
 
 // Internal keys of the bleve index.
 var (
@@ -32,11 +46,26 @@ var (
 
 // Options configure an [Index]. The zero value is usable.
 type Options struct {
-	// BatchSize is the most items written in one bleve batch; 500 if 0.
+	// BatchSize is the most items written in one bleve batch; 5000 if 0.
 	BatchSize int
+	// Loader reads the text of hits from storage, for their titles and
+	// fragments. Without one, hits carry only their ids and types.
+	Loader TextLoader
 	// Logger receives a message when an index is moved aside; discarded
 	// if nil.
 	Logger *slog.Logger
+}
+
+// TextLoader reads documents and comments from storage, without checking
+// permissions. The index stores no text: [Index.Search] loads the text of
+// the hits of a page to make their fragments.
+type TextLoader interface {
+	// LoadDocuments returns the documents of these ids that exist, in any
+	// order; their bodies only if withBody is true.
+	LoadDocuments(ctx context.Context, ids []string, withBody bool) ([]*docket.Document, error)
+	// LoadComments returns the comments of these ids that exist and are
+	// not deleted, in any order.
+	LoadComments(ctx context.Context, ids []string) ([]*docket.Comment, error)
 }
 
 // Index is a full-text index of documents and comments. It is safe for
@@ -46,6 +75,7 @@ type Index struct {
 	opts         Options
 	idx          bleve.Index
 	needsRebuild bool
+	build        *builder
 	mu           sync.RWMutex // guards closed
 	closed       bool
 }
@@ -75,134 +105,165 @@ type Comment struct {
 	DocID    string
 	ThreadID string
 	SpaceID  string
-	// DocTitle is shown in hits; it is stored, not searched.
+	// DocTitle is the title of the document. It is not indexed: hits
+	// read titles through the [TextLoader].
 	DocTitle  string
 	AuthorID  string
 	Body      string // markdown
 	CreatedAt time.Time
 }
 
-// item is what is stored in bleve for both documents and comments.
-type item struct {
-	Kind     string `json:"type"`
-	ID       string `json:"id"`
-	DocID    string `json:"doc_id"`
-	ThreadID string `json:"thread_id,omitempty"`
-	Space    string `json:"space"`
-	Title    string `json:"title,omitempty"`
-	DocTitle string `json:"doc_title,omitempty"`
-	// TitleSort is the title again, as one keyword whose doc values let
-	// Suggest read titles without loading stored documents.
-	TitleSort string    `json:"title_sort,omitempty"`
-	Headings  []string  `json:"headings,omitempty"`
-	Body      string    `json:"body"`
-	Links     string    `json:"links,omitempty"`
-	DocKind   string    `json:"kind,omitempty"`
-	Status    string    `json:"status,omitempty"`
-	Owner     string    `json:"owner,omitempty"`
-	Author    string    `json:"author"`
-	Tags      []string  `json:"tag,omitempty"`
-	Version   float64   `json:"version"`
-	Created   time.Time `json:"created"`
-	Date      time.Time `json:"date"`
+// Fields of the index. Filters and facets are keyword terms named
+// "prefix:value" (see prefixOf) in two fields, so that one item has few
+// fields (each field of each item costs space and indexing time) and
+// facets read one field's doc values per hit.
+const (
+	// fieldFacet holds the values counted by facets: type, space,
+	// author, status, tag. It has doc values, stored uncompressed: facets
+	// read them for every hit, and a compressed chunk is decompressed
+	// whole for each hit that falls in it.
+	fieldFacet = "f"
+	// fieldFilter holds the values that are only filtered on: kind,
+	// owner, the document of an item and the decade, year, month and day
+	// of its date (see dateTerms).
+	fieldFilter = "k"
+	// fieldDate is the date as a sortable keyword (dateKey), for sorting
+	// by date. It has doc values, uncompressed too.
+	fieldDate = "date"
+	// fieldLead holds the title and headings of a document, without
+	// positions, to score their words more.
+	fieldLead = "lead"
+	// fieldTitleWords holds the prefixes of every title word, and those
+	// of the first word again marked with firstWord, for [Index.Suggest].
+	fieldTitleWords = "tw"
+)
+
+// maxWordPrefix is the longest prefix of a title word indexed for
+// suggestions, in characters. A longer one is looked up as a prefix query
+// on the title, which has few words to expand to.
+const maxWordPrefix = 10
+
+// firstWord marks the prefixes of the first word of a title.
+const firstWord = "^"
+
+// prefixOf is the prefix of the keyword terms of each filter and facet,
+// short because facet terms are kept whole for every item.
+var prefixOf = map[string]string{
+	"type": "t", "space": "s", "author": "a", "status": "st", "tag": "g", // fieldFacet
+	"kind": "k", "owner": "o", "doc": "i", // fieldFilter
 }
 
-// Type implements bleve's mapping.Classifier.
-func (it *item) Type() string { return it.Kind }
+// typeValue is the value of the type terms: one letter.
+var typeValue = map[string]string{TypeDocument: "d", TypeComment: "c"}
 
 func docKey(id string) string     { return "d:" + id }
 func commentKey(id string) string { return "c:" + id }
 
 // newMapping returns the explicit mapping of the index. The default
-// mapping is disabled: only the two known types are indexed.
+// mapping is disabled: only the two known types are indexed. Items are
+// given to bleve as documents built from this mapping (see newBuilder),
+// not as Go values that bleve maps by reflection.
 func newMapping() (mapping.IndexMapping, error) {
 	m := bleve.NewIndexMapping()
-	err := m.AddCustomAnalyzer(textAnalyzer, map[string]any{
+	if err := m.AddCustomAnalyzer(textAnalyzer, map[string]any{
 		"type":          custom.Name,
 		"tokenizer":     textTokenizer,
 		"token_filters": []string{lowercase.Name, foldFilter},
-	})
-	if err != nil {
+	}); err != nil {
+		return nil, err
+	}
+	if err := m.AddCustomAnalyzer(indexAnalyzer, map[string]any{
+		"type":          custom.Name,
+		"tokenizer":     textTokenizer,
+		"token_filters": []string{lowercase.Name, foldFilter, noOffsetsFilter},
+	}); err != nil {
 		return nil, err
 	}
 	m.DefaultAnalyzer = textAnalyzer
-	m.TypeField = "type"
 	m.DefaultMapping.Enabled = false
 	m.DefaultMapping.Dynamic = false
 	m.StoreDynamic = false
 	m.IndexDynamic = false
 	m.DocValuesDynamic = false
 
-	keyword := func(store bool) *mapping.FieldMapping {
+	// keyword is a filter: no score, no positions.
+	keyword := func(docValues bool) *mapping.FieldMapping {
 		f := bleve.NewKeywordFieldMapping()
-		f.Store = store
+		f.Analyzer = keywordAnalyzer
+		f.Store = false
 		f.IncludeInAll = false
 		f.IncludeTermVectors = false
+		f.DocValues = docValues
+		f.SkipFreqNorm = true
 		return f
 	}
-	text := func(store bool) *mapping.FieldMapping {
+	// text is searched, scored and matched as phrases (which need term
+	// vectors); fragments are made from the stored text, so the index
+	// keeps positions only (see noOffsetsFilter).
+	text := func() *mapping.FieldMapping {
 		f := bleve.NewTextFieldMapping()
-		f.Analyzer = textAnalyzer
-		f.Store = store
+		f.Analyzer = indexAnalyzer
+		f.Store = false
 		f.IncludeInAll = false
 		f.IncludeTermVectors = true
 		f.DocValues = false
 		return f
 	}
-	date := func() *mapping.FieldMapping {
-		f := bleve.NewDateTimeFieldMapping()
-		f.Store = false
-		f.IncludeInAll = false
-		return f
-	}
-	number := func() *mapping.FieldMapping {
-		f := bleve.NewNumericFieldMapping()
-		f.Store = true
-		f.Index = false
-		f.IncludeInAll = false
-		f.DocValues = false
-		return f
-	}
 	common := func(dm *mapping.DocumentMapping) {
 		dm.Dynamic = false
-		dm.AddFieldMappingsAt("type", keyword(false))
-		dm.AddFieldMappingsAt("id", keyword(true))
-		dm.AddFieldMappingsAt("doc_id", keyword(true))
-		dm.AddFieldMappingsAt("space", keyword(false))
-		dm.AddFieldMappingsAt("body", text(true))
-		// The words of link URLs: searched, never shown.
-		links := text(false)
-		links.IncludeTermVectors = false
-		dm.AddFieldMappingsAt("links", links)
-		dm.AddFieldMappingsAt("author", keyword(false))
-		dm.AddFieldMappingsAt("created", date())
-		dm.AddFieldMappingsAt("date", date())
+		dm.AddFieldMappingsAt(fieldFacet, keyword(true))
+		dm.AddFieldMappingsAt(fieldFilter, keyword(false))
+		dm.AddFieldMappingsAt(fieldDate, keyword(true))
+		// The text of an item, in sections (see bodyText).
+		dm.AddFieldMappingsAt("body", text())
 	}
 	docm := bleve.NewDocumentStaticMapping()
 	common(docm)
-	docm.AddFieldMappingsAt("title", text(true))
-	docm.AddFieldMappingsAt("headings", text(true))
-	docm.AddFieldMappingsAt("title_sort", keyword(false))
-	docm.AddFieldMappingsAt("kind", keyword(false))
-	docm.AddFieldMappingsAt("status", keyword(false))
-	docm.AddFieldMappingsAt("owner", keyword(false))
-	docm.AddFieldMappingsAt("tag", keyword(false))
-	docm.AddFieldMappingsAt("version", number())
+	// The title alone, for in:title; stored for suggestions.
+	title := text()
+	title.Store = true
+	docm.AddFieldMappingsAt("title", title)
+	// The title and the headings again, whose words score more. They
+	// are in the body too, where phrases match them: no positions here.
+	lead := text()
+	lead.IncludeTermVectors = false
+	docm.AddFieldMappingsAt(fieldLead, lead)
+	docm.AddFieldMappingsAt(fieldTitleWords, keyword(false))
+	version := bleve.NewNumericFieldMapping()
+	version.Store = true
+	version.Index = false
+	version.IncludeInAll = false
+	version.DocValues = false
+	docm.AddFieldMappingsAt("version", version)
 	m.AddDocumentMapping(TypeDocument, docm)
 
 	cm := bleve.NewDocumentStaticMapping()
 	common(cm)
-	cm.AddFieldMappingsAt("thread_id", keyword(true))
-	// The document title of a comment is stored for display only. It
-	// has its own name: one field name must have one mapping in every
-	// type, or segments disagree about it.
-	dt := bleve.NewTextFieldMapping()
-	dt.Index = false
-	dt.Store = true
-	dt.IncludeInAll = false
-	cm.AddFieldMappingsAt("doc_title", dt)
 	m.AddDocumentMapping(TypeComment, cm)
 	return m, m.Validate()
+}
+
+// keywordAnalyzer keeps a value whole.
+const keywordAnalyzer = keyword.Name
+
+func init() {
+	// Scorch runs a disjunction that needs no scores, such as the filter
+	// of readable spaces, by OR-ing the postings of its terms into one
+	// bitmap: a cost in the size of the index at every search, where
+	// stepping the terms along the matches of the text costs in the
+	// number of matches. Measured on the synthetic corpus, the filter
+	// costs less without it (docs/BENCHMARKS.md). This package is the
+	// only user of bleve in the program.
+	scorch.OptimizeDisjunctionUnadorned = false
+}
+
+// scorchConfig are the options of the scorch index.
+func scorchConfig() map[string]any {
+	return map[string]any{
+		// Keep one snapshot: the index is rebuilt from storage, never
+		// rolled back.
+		"numSnapshotsToKeep": 1,
+	}
 }
 
 // Open opens the index in dir, creating it if needed. It fails only when
@@ -212,7 +273,7 @@ func newMapping() (mapping.IndexMapping, error) {
 // replaced by an empty one, and [Index.NeedsRebuild] reports true.
 func Open(dir string, opts Options) (*Index, error) {
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 500
+		opts.BatchSize = 5000
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -222,6 +283,10 @@ func Open(dir string, opts Options) (*Index, error) {
 		idx, err := openExisting(dir)
 		if err == nil {
 			x.idx = idx
+			if x.build, err = newBuilder(idx.Mapping(), x); err != nil {
+				idx.Close()
+				return nil, err
+			}
 			v, _ := idx.GetInternal(keyRebuilt)
 			x.needsRebuild = len(v) == 0
 			return x, nil
@@ -239,7 +304,7 @@ func Open(dir string, opts Options) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("search mapping: %w", err)
 	}
-	idx, err := bleve.New(dir, m)
+	idx, err := bleve.NewUsing(dir, m, scorch.Name, scorch.Name, scorchConfig())
 	if err != nil {
 		return nil, fmt.Errorf("create index: %w", err)
 	}
@@ -248,6 +313,10 @@ func Open(dir string, opts Options) (*Index, error) {
 		return nil, fmt.Errorf("create index: %w", err)
 	}
 	x.idx = idx
+	if x.build, err = newBuilder(m, x); err != nil {
+		idx.Close()
+		return nil, err
+	}
 	x.needsRebuild = true
 	return x, nil
 }
@@ -263,7 +332,7 @@ func openExisting(dir string) (idx bleve.Index, err error) {
 			idx, err = nil, fmt.Errorf("open index: panic: %v", r)
 		}
 	}()
-	idx, err = bleve.Open(dir)
+	idx, err = bleve.OpenUsing(dir, scorchConfig())
 	if err != nil {
 		return nil, fmt.Errorf("open index: %w", err)
 	}
@@ -305,6 +374,29 @@ func (x *Index) MarkRebuilt(ctx context.Context) error {
 	return nil
 }
 
+// Compact merges the segments of the index into one, as the last step of
+// a rebuild: a rebuild writes many small segments, and each costs space
+// (every segment has its own dictionaries) and time at every search.
+// Searches and writes go on meanwhile.
+func (x *Index) Compact(ctx context.Context) error {
+	if err := x.check(ctx); err != nil {
+		return err
+	}
+	adv, err := x.idx.Advanced()
+	if err != nil {
+		return fmt.Errorf("compact index: %w", err)
+	}
+	s, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return nil
+	}
+	opts := mergeplan.SingleSegmentMergePlanOptions
+	if err := s.ForceMerge(ctx, &opts); err != nil {
+		return fmt.Errorf("compact index: %w", err)
+	}
+	return nil
+}
+
 // Close closes the index. Later calls return EUNAVAILABLE.
 func (x *Index) Close() error {
 	x.mu.Lock()
@@ -329,32 +421,230 @@ func (x *Index) check(ctx context.Context) error {
 	return nil
 }
 
-func docItem(d Doc) *item {
-	body, headings, links := plainText(d.Body)
-	tags := make([]string, 0, len(d.Tags))
-	for _, t := range d.Tags {
-		tags = append(tags, strings.ToLower(t))
+// term returns the keyword term of a filter or facet value.
+func term(name, value string) string {
+	if name == "type" {
+		value = typeValue[value]
 	}
+	return prefixOf[name] + ":" + value
+}
+
+// dateKey is the sortable form of an item's date: the minutes since
+// minDay in six base-36 digits. Minutes, not seconds, because every
+// distinct value is a term of the dictionary, which costs space.
+func dateKey(t time.Time) string {
+	m := max(int64(t.Sub(minDay)/time.Minute), 0)
+	s := strconv.FormatInt(m, 36)
+	return strings.Repeat("0", max(6-len(s), 0)) + s
+}
+
+// Dates are filtered by day. An item's day is indexed as four terms, its
+// decade, year, month and day, so that a range of days is a union of at
+// most a few dozen terms (see dayRangeTerms). Days are clamped to
+// minDay..maxDay, the range that before: and after: accept.
+var (
+	minDay = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxDay = time.Date(2199, 12, 31, 0, 0, 0, 0, time.UTC)
+)
+
+// dateTerms returns the filter terms of the day of t.
+func dateTerms(t time.Time) []string {
+	d := day(t)
+	if d.Before(minDay) {
+		d = minDay
+	} else if d.After(maxDay) {
+		d = maxDay
+	}
+	s := d.Format("20060102")
+	return []string{"x:" + s[:3], "y:" + s[:4], "m:" + s[:6], "d:" + s}
+}
+
+// day returns the UTC day of t, at midnight.
+func day(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// dayRangeTerms returns the fewest filter terms (see dateTerms) whose
+// union is the days from..to, both included and clamped to
+// minDay..maxDay; none if the range is empty.
+func dayRangeTerms(from, to time.Time) []string {
+	from, to = day(from), day(to)
+	if from.Before(minDay) {
+		from = minDay
+	}
+	if to.After(maxDay) {
+		to = maxDay
+	}
+	var out []string
+	for !from.After(to) {
+		y, m, d := from.Date()
+		switch {
+		case d == 1 && m == 1 && y%10 == 0 && !from.AddDate(10, 0, -1).After(to):
+			out = append(out, "x:"+from.Format("2006")[:3])
+			from = from.AddDate(10, 0, 0)
+		case d == 1 && m == 1 && !from.AddDate(1, 0, -1).After(to):
+			out = append(out, "y:"+from.Format("2006"))
+			from = from.AddDate(1, 0, 0)
+		case d == 1 && !from.AddDate(0, 1, -1).After(to):
+			out = append(out, "m:"+from.Format("200601"))
+			from = from.AddDate(0, 1, 0)
+		default:
+			out = append(out, "d:"+from.Format("20060102"))
+			from = from.AddDate(0, 0, 1)
+		}
+	}
+	return out
+}
+
+// titlePrefixes returns the terms of the suggestion field of a title:
+// the prefixes of each of its words, and of its first word marked with
+// firstWord.
+func (x *Index) titlePrefixes(title string) []string {
+	toks := x.analyze(title)
+	var out []string
+	seen := map[string]bool{}
+	for i, tok := range toks {
+		for _, p := range prefixes(tok, maxWordPrefix) {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+			if i == 0 {
+				out = append(out, firstWord+p)
+			}
+		}
+	}
+	return out
+}
+
+// prefixes returns the prefixes of s of 1 to max characters.
+func prefixes(s string, max int) []string {
+	var out []string
+	n := 0
+	for i, r := range s {
+		if n == max {
+			break
+		}
+		n++
+		out = append(out, s[:i+utf8.RuneLen(r)])
+	}
+	return out
+}
+
+// builder makes the bleve documents of items, with the options and
+// analyzers that the mapping gives their fields.
+type builder struct {
+	fields map[string]fieldSpec
+	x      *Index
+}
+
+type fieldSpec struct {
+	opts     index.FieldIndexingOptions
+	analyzer analysis.Analyzer
+}
+
+// newBuilder returns the builder of the documents of m.
+func newBuilder(m mapping.IndexMapping, x *Index) (*builder, error) {
+	im, ok := m.(*mapping.IndexMappingImpl)
+	if !ok {
+		return nil, fmt.Errorf("search mapping: unexpected type %T", m)
+	}
+	b := &builder{fields: map[string]fieldSpec{}, x: x}
+	for _, dm := range im.TypeMapping {
+		for name, p := range dm.Properties {
+			fm := p.Fields[0]
+			spec := fieldSpec{opts: fm.Options(), analyzer: im.AnalyzerNamed(fm.Analyzer)}
+			if fm.Index && spec.analyzer == nil && fm.Type == "text" {
+				return nil, fmt.Errorf("search mapping: no analyzer %q for %s", fm.Analyzer, name)
+			}
+			if fm.DocValues {
+				// Doc values are read for every hit (facets, sorting,
+				// readableQuery), and a compressed chunk of them is
+				// decompressed whole for each hit that falls in it. So
+				// they are stored one document a chunk, uncompressed, as
+				// bleve stores those of geo points: zap v17 reads wrong
+				// values when compression alone is skipped. And every
+				// field with doc values must skip it, not just some: zap
+				// reuses the reader of one field for another and would
+				// decompress into the bytes of the uncompressed one.
+				spec.opts |= index.SkipDVCompression | index.SkipDVChunking
+			}
+			b.fields[name] = spec
+		}
+	}
+	return b, nil
+}
+
+// add adds a field of name to doc.
+func (b *builder) add(doc *document.Document, name string, arrayPos []uint64, value string) {
+	f := b.fields[name]
+	doc.AddField(document.NewTextFieldCustom(name, arrayPos, []byte(value), f.opts, f.analyzer))
+}
+
+func (b *builder) addAll(doc *document.Document, name string, values []string) {
+	for i, v := range values {
+		b.add(doc, name, []uint64{uint64(i)}, v)
+	}
+}
+
+func (b *builder) doc(d Doc) *document.Document {
+	body, headings, links := plainText(d.Body)
 	date := d.UpdatedAt
 	if date.IsZero() {
 		date = d.CreatedAt
 	}
-	return &item{
-		Kind: TypeDocument, ID: d.ID, DocID: d.ID, Space: d.SpaceID,
-		Title: d.Title, TitleSort: d.Title, Headings: headings, Body: body, Links: links,
-		DocKind: string(d.Kind), Status: string(d.Status),
-		Owner: d.OwnerID, Author: d.OwnerID, Tags: tags,
-		Version: float64(d.Version), Created: d.CreatedAt, Date: date,
+	doc := document.NewDocument(docKey(d.ID))
+	facets := []string{term("type", TypeDocument), term("space", d.SpaceID), term("author", d.OwnerID)}
+	if d.Status != "" {
+		facets = append(facets, term("status", string(d.Status)))
 	}
+	for _, t := range d.Tags {
+		facets = append(facets, term("tag", strings.ToLower(t)))
+	}
+	b.addAll(doc, fieldFacet, facets)
+	filters := append(dateTerms(date), term("doc", d.ID), term("owner", d.OwnerID))
+	if d.Kind != "" {
+		filters = append(filters, term("kind", string(d.Kind)))
+	}
+	b.addAll(doc, fieldFilter, filters)
+	b.add(doc, fieldDate, nil, dateKey(date))
+	b.add(doc, "title", nil, d.Title)
+	b.addAll(doc, fieldTitleWords, b.x.titlePrefixes(d.Title))
+	b.addAll(doc, fieldLead, append([]string{d.Title}, headings...))
+	b.add(doc, "body", nil, bodyText(d.Title, body, links))
+	doc.AddField(document.NewNumericFieldWithIndexingOptions("version", nil, float64(d.Version), b.fields["version"].opts))
+	return doc
 }
 
-func commentItem(c Comment) *item {
+func (b *builder) comment(c Comment) *document.Document {
 	body, _, links := plainText(c.Body)
-	return &item{
-		Kind: TypeComment, ID: c.ID, DocID: c.DocID, ThreadID: c.ThreadID,
-		Space: c.SpaceID, DocTitle: c.DocTitle, Body: body, Links: links, Author: c.AuthorID,
-		Created: c.CreatedAt, Date: c.CreatedAt,
+	doc := document.NewDocument(commentKey(c.ID))
+	b.addAll(doc, fieldFacet, []string{term("type", TypeComment), term("space", c.SpaceID), term("author", c.AuthorID)})
+	b.addAll(doc, fieldFilter, append(dateTerms(c.CreatedAt), term("doc", c.DocID)))
+	b.add(doc, fieldDate, nil, dateKey(c.CreatedAt))
+	b.add(doc, "body", nil, bodyText("", body, links))
+	return doc
+}
+
+// bodyText returns the text of the body field of an item: its title, its
+// plain text and the words of its links' URLs, as sections that phrases
+// do not match across. Every text term must match in it, so one field
+// serves them all: a term looked up in several fields costs a posting
+// list for each at every match.
+func bodyText(title, body, links string) string {
+	var b strings.Builder
+	b.Grow(len(title) + len(body) + len(links) + 2)
+	if title != "" {
+		b.WriteString(title)
+		b.WriteByte(sectionBreak)
 	}
+	b.WriteString(body)
+	if links != "" {
+		b.WriteByte(sectionBreak)
+		b.WriteString(links)
+	}
+	return b.String()
 }
 
 // IndexDocuments adds or replaces documents, in batches of
@@ -362,7 +652,7 @@ func commentItem(c Comment) *item {
 // ctx stops between batches.
 func (x *Index) IndexDocuments(ctx context.Context, docs []Doc) error {
 	return x.write(ctx, len(docs), func(b *bleve.Batch, i int) error {
-		return b.Index(docKey(docs[i].ID), docItem(docs[i]))
+		return b.IndexAdvanced(x.build.doc(docs[i]))
 	})
 }
 
@@ -370,7 +660,7 @@ func (x *Index) IndexDocuments(ctx context.Context, docs []Doc) error {
 // [Index.IndexDocuments].
 func (x *Index) IndexComments(ctx context.Context, comments []Comment) error {
 	return x.write(ctx, len(comments), func(b *bleve.Batch, i int) error {
-		return b.Index(commentKey(comments[i].ID), commentItem(comments[i]))
+		return b.IndexAdvanced(x.build.comment(comments[i]))
 	})
 }
 
@@ -389,10 +679,11 @@ func (x *Index) DeleteDocument(ctx context.Context, id string) error {
 		return err
 	}
 	keys := []string{docKey(id)}
-	q := bleve.NewTermQuery(id)
-	q.SetField("doc_id")
+	q := bleve.NewTermQuery(term("doc", id))
+	q.SetField(fieldFilter)
 	for {
 		req := bleve.NewSearchRequestOptions(q, 1000, 0, false)
+		req.Score = bleve.ScoreNone
 		res, err := x.idx.SearchInContext(ctx, req)
 		if err != nil {
 			return fmt.Errorf("delete document: %w", err)
@@ -471,12 +762,12 @@ func (x *Index) IndexedVersions(ctx context.Context) (map[string]int64, error) {
 	}
 	const page = 10000
 	out := make(map[string]int64)
-	tq := bleve.NewTermQuery(TypeDocument)
-	tq.SetField("type")
+	tq := bleve.NewTermQuery(term("type", TypeDocument))
+	tq.SetField(fieldFacet)
 	var after []string
 	for {
 		req := bleve.NewSearchRequestOptions(tq, page, 0, false)
-		req.Fields = []string{"id", "version"}
+		req.Fields = []string{"version"}
 		req.SortBy([]string{"_id"})
 		if after != nil {
 			req.SearchAfter = after
@@ -489,9 +780,8 @@ func (x *Index) IndexedVersions(ctx context.Context) (map[string]int64, error) {
 			return nil, fmt.Errorf("indexed versions: %w", err)
 		}
 		for _, h := range res.Hits {
-			id, _ := h.Fields["id"].(string)
 			v, _ := h.Fields["version"].(float64)
-			out[id] = int64(v)
+			out[strings.TrimPrefix(h.ID, "d:")] = int64(v)
 		}
 		if len(res.Hits) < page {
 			return out, nil

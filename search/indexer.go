@@ -306,11 +306,16 @@ func CommentFrom(c *docket.Comment, d *docket.Document) Comment {
 	}
 }
 
-// scanPage is how many documents or comments one scan reads.
-const scanPage = 500
+// How many documents and comments one scan reads. A rebuild writes each
+// page as one bleve batch: larger batches index faster (fewer, larger
+// segments to merge), and a page of documents stays a few megabytes.
+const (
+	docPage     = 1000
+	commentPage = 5000
+)
 
-// Rebuild indexes every document and comment from storage, then marks the
-// index rebuilt. progress, if not nil, is called with the number of items
+// Rebuild indexes every document and comment from storage, compacts the
+// index and marks it rebuilt. progress, if not nil, is called with the number of items
 // done so far. Search keeps answering meanwhile (Rebuilding is true).
 func (ix *Indexer) Rebuild(ctx context.Context, progress func(done int)) error {
 	ix.setup()
@@ -321,7 +326,7 @@ func (ix *Indexer) Rebuild(ctx context.Context, progress func(done int)) error {
 	docs := map[string]*docket.Document{} // metadata for comments
 	after := ""
 	for {
-		page, err := ix.Scanner.ScanDocuments(ctx, after, scanPage)
+		page, err := ix.Scanner.ScanDocuments(ctx, after, docPage)
 		if err != nil {
 			return err
 		}
@@ -346,7 +351,7 @@ func (ix *Indexer) Rebuild(ctx context.Context, progress func(done int)) error {
 	}
 	after = ""
 	for {
-		page, err := ix.Scanner.ScanComments(ctx, after, scanPage*4)
+		page, err := ix.Scanner.ScanComments(ctx, after, commentPage)
 		if err != nil {
 			return err
 		}
@@ -368,6 +373,9 @@ func (ix *Indexer) Rebuild(ctx context.Context, progress func(done int)) error {
 		}
 		after = page[len(page)-1].ID
 	}
+	if err := ix.Index.Compact(ctx); err != nil {
+		return err
+	}
 	if err := ix.Index.MarkRebuilt(ctx); err != nil {
 		return err
 	}
@@ -388,7 +396,7 @@ func (ix *Indexer) CatchUp(ctx context.Context) error {
 	n := 0
 	after := ""
 	for {
-		page, err := ix.Scanner.ScanDocuments(ctx, after, scanPage)
+		page, err := ix.Scanner.ScanDocuments(ctx, after, docPage)
 		if err != nil {
 			return err
 		}

@@ -1,16 +1,22 @@
 package search
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
-	"github.com/blevesearch/bleve/v2/search/highlight/highlighter/html"
+	"github.com/blevesearch/bleve/v2/mapping"
+	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
+	"github.com/blevesearch/bleve/v2/search/searcher"
+	index "github.com/blevesearch/bleve_index_api"
 
 	"github.com/docket-dev/docket"
 )
@@ -67,16 +73,19 @@ type Suggestion struct {
 	Title string
 }
 
+// fieldOf maps a filter to the field of its terms.
 var fieldOf = map[string]string{
-	"type": "type", "status": "status", "kind": "kind", "space": "space",
-	"author": "author", "owner": "owner", "tag": "tag",
+	"type": fieldFacet, "status": fieldFacet, "space": fieldFacet, "author": fieldFacet, "tag": fieldFacet,
+	"kind": fieldFilter, "owner": fieldFilter,
 }
 
 // Search runs q and returns one page of results. Only items in
 // q.ReadableSpaces are considered, inside the bleve query, so nothing
-// about other spaces reaches hits, totals, facets or fragments. Returns
-// EINVALID for a query that cannot be run, EUNAVAILABLE when ctx is done
-// or the index closed.
+// about other spaces reaches hits, totals or facets; the hits of the page
+// are then read through the [TextLoader] for their titles and fragments,
+// and a hit whose stored space is no longer readable (the index lags
+// storage by a moment) is left out. Returns EINVALID for a query that
+// cannot be run, EUNAVAILABLE when ctx is done or the index closed.
 func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	if err := x.check(ctx); err != nil {
 		return nil, err
@@ -100,27 +109,15 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	offset := min(max(q.Offset, 0), MaxOffset)
 
 	req := bleve.NewSearchRequestOptions(bq, limit, offset, false)
-	req.Fields = []string{"id", "doc_id", "thread_id", "title", "doc_title"}
 	switch q.Sort {
 	case "", SortRelevance:
 		if !q.hasText() {
-			req.SortBy([]string{"-date", "_id"})
-		} else {
-			req.SortBy([]string{"-_score", "-date", "_id"})
+			req.SortBy([]string{"-" + fieldDate})
 		}
 	case SortDate:
-		req.SortBy([]string{"-date", "_id"})
+		req.SortBy([]string{"-" + fieldDate})
 	default:
 		return nil, invalid("Unknown sort %q: use relevance or date.", q.Sort)
-	}
-	for _, f := range []string{FacetType, FacetStatus, FacetSpace, FacetTag, FacetAuthor} {
-		req.AddFacet(f, bleve.NewFacetRequest(f, facetSize))
-	}
-	if q.hasText() {
-		req.Highlight = bleve.NewHighlightWithStyle(html.Name)
-		req.Highlight.AddField("title")
-		req.Highlight.AddField("headings")
-		req.Highlight.AddField("body")
 	}
 	res, err := x.idx.SearchInContext(ctx, req)
 	if err != nil {
@@ -129,93 +126,239 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 		}
 		return nil, fmt.Errorf("search: %w", err)
 	}
-	out := &Result{Total: res.Total, Facets: map[string][]FacetCount{}, Hits: make([]Hit, 0, len(res.Hits))}
-	for name, fr := range res.Facets {
-		var fcs []FacetCount
-		if fr.Terms != nil {
-			for _, t := range fr.Terms.Terms() {
-				fcs = append(fcs, FacetCount{Value: t.Term, Count: t.Count})
-			}
-		}
-		out.Facets[name] = fcs
+	var counts map[string]*int
+	if r, ok := bq.(*readableQuery); ok {
+		counts = r.counts
 	}
+	out := &Result{Total: res.Total, Facets: facets(counts), Hits: make([]Hit, 0, len(res.Hits))}
 	for _, h := range res.Hits {
-		hit := Hit{
-			ID:       str(h.Fields["id"]),
-			DocID:    str(h.Fields["doc_id"]),
-			ThreadID: str(h.Fields["thread_id"]),
-			Title:    str(h.Fields["title"]) + str(h.Fields["doc_title"]),
-			Score:    h.Score,
-		}
-		// The type is not stored; the key says it.
-		if strings.HasPrefix(h.ID, "c:") {
-			hit.Type = TypeComment
+		hit := Hit{Score: h.Score}
+		if id, ok := strings.CutPrefix(h.ID, "c:"); ok {
+			hit.Type, hit.ID = TypeComment, id
 		} else {
-			hit.Type = TypeDocument
+			hit.Type, hit.ID = TypeDocument, strings.TrimPrefix(h.ID, "d:")
+			hit.DocID = hit.ID
 		}
-		hit.Fragments = fragments(h.Fragments)
 		out.Hits = append(out.Hits, hit)
+	}
+	if x.opts.Loader != nil {
+		hits, err := x.loadHits(ctx, out.Hits, q)
+		if err != nil {
+			return nil, err
+		}
+		out.Total -= uint64(len(out.Hits) - len(hits))
+		out.Hits = hits
 	}
 	out.Took = time.Since(start)
 	return out, nil
 }
 
-// fragments keeps the pieces of text that hold a match, title first; when
-// none does (the match was in a link's URL, say), it keeps the start of
-// the body so a hit always shows some text.
-func fragments(byField map[string][]string) []string {
-	var out []string
-	for _, f := range []string{"title", "headings", "body"} {
-		for _, frag := range byField[f] {
-			if strings.Contains(frag, "<mark>") {
-				out = append(out, frag)
+// facets turns the counts of the facet terms of the matches into the
+// facets of a [Result], keeping the facetSize most frequent values of
+// each, most frequent first.
+func facets(counts map[string]*int) map[string][]FacetCount {
+	out := map[string][]FacetCount{}
+	names := map[string]string{}
+	for _, name := range []string{FacetType, FacetStatus, FacetSpace, FacetTag, FacetAuthor} {
+		out[name] = nil
+		names[prefixOf[name]] = name
+	}
+	for t, n := range counts {
+		prefix, value, _ := strings.Cut(t, ":")
+		name, ok := names[prefix]
+		if !ok {
+			continue
+		}
+		if name == FacetType {
+			for typ, v := range typeValue {
+				if v == value {
+					value = typ
+				}
 			}
 		}
+		out[name] = append(out[name], FacetCount{Value: value, Count: *n})
 	}
-	if len(out) == 0 && len(byField["body"]) > 0 {
-		out = append(out, byField["body"][0])
+	for name, fcs := range out {
+		slices.SortFunc(fcs, func(a, b FacetCount) int {
+			return cmp.Or(b.Count-a.Count, strings.Compare(a.Value, b.Value))
+		})
+		out[name] = fcs[:min(len(fcs), facetSize)]
 	}
 	return out
 }
 
-func str(v any) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case []any:
-		if len(v) > 0 {
-			s, _ := v[0].(string)
-			return s
+// loadHits fills in the hits from storage: document ids, titles and
+// fragments. It leaves out hits that are gone from storage or whose space
+// is not in q.ReadableSpaces.
+func (x *Index) loadHits(ctx context.Context, hits []Hit, q Query) ([]Hit, error) {
+	if len(hits) == 0 {
+		return hits, nil
+	}
+	var commentIDs []string
+	for _, h := range hits {
+		if h.Type == TypeComment {
+			commentIDs = append(commentIDs, h.ID)
 		}
 	}
-	return ""
+	comments := map[string]*docket.Comment{}
+	if len(commentIDs) > 0 {
+		cs, err := x.opts.Loader.LoadComments(ctx, commentIDs)
+		if err != nil {
+			return nil, loadError(ctx, err)
+		}
+		for _, c := range cs {
+			comments[c.ID] = c
+		}
+	}
+	var withBody, titleOnly []string
+	for _, h := range hits {
+		if h.Type == TypeDocument {
+			withBody = append(withBody, h.ID)
+		}
+	}
+	for _, c := range comments {
+		if !slices.Contains(withBody, c.DocID) && !slices.Contains(titleOnly, c.DocID) {
+			titleOnly = append(titleOnly, c.DocID)
+		}
+	}
+	docs := map[string]*docket.Document{}
+	for _, load := range []struct {
+		ids  []string
+		body bool
+	}{{withBody, true}, {titleOnly, false}} {
+		if len(load.ids) == 0 {
+			continue
+		}
+		ds, err := x.opts.Loader.LoadDocuments(ctx, load.ids, load.body)
+		if err != nil {
+			return nil, loadError(ctx, err)
+		}
+		for _, d := range ds {
+			docs[d.ID] = d
+		}
+	}
+	units := x.highlightUnits(q)
+	out := hits[:0]
+	for _, h := range hits {
+		var text, title string
+		if h.Type == TypeComment {
+			c := comments[h.ID]
+			if c == nil {
+				continue
+			}
+			h.DocID, h.ThreadID, text = c.DocID, c.ThreadID, c.Body
+		}
+		d := docs[h.DocID]
+		if d == nil || !slices.Contains(q.ReadableSpaces, d.SpaceID) {
+			continue
+		}
+		h.Title = d.Title
+		if h.Type == TypeDocument {
+			text, title = d.Body, d.Title
+		}
+		h.Fragments = x.fragments(title, text, units)
+		out = append(out, h)
+	}
+	return out, nil
 }
 
-// spaceFilter matches items in one of the readable spaces.
-func spaceFilter(spaces []string) query.Query {
-	qs := make([]query.Query, 0, len(spaces))
-	for _, s := range spaces {
-		t := bleve.NewTermQuery(s)
-		t.SetField("space")
-		qs = append(qs, t)
+func loadError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return docket.Errorf(docket.EUNAVAILABLE, "The search timed out.")
 	}
-	d := bleve.NewDisjunctionQuery(qs...)
-	return d
+	return fmt.Errorf("search: load hits: %w", err)
+}
+
+// readableQuery matches what its query matches in the readable spaces,
+// and counts the facet terms of its matches. It reads the terms of
+// fieldFacet of each match from their doc values: a disjunction of the
+// terms of the readable spaces would step a posting list per space at
+// every match, and bleve's facets would read the doc values a second
+// time. It must be the root of the query, so that what it matches is
+// exactly what the search collects.
+type readableQuery struct {
+	q      query.Query
+	spaces map[string]bool // their terms
+	// counts are the facet terms of the matches, once Searcher ran.
+	counts map[string]*int
+}
+
+func newReadableQuery(q query.Query, spaces []string) *readableQuery {
+	r := &readableQuery{q: q, spaces: make(map[string]bool, len(spaces))}
+	for _, s := range spaces {
+		r.spaces[term("space", s)] = true
+	}
+	return r
+}
+
+// Searcher implements query.Query.
+func (r *readableQuery) Searcher(ctx context.Context, i index.IndexReader, m mapping.IndexMapping, options bsearch.SearcherOptions) (bsearch.Searcher, error) {
+	s, err := r.q.Searcher(ctx, i, m, options)
+	if err != nil {
+		return nil, err
+	}
+	dvr, err := i.DocValueReader([]string{fieldFacet})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	r.counts = map[string]*int{}
+	var terms [][]byte
+	return searcher.NewFilteringSearcher(ctx, s, func(_ *bsearch.SearchContext, d *bsearch.DocumentMatch) bool {
+		ok := false
+		terms = terms[:0]
+		err := dvr.VisitDocValues(d.IndexInternalID, func(_ string, t []byte) {
+			terms = append(terms, t)
+			if !ok && r.spaces[string(t)] {
+				ok = true
+			}
+		})
+		if err != nil || !ok {
+			return false
+		}
+		for _, t := range terms {
+			if n := r.counts[string(t)]; n != nil {
+				*n++
+			} else {
+				n := 1
+				r.counts[string(t)] = &n
+			}
+		}
+		return true
+	}), nil
+}
+
+func keywordQuery(field, value string) *query.TermQuery {
+	t := bleve.NewTermQuery(value)
+	t.SetField(field)
+	return t
 }
 
 // buildQuery turns q into a bleve query whose every match is readable.
+// The text terms must match and are scored; matches in titles and
+// headings score more. Filters are a filter, which neither scores nor
+// needs positions, and readableQuery keeps the readable matches.
 func (x *Index) buildQuery(q Query) (query.Query, error) {
-	must := []query.Query{spaceFilter(q.ReadableSpaces)}
-	var mustNot []query.Query
+	var filters, must, should, mustNot []query.Query
 	for _, c := range q.Clauses {
 		alts := make([]query.Query, 0, len(c.Any))
+		filter := true
 		for _, t := range c.Any {
-			tq, err := x.termQuery(t, q.InTitle)
-			if err != nil {
-				return nil, err
+			if t.Field != "" {
+				fq, err := filterQuery(t)
+				if err != nil {
+					return nil, err
+				}
+				alts = append(alts, fq)
+				continue
 			}
-			if tq != nil {
-				alts = append(alts, tq)
+			filter = false
+			match, boosts := x.textQuery(t, q.InTitle)
+			if match != nil {
+				alts = append(alts, match)
+			}
+			if !c.Not {
+				should = append(should, boosts...)
 			}
 		}
 		if len(alts) == 0 {
@@ -229,110 +372,141 @@ func (x *Index) buildQuery(q Query) (query.Query, error) {
 		if len(alts) > 1 {
 			cq = bleve.NewDisjunctionQuery(alts...)
 		}
-		if c.Not {
+		switch {
+		case c.Not:
 			mustNot = append(mustNot, cq)
-		} else {
+		case filter:
+			filters = append(filters, cq)
+		default:
 			must = append(must, cq)
 		}
 	}
 	b := bleve.NewBooleanQuery()
-	b.AddMust(must...)
 	if len(mustNot) > 0 {
 		b.AddMustNot(mustNot...)
 	}
-	return b, nil
+	switch {
+	case len(must) == 0:
+		// Filters alone: nothing to score, and a filter over all items
+		// would visit every one of them.
+		b.AddMust(filters...)
+	default:
+		b.AddMust(must...)
+		if len(should) > 0 {
+			b.AddShould(should...)
+		}
+		if len(filters) == 1 {
+			b.AddFilter(filters[0])
+		} else if len(filters) > 1 {
+			b.AddFilter(bleve.NewConjunctionQuery(filters...))
+		}
+	}
+	return newReadableQuery(b, q.ReadableSpaces), nil
 }
 
-// textFields are the searched fields and their boosts.
-var textFields = []struct {
-	name  string
-	boost float64
-}{{"title", 3}, {"headings", 2}, {"body", 1}, {"links", 0.3}}
+// boostLead is the boost of a text term in the title and headings of a
+// document. A term must match the body field (which holds the title and
+// the words of link URLs too: see bodyText); matching the title or a
+// heading (fieldLead) adds to its score.
+const boostLead = 2
 
-func (x *Index) termQuery(t Term, inTitle bool) (query.Query, error) {
-	if t.Field != "" {
-		switch t.Field {
-		case "before", "after":
-			var q *query.DateRangeQuery
-			incl, excl := true, false
-			if t.Field == "before" {
-				q = bleve.NewDateRangeInclusiveQuery(time.Time{}, t.Date, nil, &excl)
-			} else {
-				// after:D means from the end of day D.
-				q = bleve.NewDateRangeInclusiveQuery(t.Date.AddDate(0, 0, 1), time.Time{}, &incl, nil)
-			}
-			q.SetField("date")
-			return q, nil
+// filterQuery returns the query of a filter term.
+func filterQuery(t Term) (query.Query, error) {
+	switch t.Field {
+	case "before", "after":
+		// before:D is the days up to D, excluded; after:D the days
+		// from D, excluded.
+		from, to := minDay, t.Date.AddDate(0, 0, -1)
+		if t.Field == "after" {
+			from, to = t.Date.AddDate(0, 0, 1), maxDay
 		}
-		f, ok := fieldOf[t.Field]
-		if !ok {
-			return nil, invalid("Unknown filter %s:.", t.Field)
+		terms := dayRangeTerms(from, to)
+		if len(terms) == 0 {
+			return query.NewMatchNoneQuery(), nil
 		}
-		tq := bleve.NewTermQuery(t.Text)
-		tq.SetField(f)
-		return tq, nil
+		qs := make([]query.Query, len(terms))
+		for i, tm := range terms {
+			qs[i] = keywordQuery(fieldFilter, tm)
+		}
+		if len(qs) == 1 {
+			return qs[0], nil
+		}
+		return bleve.NewDisjunctionQuery(qs...), nil
 	}
+	f, ok := fieldOf[t.Field]
+	if !ok {
+		return nil, invalid("Unknown filter %s:.", t.Field)
+	}
+	return keywordQuery(f, term(t.Field, t.Text)), nil
+}
+
+// textQuery returns the query that a text term must match, or nil if it
+// analyses to nothing, and the queries that raise the score of its
+// matches. With inTitle, it must match the title.
+func (x *Index) textQuery(t Term, inTitle bool) (match query.Query, boosts []query.Query) {
 	toks := x.analyze(t.Text)
 	if len(toks) == 0 {
 		return nil, nil
 	}
-	fields := textFields
 	if inTitle {
-		fields = textFields[:1]
+		return fieldQuery(t, toks, "title", 1), nil
 	}
-	alts := make([]query.Query, 0, len(fields))
-	for _, f := range fields {
-		var fq query.Query
-		switch {
-		case t.Prefix:
-			if len(toks) == 1 {
-				p := bleve.NewPrefixQuery(toks[0])
-				p.SetField(f.name)
-				p.SetBoost(f.boost)
-				fq = p
-			} else {
-				// "open-cod*": the words before the last must be a phrase,
-				// the last a prefix; approximate with a conjunction.
-				parts := make([]query.Query, 0, len(toks))
-				for i, tok := range toks {
-					if i == len(toks)-1 {
-						p := bleve.NewPrefixQuery(tok)
-						p.SetField(f.name)
-						parts = append(parts, p)
-					} else {
-						tq := bleve.NewTermQuery(tok)
-						tq.SetField(f.name)
-						parts = append(parts, tq)
-					}
-				}
-				c := bleve.NewConjunctionQuery(parts...)
-				c.SetBoost(f.boost)
-				fq = c
-			}
-		case t.Fuzzy > 0 && len(toks) == 1:
-			fz := bleve.NewFuzzyQuery(toks[0])
-			fz.SetFuzziness(1)
-			fz.SetField(f.name)
-			fz.SetBoost(f.boost)
-			fq = fz
-		case len(toks) == 1:
-			tq := bleve.NewTermQuery(toks[0])
-			tq.SetField(f.name)
-			tq.SetBoost(f.boost)
-			fq = tq
-		default:
-			// Words that analyse to several tokens (phrases, "open-coded",
-			// CJK text) must match as a phrase.
-			pq := bleve.NewPhraseQuery(toks, f.name)
-			pq.SetBoost(f.boost)
-			fq = pq
+	match = fieldQuery(t, toks, "body", 1)
+	if len(toks) > 1 {
+		// A phrase scores more in the title; the lead has no positions.
+		return match, []query.Query{fieldQuery(t, toks, "title", boostLead)}
+	}
+	return match, []query.Query{fieldQuery(t, toks, fieldLead, boostLead)}
+}
+
+// positional are the text fields that keep positions, which phrases need.
+var positional = map[string]bool{"title": true, "body": true}
+
+// fieldQuery returns the query of a text term, analysed to toks, in
+// field; nil if toks must match as a phrase and field has no positions.
+func fieldQuery(t Term, toks []string, field string, boost float64) query.Query {
+	switch {
+	case t.Prefix:
+		if len(toks) == 1 {
+			p := bleve.NewPrefixQuery(toks[0])
+			p.SetField(field)
+			p.SetBoost(boost)
+			return p
 		}
-		alts = append(alts, fq)
+		// "open-cod*": the words before the last must be a phrase, the
+		// last a prefix; approximate with a conjunction.
+		parts := make([]query.Query, 0, len(toks))
+		for i, tok := range toks {
+			if i == len(toks)-1 {
+				p := bleve.NewPrefixQuery(tok)
+				p.SetField(field)
+				parts = append(parts, p)
+			} else {
+				parts = append(parts, keywordQuery(field, tok))
+			}
+		}
+		c := bleve.NewConjunctionQuery(parts...)
+		c.SetBoost(boost)
+		return c
+	case t.Fuzzy > 0 && len(toks) == 1:
+		fz := bleve.NewFuzzyQuery(toks[0])
+		fz.SetFuzziness(1)
+		fz.SetField(field)
+		fz.SetBoost(boost)
+		return fz
+	case len(toks) == 1:
+		tq := keywordQuery(field, toks[0])
+		tq.SetBoost(boost)
+		return tq
+	case !positional[field]:
+		return nil
+	default:
+		// Words that analyse to several tokens (phrases, "open-coded",
+		// CJK text) must match as a phrase.
+		pq := bleve.NewPhraseQuery(toks, field)
+		pq.SetBoost(boost)
+		return pq
 	}
-	if len(alts) == 1 {
-		return alts[0], nil
-	}
-	return bleve.NewDisjunctionQuery(alts...), nil
 }
 
 // analyze returns the terms of s under the text analyzer.
@@ -350,9 +524,14 @@ func (x *Index) analyze(s string) []string {
 }
 
 // Suggest returns up to limit document titles (capped at MaxSuggestions)
-// in the readable spaces whose title words start with the words of
-// prefix: every word but the last must be in the title, the last is a
-// prefix. Returns EUNAVAILABLE when ctx is done or the index closed.
+// in the readable spaces that complete prefix: titles that hold its
+// words, every word but the last whole and the last as the start of a
+// word. Titles whose first word is the first word typed (or starts with
+// it, when only one is typed) come first; each group is sorted by title.
+// Word prefixes are looked up as terms (fieldTitleWords), and Suggest
+// stops at the first limit matches of each group, so it costs about the
+// same whatever the prefix; which titles come when more match is
+// unspecified. Returns EUNAVAILABLE when ctx is done or the index closed.
 func (x *Index) Suggest(ctx context.Context, prefix string, readableSpaces []string, limit int) ([]Suggestion, error) {
 	if err := x.check(ctx); err != nil {
 		return nil, err
@@ -367,38 +546,83 @@ func (x *Index) Suggest(ctx context.Context, prefix string, readableSpaces []str
 	if len(toks) == 0 || len(toks) > MaxClauses {
 		return nil, nil
 	}
-	tq := bleve.NewTermQuery(TypeDocument)
-	tq.SetField("type")
-	must := []query.Query{spaceFilter(readableSpaces), tq}
-	for i, tok := range toks {
-		if i == len(toks)-1 {
-			p := bleve.NewPrefixQuery(tok)
-			p.SetField("title")
-			must = append(must, p)
-		} else {
-			t := bleve.NewTermQuery(tok)
-			t.SetField("title")
-			must = append(must, t)
+	var out []Suggestion
+	seen := map[string]bool{}
+	add := func(q query.Query) error {
+		req := bleve.NewSearchRequestOptions(newReadableQuery(q, readableSpaces), limit, 0, false)
+		// Without scores or facets, bleve stops at the first limit hits.
+		req.Score = bleve.ScoreNone
+		req.Fields = []string{"title"}
+		res, err := x.idx.SearchInContext(ctx, req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return docket.Errorf(docket.EUNAVAILABLE, "The search timed out.")
+			}
+			return fmt.Errorf("suggest: %w", err)
 		}
+		var page []Suggestion
+		for _, h := range res.Hits {
+			id := strings.TrimPrefix(h.ID, "d:")
+			if !seen[id] {
+				seen[id] = true
+				page = append(page, Suggestion{DocID: id, Title: str(h.Fields["title"])})
+			}
+		}
+		slices.SortFunc(page, func(a, b Suggestion) int {
+			return cmp.Or(strings.Compare(strings.ToLower(a.Title), strings.ToLower(b.Title)), strings.Compare(a.DocID, b.DocID))
+		})
+		out = append(out, page[:min(len(page), limit-len(out))]...)
+		return nil
 	}
-	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(must...), limit, 0, false)
-	// The title comes back as a sort value, from doc values: loading
-	// stored documents would cost far more.
-	req.SortBy([]string{"-_score", "title_sort", "_id"})
-	res, err := x.idx.SearchInContext(ctx, req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, docket.Errorf(docket.EUNAVAILABLE, "The search timed out.")
+	// First titles that start with the words, then any that hold them.
+	for _, start := range []bool{true, false} {
+		must := make([]query.Query, 0, len(toks))
+		for i, tok := range toks {
+			first := ""
+			if start && i == 0 {
+				first = firstWord
+			}
+			switch {
+			case i < len(toks)-1 && first == "":
+				must = append(must, keywordQuery("title", tok))
+			case utf8.RuneCountInString(tok) <= maxWordPrefix:
+				must = append(must, keywordQuery(fieldTitleWords, first+tok))
+			case first != "":
+				// The first word is longer than its indexed prefixes:
+				// take titles that hold it.
+				must = append(must, keywordQuery(fieldTitleWords, first+string([]rune(tok)[:maxWordPrefix])))
+				p := bleve.NewPrefixQuery(tok)
+				p.SetField("title")
+				must = append(must, p)
+			default:
+				p := bleve.NewPrefixQuery(tok)
+				p.SetField("title")
+				must = append(must, p)
+			}
 		}
-		return nil, fmt.Errorf("suggest: %w", err)
-	}
-	out := make([]Suggestion, 0, len(res.Hits))
-	for _, h := range res.Hits {
-		title := ""
-		if len(h.Sort) > 1 {
-			title = h.Sort[1]
+		var q query.Query = must[0]
+		if len(must) > 1 {
+			q = bleve.NewConjunctionQuery(must...)
 		}
-		out = append(out, Suggestion{DocID: strings.TrimPrefix(h.ID, "d:"), Title: title})
+		if err := add(q); err != nil {
+			return nil, err
+		}
+		if len(out) == limit {
+			break
+		}
 	}
 	return out, nil
+}
+
+func str(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []any:
+		if len(v) > 0 {
+			s, _ := v[0].(string)
+			return s
+		}
+	}
+	return ""
 }

@@ -3,6 +3,7 @@ package search
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,9 +20,9 @@ import (
 
 const corpusDir = "../../shared/corpus/go-proposals"
 
-func openIndex(tb testing.TB) *Index {
+func openIndex(tb testing.TB, loader TextLoader) *Index {
 	tb.Helper()
-	x, err := Open(filepath.Join(tb.TempDir(), "index"), Options{})
+	x, err := Open(filepath.Join(tb.TempDir(), "index"), Options{Loader: loader})
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
 	}
@@ -89,7 +90,7 @@ func sharedCorpusIndex(tb testing.TB) *Index {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		x, err := Open(filepath.Join(dir, "index"), Options{})
+		x, err := Open(filepath.Join(dir, "index"), Options{Loader: newMemLoader(docs, nil)})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -217,7 +218,7 @@ func testComments() []Comment {
 
 func smallIndex(tb testing.TB) *Index {
 	tb.Helper()
-	x := openIndex(tb)
+	x := openIndex(tb, newMemLoader(testDocs(), testComments()))
 	ctx := context.Background()
 	if err := x.IndexDocuments(ctx, testDocs()); err != nil {
 		tb.Fatal(err)
@@ -664,5 +665,189 @@ func TestConcurrentIndexAndSearch(t *testing.T) {
 	wg.Wait()
 	if v, ok := x.IndexedVersion("d2"); !ok || v != 109 {
 		t.Errorf("IndexedVersion(d2) = %d, %v; want 109", v, ok)
+	}
+}
+
+func TestHeadingMatchesRegexp(t *testing.T) {
+	for _, line := range []string{"# a", "#a", "   ## b ##", "    # c", "####### d", "# C#", "#\tx  #  ", "# ", "#", "## a # b", " # x ## #", "###### six", "# ünï ", "#  "} {
+		m := mdHeading.FindStringSubmatch(line)
+		text, ok := heading(line)
+		if (m != nil) != ok || ok && m[2] != text {
+			t.Errorf("heading(%q) = %q, %v; regexp finds %q", line, text, ok, m)
+		}
+	}
+}
+
+func TestDayRangeTerms(t *testing.T) {
+	d := func(s string) time.Time {
+		t, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			panic(err)
+		}
+		return t
+	}
+	tests := []struct {
+		from, to string
+		want     []string
+	}{
+		{"2025-03-01", "2025-03-01", []string{"d:20250301"}},
+		{"2025-03-30", "2025-04-02", []string{"d:20250330", "d:20250331", "d:20250401", "d:20250402"}},
+		{"2025-03-01", "2025-04-30", []string{"m:202503", "m:202504"}},
+		{"2024-12-31", "2026-01-01", []string{"d:20241231", "y:2025", "d:20260101"}},
+		{"2010-01-01", "2021-02-01", []string{"x:201", "y:2020", "m:202101", "d:20210201"}},
+		{"1800-01-01", "1901-12-31", []string{"y:1900", "y:1901"}},
+		{"2025-03-02", "2025-03-01", nil},
+	}
+	for _, tc := range tests {
+		if diff := cmp.Diff(tc.want, dayRangeTerms(d(tc.from), d(tc.to))); diff != "" {
+			t.Errorf("dayRangeTerms(%s, %s) (-want +got):\n%s", tc.from, tc.to, diff)
+		}
+	}
+	// Every day of a range matches one of its terms, and no other day.
+	from, to := d("2019-11-17"), d("2022-02-03")
+	terms := map[string]bool{}
+	for _, tm := range dayRangeTerms(from, to) {
+		terms[tm] = true
+	}
+	for day := d("2019-01-01"); day.Before(d("2023-01-01")); day = day.AddDate(0, 0, 1) {
+		in := false
+		for _, tm := range dateTerms(day) {
+			in = in || terms[tm]
+		}
+		if want := !day.Before(from) && !day.After(to); in != want {
+			t.Fatalf("day %s in range: %v; want %v", day.Format(time.DateOnly), in, want)
+		}
+	}
+	if n := len(dayRangeTerms(minDay, d("2025-06-15"))); n > 80 {
+		t.Errorf("before:2025-06-15 takes %d terms", n)
+	}
+}
+
+// TestPhrasesStayInSections checks that a phrase does not match across
+// the title and the body, which are indexed in one field.
+func TestPhrasesStayInSections(t *testing.T) {
+	docs := []Doc{{ID: "d1", SpaceID: "pub", Title: "Alpha beta", Body: "gamma delta [see](http://x.example/epsilon-zeta)", CreatedAt: time.Now()}}
+	x := openIndex(t, newMemLoader(docs, nil))
+	if err := x.IndexDocuments(context.Background(), docs); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]int{`"alpha beta"`: 1, `"gamma delta"`: 1, `"beta gamma"`: 0, `"delta see"`: 1, `"see epsilon"`: 0, "epsilon": 1, "in:title beta": 1, "in:title gamma": 0} {
+		if got := len(search(t, x, q, "pub").Hits); got != want {
+			t.Errorf("Search(%s) = %d hits; want %d", q, got, want)
+		}
+	}
+}
+
+// TestStaleSpace checks that a hit whose document storage has in another
+// space than the index says (the index lags storage by a moment) is left
+// out when that space is not readable.
+func TestStaleSpace(t *testing.T) {
+	docs := testDocs()
+	loader := newMemLoader(docs, testComments())
+	x := openIndex(t, loader)
+	if err := x.IndexDocuments(context.Background(), docs); err != nil {
+		t.Fatal(err)
+	}
+	moved := docs[0]
+	moved.SpaceID = "secret"
+	loader.put([]Doc{moved}, nil)
+	res := search(t, x, "release", "pub")
+	if got := ids(res); !slices.Equal(got, []string{"d2"}) || res.Total != 1 {
+		t.Errorf("Search(release) = %v (total %d); want [d2] (d1 moved out of pub)", got, res.Total)
+	}
+}
+
+func TestSuggestOrder(t *testing.T) {
+	docs := []Doc{
+		{ID: "d1", SpaceID: "pub", Title: "Release process"},
+		{ID: "d2", SpaceID: "pub", Title: "Planning the release"},
+		{ID: "d3", SpaceID: "pub", Title: "Relational storage"},
+		{ID: "d4", SpaceID: "pub", Title: "Garbage collector pacing for zanfrolo"},
+		{ID: "d5", SpaceID: "pub", Title: "Supercalifragilisticexpialidocious review"},
+	}
+	x := openIndex(t, nil)
+	if err := x.IndexDocuments(context.Background(), docs); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		prefix string
+		want   []string
+	}{
+		{"rel", []string{"d3", "d1", "d2"}}, // first words first, each group by title
+		{"release", []string{"d1", "d2"}},
+		{"release pro", []string{"d1"}},
+		{"the rel", []string{"d2"}},
+		{"garbage collector pac", []string{"d4"}},
+		{"zanf", []string{"d4"}},
+		{"supercalifragilistic", []string{"d5"}}, // longer than the indexed prefixes
+		{"rev", []string{"d5"}},
+		{"xyz", nil},
+	}
+	for _, tc := range tests {
+		got, err := x.Suggest(context.Background(), tc.prefix, []string{"pub"}, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gotIDs []string
+		for _, s := range got {
+			gotIDs = append(gotIDs, s.DocID)
+		}
+		if diff := cmp.Diff(tc.want, gotIDs); diff != "" {
+			t.Errorf("Suggest(%q) (-want +got):\n%s", tc.prefix, diff)
+		}
+	}
+	if got, _ := x.Suggest(context.Background(), "rel", []string{"pub"}, 2); len(got) != 2 {
+		t.Errorf("Suggest(rel, limit 2) = %v", got)
+	}
+}
+
+// TestManySegments checks facets, filters and date order over an index
+// of many segments, whose doc values are read in turn for several
+// fields.
+func TestManySegments(t *testing.T) {
+	ctx := context.Background()
+	x, err := Open(filepath.Join(t.TempDir(), "index"), Options{BatchSize: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	var docs []Doc
+	for i := range 40 {
+		docs = append(docs, Doc{
+			ID: fmt.Sprintf("d%02d", i), SpaceID: []string{"a", "b"}[i%2], Title: fmt.Sprintf("Doc %d", i),
+			Body: "common words", Status: []docket.Status{docket.StatusDraft, docket.StatusAccepted}[i%4/2],
+			OwnerID: fmt.Sprintf("u%d", i%5), Tags: []string{fmt.Sprintf("t%d", i%3)}, CreatedAt: t0.AddDate(0, 0, i),
+		})
+	}
+	if err := x.IndexDocuments(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		res := search(t, x, "common", "a")
+		want := map[string][]FacetCount{
+			FacetType:   {{TypeDocument, 20}},
+			FacetStatus: {{"accepted", 10}, {"draft", 10}},
+			FacetSpace:  {{"a", 20}},
+			FacetTag:    {{"t0", 7}, {"t2", 7}, {"t1", 6}},
+			FacetAuthor: {{"u0", 4}, {"u1", 4}, {"u2", 4}, {"u3", 4}, {"u4", 4}},
+		}
+		if diff := cmp.Diff(want, res.Facets); diff != "" || res.Total != 20 {
+			t.Fatalf("total %d, facets (-want +got):\n%s", res.Total, diff)
+		}
+		q := mustParse(t, "after:2025-01-10 status:draft")
+		q.ReadableSpaces, q.Sort, q.Limit = []string{"a", "b"}, SortDate, 100
+		r, err := x.Search(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, h := range r.Hits {
+			got = append(got, h.ID)
+		}
+		want2 := []string{"d37", "d36", "d33", "d32", "d29", "d28", "d25", "d24", "d21", "d20", "d17", "d16", "d13", "d12"}
+		if diff := cmp.Diff(want2, got); diff != "" {
+			t.Fatalf("date order (-want +got):\n%s", diff)
+		}
 	}
 }

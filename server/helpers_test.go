@@ -143,7 +143,7 @@ func newSearchEnv(t testing.TB) *env {
 
 func (e *env) startSearch(cfg *server.Config, users docket.UserService, spaces docket.SpaceService) {
 	e.t.Helper()
-	idx, err := search.Open(filepath.Join(e.dir, "index"), search.Options{})
+	idx, err := search.Open(filepath.Join(e.dir, "index"), search.Options{Loader: bolt.NewScanner(e.db)})
 	if err != nil {
 		e.t.Fatalf("open index: %v", err)
 	}

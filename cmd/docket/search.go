@@ -17,6 +17,12 @@ import (
 	"golang.org/x/term"
 )
 
+// The bolt scanner feeds rebuilds and shows hits.
+var (
+	_ search.Scanner    = (*bolt.Scanner)(nil)
+	_ search.TextLoader = (*bolt.Scanner)(nil)
+)
+
 // indexDir is where the search index of a data directory lives.
 func indexDir(dataDir string) string { return filepath.Join(dataDir, "index") }
 

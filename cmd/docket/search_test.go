@@ -38,7 +38,7 @@ func TestImportSearchGroundTruth(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	idx, err := search.Open(indexDir(dir), search.Options{})
+	idx, err := search.Open(indexDir(dir), search.Options{Loader: bolt.NewScanner(db)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -141,7 +141,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	// Search: the index is derived data. If it cannot be opened it is
 	// moved aside and rebuilt in the background while the server runs.
-	idx, err := search.Open(indexDir(cfg.Data), search.Options{Logger: log})
+	idx, err := search.Open(indexDir(cfg.Data), search.Options{Logger: log, Loader: bolt.NewScanner(db)})
 	if err != nil {
 		return fmt.Errorf("search index: %w", err)
 	}

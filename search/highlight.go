@@ -1,0 +1,488 @@
+package search
+
+import (
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Fragments are made here, from the text of a hit as stored, rather than
+// by bleve's highlighter, which needs the text stored in the index with
+// the offset of every word: that doubled the size of the index.
+
+// fragmentSize is the length of a fragment of text, in bytes, before it
+// is cut at word boundaries.
+const fragmentSize = 200
+
+// fragmentLead is how much text a fragment shows before its first match.
+const fragmentLead = 40
+
+// maxBodyFragments is the most fragments of the body of one hit.
+const maxBodyFragments = 2
+
+// unit is one positive text term of a query, as analysed: a word, or
+// words that must follow each other (a phrase, or a word such as
+// "open-coded" or 東京 that analyses to several).
+type unit struct {
+	toks   []string
+	prefix bool // the last token is a prefix
+	fuzzy  bool // one token, matched within one edit
+}
+
+// highlightUnits returns the units of the positive text terms of q.
+func (x *Index) highlightUnits(q Query) []unit {
+	var out []unit
+	for _, c := range q.Clauses {
+		if c.Not {
+			continue
+		}
+		for _, t := range c.Any {
+			if t.Field != "" {
+				continue
+			}
+			toks := x.analyze(t.Text)
+			if len(toks) == 0 {
+				continue
+			}
+			out = append(out, unit{toks: toks, prefix: t.Prefix, fuzzy: t.Fuzzy > 0 && len(toks) == 1})
+		}
+	}
+	return out
+}
+
+// span is a match in a text: bytes start to end, of unit u.
+type span struct {
+	start, end int
+	u          int
+}
+
+// fragments returns the fragments of a hit: its title if it matches,
+// then up to maxBodyFragments pieces of the plain text of the markdown
+// body that hold the most distinct matches. If nothing matches (the
+// match was in a link's URL, or the text changed since it was indexed),
+// it returns the start of the body, so that a hit always shows some text.
+func (x *Index) fragments(title, markdown string, units []unit) []string {
+	var out []string
+	if title != "" {
+		if spans := x.match(title, units); len(spans) > 0 {
+			out = append(out, render(title, spans, 0, len(title)))
+		}
+	}
+	body, _, _ := plainText(markdown)
+	if frags, ok := x.bodyFragments(body, units, true); ok {
+		return append(out, frags...)
+	}
+	frags, _ := x.bodyFragments(body, units, false)
+	if len(frags) == 0 && len(out) == 0 {
+		if frag := render(body, nil, 0, cutEnd(body, 0, fragmentSize)); frag != "" {
+			frags = append(frags, frag)
+		}
+	}
+	return append(out, frags...)
+}
+
+// bodyFragments returns up to maxBodyFragments fragments of body: the
+// first holds the most distinct units, the next one starts at the first
+// unit not shown yet.
+//
+// Analysing a whole document to find its matches costs more than the
+// search itself, so when fast is set it looks for the words of the units
+// as ASCII substrings (see candidates), picks the windows from those
+// and analyses the windows only. It reports false when that cannot be
+// done or misses, and the caller tries again with fast unset.
+func (x *Index) bodyFragments(body string, units []unit, fast bool) ([]string, bool) {
+	var spans []span
+	var exactIn func(start, end int) []span
+	if fast {
+		spans = candidates(body, units)
+		if spans == nil {
+			return nil, false
+		}
+		exactIn = func(start, end int) []span {
+			// Analyse a little past the end, for a phrase that starts
+			// inside the window.
+			to := cutEnd(body, end, fragmentLead)
+			var in []span
+			for _, s := range x.match(body[start:to], units) {
+				if s.end += start; s.end <= end {
+					s.start += start
+					in = append(in, s)
+				}
+			}
+			return in
+		}
+	} else {
+		spans = x.match(body, units)
+		exactIn = func(start, end int) []span {
+			var in []span
+			for _, s := range spans {
+				if s.start >= start && s.end <= end {
+					in = append(in, s)
+				}
+			}
+			return in
+		}
+	}
+	if len(spans) == 0 {
+		return nil, !fast
+	}
+	var out []string
+	covered := make([]bool, len(units))
+	for k := range maxBodyFragments {
+		first := -1
+		if k == 0 {
+			first = bestWindow(spans, len(units))
+		} else {
+			for i, s := range spans {
+				if !covered[s.u] {
+					first = i
+					break
+				}
+			}
+		}
+		if first < 0 {
+			break
+		}
+		start, end := window(body, spans, first)
+		in := exactIn(start, end)
+		if len(in) == 0 {
+			if fast {
+				return nil, false
+			}
+			break
+		}
+		for _, s := range spans {
+			// What the window holds is shown, exact or not.
+			if s.start >= start && s.end <= end {
+				covered[s.u] = true
+			}
+		}
+		out = append(out, render(body, in, start, end))
+	}
+	return out, true
+}
+
+// candidates returns where the units may match in text, from a search of
+// the first word of each unit as a substring of the text with ASCII
+// letters lower-cased, at the start of a word. It returns nil when that
+// cannot find every match (a unit that is not all ASCII, or fuzzy) or
+// when a unit is not found (it may match a folded form, such as "cafe"
+// matching "café").
+func candidates(text string, units []unit) []span {
+	for _, u := range units {
+		if u.fuzzy {
+			return nil
+		}
+		for _, t := range u.toks {
+			if !isASCII([]byte(t)) {
+				return nil
+			}
+		}
+	}
+	lower := asciiLower(text)
+	var out []span
+	for ui, u := range units {
+		w := u.toks[0]
+		whole := len(u.toks) == 1 && !u.prefix
+		found := false
+		for at := 0; len(out) < 10000; {
+			i := strings.Index(lower[at:], w)
+			if i < 0 {
+				break
+			}
+			i += at
+			at = i + len(w)
+			if i > 0 && isWordByte(lower[i-1]) {
+				continue
+			}
+			if whole && at < len(lower) && isWordByte(lower[at]) {
+				continue
+			}
+			found = true
+			out = append(out, span{start: i, end: at, u: ui})
+		}
+		if !found {
+			return nil
+		}
+	}
+	slices.SortFunc(out, func(a, b span) int { return a.start - b.start })
+	return out
+}
+
+// isWordByte reports whether b is an ASCII letter or digit.
+func isWordByte(b byte) bool {
+	return 'a' <= b && b <= 'z' || '0' <= b && b <= '9' || 'A' <= b && b <= 'Z'
+}
+
+// asciiLower returns s with its ASCII letters lower-cased, byte for byte.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// bestWindow returns the index of the span that starts the window of
+// fragmentSize bytes holding the most distinct units, then the most
+// matches.
+func bestWindow(spans []span, nunits int) int {
+	best, bestScore := 0, -1
+	seen := make([]int, nunits) // the last i that counted unit u, plus one
+	for i := range spans {
+		if i > 500 {
+			break
+		}
+		limit := max(spans[i].start-fragmentLead, 0) + fragmentSize
+		distinct, n := 0, 0
+		for j := i; j < len(spans) && spans[j].end <= limit; j++ {
+			n++
+			if seen[spans[j].u] != i+1 {
+				seen[spans[j].u] = i + 1
+				distinct++
+			}
+		}
+		if score := distinct*10000 + n; score > bestScore {
+			best, bestScore = i, score
+		}
+	}
+	return best
+}
+
+// window returns the bytes of text to show around spans[first]: from a
+// little before it to fragmentSize bytes later, cut at spaces.
+func window(text string, spans []span, first int) (start, end int) {
+	s := spans[first]
+	start = max(s.start-fragmentLead, 0)
+	if start > 0 {
+		// Start after a space, but not after the match.
+		if i := strings.IndexFunc(text[start:s.start], unicode.IsSpace); i >= 0 {
+			start += i + 1
+		} else {
+			start = s.start
+		}
+	}
+	end = cutEnd(text, start, fragmentSize)
+	if end < s.end {
+		end = s.end
+	}
+	return start, end
+}
+
+// cutEnd returns where a fragment of text that starts at start ends: at
+// most size bytes later, before a space if there is one in its second
+// half.
+func cutEnd(text string, start, size int) int {
+	end := start + size
+	if end >= len(text) {
+		return len(text)
+	}
+	for end > start && !utf8.RuneStart(text[end]) {
+		end--
+	}
+	if i := strings.LastIndexFunc(text[start:end], unicode.IsSpace); i > size/2 {
+		end = start + i
+	}
+	return end
+}
+
+// word is a token of a text: its bytes and its term.
+type word struct {
+	start, end int
+	term       string
+}
+
+// match returns the matches of units in text, in order and without
+// overlaps.
+func (x *Index) match(text string, units []unit) []span {
+	if len(units) == 0 || text == "" {
+		return nil
+	}
+	var toks []word
+	if isASCII([]byte(text)) {
+		toks = asciiWords(text)
+	} else {
+		a := x.idx.Mapping().AnalyzerNamed(textAnalyzer)
+		if a == nil {
+			return nil
+		}
+		for _, t := range a.Analyze([]byte(text)) {
+			toks = append(toks, word{start: t.Start, end: t.End, term: string(t.Term)})
+		}
+	}
+	var out []span
+	for p := range toks {
+		for ui, u := range units {
+			if e := matchAt(toks, p, u); e >= 0 {
+				s := span{start: toks[p].start, end: toks[e].end, u: ui}
+				if n := len(out); n > 0 && s.start < out[n-1].end {
+					// Overlaps the previous match: extend it.
+					out[n-1].end = max(out[n-1].end, s.end)
+					continue
+				}
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// asciiWords returns the words of an ASCII text as the text analyzer
+// finds them (the word boundaries of Unicode's UAX #29, lower-cased),
+// several times faster. TestASCIIWords compares the two.
+func asciiWords(s string) []word {
+	class := func(i int) byte {
+		if i < 0 || i >= len(s) {
+			return 0
+		}
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+			return 'L'
+		case '0' <= c && c <= '9':
+			return 'N'
+		case c == '_':
+			return 'E' // ExtendNumLet
+		case c == ':':
+			return 'M' // MidLetter
+		case c == '.' || c == '\'':
+			return 'Q' // MidNumLet, Single_Quote
+		case c == ',' || c == ';':
+			return 'U' // MidNum
+		}
+		return 0
+	}
+	// joins reports whether the words go on across the boundary before
+	// s[i].
+	joins := func(i int) bool {
+		a, b := class(i-1), class(i)
+		switch {
+		case (a == 'L' || a == 'N' || a == 'E') && (b == 'L' || b == 'N' || b == 'E'):
+			return true // WB5, WB8-10, WB13a-b
+		case a == 'L' && (b == 'M' || b == 'Q') && class(i+1) == 'L':
+			return true // WB6
+		case (a == 'M' || a == 'Q') && b == 'L' && class(i-2) == 'L':
+			return true // WB7
+		case a == 'N' && (b == 'U' || b == 'Q') && class(i+1) == 'N':
+			return true // WB12
+		case (a == 'U' || a == 'Q') && b == 'N' && class(i-2) == 'N':
+			return true // WB11
+		}
+		return false
+	}
+	var out []word
+	for i := 0; i < len(s); {
+		j := i + 1
+		for j < len(s) && joins(j) {
+			j++
+		}
+		seg := s[i:j]
+		if c := class(i); c == 'L' || c == 'N' || c == 'E' {
+			out = append(out, word{start: i, end: j, term: strings.ToLower(seg)})
+		}
+		i = j
+	}
+	return out
+}
+
+// matchAt returns the index of the last token of a match of u starting at
+// token p, or -1.
+func matchAt(toks []word, p int, u unit) int {
+	k := len(u.toks)
+	if p+k > len(toks) {
+		return -1
+	}
+	for i, want := range u.toks {
+		got := toks[p+i].term
+		last := i == k-1
+		switch {
+		case got == want:
+		case last && u.prefix && strings.HasPrefix(got, want):
+		case u.fuzzy && oneEdit(got, want):
+		default:
+			return -1
+		}
+	}
+	return p + k - 1
+}
+
+// oneEdit reports whether a and b are at most one insertion, deletion or
+// substitution of a character apart.
+func oneEdit(a, b string) bool {
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) < len(rb) {
+		ra, rb = rb, ra
+	}
+	if len(ra)-len(rb) > 1 {
+		return false
+	}
+	i := 0
+	for i < len(rb) && ra[i] == rb[i] {
+		i++
+	}
+	if len(ra) == len(rb) {
+		return string(ra[i+min(1, len(ra)-i):]) == string(rb[i+min(1, len(rb)-i):])
+	}
+	return string(ra[i+1:]) == string(rb[i:])
+}
+
+// render returns text[start:end] HTML-escaped, with spans (which lie
+// within it) wrapped in <mark>, runs of white space made one space, and
+// an ellipsis where the text was cut.
+func render(text string, spans []span, start, end int) string {
+	var b strings.Builder
+	b.Grow(end - start + 32)
+	if start > 0 {
+		b.WriteString("…")
+	}
+	space := false
+	write := func(s string) {
+		for _, r := range s {
+			if unicode.IsSpace(r) {
+				space = true
+				continue
+			}
+			if space && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			space = false
+			switch r {
+			case '<':
+				b.WriteString("&lt;")
+			case '>':
+				b.WriteString("&gt;")
+			case '&':
+				b.WriteString("&amp;")
+			case '"':
+				b.WriteString("&#34;")
+			case '\'':
+				b.WriteString("&#39;")
+			default:
+				b.WriteRune(r)
+			}
+		}
+	}
+	at := start
+	for _, s := range spans {
+		write(text[at:s.start])
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteString("<mark>")
+		write(text[s.start:s.end])
+		b.WriteString("</mark>")
+		at = s.end
+	}
+	write(text[at:end])
+	out := strings.TrimSpace(b.String())
+	if out == "" || out == "…" {
+		return ""
+	}
+	if end < len(text) && strings.TrimSpace(text[end:]) != "" {
+		out += "…"
+	}
+	return out
+}

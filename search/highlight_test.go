@@ -1,0 +1,99 @@
+package search
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestASCIIWords checks that asciiWords finds the words of ASCII text
+// that the text analyzer finds, on random text made of the characters
+// that the word boundary rules treat apart.
+func TestASCIIWords(t *testing.T) {
+	x := openIndex(t, nil)
+	a := x.idx.Mapping().AnalyzerNamed(textAnalyzer)
+	const chars = "aZb09_:.',;- \n\t\"()*#<>é"
+	rng := rand.New(rand.NewPCG(1, 2))
+	cases := []string{"don't stop", "3.14, 1,000 and 4;5", "a:b c:1 1:c", "snake_case _x_ __", "e.g. U.S.A. x.", "'quoted' a'' ''a"}
+	for range 20000 {
+		var b strings.Builder
+		for range 1 + rng.IntN(30) {
+			c := chars[rng.IntN(len(chars)-2)] // no é
+			b.WriteByte(c)
+		}
+		cases = append(cases, b.String())
+	}
+	for _, s := range cases {
+		var want []word
+		for _, tok := range a.Analyze([]byte(s)) {
+			want = append(want, word{start: tok.Start, end: tok.End, term: string(tok.Term)})
+		}
+		if diff := cmp.Diff(want, asciiWords(s), cmp.AllowUnexported(word{})); diff != "" {
+			t.Fatalf("asciiWords(%q) (-analyzer +got):\n%s", s, diff)
+		}
+	}
+}
+
+func TestFragments(t *testing.T) {
+	x := openIndex(t, nil)
+	long := strings.Repeat("filler words here. ", 30)
+	tests := []struct {
+		name, title, body, q string
+		want                 []string // substrings of the joined fragments
+		not                  []string
+	}{
+		{"word", "", "The cache is warm.", "cache", []string{"The <mark>cache</mark> is warm."}, nil},
+		{"title and body", "Cache design", "How the cache works.", "cache",
+			[]string{"<mark>Cache</mark> design", "How the <mark>cache</mark> works."}, nil},
+		{"phrase across a line break", "", "the soft\nmemory limit is set", `"soft memory limit"`,
+			[]string{"the <mark>soft memory limit</mark> is set"}, nil},
+		{"phrase words apart are not marked", "", "soft and then memory limit", `"soft memory"`, nil, []string{"<mark>"}},
+		{"prefix", "", "Generics and generic code", "generic*", []string{"<mark>Generics</mark> and <mark>generic</mark> code"}, nil},
+		{"fuzzy", "", "a constraint here", "contraint~", []string{"a <mark>constraint</mark> here"}, nil},
+		{"folded accents", "", "Le café est ouvert", "cafe", []string{"Le <mark>café</mark> est ouvert"}, nil},
+		{"escaped", "", "1 < 2 && <b>x</b> escaping", "escaping", []string{"1 &lt; 2 &amp;&amp;", "<mark>escaping</mark>"}, []string{"<b>"}},
+		{"cut with ellipses", "", long + "the needle is here. " + long, "needle", []string{"…", "<mark>needle</mark>"}, nil},
+		{"two fragments for words apart", "", "alpha " + long + long + "omega", "alpha omega", []string{"<mark>alpha</mark>", "<mark>omega</mark>"}, nil},
+		{"no match shows the start", "", "Nothing to see [link](http://x.example/gcshape).", "gcshape", []string{"Nothing to see link."}, []string{"<mark>"}},
+		{"CJK phrase", "", "数据库迁移计划已经完成。", "迁移计划", []string{"数据库<mark>迁移计划</mark>已经完成"}, nil},
+		{"words inside words are not marked", "", "caches and cachet", "cache", nil, []string{"<mark>"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			frags := x.fragments(tc.title, tc.body, x.highlightUnits(mustParse(t, tc.q)))
+			got := strings.Join(frags, " | ")
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("fragments = %q; want %q in them", got, w)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(got, n) {
+					t.Errorf("fragments = %q; want no %q", got, n)
+				}
+			}
+			for _, f := range frags {
+				if len(f) > 3*fragmentSize {
+					t.Errorf("fragment of %d bytes: %q", len(f), f)
+				}
+			}
+		})
+	}
+}
+
+func TestOneEdit(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"abc", "abc", true}, {"abc", "abd", true}, {"abc", "ab", true}, {"abc", "xabc", true},
+		{"abc", "acb", false}, {"abc", "a", false}, {"café", "cafe", true}, {"", "a", true}, {"ab", "ba", false},
+	}
+	for _, tc := range tests {
+		if got := oneEdit(tc.a, tc.b); got != tc.want {
+			t.Errorf("oneEdit(%q, %q) = %v; want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
