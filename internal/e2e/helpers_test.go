@@ -44,7 +44,7 @@ func newSite(t *testing.T) *site {
 	sessions := bolt.NewSessionService(db)
 	renderer := markdown.New(markdown.Options{})
 	hub := collab.New(bolt.NewLiveStore(db), collab.Options{Sessions: sessions})
-	idx, err := search.Open(filepath.Join(dir, "index"), search.Options{})
+	idx, err := search.Open(filepath.Join(dir, "index"), search.Options{Loader: bolt.NewScanner(db)})
 	if err != nil {
 		t.Fatalf("open index: %v", err)
 	}
