@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -274,4 +275,84 @@ func TestEditorReviewPanel(t *testing.T) {
 		t.Errorf("reviewers = %v; want Bob", reviewers)
 	}
 	a.checkConsole("Failed to load resource: the server responded with a status of 400")
+}
+
+// TestEditorTypesBeforeLoad types while the live document has not loaded
+// (the live endpoint is down) into a page whose copy of the text differs from
+// the document's (a textarea drops a leading newline): the typing is kept
+// and, once connected, rebased onto the document's text and sent once.
+func TestEditorTypesBeforeLoad(t *testing.T) {
+	s, alice, _, _, doc := edSetup(t, false, "\nFirst line.\n")
+	a := s.window("Alice")
+	s.liveDown.Store(true)
+	a.do(chromedp.Navigate(s.ts.URL + "/d/" + doc))
+	a.waitJS(`document.querySelector(".cm-content")?.contentEditable === "true"`, 10*time.Second)
+	if got := a.status(); got != "connecting" {
+		t.Errorf("status before the document loaded = %q; want connecting", got)
+	}
+	a.focusEditor(kb.End)
+	a.typeText(" Early.")
+	time.Sleep(500 * time.Millisecond)
+	if live := evalT[string](a, `document.getElementById("doc").dataset.live || ""`); live != "" {
+		t.Fatalf("the document loaded through a blocked socket (data-live %q)", live)
+	}
+	a.screenshot("connecting")
+	s.liveDown.Store(false)
+	a.waitJS(`document.getElementById("doc")?.dataset.live === "ready"`, 20*time.Second)
+	a.waitJS(`document.getElementById("live-status")?.dataset.state === "saved"`, 10*time.Second)
+	want := "\nFirst line.\n Early."
+	if body, _ := alice.docText(doc); body != want {
+		t.Errorf("API = %q; want %q", body, want)
+	}
+	if got := a.editorText(); got != want {
+		t.Errorf("editor = %q; want %q", got, want)
+	}
+	a.checkConsole("WebSocket", "/api/live")
+}
+
+// TestEditorSocketDropped cuts every live socket twice while Alice types:
+// the windows reconnect by themselves and every character arrives once.
+func TestEditorSocketDropped(t *testing.T) {
+	s, alice, _, _, doc := edSetup(t, false, "Text.\n")
+	a := s.window("Alice")
+	b := s.window("Bob")
+	a.openDoc(doc)
+	b.openDoc(doc)
+	evalT[chromedp.Void](a, `window.__states = []; new MutationObserver(() => window.__states.push(document.getElementById("live-status").dataset.state))
+		.observe(document.getElementById("live-status"), {attributes: true})`)
+	a.focusEditor(kb.End)
+	typed := "the quick brown fox jumps over the lazy dog"
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 2 {
+			time.Sleep(400 * time.Millisecond)
+			s.dropSockets()
+		}
+	}()
+	for _, r := range typed {
+		a.typeText(string(r))
+		time.Sleep(15 * time.Millisecond)
+	}
+	<-done
+	want := "Text.\n" + typed
+	for _, p := range []*edPage{a, b} {
+		p.waitJS(`document.getElementById("live-status")?.dataset.state === "saved"`, 20*time.Second)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		body, _ := alice.docText(doc)
+		if body == want && a.editorText() == want && b.editorText() == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the drops:\n API   %q\n Alice %q\n Bob   %q\n want  %q", body, a.editorText(), b.editorText(), want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if states := evalT[[]string](a, `window.__states`); !slices.Contains(states, "reconnecting") {
+		t.Errorf("Alice's status went through %v; want it to show reconnecting", states)
+	}
+	a.checkConsole("WebSocket", "/api/live")
+	b.checkConsole("WebSocket", "/api/live")
 }

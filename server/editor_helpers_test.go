@@ -1,11 +1,13 @@
 package server_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -75,6 +78,39 @@ type edServer struct {
 	ts     *httptest.Server
 	chrome context.Context
 	shots  string // where screenshots go
+	// liveDown makes /api/live answer 503, as if the server were unreachable.
+	liveDown atomic.Bool
+
+	mu    sync.Mutex
+	conns []net.Conn // the live sockets, for dropSockets
+}
+
+// hijackTracker records the connections taken over by the WebSocket upgrade.
+type hijackTracker struct {
+	http.ResponseWriter
+	s *edServer
+}
+
+func (h *hijackTracker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err == nil {
+		h.s.mu.Lock()
+		h.s.conns = append(h.s.conns, c)
+		h.s.mu.Unlock()
+	}
+	return c, brw, err
+}
+
+// dropSockets closes every live socket abruptly (no closing handshake), as
+// a network failure or a crashed proxy would.
+func (s *edServer) dropSockets() {
+	s.mu.Lock()
+	conns := s.conns
+	s.conns = nil
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
 }
 
 // newEdServer starts a server (with search when withSearch) and a browser.
@@ -105,6 +141,13 @@ func newEdServer(t *testing.T, withSearch bool) *edServer {
 }
 
 func (s *edServer) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/api/live" {
+		if s.liveDown.Load() {
+			http.Error(w, "down for the test", http.StatusServiceUnavailable)
+			return
+		}
+		w = &hijackTracker{ResponseWriter: w, s: s}
+	}
 	if id, ok := strings.CutPrefix(r.URL.Path, "/d/"); ok && r.Method == http.MethodGet && !strings.Contains(id, "/") {
 		// The real page, if the server has one; the stub otherwise.
 		rec := httptest.NewRecorder()
@@ -146,7 +189,8 @@ func (s *edServer) api(r *http.Request, path string, v any) (string, error) {
 
 var stubTemplate = template.Must(template.New("doc").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title><link rel="stylesheet" href="{{.CSS}}"><script type="module" src="{{.JS}}"></script></head>
+<title>{{.Title}}</title><link rel="stylesheet" href="{{.CSS}}"><script type="module" src="{{.JS}}"></script>
+{{if .Doc}}<link rel="modulepreload" href="{{.DocJS}}">{{end}}</head>
 <body><header class="stub-header"><a href="/">Docket</a>
 <form role="search" action="/search" method="get"><label for="q">Search</label> <input id="q" name="q" type="search"></form></header>
 {{if .Doc}}{{with .Doc}}<main id="doc" data-doc-id="{{.ID}}" data-version="{{.Version}}" data-role="{{.Role}}" data-user-id="{{$.UserID}}" data-user-name="{{$.UserName}}">
@@ -235,7 +279,7 @@ func (s *edServer) stubDocPage(w http.ResponseWriter, r *http.Request, id string
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	stubTemplate.Execute(w, map[string]any{
 		"Title": doc.Title, "CSS": frontend.Path("style.css"), "JS": frontend.Path("app.js"),
-		"Doc": d, "UserID": me.ID, "UserName": me.Name,
+		"Doc": d, "UserID": me.ID, "UserName": me.Name, "DocJS": frontend.Path("doc.js"),
 	})
 }
 
@@ -245,6 +289,8 @@ type edPage struct {
 	s    *edServer
 	name string
 	ctx  context.Context
+	// close closes the window.
+	close context.CancelFunc
 
 	mu      sync.Mutex
 	console []string
@@ -256,7 +302,7 @@ func (s *edServer) window(name string) *edPage {
 	s.t.Helper()
 	ctx, cancel := chromedp.NewContext(s.chrome, chromedp.WithNewBrowserContext())
 	s.t.Cleanup(cancel)
-	p := &edPage{t: s.t, s: s, name: name, ctx: ctx}
+	p := &edPage{t: s.t, s: s, name: name, ctx: ctx, close: cancel}
 	if err := chromedp.Do(ctx); err != nil {
 		s.t.Fatalf("%s: open window: %v", name, err)
 	}
@@ -350,10 +396,10 @@ func (p *edPage) status() string {
 	return evalT[string](p, `document.getElementById("live-status")?.dataset.state || ""`)
 }
 
-// focusEditor clicks into the editor and moves the cursor with key (kb.Home or kb.End, with Ctrl).
+// focusEditor focuses the editor and moves the cursor with key (kb.Home or kb.End, with Ctrl).
 func (p *edPage) focusEditor(key string) {
 	p.t.Helper()
-	p.do(chromedp.Click(chromedp.CSS(".cm-content")), chromedp.KeyEvent(key, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+	p.do(chromedp.Focus(chromedp.CSS(".cm-content")), chromedp.KeyEvent(key, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
 }
 
 // typeText types s with key events, one character at a time; characters

@@ -3,7 +3,7 @@
 // every remote op becomes one transaction annotated as remote, so that it
 // is neither sent back nor put in the undo history.
 
-import { Annotation, ChangeSet, Transaction } from "@codemirror/state";
+import { Annotation, ChangeSet, Text, Transaction } from "@codemirror/state";
 import type { Extension } from "@codemirror/state";
 import { EditorView } from "@codemirror/view";
 import type { ViewUpdate } from "@codemirror/view";
@@ -31,6 +31,10 @@ export class Binding {
   astral = false;
   /** Whether the document is loaded and local edits are sent. */
   live = false;
+  // Edits typed before the document first loads: the text they were made
+  // on (the page's) and the changes, composed.
+  private base: Text | null = null;
+  private early: ChangeSet | null = null;
   private changeListeners = new Set<(changes: ChangeSet, remote: boolean) => void>();
   private loadListeners: (() => void)[] = [];
 
@@ -63,12 +67,22 @@ export class Binding {
   }
 
   private update(u: ViewUpdate): void {
+    let sent = false;
     for (const tr of u.transactions) {
       if (!tr.docChanged) continue;
       const remote = !!tr.annotation(remoteChange);
       for (const fn of this.changeListeners) fn(tr.changes, remote);
       if (remote) continue;
-      if (!this.live) continue; // read-only until loaded
+      if (!this.live) {
+        // Typed before the snapshot came: kept, and sent once it has.
+        if (!this.early) {
+          this.base = tr.startState.doc;
+          this.early = tr.changes;
+        } else {
+          this.early = this.early.compose(tr.changes);
+        }
+        continue;
+      }
       const op = changesToOp(tr.changes, tr.startState.doc, this.astral);
       tr.changes.iterChanges((_a, _b, _c, _d, ins) => {
         if (!this.astral && ins.length && mayHaveAstral(ins.toString())) this.astral = true;
@@ -77,8 +91,9 @@ export class Binding {
       this.doc.submitOp(op, { source: LOCAL }, (err) => {
         if (err) this.onSubmitError(err);
       });
+      sent = true;
     }
-    if (this.live && u.docChanged) this.check();
+    if (sent) this.check();
   }
 
   private applyRemote(op: TextOp): void {
@@ -93,13 +108,42 @@ export class Binding {
     this.check();
   }
 
-  /** Replaces the editor's text with the document's, changing the least. */
+  /**
+   * Takes the document's text into the editor. On the first load, edits
+   * typed on the page's copy of the text are rebased onto the document's
+   * (CodeMirror's change mapping is an OT transform) and sent as one op;
+   * on later loads (after the server refused an op) the editor simply
+   * takes the document's text, changing the least.
+   */
   private load(): void {
-    const view = this.view;
     const text: string = typeof this.doc.data === "string" ? this.doc.data : "";
+    const early = this.early;
+    const base = this.base;
+    this.early = this.base = null;
     this.astral = mayHaveAstral(text);
     this.live = true;
-    this.replaceAll(text);
+    if (!early || !base) {
+      this.replaceAll(text);
+    } else {
+      const page = base.toString();
+      const toServer = ChangeSet.of(diff(page, text), page.length);
+      const view = this.view;
+      view.dispatch({
+        changes: toServer.map(early),
+        annotations: [remoteChange.of(true), Transaction.addToHistory.of(false)],
+      });
+      const mine = early.map(toServer, true);
+      const op = changesToOp(mine, Text.of(text.split("\n")), this.astral);
+      mine.iterChanges((_a, _b, _c, _d, ins) => {
+        if (!this.astral && ins.length && mayHaveAstral(ins.toString())) this.astral = true;
+      });
+      if (op.some((c) => typeof c !== "number")) {
+        this.doc.submitOp(op, { source: LOCAL }, (err) => {
+          if (err) this.onSubmitError(err);
+        });
+      }
+      this.check();
+    }
     for (const fn of this.loadListeners) fn();
   }
 
@@ -107,18 +151,8 @@ export class Binding {
     const view = this.view;
     const old = view.state.doc.toString();
     if (old === text) return;
-    let start = 0;
-    const max = Math.min(old.length, text.length);
-    while (start < max && old.charCodeAt(start) === text.charCodeAt(start)) start++;
-    let end = 0;
-    while (
-      end < max - start &&
-      old.charCodeAt(old.length - 1 - end) === text.charCodeAt(text.length - 1 - end)
-    ) {
-      end++;
-    }
     view.dispatch({
-      changes: { from: start, to: old.length - end, insert: text.slice(start, text.length - end) },
+      changes: diff(old, text),
       annotations: [remoteChange.of(true), Transaction.addToHistory.of(false)],
     });
   }
@@ -238,4 +272,14 @@ export class Binding {
       this.doc.on("op", onOp);
     });
   }
+}
+
+/** The one replacement that turns a into b: their common ends are kept. */
+function diff(a: string, b: string): { from: number; to: number; insert: string } {
+  let start = 0;
+  const max = Math.min(a.length, b.length);
+  while (start < max && a.charCodeAt(start) === b.charCodeAt(start)) start++;
+  let end = 0;
+  while (end < max - start && a.charCodeAt(a.length - 1 - end) === b.charCodeAt(b.length - 1 - end)) end++;
+  return { from: start, to: a.length - end, insert: b.slice(start, b.length - end) };
 }

@@ -170,7 +170,9 @@ export function start(main: HTMLElement): void {
         EditorView.contentAttributes.of({
           "aria-label": canEdit ? "Document source (markdown)" : "Document source (markdown, read only)",
         }),
-        editable.of(lockedExt(false)),
+        // Editors can type at once: what they type before the live
+        // document has loaded is rebased onto it and sent then.
+        editable.of(lockedExt(canEdit)),
         binding.extension(),
         presence.extension(),
         cursorsExtension(),
@@ -181,6 +183,8 @@ export function start(main: HTMLElement): void {
     }),
   });
   binding.view = view;
+  performance.mark("docket-editor");
+  if (canEdit) performance.mark("docket-editable");
 
   // View modes.
   const wide = window.matchMedia("(min-width: 901px)").matches;
@@ -294,7 +298,7 @@ export function start(main: HTMLElement): void {
     main.dataset.live = "ready";
     if (firstLoad) {
       firstLoad = false;
-      performance.mark("docket-editable");
+      if (!canEdit) performance.mark("docket-editable");
       void threads.load(document.getElementById("threads"), pageVersion);
     }
     presence.publishSoon();

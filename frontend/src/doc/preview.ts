@@ -9,6 +9,7 @@ export class Preview {
   private abort: AbortController | null = null;
   private etag = "";
   private stale = false;
+  private since = 0; // when the pending refresh was first asked for
   /** The thread quotes to highlight, by thread id. */
   quotes = new Map<string, string>();
 
@@ -18,12 +19,21 @@ export class Preview {
     private visible: () => boolean,
   ) {}
 
-  /** Refreshes the preview after a quiet moment. */
-  schedule(delay = 250): void {
+  /**
+   * Refreshes the preview after a quiet moment, and at least every
+   * maxWait while the text keeps changing.
+   */
+  schedule(delay = 250, maxWait = 2000): void {
     this.stale = true;
     if (!this.visible()) return;
+    const now = Date.now();
+    if (this.timer !== undefined && now - this.since >= maxWait - delay) return; // due soon anyway
+    if (this.timer === undefined) this.since = now;
     window.clearTimeout(this.timer);
-    this.timer = window.setTimeout(() => void this.refresh(), delay);
+    this.timer = window.setTimeout(() => {
+      this.timer = undefined;
+      void this.refresh();
+    }, delay);
   }
 
   /** Refreshes now if changes arrived while the preview was hidden. */

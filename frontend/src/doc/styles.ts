@@ -84,6 +84,9 @@ const pageStyles = new StyleModule({
   ".dk-editor-pane .cm-scroller": { fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace", lineHeight: "1.5" },
   ".dk-preview-pane": { minWidth: "0", overflowWrap: "anywhere" },
   ".dk-panes.dk-mode-split .dk-preview-pane": { maxHeight: "80vh", overflow: "auto" },
+  // A long document's blocks out of sight are neither laid out nor
+  // painted, so that refreshing the preview stays cheap.
+  ".dk-preview-pane > article > *": { contentVisibility: "auto", containIntrinsicSize: "auto 3em" },
   "::highlight(dk-thread)": { backgroundColor: "var(--mark, #fff3a3)" },
   ".thread.dk-active": { outline: "2px solid var(--accent, #2156c9)", outlineOffset: "2px" },
   ".dk-form-error": { color: "#d33a2c", margin: "0.3rem 0" },
