@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,7 +29,8 @@ import (
 //	DOCKET_WEBAPP_BENCH=1 go test ./server -run TestWebAppPerformance -v -timeout 10m
 //
 // It is skipped without DOCKET_WEBAPP_BENCH; DOCKET_CORPUS names another
-// corpus directory.
+// corpus directory; DOCKET_WEBAPP_PREVIEW=off types with both windows in
+// the editor-only mode (no preview refreshes).
 func TestWebAppPerformance(t *testing.T) {
 	if os.Getenv("DOCKET_WEBAPP_BENCH") == "" {
 		t.Skip("set DOCKET_WEBAPP_BENCH=1 to run the web app benchmark")
@@ -80,7 +82,7 @@ func TestWebAppPerformance(t *testing.T) {
 	var wg sync.WaitGroup
 	var botOps atomic.Int64
 	for i := range 18 {
-		bot := s.e.signup(fmt.Sprintf("Bot%02d", i))
+		bot := signupFrom(s.e, fmt.Sprintf("Bot%02d", i), fmt.Sprintf("192.0.2.%d", i+1))
 		alice.addMember(space, bot, docket.RoleEditor)
 		wg.Add(1)
 		go func() {
@@ -92,6 +94,10 @@ func TestWebAppPerformance(t *testing.T) {
 		close(stop)
 		wg.Wait()
 	}()
+	if os.Getenv("DOCKET_WEBAPP_PREVIEW") == "off" {
+		a.do(chromedp.Click(chromedp.CSS(`.dk-modes [data-mode="edit"]`)))
+		b.do(chromedp.Click(chromedp.CSS(`.dk-modes [data-mode="edit"]`)))
+	}
 	a.waitJS(`document.querySelectorAll(".dk-people li").length === 20`, 20*time.Second)
 	b.waitJS(`document.querySelectorAll(".dk-people li").length === 20`, 20*time.Second)
 
@@ -150,8 +156,21 @@ const perfBreakdownJS = `(() => {
 	const f = (x) => x === undefined ? "-" : Math.round(x);
 	return "html " + f(n.responseStart) + "-" + f(n.responseEnd) + " dcl " + f(n.domContentLoadedEventEnd) +
 		" doc.js " + f(r("/doc-")?.startTime) + "-" + f(r("/doc-")?.responseEnd) +
+		" interactive " + f(n.domInteractive) + " dclStart " + f(n.domContentLoadedEventStart) + " app.js " + f(r("/app-")?.responseEnd) + " appEval " + f(m("t-app-eval")) + " ready " + f(m("t-ready")) + " imported " + f(m("t-imported")) + " ui " + f(m("t-ui")) + " beforeView " + f(m("t-before-view")) +
 		" editor " + f(m("docket-editor")) + " editable " + f(m("docket-editable"));
 })()`
+
+// signupFrom signs up an account from another client address.
+func signupFrom(e *env, name, addr string) *client {
+	e.t.Helper()
+	c := e.client()
+	c.header.Set("X-Forwarded-For", addr)
+	r := c.must(201, "POST", "/api/auth/signup", map[string]string{
+		"name": name, "email": strings.ToLower(name) + "@example.com", "password": "correct horse " + name,
+	})
+	c.user = r.body
+	return c
+}
 
 // largestMarkdown returns the path and text of the largest .md file in dir.
 func largestMarkdown(t *testing.T, dir string) (string, string) {

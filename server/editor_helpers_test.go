@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/docket-dev/docket/frontend"
+	"github.com/docket-dev/docket/server"
 )
 
 // Browser tests drive headless Chromium against a real server. They skip
@@ -114,15 +115,17 @@ func (s *edServer) dropSockets() {
 }
 
 // newEdServer starts a server (with search when withSearch) and a browser.
+// The server trusts X-Forwarded-For from loopback, so that tests signing
+// up many accounts can spread them over addresses (the sign-in rate limit
+// counts per address).
 func newEdServer(t *testing.T, withSearch bool) *edServer {
 	t.Helper()
 	chrome := newChrome(t)
-	var e *env
-	if withSearch {
-		e = newSearchEnv(t)
-	} else {
-		e = newEnv(t)
-	}
+	e := &env{t: t, dir: t.TempDir(), withSearch: withSearch}
+	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
+	e.cfg = server.Config{Signup: server.SignupOpen, TrustedProxies: []*net.IPNet{loopback}}
+	e.start()
+	t.Cleanup(e.stop)
 	s := &edServer{t: t, e: e, chrome: chrome}
 	s.ts = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(func() {
@@ -163,6 +166,14 @@ func (s *edServer) serve(w http.ResponseWriter, r *http.Request) {
 		s.stubDocPage(w, r, id)
 		return
 	}
+	if r.URL.Path == "/stub.css" {
+		w.Header().Set("Content-Type", "text/css")
+		// What a long document's page needs for a fast first layout: its
+		// blocks out of sight skipped (the no-JS source sits in a closed
+		// <details>, which is not laid out either).
+		w.Write([]byte("#doc-html > * { content-visibility: auto; contain-intrinsic-size: auto 3em; }\n"))
+		return
+	}
 	if r.URL.Path == "/" && r.Method == http.MethodGet {
 		s.stubPage(w, "Docket", "")
 		return
@@ -189,15 +200,15 @@ func (s *edServer) api(r *http.Request, path string, v any) (string, error) {
 
 var stubTemplate = template.Must(template.New("doc").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title><link rel="stylesheet" href="{{.CSS}}"><script type="module" src="{{.JS}}"></script>
-{{if .Doc}}<link rel="modulepreload" href="{{.DocJS}}">{{end}}</head>
+<title>{{.Title}}</title><link rel="stylesheet" href="{{.CSS}}"><link rel="stylesheet" href="/stub.css"><script type="module" src="{{.JS}}"></script>
+{{if .DocJS}}<link rel="modulepreload" href="{{.DocJS}}">{{end}}</head>
 <body><header class="stub-header"><a href="/">Docket</a>
 <form role="search" action="/search" method="get"><label for="q">Search</label> <input id="q" name="q" type="search"></form></header>
 {{if .Doc}}{{with .Doc}}<main id="doc" data-doc-id="{{.ID}}" data-version="{{.Version}}" data-role="{{.Role}}" data-user-id="{{$.UserID}}" data-user-name="{{$.UserName}}">
 <h1>{{.Title}}</h1><p>Status: <span class="status">{{.Status}}</span></p>
-<form method="post" action="/d/{{.ID}}/edit"><label for="doc-source">Markdown</label>
+<details><summary>Edit the markdown</summary><form method="post" action="/d/{{.ID}}/edit"><label for="doc-source">Markdown</label>
 <textarea id="doc-source" name="body" rows="20" cols="80">{{.Body}}</textarea>
-<input type="hidden" name="version" value="{{.Version}}"><button>Save</button></form>
+<input type="hidden" name="version" value="{{.Version}}"><button>Save</button></form></details>
 <article id="doc-html">{{.HTML}}</article>
 <section id="threads"><h2>Threads</h2>
 {{range .Threads}}<article class="thread" id="t-{{.ID}}" data-start="{{.Start}}" data-end="{{.End}}" data-status="{{.Status}}">
@@ -279,7 +290,7 @@ func (s *edServer) stubDocPage(w http.ResponseWriter, r *http.Request, id string
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	stubTemplate.Execute(w, map[string]any{
 		"Title": doc.Title, "CSS": frontend.Path("style.css"), "JS": frontend.Path("app.js"),
-		"Doc": d, "UserID": me.ID, "UserName": me.Name, "DocJS": frontend.Path("doc.js"),
+		"Doc": d, "UserID": me.ID, "UserName": me.Name, "DocJS": map[bool]string{true: frontend.Path("doc.js")}[os.Getenv("NOPRELOAD") == ""],
 	})
 }
 

@@ -14,13 +14,15 @@ function ready(fn: () => void): void {
   }
 }
 
+performance.mark("t-app-eval");
 ready(() => {
+  performance.mark("t-ready");
   document.documentElement.classList.add("js");
   enhanceSearch();
   const main = document.getElementById("doc");
   if (main?.dataset.docId) {
     import("./doc/page")
-      .then((m) => m.start(main))
+      .then((m) => { performance.mark("t-imported"); m.start(main); })
       .catch((err) => console.error("docket: the editor did not load", err));
   }
 });

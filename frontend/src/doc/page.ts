@@ -70,7 +70,8 @@ export function start(main: HTMLElement): void {
 
   const source = document.getElementById("doc-source") as HTMLTextAreaElement | null;
   const article = document.getElementById("doc-html");
-  const editForm = source?.closest("form") ?? null;
+  // The no-JS editor: the form, or the closed <details> it may sit in.
+  const editForm = source?.closest("details") ?? source?.closest("form") ?? null;
 
   // The toolbar: view modes, people here now, connection state.
   const toolbar = document.createElement("div");
@@ -121,6 +122,7 @@ export function start(main: HTMLElement): void {
   if (article) previewPane.append(article);
 
   // The live document and the editor bound to it.
+  performance.mark("t-ui");
   const live = new Live(liveURL());
   const doc = live.connection.get("docs", docId);
   let lastError = "";
@@ -154,6 +156,7 @@ export function start(main: HTMLElement): void {
     },
   });
 
+  performance.mark("t-before-view");
   const view = new EditorView({
     parent: editorPane,
     state: EditorState.create({

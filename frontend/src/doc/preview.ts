@@ -62,15 +62,43 @@ export class Preview {
       if (!res.ok) return;
       const html = await res.text();
       if (abort.signal.aborted) return;
+      // Applied when the page is idle, so that it does not hold up typing.
+      await idle();
+      if (abort.signal.aborted) return;
       this.etag = res.headers.get("ETag") || "";
       this.stale = false;
-      this.article.innerHTML = html; // sanitised by the server
+      this.apply(html);
       this.highlight();
     } catch {
       // aborted or offline: the next change tries again
     } finally {
       if (this.abort === abort) this.abort = null;
     }
+  }
+
+  /**
+   * Puts new HTML (sanitised by the server) in the article, replacing only
+   * the top-level blocks that changed: an edit in a long document touches
+   * one paragraph, and the rest keeps its layout.
+   */
+  private apply(html: string): void {
+    const tpl = document.createElement("template");
+    tpl.innerHTML = html;
+    const next = [...tpl.content.childNodes];
+    const cur = [...this.article.childNodes];
+    let start = 0;
+    while (start < cur.length && start < next.length && cur[start].isEqualNode(next[start])) start++;
+    let endC = cur.length;
+    let endN = next.length;
+    while (endC > start && endN > start && cur[endC - 1].isEqualNode(next[endN - 1])) {
+      endC--;
+      endN--;
+    }
+    const before = cur[endC] ?? null;
+    for (let i = start; i < endC; i++) cur[i].remove();
+    const frag = document.createDocumentFragment();
+    for (let i = start; i < endN; i++) frag.append(next[i]);
+    this.article.insertBefore(frag, before);
   }
 
   /** Highlights the quotes of open threads in the rendered text. */
@@ -88,6 +116,14 @@ export class Preview {
     if (ranges.length) registry.set("dk-thread", new Highlight(...ranges));
     else registry.delete("dk-thread");
   }
+}
+
+/** Resolves when the browser is idle (or after a second at the latest). */
+function idle(): Promise<void> {
+  return new Promise((resolve) => {
+    if (typeof requestIdleCallback === "function") requestIdleCallback(() => resolve(), { timeout: 1000 });
+    else setTimeout(resolve, 0);
+  });
 }
 
 interface TextIndex {
