@@ -172,7 +172,7 @@ func TestEditorViewerCannotEdit(t *testing.T) {
 func TestEditorThreadFromSelection(t *testing.T) {
 	s, alice, _, _, doc := edSetup(t, false, "# Plan\n\nUse a write-ahead log.\n")
 	a := s.window("Alice")
-	a.openDoc(doc)
+	a.openStub(doc)
 	// Select the last line: End of document, then Shift+Home.
 	a.focusEditor(kb.End)
 	a.do(chromedp.KeyEvent(kb.ArrowUp), chromedp.KeyEvent(kb.End), chromedp.KeyEvent(kb.Home, chromedp.KeyModifiers(chromedp.ModifierShift)))
@@ -253,7 +253,7 @@ func TestEditorSearchSuggest(t *testing.T) {
 func TestEditorReviewPanel(t *testing.T) {
 	s, alice, bob, _, doc := edSetup(t, false, "# RFC\n\nText.\n")
 	a := s.window("Alice")
-	a.openDoc(doc)
+	a.openStub(doc)
 	a.do(chromedp.SendKeys(chromedp.CSS(`#review input[name="reviewers"]`), bob.email()))
 	// Without a deadline the API refuses, and the form says why.
 	a.do(chromedp.Click(chromedp.CSS(`#review button[value="review"]`)))

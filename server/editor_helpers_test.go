@@ -151,6 +151,10 @@ func (s *edServer) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		w = &hijackTracker{ResponseWriter: w, s: s}
 	}
+	if id, ok := strings.CutPrefix(r.URL.Path, "/_stub/d/"); ok && r.Method == http.MethodGet && !strings.Contains(id, "/") {
+		s.stubDocPage(w, r, id) // always the stub: for tests of its forms' markup
+		return
+	}
 	if id, ok := strings.CutPrefix(r.URL.Path, "/d/"); ok && r.Method == http.MethodGet && !strings.Contains(id, "/") {
 		// The real page, if the server has one; the stub otherwise.
 		rec := httptest.NewRecorder()
@@ -342,7 +346,18 @@ func (s *edServer) window(name string) *edPage {
 // openDoc navigates to a document page and waits until the editor is live.
 func (p *edPage) openDoc(id string) {
 	p.t.Helper()
-	p.do(chromedp.Navigate(p.s.ts.URL + "/d/" + id))
+	p.openPath("/d/" + id)
+}
+
+// openStub opens the test's own document page, whose forms the test knows.
+func (p *edPage) openStub(id string) {
+	p.t.Helper()
+	p.openPath("/_stub/d/" + id)
+}
+
+func (p *edPage) openPath(path string) {
+	p.t.Helper()
+	p.do(chromedp.Navigate(p.s.ts.URL + path))
 	p.waitJS(`document.getElementById("doc")?.dataset.live === "ready"`, 10*time.Second)
 }
 
