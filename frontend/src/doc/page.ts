@@ -16,7 +16,8 @@ import type { Extension } from "@codemirror/state";
 import { EditorView, drawSelection, keymap } from "@codemirror/view";
 import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
 import { markdownKeymap, markdownLanguage } from "@codemirror/lang-markdown";
-import { LanguageSupport, defaultHighlightStyle, syntaxHighlighting } from "@codemirror/language";
+import { HighlightStyle, LanguageSupport, syntaxHighlighting } from "@codemirror/language";
+import { tags } from "@lezer/highlight";
 import { Binding, LOCAL } from "./binding";
 import { Live, liveURL } from "./live";
 import { PresenceSync, cursorsExtension } from "./presence";
@@ -28,6 +29,20 @@ import { mountStyles } from "./styles";
 
 type Mode = "edit" | "split" | "preview";
 type Status = "connecting" | "saved" | "saving" | "offline" | "reconnecting" | "error";
+
+// Markdown highlighting in the page's colours (app.css variables), so that
+// it follows the light and dark schemes.
+const markdownStyle = HighlightStyle.define([
+  { tag: tags.heading, fontWeight: "bold" },
+  { tag: tags.heading1, fontWeight: "bold", fontSize: "1.15em" },
+  { tag: tags.strong, fontWeight: "bold" },
+  { tag: tags.emphasis, fontStyle: "italic" },
+  { tag: tags.strikethrough, textDecoration: "line-through" },
+  { tag: [tags.link, tags.url], color: "var(--accent, #2156c9)" },
+  { tag: tags.monospace, color: "var(--accent, #2156c9)" },
+  { tag: [tags.processingInstruction, tags.meta, tags.contentSeparator], color: "var(--muted, #5f6368)" },
+  { tag: tags.quote, fontStyle: "italic", color: "var(--muted, #5f6368)" },
+]);
 
 const editorTheme = EditorView.baseTheme({
   "&": { fontSize: "0.95rem" },
@@ -47,7 +62,7 @@ const editorTheme = EditorView.baseTheme({
     padding: "0 4px",
     borderRadius: "3px 3px 3px 0",
     background: "var(--dk-color)",
-    color: "#fff",
+    color: "var(--bg, #fff)",
     fontFamily: "system-ui, sans-serif",
     fontSize: "0.7rem",
     lineHeight: "1.3",
@@ -168,7 +183,7 @@ export function start(main: HTMLElement): void {
         // markdown() brings (they would double the bundle).
         new LanguageSupport(markdownLanguage),
         keymap.of([...markdownKeymap, ...defaultKeymap, ...historyKeymap]),
-        syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+        syntaxHighlighting(markdownStyle),
         EditorView.lineWrapping,
         EditorView.contentAttributes.of({
           "aria-label": canEdit ? "Document source (markdown)" : "Document source (markdown, read only)",
