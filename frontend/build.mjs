@@ -1,6 +1,12 @@
 // Builds the browser bundle into dist/ with content-hashed names and a
 // manifest.json mapping each entry's logical name to its file. dist/ is
 // committed: CI rebuilds it and fails if the result differs.
+//
+// The JavaScript is split: app.js runs on every page and imports the
+// document page's code (doc.js: the editor and the live connection) only
+// where there is a document; code both share goes to chunk-*.js files,
+// which esbuild imports by relative URL, so they are served from /assets/
+// like the entries.
 import * as esbuild from "esbuild";
 import { readdirSync, rmSync, mkdirSync, writeFileSync } from "node:fs";
 import { basename, extname } from "node:path";
@@ -9,17 +15,19 @@ const outdir = "dist";
 rmSync(outdir, { recursive: true, force: true });
 mkdirSync(outdir, { recursive: true });
 
-const entries = { app: "src/app.ts", style: "src/app.css" };
+const entries = { app: "src/app.ts", doc: "src/doc/page.ts", style: "src/app.css" };
 const result = await esbuild.build({
   entryPoints: entries,
   bundle: true,
   minify: true,
   sourcemap: false,
   format: "esm",
+  splitting: true,
   target: ["es2022"],
   outdir,
   entryNames: "[name]-[hash]",
   assetNames: "[name]-[hash]",
+  chunkNames: "chunk-[hash]",
   metafile: true,
   legalComments: "none",
   logLevel: "warning",

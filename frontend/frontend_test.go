@@ -10,7 +10,7 @@ import (
 )
 
 func TestBundleServed(t *testing.T) {
-	for _, name := range []string{"app.js", "style.css"} {
+	for _, name := range []string{"app.js", "doc.js", "style.css"} {
 		p := Path(name)
 		if !strings.HasPrefix(p, Prefix) {
 			t.Fatalf("Path(%q) = %q", name, p)

@@ -1,6 +1,9 @@
 // Docket's page script: pages are rendered on the server and work without
 // it; this script adds what needs a browser (live editing, search as you
-// type) to the elements that ask for it with data attributes.
+// type) to the elements that ask for it. The document page's code (the
+// editor and the live connection) is a separate chunk, loaded only there.
+
+import { enhanceSearch } from "./search";
 
 /** Runs fn once the document is parsed. */
 function ready(fn: () => void): void {
@@ -11,6 +14,15 @@ function ready(fn: () => void): void {
   }
 }
 
+performance.mark("t-app-eval");
 ready(() => {
+  performance.mark("t-ready");
   document.documentElement.classList.add("js");
+  enhanceSearch();
+  const main = document.getElementById("doc");
+  if (main?.dataset.docId) {
+    import("./doc/page")
+      .then((m) => { performance.mark("t-imported"); m.start(main); })
+      .catch((err) => console.error("docket: the editor did not load", err));
+  }
 });

@@ -1,0 +1,361 @@
+// The document page, enhanced: a CodeMirror markdown editor in place of
+// the no-JS edit form, bound to the live document over /api/live, with
+// other people's cursors, who is here, the connection state, the rendered
+// preview beside it or toggled, thread marks and the thread and review
+// forms sent through the API.
+//
+// Page contract (rendered by the server): <main id="doc" data-doc-id
+// data-version data-role data-user-id data-user-name>, the markdown in
+// <textarea id="doc-source"> inside the edit form, the rendered HTML in
+// <article id="doc-html">, threads in <section id="threads"> as
+// <article class="thread" id="t-ID" data-start data-end data-status>, the
+// review panel in <section id="review">.
+
+import { Compartment, EditorState } from "@codemirror/state";
+import type { Extension } from "@codemirror/state";
+import { EditorView, drawSelection, keymap } from "@codemirror/view";
+import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
+import { markdownKeymap, markdownLanguage } from "@codemirror/lang-markdown";
+import { HighlightStyle, LanguageSupport, syntaxHighlighting } from "@codemirror/language";
+import { tags } from "@lezer/highlight";
+import { Binding, LOCAL } from "./binding";
+import { Live, liveURL } from "./live";
+import { PresenceSync, cursorsExtension } from "./presence";
+import type { Person } from "./presence";
+import { Preview } from "./preview";
+import { Threads, activateThread, threadRanges, threadTheme } from "./threads";
+import { countdowns, enhanceForms, freshPage, swapSections } from "./forms";
+import { mountStyles } from "./styles";
+
+type Mode = "edit" | "split" | "preview";
+type Status = "connecting" | "saved" | "saving" | "offline" | "reconnecting" | "error";
+
+// Markdown highlighting in the page's colours (app.css variables), so that
+// it follows the light and dark schemes.
+const markdownStyle = HighlightStyle.define([
+  { tag: tags.heading, fontWeight: "bold" },
+  { tag: tags.heading1, fontWeight: "bold", fontSize: "1.15em" },
+  { tag: tags.strong, fontWeight: "bold" },
+  { tag: tags.emphasis, fontStyle: "italic" },
+  { tag: tags.strikethrough, textDecoration: "line-through" },
+  { tag: [tags.link, tags.url], color: "var(--accent, #2156c9)" },
+  { tag: tags.monospace, color: "var(--accent, #2156c9)" },
+  { tag: [tags.processingInstruction, tags.meta, tags.contentSeparator], color: "var(--muted, #5f6368)" },
+  { tag: tags.quote, fontStyle: "italic", color: "var(--muted, #5f6368)" },
+]);
+
+const editorTheme = EditorView.baseTheme({
+  "&": { fontSize: "0.95rem" },
+  ".cm-content": { padding: "0.75rem 0" },
+  ".cm-line": { padding: "0 0.9rem" },
+  ".dk-cursor": {
+    position: "relative",
+    borderLeft: "2px solid var(--dk-color)",
+    marginLeft: "-1px",
+    marginRight: "-1px",
+    pointerEvents: "none",
+  },
+  ".dk-cursor-name": {
+    position: "absolute",
+    bottom: "100%",
+    left: "-2px",
+    padding: "0 4px",
+    borderRadius: "3px 3px 3px 0",
+    background: "var(--dk-color)",
+    color: "var(--bg, #fff)",
+    fontFamily: "system-ui, sans-serif",
+    fontSize: "0.7rem",
+    lineHeight: "1.3",
+    whiteSpace: "nowrap",
+    zIndex: "5",
+  },
+  ".dk-rsel": { backgroundColor: "color-mix(in srgb, var(--dk-color) 22%, transparent)" },
+});
+
+/** Enhances the document page under main. */
+export function start(main: HTMLElement): void {
+  const docId = main.dataset.docId || "";
+  if (!docId) return;
+  mountStyles();
+  const role = main.dataset.role || "viewer";
+  const canEdit = role === "editor" || role === "admin";
+  const canComment = canEdit || role === "commenter";
+  const me = { user: main.dataset.userId || "", name: main.dataset.userName || "Me" };
+  const pageVersion = Number(main.dataset.version || "0");
+
+  const source = document.getElementById("doc-source") as HTMLTextAreaElement | null;
+  const article = document.getElementById("doc-html");
+  // The no-JS editor: the form, or the closed <details> it may sit in.
+  const editForm = source?.closest("details") ?? source?.closest("form") ?? null;
+
+  // The toolbar: view modes, people here now, connection state.
+  const toolbar = document.createElement("div");
+  toolbar.className = "dk-toolbar";
+  const modes = document.createElement("div");
+  modes.className = "dk-modes";
+  modes.setAttribute("role", "group");
+  modes.setAttribute("aria-label", "View");
+  const modeButtons = new Map<Mode, HTMLButtonElement>();
+  for (const [mode, label] of [
+    ["edit", canEdit ? "Edit" : "Source"],
+    ["split", "Side by side"],
+    ["preview", "Preview"],
+  ] as [Mode, string][]) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = label;
+    b.dataset.mode = mode;
+    b.addEventListener("click", () => setMode(mode, true));
+    modeButtons.set(mode, b);
+    modes.append(b);
+  }
+  const people = document.createElement("ul");
+  people.className = "dk-people";
+  people.setAttribute("aria-label", "People here now");
+  let status = document.getElementById("live-status");
+  if (!status) {
+    status = document.createElement("span");
+    status.id = "live-status";
+  }
+  status.setAttribute("role", "status");
+  status.setAttribute("aria-live", "polite");
+  toolbar.append(modes, people, status);
+
+  const panes = document.createElement("div");
+  panes.className = "dk-panes";
+  const editorPane = document.createElement("div");
+  editorPane.className = "dk-editor-pane";
+  const previewPane = document.createElement("div");
+  previewPane.className = "dk-preview-pane";
+  panes.append(editorPane, previewPane);
+
+  const place = editForm ?? source ?? article;
+  if (place) place.before(toolbar, panes);
+  else main.append(toolbar, panes);
+  if (editForm) editForm.hidden = true;
+  else if (source) source.hidden = true;
+  if (article) previewPane.append(article);
+
+  // The live document and the editor bound to it.
+  performance.mark("t-ui");
+  const live = new Live(liveURL());
+  const doc = live.connection.get("docs", docId);
+  let lastError = "";
+  const binding = new Binding(doc, docId, (err) => {
+    lastError = err.message || "the server refused the change";
+    updateStatus();
+  });
+  live.waitingForAck = () => !!doc.inflightOp;
+
+  const editable = new Compartment();
+  const lockedExt = (on: boolean): Extension => [EditorState.readOnly.of(!on), EditorView.editable.of(on)];
+  const presence = new PresenceSync(live.connection, doc, binding, me);
+  const preview = article ? new Preview(article, docId, () => mode !== "edit") : null;
+  let highlightTimer: number | undefined;
+  const threads = new Threads({
+    binding,
+    docId,
+    canComment,
+    created: async (id) => {
+      await reloadSections(["threads", "review"]);
+      activateThread(id, false);
+    },
+    changed: () => {
+      window.clearTimeout(highlightTimer);
+      highlightTimer = window.setTimeout(() => {
+        if (!preview) return;
+        const state = binding.view.state;
+        preview.quotes = new Map(threadRanges(state).map((t) => [t.id, state.sliceDoc(t.from, t.to)]));
+        preview.highlight();
+      }, 200);
+    },
+  });
+
+  performance.mark("t-before-view");
+  const view = new EditorView({
+    parent: editorPane,
+    state: EditorState.create({
+      doc: source?.value ?? "",
+      extensions: [
+        history(),
+        drawSelection(),
+        // GFM markdown without the HTML, CSS and JavaScript modes that
+        // markdown() brings (they would double the bundle).
+        new LanguageSupport(markdownLanguage),
+        keymap.of([...markdownKeymap, ...defaultKeymap, ...historyKeymap]),
+        syntaxHighlighting(markdownStyle),
+        EditorView.lineWrapping,
+        EditorView.contentAttributes.of({
+          "aria-label": canEdit ? "Document source (markdown)" : "Document source (markdown, read only)",
+        }),
+        // Editors can type at once: what they type before the live
+        // document has loaded is rebased onto it and sent then.
+        editable.of(lockedExt(canEdit)),
+        binding.extension(),
+        presence.extension(),
+        cursorsExtension(),
+        threads.extension(),
+        threadTheme,
+        editorTheme,
+      ],
+    }),
+  });
+  binding.view = view;
+  performance.mark("docket-editor");
+  if (canEdit) performance.mark("docket-editable");
+
+  // View modes.
+  const wide = window.matchMedia("(min-width: 901px)").matches;
+  let mode: Mode = canEdit ? (wide ? "split" : "edit") : "preview";
+  const saved = localStorage.getItem("docket.mode") as Mode | null;
+  if (saved && modeButtons.has(saved)) mode = saved;
+  function setMode(m: Mode, remember: boolean): void {
+    mode = m;
+    panes.classList.remove("dk-mode-edit", "dk-mode-split", "dk-mode-preview");
+    panes.classList.add("dk-mode-" + m);
+    for (const [k, b] of modeButtons) b.setAttribute("aria-pressed", String(k === m));
+    if (remember) {
+      try {
+        localStorage.setItem("docket.mode", m);
+      } catch {
+        // private mode
+      }
+    }
+    if (m !== "preview") view.requestMeasure();
+    if (m !== "edit") preview?.shown();
+  }
+  setMode(mode, false);
+
+  // Connection state.
+  let shown: Status | "" = "";
+  let savingTimer: number | undefined;
+  function currentStatus(): Status {
+    const link = live.state;
+    if (link === "offline") return "offline";
+    if (link === "reconnecting") return "reconnecting";
+    if (link === "connecting" || !binding.live) return "connecting";
+    if (lastError) return "error";
+    return doc.hasWritePending() ? "saving" : "saved";
+  }
+  function label(s: Status): string {
+    const pending = doc.hasWritePending();
+    switch (s) {
+      case "connecting":
+        return "Connecting…";
+      case "saved":
+        return canEdit ? "Saved" : "Up to date";
+      case "saving":
+        return "Saving…";
+      case "offline":
+        return pending ? "Offline: your changes are kept and will be sent when you are back" : "Offline";
+      case "reconnecting":
+        return pending ? "Reconnecting… your changes are kept" : "Reconnecting…";
+      case "error":
+        return "Not saved: " + lastError;
+    }
+  }
+  function show(s: Status): void {
+    window.clearTimeout(savingTimer);
+    savingTimer = undefined;
+    const text = label(s);
+    if (shown === s && status!.textContent === text) return;
+    shown = s;
+    status!.dataset.state = s;
+    status!.textContent = text;
+  }
+  function updateStatus(): void {
+    const s = currentStatus();
+    // Saved -> saving -> saved flickers with every keystroke: show
+    // "Saving…" only when it takes a moment.
+    if (s === "saving" && shown === "saved") {
+      if (savingTimer === undefined) {
+        savingTimer = window.setTimeout(() => {
+          savingTimer = undefined;
+          if (currentStatus() === "saving") show("saving");
+        }, 400);
+      }
+      return;
+    }
+    show(s);
+  }
+  live.onChange(updateStatus);
+  doc.on("op", (_op: unknown, source: unknown) => {
+    if (source === LOCAL) {
+      lastError = "";
+      updateStatus();
+    } else {
+      preview?.schedule(400);
+    }
+  });
+  doc.on("no write pending", () => {
+    updateStatus();
+    preview?.schedule(150);
+  });
+  doc.on("error", (err: Error) => {
+    lastError = err.message;
+    updateStatus();
+  });
+  updateStatus();
+
+  // People here now.
+  presence.onPeople((list: Person[]) => {
+    people.replaceChildren(
+      ...list.map((p) => {
+        const li = document.createElement("li");
+        li.className = `dk-c${p.color}` + (p.me ? " dk-me" : "");
+        li.textContent = p.me ? `${p.name} (you)` : p.name;
+        return li;
+      }),
+    );
+  });
+
+  let firstLoad = true;
+  binding.onLoad(() => {
+    lastError = "";
+    view.dispatch({ effects: editable.reconfigure(lockedExt(canEdit)) });
+    main.dataset.live = "ready";
+    if (firstLoad) {
+      firstLoad = false;
+      if (!canEdit) performance.mark("docket-editable");
+      void threads.load(document.getElementById("threads"), pageVersion);
+    }
+    presence.publishSoon();
+    updateStatus();
+  });
+  doc.subscribe((err) => {
+    if (err) {
+      lastError = err.message;
+      updateStatus();
+    }
+  });
+
+  // Never leave with typed text unsent.
+  window.addEventListener("beforeunload", (e) => {
+    if (doc.hasWritePending()) e.preventDefault();
+  });
+
+  // Threads and the review panel.
+  async function reloadSections(ids: string[]): Promise<void> {
+    const fresh = await freshPage();
+    if (!fresh) return;
+    swapSections(fresh, ids);
+    const v = Number((fresh.getElementById("doc") as HTMLElement | null)?.dataset.version ?? doc.version ?? 0);
+    await threads.load(document.getElementById("threads"), v);
+    countdowns();
+  }
+  enhanceForms(main, docId, async () => {
+    await reloadSections(["threads", "review"]);
+  });
+  main.addEventListener("click", (ev) => {
+    const t = ev.target as HTMLElement;
+    const art = t.closest<HTMLElement>("#threads article.thread");
+    if (!art || t.closest("a, button, input, textarea, select, label, form")) return;
+    const id = art.id.slice(2);
+    activateThread(id, false);
+    const r = threadRanges(view.state).find((x) => x.id === id);
+    if (r && mode !== "preview") {
+      view.dispatch({ selection: { anchor: r.from, head: r.to }, scrollIntoView: true });
+    }
+  });
+  countdowns();
+}

@@ -1,0 +1,104 @@
+// Styles of what the page script adds (toolbar, panes, cursors, thread
+// marks). They are mounted as constructed style sheets, which the strict
+// CSP allows (it forbids inline <style> and style attributes), and use
+// the page's colour variables from app.css with fallbacks.
+
+import { StyleModule } from "style-mod";
+
+/** The colours of other people's cursors, by index. */
+export const COLORS = ["#d33a2c", "#1f7a3a", "#2156c9", "#a23bb3", "#b35f00", "#0f7c86", "#c2185b", "#5b6b00"];
+const DARK = ["#ff7a6e", "#5fd38a", "#7aa7ff", "#d58ae6", "#ffb060", "#4fd2dc", "#ff7fae", "#c6d660"];
+
+/** colorIndex picks a stable colour for a user id. */
+export function colorIndex(id: string): number {
+  let h = 0;
+  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) | 0;
+  return Math.abs(h) % COLORS.length;
+}
+
+const colorRules: Record<string, Record<string, string>> = {};
+const darkRules: Record<string, Record<string, string>> = {};
+COLORS.forEach((c, i) => {
+  colorRules[`.dk-c${i}`] = { "--dk-color": c };
+  darkRules[`.dk-c${i}`] = { "--dk-color": DARK[i] };
+});
+
+const pageStyles = new StyleModule({
+  ...colorRules,
+  "@media (prefers-color-scheme: dark)": darkRules,
+  ".dk-toolbar": {
+    display: "flex",
+    flexWrap: "wrap",
+    alignItems: "center",
+    gap: "0.5rem 1rem",
+    padding: "0.4rem 0",
+    fontSize: "0.875rem",
+  },
+  ".dk-modes": { display: "inline-flex", border: "1px solid var(--border, #d9dce1)", borderRadius: "6px", overflow: "hidden" },
+  ".dk-modes button": {
+    font: "inherit",
+    padding: "0.25rem 0.7rem",
+    border: "0",
+    background: "transparent",
+    color: "inherit",
+    cursor: "pointer",
+  },
+  ".dk-modes button + button": { borderLeft: "1px solid var(--border, #d9dce1)" },
+  ".dk-modes button[aria-pressed=true]": { background: "var(--accent, #2156c9)", color: "var(--bg, #fff)" },
+  ".dk-people": { display: "flex", flexWrap: "wrap", gap: "0.3rem", listStyle: "none", margin: "0", padding: "0" },
+  ".dk-people li": {
+    padding: "0.1rem 0.5rem",
+    borderRadius: "999px",
+    border: "1px solid var(--dk-color, var(--border, #d9dce1))",
+    color: "var(--dk-color, inherit)",
+    whiteSpace: "nowrap",
+  },
+  ".dk-people li.dk-me": { borderStyle: "dashed" },
+  "#live-status": { marginLeft: "auto", color: "var(--muted, #5f6368)", whiteSpace: "nowrap" },
+  "#live-status::before": {
+    content: "''",
+    display: "inline-block",
+    width: "0.6em",
+    height: "0.6em",
+    borderRadius: "50%",
+    marginRight: "0.4em",
+    background: "#1f9d55",
+  },
+  "#live-status[data-state=saving]::before": { background: "#d9a400" },
+  "#live-status[data-state=connecting]::before, #live-status[data-state=reconnecting]::before": { background: "#d9a400" },
+  "#live-status[data-state=offline]::before, #live-status[data-state=error]::before": { background: "#d33a2c" },
+  "#live-status[data-state=offline], #live-status[data-state=error]": { color: "var(--fg, inherit)", fontWeight: "600" },
+  ".dk-panes": { display: "grid", gap: "1rem", gridTemplateColumns: "minmax(0, 1fr)", alignItems: "start" },
+  ".dk-panes.dk-mode-split": { gridTemplateColumns: "minmax(0, 1fr) minmax(0, 1fr)" },
+  ".dk-panes.dk-mode-edit .dk-preview-pane, .dk-panes.dk-mode-preview .dk-editor-pane": { display: "none" },
+  "@media (max-width: 900px)": {
+    ".dk-panes.dk-mode-split": { gridTemplateColumns: "minmax(0, 1fr)" },
+  },
+  ".dk-editor-pane .cm-editor": {
+    border: "1px solid var(--border, #d9dce1)",
+    borderRadius: "6px",
+    minHeight: "16rem",
+    maxHeight: "80vh",
+  },
+  ".dk-editor-pane .cm-editor.cm-focused": { outline: "2px solid var(--accent, #2156c9)", outlineOffset: "1px" },
+  ".dk-editor-pane .cm-scroller": { fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace", lineHeight: "1.5" },
+  ".dk-preview-pane": { minWidth: "0", overflowWrap: "anywhere" },
+  ".dk-panes.dk-mode-split .dk-preview-pane": { maxHeight: "80vh", overflow: "auto" },
+  // A long document's blocks out of sight are neither laid out nor
+  // painted, so that refreshing the preview stays cheap.
+  ".dk-preview-pane > article > *": { contentVisibility: "auto", containIntrinsicSize: "auto 3em" },
+  "::highlight(dk-thread)": { backgroundColor: "var(--mark, #fff3a3)" },
+  ".thread.dk-active": { outline: "2px solid var(--accent, #2156c9)", outlineOffset: "2px" },
+  ".dk-form-error": { color: "#d33a2c", margin: "0.3rem 0" },
+  ".dk-countdown": { marginLeft: "0.4em", color: "var(--muted, #5f6368)" },
+  ".dk-countdown.dk-overdue": { color: "#d33a2c", fontWeight: "600" },
+});
+
+let mounted = false;
+
+/** Mounts the page styles once. */
+export function mountStyles(): void {
+  if (mounted) return;
+  mounted = true;
+  StyleModule.mount(document, pageStyles);
+}
