@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net"
@@ -68,12 +70,26 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// cspNonceKey is the echo context key of the response's CSP nonce.
+const cspNonceKey = "docket.cspNonce"
+
+// newNonce returns a random CSP nonce.
+func newNonce() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
 // securityHeaders sets a strict Content-Security-Policy and the usual
 // protective headers on every response.
 func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		// A fresh nonce per response lets the page script's style sheets
+		// (CodeMirror's <style> elements) in; nothing else inline is.
+		nonce := newNonce()
+		c.Set(cspNonceKey, nonce)
+		h.Set("Content-Security-Policy", strings.Replace(contentSecurityPolicy, "style-src 'self'", "style-src 'self' 'nonce-"+nonce+"'", 1))
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")

@@ -124,6 +124,8 @@ func loadPages() (map[string]*template.Template, error) {
 // own Data. Its methods format times in the reader's time zone and names
 // of users.
 type page struct {
+	// Nonce is the response's CSP nonce, for the script's style sheets.
+	Nonce  string
 	Title  string
 	User   *docket.User
 	CSRF   string
@@ -164,6 +166,7 @@ func (s *Server) newPage(c echo.Context, title string) *page {
 	p := &page{Title: title, MainID: "main", loc: time.UTC, now: s.cfg.Now(), ctx: ctx, s: s, names: map[string]string{}}
 	p.User = docket.UserFromContext(ctx)
 	p.CSRF = s.csrfFor(c, true)
+	p.Nonce, _ = c.Get(cspNonceKey).(string)
 	if p.User != nil {
 		p.names[p.User.ID] = p.User.Name
 		p.loc = userLocation(p.User)

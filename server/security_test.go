@@ -442,3 +442,29 @@ func TestHTMLGzipAndCache(t *testing.T) {
 		t.Fatalf("stale html after edit: %.200s", got)
 	}
 }
+
+// The CSP lets in style elements carrying the response's own nonce (the
+// editor's style sheets) and nothing else inline; the nonce is fresh for
+// every response and is what the page hands its script.
+func TestCSPStyleNonce(t *testing.T) {
+	e := newEnv(t)
+	ada := e.signup("Ada")
+	r1 := ada.must(http.StatusOK, "GET", "/", nil)
+	r2 := ada.must(http.StatusOK, "GET", "/", nil)
+	nonceOf := func(r *response) string {
+		csp := r.header.Get("Content-Security-Policy")
+		_, rest, ok := strings.Cut(csp, "style-src 'self' 'nonce-")
+		if !ok || !strings.Contains(csp, "script-src 'self';") {
+			t.Fatalf("CSP = %q", csp)
+		}
+		nonce, _, _ := strings.Cut(rest, "'")
+		return nonce
+	}
+	n1, n2 := nonceOf(r1), nonceOf(r2)
+	if len(n1) < 20 || n1 == n2 {
+		t.Errorf("nonces %q and %q: want long and fresh", n1, n2)
+	}
+	if !strings.Contains(string(r1.raw), `<meta name="csp-nonce" content="`+n1+`">`) {
+		t.Errorf("page lacks its nonce %q", n1)
+	}
+}

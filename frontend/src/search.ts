@@ -4,6 +4,7 @@
 // Escape closes. Without JavaScript the field is a plain search form.
 
 import { StyleModule } from "style-mod";
+import { cspNonce } from "./nonce";
 
 const styles = new StyleModule({
   ".dk-combo": { position: "relative" },
@@ -49,7 +50,7 @@ export function enhanceSearch(): void {
     document.querySelector<HTMLInputElement>("header input[name='q']") ??
     document.querySelector<HTMLInputElement>("form[role='search'] input[name='q']");
   if (!input || input.dataset.suggest === "off") return;
-  StyleModule.mount(document, styles);
+  StyleModule.mount(document, styles, { nonce: cspNonce() });
   const form = input.form;
   const id = `dk-suggest-${++counter}`;
   const list = document.createElement("ul");

@@ -26,6 +26,7 @@ import { Preview } from "./preview";
 import { Threads, activateThread, threadRanges, threadTheme } from "./threads";
 import { countdowns, enhanceForms, freshPage, swapSections } from "./forms";
 import { mountStyles } from "./styles";
+import { cspNonce } from "../nonce";
 
 type Mode = "edit" | "split" | "preview";
 type Status = "connecting" | "saved" | "saving" | "offline" | "reconnecting" | "error";
@@ -177,6 +178,7 @@ export function start(main: HTMLElement): void {
     state: EditorState.create({
       doc: source?.value ?? "",
       extensions: [
+        EditorView.cspNonce.of(cspNonce()),
         history(),
         drawSelection(),
         // GFM markdown without the HTML, CSS and JavaScript modes that

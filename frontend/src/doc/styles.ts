@@ -4,6 +4,7 @@
 // the page's colour variables from app.css with fallbacks.
 
 import { StyleModule } from "style-mod";
+import { cspNonce } from "../nonce";
 
 /** The colours of other people's cursors, by index. */
 export const COLORS = ["#d33a2c", "#1f7a3a", "#2156c9", "#a23bb3", "#b35f00", "#0f7c86", "#c2185b", "#5b6b00"];
@@ -100,5 +101,5 @@ let mounted = false;
 export function mountStyles(): void {
   if (mounted) return;
   mounted = true;
-  StyleModule.mount(document, pageStyles);
+  StyleModule.mount(document, pageStyles, { nonce: cspNonce() });
 }
