@@ -147,21 +147,9 @@ func deleteDecisionData(tx *bolt.Tx, docID string) error {
 	if err := tx.Bucket(bucketLifecycles).Delete([]byte(docID)); err != nil {
 		return err
 	}
-	if err := deleteMinutes(tx, docID); err != nil {
-		return err
-	}
-	for _, name := range [][]byte{bucketReviews, bucketHandoffs} {
-		b := tx.Bucket(name)
-		p := []byte(docID + "/")
-		var keys [][]byte
-		c := b.Cursor()
-		for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
-			keys = append(keys, bytes.Clone(k))
-		}
-		for _, k := range keys {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
+	for _, name := range [][]byte{bucketMinutes, bucketReviews, bucketHandoffs} {
+		if err := deletePrefix(tx.Bucket(name), docID); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -461,17 +461,8 @@ func (s *DocumentService) DeleteDocument(ctx context.Context, id string) error {
 			return err
 		}
 		s.db.notify(tx, docket.Change{Kind: docket.ChangeDeleted, DocID: d.ID, SpaceID: d.SpaceID})
-		prefix := []byte(id + "/")
-		sessions := tx.Bucket(bucketLiveSessions)
-		var keys [][]byte
-		c := sessions.Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			keys = append(keys, bytes.Clone(k))
-		}
-		for _, k := range keys {
-			if err := sessions.Delete(k); err != nil {
-				return err
-			}
+		if err := deletePrefix(tx.Bucket(bucketLiveSessions), id); err != nil {
+			return err
 		}
 		if err := deleteThreads(tx, id); err != nil {
 			return err

@@ -1,7 +1,6 @@
 package bolt
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"sort"
@@ -96,23 +95,6 @@ func freezeMinutes(tx *bolt.Tx, d *docket.Document, outcome docket.Status, now t
 		return "", err
 	}
 	return r.ID, nil
-}
-
-// deleteMinutes removes a document's frozen minutes.
-func deleteMinutes(tx *bolt.Tx, docID string) error {
-	b := tx.Bucket(bucketMinutes)
-	prefix := []byte(docID + "/")
-	var keys [][]byte
-	c := b.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		keys = append(keys, bytes.Clone(k))
-	}
-	for _, k := range keys {
-		if err := b.Delete(k); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // names resolves user ids to display names within one transaction.

@@ -17,9 +17,9 @@ type Scanner struct{ db *DB }
 // NewScanner returns a Scanner over db.
 func NewScanner(db *DB) *Scanner { return &Scanner{db: db} }
 
-// ScanDocuments returns up to limit documents, with their bodies, whose
-// ids sort after the given one.
-func (s *Scanner) ScanDocuments(ctx context.Context, after string, limit int) ([]*docket.Document, error) {
+// ScanDocuments returns up to limit documents whose ids sort after the
+// given one, with their bodies if withBody is set.
+func (s *Scanner) ScanDocuments(ctx context.Context, after string, limit int, withBody bool) ([]*docket.Document, error) {
 	var out []*docket.Document
 	err := s.db.view(ctx, func(tx *bolt.Tx) error {
 		return scan(tx.Bucket(bucketDocs), after, limit, func(k, v []byte) error {
@@ -27,7 +27,9 @@ func (s *Scanner) ScanDocuments(ctx context.Context, after string, limit int) ([
 			if err := json.Unmarshal(v, &d); err != nil {
 				return fmt.Errorf("decode document %s: %w", k, err)
 			}
-			d.Body = body(tx, d.ID)
+			if withBody {
+				d.Body = body(tx, d.ID)
+			}
 			out = append(out, &d)
 			return nil
 		})

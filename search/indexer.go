@@ -13,9 +13,9 @@ import (
 // Scanner walks everything stored, in id order and a page at a time, for
 // rebuilds and catch-up. It bypasses permissions; bolt implements it.
 type Scanner interface {
-	// ScanDocuments returns up to limit documents with their bodies whose
-	// ids sort after the given one.
-	ScanDocuments(ctx context.Context, after string, limit int) ([]*docket.Document, error)
+	// ScanDocuments returns up to limit documents whose ids sort after
+	// the given one, with their bodies if withBody is set.
+	ScanDocuments(ctx context.Context, after string, limit int, withBody bool) ([]*docket.Document, error)
 	// ScanComments returns up to limit comments (tombstones left out)
 	// whose ids sort after the given one.
 	ScanComments(ctx context.Context, after string, limit int) ([]*docket.Comment, error)
@@ -326,7 +326,7 @@ func (ix *Indexer) Rebuild(ctx context.Context, progress func(done int)) error {
 	docs := map[string]*docket.Document{} // metadata for comments
 	after := ""
 	for {
-		page, err := ix.Scanner.ScanDocuments(ctx, after, docPage)
+		page, err := ix.Scanner.ScanDocuments(ctx, after, docPage, true)
 		if err != nil {
 			return err
 		}
@@ -396,7 +396,7 @@ func (ix *Indexer) CatchUp(ctx context.Context) error {
 	n := 0
 	after := ""
 	for {
-		page, err := ix.Scanner.ScanDocuments(ctx, after, docPage)
+		page, err := ix.Scanner.ScanDocuments(ctx, after, docPage, false)
 		if err != nil {
 			return err
 		}
