@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,54 +21,16 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/docket-dev/docket/frontend"
+	"github.com/docket-dev/docket/internal/browsertest"
 	"github.com/docket-dev/docket/server"
 )
 
 // Browser tests drive headless Chromium against a real server. They skip
 // when no Chromium is installed, except in CI (CI=true), where they fail.
 
-// chromiumPath finds a Chromium or Chrome binary, or returns "".
-func chromiumPath() string {
-	if p := os.Getenv("DOCKET_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
 // newChrome starts a headless browser for the test and returns its root
 // context; windows are made from it with edServer.open.
-func newChrome(t *testing.T) context.Context {
-	t.Helper()
-	path := chromiumPath()
-	if path == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("Chromium is not installed (CI needs it: apt-get install chromium)")
-		}
-		t.Skip("Chromium is not installed")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.WindowSize(1280, 900),
-	)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
-	})
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start %s: %v", path, err)
-	}
-	return ctx
-}
+func newChrome(t *testing.T) context.Context { return browsertest.Start(t) }
 
 // edServer serves the real server's handler and, until the server renders
 // its own document page, a minimal one with the same page contract.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/docket-dev/docket/bolt"
 	"github.com/docket-dev/docket/collab"
+	"github.com/docket-dev/docket/internal/browsertest"
 	"github.com/docket-dev/docket/markdown"
 	"github.com/docket-dev/docket/search"
 	"github.com/docket-dev/docket/server"
@@ -81,48 +81,9 @@ func newSite(t *testing.T) *site {
 	return &site{t: t, url: ts.URL}
 }
 
-// chromium finds a Chromium or Chrome binary, or returns "".
-func chromium() string {
-	if p := os.Getenv("DOCKET_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
 // browser starts headless Chromium for the test; people get windows of
 // their own (own cookies) from it with person.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	path := chromium()
-	if path == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("Chromium is not installed; CI needs it (apt-get install chromium)")
-		}
-		t.Skip("Chromium is not installed")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.WindowSize(1280, 900),
-	)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
-	})
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start %s: %v", path, err)
-	}
-	return ctx
-}
+func browser(t *testing.T) context.Context { return browsertest.Start(t) }
 
 // shotDir is where screenshots go: $DOCKET_SCREENSHOTS if set (kept),
 // else a temporary directory of the test.
