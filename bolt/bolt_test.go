@@ -2,6 +2,7 @@ package bolt_test
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -156,6 +157,36 @@ func TestMigratesOldSchema(t *testing.T) {
 	if docket.ErrorCode(err) != docket.ENOTFOUND {
 		t.Fatalf("SaveSession after migration = %v; want ENOTFOUND (the bucket exists)", err)
 	}
+}
+
+// TestMigratesSchema3 opens a file of schema 3 and finds the visits
+// bucket made and the schema version moved on.
+func TestMigratesSchema3(t *testing.T) {
+	path := newRawFile(t, func(tx *bbolt.Tx) error {
+		if err := tx.DeleteBucket([]byte("visits")); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), []byte{0, 0, 0, 0, 0, 0, 0, 3})
+	})
+	db := bolt.NewDB(path)
+	if err := db.Open(); err != nil {
+		t.Fatalf("Open of schema 3 = %v", err)
+	}
+	db.Close()
+	raw, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.View(func(tx *bbolt.Tx) error {
+		if tx.Bucket([]byte("visits")) == nil {
+			t.Error("no visits bucket after migration")
+		}
+		if got := binary.BigEndian.Uint64(tx.Bucket([]byte("meta")).Get([]byte("schema_version"))); got != bolt.SchemaVersion {
+			t.Errorf("schema version = %d; want %d", got, bolt.SchemaVersion)
+		}
+		return nil
+	})
 }
 
 func TestCorruptFileStopsStartup(t *testing.T) {

@@ -31,7 +31,7 @@ import (
 // SchemaVersion is the version of the bucket layout this code writes.
 // Opening a file with an older version runs the migrations in order; a file
 // from a newer Docket is refused.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // Bucket names.
 var (
@@ -78,6 +78,9 @@ var (
 	bucketMinutes        = []byte("minutes")         // docID/minutesID -> frozen minutes
 	bucketsV3            = [][]byte{bucketThreads, bucketDocThreads, bucketComments, bucketThreadComments, bucketLifecycles, bucketReviews, bucketHandoffs, bucketEvents, bucketDocEvents, bucketSpaceEvents, bucketInbox, bucketActions, bucketUserActions, bucketWebhooks, bucketSpaceWebhooks, bucketDeliveries, bucketDeliveryQueue, bucketHookDeliveries, bucketMinutes}
 
+	// Schema 4: what each user last viewed.
+	bucketVisits = []byte("visits") // docID/userID -> docket.Visit
+
 	// bucketsV1 are the buckets of schema 1.
 	bucketsV1       = [][]byte{bucketMeta, bucketUsers, bucketUserEmails, bucketSessions, bucketUserSess, bucketTokens, bucketTokenHashes, bucketInvites, bucketSpaces, bucketSpaceSlugs, bucketMembers, bucketUserSpaces, bucketDocs, bucketBodies, bucketSpaceDocs, bucketDocSources, bucketOps, bucketSnapshots}
 	errSchemaTooNew = errors.New("data file was written by a newer version of docket")
@@ -88,6 +91,8 @@ var (
 		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketLiveSessions}) },
 		// 2 -> 3: threads, decisions, events, inbox, actions, webhooks, minutes.
 		func(tx *bolt.Tx) error { return createBuckets(tx, bucketsV3) },
+		// 3 -> 4: last visits.
+		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketVisits}) },
 	}
 )
 

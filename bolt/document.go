@@ -464,6 +464,9 @@ func (s *DocumentService) DeleteDocument(ctx context.Context, id string) error {
 		if err := deletePrefix(tx.Bucket(bucketLiveSessions), id); err != nil {
 			return err
 		}
+		if err := deletePrefix(tx.Bucket(bucketVisits), id); err != nil {
+			return err
+		}
 		if err := deleteThreads(tx, id); err != nil {
 			return err
 		}
