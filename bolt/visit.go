@@ -13,7 +13,7 @@ var _ docket.VisitService = (*VisitService)(nil)
 
 // VisitRefresh is how old a visit of an unchanged version may get before
 // a new view stores it again. Views in between need no write transaction.
-const VisitRefresh = time.Hour
+const VisitRefresh = time.Minute
 
 // VisitService implements [docket.VisitService] in the visits bucket,
 // keyed docID/userID so that deleting a document deletes its visits.

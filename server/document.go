@@ -29,6 +29,7 @@ func (s *Server) registerDocRoutes(api *echo.Group) {
 	g.GET("/:id/versions/:v", s.handleDocVersion)
 	g.GET("/:id/diff", s.handleDocDiff)
 	g.GET("/:id/sessions", s.handleDocSessions)
+	g.POST("/:id/visit", s.handleVisitPost)
 }
 
 // maxVersion bounds version numbers in URLs.
@@ -96,14 +97,22 @@ func (s *Server) handleDocList(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"documents": docs, "total": total, "limit": limit, "offset": offset})
 }
 
-// handleDocGet serves GET /api/docs/:id: the document with its body.
+// handleDocGet serves GET /api/docs/:id: the document with its body and
+// the caller's last visit (null if none).
 func (s *Server) handleDocGet(c echo.Context) error {
 	ctx := c.Request().Context()
 	doc, err := s.Documents.FindDocumentByID(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, doc)
+	if s.cfg.Visits == nil {
+		return c.JSON(http.StatusOK, doc)
+	}
+	visit, err := s.cfg.Visits.FindVisit(ctx, doc.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, docWithVisit{Document: doc, LastVisit: visit})
 }
 
 type docUpdateRequest struct {
@@ -311,18 +320,42 @@ func versionParam(s, name string) (int64, error) {
 	return v, nil
 }
 
-// handleDocVersion serves GET /api/docs/:id/versions/:v: the text at v.
+// handleDocVersion serves GET /api/docs/:id/versions/:v?change=&html=:
+// the text at v; with change=1 also who made the version, when, and what
+// its op inserted and deleted; with html=1 the text rendered.
 func (s *Server) handleDocVersion(c echo.Context) error {
 	ctx := c.Request().Context()
 	v, err := versionParam(c.Param("v"), "Version")
 	if err != nil {
 		return err
 	}
-	text, err := s.Documents.DocumentAt(ctx, c.Param("id"), v)
+	change, html := c.QueryParam("change") == "1", c.QueryParam("html") == "1"
+	if !change && !html {
+		text, err := s.Documents.DocumentAt(ctx, c.Param("id"), v)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, map[string]any{"id": c.Param("id"), "version": v, "body": text})
+	}
+	doc, err := s.Documents.FindDocumentMeta(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"id": c.Param("id"), "version": v, "body": text})
+	vv, err := s.loadVersion(ctx, doc, v, html)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"id": doc.ID, "version": v, "latest": doc.Version, "body": vv.Source}
+	if change {
+		out["added"], out["removed"], out["change"] = vv.Added, vv.Removed, apiParts(vv.Segments)
+		if v > 0 {
+			out["author"], out["time"] = vv.Author, vv.Time
+		}
+	}
+	if html {
+		out["html"] = string(vv.HTML)
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 // handleDocDiff serves GET /api/docs/:id/diff?from=&to=: a unified line

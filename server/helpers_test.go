@@ -100,6 +100,7 @@ func (e *env) start() {
 	decisions.Actions = actions
 	cfg.Decisions = decisions
 	cfg.Minutes = bolt.NewMinutesService(e.db, actions)
+	cfg.Visits = bolt.NewVisitService(e.db)
 	e.srv = server.New(cfg, users, users, spaces, bolt.NewDocumentService(e.db), renderer)
 	e.http = httptest.NewServer(e.srv.Handler())
 }

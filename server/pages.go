@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -55,6 +56,7 @@ var pageFuncs = template.FuncMap{
 	"roleLabel":    roleLabel,
 	"inboxLabel":   inboxLabel,
 	"add":          func(a, b int) int { return a + b },
+	"add64":        func(a, b int64) int64 { return a + b },
 	"join":         strings.Join,
 	"localURL":     localURL,
 	"dict":         dict,
@@ -147,6 +149,8 @@ type page struct {
 	ctx   context.Context
 	s     *Server
 	names map[string]string
+	// visits are the reader's last visits of the listed documents.
+	visits map[string]*docket.Visit
 }
 
 // docMain holds the data attributes of <main id="doc"> that the editor
@@ -263,6 +267,37 @@ func (p *page) noteNames(members []*docket.Member) {
 // InputTime formats t for a datetime-local input in the reader's zone.
 func (p *page) InputTime(t time.Time) string {
 	return t.In(p.loc).Format("2006-01-02T15:04")
+}
+
+// noteVisits looks up the reader's last visits of documents listed on
+// the page, so ChangedSinceVisit can mark those that changed since.
+func (p *page) noteVisits(docs ...[]*docket.Document) {
+	if p.s.cfg.Visits == nil || p.User == nil {
+		return
+	}
+	var ids []string
+	for _, list := range docs {
+		for _, d := range list {
+			ids = append(ids, d.ID)
+		}
+	}
+	if visits, err := p.s.cfg.Visits.FindVisits(p.ctx, ids); err == nil {
+		p.visits = visits
+	}
+}
+
+// ChangedSinceVisit reports whether d has changed since the reader last
+// viewed it; documents never viewed are not marked.
+func (p *page) ChangedSinceVisit(d *docket.Document) bool {
+	v := p.visits[d.ID]
+	return v != nil && v.Version < d.Version
+}
+
+// NamesJSON is the names known to the page (user id -> name) as JSON,
+// for the page script.
+func (p *page) NamesJSON() string {
+	b, _ := json.Marshal(p.names)
+	return string(b)
 }
 
 // Zone is the reader's time zone name.

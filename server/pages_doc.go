@@ -41,6 +41,9 @@ type docPage struct {
 	DueDefault string // a week from now, for deadline inputs
 	DueMin     string
 	Form       *formState
+	// Since is what changed since the reader's last visit, nil on the
+	// first visit or when nothing did.
+	Since *sinceVisit
 }
 
 // Allowed reports whether the document may move to status now.
@@ -215,6 +218,21 @@ func (s *Server) renderDoc(c echo.Context, status int, form *formState) error {
 				if o.ID != doc.ID {
 					data.OtherDocs = append(data.OtherDocs, o)
 				}
+			}
+		}
+	}
+	if s.cfg.Visits != nil && c.Request().Method == http.MethodGet {
+		prev, err := s.cfg.Visits.RecordVisit(ctx, doc.ID, doc.Version)
+		if err != nil {
+			return err
+		}
+		if prev != nil {
+			since, err := s.changesSince(ctx, doc, prev, data.Threads, p)
+			if err != nil {
+				return err
+			}
+			if since.Any() {
+				data.Since = since
 			}
 		}
 	}

@@ -12,18 +12,23 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// historyPage is the data of a document's history: a page of versions,
-// newest first, and optionally one version or the diff of two.
+// historyPage is the data of a document's history: the replay of one
+// version, a page of versions, newest first, and optionally the diff of
+// two.
 type historyPage struct {
 	Doc        *docket.Document
 	Rows       []historyRow
 	Older      string // link to the previous page of versions
 	Newer      string
 	View       *versionView
+	Source     bool // the replay shows the markdown with its change, not the rendered text
 	Diff       *diffView
 	From, To   int64 // the compare form's values
 	Sessions   []*docket.LiveSession
 	MinVersion int64
+	// PrevSession and NextSession are the nearest session start or end
+	// before and after the version shown, -1 if none.
+	PrevSession, NextSession int64
 }
 
 // historyRow is one version: the op that made it, by whom, when.
@@ -34,13 +39,6 @@ type historyRow struct {
 	Time    time.Time
 	Added   int // code points
 	Removed int
-}
-
-// versionView is the text of one version.
-type versionView struct {
-	Version int64
-	HTML    template.HTML
-	Source  string
 }
 
 // diffView is the line diff between two versions.
@@ -58,10 +56,11 @@ type diffRow struct {
 
 const historyPageSize = 50
 
-// handleHistoryPage serves GET /d/:id/history?before=&v=&from=&to=: the
-// versions with author and time, paged newest first (before is the
-// newest version of the page); v shows one version, from and to the
-// diff between two.
+// handleHistoryPage serves GET /d/:id/history?v=&view=&before=&from=&to=:
+// the replay of version v (the current one by default; view=source shows
+// its markdown with the change that made it instead of the rendered text),
+// the versions with author and time, paged newest first (before is the
+// newest version of the page), and from and to the diff between two.
 func (s *Server) handleHistoryPage(c echo.Context) error {
 	ctx := c.Request().Context()
 	id, err := pageDocID(c)
@@ -117,20 +116,13 @@ func (s *Server) handleHistoryPage(c echo.Context) error {
 	if newest < doc.Version {
 		data.Newer = "/d/" + doc.ID + "/history?before=" + strconv.FormatInt(min(newest+historyPageSize, doc.Version), 10)
 	}
-	if c.QueryParam("v") != "" {
-		v, err := version("v", doc.Version)
-		if err != nil {
-			return err
-		}
-		text, err := s.Documents.DocumentAt(ctx, doc.ID, v)
-		if err != nil {
-			return err
-		}
-		html, err := s.Renderer.Render(ctx, text)
-		if err != nil {
-			return err
-		}
-		data.View = &versionView{Version: v, HTML: template.HTML(html), Source: text}
+	v, err := version("v", doc.Version)
+	if err != nil {
+		return err
+	}
+	data.Source = c.QueryParam("view") == "source"
+	if data.View, err = s.loadVersion(ctx, doc, v, !data.Source); err != nil {
+		return err
 	}
 	if c.QueryParam("from") != "" || c.QueryParam("to") != "" {
 		if data.From, err = version("from", max(doc.Version-1, 0)); err != nil {
@@ -170,9 +162,20 @@ func (s *Server) handleHistoryPage(c echo.Context) error {
 		}
 		data.Diff = dv
 	}
+	data.PrevSession, data.NextSession = -1, -1
 	if s.cfg.Sessions != nil {
 		if data.Sessions, err = s.cfg.Sessions.FindSessions(ctx, doc.ID); err != nil {
 			return err
+		}
+		for _, ls := range data.Sessions {
+			for _, b := range []int64{ls.StartVersion, ls.EndVersion} {
+				if b < v && b > data.PrevSession {
+					data.PrevSession = b
+				}
+				if b > v && b <= doc.Version && (data.NextSession < 0 || b < data.NextSession) {
+					data.NextSession = b
+				}
+			}
 		}
 	}
 	p := s.newPage(c, "History of "+doc.Title)

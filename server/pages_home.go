@@ -98,6 +98,11 @@ func (s *Server) handleHomePage(c echo.Context) error {
 	}
 	// The nearest deadline first.
 	slices.SortStableFunc(data.Waiting, func(a, b *docket.Document) int { return a.Due.Compare(b.Due) })
+	lists := [][]*docket.Document{data.Overdue, data.Waiting}
+	for _, r := range data.Recent {
+		lists = append(lists, r.Docs)
+	}
+	p.noteVisits(lists...)
 	p.Data = data
 	return s.render(c, http.StatusOK, "home", p)
 }

@@ -143,6 +143,7 @@ func (s *Server) renderSpace(c echo.Context, status int, form *formState) error 
 		data.Next = page + "offset=" + strconv.Itoa(offset+spacePageSize)
 	}
 	p := s.newPage(c, sp.Name)
+	p.noteVisits(data.Docs)
 	p.Data = data
 	return s.render(c, status, "space", p)
 }

@@ -77,6 +77,9 @@ type Config struct {
 	Inbox docket.InboxService
 	// Webhooks manages the webhooks of spaces.
 	Webhooks docket.WebhookService
+	// Visits remembers the version each reader last viewed; without it
+	// the document page says nothing about changes since.
+	Visits docket.VisitService
 }
 
 // Server serves the HTTP API.

@@ -182,6 +182,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Events:    bolt.NewEventService(db),
 		Inbox:     bolt.NewInboxService(db),
 		Webhooks:  hooks,
+		Visits:    bolt.NewVisitService(db),
 	}, users, users, spaces, bolt.NewDocumentService(db), renderer)
 
 	// Webhooks go out from one dispatcher, woken by every commit that

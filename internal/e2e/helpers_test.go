@@ -66,6 +66,7 @@ func newSite(t *testing.T) *site {
 		Decisions: decisions, Actions: actions,
 		Minutes: bolt.NewMinutesService(db, actions), Threads: threads,
 		Events: bolt.NewEventService(db), Inbox: bolt.NewInboxService(db), Webhooks: bolt.NewWebhookService(db),
+		Visits: bolt.NewVisitService(db),
 	}, users, users, spaces, bolt.NewDocumentService(db), renderer)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
