@@ -1,7 +1,8 @@
 // Docket's page script: pages are rendered on the server and work without
 // it; this script adds what needs a browser (live editing, search as you
-// type) to the elements that ask for it. The document page's code (the
-// editor and the live connection) is a separate chunk, loaded only there.
+// type, the history slider) to the elements that ask for it. The document
+// page's code (the editor and the live connection) is a separate chunk,
+// loaded only there; so is the history page's slider.
 
 import { enhanceSearch } from "./search";
 
@@ -24,5 +25,11 @@ ready(() => {
     import("./doc/page")
       .then((m) => { performance.mark("t-imported"); m.start(main); })
       .catch((err) => console.error("docket: the editor did not load", err));
+  }
+  const replay = document.getElementById("replay");
+  if (replay?.dataset.docId) {
+    import("./history")
+      .then((m) => m.start(replay))
+      .catch((err) => console.error("docket: the history slider did not load", err));
   }
 });
