@@ -140,8 +140,9 @@ func TestWebAppHistory(t *testing.T) {
 	ada.screenshot("slider-dark")
 	ada.dark(false)
 
-	// The document page: Bob's changes since Ada's visit (her own do not
-	// count), with the diff from the version she saw.
+	// The document page: Bob's changes since Ada's visit, with the diff
+	// from the version she last saw: she saw her own edits live, and
+	// leaving the page moved her visit to them.
 	ada.openDoc(doc)
 	adaID := eval[string](ada, `document.getElementById("doc").dataset.userId`)
 	bobOps := eval[int](ada, fmt.Sprintf(`fetch("/api/docs/%s/history?limit=1000").then(r => r.json()).then(j => j.ops.filter(o => o.author !== %q && o.v > 0).length)`, doc, adaID))
@@ -151,12 +152,12 @@ func TestWebAppHistory(t *testing.T) {
 	}
 	ada.waitJS(contains(".since-visit", want)+` && `+contains(".since-threads", "new thread"), wait)
 	href := eval[string](ada, `document.querySelector(".since-visit a").getAttribute("href")`)
-	if want := fmt.Sprintf("/d/%s/history?from=1&to=%s#diff-h", doc, latest); href != want {
+	if want := fmt.Sprintf("/d/%s/history?from=%d&to=%s#diff-h", doc, n-bobOps, latest); href != want {
 		t.Errorf("diff link = %q; want %q", href, want)
 	}
 	ada.screenshot("since-visit", true)
 	ada.click(".since-visit a")
-	ada.waitJS(contains("#diff-h", "Changes from version 1 to "+latest), wait)
+	ada.waitJS(contains("#diff-h", fmt.Sprintf("Changes from version %d to %s", n-bobOps, latest)), wait)
 	ada.openDoc(doc)
 	if n := eval[int](ada, `document.querySelectorAll(".since-visit").length`); n != 0 {
 		t.Errorf("notice still shown on the next visit")

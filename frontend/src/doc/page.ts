@@ -336,6 +336,18 @@ export function start(main: HTMLElement): void {
     if (doc.hasWritePending()) e.preventDefault();
   });
 
+  // What was seen live counts as seen: on leaving, the last visit moves
+  // to the version on screen, so the next visit's "changed since" notice
+  // starts there instead of at the version the page was loaded at.
+  let visited = pageVersion;
+  window.addEventListener("pagehide", () => {
+    const v = typeof doc.version === "number" ? doc.version : 0;
+    if (v <= visited) return;
+    visited = v;
+    const body = new Blob([JSON.stringify({ version: v })], { type: "application/json" });
+    navigator.sendBeacon(`/api/docs/${encodeURIComponent(docId)}/visit`, body);
+  });
+
   // Threads and the review panel.
   async function reloadSections(ids: string[]): Promise<void> {
     const fresh = await freshPage();
