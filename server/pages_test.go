@@ -61,7 +61,7 @@ func TestPagesRender(t *testing.T) {
 			`<input type="hidden" name="to" value="review">`, `value="withdrawn">Withdraw</button>`,
 			`action="` + d + `/threads/` + th + `/comments"`, `action="` + d + `/threads/` + th + `/resolve"`,
 		}},
-		{d + "/history", []string{"<th scope=\"row\">2</th>", "<th scope=\"row\">1</th>", `href="` + d + `/history?v=2#replay"`, `href="` + d + `/history?from=1&amp;to=2"`}},
+		{d + "/history", []string{"<th scope=\"row\">2</th>", "<th scope=\"row\">1</th>", `href="` + d + `/history?v=2#replay"`, `href="` + d + `/history?from=1&amp;to=2#diff-h"`}},
 		{d + "/history?v=1", []string{"<strong>Version 1</strong>", `id="replay-text"`, "<strong>bbolt</strong>.</p>"}},
 		{d + "/history?v=2&view=source", []string{"<strong>Version 2</strong>", "Use **bbolt**<ins> for everything</ins>.", "Markdown with the change"}},
 		{d + "/history?from=1&to=2", []string{"Changes from version 1 to 2", `diff-line diff-del`, `diff-line diff-add`, "for everything."}},
