@@ -199,7 +199,7 @@ func (d *document) submitAll(subs []*submitRequest) {
 	}
 	for _, c := range commits {
 		rec := c.Rec
-		d.broadcast(d.subs, rec.Src, Event{DocID: d.id, Op: &rec})
+		d.broadcast(d.subs, rec.Src, Event{DocID: d.id, Op: &rec, frame: opFrame(d.id, &rec)})
 	}
 }
 
@@ -386,13 +386,6 @@ func (d *document) trimRecent() {
 // Snapshot returns a document's current version and text.
 func (h *Hub) Snapshot(ctx context.Context, docID string) (int64, string, error) {
 	req := &snapshotRequest{reply: make(chan snapshot, 1)}
-	if err := h.send(ctx, docID, req); err != nil {
-		return 0, "", err
-	}
-	select {
-	case s := <-req.reply:
-		return s.version, s.text, nil
-	case <-ctx.Done():
-		return 0, "", ctx.Err()
-	}
+	s, err := call(ctx, h, docID, req, req.reply)
+	return s.version, s.text, err
 }

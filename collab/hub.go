@@ -123,36 +123,48 @@ var errClosed = docket.Errorf(docket.EUNAVAILABLE, "The server is shutting down;
 // ECONFLICT for a base version newer than the document.
 func (h *Hub) Submit(ctx context.Context, docID string, s Submission) (*Ack, error) {
 	req := &submitRequest{sub: s, reply: make(chan submitReply, 1)}
-	if err := h.send(ctx, docID, req); err != nil {
+	// If ctx ends first, the op may still commit; a resubmission with the
+	// same (src, seq) is acknowledged once.
+	r, err := call(ctx, h, docID, req, req.reply)
+	if err != nil {
 		return nil, err
 	}
-	select {
-	case r := <-req.reply:
-		return r.ack, r.err
-	case <-ctx.Done():
-		// The op may still commit; a resubmission with the same (src, seq)
-		// is acknowledged once.
-		return nil, ctx.Err()
-	}
+	return r.ack, r.err
 }
 
-// send delivers a request to a document's goroutine, loading it if needed.
-func (h *Hub) send(ctx context.Context, docID string, req request) error {
+// call delivers a request to a document's goroutine, loading the document
+// if needed, and waits for the answer on reply. A document that unloads
+// (idle) just as the request reaches it never takes it; the request then
+// goes to the document loaded again. A document answers everything it
+// took before it stops, so an answer is never lost nor given twice.
+func call[T any](ctx context.Context, h *Hub, docID string, req request, reply <-chan T) (T, error) {
+	var zero T
 	for attempt := 0; attempt < 3; attempt++ {
 		d, err := h.open(ctx, docID)
 		if err != nil {
-			return err
+			return zero, err
 		}
 		select {
 		case d.inbox <- req:
-			return nil
 		case <-d.stopped:
 			continue // unloaded meanwhile: open it again
 		case <-ctx.Done():
-			return ctx.Err()
+			return zero, ctx.Err()
+		}
+		select {
+		case r := <-reply:
+			return r, nil
+		case <-ctx.Done():
+			return zero, ctx.Err()
+		case <-d.stopped:
+			select {
+			case r := <-reply:
+				return r, nil
+			default: // left in the inbox of a stopped document
+			}
 		}
 	}
-	return errClosed
+	return zero, errClosed
 }
 
 // open returns the running document, loading it from storage.

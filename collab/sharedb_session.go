@@ -100,8 +100,9 @@ type docState struct {
 // pendingFrame is an op frame waiting for its turn: a committed op or the
 // ack of the client's own op.
 type pendingFrame struct {
-	rec *docket.OpRecord
-	ack []byte
+	rec   *docket.OpRecord
+	frame []byte // rec's frame when the hub built it, else nil
+	ack   []byte
 }
 
 type presenceState struct {
