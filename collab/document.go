@@ -244,7 +244,7 @@ func (d *document) handleSubscription(req request) {
 			delete(d.subs, r.sub)
 			d.sessionLeave(r.sub.UserID)
 		}
-		if d.psubs[r.sub] {
+		if r.presence && d.psubs[r.sub] {
 			delete(d.psubs, r.sub)
 			for id := range d.pids[r.sub.Src] {
 				d.broadcast(d.psubs, r.sub.Src, Event{DocID: d.id, Presence: &Presence{Src: r.sub.Src, ID: id, Version: d.version, Value: json.RawMessage("null")}})

@@ -141,7 +141,7 @@ type subscribeReply struct {
 
 type unsubscribeRequest struct {
 	sub      *Subscriber
-	presence bool // only the presence subscription
+	presence bool // the presence subscription, else the op one
 	done     chan struct{}
 }
 
@@ -174,7 +174,8 @@ func (h *Hub) Subscribe(ctx context.Context, docID string, sub *Subscriber, from
 	return r.version, r.text, r.ops, r.err
 }
 
-// Unsubscribe ends sub's subscription to a document's ops and presence.
+// Unsubscribe ends sub's subscription to a document's ops; its presence
+// subscription, if any, goes on.
 func (h *Hub) Unsubscribe(docID string, sub *Subscriber) { h.unsubscribe(docID, sub, false) }
 
 // UnsubscribePresence ends sub's presence subscription only; when it had

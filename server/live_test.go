@@ -903,3 +903,37 @@ func TestLiveConnsPerUser(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Unsubscribing from a document's ops leaves its presence alone: the
+// others keep seeing the cursor (no flicker to null and back) and the
+// client keeps receiving theirs.
+func TestLiveUnsubscribeKeepsPresence(t *testing.T) {
+	e, ada, doc := liveEnv(t, "hello")
+	bob := e.signup("Bob")
+	ada.addMember("eng", bob, "editor")
+	a, b := ada.live(), bob.live()
+	a.handshake(nil)
+	b.handshake(nil)
+	ch := "docs." + doc
+	a.subscribe(doc)
+	a.send(map[string]any{"a": "ps", "ch": ch, "seq": 1})
+	a.next()
+	b.send(map[string]any{"a": "ps", "ch": ch, "seq": 1})
+	b.next()
+	a.next() // pr: Bob joined
+	a.send(map[string]any{"a": "p", "ch": ch, "id": "ac", "p": map[string]any{"index": 1}, "pv": 0})
+	a.next()
+	if f := b.next(); f.str("id") != "ac" {
+		t.Fatalf("bob got %v; want ada's cursor", f)
+	}
+	a.send(map[string]any{"a": "u", "c": "docs", "d": doc})
+	if f := a.next(); f.str("a") != "u" || f.errCode() != "" {
+		t.Fatalf("unsubscribe reply %v", f)
+	}
+	b.quiet(150 * time.Millisecond) // no null presence, no pr
+	b.send(map[string]any{"a": "p", "ch": ch, "id": "bc", "p": map[string]any{"index": 2}, "pv": 0})
+	b.next()
+	if f := a.next(); f.str("id") != "bc" || f.str("a") != "p" {
+		t.Fatalf("ada got %v; want bob's cursor after unsubscribing from ops", f)
+	}
+}
