@@ -98,8 +98,8 @@ func (d *document) run() {
 				idle.Reset(d.hub.opts.IdleTimeout)
 				continue
 			}
-			// Unload unless a request slipped in meanwhile.
-			d.hub.unload(d)
+			// Unload; a request that slipped in meanwhile is served.
+			d.hub.retire(d)
 			select {
 			case req := <-d.inbox:
 				d.handle([]request{req})

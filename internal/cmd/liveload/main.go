@@ -50,6 +50,7 @@ type config struct {
 	think, timeout              time.Duration
 	seed                        uint64
 	serverPID                   int
+	create                      bool
 }
 
 func main() {
@@ -64,6 +65,7 @@ func main() {
 	flag.DurationVar(&c.timeout, "timeout", 5*time.Minute, "give up after this long")
 	flag.Uint64Var(&c.seed, "seed", 1, "random seed")
 	flag.IntVar(&c.serverPID, "server-pid", 0, "server process id, for its CPU use")
+	flag.BoolVar(&c.create, "create", false, "create the document over the socket if it does not exist (for the stock ShareDB server)")
 	flag.Parse()
 	if c.doc == "" || c.clients < 2 || c.ops < 1 || c.clients*c.ops > 20000 {
 		fmt.Fprintln(os.Stderr, "liveload: need --doc, --clients >= 2, --ops >= 1 and clients*ops <= 20000")
@@ -233,7 +235,7 @@ func run(cfg config) (*result, error) {
 	}
 	res.Failed = "subscribe"
 	for _, c := range clients {
-		if err := c.handshake(deadline); err != nil {
+		if err := c.handshake(deadline, cfg.create && c.i == 0); err != nil {
 			return res, fmt.Errorf("client %d: %w", c.i, err)
 		}
 	}
@@ -337,8 +339,9 @@ func finish(res *result, tr *tracker, clients []*client, errs *errList, start ti
 	return res
 }
 
-// handshake sends hs and subscribes, reading until both are answered.
-func (c *client) handshake(deadline time.Time) error {
+// handshake sends hs and subscribes, reading until both are answered;
+// with create, a document that does not exist is created empty first.
+func (c *client) handshake(deadline time.Time, create bool) error {
 	c.conn.SetReadDeadline(deadline)
 	defer c.conn.SetReadDeadline(time.Time{})
 	if err := c.conn.WriteJSON(map[string]any{"a": "hs", "id": nil, "protocol": 1, "protocolMinor": 1}); err != nil {
@@ -360,19 +363,49 @@ func (c *client) handshake(deadline time.Time) error {
 			c.src = f.ID
 		case "s":
 			var snap struct {
-				V    int64  `json:"v"`
-				Data string `json:"data"`
+				V    int64   `json:"v"`
+				Type *string `json:"type"`
+				Data string  `json:"data"`
 			}
 			if err := json.Unmarshal(f.Data, &snap); err != nil {
 				return fmt.Errorf("subscribe reply: %w", err)
 			}
-			if snap.Data != "" {
-				return fmt.Errorf("document %s is not empty", c.cfg.doc)
-			}
-			c.version = snap.V
 			if c.src == "" {
 				return errors.New("no handshake reply before the subscription")
 			}
+			c.version = snap.V
+			if snap.Type == nil {
+				if !create {
+					return fmt.Errorf("document %s does not exist", c.cfg.doc)
+				}
+				return c.createDoc()
+			}
+			if snap.Data != "" {
+				return fmt.Errorf("document %s is not empty", c.cfg.doc)
+			}
+			return nil
+		}
+	}
+}
+
+// createDoc creates the subscribed document with empty text, as the stock
+// client's doc.create does, and waits for the ack.
+func (c *client) createDoc() error {
+	c.seq++
+	if err := c.conn.WriteJSON(map[string]any{"a": "op", "c": c.cfg.collection, "d": c.cfg.doc, "v": c.version,
+		"src": c.src, "seq": c.seq, "create": map[string]any{"type": "http://sharejs.org/types/text-unicode", "data": ""}}); err != nil {
+		return err
+	}
+	for {
+		var f frame
+		if err := c.conn.ReadJSON(&f); err != nil {
+			return err
+		}
+		if f.Error != nil {
+			return fmt.Errorf("create: %s", f.Error.Message)
+		}
+		if f.A == "op" && f.Src == c.src && f.Seq == c.seq && f.V != nil {
+			c.version = *f.V + 1
 			return nil
 		}
 	}
@@ -481,7 +514,13 @@ func (c *client) onOp(f *frame) {
 		}
 		return
 	}
-	if v != c.version {
+	if v < c.version {
+		// An op sent again (the stock ShareDB server sends the ops a
+		// submission missed before its ack, and then again from its
+		// stream); the stock client ignores these too.
+		return
+	}
+	if v > c.version {
 		c.errs.add("client %d: op at version %d, expected %d", c.i, v, c.version)
 		return
 	}
