@@ -82,6 +82,17 @@ func putDoc(tx *bolt.Tx, d *docket.Document) error {
 // snapshot when the new version is a multiple of SnapshotEvery, all in the
 // caller's transaction.
 func (s *DocumentService) appendOp(tx *bolt.Tx, d *docket.Document, rec *docket.OpRecord, text string) error {
+	if err := s.logOp(tx, d, rec, text); err != nil {
+		return err
+	}
+	return s.putText(tx, d, text)
+}
+
+// logOp stores rec as the document's next op and moves its metadata to
+// the new version; a snapshot of text is kept every SnapshotEvery
+// versions. The current text and the metadata are stored by putText,
+// once for several ops of a commit.
+func (s *DocumentService) logOp(tx *bolt.Tx, d *docket.Document, rec *docket.OpRecord, text string) error {
 	ops, err := tx.Bucket(bucketOps).CreateBucketIfNotExists([]byte(d.ID))
 	if err != nil {
 		return err
@@ -93,9 +104,6 @@ func (s *DocumentService) appendOp(tx *bolt.Tx, d *docket.Document, rec *docket.
 	d.Version++
 	d.Size = len(text)
 	d.UpdatedAt = rec.Time
-	if err := tx.Bucket(bucketBodies).Put([]byte(d.ID), []byte(text)); err != nil {
-		return err
-	}
 	if s.db.SnapshotEvery > 0 && d.Version%s.db.SnapshotEvery == 0 {
 		snaps, err := tx.Bucket(bucketSnapshots).CreateBucketIfNotExists([]byte(d.ID))
 		if err != nil {
@@ -104,6 +112,14 @@ func (s *DocumentService) appendOp(tx *bolt.Tx, d *docket.Document, rec *docket.
 		if err := snaps.Put(u64(uint64(d.Version)), []byte(text)); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// putText stores a document's current text and its metadata.
+func (s *DocumentService) putText(tx *bolt.Tx, d *docket.Document, text string) error {
+	if err := tx.Bucket(bucketBodies).Put([]byte(d.ID), []byte(text)); err != nil {
+		return err
 	}
 	return putDoc(tx, d)
 }

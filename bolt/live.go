@@ -46,23 +46,39 @@ func (s *LiveStore) LoadOps(ctx context.Context, id string, from, to int64) ([]*
 // durable when it returns.
 func (s *LiveStore) CommitOps(ctx context.Context, commits []docket.OpCommit) error {
 	return s.db.update(ctx, func(tx *bolt.Tx) error {
-		changed := make(map[string]bool, 1)
+		// A commit often holds several ops of one document: each op is
+		// logged, but the current text and the metadata are written once
+		// per document, with the text after its last op.
+		type last struct {
+			doc  *docket.Document
+			text string
+		}
+		var order []string
+		docs := make(map[string]*last, 1)
 		for i := range commits {
 			c := &commits[i]
-			d, err := findDoc(tx, c.DocID)
-			if err != nil {
-				return err
+			l := docs[c.DocID]
+			if l == nil {
+				d, err := findDoc(tx, c.DocID)
+				if err != nil {
+					return err
+				}
+				l = &last{doc: d}
+				docs[c.DocID] = l
+				order = append(order, c.DocID)
 			}
+			d := l.doc
 			if d.Version != c.Rec.Version {
 				return docket.Errorf(docket.ECONFLICT, "Document %s is at version %d, not %d.", c.DocID, d.Version, c.Rec.Version)
 			}
 			rec := c.Rec
-			if err := s.docs.appendOp(tx, d, &rec, c.Text); err != nil {
+			if err := s.docs.logOp(tx, d, &rec, c.Text); err != nil {
 				return err
 			}
-			// One change per document per commit; live ops make no
-			// events (there would be one per keystroke): the session
-			// that ends makes one. An edit made through the API does.
+			l.text = c.Text
+			// Live ops make no events (there would be one per keystroke):
+			// the session that ends makes one. An edit made through the
+			// API does.
 			if c.Announce {
 				if _, err := s.db.appendEvent(ctx, tx, &docket.Event{
 					Type: docket.EventDocEdited, Time: rec.Time, ActorID: rec.Author, SpaceID: d.SpaceID, DocID: d.ID,
@@ -71,10 +87,14 @@ func (s *LiveStore) CommitOps(ctx context.Context, commits []docket.OpCommit) er
 					return err
 				}
 			}
-			if !changed[d.ID] {
-				changed[d.ID] = true
-				s.db.notify(tx, docket.Change{Kind: docket.ChangeText, DocID: d.ID, SpaceID: d.SpaceID})
+		}
+		for _, id := range order {
+			l := docs[id]
+			if err := s.docs.putText(tx, l.doc, l.text); err != nil {
+				return err
 			}
+			// One change per document per commit.
+			s.db.notify(tx, docket.Change{Kind: docket.ChangeText, DocID: id, SpaceID: l.doc.SpaceID})
 		}
 		return nil
 	})

@@ -98,8 +98,8 @@ func (d *document) run() {
 				idle.Reset(d.hub.opts.IdleTimeout)
 				continue
 			}
-			// Unload unless a request slipped in meanwhile.
-			d.hub.unload(d)
+			// Unload; a request that slipped in meanwhile is served.
+			d.hub.retire(d)
 			select {
 			case req := <-d.inbox:
 				d.handle([]request{req})
@@ -199,7 +199,7 @@ func (d *document) submitAll(subs []*submitRequest) {
 	}
 	for _, c := range commits {
 		rec := c.Rec
-		d.broadcast(d.subs, rec.Src, Event{DocID: d.id, Op: &rec})
+		d.broadcast(d.subs, rec.Src, Event{DocID: d.id, Op: &rec, frame: opFrame(d.id, &rec)})
 	}
 }
 
@@ -244,7 +244,7 @@ func (d *document) handleSubscription(req request) {
 			delete(d.subs, r.sub)
 			d.sessionLeave(r.sub.UserID)
 		}
-		if d.psubs[r.sub] {
+		if r.presence && d.psubs[r.sub] {
 			delete(d.psubs, r.sub)
 			for id := range d.pids[r.sub.Src] {
 				d.broadcast(d.psubs, r.sub.Src, Event{DocID: d.id, Presence: &Presence{Src: r.sub.Src, ID: id, Version: d.version, Value: json.RawMessage("null")}})
@@ -386,13 +386,6 @@ func (d *document) trimRecent() {
 // Snapshot returns a document's current version and text.
 func (h *Hub) Snapshot(ctx context.Context, docID string) (int64, string, error) {
 	req := &snapshotRequest{reply: make(chan snapshot, 1)}
-	if err := h.send(ctx, docID, req); err != nil {
-		return 0, "", err
-	}
-	select {
-	case s := <-req.reply:
-		return s.version, s.text, nil
-	case <-ctx.Done():
-		return 0, "", ctx.Err()
-	}
+	s, err := call(ctx, h, docID, req, req.reply)
+	return s.version, s.text, err
 }

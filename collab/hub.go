@@ -64,9 +64,13 @@ type Hub struct {
 	opts  Options
 	log   *slog.Logger
 
-	mu     sync.Mutex
-	docs   map[string]*document
-	closed bool // Close has begun: no document opens any more
+	mu   sync.Mutex
+	docs map[string]*document
+	// stopping are documents unloading: they take no new requests but
+	// may still commit the ones they took, so the document is not loaded
+	// again from storage until they have stopped.
+	stopping map[string]*document
+	closed   bool // Close has begun: no document opens any more
 
 	commits chan *commitRequest
 	done    chan struct{}
@@ -92,9 +96,10 @@ func New(store docket.OpLog, opts Options) *Hub {
 	}
 	h := &Hub{
 		store: store, opts: opts, log: opts.Logger,
-		docs:    map[string]*document{},
-		commits: make(chan *commitRequest, 1024),
-		done:    make(chan struct{}),
+		docs:     map[string]*document{},
+		stopping: map[string]*document{},
+		commits:  make(chan *commitRequest, 1024),
+		done:     make(chan struct{}),
 	}
 	h.wg.Add(1)
 	go h.runCommitter()
@@ -123,50 +128,83 @@ var errClosed = docket.Errorf(docket.EUNAVAILABLE, "The server is shutting down;
 // ECONFLICT for a base version newer than the document.
 func (h *Hub) Submit(ctx context.Context, docID string, s Submission) (*Ack, error) {
 	req := &submitRequest{sub: s, reply: make(chan submitReply, 1)}
-	if err := h.send(ctx, docID, req); err != nil {
+	// If ctx ends first, the op may still commit; a resubmission with the
+	// same (src, seq) is acknowledged once.
+	r, err := call(ctx, h, docID, req, req.reply)
+	if err != nil {
 		return nil, err
 	}
-	select {
-	case r := <-req.reply:
-		return r.ack, r.err
-	case <-ctx.Done():
-		// The op may still commit; a resubmission with the same (src, seq)
-		// is acknowledged once.
-		return nil, ctx.Err()
-	}
+	return r.ack, r.err
 }
 
-// send delivers a request to a document's goroutine, loading it if needed.
-func (h *Hub) send(ctx context.Context, docID string, req request) error {
+// call delivers a request to a document's goroutine, loading the document
+// if needed, and waits for the answer on reply. A document that unloads
+// (idle) just as the request reaches it never takes it; the request then
+// goes to the document loaded again. A document answers everything it
+// took before it stops, so an answer is never lost nor given twice.
+func call[T any](ctx context.Context, h *Hub, docID string, req request, reply <-chan T) (T, error) {
+	var zero T
 	for attempt := 0; attempt < 3; attempt++ {
 		d, err := h.open(ctx, docID)
 		if err != nil {
-			return err
+			return zero, err
 		}
 		select {
 		case d.inbox <- req:
-			return nil
 		case <-d.stopped:
 			continue // unloaded meanwhile: open it again
 		case <-ctx.Done():
-			return ctx.Err()
+			return zero, ctx.Err()
+		}
+		select {
+		case r := <-reply:
+			return r, nil
+		case <-ctx.Done():
+			return zero, ctx.Err()
+		case <-d.stopped:
+			select {
+			case r := <-reply:
+				return r, nil
+			default: // left in the inbox of a stopped document
+			}
 		}
 	}
-	return errClosed
+	return zero, errClosed
 }
 
-// open returns the running document, loading it from storage.
+// open returns the running document, loading it from storage; a
+// previous instance that is unloading is waited for first.
 func (h *Hub) open(ctx context.Context, docID string) (*document, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		// A document opened now would never be stopped, and Close would
-		// wait for it until it idles out.
-		return nil, errClosed
+	for {
+		h.mu.Lock()
+		if h.closed {
+			h.mu.Unlock()
+			// A document opened now would never be stopped, and Close
+			// would wait for it until it idles out.
+			return nil, errClosed
+		}
+		if d := h.docs[docID]; d != nil {
+			h.mu.Unlock()
+			return d, nil
+		}
+		if old := h.stopping[docID]; old != nil {
+			h.mu.Unlock()
+			select {
+			case <-old.stopped:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		d, err := h.load(ctx, docID)
+		h.mu.Unlock()
+		return d, err
 	}
-	if d := h.docs[docID]; d != nil {
-		return d, nil
-	}
+}
+
+// load reads a document from storage and starts its goroutine. h.mu is
+// held.
+func (h *Hub) load(ctx context.Context, docID string) (*document, error) {
 	version, text, err := h.store.LoadDocument(ctx, docID)
 	if err != nil {
 		return nil, err
@@ -181,12 +219,27 @@ func (h *Hub) open(ctx context.Context, docID string) (*document, error) {
 	return d, nil
 }
 
-// unload forgets a document whose goroutine ended.
+// retire stops new requests from reaching an idle document that is about
+// to stop; until it has, the document is not loaded again.
+func (h *Hub) retire(d *document) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.docs[d.id] == d {
+		delete(h.docs, d.id)
+		h.stopping[d.id] = d
+	}
+}
+
+// unload forgets a document whose goroutine is ending: it has answered
+// and committed everything it took.
 func (h *Hub) unload(d *document) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.docs[d.id] == d {
 		delete(h.docs, d.id)
+	}
+	if h.stopping[d.id] == d {
+		delete(h.stopping, d.id)
 	}
 }
 

@@ -337,8 +337,8 @@ func TestHubCloseWhileOpening(t *testing.T) {
 				return
 			default:
 			}
-			// A request that reaches a document just as it stops is not
-			// answered; the deadline ends the wait.
+			// A request that reaches a document just as it stops goes to
+			// a reloaded one, or fails once the hub is closed.
 			ctx, cancel := context.WithTimeout(f.ctx, time.Second)
 			h.Snapshot(ctx, late)
 			cancel()
@@ -358,5 +358,48 @@ func TestHubCloseWhileOpening(t *testing.T) {
 	}
 	if _, _, err := h.Snapshot(f.ctx, late); docket.ErrorCode(err) != docket.EUNAVAILABLE {
 		t.Fatalf("Snapshot after Close = %v", err)
+	}
+}
+
+// Requests that reach a document just as it unloads (idle) are answered by
+// the document loaded again, never left waiting, and each op is applied
+// once.
+func TestRequestsDuringUnload(t *testing.T) {
+	f := newFixture(t)
+	id := f.newDoc(t, "")
+	h := collab.New(f.log, collab.Options{IdleTimeout: time.Millisecond})
+	t.Cleanup(h.Close)
+	rng := rand.New(rand.NewPCG(1, 2))
+	const n = 300
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(f.ctx, 5*time.Second)
+			defer cancel()
+			_, err := h.Submit(ctx, id, collab.Submission{Version: -1, Op: ot.InsertAt(0, "x"), Src: "s", Seq: int64(i + 1), Author: "ada"})
+			if err == nil {
+				_, _, err = h.Snapshot(ctx, id)
+			}
+			errs <- err
+		}()
+		// Gaps around the idle timeout, so requests meet unloading documents.
+		time.Sleep(time.Duration(rng.IntN(1500)) * time.Microsecond)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, text, err := h.Snapshot(f.ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(text), n; got != want {
+		t.Fatalf("text has %d characters; want %d (each op once)", got, want)
 	}
 }

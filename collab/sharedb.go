@@ -120,6 +120,14 @@ type LiveOptions struct {
 	// WriterIdle is how long a connection's writer goroutine waits for
 	// more output before it stops; the next output starts it again (1 s).
 	WriterIdle time.Duration
+	// WritePace is the shortest time between two writes to one
+	// connection (2 ms; negative: no pause). A writer that has just
+	// written waits this long before it writes again, so that under a
+	// stream of ops the frames that arrive meanwhile go out in one write
+	// and one wake-up instead of one each; a connection that has been
+	// quiet is written to at once. It adds at most WritePace to a frame's
+	// delay.
+	WritePace time.Duration
 	// PingInterval is how often the server pings (30 s).
 	PingInterval time.Duration
 	// PongTimeout closes a connection that sent nothing, not even a
@@ -189,6 +197,9 @@ func (o *LiveOptions) setDefaults() {
 	def(&o.EventQueue, 512)
 	defDur(&o.WriteTimeout, 10*time.Second)
 	defDur(&o.WriterIdle, time.Second)
+	if o.WritePace == 0 {
+		o.WritePace = 2 * time.Millisecond
+	}
 	defDur(&o.PingInterval, 30*time.Second)
 	defDur(&o.PongTimeout, 60*time.Second)
 	defRate(&o.OpRate, 100)

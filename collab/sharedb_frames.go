@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/collab/ot"
@@ -281,6 +282,18 @@ func presenceFrame(ch string, p Presence) []byte {
 	b = append(b, value...)
 	b = append(b, `,"pv":`...)
 	b = strconv.AppendInt(b, p.Seq, 10)
+	if id, ok := strings.CutPrefix(ch, presencePrefix); ok {
+		// What the stock client's doc presence (connection.getDocPresence)
+		// reads: the document, the version the positions are at, and its
+		// type. Plain presence on the channel ignores these.
+		b = append(b, `,"c":`...)
+		b = appendString(b, shareDBCollection)
+		b = append(b, `,"d":`...)
+		b = appendString(b, id)
+		b = append(b, `,"v":`...)
+		b = strconv.AppendInt(b, p.Version, 10)
+		b = append(b, `,"t":"`+ot.TypeURI+`"`...)
+	}
 	return append(b, '}')
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -100,8 +99,9 @@ type docState struct {
 // pendingFrame is an op frame waiting for its turn: a committed op or the
 // ack of the client's own op.
 type pendingFrame struct {
-	rec *docket.OpRecord
-	ack []byte
+	rec   *docket.OpRecord
+	frame []byte // rec's frame when the hub built it, else nil
+	ack   []byte
 }
 
 type presenceState struct {
@@ -532,26 +532,10 @@ func (s *session) unsubscribeDoc(id string) {
 		return
 	}
 	st.subscribed, st.syncing, st.pending, st.next = false, false, nil, 0
-	presenceSub := st.presenceSub
-	var keep map[string]presenceState
-	if presenceSub {
-		keep = maps.Clone(st.presences)
-	}
 	s.gc(id)
 	s.mu.Unlock()
-	sub := s.sub.Load()
-	s.hub.Unsubscribe(id, sub)
-	if presenceSub {
-		// The hub ends the presence subscription together with the op
-		// one; the client still wants presence, so subscribe again and
-		// restore what this client shows.
-		ctx, cancel := s.hubCtx()
-		defer cancel()
-		s.hub.SubscribePresence(ctx, id, sub)
-		for pid, p := range keep {
-			s.hub.SubmitPresence(ctx, id, Presence{Src: s.src, ID: pid, Version: -1, Value: p.value, Seq: p.pv})
-		}
-	}
+	// The presence subscription, if any, goes on.
+	s.hub.Unsubscribe(id, s.sub.Load())
 }
 
 // unsubscribe answers u.

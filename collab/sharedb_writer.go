@@ -102,6 +102,7 @@ func (s *session) writeLoop() {
 			return
 		}
 		if s.writeWaiting() {
+			s.pace()
 			continue
 		}
 		// Nothing to do: wait a little for more, then stop.
@@ -124,6 +125,20 @@ func (s *session) writeLoop() {
 			// Nothing came, or it came and kicked a new writer.
 			return
 		}
+	}
+}
+
+// pace waits WritePace after a write, or until the session closes; the
+// wake-ups that come meanwhile are left for the next round.
+func (s *session) pace() {
+	if s.opts.WritePace <= 0 {
+		return
+	}
+	t := time.NewTimer(s.opts.WritePace)
+	select {
+	case <-t.C:
+	case <-s.done:
+		t.Stop()
 	}
 }
 
@@ -329,9 +344,12 @@ func (s *session) flush(frames [][]byte, id string, st *docState) [][]byte {
 			return frames
 		}
 		delete(st.pending, st.next)
-		if f.ack != nil {
+		switch {
+		case f.ack != nil:
 			frames = append(frames, f.ack)
-		} else {
+		case f.frame != nil:
+			frames = append(frames, f.frame)
+		default:
 			frames = append(frames, opFrame(id, f.rec))
 		}
 		st.next++
@@ -351,7 +369,7 @@ func (s *session) onEvent(ev Event) [][]byte {
 		if !st.subscribed {
 			return nil
 		}
-		s.hold(st, ev.Op.Version, pendingFrame{rec: ev.Op})
+		s.hold(st, ev.Op.Version, pendingFrame{rec: ev.Op, frame: ev.frame})
 		if st.syncing {
 			return nil
 		}

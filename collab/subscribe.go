@@ -20,6 +20,8 @@ type Event struct {
 	// PresenceRequest asks the subscriber to send its presence again,
 	// because someone joined.
 	PresenceRequest bool
+	// frame is Op's wire frame, built once for every subscriber.
+	frame []byte
 }
 
 // Presence is an agent's cursor or selection in a document. Value is
@@ -139,7 +141,7 @@ type subscribeReply struct {
 
 type unsubscribeRequest struct {
 	sub      *Subscriber
-	presence bool // only the presence subscription
+	presence bool // the presence subscription, else the op one
 	done     chan struct{}
 }
 
@@ -165,18 +167,15 @@ func (*presenceRequest) isRequest()          {}
 // EINVALID for a version past the document's.
 func (h *Hub) Subscribe(ctx context.Context, docID string, sub *Subscriber, from int64) (int64, string, []*docket.OpRecord, error) {
 	req := &subscribeRequest{sub: sub, from: from, reply: make(chan subscribeReply, 1)}
-	if err := h.send(ctx, docID, req); err != nil {
+	r, err := call(ctx, h, docID, req, req.reply)
+	if err != nil {
 		return 0, "", nil, err
 	}
-	select {
-	case r := <-req.reply:
-		return r.version, r.text, r.ops, r.err
-	case <-ctx.Done():
-		return 0, "", nil, ctx.Err()
-	}
+	return r.version, r.text, r.ops, r.err
 }
 
-// Unsubscribe ends sub's subscription to a document's ops and presence.
+// Unsubscribe ends sub's subscription to a document's ops; its presence
+// subscription, if any, goes on.
 func (h *Hub) Unsubscribe(docID string, sub *Subscriber) { h.unsubscribe(docID, sub, false) }
 
 // UnsubscribePresence ends sub's presence subscription only; when it had
@@ -205,15 +204,8 @@ func (h *Hub) unsubscribe(docID string, sub *Subscriber, presence bool) {
 // are asked to send theirs again.
 func (h *Hub) SubscribePresence(ctx context.Context, docID string, sub *Subscriber) error {
 	req := &presenceSubscribeRequest{sub: sub, done: make(chan struct{})}
-	if err := h.send(ctx, docID, req); err != nil {
-		return err
-	}
-	select {
-	case <-req.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	_, err := call(ctx, h, docID, req, req.done)
+	return err
 }
 
 // SubmitPresence moves a presence's positions to the current version and
@@ -221,15 +213,11 @@ func (h *Hub) SubscribePresence(ctx context.Context, docID string, sub *Subscrib
 // presence as relayed.
 func (h *Hub) SubmitPresence(ctx context.Context, docID string, p Presence) (Presence, error) {
 	req := &presenceRequest{p: p, done: make(chan Presence, 1)}
-	if err := h.send(ctx, docID, req); err != nil {
+	out, err := call(ctx, h, docID, req, req.done)
+	if err != nil {
 		return p, err
 	}
-	select {
-	case out := <-req.done:
-		return out, nil
-	case <-ctx.Done():
-		return p, ctx.Err()
-	}
+	return out, nil
 }
 
 // positionFields are the presence fields that hold positions.

@@ -54,7 +54,8 @@ func (s *Server) live() *collab.Live { return s.liveSrv }
 func (s *Server) handleLive(c echo.Context) error {
 	req := c.Request()
 	ctx := req.Context()
-	if _, err := requireUser(ctx); err != nil {
+	user, err := requireUser(ctx)
+	if err != nil {
 		return err
 	}
 	if !s.sameOrigin(req) {
@@ -78,9 +79,14 @@ func (s *Server) handleLive(c echo.Context) error {
 		// trusting every origin.
 		CheckOrigin: s.sameOrigin,
 	}
+	if !s.liveConns.acquire(user.ID) {
+		c.Response().Header().Set("Retry-After", "10")
+		return docket.Errorf(docket.ERATELIMIT, "Too many live connections for this account (at most %d); close some tabs.", s.cfg.LiveConnsPerUser)
+	}
 	bw := &batchingResponse{ResponseWriter: c.Response()}
 	conn, err := up.Upgrade(bw, req, nil)
 	if err != nil {
+		s.liveConns.release(user.ID)
 		// The upgrader has answered with an HTTP error.
 		return nil
 	}
@@ -89,7 +95,10 @@ func (s *Server) handleLive(c echo.Context) error {
 	// HTTP handler's goroutine (and the deep stack it grew) end. The
 	// request's values (the user) stay; its cancellation does not.
 	live := collab.WithCredentialCheck(context.WithoutCancel(ctx), s.credentialCheck(c))
-	go s.live().Serve(live, &lingerConn{Conn: conn, batch: bw.conn})
+	go func() {
+		defer s.liveConns.release(user.ID)
+		s.live().Serve(live, &lingerConn{Conn: conn, batch: bw.conn})
+	}()
 	return nil
 }
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/docket-dev/docket/server"
 )
 
 // liveEnv is a server with a space, an editor (Ada, its admin) and a
@@ -687,7 +689,9 @@ func TestLivePresence(t *testing.T) {
 	a.op(doc, 1, 1, []any{"XY"})
 	a.ack(doc, 1, 1)
 	b.send(map[string]any{"a": "p", "ch": ch, "id": "bc", "p": map[string]any{"index": 3, "end": 4, "v": 1, "color": "red"}, "pv": 0})
-	want := fmt.Sprintf(`{"a":"p","ch":%q,"src":%q,"id":"bc","p":{"color":"red","end":6,"index":5,"v":2},"pv":0}`, ch, b.src)
+	// Relayed frames name the document, version and type as the stock
+	// client's doc presence expects.
+	want := fmt.Sprintf(`{"a":"p","ch":%q,"src":%q,"id":"bc","p":{"color":"red","end":6,"index":5,"v":2},"pv":0,"c":"docs","d":%q,"v":2,"t":"http://sharejs.org/types/text-unicode"}`, ch, b.src, doc)
 	b.expectRaw(want)
 	a.expectRaw(want)
 	// Presence without a version is taken as current.
@@ -863,5 +867,73 @@ func TestLiveSignedOutClosed(t *testing.T) {
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Fatalf("took %v", d)
+	}
+}
+
+// One account holds at most LiveConnsPerUser sockets: one more is refused
+// with 429 before the upgrade, other accounts are not affected, and a
+// closed socket frees its place.
+func TestLiveConnsPerUser(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.LiveConnsPerUser = 3 })
+	ada := e.signup("Ada")
+	bob := e.signup("Bob")
+	var open []*wsClient
+	for range 3 {
+		open = append(open, ada.live())
+	}
+	_, resp, err := ada.dialLive(nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("4th socket: err %v, resp %v; want 429", err, resp)
+	}
+	if resp.Header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	bob.live() // another account has its own allowance
+	open[0].conn.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		conn, resp, err := ada.dialLive(nil)
+		if err == nil {
+			conn.Close()
+			break
+		}
+		if resp == nil || resp.StatusCode != http.StatusTooManyRequests || time.Now().After(deadline) {
+			t.Fatalf("after closing one socket: %v %v; want an upgrade", err, resp)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Unsubscribing from a document's ops leaves its presence alone: the
+// others keep seeing the cursor (no flicker to null and back) and the
+// client keeps receiving theirs.
+func TestLiveUnsubscribeKeepsPresence(t *testing.T) {
+	e, ada, doc := liveEnv(t, "hello")
+	bob := e.signup("Bob")
+	ada.addMember("eng", bob, "editor")
+	a, b := ada.live(), bob.live()
+	a.handshake(nil)
+	b.handshake(nil)
+	ch := "docs." + doc
+	a.subscribe(doc)
+	a.send(map[string]any{"a": "ps", "ch": ch, "seq": 1})
+	a.next()
+	b.send(map[string]any{"a": "ps", "ch": ch, "seq": 1})
+	b.next()
+	a.next() // pr: Bob joined
+	a.send(map[string]any{"a": "p", "ch": ch, "id": "ac", "p": map[string]any{"index": 1}, "pv": 0})
+	a.next()
+	if f := b.next(); f.str("id") != "ac" {
+		t.Fatalf("bob got %v; want ada's cursor", f)
+	}
+	a.send(map[string]any{"a": "u", "c": "docs", "d": doc})
+	if f := a.next(); f.str("a") != "u" || f.errCode() != "" {
+		t.Fatalf("unsubscribe reply %v", f)
+	}
+	b.quiet(150 * time.Millisecond) // no null presence, no pr
+	b.send(map[string]any{"a": "p", "ch": ch, "id": "bc", "p": map[string]any{"index": 2}, "pv": 0})
+	b.next()
+	if f := a.next(); f.str("id") != "bc" || f.str("a") != "p" {
+		t.Fatalf("ada got %v; want bob's cursor after unsubscribing from ops", f)
 	}
 }

@@ -80,7 +80,14 @@ type Config struct {
 	// Visits remembers the version each reader last viewed; without it
 	// the document page says nothing about changes since.
 	Visits docket.VisitService
+	// LiveConnsPerUser caps the live co-editing sockets one user holds
+	// open at once (DefaultLiveConnsPerUser); one more is refused with 429.
+	LiveConnsPerUser int
 }
+
+// DefaultLiveConnsPerUser is the default of Config.LiveConnsPerUser: far
+// more tabs than a person opens, yet a bound on what one account can hold.
+const DefaultLiveConnsPerUser = 256
 
 // Server serves the HTTP API.
 type Server struct {
@@ -101,6 +108,7 @@ type Server struct {
 	html       *htmlCache
 	metrics    *httpMetrics
 	liveSrv    *collab.Live // nil without a hub
+	liveConns  *userLimit
 	// authEpoch changes whenever access may have been revoked; open live
 	// sockets recheck their permissions when it does.
 	authEpoch atomic.Uint64
@@ -120,12 +128,16 @@ func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces d
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.LiveConnsPerUser <= 0 {
+		cfg.LiveConnsPerUser = DefaultLiveConnsPerUser
+	}
 	s := &Server{
 		echo: echo.New(), cfg: cfg, log: cfg.Logger,
 		Users: users, Auth: auth, Spaces: spaces, Documents: docs, Renderer: renderer, Hub: cfg.Hub,
-		limiter: newLoginLimiter(cfg.Now),
-		html:    newHTMLCache(64 << 20),
-		metrics: newHTTPMetrics(cfg.Registry),
+		limiter:   newLoginLimiter(cfg.Now),
+		html:      newHTMLCache(64 << 20),
+		metrics:   newHTTPMetrics(cfg.Registry),
+		liveConns: newUserLimit(cfg.LiveConnsPerUser),
 	}
 	if cfg.Hub != nil {
 		s.liveSrv = collab.NewLive(cfg.Hub, docs, collab.LiveOptions{Logger: cfg.Logger, Epoch: s.authEpoch.Load})

@@ -40,6 +40,8 @@ type serveConfig struct {
 	// MemoryLimit is a soft limit on the Go runtime's memory in bytes
 	// (debug.SetMemoryLimit); 0 leaves the runtime's own setting.
 	MemoryLimit int64
+	// LiveConnsPerUser caps one user's open live co-editing sockets.
+	LiveConnsPerUser int
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
@@ -58,8 +60,16 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	fs.BoolVar(&cfg.WebhookAllowPrivate, "webhook-allow-private", allowPrivate, "let webhooks post to loopback, private and link-local addresses; off by default so that webhooks cannot reach internal services (env DOCKET_WEBHOOK_ALLOW_PRIVATE)")
 	memLimit := fs.String("memory-limit", envDefault("DOCKET_MEMORY_LIMIT", ""), "soft memory limit of the Go runtime, e.g. 350MiB or 1GiB: the garbage collector works harder near it instead of letting the heap grow; off by default (env DOCKET_MEMORY_LIMIT)")
+	perUser, err := strconv.Atoi(envDefault("DOCKET_LIVE_CONNS_PER_USER", strconv.Itoa(server.DefaultLiveConnsPerUser)))
+	if err != nil || perUser < 1 {
+		return cfg, fmt.Errorf("DOCKET_LIVE_CONNS_PER_USER must be a positive number")
+	}
+	fs.IntVar(&cfg.LiveConnsPerUser, "live-conns-per-user", perUser, "most live co-editing connections one account may hold open at once (env DOCKET_LIVE_CONNS_PER_USER)")
 	if _, err := parseArgs(fs, args); err != nil {
 		return cfg, err
+	}
+	if cfg.LiveConnsPerUser < 1 {
+		return cfg, fmt.Errorf("--live-conns-per-user must be at least 1")
 	}
 	if cfg.MemoryLimit, err = parseByteSize(*memLimit); err != nil {
 		return cfg, fmt.Errorf("--memory-limit: %w", err)
@@ -183,6 +193,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Inbox:     bolt.NewInboxService(db),
 		Webhooks:  hooks,
 		Visits:    bolt.NewVisitService(db),
+
+		LiveConnsPerUser: cfg.LiveConnsPerUser,
 	}, users, users, spaces, bolt.NewDocumentService(db), renderer)
 
 	// Webhooks go out from one dispatcher, woken by every commit that

@@ -8,7 +8,9 @@
 //      sent for an old version is moved through the ops committed since;
 //   3. a client whose socket dies with an op in flight (its ack lost)
 //      reconnects, resends the op with the same src/seq, and the op is
-//      applied exactly once; the other client sees its cursor cleared.
+//      applied exactly once; the other client sees its cursor cleared;
+//   4. doc presence (connection.getDocPresence), with text-unicode given the
+//      transformPresence it lacks, is relayed and moved by later ops.
 // Prints one JSON line {"ok":true,"text":...,"version":...} and exits 0, or
 // prints the failure and exits 1. run by server/sharedb_e2e_test.go.
 'use strict';
@@ -16,7 +18,16 @@ const WebSocket = require('ws');
 const ShareDB = require('sharedb/lib/client');
 const textUnicode = require('ot-text-unicode').type;
 
-ShareDB.types.register(textUnicode);
+// ot-text-unicode has no transformPresence, which the client's doc presence
+// needs; the same type with one added (a cursor {index} moved like a
+// position) is what an application registers to use doc presence.
+const textWithPresence = Object.assign({}, textUnicode, {
+  transformPresence(value, op) {
+    if (!value || typeof value.index !== 'number') return value;
+    return Object.assign({}, value, { index: textUnicode.transformPosition(value.index, op) });
+  },
+});
+ShareDB.types.register(textWithPresence);
 // The client logs warnings (such as "Invalid version from server") with
 // console; any of them fails the test.
 const warnings = [];
@@ -97,7 +108,7 @@ async function typeConcurrently(clients, n) {
   const A = connect('A');
   const B = connect('B');
   await Promise.all([p((cb) => A.doc.subscribe(cb)), p((cb) => B.doc.subscribe(cb))]);
-  if (A.doc.type !== textUnicode || A.doc.data !== '' || B.doc.data !== '') {
+  if (A.doc.type !== textWithPresence || A.doc.data !== '' || B.doc.data !== '') {
     fail('unexpected snapshot: ' + JSON.stringify({ type: A.doc.type && A.doc.type.uri, a: A.doc.data, b: B.doc.data }));
   }
 
@@ -148,6 +159,25 @@ async function typeConcurrently(clients, n) {
   if (resent !== 1) fail('the op was resent ' + resent + ' times; want 1');
   const count = A.doc.data.split(mark).length - 1;
   if (count !== 1) fail('the resent op was applied ' + count + ' times');
+
+  // 4. Doc presence, on two fresh connections (a connection has one
+  // presence object per channel, and A and B use plain presence on it).
+  const C = connect('C');
+  const D = connect('D');
+  await Promise.all([p((cb) => C.doc.subscribe(cb)), p((cb) => D.doc.subscribe(cb))]);
+  const dpC = C.conn.getDocPresence('docs', docId);
+  const dpD = D.conn.getDocPresence('docs', docId);
+  await Promise.all([p((cb) => dpC.subscribe(cb)), p((cb) => dpD.subscribe(cb))]);
+  const cursorC = dpC.create('doc-cursor-c');
+  await p((cb) => cursorC.submit({ index: 1 }, cb));
+  await waitFor(() => dpD.remotePresences['doc-cursor-c'] && dpD.remotePresences['doc-cursor-c'].index === 1, 'doc presence relayed');
+  await p((cb) => D.doc.submitOp(['QQ'], cb));
+  await waitFor(() => dpD.remotePresences['doc-cursor-c'].index === 3, 'doc presence moved through the op');
+  await waitFor(() => settled(C, D) && C.doc.data === D.doc.data, 'convergence after doc presence');
+  await waitFor(() => A.doc.version === C.doc.version, 'A caught up');
+  C.conn.close();
+  D.conn.close();
+
   if (warnings.length) fail('client warnings: ' + warnings.join('; '));
 
   const out = { ok: true, text: A.doc.data, version: A.doc.version, warnings };
