@@ -29,6 +29,7 @@ func (s *Server) registerDocRoutes(api *echo.Group) {
 	g.GET("/:id/versions/:v", s.handleDocVersion)
 	g.GET("/:id/diff", s.handleDocDiff)
 	g.GET("/:id/sessions", s.handleDocSessions)
+	g.GET("/:id/events/stream", s.handleDocEventStream)
 }
 
 // maxVersion bounds version numbers in URLs.

@@ -52,7 +52,7 @@ func TestPagesRender(t *testing.T) {
 		{"/s/eng/new", []string{`<textarea id="new-body" name="body"`, `<option value="rfc">RFC</option>`}},
 		{"/s/eng/settings", []string{"ada@example.com", `action="/s/eng/settings/members"`, `action="/s/eng/settings/webhooks"`}},
 		{d, []string{
-			`<main id="doc" class="page" data-doc-id="` + f.doc + `" data-version="2" data-role="admin" data-user-id="` + f.ada.id() + `" data-user-name="Ada">`,
+			`<main id="doc" class="page" data-doc-id="` + f.doc + `" data-version="2" data-role="admin" data-user-id="` + f.ada.id() + `" data-user-name="Ada" data-event-seq="`,
 			`<textarea id="doc-source" name="body"`, "Use **bbolt** for everything.\n</textarea>",
 			`<article id="doc-html"`, "<strong>bbolt</strong> for everything",
 			`<section id="threads"`, `<article class="thread is-open" id="t-` + th + `" data-start="24" data-end="29" data-status="open"`,

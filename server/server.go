@@ -77,6 +77,13 @@ type Config struct {
 	Inbox docket.InboxService
 	// Webhooks manages the webhooks of spaces.
 	Webhooks docket.WebhookService
+	// OnEvent, if set, registers a function to be called after each event
+	// commits (bolt.DB.OnEvent); it wakes the document event streams.
+	// Without it the streams poll the event log every second.
+	OnEvent func(func(docket.Event))
+	// MaxEventStreams is how many document event streams one user may
+	// have open at once (8; more are 429).
+	MaxEventStreams int
 }
 
 // Server serves the HTTP API.
@@ -98,6 +105,7 @@ type Server struct {
 	html       *htmlCache
 	metrics    *httpMetrics
 	liveSrv    *collab.Live // nil without a hub
+	streams    *streamHub
 	// authEpoch changes whenever access may have been revoked; open live
 	// sockets recheck their permissions when it does.
 	authEpoch atomic.Uint64
@@ -123,6 +131,10 @@ func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces d
 		limiter: newLoginLimiter(cfg.Now),
 		html:    newHTMLCache(64 << 20),
 		metrics: newHTTPMetrics(cfg.Registry),
+		streams: newStreamHub(cfg.MaxEventStreams),
+	}
+	if cfg.OnEvent != nil {
+		cfg.OnEvent(s.streams.notify)
 	}
 	if cfg.Hub != nil {
 		s.liveSrv = collab.NewLive(cfg.Hub, docs, collab.LiveOptions{Logger: cfg.Logger, Epoch: s.authEpoch.Load})
@@ -164,7 +176,7 @@ func (s *Server) Handler() http.Handler { return s.echo }
 
 // HTTPServer returns an http.Server for addr with production timeouts.
 func (s *Server) HTTPServer(addr string) *http.Server {
-	return &http.Server{
+	hs := &http.Server{
 		Addr:              addr,
 		Handler:           s.echo,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -174,6 +186,10 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	// Event streams never go idle: end them when Shutdown starts, or it
+	// would wait for its timeout.
+	hs.RegisterOnShutdown(s.CloseStreams)
+	return hs
 }
 
 // handleHealth serves GET /healthz.
