@@ -361,3 +361,22 @@ func TestEventStreamShutdown(t *testing.T) {
 		t.Logf("stream ended with %v", err)
 	}
 }
+
+// TestDocPanels checks the fragment the page script refreshes its panels
+// from: the head, the review panel and the threads, at the current
+// version, without the text; 404 for those who cannot read it.
+func TestDocPanels(t *testing.T) {
+	e, ada, bob, _, doc := eventSetup(t)
+	bob.createThread(doc, nil, "Which log?")
+	page := ada.pageOK("/d/" + doc)
+	page.has(t, `data-panels="/d/`+doc+`/panels"`, `data-event-seq="`)
+	p := ada.pageOK("/d/" + doc + "/panels")
+	p.has(t, `<div id="doc-panels" data-version="1">`, `id="doc-head"`, `id="review"`, `id="threads"`, "Which log?", `name="csrf"`)
+	p.hasNot(t, "<html", `id="doc-source"`, `id="doc-html"`)
+	if ct := p.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	if p := e.signup("Eve").page("/d/" + doc + "/panels"); p.status != http.StatusNotFound {
+		t.Errorf("a stranger's panels = %d; want 404", p.status)
+	}
+}

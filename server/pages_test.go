@@ -482,7 +482,9 @@ func TestPagesDocumentForms(t *testing.T) {
 	if p.status != http.StatusBadRequest {
 		t.Fatalf("edit without a version = %d; want 400", p.status)
 	}
-	p.has(t, "The form lost the version", "typed text</textarea>")
+	p.has(t, "The form lost the version", "typed text</textarea>", `<details class="edit-details" open>`)
+	// Otherwise the no-JS editor waits in a closed <details>.
+	f.ada.pageOK(d).has(t, `<details class="edit-details">`, `id="doc-source"`)
 
 	// Title, kind and tags.
 	f.ada.submit(d, d+"/meta", formValues("title", "Storage engine v2", "kind", "notes", "tags", "storage, backend")).mustSeeOther(t, d)
