@@ -385,7 +385,7 @@ export function start(main: HTMLElement): void {
         if (touchesPanels(evs)) void reloadSections(["threads", "review"]);
       },
       () => {
-        lastError = "you can no longer read this document";
+        lastError = "you no longer have access to this document";
         updateStatus();
       },
     );
