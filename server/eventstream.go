@@ -149,7 +149,8 @@ func (s *Server) EventStreams() int { return s.streams.count() }
 // event, and replays what was missed from the event log first, so a
 // reconnecting reader sees every event once. Access is checked when the
 // stream opens (404 for an unreadable document, 429 past the per-user
-// cap) and again when access may have been revoked: a reader who lost the
+// cap, 403 from a page of another origin) and again when access may
+// have been revoked: a reader who lost the
 // document gets an "revoked" event and the stream ends.
 func (s *Server) handleDocEventStream(c echo.Context) error {
 	req := c.Request()
@@ -157,6 +158,11 @@ func (s *Server) handleDocEventStream(c echo.Context) error {
 	user, err := requireUser(ctx)
 	if err != nil {
 		return err
+	}
+	// A page of another origin cannot read the stream (no CORS), but
+	// could hold the reader's streams open against the per-user cap.
+	if !s.sameOrigin(req) {
+		return docket.Errorf(docket.EFORBIDDEN, "Cross-origin event stream refused.")
 	}
 	if s.cfg.Events == nil {
 		return docket.Errorf(docket.ENOTIMPL, "This server keeps no events.")

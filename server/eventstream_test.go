@@ -33,7 +33,7 @@ type sseStream struct {
 }
 
 // openStream opens GET /api/docs/:doc/events/stream with the client's
-// credentials; lastID, if not empty, is sent as Last-Event-ID. It returns
+// credentials and headers; lastID, if not empty, is sent as Last-Event-ID. It returns
 // the stream, or the error response when the status is not 200.
 func (c *client) openStream(doc, query, lastID string) (*sseStream, *response) {
 	t := c.e.t.(*testing.T)
@@ -42,6 +42,9 @@ func (c *client) openStream(doc, query, lastID string) (*sseStream, *response) {
 	req, err := http.NewRequestWithContext(ctx, "GET", c.e.http.URL+"/api/docs/"+doc+"/events/stream"+query, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for k, v := range c.header {
+		req.Header[k] = v
 	}
 	req.Header.Set("Accept", "text/event-stream")
 	if lastID != "" {
@@ -272,6 +275,13 @@ func TestEventStreamAccess(t *testing.T) {
 		if _, r := tc.c.openStream(tc.doc, "", ""); r == nil || r.status != tc.want {
 			t.Errorf("%s: got %+v; want %d", tc.name, r, tc.want)
 		}
+	}
+
+	// A page of another origin is refused, whatever cookie it carries.
+	evil := *ada
+	evil.header = http.Header{"Origin": {"https://evil.example"}}
+	if _, r := evil.openStream(doc, "", ""); r == nil || r.status != http.StatusForbidden {
+		t.Errorf("cross-origin: got %+v; want 403", r)
 	}
 
 	// A reader removed from the space is cut off within seconds.

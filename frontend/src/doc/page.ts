@@ -385,7 +385,7 @@ export function start(main: HTMLElement): void {
         if (touchesPanels(evs)) void reloadSections(["threads", "review"]);
       },
       () => {
-        lastError = "you no longer have access to this document";
+        lastError = "this document was deleted or you lost access to it";
         updateStatus();
       },
     );
