@@ -3,6 +3,7 @@ package bolt
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -228,4 +229,49 @@ func TestDocumentChangesAndSessions(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestOnEvent checks that event watchers get each committed event with
+// its sequence number, the same as the log, and nothing for a change
+// that failed.
+func TestOnEvent(t *testing.T) {
+	f := newFixture(t)
+	var mu sync.Mutex
+	var got []docket.Event
+	f.db.OnEvent(func(ev docket.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, ev)
+	})
+	ada := f.user("ada")
+	f.space(ada, "eng")
+	d := f.doc(ada, "eng", "Notes")
+	text := "v2"
+	if _, err := f.docs.EditDocument(ada, d.ID, docket.Edit{Version: 7, Body: &text}); docket.ErrorCode(err) != docket.ECONFLICT {
+		t.Fatalf("stale edit: %v", err)
+	}
+	tags := []string{"x"}
+	if _, err := f.docs.UpdateDocument(ada, d.ID, docket.DocumentUpdate{Tags: &tags}); err != nil {
+		t.Fatal(err)
+	}
+	logged, err := NewEventService(f.db).FindEvents(ada, docket.EventFilter{DocID: d.ID, After: 0, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var gotSeqs, wantSeqs []string
+	for _, ev := range got {
+		gotSeqs = append(gotSeqs, fmt.Sprintf("%d %s %s", ev.Seq, ev.Type, ev.DocID))
+	}
+	for i := len(logged) - 1; i >= 0; i-- { // newest first without a cursor
+		ev := logged[i]
+		wantSeqs = append(wantSeqs, fmt.Sprintf("%d %s %s", ev.Seq, ev.Type, ev.DocID))
+	}
+	if diff := cmp.Diff(wantSeqs, gotSeqs); diff != "" {
+		t.Errorf("events seen (-log +watcher):\n%s", diff)
+	}
+	if len(gotSeqs) != 2 {
+		t.Errorf("watcher saw %d events; want doc.created and doc.updated", len(gotSeqs))
+	}
 }

@@ -121,6 +121,7 @@ type DB struct {
 	watchMu  sync.RWMutex
 	watchers []func(docket.Change)
 	queued   []func() // called after a commit that queued webhook deliveries
+	events   []func(docket.Event)
 }
 
 // NewDB returns a DB for the file at path with default settings. Call Open.

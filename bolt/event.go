@@ -33,6 +33,16 @@ func (db *DB) notify(tx *bolt.Tx, ch docket.Change) {
 	})
 }
 
+// OnEvent registers fn to be called with every event after the
+// transaction that appended it commits, from the committing goroutine.
+// fn must return at once (it wakes the event streams of open document
+// pages, which then read the events from the log).
+func (db *DB) OnEvent(fn func(docket.Event)) {
+	db.watchMu.Lock()
+	defer db.watchMu.Unlock()
+	db.events = append(db.events, fn)
+}
+
 // appendEvent gives ev the next sequence number and stores it, with its
 // document and space indexes and a pending delivery for every webhook of
 // its space that wants it, in the caller's transaction. Actor, Time and
@@ -73,6 +83,14 @@ func (db *DB) appendEvent(ctx context.Context, tx *bolt.Tx, ev *docket.Event) (i
 	if err := db.queueDeliveries(tx, ev); err != nil {
 		return 0, err
 	}
+	committed := *ev
+	tx.OnCommit(func() {
+		db.watchMu.RLock()
+		defer db.watchMu.RUnlock()
+		for _, fn := range db.events {
+			fn(committed)
+		}
+	})
 	return ev.Seq, nil
 }
 

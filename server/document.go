@@ -30,6 +30,7 @@ func (s *Server) registerDocRoutes(api *echo.Group) {
 	g.GET("/:id/diff", s.handleDocDiff)
 	g.GET("/:id/sessions", s.handleDocSessions)
 	g.POST("/:id/visit", s.handleVisitPost)
+	g.GET("/:id/events/stream", s.handleDocEventStream)
 }
 
 // maxVersion bounds version numbers in URLs.

@@ -89,6 +89,7 @@ func (e *env) start() {
 	cfg.Actions = actions
 	e.hooks = bolt.NewWebhookService(e.db)
 	cfg.Events, cfg.Inbox, cfg.Webhooks = bolt.NewEventService(e.db), bolt.NewInboxService(e.db), e.hooks
+	cfg.OnEvent = e.db.OnEvent
 	users := bolt.NewUserService(e.db)
 	spaces := bolt.NewSpaceService(e.db)
 	if e.withSearch {

@@ -161,6 +161,9 @@ type docMain struct {
 	Role     docket.SpaceRole
 	UserID   string
 	UserName string
+	// EventSeq is the document's newest event when the page was made;
+	// the page's event stream starts after it.
+	EventSeq int64
 }
 
 // newPage starts a page for the request: the caller, the CSRF token, the
@@ -316,6 +319,27 @@ func (s *Server) render(c echo.Context, status int, name string, p *page) error 
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
+	}
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Vary", "Cookie")
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// renderPart renders one template of a page (a fragment, without the
+// layout).
+func (s *Server) renderPart(c echo.Context, status int, name, part string, p *page) error {
+	ts, err := loadPages()
+	if err != nil {
+		return fmt.Errorf("templates: %w", err)
+	}
+	t := ts[name]
+	if t == nil {
+		return fmt.Errorf("no template %q", name)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, part, p); err != nil {
+		return fmt.Errorf("render %s/%s: %w", name, part, err)
 	}
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store")
@@ -498,6 +522,7 @@ func (s *Server) registerPageRoutes() {
 	e.POST("/s/:slug/settings/webhooks/:hook/delete", s.handleWebhookDeletePost, post...)
 
 	e.GET("/d/:id", s.handleDocPage, in...)
+	e.GET("/d/:id/panels", s.handleDocPanels, in...)
 	e.POST("/d/:id/edit", s.handleDocEditPost, post...)
 	e.POST("/d/:id/meta", s.handleDocMetaPost, post...)
 	e.POST("/d/:id/threads", s.handleThreadPost, post...)

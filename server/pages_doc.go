@@ -132,12 +132,33 @@ func (s *Server) handleDocPage(c echo.Context) error {
 	return s.renderDoc(c, http.StatusOK, nil)
 }
 
+// handleDocPanels serves GET /d/:id/panels: the parts of the document
+// page that others' actions change (the head with the status, the
+// review panel, the threads) as an HTML fragment, for the page script
+// to refresh them in place when the event stream says something
+// happened. It is the page's own markup, without the text.
+func (s *Server) handleDocPanels(c echo.Context) error {
+	c.Set(docPanelsKey, true)
+	return s.renderDoc(c, http.StatusOK, nil)
+}
+
+// docPanelsKey marks a request for the panels fragment.
+const docPanelsKey = "docket.docPanels"
+
 // renderDoc renders the document page, with a failed form if form is set.
 func (s *Server) renderDoc(c echo.Context, status int, form *formState) error {
 	ctx := c.Request().Context()
 	id, err := pageDocID(c)
 	if err != nil {
 		return err
+	}
+	// The newest event before anything is read: the page's event stream
+	// starts after it, so what changes while the page is made is sent.
+	var eventSeq int64
+	if s.cfg.Events != nil {
+		if evs, err := s.cfg.Events.FindEvents(ctx, docket.EventFilter{DocID: id, Limit: 1}); err == nil && len(evs) > 0 {
+			eventSeq = evs[0].Seq
+		}
 	}
 	doc, err := s.Documents.FindDocumentByID(ctx, id)
 	if err != nil {
@@ -245,8 +266,11 @@ func (s *Server) renderDoc(c echo.Context, status int, form *formState) error {
 		p.Error = form.Err
 	}
 	p.MainID = "doc"
-	p.DocMain = &docMain{ID: doc.ID, Version: doc.Version, Role: doc.Role, UserID: me.ID, UserName: me.Name}
+	p.DocMain = &docMain{ID: doc.ID, Version: doc.Version, Role: doc.Role, UserID: me.ID, UserName: me.Name, EventSeq: eventSeq}
 	p.Data = data
+	if panels, _ := c.Get(docPanelsKey).(bool); panels {
+		return s.renderPart(c, status, "doc", "doc-panels", p)
+	}
 	return s.render(c, status, "doc", p)
 }
 

@@ -52,7 +52,7 @@ func TestPagesRender(t *testing.T) {
 		{"/s/eng/new", []string{`<textarea id="new-body" name="body"`, `<option value="rfc">RFC</option>`}},
 		{"/s/eng/settings", []string{"ada@example.com", `action="/s/eng/settings/members"`, `action="/s/eng/settings/webhooks"`}},
 		{d, []string{
-			`<main id="doc" class="page" data-doc-id="` + f.doc + `" data-version="2" data-role="admin" data-user-id="` + f.ada.id() + `" data-user-name="Ada">`,
+			`<main id="doc" class="page" data-doc-id="` + f.doc + `" data-version="2" data-role="admin" data-user-id="` + f.ada.id() + `" data-user-name="Ada" data-event-seq="`,
 			`<textarea id="doc-source" name="body"`, "Use **bbolt** for everything.\n</textarea>",
 			`<article id="doc-html"`, "<strong>bbolt</strong> for everything",
 			`<section id="threads"`, `<article class="thread is-open" id="t-` + th + `" data-start="24" data-end="29" data-status="open"`,
@@ -483,7 +483,9 @@ func TestPagesDocumentForms(t *testing.T) {
 	if p.status != http.StatusBadRequest {
 		t.Fatalf("edit without a version = %d; want 400", p.status)
 	}
-	p.has(t, "The form lost the version", "typed text</textarea>")
+	p.has(t, "The form lost the version", "typed text</textarea>", `<details class="edit-details" open>`)
+	// Otherwise the no-JS editor waits in a closed <details>.
+	f.ada.pageOK(d).has(t, `<details class="edit-details">`, `id="doc-source"`)
 
 	// Title, kind and tags.
 	f.ada.submit(d, d+"/meta", formValues("title", "Storage engine v2", "kind", "notes", "tags", "storage, backend")).mustSeeOther(t, d)

@@ -83,6 +83,13 @@ type Config struct {
 	// LiveConnsPerUser caps the live co-editing sockets one user holds
 	// open at once (DefaultLiveConnsPerUser); one more is refused with 429.
 	LiveConnsPerUser int
+	// OnEvent, if set, registers a function to be called after each event
+	// commits (bolt.DB.OnEvent); it wakes the document event streams.
+	// Without it the streams poll the event log every second.
+	OnEvent func(func(docket.Event))
+	// MaxEventStreams is how many document event streams one user may
+	// have open at once (8; more are 429).
+	MaxEventStreams int
 }
 
 // DefaultLiveConnsPerUser is the default of Config.LiveConnsPerUser: far
@@ -109,6 +116,7 @@ type Server struct {
 	metrics    *httpMetrics
 	liveSrv    *collab.Live // nil without a hub
 	liveConns  *userLimit
+	streams    *streamHub
 	// authEpoch changes whenever access may have been revoked; open live
 	// sockets recheck their permissions when it does.
 	authEpoch atomic.Uint64
@@ -138,6 +146,10 @@ func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces d
 		html:      newHTMLCache(64 << 20),
 		metrics:   newHTTPMetrics(cfg.Registry),
 		liveConns: newUserLimit(cfg.LiveConnsPerUser),
+		streams:   newStreamHub(cfg.MaxEventStreams),
+	}
+	if cfg.OnEvent != nil {
+		cfg.OnEvent(s.streams.notify)
 	}
 	if cfg.Hub != nil {
 		s.liveSrv = collab.NewLive(cfg.Hub, docs, collab.LiveOptions{Logger: cfg.Logger, Epoch: s.authEpoch.Load})
@@ -179,7 +191,7 @@ func (s *Server) Handler() http.Handler { return s.echo }
 
 // HTTPServer returns an http.Server for addr with production timeouts.
 func (s *Server) HTTPServer(addr string) *http.Server {
-	return &http.Server{
+	hs := &http.Server{
 		Addr:              addr,
 		Handler:           s.echo,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -189,6 +201,10 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	// Event streams never go idle: end them when Shutdown starts, or it
+	// would wait for its timeout.
+	hs.RegisterOnShutdown(s.CloseStreams)
+	return hs
 }
 
 // handleHealth serves GET /healthz.

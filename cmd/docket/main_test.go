@@ -214,6 +214,40 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 }
 
+// TestGracefulShutdownWithOpenStream checks that an open document event
+// stream does not hold up a SIGTERM: the server ends it and stops.
+func TestGracefulShutdownWithOpenStream(t *testing.T) {
+	data := t.TempDir()
+	p := startServer(t, data)
+	token := setupAccount(t, p.url)
+	api(t, p.url, token, "POST", "/api/spaces", map[string]string{"slug": "eng", "name": "Eng"})
+	code, doc := api(t, p.url, token, "POST", "/api/docs", map[string]any{"space": "eng", "title": "Plan", "body": "x"})
+	if code != 201 {
+		t.Fatalf("create document = %d %v", code, doc)
+	}
+	req, _ := http.NewRequest("GET", p.url+"/api/docs/"+doc["id"].(string)+"/events/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("open stream: %v %v", err, resp)
+	}
+	defer resp.Body.Close()
+	start := time.Now()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, p.stderr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("server did not stop after SIGTERM with an open event stream")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("stopping took %v with an open event stream", d)
+	}
+	io.Copy(io.Discard, resp.Body) // the stream has ended
+}
+
 func TestSecondProcessFailsFast(t *testing.T) {
 	data := t.TempDir()
 	startServer(t, data)

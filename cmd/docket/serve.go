@@ -185,6 +185,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		BaseURL: cfg.BaseURL, Signup: cfg.Signup, TrustedProxies: proxies,
 		Logger: log, Registry: reg, Backup: db.Backup, Hub: hub, Sessions: sessions,
 		Search:    &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: indexer},
+		OnEvent:   db.OnEvent,
 		Decisions: decisions,
 		Actions:   actions,
 		Minutes:   bolt.NewMinutesService(db, actions),

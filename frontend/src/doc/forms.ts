@@ -136,15 +136,162 @@ export async function freshPage(): Promise<Document | null> {
   }
 }
 
-/** Replaces the sections with those ids by the fresh page's. */
+/** The page's panels fragment (GET /d/:id/panels), parsed. */
+export async function fetchPanels(path: string): Promise<Document | null> {
+  try {
+    const res = await fetch(path, { credentials: "same-origin", cache: "no-store", headers: { Accept: "text/html" } });
+    if (!res.ok) return null;
+    return new DOMParser().parseFromString(await res.text(), "text/html");
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Replaces the sections with those ids by the fresh page's, in place:
+ * children that did not change stay (so does the focus in them), changed
+ * ones are replaced, and what the reader was typing in a form field, with
+ * the focus and the selection, is carried over to the new field.
+ */
 export function swapSections(fresh: Document, ids: string[]): void {
   for (const id of ids) {
     const now = document.getElementById(id);
     const next = fresh.getElementById(id);
     if (!now || !next) continue;
+    const fields = saveFields(now);
+    const active = now.querySelector<HTMLElement>(".dk-active")?.id;
     for (const a of [...now.attributes]) if (!next.hasAttribute(a.name) && a.name !== "id") now.removeAttribute(a.name);
-    for (const a of [...next.attributes]) now.setAttribute(a.name, a.value);
-    now.replaceChildren(...[...next.childNodes].map((n) => document.importNode(n, true)));
+    for (const a of [...next.attributes]) if (now.getAttribute(a.name) !== a.value) now.setAttribute(a.name, a.value);
+    morphChildren(now, next);
+    restoreFields(now, fields);
+    if (active) document.getElementById(active)?.classList.add("dk-active");
+  }
+}
+
+/** A key that pairs an element with its counterpart in a fresh copy. */
+function childKeys(parent: Element): Map<string, Element> {
+  const out = new Map<string, Element>();
+  const seen = new Map<string, number>();
+  for (const el of parent.children) {
+    let key = el.id ? "#" + el.id : el.tagName + "." + [...el.classList].filter((c) => !c.startsWith("dk-")).join(".");
+    if (!el.id) {
+      const n = seen.get(key) ?? 0;
+      seen.set(key, n + 1);
+      key += "/" + n;
+    }
+    out.set(key, el);
+  }
+  return out;
+}
+
+/** Whether an element shows the same as a fresh one, apart from what the page script added. */
+function sameAs(cur: Element, fresh: Element): boolean {
+  const c = cur.cloneNode(true) as Element;
+  for (const x of c.querySelectorAll(".dk-form-error, .dk-countdown")) x.remove();
+  for (const x of [c, ...c.querySelectorAll("*")]) {
+    x.classList.remove("dk-active");
+    if (x.classList.length === 0) x.removeAttribute("class");
+    x.removeAttribute("aria-busy");
+    if (x.tagName === "ARTICLE") x.removeAttribute("tabindex");
+  }
+  return c.isEqualNode(fresh);
+}
+
+/** Makes now's children those of next, keeping the unchanged ones in place. */
+function morphChildren(now: Element, next: Element): void {
+  const old = childKeys(now);
+  const fresh = childKeys(next);
+  const reuse = new Map<Element, Element>(); // fresh -> current
+  for (const [k, el] of fresh) {
+    const cur = old.get(k);
+    if (cur && sameAs(cur, el)) reuse.set(el, cur);
+  }
+  const out: Node[] = [];
+  for (const n of [...next.childNodes]) {
+    const kept = n instanceof Element ? reuse.get(n) : undefined;
+    out.push(kept ?? document.importNode(n, true));
+  }
+  const keep = new Set(out);
+  for (const c of [...now.childNodes]) if (!keep.has(c)) c.remove();
+  let ref = now.firstChild;
+  for (const n of out) {
+    if (n === ref) {
+      ref = ref.nextSibling;
+      continue;
+    }
+    now.insertBefore(n, ref);
+  }
+}
+
+type Field = HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement;
+
+interface FieldState {
+  value: string;
+  checked: boolean;
+  changed: boolean;
+  focused: boolean;
+  start: number | null;
+  end: number | null;
+}
+
+function fieldKey(el: Field): string {
+  if (el.id) return "#" + el.id;
+  const f = el.form;
+  const form = f ? f.id || f.getAttribute("aria-labelledby") || f.getAttribute("action") || "" : "";
+  const v = el instanceof HTMLInputElement && (el.type === "checkbox" || el.type === "radio") ? el.value : "";
+  return `${form}|${el.name}|${v}`;
+}
+
+function fieldsOf(root: Element): Field[] {
+  return [...root.querySelectorAll<Field>("textarea, select, input:not([type=hidden]):not([type=submit])")];
+}
+
+/** The fields under root that the reader changed or is in. */
+function saveFields(root: Element): Map<string, FieldState> {
+  const out = new Map<string, FieldState>();
+  const focus = document.activeElement;
+  for (const el of fieldsOf(root)) {
+    let changed: boolean;
+    if (el instanceof HTMLSelectElement) changed = [...el.options].some((o) => o.selected !== o.defaultSelected);
+    else if (el instanceof HTMLInputElement && (el.type === "checkbox" || el.type === "radio")) changed = el.checked !== el.defaultChecked;
+    else changed = el.value !== el.defaultValue;
+    const focused = el === focus;
+    if (!changed && !focused) continue;
+    let start: number | null = null;
+    let end: number | null = null;
+    if (!(el instanceof HTMLSelectElement)) {
+      try {
+        start = el.selectionStart;
+        end = el.selectionEnd;
+      } catch {
+        // inputs without a selection (checkboxes, dates)
+      }
+    }
+    const checked = el instanceof HTMLInputElement ? el.checked : false;
+    out.set(fieldKey(el), { value: el.value, checked, changed, focused, start, end });
+  }
+  return out;
+}
+
+function restoreFields(root: Element, saved: Map<string, FieldState>): void {
+  if (!saved.size) return;
+  for (const el of fieldsOf(root)) {
+    const st = saved.get(fieldKey(el));
+    if (!st) continue;
+    if (st.changed) {
+      if (el instanceof HTMLInputElement && (el.type === "checkbox" || el.type === "radio")) el.checked = st.checked;
+      else if (el.value !== st.value) el.value = st.value;
+    }
+    if (st.focused && document.activeElement !== el) {
+      el.focus({ preventScroll: true });
+      if (st.start !== null && !(el instanceof HTMLSelectElement)) {
+        try {
+          el.setSelectionRange(st.start, st.end ?? st.start);
+        } catch {
+          // not a text field
+        }
+      }
+    }
   }
 }
 

@@ -24,7 +24,8 @@ import { PresenceSync, cursorsExtension } from "./presence";
 import type { Person } from "./presence";
 import { Preview } from "./preview";
 import { Threads, activateThread, threadRanges, threadTheme } from "./threads";
-import { countdowns, enhanceForms, freshPage, swapSections } from "./forms";
+import { countdowns, enhanceForms, fetchPanels, freshPage, swapSections } from "./forms";
+import { DocEvents, touchesPanels } from "./events";
 import { mountStyles } from "./styles";
 import { cspNonce } from "../nonce";
 
@@ -320,6 +321,7 @@ export function start(main: HTMLElement): void {
       firstLoad = false;
       if (!canEdit) performance.mark("docket-editable");
       void threads.load(document.getElementById("threads"), pageVersion);
+      followEvents();
     }
     presence.publishSoon();
     updateStatus();
@@ -348,18 +350,58 @@ export function start(main: HTMLElement): void {
     navigator.sendBeacon(`/api/docs/${encodeURIComponent(docId)}/visit`, body);
   });
 
-  // Threads and the review panel.
-  async function reloadSections(ids: string[]): Promise<void> {
-    const fresh = await freshPage();
+  // Threads and the review panel: refreshed from the server's markup
+  // (the panels fragment, or a fresh copy of the page), one refresh at a
+  // time; asking while one runs makes one more.
+  const panelsURL = main.dataset.panels;
+  let refreshing: Promise<void> | null = null;
+  let again = false;
+  async function reloadOnce(ids: string[]): Promise<void> {
+    const fresh = panelsURL ? await fetchPanels(panelsURL) : await freshPage();
     if (!fresh) return;
-    swapSections(fresh, ids);
-    const v = Number((fresh.getElementById("doc") as HTMLElement | null)?.dataset.version ?? doc.version ?? 0);
+    swapSections(fresh, panelsURL ? ["doc-head", ...ids] : ids);
+    const root = (fresh.getElementById("doc-panels") ?? fresh.getElementById("doc")) as HTMLElement | null;
+    const v = Number(root?.dataset.version ?? doc.version ?? 0);
     await threads.load(document.getElementById("threads"), v);
     countdowns();
+  }
+  function reloadSections(ids: string[]): Promise<void> {
+    if (refreshing) {
+      again = true;
+      return refreshing;
+    }
+    refreshing = (async () => {
+      do {
+        again = false;
+        await reloadOnce(ids);
+      } while (again);
+    })().finally(() => {
+      refreshing = null;
+    });
+    return refreshing;
   }
   enhanceForms(main, docId, async () => {
     await reloadSections(["threads", "review"]);
   });
+
+  // What others do (threads, comments, reviews, transitions) arrives on
+  // the document's event stream and refreshes the panels in place. It
+  // starts once the text has loaded (thread marks need it), after the
+  // newest event when the page was made, so nothing is missed meanwhile.
+  function followEvents(): void {
+    const seq = main.dataset.eventSeq;
+    new DocEvents(
+      docId,
+      seq !== undefined && seq !== "" ? Number(seq) : null,
+      (evs) => {
+        if (touchesPanels(evs)) void reloadSections(["threads", "review"]);
+      },
+      () => {
+        lastError = "this document was deleted or you lost access to it";
+        updateStatus();
+      },
+    );
+  }
   main.addEventListener("click", (ev) => {
     const t = ev.target as HTMLElement;
     const art = t.closest<HTMLElement>("#threads article.thread");

@@ -126,8 +126,42 @@ function idle(): Promise<void> {
   });
 }
 
+// Finding a thread's quote (markdown source) in the rendered text: both
+// are folded the same way, dropping white space and the characters that
+// markdown uses as syntax (emphasis, code, headings, quotes, tables,
+// escapes, brackets), so "**bold** word" in the source finds "bold word"
+// in the preview. The source is first rid of what renders as no text at
+// all (link targets, list and task markers, fences, rule lines); the
+// rendered side keeps, for every folded character, where it is in which
+// text node, so a match maps back to a DOM range.
+
+/** Whether a character is left out of the folded text on both sides. */
+export function ignorable(ch: string): boolean {
+  return /[\s*_`~#>|\\[\]<]/.test(ch);
+}
+
+const entities: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'", nbsp: " " };
+
+/** The characters of markdown source that a reader sees, folded. */
+export function foldSource(md: string): string {
+  const text = md
+    .replace(/^[ \t]*(```|~~~).*$/gm, "") // code fences and their language
+    .replace(/^[ \t]*(?=[-=*_:| \t]*[-=*_])[-=*_:| \t]+$/gm, "") // rules, setext underlines, table separators
+    .replace(/^[ \t]*(?:>[ \t]*)*(?:[-+*]|\d{1,9}[.)])[ \t]+(?:\[[ xX]\][ \t]+)?/gm, "") // list and task markers
+    .replace(/!\[[^\]]*\]\([^)]*\)/g, "") // images (their alt text is no text node)
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, "$1") // links: their text
+    .replace(/\]\([^)\s]*\)?/g, "") // the target of a link cut by the quote
+    .replace(/\[\^[^\]]*\]/g, "") // footnote references
+    .replace(/\]\[[^\]]*\]/g, "") // reference links
+    .replace(/<((?:https?|mailto):[^>\s]*)>/g, "$1") // autolinks
+    .replace(/&(amp|lt|gt|quot|#39|nbsp);/g, (_, e: string) => entities[e]);
+  let out = "";
+  for (const ch of text) if (!ignorable(ch)) out += ch;
+  return out;
+}
+
 interface TextIndex {
-  text: string; // the element's text, runs of white space made one space
+  text: string; // the element's text, folded
   nodes: Text[];
   starts: number[]; // start of each node in text
   offsets: number[][]; // for each node, the offset in the node of each char it kept
@@ -136,22 +170,17 @@ interface TextIndex {
 function textIndex(root: HTMLElement): TextIndex {
   const idx: TextIndex = { text: "", nodes: [], starts: [], offsets: [] };
   const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-  let space = true;
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     const node = n as Text;
+    // Footnote references are dropped from the source too.
+    if (node.parentElement?.closest('sup a[href^="#fn"]')) continue;
     const data = node.data;
     const offs: number[] = [];
     let kept = "";
     for (let i = 0; i < data.length; i++) {
       const ch = data[i];
-      if (/\s/.test(ch)) {
-        if (space) continue;
-        space = true;
-        kept += " ";
-      } else {
-        space = false;
-        kept += ch;
-      }
+      if (ignorable(ch)) continue;
+      kept += ch;
       offs.push(i);
     }
     if (!kept) continue;
@@ -163,18 +192,8 @@ function textIndex(root: HTMLElement): TextIndex {
   return idx;
 }
 
-/** Markdown source to the words a reader sees (roughly). */
-function plain(md: string): string {
-  return md
-    .replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1")
-    .replace(/[*_`~#>|\\]/g, "")
-    .replace(/^\s*([-+]|\d+\.)\s+/gm, "")
-    .replace(/\s+/g, " ")
-    .trim();
-}
-
 function findText(idx: TextIndex, quote: string): Range | null {
-  const needle = plain(quote);
+  const needle = foldSource(quote);
   if (needle.length < 2) return null;
   const at = idx.text.indexOf(needle);
   if (at < 0) return null;
