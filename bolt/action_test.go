@@ -144,7 +144,7 @@ func TestActionsRefreshResolvesAssignees(t *testing.T) {
 	w.addUser(t, "carol", "carol@example.com", "") // not a member
 	w.addUser(t, "dan", "dan@example.com", docket.RoleCommenter)
 	w.addUser(t, "dan2", "dan@other.org", docket.RoleCommenter) // same local part
-	d := w.create(t, "# Plan\n- [ ] @alice write the plan due:2026-12-01\n- [x] @BOB@example.com review\n"+
+	d := w.create(t, "# Plan\n- [ ] @alice write the plan due:2099-12-01\n- [x] @BOB@example.com review\n"+
 		"- [ ] @carol outsider\n- [ ] @dan ambiguous\n- [ ] @dan@other.org by email\n- [ ] @nobody\n- [ ] unassigned\n")
 	if err := w.actions.Refresh(context.Background(), d.ID); err != nil {
 		t.Fatal(err)
@@ -152,7 +152,7 @@ func TestActionsRefreshResolvesAssignees(t *testing.T) {
 	got := w.find(t, d.ID)
 	u := w.users
 	want := []*docket.ActionItem{
-		{DocID: d.ID, Line: 2, Text: "write the plan", Assignee: "alice", UserID: u["alice"].ID, Due: day("2026-12-01"), Version: 1},
+		{DocID: d.ID, Line: 2, Text: "write the plan", Assignee: "alice", UserID: u["alice"].ID, Due: day("2099-12-01"), Version: 1},
 		{DocID: d.ID, Line: 3, Text: "review", Done: true, Assignee: "BOB@example.com", UserID: u["bob"].ID, Version: 1},
 		{DocID: d.ID, Line: 4, Text: "outsider", Assignee: "carol", Version: 1},
 		{DocID: d.ID, Line: 5, Text: "ambiguous", Assignee: "dan", Version: 1},

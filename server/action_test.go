@@ -49,12 +49,12 @@ func TestDocActions(t *testing.T) {
 	ada.addMember(space, bob, "editor")
 	ada.addMember(space, carol, "viewer")
 
-	body := "# Plan\n\n- [ ] @bob write the migration plan due:2026-12-01\n" +
+	body := "# Plan\n\n- [ ] @bob write the migration plan due:2099-12-01\n" +
 		"- [x] @ada@example.com book a room\n\n```\n- [ ] not an item\n```\n\n" +
 		"> - [ ] @carol check the numbers due:2020-01-31\n"
 	doc := ada.createDoc(space, "Plan", body)
 	want := []docket.ActionItem{
-		{DocID: doc, Line: 3, Text: "write the migration plan", Assignee: "bob", UserID: bob.id(), Due: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Version: 1},
+		{DocID: doc, Line: 3, Text: "write the migration plan", Assignee: "bob", UserID: bob.id(), Due: time.Date(2099, 12, 1, 0, 0, 0, 0, time.UTC), Version: 1},
 		{DocID: doc, Line: 4, Text: "book a room", Done: true, Assignee: "ada@example.com", UserID: ada.id(), Version: 1},
 		{DocID: doc, Line: 10, Text: "check the numbers", Assignee: "carol", UserID: carol.id(), Due: time.Date(2020, 1, 31, 0, 0, 0, 0, time.UTC), Overdue: true, Version: 1},
 	}
@@ -65,12 +65,12 @@ func TestDocActions(t *testing.T) {
 	r := carol.must(http.StatusOK, "GET", "/api/docs/"+doc+"/actions", nil)
 	var raw map[string][]map[string]any
 	json.Unmarshal(r.raw, &raw)
-	if got := raw["items"][0]["due"]; got != "2026-12-01T00:00:00Z" {
-		t.Errorf("due = %v; want 2026-12-01T00:00:00Z", got)
+	if got := raw["items"][0]["due"]; got != "2099-12-01T00:00:00Z" {
+		t.Errorf("due = %v; want 2099-12-01T00:00:00Z", got)
 	}
 
 	// Edits are followed: through the REST edit endpoint (and so the hub).
-	edited := "# Plan\n\n- [x] @bob write the migration plan due:2026-12-01\n- [ ] @dave new item\n"
+	edited := "# Plan\n\n- [x] @bob write the migration plan due:2099-12-01\n- [ ] @dave new item\n"
 	bob.must(http.StatusOK, "POST", "/api/docs/"+doc+"/edits", map[string]any{"version": 1, "body": edited})
 	var got []docket.ActionItem
 	eventually(t, "the edit's action items", func() bool {
@@ -78,7 +78,7 @@ func TestDocActions(t *testing.T) {
 		return len(got) == 2 && got[0].Done
 	})
 	want = []docket.ActionItem{
-		{DocID: doc, Line: 3, Text: "write the migration plan", Done: true, Assignee: "bob", UserID: bob.id(), Due: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Version: 2},
+		{DocID: doc, Line: 3, Text: "write the migration plan", Done: true, Assignee: "bob", UserID: bob.id(), Due: time.Date(2099, 12, 1, 0, 0, 0, 0, time.UTC), Version: 2},
 		{DocID: doc, Line: 4, Text: "new item", Assignee: "dave", Version: 2}, // Dave is no member
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
