@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -174,7 +175,16 @@ func TestSearchCatchUpEvents(t *testing.T) {
 	if e.indexer.Rebuilding() || e.index.NeedsRebuild() {
 		t.Error("the catch-up rebuilt the index")
 	}
-	waitWatermark(t, e, before+1)
+	after := waitWatermark(t, e, before+1)
+
+	// A rebuild finds them too, and starts from the newest event.
+	e.stop()
+	if err := os.RemoveAll(filepath.Join(e.dir, "index")); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	bob.waitSearch("singleflight OR stampede", func(r searchResult) bool { return r.Total == 3 && !r.Rebuilding })
+	waitWatermark(t, e, after)
 }
 
 // waitWatermark waits until the event watermark of the index is at least
