@@ -65,6 +65,10 @@ type Indexer struct {
 	seenSeq  int64
 	inflight []int64
 	savedSeq int64
+	// savedAt is when the watermark was last written; unsaved is set
+	// when a newer one waits for watermarkEvery to pass.
+	savedAt time.Time
+	unsaved bool
 
 	rebuilding atomic.Bool
 	lagMax     atomic.Int64 // nanoseconds, for the last flush
@@ -258,6 +262,9 @@ func (ix *Indexer) Run(ctx context.Context) error {
 	defer timer.Stop()
 	for {
 		next := ix.flushDue(ctx, time.Now())
+		if t := ix.watermarkDue(); !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
 		wait := time.Hour
 		if !next.IsZero() {
 			wait = max(time.Until(next), time.Millisecond)
@@ -265,6 +272,7 @@ func (ix *Indexer) Run(ctx context.Context) error {
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
+			ix.saveWatermark(context.WithoutCancel(ctx), true)
 			return nil
 		case <-ix.wake:
 		case <-timer.C:
@@ -277,6 +285,7 @@ func (ix *Indexer) Run(ctx context.Context) error {
 func (ix *Indexer) Flush(ctx context.Context) {
 	ix.setup()
 	ix.flushDue(ctx, time.Now().Add(24*time.Hour))
+	ix.saveWatermark(ctx, true)
 }
 
 // flushDue indexes the documents due by now and returns the next due time
@@ -295,7 +304,7 @@ func (ix *Indexer) flushDue(ctx context.Context, now time.Time) time.Time {
 	}
 	if len(due) == 0 {
 		ix.mu.Unlock()
-		ix.saveWatermark(ctx)
+		ix.saveWatermark(ctx, false)
 		return next
 	}
 	var seq int64
@@ -337,7 +346,7 @@ func (ix *Indexer) flushDue(ctx context.Context, now time.Time) time.Time {
 	}
 	ix.lagMax.Store(int64(lag))
 	ix.flushes.Add(1)
-	ix.saveWatermark(ctx)
+	ix.saveWatermark(ctx, false)
 	return next
 }
 
@@ -353,9 +362,26 @@ func (ix *Indexer) doneInflight(seq int64) {
 	}
 }
 
+// watermarkEvery is the most often the event watermark is written unless
+// forced: a write is a bleve batch of its own (about 10 ms), and a late
+// watermark only makes the next start replay a few more events.
+const watermarkEvery = time.Second
+
+// watermarkDue returns when a newer event watermark is to be written,
+// zero if none waits.
+func (ix *Indexer) watermarkDue() time.Time {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if !ix.unsaved {
+		return time.Time{}
+	}
+	return ix.savedAt.Add(watermarkEvery)
+}
+
 // saveWatermark stores the event watermark, the newest event noted
-// before the oldest one whose changes still wait, if it moved.
-func (ix *Indexer) saveWatermark(ctx context.Context) {
+// before the oldest one whose changes still wait, if it moved and, unless
+// force is set, watermarkEvery has passed since the last write.
+func (ix *Indexer) saveWatermark(ctx context.Context, force bool) {
 	ix.mu.Lock()
 	w := ix.seenSeq
 	for _, p := range ix.pending {
@@ -372,6 +398,13 @@ func (ix *Indexer) saveWatermark(ctx context.Context) {
 		ix.mu.Unlock()
 		return
 	}
+	if !force && time.Since(ix.savedAt) < watermarkEvery {
+		ix.unsaved = true
+		ix.mu.Unlock()
+		return
+	}
+	ix.unsaved = false
+	ix.savedAt = time.Now()
 	ix.mu.Unlock()
 	if err := ix.Index.SetEventWatermark(ctx, w); err != nil {
 		if ctx.Err() == nil {
