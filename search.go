@@ -11,7 +11,7 @@ import (
 // parameters of GET /api/search are.
 type SearchQuery struct {
 	Q      string
-	Type   string // document or comment
+	Type   string // document, comment, decision or minutes
 	Space  string // id or slug
 	Status Status
 	Kind   Kind
@@ -36,10 +36,12 @@ type SearchResult struct {
 	Rebuilding bool `json:"rebuilding,omitempty"`
 }
 
-// SearchHit is a matching document or comment. Fragments are HTML-escaped
-// text with the matches wrapped in <mark>.
+// SearchHit is a matching document, comment, decision or set of minutes.
+// Fragments are HTML-escaped text with the matches wrapped in <mark>.
 type SearchHit struct {
-	Type      string   `json:"type"` // document or comment
+	Type string `json:"type"` // document, comment, decision or minutes
+	// ID is the id of the document, the comment or the minutes record; a
+	// decision has its document's id (one decision per document).
 	ID        string   `json:"id"`
 	DocID     string   `json:"docId"`
 	Title     string   `json:"title"`
@@ -64,7 +66,7 @@ type TitleSuggestion struct {
 	URL   string `json:"url"`
 }
 
-// SearchService finds documents and comments. Only what the caller may
+// SearchService finds documents, comments, decisions and minutes. Only what the caller may
 // read is considered, so hits, totals, facets, fragments and suggestions
 // never reveal anything else.
 type SearchService interface {

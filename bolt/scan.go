@@ -9,9 +9,10 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Scanner walks every document and comment in id order, a page per read
-// transaction, for rebuilding derived data such as the search index. It
-// checks no permissions: only trusted in-process code holds one.
+// Scanner walks every document, comment, decision, set of frozen minutes
+// and event in order, a page per read transaction, for rebuilding derived
+// data such as the search index, and loads them by id to show search hits.
+// It checks no permissions: only trusted in-process code holds one.
 type Scanner struct{ db *DB }
 
 // NewScanner returns a Scanner over db.
@@ -54,6 +55,159 @@ func (s *Scanner) ScanComments(ctx context.Context, after string, limit int) ([]
 		})
 	})
 	return out, err
+}
+
+// ScanDecisions returns up to limit documents with a recorded decision
+// (metadata and Decision, no body) whose ids sort after the given one.
+func (s *Scanner) ScanDecisions(ctx context.Context, after string, limit int) ([]*docket.Document, error) {
+	var out []*docket.Document
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketLifecycles).Cursor()
+		k, v := c.Seek([]byte(after))
+		if k != nil && after != "" && string(k) == after {
+			k, v = c.Next()
+		}
+		for ; k != nil && len(out) < limit; k, v = c.Next() {
+			d, err := decided(tx, k, v)
+			if err != nil {
+				return err
+			}
+			if d != nil {
+				out = append(out, d)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// decided returns the document of a lifecycle record with its decision,
+// nil if it has none or the document is gone.
+func decided(tx *bolt.Tx, id, lifecycle []byte) (*docket.Document, error) {
+	var lc docket.Lifecycle
+	if err := json.Unmarshal(lifecycle, &lc); err != nil {
+		return nil, fmt.Errorf("decode lifecycle %s: %w", id, err)
+	}
+	if lc.Decision == nil {
+		return nil, nil
+	}
+	var d docket.Document
+	if ok, err := getJSON(tx.Bucket(bucketDocs), id, &d); err != nil || !ok {
+		return nil, err
+	}
+	d.Status, d.Decision = lc.Status, lc.Decision
+	return &d, nil
+}
+
+// LoadDecisions returns the documents of these ids that exist and have a
+// recorded decision (metadata and Decision, no body), in the order of ids.
+func (s *Scanner) LoadDecisions(ctx context.Context, docIDs []string) ([]*docket.Document, error) {
+	var out []*docket.Document
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		for _, id := range docIDs {
+			v := tx.Bucket(bucketLifecycles).Get([]byte(id))
+			if v == nil {
+				continue
+			}
+			d, err := decided(tx, []byte(id), v)
+			if err != nil {
+				return err
+			}
+			if d != nil {
+				out = append(out, d)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ScanMinutes returns up to limit frozen minutes records, with their
+// text, after the record whose DocID/ID is after ("" for the first), in
+// that order.
+func (s *Scanner) ScanMinutes(ctx context.Context, after string, limit int) ([]*docket.MinutesRecord, error) {
+	var out []*docket.MinutesRecord
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		return scan(tx.Bucket(bucketMinutes), after, limit, func(k, v []byte) error {
+			var r docket.MinutesRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("decode minutes %s: %w", k, err)
+			}
+			out = append(out, &r)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// LoadMinutes returns every frozen minutes record of these documents,
+// with its text, in one transaction.
+func (s *Scanner) LoadMinutes(ctx context.Context, docIDs []string) ([]*docket.MinutesRecord, error) {
+	var out []*docket.MinutesRecord
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		for _, id := range docIDs {
+			if !docket.ValidID(id) {
+				continue
+			}
+			err := eachPrefixed(tx.Bucket(bucketMinutes), id, func(v []byte) error {
+				var r docket.MinutesRecord
+				if err := json.Unmarshal(v, &r); err != nil {
+					return fmt.Errorf("decode minutes of %s: %w", id, err)
+				}
+				out = append(out, &r)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// LoadUserNames returns the display names of these users, by id; users
+// that do not exist are left out.
+func (s *Scanner) LoadUserNames(ctx context.Context, ids []string) (map[string]string, error) {
+	out := make(map[string]string, len(ids))
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		for _, id := range ids {
+			if u, err := findUser(tx, id); err == nil {
+				out[id] = u.Name
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ScanEvents returns up to limit events of every space with a sequence
+// number greater than after, oldest first.
+func (s *Scanner) ScanEvents(ctx context.Context, after int64, limit int) ([]*docket.Event, error) {
+	var out []*docket.Event
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketEvents).Cursor()
+		for k, v := c.Seek(u64(uint64(max(after, 0)) + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+			var ev docket.Event
+			if err := json.Unmarshal(v, &ev); err != nil {
+				return fmt.Errorf("decode event %x: %w", k, err)
+			}
+			out = append(out, &ev)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// LastEventSeq returns the sequence number of the newest event, 0 if
+// there is none.
+func (s *Scanner) LastEventSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+		seq = int64(tx.Bucket(bucketEvents).Sequence())
+		return nil
+	})
+	return seq, err
 }
 
 // scan calls fn for up to limit entries of b after the key after.

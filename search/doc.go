@@ -1,12 +1,13 @@
-// Package search is the full-text index of Docket: documents and comments
-// in a bleve v2 (scorch) index kept in the data directory.
+// Package search is the full-text index of Docket: documents, comments,
+// recorded decisions and frozen minutes in a bleve v2 (scorch) index kept
+// in the data directory.
 //
 // The index is a cache. bbolt is the source of truth and everything here
 // can be rebuilt from it: [Open] never fails because of a bad index. When
 // the stored index cannot be opened, is corrupt, or was built with another
 // [MappingVersion], it is moved aside and a new empty index is created;
-// [Index.NeedsRebuild] then tells the caller to feed every document and
-// comment again and call [Index.MarkRebuilt].
+// [Index.NeedsRebuild] then tells the caller to feed every item again
+// and call [Index.MarkRebuilt].
 //
 // User text never reaches bleve's query-string syntax. [ParseQuery]
 // understands a small syntax of its own (words, "phrases", -exclusions, OR,

@@ -36,12 +36,16 @@ import (
 // (facet values as uncompressed doc values), replaces bleve's date fields
 // by day terms and a sortable keyword, and adds the title word prefixes
 // of [Index.Suggest].
-const MappingVersion = 2
+//
+// Version 4 adds decisions and frozen minutes as items of their own
+// (types decision and minutes) and the event watermark of catch-up.
+const MappingVersion = 4
 
 // Internal keys of the bleve index.
 var (
 	keyMappingVersion = []byte("docket_mapping_version")
 	keyRebuilt        = []byte("docket_rebuilt")
+	keyEventSeq       = []byte("docket_event_seq")
 )
 
 // Options configure an [Index]. The zero value is usable.
@@ -56,9 +60,10 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// TextLoader reads documents and comments from storage, without checking
-// permissions. The index stores no text: [Index.Search] loads the text of
-// the hits of a page to make their fragments.
+// TextLoader reads documents, comments, decisions and minutes from
+// storage, without checking permissions. The index stores no text:
+// [Index.Search] loads the text of the hits of a page to make their
+// fragments.
 type TextLoader interface {
 	// LoadDocuments returns the documents of these ids that exist, in any
 	// order; their bodies only if withBody is true.
@@ -66,6 +71,16 @@ type TextLoader interface {
 	// LoadComments returns the comments of these ids that exist and are
 	// not deleted, in any order.
 	LoadComments(ctx context.Context, ids []string) ([]*docket.Comment, error)
+	// LoadDecisions returns the documents of these ids that exist and
+	// have a recorded decision, with their metadata and Decision (no
+	// body), in any order.
+	LoadDecisions(ctx context.Context, docIDs []string) ([]*docket.Document, error)
+	// LoadMinutes returns every frozen minutes record of these
+	// documents, with its text, in any order.
+	LoadMinutes(ctx context.Context, docIDs []string) ([]*docket.MinutesRecord, error)
+	// LoadUserNames returns the display names of the users of these ids
+	// that exist.
+	LoadUserNames(ctx context.Context, ids []string) (map[string]string, error)
 }
 
 // Index is a full-text index of documents and comments. It is safe for
@@ -154,13 +169,13 @@ var prefixOf = map[string]string{
 }
 
 // typeValue is the value of the type terms: one letter.
-var typeValue = map[string]string{TypeDocument: "d", TypeComment: "c"}
+var typeValue = map[string]string{TypeDocument: "d", TypeComment: "c", TypeDecision: "x", TypeMinutes: "m"}
 
 func docKey(id string) string     { return "d:" + id }
 func commentKey(id string) string { return "c:" + id }
 
 // newMapping returns the explicit mapping of the index. The default
-// mapping is disabled: only the two known types are indexed. Items are
+// mapping is disabled: only the known types are indexed. Items are
 // given to bleve as documents built from this mapping (see newBuilder),
 // not as Go values that bleve maps by reflection.
 func newMapping() (mapping.IndexMapping, error) {
@@ -237,9 +252,11 @@ func newMapping() (mapping.IndexMapping, error) {
 	docm.AddFieldMappingsAt("version", version)
 	m.AddDocumentMapping(TypeDocument, docm)
 
-	cm := bleve.NewDocumentStaticMapping()
-	common(cm)
-	m.AddDocumentMapping(TypeComment, cm)
+	for _, typ := range []string{TypeComment, TypeDecision, TypeMinutes} {
+		dm := bleve.NewDocumentStaticMapping()
+		common(dm)
+		m.AddDocumentMapping(typ, dm)
+	}
 	return m, m.Validate()
 }
 

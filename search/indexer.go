@@ -10,22 +10,43 @@ import (
 	docket "github.com/docket-dev/docket"
 )
 
-// Scanner walks everything stored, in id order and a page at a time, for
-// rebuilds and catch-up. It bypasses permissions; bolt implements it.
+// Scanner walks everything stored, in order and a page at a time, for
+// rebuilds and catch-up, and loads what changed. It bypasses permissions;
+// bolt implements it.
 type Scanner interface {
+	TextLoader
 	// ScanDocuments returns up to limit documents whose ids sort after
 	// the given one, with their bodies if withBody is set.
 	ScanDocuments(ctx context.Context, after string, limit int, withBody bool) ([]*docket.Document, error)
 	// ScanComments returns up to limit comments (tombstones left out)
 	// whose ids sort after the given one.
 	ScanComments(ctx context.Context, after string, limit int) ([]*docket.Comment, error)
+	// ScanDecisions returns up to limit documents with a recorded
+	// decision (metadata and Decision, no body) whose ids sort after the
+	// given one.
+	ScanDecisions(ctx context.Context, after string, limit int) ([]*docket.Document, error)
+	// ScanMinutes returns up to limit frozen minutes records, with their
+	// text, after the one whose DocID/ID is after ("" for the first).
+	ScanMinutes(ctx context.Context, after string, limit int) ([]*docket.MinutesRecord, error)
+	// ScanEvents returns up to limit events with a sequence number
+	// greater than after, oldest first.
+	ScanEvents(ctx context.Context, after int64, limit int) ([]*docket.Event, error)
+	// LastEventSeq returns the sequence number of the newest event.
+	LastEventSeq(ctx context.Context) (int64, error)
 }
 
 // Indexer keeps the index current. Storage calls Notify after every
-// committed change; Run indexes each changed document at most Debounce
-// after its first unindexed change, so continuous live editing is
-// indexed about once a second rather than once per keystroke. Metadata,
-// thread and delete changes are indexed at once.
+// committed change, and NotifyEvent with every committed event; Run
+// indexes each changed document at most Debounce after its first
+// unindexed change, so continuous live editing is indexed about once a
+// second rather than once per keystroke. Metadata, thread and delete
+// changes are indexed at once.
+//
+// Two watermarks let a restart catch up on what was not indexed (see
+// [Indexer.CatchUp]): the indexed version of each document, for bodies,
+// and the sequence number of the last event whose changes are all
+// indexed, for comments, threads, decisions, minutes and metadata, which
+// do not move a document's version.
 type Indexer struct {
 	Index   *Index
 	Docs    docket.DocumentService
@@ -38,6 +59,16 @@ type Indexer struct {
 	mu      sync.Mutex
 	pending map[string]*pending
 	wake    chan struct{}
+	// seenSeq is the newest event noted (NotifyEvent, catch-up, rebuild);
+	// inflight the oldest event of each group being indexed; savedSeq
+	// the event watermark stored in the index.
+	seenSeq  int64
+	inflight []int64
+	savedSeq int64
+	// savedAt is when the watermark was last written; unsaved is set
+	// when a newer one waits for watermarkEvery to pass.
+	savedAt time.Time
+	unsaved bool
 
 	rebuilding atomic.Bool
 	lagMax     atomic.Int64 // nanoseconds, for the last flush
@@ -53,6 +84,38 @@ type pending struct {
 	deleted bool
 	space   string
 	threads map[string]bool
+	// seq is the oldest event whose changes wait here, 0 if none.
+	seq int64
+}
+
+// merge adds what o waits for to p.
+func (p *pending) merge(o *pending) {
+	p.first = minTime(p.first, o.first)
+	p.due = minTime(p.due, o.due)
+	p.doc, p.meta, p.deleted = p.doc || o.doc, p.meta || o.meta, p.deleted || o.deleted
+	for tid := range o.threads {
+		if p.threads == nil {
+			p.threads = make(map[string]bool)
+		}
+		p.threads[tid] = true
+	}
+	p.seq = minSeq(p.seq, o.seq)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// minSeq returns the smaller of two event sequence numbers, 0 meaning
+// none.
+func minSeq(a, b int64) int64 {
+	if a == 0 || (b != 0 && b < a) {
+		return b
+	}
+	return a
 }
 
 func (ix *Indexer) init() {
@@ -89,9 +152,64 @@ func (ix *Indexer) Notify(ch docket.Change) {
 	if ch.DocID == "" {
 		return
 	}
-	now := time.Now()
 	ix.mu.Lock()
 	ix.init()
+	ix.queueLocked(ch, 0, time.Now())
+	ix.mu.Unlock()
+	ix.poke()
+}
+
+// NotifyEvent queues the reindexing that a committed event's change
+// needs, and notes its sequence number: the event watermark stored in
+// the index passes it only once that change is indexed. It never blocks.
+func (ix *Indexer) NotifyEvent(ev docket.Event) {
+	ix.mu.Lock()
+	ix.init()
+	ch, ok := changeOf(ev)
+	if ok {
+		ix.queueLocked(ch, ev.Seq, time.Now())
+	}
+	ix.seenSeq = max(ix.seenSeq, ev.Seq)
+	ix.mu.Unlock()
+	ix.poke() // a flush also moves the watermark
+}
+
+// changeOf returns the change that an event records, as far as the index
+// is concerned, and false if the index has nothing to do for it.
+func changeOf(ev docket.Event) (docket.Change, bool) {
+	ch := docket.Change{DocID: ev.DocID, SpaceID: ev.SpaceID, ThreadID: ev.ThreadID, CommentID: ev.CommentID}
+	if ev.DocID == "" {
+		return ch, false
+	}
+	switch ev.Type {
+	case docket.EventDocCreated, docket.EventDocEdited:
+		ch.Kind = docket.ChangeText
+	case docket.EventDocUpdated, docket.EventDocTransitioned, docket.EventOwnerChanged:
+		ch.Kind = docket.ChangeMeta
+	case docket.EventDocDeleted:
+		ch.Kind = docket.ChangeDeleted
+	case docket.EventThreadCreated, docket.EventThreadResolved, docket.EventThreadReopened,
+		docket.EventCommentCreated, docket.EventCommentEdited, docket.EventCommentDeleted,
+		docket.EventReviewCreated:
+		if ev.ThreadID == "" {
+			return ch, false // a verdict without a thread
+		}
+		ch.Kind = docket.ChangeThread
+	default:
+		return ch, false
+	}
+	return ch, true
+}
+
+func (ix *Indexer) poke() {
+	select {
+	case ix.wake <- struct{}{}:
+	default:
+	}
+}
+
+// queueLocked queues ch, of the event seq (0 if none); ix.mu is held.
+func (ix *Indexer) queueLocked(ch docket.Change, seq int64, now time.Time) {
 	p := ix.pending[ch.DocID]
 	if p == nil {
 		p = &pending{first: now, due: now.Add(ix.debounce())}
@@ -112,11 +230,7 @@ func (ix *Indexer) Notify(ch docket.Change) {
 		p.threads[ch.ThreadID] = true
 		p.due = now
 	}
-	ix.mu.Unlock()
-	select {
-	case ix.wake <- struct{}{}:
-	default:
-	}
+	p.seq = minSeq(p.seq, seq)
 }
 
 // Pending returns how many documents wait to be indexed.
@@ -148,6 +262,9 @@ func (ix *Indexer) Run(ctx context.Context) error {
 	defer timer.Stop()
 	for {
 		next := ix.flushDue(ctx, time.Now())
+		if t := ix.watermarkDue(); !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
 		wait := time.Hour
 		if !next.IsZero() {
 			wait = max(time.Until(next), time.Millisecond)
@@ -155,6 +272,7 @@ func (ix *Indexer) Run(ctx context.Context) error {
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
+			ix.saveWatermark(context.WithoutCancel(ctx), true)
 			return nil
 		case <-ix.wake:
 		case <-timer.C:
@@ -167,6 +285,7 @@ func (ix *Indexer) Run(ctx context.Context) error {
 func (ix *Indexer) Flush(ctx context.Context) {
 	ix.setup()
 	ix.flushDue(ctx, time.Now().Add(24*time.Hour))
+	ix.saveWatermark(ctx, true)
 }
 
 // flushDue indexes the documents due by now and returns the next due time
@@ -183,25 +302,39 @@ func (ix *Indexer) flushDue(ctx context.Context, now time.Time) time.Time {
 			next = p.due
 		}
 	}
-	ix.mu.Unlock()
 	if len(due) == 0 {
+		ix.mu.Unlock()
+		ix.saveWatermark(ctx, false)
 		return next
 	}
-	if err := ix.index(ctx, due); err != nil {
-		if ctx.Err() != nil {
-			return next
-		}
-		ix.Logger.Error("search indexing failed; will retry", "docs", len(due), "err", err)
-		// Put them back for another try a little later.
+	var seq int64
+	for _, p := range due {
+		seq = minSeq(seq, p.seq)
+	}
+	ix.inflight = append(ix.inflight, seq)
+	ix.mu.Unlock()
+	err := ix.index(ctx, due)
+	retry := time.Now().Add(ix.debounce())
+	if err != nil {
+		// Put them back for another try a little later (or at the next
+		// start, through the watermarks, if ctx is done).
 		ix.mu.Lock()
-		retry := time.Now().Add(ix.debounce())
 		for id, p := range due {
-			if _, ok := ix.pending[id]; !ok {
-				p.due = retry
+			p.due = retry
+			if q, ok := ix.pending[id]; ok {
+				q.merge(p)
+			} else {
 				ix.pending[id] = p
 			}
 		}
 		ix.mu.Unlock()
+	}
+	ix.doneInflight(seq)
+	if err != nil {
+		if ctx.Err() != nil {
+			return next
+		}
+		ix.Logger.Error("search indexing failed; will retry", "docs", len(due), "err", err)
 		if next.IsZero() || retry.Before(next) {
 			next = retry
 		}
@@ -213,7 +346,75 @@ func (ix *Indexer) flushDue(ctx context.Context, now time.Time) time.Time {
 	}
 	ix.lagMax.Store(int64(lag))
 	ix.flushes.Add(1)
+	ix.saveWatermark(ctx, false)
 	return next
+}
+
+// doneInflight forgets the in-flight group whose oldest event is seq.
+func (ix *Indexer) doneInflight(seq int64) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for i, s := range ix.inflight {
+		if s == seq {
+			ix.inflight = append(ix.inflight[:i], ix.inflight[i+1:]...)
+			break
+		}
+	}
+}
+
+// watermarkEvery is the most often the event watermark is written unless
+// forced: a write is a bleve batch of its own (about 10 ms), and a late
+// watermark only makes the next start replay a few more events.
+const watermarkEvery = time.Second
+
+// watermarkDue returns when a newer event watermark is to be written,
+// zero if none waits.
+func (ix *Indexer) watermarkDue() time.Time {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if !ix.unsaved {
+		return time.Time{}
+	}
+	return ix.savedAt.Add(watermarkEvery)
+}
+
+// saveWatermark stores the event watermark, the newest event noted
+// before the oldest one whose changes still wait, if it moved and, unless
+// force is set, watermarkEvery has passed since the last write.
+func (ix *Indexer) saveWatermark(ctx context.Context, force bool) {
+	ix.mu.Lock()
+	w := ix.seenSeq
+	for _, p := range ix.pending {
+		if p.seq > 0 {
+			w = min(w, p.seq-1)
+		}
+	}
+	for _, s := range ix.inflight {
+		if s > 0 {
+			w = min(w, s-1)
+		}
+	}
+	if w <= ix.savedSeq {
+		ix.mu.Unlock()
+		return
+	}
+	if !force && time.Since(ix.savedAt) < watermarkEvery {
+		ix.unsaved = true
+		ix.mu.Unlock()
+		return
+	}
+	ix.unsaved = false
+	ix.savedAt = time.Now()
+	ix.mu.Unlock()
+	if err := ix.Index.SetEventWatermark(ctx, w); err != nil {
+		if ctx.Err() == nil {
+			ix.Logger.Error("search event watermark not saved", "err", err)
+		}
+		return
+	}
+	ix.mu.Lock()
+	ix.savedSeq = max(ix.savedSeq, w)
+	ix.mu.Unlock()
 }
 
 // index writes one group of changes.
@@ -221,7 +422,8 @@ func (ix *Indexer) index(ctx context.Context, due map[string]*pending) error {
 	sys := docket.NewSystemContext(ctx)
 	var docs []Doc
 	var comments []Comment
-	var gone []string
+	var gone, undecided []string
+	var decided, minuted []*docket.Document
 	for id, p := range due {
 		if p.deleted {
 			gone = append(gone, id)
@@ -244,6 +446,15 @@ func (ix *Indexer) index(ctx context.Context, due map[string]*pending) error {
 		}
 		if p.doc {
 			docs = append(docs, DocFrom(d))
+		}
+		if p.meta && ix.Scanner != nil {
+			// The decision and minutes carry the metadata.
+			if d.Decision != nil {
+				decided = append(decided, d)
+			} else {
+				undecided = append(undecided, id)
+			}
+			minuted = append(minuted, d)
 		}
 		if ix.Threads == nil {
 			continue
@@ -286,7 +497,71 @@ func (ix *Indexer) index(ctx context.Context, due map[string]*pending) error {
 	if err := ix.Index.IndexDocuments(ctx, docs); err != nil {
 		return err
 	}
-	return ix.Index.IndexComments(ctx, comments)
+	if err := ix.Index.IndexComments(ctx, comments); err != nil {
+		return err
+	}
+	for _, id := range undecided {
+		if err := ix.Index.DeleteDecision(ctx, id); err != nil {
+			return err
+		}
+	}
+	decisions, err := ix.decisions(ctx, decided)
+	if err != nil {
+		return err
+	}
+	if err := ix.Index.IndexDecisions(ctx, decisions); err != nil {
+		return err
+	}
+	minutes, err := ix.minutes(ctx, minuted)
+	if err != nil {
+		return err
+	}
+	return ix.Index.IndexMinutes(ctx, minutes)
+}
+
+// decisions returns the decisions of docs (which all have one) as
+// indexed, with the names of who decided.
+func (ix *Indexer) decisions(ctx context.Context, docs []*docket.Document) ([]Decision, error) {
+	if len(docs) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, 0, len(docs))
+	for _, d := range docs {
+		ids = append(ids, d.Decision.By)
+	}
+	names, err := ix.Scanner.LoadUserNames(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Decision, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, DecisionFrom(d, names[d.Decision.By]))
+	}
+	return out, nil
+}
+
+// minutes returns every frozen set of minutes of docs, as indexed.
+func (ix *Indexer) minutes(ctx context.Context, docs []*docket.Document) ([]Minutes, error) {
+	if len(docs) == 0 {
+		return nil, nil
+	}
+	byID := make(map[string]*docket.Document, len(docs))
+	ids := make([]string, 0, len(docs))
+	for _, d := range docs {
+		byID[d.ID] = d
+		ids = append(ids, d.ID)
+	}
+	recs, err := ix.Scanner.LoadMinutes(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Minutes, 0, len(recs))
+	for _, r := range recs {
+		if d := byID[r.DocID]; d != nil {
+			out = append(out, MinutesFrom(r, d))
+		}
+	}
+	return out, nil
 }
 
 // DocFrom converts a stored document (with its body) to what is indexed.
@@ -314,14 +589,22 @@ const (
 	commentPage = 5000
 )
 
-// Rebuild indexes every document and comment from storage, compacts the
-// index and marks it rebuilt. progress, if not nil, is called with the number of items
-// done so far. Search keeps answering meanwhile (Rebuilding is true).
+// Rebuild indexes every document, comment, decision and set of minutes
+// from storage, compacts the index, marks it rebuilt and sets the event
+// watermark to the newest event before it started. progress, if not nil,
+// is called with the number of items done so far. Search keeps answering
+// meanwhile (Rebuilding is true).
 func (ix *Indexer) Rebuild(ctx context.Context, progress func(done int)) error {
 	ix.setup()
 	ix.rebuilding.Store(true)
 	defer ix.rebuilding.Store(false)
 	start := time.Now()
+	// Whatever happens from now on is in the scans, or is noted and
+	// queued by NotifyEvent.
+	lastSeq, err := ix.Scanner.LastEventSeq(ctx)
+	if err != nil {
+		return err
+	}
 	done := 0
 	docs := map[string]*docket.Document{} // metadata for comments
 	after := ""
@@ -373,22 +656,98 @@ func (ix *Indexer) Rebuild(ctx context.Context, progress func(done int)) error {
 		}
 		after = page[len(page)-1].ID
 	}
+	n, err := ix.rebuildItems(ctx, docs, done, progress)
+	if err != nil {
+		return err
+	}
+	done = n
 	if err := ix.Index.Compact(ctx); err != nil {
 		return err
 	}
 	if err := ix.Index.MarkRebuilt(ctx); err != nil {
 		return err
 	}
+	if err := ix.Index.SetEventWatermark(ctx, lastSeq); err != nil {
+		return err
+	}
+	ix.mu.Lock()
+	ix.seenSeq, ix.savedSeq = max(ix.seenSeq, lastSeq), max(ix.savedSeq, lastSeq)
+	ix.mu.Unlock()
 	ix.Logger.Info("search index rebuilt", "items", done, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
-// CatchUp reindexes the documents stored at a newer version than the
-// index holds (changed while the server was down, or never indexed) and
-// removes documents that are no longer stored. Comments of a document
-// that was indexed behind are reindexed with it.
+// rebuildItems indexes every decision and set of frozen minutes, for
+// Rebuild; docs holds the metadata of every document. It returns done
+// plus the items indexed.
+func (ix *Indexer) rebuildItems(ctx context.Context, docs map[string]*docket.Document, done int, progress func(int)) (int, error) {
+	after := ""
+	for {
+		page, err := ix.Scanner.ScanDecisions(ctx, after, docPage)
+		if err != nil {
+			return done, err
+		}
+		if len(page) == 0 {
+			break
+		}
+		batch, err := ix.decisions(ctx, page)
+		if err != nil {
+			return done, err
+		}
+		if err := ix.Index.IndexDecisions(ctx, batch); err != nil {
+			return done, err
+		}
+		done += len(page)
+		if progress != nil {
+			progress(done)
+		}
+		after = page[len(page)-1].ID
+	}
+	after = ""
+	for {
+		page, err := ix.Scanner.ScanMinutes(ctx, after, docPage)
+		if err != nil {
+			return done, err
+		}
+		if len(page) == 0 {
+			break
+		}
+		batch := make([]Minutes, 0, len(page))
+		for _, r := range page {
+			if d := docs[r.DocID]; d != nil {
+				batch = append(batch, MinutesFrom(r, d))
+			}
+		}
+		if err := ix.Index.IndexMinutes(ctx, batch); err != nil {
+			return done, err
+		}
+		done += len(page)
+		if progress != nil {
+			progress(done)
+		}
+		last := page[len(page)-1]
+		after = last.DocID + "/" + last.ID
+	}
+	return done, nil
+}
+
+// eventPage is how many events one read of the log returns at catch-up.
+const eventPage = 5000
+
+// CatchUp queues what changed while the indexer was not running. First
+// the changes of the events after the event watermark of the index:
+// comments, threads, decisions, minutes and document metadata, which do
+// not move a document's version. Then the documents stored at a newer
+// version than the index holds (or never indexed), with their comments,
+// decision and minutes, and the removal of documents that are no longer
+// stored. What is queued is indexed by the next flush, which then moves
+// the watermark. It must not run while a flush does (Run calls it before
+// flushing).
 func (ix *Indexer) CatchUp(ctx context.Context) error {
 	ix.setup()
+	if err := ix.replayEvents(ctx); err != nil {
+		return err
+	}
 	indexed, err := ix.Index.IndexedVersions(ctx)
 	if err != nil {
 		return err
@@ -419,6 +778,37 @@ func (ix *Indexer) CatchUp(ctx context.Context) error {
 	}
 	if n > 0 {
 		ix.Logger.Info("search index catching up", "docs", n)
+	}
+	return nil
+}
+
+// replayEvents queues the changes of the events after the event
+// watermark of the index, to the end of the log.
+func (ix *Indexer) replayEvents(ctx context.Context) error {
+	from, ok := ix.Index.EventWatermark()
+	if !ok {
+		ix.Logger.Warn("search index has no event watermark; replaying every event")
+	}
+	ix.mu.Lock()
+	ix.savedSeq = max(ix.savedSeq, from)
+	ix.mu.Unlock()
+	n, after := 0, from
+	for {
+		page, err := ix.Scanner.ScanEvents(ctx, after, eventPage)
+		if err != nil {
+			return err
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, ev := range page {
+			ix.NotifyEvent(*ev)
+		}
+		n += len(page)
+		after = page[len(page)-1].Seq
+	}
+	if n > 0 {
+		ix.Logger.Info("search index replaying events", "events", n, "after", from)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ type memLoader struct {
 	mu       sync.Mutex
 	docs     map[string]Doc
 	comments map[string]Comment
+	items    // decisions and minutes: items_test.go
 }
 
 func newMemLoader(docs []Doc, comments []Comment) *memLoader {

@@ -34,6 +34,8 @@ const maxFuzzyLength = 40
 const (
 	TypeDocument = "document"
 	TypeComment  = "comment"
+	TypeDecision = "decision" // a document's recorded decision
+	TypeMinutes  = "minutes"  // a set of minutes frozen at a decision
 )
 
 // Sort orders of a [Query].
@@ -328,8 +330,8 @@ func parseFilter(field, v string) (Term, error) {
 	switch field {
 	case "type":
 		v = strings.ToLower(v)
-		if v != TypeDocument && v != TypeComment {
-			return Term{}, invalid("Unknown type %q: use type:document or type:comment.", v)
+		if _, ok := typeValue[v]; !ok {
+			return Term{}, invalid("Unknown type %q: use type:document, comment, decision or minutes.", v)
 		}
 		t.Text = v
 	case "status":

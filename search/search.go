@@ -48,10 +48,10 @@ type Result struct {
 	Took time.Duration
 }
 
-// Hit is one matching document or comment.
+// Hit is one matching document, comment, decision or set of minutes.
 type Hit struct {
-	Type     string  // TypeDocument or TypeComment
-	ID       string  // the document's or the comment's id
+	Type     string  // TypeDocument, TypeComment, TypeDecision or TypeMinutes
+	ID       string  // the id of the document, comment or minutes record; a decision's is its document's
 	DocID    string  // the document's id (its own for a document)
 	Title    string  // the document's title, plain text: escape it to show it
 	ThreadID string  // for comments
@@ -132,14 +132,7 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	}
 	out := &Result{Total: res.Total, Facets: facets(counts), Hits: make([]Hit, 0, len(res.Hits))}
 	for _, h := range res.Hits {
-		hit := Hit{Score: h.Score}
-		if id, ok := strings.CutPrefix(h.ID, "c:"); ok {
-			hit.Type, hit.ID = TypeComment, id
-		} else {
-			hit.Type, hit.ID = TypeDocument, strings.TrimPrefix(h.ID, "d:")
-			hit.DocID = hit.ID
-		}
-		out.Hits = append(out.Hits, hit)
+		out.Hits = append(out.Hits, hitOf(h.ID, h.Score))
 	}
 	if x.opts.Loader != nil {
 		hits, err := x.loadHits(ctx, out.Hits, q)
@@ -151,6 +144,25 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	}
 	out.Took = time.Since(start)
 	return out, nil
+}
+
+// hitOf returns the hit of the item of key (see docKey, commentKey,
+// decisionKey, minutesKey), with the ids its key holds.
+func hitOf(key string, score float64) Hit {
+	hit := Hit{Score: score}
+	kind, id, _ := strings.Cut(key, ":")
+	switch kind {
+	case "c":
+		hit.Type, hit.ID = TypeComment, id
+	case "x":
+		hit.Type, hit.ID, hit.DocID = TypeDecision, id, id
+	case "m":
+		hit.Type = TypeMinutes
+		hit.DocID, hit.ID, _ = strings.Cut(id, "/")
+	default:
+		hit.Type, hit.ID, hit.DocID = TypeDocument, id, id
+	}
+	return hit
 }
 
 // facets turns the counts of the facet terms of the matches into the
@@ -210,15 +222,27 @@ func (x *Index) loadHits(ctx context.Context, hits []Hit, q Query) ([]Hit, error
 			comments[c.ID] = c
 		}
 	}
+	items, err := x.loadItems(ctx, hits)
+	if err != nil {
+		return nil, loadError(ctx, err)
+	}
 	var withBody, titleOnly []string
 	for _, h := range hits {
 		if h.Type == TypeDocument {
 			withBody = append(withBody, h.ID)
 		}
 	}
+	addTitle := func(docID string) {
+		if !slices.Contains(withBody, docID) && !slices.Contains(titleOnly, docID) {
+			titleOnly = append(titleOnly, docID)
+		}
+	}
 	for _, c := range comments {
-		if !slices.Contains(withBody, c.DocID) && !slices.Contains(titleOnly, c.DocID) {
-			titleOnly = append(titleOnly, c.DocID)
+		addTitle(c.DocID)
+	}
+	for _, h := range hits {
+		if h.Type == TypeMinutes && items.minutes[h.ID] != nil {
+			addTitle(h.DocID)
 		}
 	}
 	docs := map[string]*docket.Document{}
@@ -241,14 +265,28 @@ func (x *Index) loadHits(ctx context.Context, hits []Hit, q Query) ([]Hit, error
 	out := hits[:0]
 	for _, h := range hits {
 		var text, title string
-		if h.Type == TypeComment {
+		d := docs[h.DocID]
+		switch h.Type {
+		case TypeComment:
 			c := comments[h.ID]
 			if c == nil {
 				continue
 			}
 			h.DocID, h.ThreadID, text = c.DocID, c.ThreadID, c.Body
+			d = docs[h.DocID]
+		case TypeDecision:
+			d = items.decisions[h.DocID]
+			if d == nil {
+				continue
+			}
+			text = DecisionText(d.Decision, items.names[d.Decision.By])
+		case TypeMinutes:
+			r := items.minutes[h.ID]
+			if r == nil || r.DocID != h.DocID {
+				continue
+			}
+			text = MinutesText(r.Markdown)
 		}
-		d := docs[h.DocID]
 		if d == nil || !slices.Contains(q.ReadableSpaces, d.SpaceID) {
 			continue
 		}

@@ -106,9 +106,16 @@ func (s *Service) timeout() time.Duration {
 	return 5 * time.Second
 }
 
+// hitURL is the path of a hit in the web app: a comment's thread, the
+// decision section of a decision's document, a frozen set of minutes.
 func hitURL(h Hit) string {
-	if h.Type == TypeComment && h.ThreadID != "" {
+	switch {
+	case h.Type == TypeComment && h.ThreadID != "":
 		return "/d/" + h.DocID + "#t-" + h.ThreadID
+	case h.Type == TypeDecision:
+		return "/d/" + h.DocID + "#decision"
+	case h.Type == TypeMinutes:
+		return "/d/" + h.DocID + "/minutes?record=" + h.ID
 	}
 	return "/d/" + h.DocID
 }

@@ -155,6 +155,7 @@ func (e *env) startSearch(cfg *server.Config, users docket.UserService, spaces d
 		Debounce: cmp.Or(e.searchDebounce, 20*time.Millisecond),
 	}
 	e.db.OnChange(ix.Notify)
+	e.db.OnEvent(ix.NotifyEvent)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); ix.Run(ctx) }()

@@ -42,6 +42,7 @@ type searchPage struct {
 // searchHit is a hit as the page shows it.
 type searchHit struct {
 	Type      string
+	Label     string // what the hit is: Document, Comment, Decision, Minutes
 	Title     string
 	URL       string
 	Fragments []template.HTML
@@ -122,7 +123,10 @@ func (s *Server) handleSearchPage(c echo.Context) error {
 	}
 	data.Total, data.TookMs, data.Rebuilding = res.Total, res.TookMs, res.Rebuilding
 	for _, h := range res.Hits {
-		hv := searchHit{Type: h.Type, Title: h.Title, URL: localURL(h.URL)}
+		hv := searchHit{Type: h.Type, Label: hitLabels[h.Type], Title: h.Title, URL: localURL(h.URL)}
+		if hv.Label == "" {
+			hv.Label = "Document"
+		}
 		for _, f := range h.Fragments {
 			hv.Fragments = append(hv.Fragments, safeFragment(f))
 		}
@@ -190,6 +194,9 @@ func (s *Server) handleSearchPage(c echo.Context) error {
 	}
 	return s.render(c, http.StatusOK, "search", p)
 }
+
+// hitLabels name the types of hits.
+var hitLabels = map[string]string{"document": "Document", "comment": "Comment", "decision": "Decision", "minutes": "Minutes"}
 
 // dateValue parses an optional date filter (YYYY-MM-DD or RFC 3339).
 func dateValue(v, name string) (time.Time, error) {

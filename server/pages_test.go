@@ -561,7 +561,7 @@ func TestPagesDocumentForms(t *testing.T) {
 	}
 	f.ada.submit(d, d+"/transition", formValues("to", "accepted", "summary", "Ship it.\nBackups nightly.")).mustSeeOther(t, d)
 	page = f.ada.pageOK(d)
-	page.has(t, `<div class="decision outcome-accepted">`, "<strong>Accepted</strong> by Ada", "Ship it.\nBackups nightly.", `href="`+d+`/minutes"`)
+	page.has(t, `<div class="decision outcome-accepted" id="decision">`, "<strong>Accepted</strong> by Ada", "Ship it.\nBackups nightly.", `href="`+d+`/minutes"`)
 	f.ada.pageOK(d+"/minutes").has(t, "Ship it.", `href="`+d+`/minutes?record=`, "frozen when the decision was recorded")
 
 	// Hand-off to Bob; Ada, no longer the owner but a space admin, still

@@ -100,7 +100,7 @@ func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("reindex: %w", err)
 	}
 	os.RemoveAll(old)
-	fmt.Fprintf(stdout, "Indexed %d documents and comments in %s.\n", done, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "Indexed %d documents, comments, decisions and minutes in %s.\n", done, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

@@ -158,6 +158,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer idx.Close()
 	indexer := newIndexer(db, idx, log)
 	db.OnChange(indexer.Notify)
+	db.OnEvent(indexer.NotifyEvent)
 	indexCtx, stopIndexer := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopIndexer()
 	indexerDone := make(chan struct{})

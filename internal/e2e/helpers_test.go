@@ -52,6 +52,7 @@ func newSite(t *testing.T) *site {
 	indexer := &search.Indexer{Index: idx, Docs: bolt.NewDocumentService(db), Scanner: bolt.NewScanner(db),
 		Threads: threads, Debounce: 50 * time.Millisecond}
 	db.OnChange(indexer.Notify)
+	db.OnEvent(indexer.NotifyEvent)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { indexer.Run(ctx) })
