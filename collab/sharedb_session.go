@@ -66,6 +66,10 @@ type session struct {
 	wake       chan struct{}
 	pingDue    atomic.Bool
 	recheckDue atomic.Bool
+	// frames is the writer's frame list, kept between rounds while the
+	// writer runs; only the running writer touches it.
+	frames [][]byte
+	events []Event // the writer's spare event queue, the same way
 
 	done       chan struct{} // closed when the session starts closing
 	readerDone chan struct{}
