@@ -124,7 +124,7 @@ func (s *session) writeLoop() {
 		if f := writerStopping.Load(); f != nil {
 			(*f)()
 		}
-		s.frames, s.events = nil, nil // an idle socket keeps no buffers
+		s.frames, s.events, s.paceTimer = nil, nil, nil // an idle socket keeps no buffers
 		if sub := s.sub.Load(); sub != nil {
 			sub.trim()
 		}
@@ -136,17 +136,26 @@ func (s *session) writeLoop() {
 	}
 }
 
-// pace waits WritePace after a write, or until the session closes; the
-// wake-ups that come meanwhile are left for the next round.
+// pace waits WritePace after a write, until a reply is queued or until
+// the session closes; the hub's wake-ups that come meanwhile are left
+// for the next round. Replies are few (one per request of this client)
+// and an ack is what its sender waits for; broadcast frames are many,
+// and the pause lets them go out several to a write.
 func (s *session) pace() {
 	if s.opts.WritePace <= 0 {
 		return
 	}
-	t := time.NewTimer(s.opts.WritePace)
+	if s.paceTimer == nil {
+		s.paceTimer = time.NewTimer(s.opts.WritePace)
+	} else {
+		s.paceTimer.Reset(s.opts.WritePace)
+	}
 	select {
-	case <-t.C:
+	case <-s.paceTimer.C:
+	case <-s.urgent:
+		s.paceTimer.Stop()
 	case <-s.done:
-		t.Stop()
+		s.paceTimer.Stop()
 	}
 }
 
