@@ -62,10 +62,19 @@ type session struct {
 	// writing is set while a writer goroutine runs; wake tells a running
 	// writer that there is something new. pingDue and recheckDue are set
 	// by Live's ticker.
-	writing    atomic.Bool
-	wake       chan struct{}
+	writing atomic.Bool
+	wake    chan struct{}
+	// urgent cuts the writer's pause short: a reply (an ack above all)
+	// waits for no pacing, only broadcast frames do.
+	urgent     chan struct{}
 	pingDue    atomic.Bool
 	recheckDue atomic.Bool
+	// frames is the writer's frame list, kept between rounds while the
+	// writer runs; only the running writer touches it.
+	frames [][]byte
+	events []Event // the writer's spare event queue, the same way
+	// paceTimer is the writer's pause timer, kept while it runs.
+	paceTimer *time.Timer
 
 	done       chan struct{} // closed when the session starts closing
 	readerDone chan struct{}
@@ -124,6 +133,7 @@ func newSession(l *Live, ctx context.Context, conn Conn, userID string) *session
 		presenceLimit: rate.NewLimiter(rate.Limit(o.PresenceRate), o.PresenceBurst),
 		strikes:       rate.NewLimiter(rate.Limit(o.StrikeRate), o.StrikeBurst),
 		wake:          make(chan struct{}, 1),
+		urgent:        make(chan struct{}, 1),
 		done:          make(chan struct{}),
 		readerDone:    make(chan struct{}),
 		writerDone:    make(chan struct{}),
@@ -221,6 +231,10 @@ func (s *session) enqueue(it outItem) {
 	s.outq = append(s.outq, it)
 	s.outMu.Unlock()
 	s.kick()
+	select {
+	case s.urgent <- struct{}{}:
+	default:
+	}
 }
 
 // takeOut returns the queued replies, oldest first, and empties the queue.

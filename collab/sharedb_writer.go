@@ -48,6 +48,10 @@ type ackItem struct {
 // stop and before it marks itself stopped.
 var writerStopping atomic.Pointer[func()]
 
+// maxKeptFrames is the largest frame list a writer keeps for its next
+// round; a larger one (a big catch-up) is left to the collector.
+const maxKeptFrames = 64
+
 // closeGrace is how long the writer waits for the client's answer to its
 // close frame before dropping the TCP connection.
 const closeGrace = 2 * time.Second
@@ -120,6 +124,10 @@ func (s *session) writeLoop() {
 		if f := writerStopping.Load(); f != nil {
 			(*f)()
 		}
+		s.frames, s.events, s.paceTimer = nil, nil, nil // an idle socket keeps no buffers
+		if sub := s.sub.Load(); sub != nil {
+			sub.trim()
+		}
 		s.writing.Store(false)
 		if !s.hasOutput() || !s.writing.CompareAndSwap(false, true) {
 			// Nothing came, or it came and kicked a new writer.
@@ -128,17 +136,26 @@ func (s *session) writeLoop() {
 	}
 }
 
-// pace waits WritePace after a write, or until the session closes; the
-// wake-ups that come meanwhile are left for the next round.
+// pace waits WritePace after a write, until a reply is queued or until
+// the session closes; the hub's wake-ups that come meanwhile are left
+// for the next round. Replies are few (one per request of this client)
+// and an ack is what its sender waits for; broadcast frames are many,
+// and the pause lets them go out several to a write.
 func (s *session) pace() {
 	if s.opts.WritePace <= 0 {
 		return
 	}
-	t := time.NewTimer(s.opts.WritePace)
+	if s.paceTimer == nil {
+		s.paceTimer = time.NewTimer(s.opts.WritePace)
+	} else {
+		s.paceTimer.Reset(s.opts.WritePace)
+	}
 	select {
-	case <-t.C:
+	case <-s.paceTimer.C:
+	case <-s.urgent:
+		s.paceTimer.Stop()
 	case <-s.done:
-		t.Stop()
+		s.paceTimer.Stop()
 	}
 }
 
@@ -147,27 +164,39 @@ func (s *session) pace() {
 func (s *session) writeWaiting() bool {
 	var err error
 	worked := false
+	// Replies and the hub's events go out in one write: under a stream of
+	// ops each write is a syscall and a wake-up of the reader's side.
+	frames := s.frames[:0]
 	if items := s.takeOut(); len(items) > 0 {
 		worked = true
-		var frames [][]byte
 		for _, it := range items {
 			frames = append(frames, s.render(it)...)
 		}
-		err = s.write(frames)
 	}
-	if sub := s.sub.Load(); sub != nil && err == nil {
+	if sub := s.sub.Load(); sub != nil {
 		if sub.dropped() {
 			s.close(CloseTryAgainLater, "Too slow to keep up; reconnect.")
 			return true
 		}
-		if evs := sub.Take(); len(evs) > 0 {
+		evs := sub.swap(s.events)
+		if len(evs) > 0 {
 			worked = true
-			var frames [][]byte
 			for _, ev := range evs {
-				frames = append(frames, s.onEvent(ev)...)
+				frames = s.appendEvent(frames, ev)
 			}
-			err = s.write(frames)
 		}
+		clear(evs)
+		s.events = nil
+		if cap(evs) <= maxKeptFrames {
+			s.events = evs
+		}
+	}
+	err = s.write(frames)
+	clear(frames)
+	if cap(frames) <= maxKeptFrames {
+		s.frames = frames[:0]
+	} else {
+		s.frames = nil
 	}
 	if err == nil && s.pingDue.Swap(false) {
 		worked = true
@@ -356,36 +385,36 @@ func (s *session) flush(frames [][]byte, id string, st *docState) [][]byte {
 	}
 }
 
-// onEvent turns a hub event into frames.
-func (s *session) onEvent(ev Event) [][]byte {
+// appendEvent appends the frames of a hub event.
+func (s *session) appendEvent(frames [][]byte, ev Event) [][]byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.state[ev.DocID]
 	if st == nil {
-		return nil
+		return frames
 	}
 	switch {
 	case ev.Op != nil:
 		if !st.subscribed {
-			return nil
+			return frames
 		}
 		s.hold(st, ev.Op.Version, pendingFrame{rec: ev.Op, frame: ev.frame})
 		if st.syncing {
-			return nil
+			return frames
 		}
-		return s.flush(nil, ev.DocID, st)
+		return s.flush(frames, ev.DocID, st)
 	case ev.Presence != nil:
 		if !st.presenceSub {
-			return nil
+			return frames
 		}
-		return [][]byte{presenceFrame(presencePrefix+ev.DocID, *ev.Presence)}
+		return append(frames, presenceFrame(presencePrefix+ev.DocID, *ev.Presence))
 	case ev.PresenceRequest:
 		if !st.presenceSub {
-			return nil
+			return frames
 		}
-		return [][]byte{channelFrame("pr", presencePrefix+ev.DocID, nil)}
+		return append(frames, channelFrame("pr", presencePrefix+ev.DocID, nil))
 	}
-	return nil
+	return frames
 }
 
 // recheck checks the read permission of every document in use again and

@@ -66,11 +66,30 @@ func NewSubscriber(src, userID string, max int) *Subscriber {
 func (s *Subscriber) Ready() <-chan struct{} { return s.ready }
 
 // Take returns the waiting events, oldest first, and empties the queue.
-func (s *Subscriber) Take() []Event {
+func (s *Subscriber) Take() []Event { return s.swap(nil) }
+
+// trim lets an empty queue's memory go.
+func (s *Subscriber) trim() {
+	s.mu.Lock()
+	if len(s.queue) == 0 {
+		s.queue = nil
+	}
+	s.mu.Unlock()
+}
+
+// swap returns the waiting events and queues the next ones in spare,
+// whose contents are dropped: a writer that alternates two slices does
+// not grow a new queue for every batch.
+func (s *Subscriber) swap(spare []Event) []Event {
+	clear(spare)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q := s.queue
-	s.queue = nil
+	s.queue = spare[:0]
+	if len(q) == 0 {
+		s.queue = q[:0]
+		return spare[:0]
+	}
 	return q
 }
 

@@ -33,7 +33,7 @@ go build -o "$OUT/liveload" "$ROOT/internal/cmd/liveload"
 load() {
   if [ "$CLIENT" = go ]; then
     taskset -c 1 timeout 700 "$OUT/liveload" --url "$1" --collection "$2" --doc "$3" ${4:+--token "$4"} --create \
-      --clients "$5" --ops "$6" --think "${THINK}ms" --timeout 600s --seed "$7" --server-pid "$8" || true
+      --clients "$5" --ops "$6" --think "${THINK}ms" --timeout 600s --seed "$7" --server-pid "$8" ${LIVELOAD_ARGS:-} || true
   else
     taskset -c 1 timeout 700 node "$PEERS/load-sharedb.js" --url "$1" --collection "$2" ${3:+--doc "$3"} ${4:+--token "$4"} \
       --clients "$5" --ops "$6" --think "$THINK" --timeout 600 --seed "$7" --server-pid "$8" || true

@@ -937,3 +937,49 @@ func TestLiveUnsubscribeKeepsPresence(t *testing.T) {
 		t.Fatalf("ada got %v; want bob's cursor after unsubscribing from ops", f)
 	}
 }
+
+// Pacing batches broadcast frames, never replies: with a pace far longer
+// than the test, a client that has just been sent an op still gets the
+// ack of its own op at once, and the ops that arrive during the pause
+// come together after it.
+func TestLiveAckNotPaced(t *testing.T) {
+	const pace = 3 * time.Second
+	e := newEnv(t, func(c *server.Config) { c.LiveWritePace = pace })
+	ada := e.signup("Ada")
+	ada.createSpace("eng")
+	doc := ada.createDoc("eng", "Live", "hi")
+	bob := e.signup("Bob")
+	ada.addMember("eng", bob, "editor")
+	a, b := ada.live(), bob.live()
+	a.handshake(nil)
+	b.handshake(nil)
+	a.subscribe(doc)
+	b.subscribe(doc)
+
+	a.op(doc, 1, 1, []any{"A"})
+	a.ack(doc, 1, 1)
+	if f := b.next(); f.num("v") != 1 || f.str("src") != a.src {
+		t.Fatalf("bob got %v; want ada's op", f)
+	}
+	// Bob's writer has just written: its next broadcast write waits for
+	// the pace, but his ack does not.
+	start := time.Now()
+	b.op(doc, 2, 1, []any{"B"})
+	b.ack(doc, 1, 2)
+	if d := time.Since(start); d > pace/2 {
+		t.Fatalf("ack after %v: replies must not wait for the %v pace", d, pace)
+	}
+	// Ada's writer is in its pause since her ack: Bob's op waits for it,
+	// and goes out with the ack of her next op.
+	a.op(doc, 3, 2, []any{"C"})
+	if f := a.next(); f.num("v") != 2 || f.str("src") != b.src {
+		t.Fatalf("ada got %v; want bob's op", f)
+	}
+	a.ack(doc, 2, 3)
+	if d := time.Since(start); d > pace/2 {
+		t.Fatalf("ack after %v: replies must not wait for the %v pace", d, pace)
+	}
+	if f := b.next(); f.num("v") != 3 {
+		t.Fatalf("bob got %v; want ada's second op", f)
+	}
+}

@@ -83,6 +83,11 @@ type Config struct {
 	// LiveConnsPerUser caps the live co-editing sockets one user holds
 	// open at once (DefaultLiveConnsPerUser); one more is refused with 429.
 	LiveConnsPerUser int
+	// LiveWritePace is the shortest time between two writes to one live
+	// socket (collab.LiveOptions.WritePace: 0 takes its default, negative
+	// writes every frame at once). Longer pacing batches more frames per
+	// write, saving CPU, at the cost of up to that much delay.
+	LiveWritePace time.Duration
 	// OnEvent, if set, registers a function to be called after each event
 	// commits (bolt.DB.OnEvent); it wakes the document event streams.
 	// Without it the streams poll the event log every second.
@@ -152,7 +157,7 @@ func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces d
 		cfg.OnEvent(s.streams.notify)
 	}
 	if cfg.Hub != nil {
-		s.liveSrv = collab.NewLive(cfg.Hub, docs, collab.LiveOptions{Logger: cfg.Logger, Epoch: s.authEpoch.Load})
+		s.liveSrv = collab.NewLive(cfg.Hub, docs, collab.LiveOptions{Logger: cfg.Logger, Epoch: s.authEpoch.Load, WritePace: cfg.LiveWritePace})
 	}
 	if u, err := url.Parse(cfg.BaseURL); err == nil && u.Scheme != "" && u.Host != "" {
 		s.baseOrigin = u.Scheme + "://" + u.Host

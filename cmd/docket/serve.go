@@ -42,6 +42,9 @@ type serveConfig struct {
 	MemoryLimit int64
 	// LiveConnsPerUser caps one user's open live co-editing sockets.
 	LiveConnsPerUser int
+	// LiveWritePace is the shortest time between two writes to one live
+	// socket; 0 keeps the default.
+	LiveWritePace time.Duration
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
@@ -65,8 +68,16 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 		return cfg, fmt.Errorf("DOCKET_LIVE_CONNS_PER_USER must be a positive number")
 	}
 	fs.IntVar(&cfg.LiveConnsPerUser, "live-conns-per-user", perUser, "most live co-editing connections one account may hold open at once (env DOCKET_LIVE_CONNS_PER_USER)")
+	pace, err := time.ParseDuration(envDefault("DOCKET_LIVE_WRITE_PACE", "2ms"))
+	if err != nil || pace < 0 || pace > time.Second {
+		return cfg, fmt.Errorf("DOCKET_LIVE_WRITE_PACE must be a duration from 0 to 1s, e.g. 2ms")
+	}
+	fs.DurationVar(&cfg.LiveWritePace, "live-write-pace", pace, "shortest time between two writes to one live co-editing socket: frames that arrive meanwhile go out in one write; longer saves CPU under heavy co-editing and delays frames up to this much, 0 writes at once (env DOCKET_LIVE_WRITE_PACE)")
 	if _, err := parseArgs(fs, args); err != nil {
 		return cfg, err
+	}
+	if cfg.LiveWritePace < 0 || cfg.LiveWritePace > time.Second {
+		return cfg, fmt.Errorf("--live-write-pace must be from 0 to 1s")
 	}
 	if cfg.LiveConnsPerUser < 1 {
 		return cfg, fmt.Errorf("--live-conns-per-user must be at least 1")
@@ -197,6 +208,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Visits:    bolt.NewVisitService(db),
 
 		LiveConnsPerUser: cfg.LiveConnsPerUser,
+		LiveWritePace:    livePace(cfg.LiveWritePace),
 	}, users, users, spaces, bolt.NewDocumentService(db), renderer)
 
 	// Webhooks go out from one dispatcher, woken by every commit that
@@ -297,4 +309,12 @@ func startAdminSocket(dataDir string, db *bolt.DB, log *slog.Logger) *http.Serve
 		}
 	}()
 	return srv
+}
+
+// livePace maps the flag's 0 ("write at once") to the option's negative.
+func livePace(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

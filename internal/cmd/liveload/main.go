@@ -28,6 +28,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,6 +52,7 @@ type config struct {
 	seed                        uint64
 	serverPID                   int
 	create                      bool
+	cpuProfile                  string
 }
 
 func main() {
@@ -66,7 +68,19 @@ func main() {
 	flag.Uint64Var(&c.seed, "seed", 1, "random seed")
 	flag.IntVar(&c.serverPID, "server-pid", 0, "server process id, for its CPU use")
 	flag.BoolVar(&c.create, "create", false, "create the document over the socket if it does not exist (for the stock ShareDB server)")
+	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write the load client's CPU profile to this file")
 	flag.Parse()
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "liveload:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if c.doc == "" || c.clients < 2 || c.ops < 1 || c.clients*c.ops > 20000 {
 		fmt.Fprintln(os.Stderr, "liveload: need --doc, --clients >= 2, --ops >= 1 and clients*ops <= 20000")
 		os.Exit(2)
