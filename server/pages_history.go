@@ -124,6 +124,9 @@ func (s *Server) handleHistoryPage(c echo.Context) error {
 	if data.View, err = s.loadVersion(ctx, doc, v, !data.Source); err != nil {
 		return err
 	}
+	if c.QueryParam("v") != "" {
+		data.From, data.To = compareWith(v, doc.Version)
+	}
 	if c.QueryParam("from") != "" || c.QueryParam("to") != "" {
 		if data.From, err = version("from", max(doc.Version-1, 0)); err != nil {
 			return err
@@ -228,4 +231,15 @@ func (s *Server) handleMinutesPage(c echo.Context) error {
 	p := s.newPage(c, "Minutes of "+doc.Title)
 	p.Data = data
 	return s.render(c, http.StatusOK, "minutes", p)
+}
+
+// compareWith is what the compare form offers while version v is
+// replayed: v against the current version, or, at the current version,
+// the change that made it. frontend/src/history.ts does the same as the
+// slider moves.
+func compareWith(v, latest int64) (from, to int64) {
+	if v < latest {
+		return v, latest
+	}
+	return max(v-1, 0), v
 }

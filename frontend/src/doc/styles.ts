@@ -72,9 +72,6 @@ const pageStyles = new StyleModule({
   ".dk-panes": { display: "grid", gap: "1rem", gridTemplateColumns: "minmax(0, 1fr)", alignItems: "start" },
   ".dk-panes.dk-mode-split": { gridTemplateColumns: "minmax(0, 1fr) minmax(0, 1fr)" },
   ".dk-panes.dk-mode-edit .dk-preview-pane, .dk-panes.dk-mode-preview .dk-editor-pane": { display: "none" },
-  "@media (max-width: 900px)": {
-    ".dk-panes.dk-mode-split": { gridTemplateColumns: "minmax(0, 1fr)" },
-  },
   ".dk-editor-pane .cm-editor": {
     border: "1px solid var(--border, #d9dce1)",
     borderRadius: "6px",
@@ -83,8 +80,15 @@ const pageStyles = new StyleModule({
   },
   ".dk-editor-pane .cm-editor.cm-focused": { outline: "2px solid var(--accent, #2156c9)", outlineOffset: "1px" },
   ".dk-editor-pane .cm-scroller": { fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace", lineHeight: "1.5" },
-  ".dk-preview-pane": { minWidth: "0", overflowWrap: "anywhere" },
+  // break-word, not anywhere: "anywhere" lets table cells shrink to one
+  // letter wide (tables scroll sideways instead; links still break).
+  ".dk-preview-pane": { minWidth: "0", overflowWrap: "break-word" },
   ".dk-panes.dk-mode-split .dk-preview-pane": { maxHeight: "80vh", overflow: "auto" },
+  "@media (max-width: 900px)": {
+    ".dk-panes.dk-mode-split": { gridTemplateColumns: "minmax(0, 1fr)" },
+    // Stacked, the preview follows the editor in the page's own scroll.
+    ".dk-panes.dk-mode-split .dk-preview-pane": { maxHeight: "none", overflow: "visible" },
+  },
   // A long document's blocks out of sight are neither laid out nor
   // painted, so that refreshing the preview stays cheap.
   ".dk-preview-pane > article > *": { contentVisibility: "auto", containIntrinsicSize: "auto 3em" },
