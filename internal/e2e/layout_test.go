@@ -190,4 +190,3 @@ func layoutShot(t *testing.T, p *person, dir, name string) {
 		t.Fatal(err)
 	}
 }
-
