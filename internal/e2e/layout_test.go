@@ -29,7 +29,7 @@ const layoutBody = "# Storage engine for the whole site\n\n" +
 // login and sign-up pages, home, spaces, a space, a new document, a
 // document in review with threads (the editor loaded), one decided, its
 // minutes, its history (replay and diff), search, the inbox and both
-// settings pages. With $DOCKET_SCREENSHOTS set it saves every page at
+// settings pages; every control on them has a label. With $DOCKET_SCREENSHOTS set it saves every page at
 // 1280x800 light and dark and at 375x812: layout-<page>[-dark|-phone].png.
 func TestWebAppLayout(t *testing.T) {
 	s := newSite(t)
@@ -108,7 +108,8 @@ func TestWebAppLayout(t *testing.T) {
 		{"viewer", "/d/" + decided, carol, editor, ""},
 		{"minutes", "/d/" + decided + "/minutes", ada, "", ""},
 		{"history", "/d/" + decided + "/history?v=2", ada, `document.querySelector("#replay input[type=range]")`, ""},
-		{"diff", "/d/" + decided + "/history?from=1&to=2", ada, `document.querySelector(".diff-add")`, ""},
+		{"diff", "/d/" + decided + "/history?from=1&to=2#diff-h", ada, `document.querySelector(".diff-add")`, ""},
+		{"suggest", "/s/eng", ada, "", suggest("stor")},
 		{"search", "/search?q=backups", ada, `document.querySelector(".hit .snippet mark")`, ""},
 		{"inbox", "/inbox", bob, "", ""},
 		{"settings", "/settings", ada, "", ""},
@@ -122,7 +123,7 @@ func TestWebAppLayout(t *testing.T) {
 			p.waitJS(pg.ready, wait)
 		}
 		if pg.act != "" {
-			eval[bool](p, pg.act+"; true")
+			eval[bool](p, "Promise.resolve("+pg.act+").then(() => true)")
 		}
 		time.Sleep(100 * time.Millisecond) // the script's first changes
 		got := eval[string](p, `(() => {
@@ -136,6 +137,16 @@ func TestWebAppLayout(t *testing.T) {
 		if got != "" {
 			t.Errorf("%s (%s) scrolls sideways at 375 px: %s", pg.name, pg.path, got)
 		}
+		// Every control the page shows (the script's too) has a name; the
+		// disabled checkboxes of rendered task lists are not controls.
+		unlabelled := eval[string](p, `[...document.querySelectorAll("input:not([type=hidden]), select, textarea, button, [contenteditable=true], [role=button]")]
+			.filter(e => e.getClientRects().length > 0 && !e.disabled)
+			.filter(e => !((e.labels && e.labels.length) || e.getAttribute("aria-label") || e.getAttribute("aria-labelledby") || e.getAttribute("title") ||
+				((e.tagName === "BUTTON" || e.getAttribute("role") === "button") && e.textContent.trim())))
+			.map(e => e.outerHTML.slice(0, 80)).join("\n")`)
+		if unlabelled != "" {
+			t.Errorf("%s (%s): controls without a label:\n%s", pg.name, pg.path, unlabelled)
+		}
 		if shots != "" {
 			layoutShot(t, p, shots, "layout-"+pg.name+"-phone")
 			p.do(chromedp.EmulateViewport(1280, 800))
@@ -144,7 +155,7 @@ func TestWebAppLayout(t *testing.T) {
 				p.waitJS(pg.ready, wait)
 			}
 			if pg.act != "" {
-				eval[bool](p, pg.act+"; true")
+				eval[bool](p, "Promise.resolve("+pg.act+").then(() => true)")
 			}
 			time.Sleep(150 * time.Millisecond)
 			layoutShot(t, p, shots, "layout-"+pg.name)
@@ -158,6 +169,18 @@ func TestWebAppLayout(t *testing.T) {
 			eval[bool](p, `localStorage.removeItem("docket.mode"); true`)
 		}
 	}
+}
+
+// suggest is JavaScript that types q into the header's search field and
+// waits for the title suggestions.
+func suggest(q string) string {
+	return fmt.Sprintf(`(async () => {
+		const q = document.getElementById("site-q");
+		q.focus();
+		q.value = %q;
+		q.dispatchEvent(new Event("input", {bubbles: true}));
+		for (let i = 0; i < 50 && !document.querySelector("[role=listbox] [role=option]"); i++) await new Promise(r => setTimeout(r, 100));
+	})()`, q)
 }
 
 // mode is JavaScript that switches the document page's view mode.
