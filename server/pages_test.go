@@ -532,14 +532,14 @@ func TestPagesDocumentForms(t *testing.T) {
 	p.mustSeeOther(t, d+"#t-")
 	concern := strings.TrimPrefix(p.location, d+"#t-")
 	page = f.ada.pageOK(d)
-	page.has(t, "Last call: 1 unresolved concern(s) block the last call.", `href="#t-`+concern+`"`, `<span class="badge verdict-concern">Concern</span>`)
+	page.has(t, "Last call: 1 unresolved concern blocks the last call.", `href="#t-`+concern+`"`, `<span class="badge verdict-concern">Concern</span>`)
 	page.hasNot(t, `<input type="hidden" name="to" value="last-call">`)
 	lastCall := due.AddDate(0, 0, 3).Format("2006-01-02T15:04")
 	p = f.ada.submit(d, d+"/transition", formValues("to", "last-call", "due", lastCall))
 	if p.status != http.StatusConflict {
 		t.Fatalf("last call with an open concern = %d; want 409", p.status)
 	}
-	p.has(t, `<p class="alert" role="alert">1 unresolved concern(s) block the last call.</p>`)
+	p.has(t, `<p class="alert" role="alert">1 unresolved concern blocks the last call.</p>`)
 	// A past deadline is refused with the reason.
 	f.ada.submit(d, d+"/threads/"+concern+"/resolve", url.Values{}).mustSeeOther(t, d)
 	p = f.ada.submit(d, d+"/transition", formValues("to", "last-call", "due", "2001-01-01T00:00"))
