@@ -115,6 +115,19 @@ func TestWebAppLayout(t *testing.T) {
 		{"settings", "/settings", ada, "", ""},
 		{"space-settings", "/s/eng/settings", ada, "", ""},
 	}
+	// $DOCKET_LAYOUT_CORPUS: also every markdown file of a directory
+	// (e.g. the go-proposals corpus), as documents read at 375 px.
+	if dir := os.Getenv("DOCKET_LAYOUT_CORPUS"); dir != "" {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.md"))
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := id(api(ada, "POST", "/api/docs", `{"space": "eng", "body": `+quoted(string(b))+`}`))
+			pages = append(pages, page{"corpus-" + strings.TrimSuffix(filepath.Base(f), ".md"), "/d/" + d, carol, editor, ""})
+		}
+	}
 	for _, pg := range pages {
 		p := pg.who
 		p.do(chromedp.EmulateViewport(375, 812))
