@@ -67,6 +67,8 @@ func TestWebAppLayout(t *testing.T) {
 	api(ada, "POST", "/api/spaces", `{"slug": "eng", "name": "Engineering"}`)
 	api(ada, "POST", "/api/spaces/eng/members", `{"email": "bob@example.com", "role": "editor"}`)
 	api(ada, "POST", "/api/spaces/eng/members", `{"email": "carol@example.com", "role": "viewer"}`)
+	// A long name, for the header and the people list on a phone.
+	api(carol, "PATCH", "/api/me", `{"name": "Carolina Wilhelmina Featherstonehaugh-Smythe"}`)
 	quoted := func(s string) string { return fmt.Sprintf("%q", s) }
 	decided := id(api(ada, "POST", "/api/docs", `{"space": "eng", "kind": "rfc", "tags": ["storage", "backend"], "body": `+quoted(layoutBody)+`}`))
 	api(ada, "POST", "/api/docs/"+decided+"/edits", `{"version": 1, "body": `+quoted(layoutBody+"\nReads never block writes.\n")+`}`)
@@ -106,6 +108,8 @@ func TestWebAppLayout(t *testing.T) {
 		{"document-preview", "/d/" + decided, ada, editor, mode("preview")},
 		{"review", "/d/" + inReview, bob, editor, ""},
 		{"viewer", "/d/" + decided, carol, editor, ""},
+		{"viewer-home", "/", carol, "", ""},
+		{"viewer-search", "/search?q=storage", carol, "", ""},
 		{"minutes", "/d/" + decided + "/minutes", ada, "", ""},
 		{"history", "/d/" + decided + "/history?v=2", ada, `document.querySelector("#replay input[type=range]")`, ""},
 		{"diff", "/d/" + decided + "/history?from=1&to=2#diff-h", ada, `document.querySelector(".diff-add")`, ""},

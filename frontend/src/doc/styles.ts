@@ -46,8 +46,11 @@ const pageStyles = new StyleModule({
   },
   ".dk-modes button + button": { borderLeft: "1px solid var(--border, #d9dce1)" },
   ".dk-modes button[aria-pressed=true]": { background: "var(--accent, #2156c9)", color: "var(--bg, #fff)" },
-  ".dk-people": { display: "flex", flexWrap: "wrap", gap: "0.3rem", listStyle: "none", margin: "0", padding: "0" },
+  ".dk-people": { display: "flex", flexWrap: "wrap", gap: "0.3rem", listStyle: "none", margin: "0", padding: "0", minWidth: "0", maxWidth: "100%" },
   ".dk-people li": {
+    maxWidth: "min(16rem, 100%)",
+    overflow: "hidden",
+    textOverflow: "ellipsis",
     padding: "0.1rem 0.5rem",
     borderRadius: "999px",
     border: "1px solid var(--dk-color, var(--border, #d9dce1))",
