@@ -84,6 +84,10 @@ func TestWebAppLayout(t *testing.T) {
 	api(ada, "POST", "/api/docs/"+inReview+"/reviews", `{"verdict": "concern", "body": "What happens to the index while a backup runs?"}`)
 	api(ada, "POST", "/api/docs/"+inReview+"/threads", `{"anchor": {"version": 1, "start": 23, "end": 38}, "body": "Per site or per space?"}`)
 
+	// Long words where they tend to overflow: a title, a tag, a webhook URL.
+	long := id(api(ada, "POST", "/api/docs", `{"space": "eng", "kind": "notes", "tags": ["observability-and-incident-response-runbooks"], "body": "# TheLongestTitleWithoutAnySpacesThatSomeoneCouldTypeIntoDocket\n\nText.\n"}`))
+	api(ada, "POST", "/api/spaces/eng/webhooks", `{"url": "https://hooks.example.com/services/T0123456789/B0123456789/abcdefghijklmnopqrstuvwx"}`)
+
 	// Search is indexed in the background.
 	ada.open("/")
 	ada.waitJS(`fetch("/api/search?q=backups").then(r => r.json()).then(r => (r.hits || r.results || []).length > 0)`, wait)
@@ -109,6 +113,8 @@ func TestWebAppLayout(t *testing.T) {
 		{"review", "/d/" + inReview, bob, editor, ""},
 		{"viewer", "/d/" + decided, carol, editor, ""},
 		{"viewer-home", "/", carol, "", ""},
+		{"long-title", "/d/" + long, ada, editor, ""},
+		{"long-title-history", "/d/" + long + "/history", ada, "", ""},
 		{"viewer-search", "/search?q=storage", carol, "", ""},
 		{"minutes", "/d/" + decided + "/minutes", ada, "", ""},
 		{"history", "/d/" + decided + "/history?v=2", ada, `document.querySelector("#replay input[type=range]")`, ""},
