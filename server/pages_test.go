@@ -562,7 +562,15 @@ func TestPagesDocumentForms(t *testing.T) {
 	f.ada.submit(d, d+"/transition", formValues("to", "accepted", "summary", "Ship it.\nBackups nightly.")).mustSeeOther(t, d)
 	page = f.ada.pageOK(d)
 	page.has(t, `<div class="decision outcome-accepted">`, "<strong>Accepted</strong> by Ada", "Ship it.\nBackups nightly.", `href="`+d+`/minutes"`)
-	f.ada.pageOK(d+"/minutes").has(t, "Ship it.", `href="`+d+`/minutes?record=`, "frozen when the decision was recorded")
+	minutes := f.ada.pageOK(d + "/minutes")
+	minutes.has(t, "Ship it.", `href="`+d+`/minutes?record=`, "frozen when the decision was recorded")
+	// The minutes' instants (UTC in the markdown) read in Ada's zone.
+	if !regexp.MustCompile(`(?s)id="minutes".*<time datetime="\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z" title="[^"]+ CET">`).MatchString(minutes.body) {
+		t.Errorf("minutes show no <time> in Berlin time:\n%s", minutes.body)
+	}
+	if iso := regexp.MustCompile(`>[^<]*\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z`).FindString(minutes.body); iso != "" {
+		t.Errorf("minutes show a UTC instant: %s", iso)
+	}
 
 	// Hand-off to Bob; Ada, no longer the owner but a space admin, still
 	// sees the process forms.
