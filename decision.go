@@ -2,6 +2,7 @@ package docket
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -164,11 +165,11 @@ func CheckTransition(st TransitionState, t Transition) error {
 		}
 	case StatusLastCall:
 		if st.OpenConcerns > 0 {
-			return Errorf(ECONFLICT, "%d unresolved concern(s) block the last call.", st.OpenConcerns)
+			return Errorf(ECONFLICT, "%s the last call.", concernsBlock(st.OpenConcerns))
 		}
 	case StatusAccepted, StatusDeclined:
 		if st.OpenConcerns > 0 && t.To == StatusAccepted {
-			return Errorf(ECONFLICT, "%d unresolved concern(s) block the decision.", st.OpenConcerns)
+			return Errorf(ECONFLICT, "%s the decision.", concernsBlock(st.OpenConcerns))
 		}
 		// A last call without a deadline never ends by itself.
 		lastCallOver := st.From == StatusLastCall && !st.Due.IsZero() && !st.Now.Before(st.Due)
@@ -242,4 +243,13 @@ type DecisionService interface {
 
 	// FindHandoffs lists a document's ownership changes, oldest first.
 	FindHandoffs(ctx context.Context, docID string) ([]*Handoff, error)
+}
+
+// concernsBlock is "1 unresolved concern blocks" or "n unresolved
+// concerns block".
+func concernsBlock(n int) string {
+	if n == 1 {
+		return "1 unresolved concern blocks"
+	}
+	return fmt.Sprintf("%d unresolved concerns block", n)
 }

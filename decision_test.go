@@ -113,12 +113,12 @@ func TestCheckTransitionRules(t *testing.T) {
 
 		// Concerns.
 		{"concern blocks last-call", with(review, func(s *docket.TransitionState) { s.OpenConcerns = 1 }),
-			docket.Transition{To: docket.StatusLastCall, Due: now.Add(day)}, docket.ECONFLICT, "1 unresolved concern(s) block the last call"},
+			docket.Transition{To: docket.StatusLastCall, Due: now.Add(day)}, docket.ECONFLICT, "1 unresolved concern blocks the last call"},
 		{"last-call without concerns", review, docket.Transition{To: docket.StatusLastCall, Due: now.Add(day)}, "", ""},
 		{"concern blocks accept after last call", with(lastCall, func(s *docket.TransitionState) { s.OpenConcerns = 2; s.Due = now.Add(-hour) }),
-			docket.Transition{To: docket.StatusAccepted, Summary: "ok"}, docket.ECONFLICT, "2 unresolved concern(s) block the decision"},
+			docket.Transition{To: docket.StatusAccepted, Summary: "ok"}, docket.ECONFLICT, "2 unresolved concerns block the decision"},
 		{"concern blocks accept with all approving", with(review, func(s *docket.TransitionState) { s.OpenConcerns = 1; s.Approved = 2 }),
-			docket.Transition{To: docket.StatusAccepted, Summary: "ok"}, docket.ECONFLICT, "block the decision"},
+			docket.Transition{To: docket.StatusAccepted, Summary: "ok"}, docket.ECONFLICT, "blocks the decision"},
 		{"concern does not block decline", with(lastCall, func(s *docket.TransitionState) { s.OpenConcerns = 1; s.Due = now.Add(-hour) }),
 			docket.Transition{To: docket.StatusDeclined, Summary: "no"}, "", ""},
 		{"concern does not block postpone", with(review, func(s *docket.TransitionState) { s.OpenConcerns = 1 }),

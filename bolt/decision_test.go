@@ -171,7 +171,7 @@ func TestDecisionScript(t *testing.T) {
 	before := len(bolt.DocEvents(w.db, w.docID))
 	_, err = w.dec.Transition(w.olga, w.docID, docket.Transition{To: docket.StatusLastCall, Due: start.Add(10 * 24 * time.Hour)})
 	wantCode(t, "last call with an open concern", err, docket.ECONFLICT)
-	if got, want := docket.ErrorMessage(err), "1 unresolved concern(s) block the last call."; got != want {
+	if got, want := docket.ErrorMessage(err), "1 unresolved concern blocks the last call."; got != want {
 		t.Fatalf("refusal = %q; want %q", got, want)
 	}
 	if lc, _ := w.dec.FindLifecycle(w.olga, w.docID); lc.Status != docket.StatusReview || !lc.Due.Equal(due) {

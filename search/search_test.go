@@ -173,7 +173,8 @@ func TestGroundTruth(t *testing.T) {
 
 func TestPlainText(t *testing.T) {
 	md := "# Title *here*\n\nSome **bold** and _emph_ and snake_case, a [link](http://x.example/secret) " +
-		"and ![alt text](img.png) <b>tag</b>.\n\n```go\nfunc main() {}\n```\n\n> quoted\n- item one\n\n[ref]: http://example.com/hidden\n"
+		"and ![alt text](img.png) <b>tag</b>.\n\n```go\nfunc main() {}\n```\n\n> quoted\n- item one\n\n[ref]: http://example.com/hidden\n" +
+		"\n| option | **files** |\n|:---|---:|\n| bbolt | one |\n"
 	body, headings := PlainText(md)
 	_, _, links := plainText(md)
 	for _, want := range []string{"secret", "img png", "hidden"} {
@@ -181,12 +182,12 @@ func TestPlainText(t *testing.T) {
 			t.Errorf("plainText links lack %q: %q", want, links)
 		}
 	}
-	for _, want := range []string{"Title here", "bold", " emph ", "snake_case", "link", "alt text", "func main() {}", "quoted", "item one"} {
+	for _, want := range []string{"Title here", "bold", " emph ", "snake_case", "link", "alt text", "func main() {}", "quoted", "item one", " option   files ", " bbolt   one "} {
 		if !strings.Contains(body, want) {
 			t.Errorf("PlainText body lacks %q:\n%s", want, body)
 		}
 	}
-	for _, bad := range []string{"http", "secret", "img.png", "```", "**", "<b>", "hidden"} {
+	for _, bad := range []string{"http", "secret", "img.png", "```", "**", "<b>", "hidden", "|", "---"} {
 		if strings.Contains(body, bad) {
 			t.Errorf("PlainText body contains %q:\n%s", bad, body)
 		}

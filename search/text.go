@@ -21,6 +21,7 @@ var (
 	mdHeading   = regexp.MustCompile(`^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$`)
 	mdFence     = regexp.MustCompile("^\\s*(?:```|~~~)")
 	mdRule      = regexp.MustCompile(`^\s*(?:[-*_=]\s*){3,}$`)
+	mdTableRule = regexp.MustCompile(`^\s*\|?(?:\s*:?-+:?\s*\|)+\s*(?::?-+:?\s*)?$`)
 )
 
 // PlainText turns markdown into the words a reader sees: code fence
@@ -70,6 +71,19 @@ func plainText(md string) (body string, headings []string, links string) {
 		if strings.IndexByte("-*_=", first) >= 0 && first != 0 && mdRule.MatchString(line) {
 			b.WriteByte('\n')
 			continue
+		}
+		if first == '|' {
+			// A table: the delimiter row goes, the cells' pipes become
+			// spaces (snippets showed "| a | b |").
+			if mdTableRule.MatchString(line) {
+				b.WriteByte('\n')
+				continue
+			}
+			line = strings.ReplaceAll(line, "|", " ")
+			first = ' '
+			if t := strings.TrimLeft(line, " \t"); t != "" {
+				first = t[0]
+			}
 		}
 		if strings.Contains(line, "](") {
 			addURLs(line, mdLinkURL, 1)

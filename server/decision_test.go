@@ -197,7 +197,7 @@ func TestRFCEndToEnd(t *testing.T) {
 	}
 
 	r = olga.must(409, "POST", base+"/transition", map[string]any{"to": "last-call", "due": rfc3339(clock.Now().Add(10 * 24 * time.Hour))})
-	if got, want := r.errMessage(), "1 unresolved concern(s) block the last call."; got != want {
+	if got, want := r.errMessage(), "1 unresolved concern blocks the last call."; got != want {
 		t.Fatalf("409 message = %q; want %q", got, want)
 	}
 	if r := olga.must(200, "GET", base+"/lifecycle", nil); r.str("status") != "review" || r.str("due") != rfc3339(reviewDue) {

@@ -3,6 +3,7 @@ package server
 import (
 	"html/template"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -124,6 +125,9 @@ func (s *Server) handleHistoryPage(c echo.Context) error {
 	if data.View, err = s.loadVersion(ctx, doc, v, !data.Source); err != nil {
 		return err
 	}
+	if c.QueryParam("v") != "" {
+		data.From, data.To = compareWith(v, doc.Version)
+	}
 	if c.QueryParam("from") != "" || c.QueryParam("to") != "" {
 		if data.From, err = version("from", max(doc.Version-1, 0)); err != nil {
 			return err
@@ -221,11 +225,55 @@ func (s *Server) handleMinutesPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	data.HTML, data.Record, data.Markdown = template.HTML(html), record, md
+	p := s.newPage(c, "Minutes of "+doc.Title)
+	data.HTML, data.Record, data.Markdown = template.HTML(localTimes(html, p)), record, md
 	if data.Records, err = s.cfg.Minutes.FindMinutesRecords(ctx, id); err != nil {
 		return err
 	}
-	p := s.newPage(c, "Minutes of "+doc.Title)
 	p.Data = data
 	return s.render(c, http.StatusOK, "minutes", p)
+}
+
+// compareWith is what the compare form offers while version v is
+// replayed: v against the current version, or, at the current version,
+// the change that made it. frontend/src/history.ts does the same as the
+// slider moves.
+func compareWith(v, latest int64) (from, to int64) {
+	if v < latest {
+		return v, latest
+	}
+	return max(v-1, 0), v
+}
+
+// isoInstant is a time as the minutes write it (RFC 3339, UTC, seconds).
+var isoInstant = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\b`)
+
+// localTimes shows the instants in the text of sanitised minutes HTML
+// as the page's <time> elements in the reader's zone (the markdown, the
+// record kept, stays in UTC). Only text between tags is changed, never
+// an attribute.
+func localTimes(h string, p *page) string {
+	var b strings.Builder
+	for h != "" {
+		lt := strings.IndexByte(h, '<')
+		if lt < 0 {
+			lt = len(h)
+		}
+		b.WriteString(isoInstant.ReplaceAllStringFunc(h[:lt], func(m string) string {
+			t, err := time.Parse(time.RFC3339, m)
+			if err != nil {
+				return m
+			}
+			return string(p.When(t))
+		}))
+		h = h[lt:]
+		gt := strings.IndexByte(h, '>')
+		if gt < 0 {
+			b.WriteString(h)
+			break
+		}
+		b.WriteString(h[:gt+1])
+		h = h[gt+1:]
+	}
+	return b.String()
 }

@@ -532,14 +532,14 @@ func TestPagesDocumentForms(t *testing.T) {
 	p.mustSeeOther(t, d+"#t-")
 	concern := strings.TrimPrefix(p.location, d+"#t-")
 	page = f.ada.pageOK(d)
-	page.has(t, "Last call: 1 unresolved concern(s) block the last call.", `href="#t-`+concern+`"`, `<span class="badge verdict-concern">Concern</span>`)
+	page.has(t, "Last call: 1 unresolved concern blocks the last call.", `href="#t-`+concern+`"`, `<span class="badge verdict-concern">Concern</span>`)
 	page.hasNot(t, `<input type="hidden" name="to" value="last-call">`)
 	lastCall := due.AddDate(0, 0, 3).Format("2006-01-02T15:04")
 	p = f.ada.submit(d, d+"/transition", formValues("to", "last-call", "due", lastCall))
 	if p.status != http.StatusConflict {
 		t.Fatalf("last call with an open concern = %d; want 409", p.status)
 	}
-	p.has(t, `<p class="alert" role="alert">1 unresolved concern(s) block the last call.</p>`)
+	p.has(t, `<p class="alert" role="alert">1 unresolved concern blocks the last call.</p>`)
 	// A past deadline is refused with the reason.
 	f.ada.submit(d, d+"/threads/"+concern+"/resolve", url.Values{}).mustSeeOther(t, d)
 	p = f.ada.submit(d, d+"/transition", formValues("to", "last-call", "due", "2001-01-01T00:00"))
@@ -562,7 +562,15 @@ func TestPagesDocumentForms(t *testing.T) {
 	f.ada.submit(d, d+"/transition", formValues("to", "accepted", "summary", "Ship it.\nBackups nightly.")).mustSeeOther(t, d)
 	page = f.ada.pageOK(d)
 	page.has(t, `<div class="decision outcome-accepted" id="decision">`, "<strong>Accepted</strong> by Ada", "Ship it.\nBackups nightly.", `href="`+d+`/minutes"`)
-	f.ada.pageOK(d+"/minutes").has(t, "Ship it.", `href="`+d+`/minutes?record=`, "frozen when the decision was recorded")
+	minutes := f.ada.pageOK(d + "/minutes")
+	minutes.has(t, "Ship it.", `href="`+d+`/minutes?record=`, "frozen when the decision was recorded")
+	// The minutes' instants (UTC in the markdown) read in Ada's zone.
+	if !regexp.MustCompile(`(?s)id="minutes".*<time datetime="\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z" title="[^"]+ CET">`).MatchString(minutes.body) {
+		t.Errorf("minutes show no <time> in Berlin time:\n%s", minutes.body)
+	}
+	if iso := regexp.MustCompile(`>[^<]*\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z`).FindString(minutes.body); iso != "" {
+		t.Errorf("minutes show a UTC instant: %s", iso)
+	}
 
 	// Hand-off to Bob; Ada, no longer the owner but a space admin, still
 	// sees the process forms.

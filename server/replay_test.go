@@ -23,11 +23,14 @@ func TestHistoryReplayPage(t *testing.T) {
 			`href="` + d + `?v=2#replay">← Previous version</a>`, `<span class="badge">Current</span>`}, []string{"Next version"}},
 		{d + "?v=2", []string{`<output id="replay-out" for="replay-range">2</output> of 3`, `value="2" required`,
 			"<strong>bbolt</strong> for everything", "· by Ada · <time", `<span class="added">+15</span>`,
-			`href="` + d + `?v=1#replay">← Previous version</a>`, `href="` + d + `?v=3#replay">Next version →</a>`},
+			`href="` + d + `?v=1#replay">← Previous version</a>`, `href="` + d + `?v=3#replay">Next version →</a>`,
+			`id="cmp-from" type="number" name="from" min="0" max="3" value="2"`, `id="cmp-to" type="number" name="to" min="0" max="3" value="3"`},
 			[]string{"SQLite", "Current"}},
 		{d + "?v=3&view=source", []string{"Use **<del>bbol</del><ins>SQLi</ins>t<ins>e</ins>** for everything.", `value="source" checked`,
 			`href="` + d + `?v=2&amp;view=source#replay"`}, []string{`id="replay-text"`}},
-		{d + "?v=0", []string{"<strong>Version 0</strong>", "before the first text"}, []string{"Previous version"}},
+		{d + "?v=0", []string{"<strong>Version 0</strong>", "before the first text", `name="from" min="0" max="3" value="0"`}, []string{"Previous version"}},
+		{d + "?v=3", []string{`name="from" min="0" max="3" value="2"`, `name="to" min="0" max="3" value="3"`}, nil},
+		{d + "?v=1&from=0&to=2", []string{`name="from" min="0" max="3" value="0"`, `name="to" min="0" max="3" value="2"`}, nil},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			p := f.ada.pageOK(tc.path)

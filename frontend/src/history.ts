@@ -57,6 +57,9 @@ class Replay {
   private dir = 1;
   private dragging = false;
   private sessions: Session[] = [];
+  private cmpFrom: HTMLInputElement | null = null;
+  private cmpTo: HTMLInputElement | null = null;
+  private cmpTouched = false;
   private buttons: Record<"prev" | "next" | "prevSession" | "nextSession", HTMLButtonElement>;
 
   constructor(private root: HTMLElement) {
@@ -129,6 +132,12 @@ class Replay {
       this.root.scrollIntoView({ block: "start" });
       this.range.focus({ preventScroll: true });
     });
+    // The compare form follows the slider until the reader edits it.
+    this.cmpFrom = document.querySelector<HTMLInputElement>("#cmp-from");
+    this.cmpTo = document.querySelector<HTMLInputElement>("#cmp-to");
+    for (const input of [this.cmpFrom, this.cmpTo]) {
+      input?.addEventListener("input", () => { this.cmpTouched = true; });
+    }
     this.updateControls();
     void this.loadSessions();
   }
@@ -154,6 +163,13 @@ class Replay {
     this.out.value = String(v);
     this.number.value = String(v);
     this.range.setAttribute("aria-valuetext", `Version ${v} of ${this.latest}`);
+    if (this.cmpFrom && this.cmpTo && !this.cmpTouched) {
+      // As the server does (compareWith): v against the current version,
+      // or at the current version the change that made it.
+      const [from, to] = v < this.latest ? [v, this.latest] : [Math.max(v - 1, 0), v];
+      this.cmpFrom.value = String(from);
+      this.cmpTo.value = String(to);
+    }
     this.updateControls();
     const hit = this.cache.get(this.key(v, this.mode));
     if (hit) {

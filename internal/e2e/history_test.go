@@ -109,6 +109,10 @@ func TestWebAppHistory(t *testing.T) {
 	if got := eval[string](ada, `new URL(location.href).searchParams.get("v")`); got != "1" {
 		t.Errorf("URL v = %q; want 1", got)
 	}
+	// The compare form follows the slider: version 1 against the current one.
+	if got := eval[string](ada, `document.getElementById("cmp-from").value + ".." + document.getElementById("cmp-to").value`); got != "1.."+latest {
+		t.Errorf("compare form = %s; want 1..%s", got, latest)
+	}
 	ada.key(kb.ArrowRight)
 	ada.waitJS(contains("#replay-meta", "Version 2")+` && `+contains("#replay-meta", "by Ada")+` && `+contains("#replay-text", "R"), wait)
 	ada.key(kb.End)

@@ -307,6 +307,7 @@ export function start(main: HTMLElement): void {
         const li = document.createElement("li");
         li.className = `dk-c${p.color}` + (p.me ? " dk-me" : "");
         li.textContent = p.me ? `${p.name} (you)` : p.name;
+        li.title = li.textContent; // the whole name where a long one is cut
         return li;
       }),
     );

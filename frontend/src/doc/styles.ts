@@ -46,8 +46,11 @@ const pageStyles = new StyleModule({
   },
   ".dk-modes button + button": { borderLeft: "1px solid var(--border, #d9dce1)" },
   ".dk-modes button[aria-pressed=true]": { background: "var(--accent, #2156c9)", color: "var(--bg, #fff)" },
-  ".dk-people": { display: "flex", flexWrap: "wrap", gap: "0.3rem", listStyle: "none", margin: "0", padding: "0" },
+  ".dk-people": { display: "flex", flexWrap: "wrap", gap: "0.3rem", listStyle: "none", margin: "0", padding: "0", minWidth: "0", maxWidth: "100%" },
   ".dk-people li": {
+    maxWidth: "min(16rem, 100%)",
+    overflow: "hidden",
+    textOverflow: "ellipsis",
     padding: "0.1rem 0.5rem",
     borderRadius: "999px",
     border: "1px solid var(--dk-color, var(--border, #d9dce1))",
@@ -72,9 +75,6 @@ const pageStyles = new StyleModule({
   ".dk-panes": { display: "grid", gap: "1rem", gridTemplateColumns: "minmax(0, 1fr)", alignItems: "start" },
   ".dk-panes.dk-mode-split": { gridTemplateColumns: "minmax(0, 1fr) minmax(0, 1fr)" },
   ".dk-panes.dk-mode-edit .dk-preview-pane, .dk-panes.dk-mode-preview .dk-editor-pane": { display: "none" },
-  "@media (max-width: 900px)": {
-    ".dk-panes.dk-mode-split": { gridTemplateColumns: "minmax(0, 1fr)" },
-  },
   ".dk-editor-pane .cm-editor": {
     border: "1px solid var(--border, #d9dce1)",
     borderRadius: "6px",
@@ -83,8 +83,15 @@ const pageStyles = new StyleModule({
   },
   ".dk-editor-pane .cm-editor.cm-focused": { outline: "2px solid var(--accent, #2156c9)", outlineOffset: "1px" },
   ".dk-editor-pane .cm-scroller": { fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace", lineHeight: "1.5" },
-  ".dk-preview-pane": { minWidth: "0", overflowWrap: "anywhere" },
+  // break-word, not anywhere: "anywhere" lets table cells shrink to one
+  // letter wide (tables scroll sideways instead; links still break).
+  ".dk-preview-pane": { minWidth: "0", overflowWrap: "break-word" },
   ".dk-panes.dk-mode-split .dk-preview-pane": { maxHeight: "80vh", overflow: "auto" },
+  "@media (max-width: 900px)": {
+    ".dk-panes.dk-mode-split": { gridTemplateColumns: "minmax(0, 1fr)" },
+    // Stacked, the preview follows the editor in the page's own scroll.
+    ".dk-panes.dk-mode-split .dk-preview-pane": { maxHeight: "none", overflow: "visible" },
+  },
   // A long document's blocks out of sight are neither laid out nor
   // painted, so that refreshing the preview stays cheap.
   ".dk-preview-pane > article > *": { contentVisibility: "auto", containIntrinsicSize: "auto 3em" },
