@@ -36,7 +36,11 @@ import (
 // (facet values as uncompressed doc values), replaces bleve's date fields
 // by day terms and a sortable keyword, and adds the title word prefixes
 // of [Index.Suggest].
-const MappingVersion = 2
+//
+// Version 3 keeps no word positions in the body field: a phrase is
+// looked up as the conjunction of its words and checked against the
+// stored text (see [MaxPhraseChecks]). Titles keep theirs, for in:title.
+const MappingVersion = 3
 
 // Internal keys of the bleve index.
 var (
@@ -54,6 +58,9 @@ type Options struct {
 	// Logger receives a message when an index is moved aside; discarded
 	// if nil.
 	Logger *slog.Logger
+	// MaxPhraseChecks is the most candidates of a phrase whose text one
+	// search checks; [MaxPhraseChecks] if 0.
+	MaxPhraseChecks int
 }
 
 // TextLoader reads documents and comments from storage, without checking
@@ -214,8 +221,12 @@ func newMapping() (mapping.IndexMapping, error) {
 		dm.AddFieldMappingsAt(fieldFacet, keyword(true))
 		dm.AddFieldMappingsAt(fieldFilter, keyword(false))
 		dm.AddFieldMappingsAt(fieldDate, keyword(true))
-		// The text of an item, in sections (see bodyText).
-		dm.AddFieldMappingsAt("body", text())
+		// The text of an item, in sections (see bodyText), without
+		// positions: they cost as much as the text itself, and phrases
+		// are checked against the stored text instead (phrase.go).
+		body := text()
+		body.IncludeTermVectors = false
+		dm.AddFieldMappingsAt("body", body)
 	}
 	docm := bleve.NewDocumentStaticMapping()
 	common(docm)
@@ -277,6 +288,9 @@ func Open(dir string, opts Options) (*Index, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxPhraseChecks <= 0 {
+		opts.MaxPhraseChecks = MaxPhraseChecks
 	}
 	x := &Index{dir: dir, opts: opts}
 	if _, err := os.Stat(dir); err == nil {

@@ -46,6 +46,12 @@ type Result struct {
 	Facets map[string][]FacetCount
 	// Took is how long the search took.
 	Took time.Duration
+	// Approximate is set when the phrases of the query were not all
+	// checked against the text (more than MaxPhraseChecks candidates, or
+	// no TextLoader): Total and Facets then count the matches among the
+	// candidates that were checked, in the order of the sort, so there
+	// may be more.
+	Approximate bool
 }
 
 // Hit is one matching document or comment.
@@ -97,10 +103,6 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	if len(q.Clauses) > MaxClauses {
 		return nil, invalid("The query has too many terms: at most %d.", MaxClauses)
 	}
-	bq, err := x.buildQuery(q)
-	if err != nil {
-		return nil, err
-	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = DefaultLimit
@@ -108,7 +110,34 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	limit = min(limit, MaxLimit)
 	offset := min(max(q.Offset, 0), MaxOffset)
 
-	req := bleve.NewSearchRequestOptions(bq, limit, offset, false)
+	ld := newLoaded()
+	approx := false
+	budget := x.opts.MaxPhraseChecks
+	excl, err := x.exclusions(ctx, q, ld, &budget, &approx)
+	if err != nil {
+		return nil, err
+	}
+	bq, err := x.buildQuery(q, excl)
+	if err != nil {
+		return nil, err
+	}
+	checks := x.checks(q)
+	if len(checks) > 0 && x.opts.Loader == nil {
+		// Nothing to check the text with.
+		checks, approx = nil, true
+	}
+	budget = max(budget, x.opts.MaxPhraseChecks/2)
+	rq, _ := bq.(*readableQuery)
+	size, from := limit, offset
+	if len(checks) > 0 {
+		// Every candidate up to the budget, to keep those that hold
+		// the phrases; one more tells whether there were more.
+		size, from = budget+1, 0
+		if rq != nil {
+			rq.record = true
+		}
+	}
+	req := bleve.NewSearchRequestOptions(bq, size, from, false)
 	switch q.Sort {
 	case "", SortRelevance:
 		if !q.hasText() {
@@ -126,23 +155,26 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 		}
 		return nil, fmt.Errorf("search: %w", err)
 	}
-	var counts map[string]*int
-	if r, ok := bq.(*readableQuery); ok {
-		counts = r.counts
-	}
-	out := &Result{Total: res.Total, Facets: facets(counts), Hits: make([]Hit, 0, len(res.Hits))}
-	for _, h := range res.Hits {
-		hit := Hit{Score: h.Score}
-		if id, ok := strings.CutPrefix(h.ID, "c:"); ok {
-			hit.Type, hit.ID = TypeComment, id
-		} else {
-			hit.Type, hit.ID = TypeDocument, strings.TrimPrefix(h.ID, "d:")
-			hit.DocID = hit.ID
+	var out *Result
+	if len(checks) > 0 {
+		if out, err = x.verify(ctx, q, checks, res, rq, ld, budget); err != nil {
+			return nil, err
 		}
-		out.Hits = append(out.Hits, hit)
+		approx = approx || out.Approximate
+		out.Hits = out.Hits[min(offset, len(out.Hits)):min(offset+limit, len(out.Hits))]
+	} else {
+		var counts map[string]*int
+		if rq != nil {
+			counts = rq.counts
+		}
+		out = &Result{Total: res.Total, Facets: facets(counts), Hits: make([]Hit, 0, len(res.Hits))}
+		for _, h := range res.Hits {
+			out.Hits = append(out.Hits, hitOf(h))
+		}
 	}
+	out.Approximate = approx
 	if x.opts.Loader != nil {
-		hits, err := x.loadHits(ctx, out.Hits, q)
+		hits, err := x.loadHits(ctx, out.Hits, q, ld)
 		if err != nil {
 			return nil, err
 		}
@@ -151,6 +183,18 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	}
 	out.Took = time.Since(start)
 	return out, nil
+}
+
+// hitOf returns the hit of a bleve match, without what storage tells.
+func hitOf(h *bsearch.DocumentMatch) Hit {
+	hit := Hit{Score: h.Score}
+	if id, ok := strings.CutPrefix(h.ID, "c:"); ok {
+		hit.Type, hit.ID = TypeComment, id
+	} else {
+		hit.Type, hit.ID = TypeDocument, strings.TrimPrefix(h.ID, "d:")
+		hit.DocID = hit.ID
+	}
+	return hit
 }
 
 // facets turns the counts of the facet terms of the matches into the
@@ -187,68 +231,109 @@ func facets(counts map[string]*int) map[string][]FacetCount {
 	return out
 }
 
-// loadHits fills in the hits from storage: document ids, titles and
-// fragments. It leaves out hits that are gone from storage or whose space
-// is not in q.ReadableSpaces.
-func (x *Index) loadHits(ctx context.Context, hits []Hit, q Query) ([]Hit, error) {
+// loaded holds the items read from storage during one search.
+type loaded struct {
+	docs     map[string]*docket.Document
+	withBody map[string]bool // the documents read with their bodies
+	comments map[string]*docket.Comment
+}
+
+func newLoaded() *loaded {
+	return &loaded{docs: map[string]*docket.Document{}, withBody: map[string]bool{}, comments: map[string]*docket.Comment{}}
+}
+
+// load reads the comments of commentIDs and the documents of docIDs (with
+// their bodies if body is set) that it has not read yet. Missing items
+// are left out.
+func (x *Index) load(ctx context.Context, ld *loaded, docIDs []string, body bool, commentIDs []string) error {
+	var cids []string
+	for _, id := range commentIDs {
+		if _, ok := ld.comments[id]; !ok {
+			cids = append(cids, id)
+		}
+	}
+	if len(cids) > 0 {
+		cs, err := x.opts.Loader.LoadComments(ctx, cids)
+		if err != nil {
+			return loadError(ctx, err)
+		}
+		for _, c := range cs {
+			ld.comments[c.ID] = c
+		}
+		for _, id := range cids {
+			if _, ok := ld.comments[id]; !ok {
+				ld.comments[id] = nil // gone: not read again
+			}
+		}
+	}
+	var dids []string
+	seen := map[string]bool{}
+	for _, id := range docIDs {
+		if _, ok := ld.docs[id]; (!ok || body && !ld.withBody[id]) && !seen[id] {
+			seen[id] = true
+			dids = append(dids, id)
+		}
+	}
+	if len(dids) > 0 {
+		ds, err := x.opts.Loader.LoadDocuments(ctx, dids, body)
+		if err != nil {
+			return loadError(ctx, err)
+		}
+		for _, d := range ds {
+			ld.docs[d.ID] = d
+			ld.withBody[d.ID] = body
+		}
+		for _, id := range dids {
+			if _, ok := ld.docs[id]; !ok {
+				ld.docs[id] = nil
+			}
+		}
+	}
+	return nil
+}
+
+// loadHits fills in the hits from storage (reading what ld does not hold
+// yet): document ids, titles and fragments. It leaves out hits that are
+// gone from storage or whose space is not in q.ReadableSpaces.
+func (x *Index) loadHits(ctx context.Context, hits []Hit, q Query, ld *loaded) ([]Hit, error) {
 	if len(hits) == 0 {
 		return hits, nil
 	}
-	var commentIDs []string
+	var commentIDs, docIDs []string
 	for _, h := range hits {
 		if h.Type == TypeComment {
 			commentIDs = append(commentIDs, h.ID)
+		} else {
+			docIDs = append(docIDs, h.ID)
 		}
 	}
-	comments := map[string]*docket.Comment{}
-	if len(commentIDs) > 0 {
-		cs, err := x.opts.Loader.LoadComments(ctx, commentIDs)
-		if err != nil {
-			return nil, loadError(ctx, err)
-		}
-		for _, c := range cs {
-			comments[c.ID] = c
-		}
+	if err := x.load(ctx, ld, nil, false, commentIDs); err != nil {
+		return nil, err
 	}
-	var withBody, titleOnly []string
-	for _, h := range hits {
-		if h.Type == TypeDocument {
-			withBody = append(withBody, h.ID)
-		}
+	if err := x.load(ctx, ld, docIDs, true, nil); err != nil {
+		return nil, err
 	}
-	for _, c := range comments {
-		if !slices.Contains(withBody, c.DocID) && !slices.Contains(titleOnly, c.DocID) {
+	var titleOnly []string
+	for _, id := range commentIDs {
+		if c := ld.comments[id]; c != nil {
 			titleOnly = append(titleOnly, c.DocID)
 		}
 	}
-	docs := map[string]*docket.Document{}
-	for _, load := range []struct {
-		ids  []string
-		body bool
-	}{{withBody, true}, {titleOnly, false}} {
-		if len(load.ids) == 0 {
-			continue
-		}
-		ds, err := x.opts.Loader.LoadDocuments(ctx, load.ids, load.body)
-		if err != nil {
-			return nil, loadError(ctx, err)
-		}
-		for _, d := range ds {
-			docs[d.ID] = d
-		}
+	if err := x.load(ctx, ld, titleOnly, false, nil); err != nil {
+		return nil, err
 	}
 	units := x.highlightUnits(q)
 	out := hits[:0]
 	for _, h := range hits {
 		var text, title string
 		if h.Type == TypeComment {
-			c := comments[h.ID]
+			c := ld.comments[h.ID]
 			if c == nil {
 				continue
 			}
 			h.DocID, h.ThreadID, text = c.DocID, c.ThreadID, c.Body
 		}
-		d := docs[h.DocID]
+		d := ld.docs[h.DocID]
 		if d == nil || !slices.Contains(q.ReadableSpaces, d.SpaceID) {
 			continue
 		}
@@ -259,6 +344,72 @@ func (x *Index) loadHits(ctx context.Context, hits []Hit, q Query) ([]Hit, error
 		h.Fragments = x.fragments(title, text, units)
 		out = append(out, h)
 	}
+	return out, nil
+}
+
+// verify keeps the candidates of res, up to budget of them, that pass the
+// checks of the phrases of q, in their order. The result's Hits are all
+// those kept, without titles or fragments yet; Total and Facets count
+// them.
+func (x *Index) verify(ctx context.Context, q Query, checks []clauseCheck, res *bleve.SearchResult, rq *readableQuery, ld *loaded, budget int) (*Result, error) {
+	out := &Result{}
+	cands := res.Hits
+	if len(cands) > budget {
+		cands, out.Approximate = cands[:budget], true
+	}
+	for _, cc := range checks {
+		out.Approximate = out.Approximate || cc.unsure
+	}
+	var docIDs, commentIDs []string
+	for _, h := range cands {
+		if id, ok := strings.CutPrefix(h.ID, "c:"); ok {
+			commentIDs = append(commentIDs, id)
+		} else {
+			docIDs = append(docIDs, strings.TrimPrefix(h.ID, "d:"))
+		}
+	}
+	if err := x.load(ctx, ld, docIDs, true, commentIDs); err != nil {
+		return nil, err
+	}
+	counts := map[string]*int{}
+	for i, h := range cands {
+		if i%256 == 255 && ctx.Err() != nil {
+			return nil, docket.Errorf(docket.EUNAVAILABLE, "The search timed out.")
+		}
+		hit := hitOf(h)
+		var text *itemText
+		if hit.Type == TypeComment {
+			c := ld.comments[hit.ID]
+			if c == nil {
+				continue
+			}
+			text = textOfComment(c)
+		} else {
+			d := ld.docs[hit.ID]
+			if d == nil || !slices.Contains(q.ReadableSpaces, d.SpaceID) {
+				continue
+			}
+			text = textOfDocument(d)
+		}
+		var terms []string
+		if rq != nil {
+			terms = rq.facetTerms(h.IndexInternalID)
+		}
+		if !x.pass(checks, text, terms) {
+			continue
+		}
+		for _, t := range terms {
+			if n := counts[t]; n != nil {
+				*n++
+			} else {
+				n := 1
+				counts[t] = &n
+			}
+		}
+		out.Hits = append(out.Hits, hit)
+	}
+	out.Total = uint64(len(out.Hits))
+	out.Facets = facets(counts)
 	return out, nil
 }
 
@@ -281,6 +432,29 @@ type readableQuery struct {
 	spaces map[string]bool // their terms
 	// counts are the facet terms of the matches, once Searcher ran.
 	counts map[string]*int
+	// record keeps the facet terms of each match too, for facetTerms.
+	record bool
+	// matches are the internal ids of the matches, in order, and where
+	// their facet terms are in terms.
+	matches []recordedMatch
+	terms   []string
+}
+
+type recordedMatch struct {
+	id          string
+	first, last int32
+}
+
+// facetTerms returns the facet terms of the match of this internal id,
+// recorded while the search ran.
+func (r *readableQuery) facetTerms(id index.IndexInternalID) []string {
+	i, ok := slices.BinarySearchFunc(r.matches, string(id), func(m recordedMatch, id string) int {
+		return strings.Compare(m.id, id)
+	})
+	if !ok {
+		return nil
+	}
+	return r.terms[r.matches[i].first:r.matches[i].last]
 }
 
 func newReadableQuery(q query.Query, spaces []string) *readableQuery {
@@ -303,6 +477,8 @@ func (r *readableQuery) Searcher(ctx context.Context, i index.IndexReader, m map
 		return nil, err
 	}
 	r.counts = map[string]*int{}
+	r.matches, r.terms = nil, nil
+	interned := map[string]string{}
 	var terms [][]byte
 	return searcher.NewFilteringSearcher(ctx, s, func(_ *bsearch.SearchContext, d *bsearch.DocumentMatch) bool {
 		ok := false
@@ -324,6 +500,21 @@ func (r *readableQuery) Searcher(ctx context.Context, i index.IndexReader, m map
 				r.counts[string(t)] = &n
 			}
 		}
+		if r.record {
+			// Searchers return their matches in the order of their
+			// internal ids, which facetTerms relies on.
+			m := recordedMatch{id: string(d.IndexInternalID), first: int32(len(r.terms))}
+			for _, t := range terms {
+				s, ok := interned[string(t)]
+				if !ok {
+					s = string(t)
+					interned[s] = s
+				}
+				r.terms = append(r.terms, s)
+			}
+			m.last = int32(len(r.terms))
+			r.matches = append(r.matches, m)
+		}
 		return true
 	}), nil
 }
@@ -334,13 +525,107 @@ func keywordQuery(field, value string) *query.TermQuery {
 	return t
 }
 
+// exclusion is how buildQuery excludes the items that hold an excluded
+// phrase: those of keys (checked against their text), or, when they were
+// too many to check (words), every item that holds all its words.
+type exclusion struct {
+	keys  []string
+	words bool
+}
+
+// exclusions checks the excluded phrases of q (see checked) against the
+// text of the items that hold their words and match the rest of q, and
+// returns, by clause index, the items to exclude. Each phrase uses up to
+// *budget checks; past it, approx is set and the phrase excludes every
+// item that holds its words.
+func (x *Index) exclusions(ctx context.Context, q Query, ld *loaded, budget *int, approx *bool) (map[int]*exclusion, error) {
+	var out map[int]*exclusion
+	for ci, c := range q.Clauses {
+		if !c.Not || len(c.Any) != 1 || c.Any[0].Field != "" {
+			continue
+		}
+		t := c.Any[0]
+		toks := x.analyze(t.Text)
+		if !checked(t, toks, q.InTitle) {
+			continue
+		}
+		if out == nil {
+			out = map[int]*exclusion{}
+		}
+		if x.opts.Loader == nil || *budget <= 0 {
+			out[ci], *approx = &exclusion{words: true}, true
+			continue
+		}
+		// The items that hold the words of the phrase and match the
+		// rest of the query (other excluded phrases left out).
+		cq := Query{InTitle: q.InTitle, ReadableSpaces: q.ReadableSpaces}
+		for cj, other := range q.Clauses {
+			if cj != ci {
+				cq.Clauses = append(cq.Clauses, other)
+			}
+		}
+		cq.Clauses = append(cq.Clauses, Clause{Any: []Term{t}})
+		bq, err := x.buildQuery(cq, nil)
+		if err != nil {
+			return nil, err
+		}
+		req := bleve.NewSearchRequestOptions(bq, *budget+1, 0, false)
+		req.Score = bleve.ScoreNone // stops at the first budget+1
+		res, err := x.idx.SearchInContext(ctx, req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, docket.Errorf(docket.EUNAVAILABLE, "The search timed out.")
+			}
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		if len(res.Hits) > *budget {
+			out[ci], *approx = &exclusion{words: true}, true
+			continue
+		}
+		*budget -= len(res.Hits)
+		var docIDs, commentIDs []string
+		for _, h := range res.Hits {
+			if id, ok := strings.CutPrefix(h.ID, "c:"); ok {
+				commentIDs = append(commentIDs, id)
+			} else {
+				docIDs = append(docIDs, strings.TrimPrefix(h.ID, "d:"))
+			}
+		}
+		if err := x.load(ctx, ld, docIDs, true, commentIDs); err != nil {
+			return nil, err
+		}
+		u := unit{toks: toks, prefix: t.Prefix}
+		ex := &exclusion{}
+		for _, h := range res.Hits {
+			var text *itemText
+			if id, ok := strings.CutPrefix(h.ID, "c:"); ok {
+				if c := ld.comments[id]; c != nil {
+					text = textOfComment(c)
+				}
+			} else if d := ld.docs[strings.TrimPrefix(h.ID, "d:")]; d != nil {
+				text = textOfDocument(d)
+			}
+			if text == nil || x.holds(text, u) {
+				// A missing item is excluded too: the index lags.
+				ex.keys = append(ex.keys, h.ID)
+			}
+		}
+		out[ci] = ex
+	}
+	return out, nil
+}
+
 // buildQuery turns q into a bleve query whose every match is readable.
 // The text terms must match and are scored; matches in titles and
 // headings score more. Filters are a filter, which neither scores nor
 // needs positions, and readableQuery keeps the readable matches.
-func (x *Index) buildQuery(q Query) (query.Query, error) {
+//
+// Phrases match as the conjunction of their words: Search checks them
+// against the text. An excluded phrase excludes what excl says for its
+// clause (see exclusions); without an entry, the clause is left out.
+func (x *Index) buildQuery(q Query, excl map[int]*exclusion) (query.Query, error) {
 	var filters, must, should, mustNot []query.Query
-	for _, c := range q.Clauses {
+	for ci, c := range q.Clauses {
 		alts := make([]query.Query, 0, len(c.Any))
 		filter := true
 		for _, t := range c.Any {
@@ -353,6 +638,15 @@ func (x *Index) buildQuery(q Query) (query.Query, error) {
 				continue
 			}
 			filter = false
+			if c.Not && checked(t, x.analyze(t.Text), q.InTitle) {
+				switch ex := excl[ci]; {
+				case ex == nil || !ex.words && len(ex.keys) == 0:
+					continue
+				case !ex.words:
+					alts = append(alts, query.NewDocIDQuery(ex.keys))
+					continue
+				}
+			}
 			match, boosts := x.textQuery(t, q.InTitle)
 			if match != nil {
 				alts = append(alts, match)
@@ -460,7 +754,9 @@ func (x *Index) textQuery(t Term, inTitle bool) (match query.Query, boosts []que
 }
 
 // positional are the text fields that keep positions, which phrases need.
-var positional = map[string]bool{"title": true, "body": true}
+// The body has none: a phrase matches there as the conjunction of its
+// words, and Search checks it against the text.
+var positional = map[string]bool{"title": true}
 
 // fieldQuery returns the query of a text term, analysed to toks, in
 // field; nil if toks must match as a phrase and field has no positions.
@@ -498,6 +794,14 @@ func fieldQuery(t Term, toks []string, field string, boost float64) query.Query 
 		tq := keywordQuery(field, toks[0])
 		tq.SetBoost(boost)
 		return tq
+	case field == "body":
+		parts := make([]query.Query, len(toks))
+		for i, tok := range toks {
+			parts[i] = keywordQuery(field, tok)
+		}
+		c := bleve.NewConjunctionQuery(parts...)
+		c.SetBoost(boost)
+		return c
 	case !positional[field]:
 		return nil
 	default:

@@ -37,6 +37,9 @@ type searchPage struct {
 	Error      string
 	Offset     int
 	Prev, Next string
+
+	// Approximate: a phrase had too many candidates to check them all.
+	Approximate bool
 }
 
 // searchHit is a hit as the page shows it.
@@ -120,7 +123,7 @@ func (s *Server) handleSearchPage(c echo.Context) error {
 		data.Error = e.Message
 		return s.render(c, status, "search", p)
 	}
-	data.Total, data.TookMs, data.Rebuilding = res.Total, res.TookMs, res.Rebuilding
+	data.Total, data.TookMs, data.Rebuilding, data.Approximate = res.Total, res.TookMs, res.Rebuilding, res.Approximate
 	for _, h := range res.Hits {
 		hv := searchHit{Type: h.Type, Title: h.Title, URL: localURL(h.URL)}
 		for _, f := range h.Fragments {
