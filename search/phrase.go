@@ -2,6 +2,8 @@ package search
 
 import (
 	"strings"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/docket-dev/docket"
 )
@@ -128,11 +130,29 @@ func textOfComment(c *docket.Comment) *itemText {
 func newItemText(sections ...string) *itemText {
 	t := &itemText{sections: sections, lower: make([]string, len(sections)), words: make([][]word, len(sections))}
 	for i, s := range sections {
-		if isASCII([]byte(s)) {
-			t.lower[i] = asciiLower(s)
-		}
+		t.lower[i] = lowerIfASCII(s)
 	}
 	return t
+}
+
+// lowerIfASCII returns s with its letters lower-cased if it is all ASCII,
+// else "", in one pass.
+func lowerIfASCII(s string) string {
+	if s == "" {
+		return ""
+	}
+	b := make([]byte, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return ""
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // holds reports whether u matches in one of the sections of t: its

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -371,34 +373,55 @@ func (x *Index) verify(ctx context.Context, q Query, checks []clauseCheck, res *
 	if err := x.load(ctx, ld, docIDs, true, commentIDs); err != nil {
 		return nil, err
 	}
-	counts := map[string]*int{}
-	for i, h := range cands {
-		if i%256 == 255 && ctx.Err() != nil {
-			return nil, docket.Errorf(docket.EUNAVAILABLE, "The search timed out.")
+	// Check the candidates on every core: each costs a few
+	// microseconds, and a broad phrase has thousands.
+	ok := make([]bool, len(cands))
+	terms := make([][]string, len(cands))
+	if rq != nil {
+		for i, h := range cands {
+			terms[i] = rq.facetTerms(h.IndexInternalID)
 		}
-		hit := hitOf(h)
+	}
+	check := func(i int) {
 		var text *itemText
-		if hit.Type == TypeComment {
-			c := ld.comments[hit.ID]
+		if id, isComment := strings.CutPrefix(cands[i].ID, "c:"); isComment {
+			c := ld.comments[id]
 			if c == nil {
-				continue
+				return
 			}
 			text = textOfComment(c)
 		} else {
-			d := ld.docs[hit.ID]
+			d := ld.docs[strings.TrimPrefix(cands[i].ID, "d:")]
 			if d == nil || !slices.Contains(q.ReadableSpaces, d.SpaceID) {
-				continue
+				return
 			}
 			text = textOfDocument(d)
 		}
-		var terms []string
-		if rq != nil {
-			terms = rq.facetTerms(h.IndexInternalID)
-		}
-		if !x.pass(checks, text, terms) {
+		ok[i] = x.pass(checks, text, terms[i])
+	}
+	workers := min(runtime.GOMAXPROCS(0), (len(cands)+63)/64)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(cands); i += workers {
+				if i%256 == w && ctx.Err() != nil {
+					return
+				}
+				check(i)
+			}
+		})
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil, docket.Errorf(docket.EUNAVAILABLE, "The search timed out.")
+	}
+	counts := map[string]*int{}
+	for i, h := range cands {
+		if !ok[i] {
 			continue
 		}
-		for _, t := range terms {
+		hit := hitOf(h)
+		for _, t := range terms[i] {
 			if n := counts[t]; n != nil {
 				*n++
 			} else {
