@@ -92,7 +92,10 @@ var fieldOf = map[string]string{
 // about other spaces reaches hits, totals or facets; the hits of the page
 // are then read through the [TextLoader] for their titles and fragments,
 // and a hit whose stored space is no longer readable (the index lags
-// storage by a moment) is left out. Returns EINVALID for a query that
+// storage by a moment) is left out. Phrases are found as the
+// conjunction of their words and checked against the text of the
+// candidates (see [MaxPhraseChecks]); totals, facets and pages then count
+// the candidates that hold them. Returns EINVALID for a query that
 // cannot be run, EUNAVAILABLE when ctx is done or the index closed.
 func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	if err := x.check(ctx); err != nil {
@@ -458,26 +461,44 @@ type readableQuery struct {
 	// record keeps the facet terms of each match too, for facetTerms.
 	record bool
 	// matches are the internal ids of the matches, in order, and where
-	// their facet terms are in terms.
+	// their facet terms are in terms, as indexes into names: a broad
+	// query records tens of thousands, so nothing is allocated per match.
 	matches []recordedMatch
-	terms   []string
+	terms   []int32
+	names   []string
 }
 
 type recordedMatch struct {
-	id          string
+	id          uint64
 	first, last int32
+}
+
+// internalID returns a scorch internal id (8 bytes, big-endian) as a
+// number, so that its order is theirs.
+func internalID(id index.IndexInternalID) uint64 {
+	var n uint64
+	for _, b := range id {
+		n = n<<8 | uint64(b)
+	}
+	return n
 }
 
 // facetTerms returns the facet terms of the match of this internal id,
 // recorded while the search ran.
 func (r *readableQuery) facetTerms(id index.IndexInternalID) []string {
-	i, ok := slices.BinarySearchFunc(r.matches, string(id), func(m recordedMatch, id string) int {
-		return strings.Compare(m.id, id)
+	n := internalID(id)
+	i, ok := slices.BinarySearchFunc(r.matches, n, func(m recordedMatch, n uint64) int {
+		return cmp.Compare(m.id, n)
 	})
 	if !ok {
 		return nil
 	}
-	return r.terms[r.matches[i].first:r.matches[i].last]
+	m := r.matches[i]
+	out := make([]string, 0, m.last-m.first)
+	for _, t := range r.terms[m.first:m.last] {
+		out = append(out, r.names[t])
+	}
+	return out
 }
 
 func newReadableQuery(q query.Query, spaces []string) *readableQuery {
@@ -500,8 +521,8 @@ func (r *readableQuery) Searcher(ctx context.Context, i index.IndexReader, m map
 		return nil, err
 	}
 	r.counts = map[string]*int{}
-	r.matches, r.terms = nil, nil
-	interned := map[string]string{}
+	r.matches, r.terms, r.names = nil, nil, nil
+	numbers := map[string]int32{}
 	var terms [][]byte
 	return searcher.NewFilteringSearcher(ctx, s, func(_ *bsearch.SearchContext, d *bsearch.DocumentMatch) bool {
 		ok := false
@@ -526,14 +547,15 @@ func (r *readableQuery) Searcher(ctx context.Context, i index.IndexReader, m map
 		if r.record {
 			// Searchers return their matches in the order of their
 			// internal ids, which facetTerms relies on.
-			m := recordedMatch{id: string(d.IndexInternalID), first: int32(len(r.terms))}
+			m := recordedMatch{id: internalID(d.IndexInternalID), first: int32(len(r.terms))}
 			for _, t := range terms {
-				s, ok := interned[string(t)]
+				n, ok := numbers[string(t)]
 				if !ok {
-					s = string(t)
-					interned[s] = s
+					n = int32(len(r.names))
+					r.names = append(r.names, string(t))
+					numbers[string(t)] = n
 				}
-				r.terms = append(r.terms, s)
+				r.terms = append(r.terms, n)
 			}
 			m.last = int32(len(r.terms))
 			r.matches = append(r.matches, m)

@@ -29,7 +29,8 @@ import (
 //	DOCKET_SYNTH_DIR=/tmp/synth-index go test ./search -run '^$' -bench Synthetic -benchtime 2000x -timeout 60m
 //
 // DOCKET_SYNTH_DIR keeps the index between runs (it is built when empty,
-// with the same sizes). The searcher reads 10 of the 20 spaces, or the
+// with the same sizes); DOCKET_SYNTH_PHRASE_CHECKS sets
+// Options.MaxPhraseChecks. The searcher reads 10 of the 20 spaces, or the
 // first DOCKET_SYNTH_READABLE. Hits are read back through a TextLoader that
 // generates the text of an item again, as storage would read it.
 func synthSize(b *testing.B) (docs, comments int) {
@@ -199,6 +200,7 @@ func openSynth(b *testing.B) *Index {
 		dir = filepath.Join(b.TempDir(), "index")
 	}
 	opts := Options{Loader: newSynthLoader(nDocs)}
+	opts.MaxPhraseChecks, _ = strconv.Atoi(os.Getenv("DOCKET_SYNTH_PHRASE_CHECKS"))
 	x, err := Open(dir, opts)
 	if err != nil {
 		b.Fatal(err)
