@@ -58,7 +58,7 @@ func (x *Index) checks(q Query) []clauseCheck {
 		var cc clauseCheck
 		for _, t := range c.Any {
 			if t.Field != "" {
-				if _, ok := fieldOf[t.Field]; ok && fieldOf[t.Field] == fieldFacet {
+				if fieldOf[t.Field] == fieldFacet {
 					cc.facets = append(cc.facets, term(t.Field, t.Text))
 				} else {
 					cc.unsure = true

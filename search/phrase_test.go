@@ -96,6 +96,22 @@ func TestPhraseChecks(t *testing.T) {
 	}
 }
 
+// TestPhraseOrUncheckedFilter checks that a phrase in OR with a filter
+// that candidates cannot be checked against says the result is
+// approximate.
+func TestPhraseOrUncheckedFilter(t *testing.T) {
+	docs, comments := phraseDocs()
+	docs[1].Kind = docket.KindRFC
+	x := openIndex(t, newMemLoader(docs, comments))
+	if err := x.IndexDocuments(context.Background(), docs); err != nil {
+		t.Fatal(err)
+	}
+	res := search(t, x, `"ahead log" OR kind:rfc`, "pub")
+	if got := ids(res); !slices.Equal(got, []string{"d1", "d2"}) || !res.Approximate {
+		t.Errorf("hits %v, approximate %v; want [d1 d2], true", got, res.Approximate)
+	}
+}
+
 // TestPhraseTotalsFacetsPaging checks that the total, facets, order and
 // pages of a phrase query count only the items that hold the phrase.
 func TestPhraseTotalsFacetsPaging(t *testing.T) {
