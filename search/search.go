@@ -314,8 +314,10 @@ func (x *Index) loadItems(ctx context.Context, ld *loaded, hits []Hit, commentTi
 // does not hold yet, and the names of who decided.
 func (x *Index) loadDecisions(ctx context.Context, ld *loaded, docIDs []string) error {
 	var ids []string
+	seen := map[string]bool{}
 	for _, id := range docIDs {
-		if _, ok := ld.decisions[id]; !ok && !slices.Contains(ids, id) {
+		if _, ok := ld.decisions[id]; !ok && !seen[id] {
+			seen[id] = true
 			ids = append(ids, id)
 		}
 	}
@@ -327,10 +329,12 @@ func (x *Index) loadDecisions(ctx context.Context, ld *loaded, docIDs []string) 
 		return err
 	}
 	var by []string
+	asked := map[string]bool{}
 	for _, d := range ds {
 		if d.Decision != nil {
 			ld.decisions[d.ID] = d
-			if _, ok := ld.names[d.Decision.By]; !ok && !slices.Contains(by, d.Decision.By) {
+			if _, ok := ld.names[d.Decision.By]; !ok && !asked[d.Decision.By] {
+				asked[d.Decision.By] = true
 				by = append(by, d.Decision.By)
 			}
 		}
@@ -357,8 +361,10 @@ func (x *Index) loadDecisions(ctx context.Context, ld *loaded, docIDs []string) 
 // not read yet.
 func (x *Index) loadMinutes(ctx context.Context, ld *loaded, docIDs []string) error {
 	var ids []string
+	seen := map[string]bool{}
 	for _, id := range docIDs {
-		if !ld.minutesOf[id] && !slices.Contains(ids, id) {
+		if !ld.minutesOf[id] && !seen[id] {
+			seen[id] = true
 			ids = append(ids, id)
 		}
 	}
