@@ -34,6 +34,10 @@ type SearchResult struct {
 	// Rebuilding is set while the index is being rebuilt from storage:
 	// the results may be incomplete.
 	Rebuilding bool `json:"rebuilding,omitempty"`
+	// Approximate is set when a phrase had too many candidates to check
+	// them all: total and facets count the matches found among those
+	// checked, and there may be more.
+	Approximate bool `json:"approximate,omitempty"`
 }
 
 // SearchHit is a matching document, comment, decision or set of minutes.

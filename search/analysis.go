@@ -87,7 +87,8 @@ func (t tokenizer) Tokenize(input []byte) analysis.TokenStream {
 
 // sectionBreak separates the parts of a text field that are indexed
 // together but are not one text, such as the title and the body of a
-// document: phrases do not match across it.
+// document: phrases do not match across it (the body keeps no positions,
+// and phrase checks take each section apart: see itemText).
 const sectionBreak = '\x1e'
 
 // foldTokenFilter removes accents from Latin letters (é -> e), so that

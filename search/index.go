@@ -37,9 +37,13 @@ import (
 // by day terms and a sortable keyword, and adds the title word prefixes
 // of [Index.Suggest].
 //
+// Version 3 keeps no word positions in the body field: a phrase is
+// looked up as the conjunction of its words and checked against the
+// stored text (see [MaxPhraseChecks]). Titles keep theirs, for in:title.
 // Version 4 adds decisions and frozen minutes as items of their own
 // (types decision and minutes) and the event watermark of catch-up.
-const MappingVersion = 4
+// The two were made on separate branches; version 5 has both changes.
+const MappingVersion = 5
 
 // Internal keys of the bleve index.
 var (
@@ -58,12 +62,15 @@ type Options struct {
 	// Logger receives a message when an index is moved aside; discarded
 	// if nil.
 	Logger *slog.Logger
+	// MaxPhraseChecks is the most candidates of a phrase whose text one
+	// search checks; [MaxPhraseChecks] if 0.
+	MaxPhraseChecks int
 }
 
 // TextLoader reads documents, comments, decisions and minutes from
 // storage, without checking permissions. The index stores no text:
 // [Index.Search] loads the text of the hits of a page to make their
-// fragments.
+// fragments, and that of the candidates of a phrase to check it.
 type TextLoader interface {
 	// LoadDocuments returns the documents of these ids that exist, in any
 	// order; their bodies only if withBody is true.
@@ -229,8 +236,12 @@ func newMapping() (mapping.IndexMapping, error) {
 		dm.AddFieldMappingsAt(fieldFacet, keyword(true))
 		dm.AddFieldMappingsAt(fieldFilter, keyword(false))
 		dm.AddFieldMappingsAt(fieldDate, keyword(true))
-		// The text of an item, in sections (see bodyText).
-		dm.AddFieldMappingsAt("body", text())
+		// The text of an item, in sections (see bodyText), without
+		// positions: they cost as much as the text itself, and phrases
+		// are checked against the stored text instead (phrase.go).
+		body := text()
+		body.IncludeTermVectors = false
+		dm.AddFieldMappingsAt("body", body)
 	}
 	docm := bleve.NewDocumentStaticMapping()
 	common(docm)
@@ -294,6 +305,9 @@ func Open(dir string, opts Options) (*Index, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxPhraseChecks <= 0 {
+		opts.MaxPhraseChecks = MaxPhraseChecks
 	}
 	x := &Index{dir: dir, opts: opts}
 	if _, err := os.Stat(dir); err == nil {

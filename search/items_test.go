@@ -208,6 +208,91 @@ func TestSearchDecisionsAndMinutes(t *testing.T) {
 	}
 }
 
+// Phrases are checked against the text of decisions and minutes as
+// against documents and comments (the body keeps no positions).
+func TestPhraseDecisionsAndMinutes(t *testing.T) {
+	x, loader := itemsIndex(t)
+	ctx := context.Background()
+	d1 := *loader.decisions["d1"]
+	dec := *d1.Decision
+	dec.Summary = "The steering group picked the amber lighthouse option; the violet harbour plan waits."
+	d1.Decision = &dec
+	rec := &docket.MinutesRecord{
+		ID: "m2d1", DocID: "d1", Outcome: docket.StatusAccepted, FrozenAt: dec.At,
+		Markdown: "# Minutes: Release planning\n\n## Notes\n\nThe cobalt\\-tinted ferry schedule was frozen; the ferry stays cobalt\\.\n",
+	}
+	loader.mu.Lock()
+	loader.decisions["d1"] = &d1
+	loader.minutes = append(loader.minutes, rec)
+	loader.mu.Unlock()
+	if err := x.IndexDecisions(ctx, []Decision{DecisionFrom(&d1, loader.names[dec.By])}); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.IndexMinutes(ctx, []Minutes{MinutesFrom(rec, &d1)}); err != nil {
+		t.Fatal(err)
+	}
+	decision, minutes := "decision d1", "minutes m2d1"
+	tests := []struct {
+		q    string
+		want []string // type and id
+	}{
+		{`"amber lighthouse option"`, []string{decision}},
+		{`"violet harbour plan"`, []string{decision}},
+		{`type:decision "Amber Lighthouse"`, []string{decision}},
+		{`"ferry schedule was frozen"`, []string{minutes}},
+		{`"cobalt-tinted ferry"`, []string{minutes}},
+		{`type:minutes "stays cobalt"`, []string{minutes}},
+		// The words are there, not next to each other or not in this order.
+		{`amber lighthouse option`, []string{decision}},
+		{`"lighthouse amber"`, nil},
+		{`"amber option"`, nil},
+		{`"option amber lighthouse"`, nil},
+		{`ferry cobalt`, []string{minutes}},
+		{`"cobalt ferry"`, nil},
+		{`"ferry schedule frozen"`, nil},
+		// Not across the title and the text.
+		{`"planning the"`, nil},
+		// Excluded phrases are checked against their text too.
+		{`amber -"amber lighthouse option"`, nil},
+		{`amber -"lighthouse amber"`, []string{decision}},
+		{`ferry -"ferry schedule was frozen"`, nil},
+		{`ferry -"cobalt ferry"`, []string{minutes}},
+		// Not readable.
+		{`"amber lighthouse option" space:secret`, nil},
+	}
+	for _, tt := range tests {
+		res := search(t, x, tt.q, "pub")
+		var got []string
+		for _, h := range res.Hits {
+			got = append(got, h.Type+" "+h.ID)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("Search(%q) (-want +got):\n%s", tt.q, diff)
+		}
+		if int(res.Total) != len(tt.want) || res.Approximate {
+			t.Errorf("Search(%q): total %d, approximate %v; want %d, exact", tt.q, res.Total, res.Approximate, len(tt.want))
+		}
+	}
+	res := search(t, x, `"amber lighthouse option"`, "pub")
+	if got := strings.Join(res.Hits[0].Fragments, " "); !strings.Contains(got, "picked the <mark>amber lighthouse option</mark>;") {
+		t.Errorf("decision fragments = %q", got)
+	}
+	if diff := cmp.Diff([]FacetCount{{TypeDecision, 1}}, res.Facets[FacetType]); diff != "" {
+		t.Errorf("type facet (-want +got):\n%s", diff)
+	}
+
+	// A decision changed in storage before it is reindexed is checked
+	// against its stored text.
+	changed := d1
+	changed.Decision = &docket.Decision{Outcome: dec.Outcome, By: dec.By, At: dec.At, Summary: "The amber option, and a lighthouse."}
+	loader.mu.Lock()
+	loader.decisions["d1"] = &changed
+	loader.mu.Unlock()
+	if res := search(t, x, `"amber lighthouse option"`, "pub"); res.Total != 0 {
+		t.Errorf("phrase found in a decision whose stored text lacks it: %+v", res.Hits)
+	}
+}
+
 func TestMinutesText(t *testing.T) {
 	got := MinutesText(`Ship it\. A \*b\* \\ c\d`)
 	if want := `Ship it. A *b* \ c\d`; got != want {

@@ -65,11 +65,12 @@ func (s *Service) Search(ctx context.Context, sq docket.SearchQuery) (*docket.Se
 		return nil, err
 	}
 	out := &docket.SearchResult{
-		Total:      int(res.Total),
-		Hits:       make([]*docket.SearchHit, 0, len(res.Hits)),
-		Facets:     make(map[string][]*docket.FacetCount, len(res.Facets)),
-		TookMs:     float64(res.Took.Microseconds()) / 1000,
-		Rebuilding: s.Indexer != nil && s.Indexer.Rebuilding(),
+		Total:       int(res.Total),
+		Hits:        make([]*docket.SearchHit, 0, len(res.Hits)),
+		Facets:      make(map[string][]*docket.FacetCount, len(res.Facets)),
+		TookMs:      float64(res.Took.Microseconds()) / 1000,
+		Rebuilding:  s.Indexer != nil && s.Indexer.Rebuilding(),
+		Approximate: res.Approximate,
 	}
 	for _, h := range res.Hits {
 		frags := h.Fragments

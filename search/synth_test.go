@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,7 +29,8 @@ import (
 //	DOCKET_SYNTH_DIR=/tmp/synth-index go test ./search -run '^$' -bench Synthetic -benchtime 2000x -timeout 60m
 //
 // DOCKET_SYNTH_DIR keeps the index between runs (it is built when empty,
-// with the same sizes). The searcher reads 10 of the 20 spaces, or the
+// with the same sizes); DOCKET_SYNTH_PHRASE_CHECKS sets
+// Options.MaxPhraseChecks. The searcher reads 10 of the 20 spaces, or the
 // first DOCKET_SYNTH_READABLE. Hits are read back through a TextLoader that
 // generates the text of an item again, as storage would read it.
 func synthSize(b *testing.B) (docs, comments int) {
@@ -198,6 +200,7 @@ func openSynth(b *testing.B) *Index {
 		dir = filepath.Join(b.TempDir(), "index")
 	}
 	opts := Options{Loader: newSynthLoader(nDocs)}
+	opts.MaxPhraseChecks, _ = strconv.Atoi(os.Getenv("DOCKET_SYNTH_PHRASE_CHECKS"))
 	x, err := Open(dir, opts)
 	if err != nil {
 		b.Fatal(err)
@@ -303,6 +306,16 @@ func threadCPU() time.Duration {
 	return time.Duration(ts.Nano())
 }
 
+// processCPU returns the CPU time used by the process: phrase queries
+// check their candidates on every core.
+func processCPU() time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // BenchmarkSyntheticSearch runs two-word queries with facets and
 // fragments, as a reader of half the spaces.
 func BenchmarkSyntheticSearch(b *testing.B) {
@@ -379,4 +392,82 @@ func BenchmarkSyntheticSuggest(b *testing.B) {
 	}
 	b.StopTimer()
 	reportPercentiles(b, lat, cpu)
+}
+
+// synthPhrases returns n phrases of two words that follow each other in
+// a document, both among the 1,000 most frequent words and neither a
+// function word: broad phrases, whose words are in many items together
+// but rarely next to each other.
+func synthPhrases(n, docs int) []string {
+	rank := map[string]int{}
+	for i, w := range synthCorpus.Vocabulary() {
+		rank[w] = i
+	}
+	broad := func(w string) bool { r, ok := rank[w]; return ok && r >= synth.Stopwords && r < 1000 }
+	var out []string
+	for i := 0; len(out) < n; i++ {
+		_, body := synthCorpus.Doc(int(uint32(i)*idMul) % docs)
+		plain, _ := PlainText(body)
+		words := strings.FieldsFunc(strings.ToLower(plain), func(r rune) bool { return !('a' <= r && r <= 'z') })
+		for j := (i * 7) % max(len(words)-1, 1); j+1 < len(words); j++ {
+			if broad(words[j]) && broad(words[j+1]) && words[j] != words[j+1] {
+				out = append(out, `"`+words[j]+" "+words[j+1]+`"`)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// BenchmarkSyntheticPhrase runs broad two-word phrase queries (see
+// synthPhrases) with facets and fragments, as a reader of half the
+// spaces: the index finds the items that hold both words, and the
+// phrase is checked against their text. cpu- is the CPU time of the
+// whole process (the checks run on every core, and the GC is counted).
+func BenchmarkSyntheticPhrase(b *testing.B) {
+	x := openSynth(b)
+	nDocs, _ := synthSize(b)
+	queries := synthPhrases(1000, nDocs)
+	spaces := readable()
+	ctx := context.Background()
+	for _, s := range queries { // warm up
+		q := mustParse(b, s)
+		q.ReadableSpaces = spaces
+		if _, err := x.Search(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	lat := make([]time.Duration, 0, b.N)
+	cpu := make([]time.Duration, 0, b.N)
+	var hits []int
+	approx := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		q := mustParse(b, queries[i%len(queries)])
+		q.ReadableSpaces = spaces
+		start, startCPU := time.Now(), processCPU()
+		res, err := x.Search(ctx, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+		cpu = append(cpu, processCPU()-startCPU)
+		if i < len(queries) {
+			hits = append(hits, int(res.Total))
+			if res.Approximate {
+				approx++
+			}
+			if res.Total > 0 && (len(res.Hits) == 0 || !strings.Contains(strings.Join(res.Hits[0].Fragments, " "), "<mark>")) {
+				b.Fatalf("%s: %d hits, first without a match: %+v", queries[i], res.Total, res.Hits)
+			}
+		}
+	}
+	b.StopTimer()
+	reportPercentiles(b, lat, cpu)
+	slices.Sort(hits)
+	if len(hits) > 0 {
+		b.ReportMetric(float64(hits[len(hits)/2]), "hits-p50")
+		b.ReportMetric(float64(hits[len(hits)*99/100]), "hits-p99")
+		b.ReportMetric(float64(approx)/float64(len(hits)), "approximate")
+	}
 }

@@ -37,6 +37,9 @@ type searchPage struct {
 	Error      string
 	Offset     int
 	Prev, Next string
+
+	// Approximate: a phrase had too many candidates to check them all.
+	Approximate bool
 }
 
 // searchHit is a hit as the page shows it.
@@ -121,7 +124,7 @@ func (s *Server) handleSearchPage(c echo.Context) error {
 		data.Error = e.Message
 		return s.render(c, status, "search", p)
 	}
-	data.Total, data.TookMs, data.Rebuilding = res.Total, res.TookMs, res.Rebuilding
+	data.Total, data.TookMs, data.Rebuilding, data.Approximate = res.Total, res.TookMs, res.Rebuilding, res.Approximate
 	for _, h := range res.Hits {
 		hv := searchHit{Type: h.Type, Label: hitLabels[h.Type], Title: h.Title, URL: localURL(h.URL)}
 		if hv.Label == "" {

@@ -1,0 +1,290 @@
+package search
+
+import (
+	"strings"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/docket-dev/docket"
+)
+
+// The body field keeps no word positions (they cost as much as the text
+// itself), so the index cannot match a phrase. A phrase, or any word that
+// analyses to several tokens ("open-coded", 東京), is looked up as the
+// conjunction of its words, and the items found (the candidates) are
+// checked against their stored text, read through the [TextLoader] as
+// fragments are: the phrase's tokens must follow each other in one
+// section of the item (the title, the plain text, the link words), across
+// line breaks. Titles keep their positions, so in:title phrases are
+// matched by the index.
+
+// MaxPhraseChecks is the most candidates whose text one search reads to
+// check its phrases, unless Options.MaxPhraseChecks says otherwise; the
+// excluded phrases of a query share it, and its positive phrases get at
+// least half of it. Past it, the result says it is approximate: only the
+// first MaxPhraseChecks candidates, in the order asked for (relevance or
+// date), are checked, and total and facets count the matches among them.
+const MaxPhraseChecks = 2000
+
+// checked reports whether the text term t, analysed to toks, is matched
+// by the index only approximately, and so is checked against the text.
+func checked(t Term, toks []string, inTitle bool) bool {
+	return t.Field == "" && len(toks) > 1 && !inTitle
+}
+
+// clauseCheck is a positive clause of a query that holds a term to check:
+// a candidate passes it if one of its text alternatives is in its text,
+// or one of its filter alternatives holds.
+type clauseCheck struct {
+	units []unit
+	// facets are the facet terms of the filter alternatives, which a
+	// candidate passes if it has one.
+	facets []string
+	// unsure is set when an alternative is a filter that cannot be
+	// checked (kind, owner, dates): a candidate then passes, and the
+	// result is approximate.
+	unsure bool
+}
+
+// checks returns the checks of the positive clauses of q, none if it has
+// no term to check.
+func (x *Index) checks(q Query) []clauseCheck {
+	var out []clauseCheck
+	for _, c := range q.Clauses {
+		if c.Not {
+			continue
+		}
+		need := false
+		var cc clauseCheck
+		for _, t := range c.Any {
+			if t.Field != "" {
+				if fieldOf[t.Field] == fieldFacet {
+					cc.facets = append(cc.facets, term(t.Field, t.Text))
+				} else {
+					cc.unsure = true
+				}
+				continue
+			}
+			toks := x.analyze(t.Text)
+			if len(toks) == 0 {
+				continue
+			}
+			need = need || checked(t, toks, q.InTitle)
+			cc.units = append(cc.units, unit{toks: toks, prefix: t.Prefix, fuzzy: t.Fuzzy > 0 && len(toks) == 1})
+		}
+		if need {
+			out = append(out, cc)
+		}
+	}
+	return out
+}
+
+// pass reports whether an item of this text and these facet terms passes
+// every check.
+func (x *Index) pass(checks []clauseCheck, text *itemText, facets []string) bool {
+	for _, cc := range checks {
+		ok := cc.unsure
+		for _, f := range cc.facets {
+			if !ok {
+				for _, have := range facets {
+					if have == f {
+						ok = true
+						break
+					}
+				}
+			}
+		}
+		for _, u := range cc.units {
+			if ok {
+				break
+			}
+			ok = x.holds(text, u)
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// itemText is the text of an item as indexed, in the sections that a
+// phrase does not match across (see bodyText).
+type itemText struct {
+	sections []string
+	lower    []string // ASCII sections with ASCII letters lower-cased
+	words    [][]word // the words of each section, once analysed
+}
+
+// textOfDocument, textOfComment, textOfDecision and textOfMinutes return
+// the text of a stored item as its indexed body field holds it (see
+// bodyText and the builder's methods).
+func textOfDocument(d *docket.Document) *itemText {
+	body, _, links := plainText(d.Body)
+	return newItemText(d.Title, body, links)
+}
+
+func textOfComment(c *docket.Comment) *itemText {
+	body, _, links := plainText(c.Body)
+	return newItemText(body, links)
+}
+
+// textOfDecision returns the text of the decision of d, a document with
+// its Decision; by is the name of who decided.
+func textOfDecision(d *docket.Document, by string) *itemText {
+	body, _, links := plainText(DecisionText(d.Decision, by))
+	return newItemText(d.Title, body, links)
+}
+
+// textOfMinutes returns the text of minutes record r of the document
+// titled title.
+func textOfMinutes(r *docket.MinutesRecord, title string) *itemText {
+	body, _, links := plainText(MinutesText(r.Markdown))
+	return newItemText(title, body, links)
+}
+
+func newItemText(sections ...string) *itemText {
+	t := &itemText{sections: sections, lower: make([]string, len(sections)), words: make([][]word, len(sections))}
+	for i, s := range sections {
+		t.lower[i] = lowerIfASCII(s)
+	}
+	return t
+}
+
+// lowerIfASCII returns s with its letters lower-cased if it is all ASCII,
+// else "", in one pass.
+func lowerIfASCII(s string) string {
+	if s == "" {
+		return ""
+	}
+	b := make([]byte, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return ""
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// holds reports whether u matches in one of the sections of t: its
+// tokens one after the other, the last a prefix if u is a prefix.
+func (x *Index) holds(t *itemText, u unit) bool {
+	for i, s := range t.sections {
+		if s == "" {
+			continue
+		}
+		if t.lower[i] != "" && !u.fuzzy {
+			// The words of an ASCII text are ASCII.
+			if asciiUnit(u) && holdsASCII(t.lower[i], u) {
+				return true
+			}
+			continue
+		}
+		if t.words[i] == nil {
+			t.words[i] = x.words(s)
+		}
+		for p := range t.words[i] {
+			if matchAt(t.words[i], p, u) >= 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// words returns the words of text as the text analyzer finds them.
+func (x *Index) words(text string) []word {
+	if isASCII([]byte(text)) {
+		return asciiWords(text)
+	}
+	a := x.idx.Mapping().AnalyzerNamed(textAnalyzer)
+	if a == nil {
+		return []word{}
+	}
+	toks := a.Analyze([]byte(text))
+	out := make([]word, 0, len(toks))
+	for _, tk := range toks {
+		out = append(out, word{start: tk.Start, end: tk.End, term: string(tk.Term)})
+	}
+	return out
+}
+
+func asciiUnit(u unit) bool {
+	for _, t := range u.toks {
+		if !isASCII([]byte(t)) {
+			return false
+		}
+	}
+	return true
+}
+
+// holdsASCII reports whether u matches in lower, an ASCII text with its
+// letters lower-cased. Rather than splitting the whole text into words,
+// it looks for the longest word of u as a substring and splits only the
+// text around each place found, cut at white space: white space always
+// separates words, so the words of such a window are those of the text.
+func holdsASCII(lower string, u unit) bool {
+	k := len(u.toks)
+	anchor := 0
+	for i, t := range u.toks {
+		if (i < k-1 || !u.prefix) && len(t) > len(u.toks[anchor]) {
+			anchor = i
+		}
+	}
+	w := u.toks[anchor]
+	before, after := 0, 0
+	for i, t := range u.toks {
+		if i < anchor {
+			before += len(t) + 4
+		} else if i > anchor {
+			after += len(t) + 4
+		}
+	}
+	for at := 0; at < len(lower); {
+		i := strings.Index(lower[at:], w)
+		if i < 0 {
+			return false
+		}
+		i += at
+		at = i + 1
+		if i > 0 && isWordByte(lower[i-1]) && isWordByte(lower[i]) {
+			continue // inside a word
+		}
+		for slack := 16; ; slack *= 4 {
+			start := max(i-before-slack, 0)
+			if start > 0 {
+				start = strings.LastIndexAny(lower[:start], " \t\n\r\v\f") + 1
+			}
+			end := min(i+len(w)+after+slack, len(lower))
+			if j := strings.IndexAny(lower[end:], " \t\n\r\v\f"); j >= 0 {
+				end += j
+			} else {
+				end = len(lower)
+			}
+			ws := asciiWords(lower[start:end])
+			p := -1
+			for j, wd := range ws {
+				if wd.start == i-start {
+					p = j
+					break
+				}
+			}
+			if p < 0 {
+				break // not the start of a word
+			}
+			first := p - anchor
+			if first < 0 && start > 0 || first+k > len(ws) && end < len(lower) {
+				continue // the window is too small: widen it
+			}
+			if first >= 0 && matchAt(ws, first, u) >= 0 {
+				return true
+			}
+			break
+		}
+	}
+	return false
+}
