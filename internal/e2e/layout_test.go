@@ -98,7 +98,10 @@ func TestWebAppLayout(t *testing.T) {
 		ready      string // JavaScript that is true once the page is laid out
 		act        string // JavaScript run then (a view mode)
 	}
-	editor := `document.querySelector(".cm-content") && document.getElementById("live-status")?.dataset.state === "saved"`
+	// The editor loaded and, where there are open threads, their
+	// highlights placed (the threads in the margin follow them).
+	editor := `document.querySelector(".cm-content") && document.getElementById("live-status")?.dataset.state === "saved" &&
+		(!document.querySelector("#threads .thread[data-status=open]") || CSS.highlights.has("dk-thread"))`
 	pages := []page{
 		{"landing", "/", anon, "", ""},
 		{"login", "/login", anon, "", ""},

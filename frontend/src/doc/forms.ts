@@ -189,7 +189,8 @@ function sameAs(cur: Element, fresh: Element): boolean {
   const c = cur.cloneNode(true) as Element;
   for (const x of c.querySelectorAll(".dk-form-error, .dk-countdown")) x.remove();
   for (const x of [c, ...c.querySelectorAll("*")]) {
-    x.classList.remove("dk-active");
+    for (const c of [...x.classList]) if (c.startsWith("dk-")) x.classList.remove(c);
+    x.removeAttribute("style"); // set by the margin layout
     if (x.classList.length === 0) x.removeAttribute("class");
     x.removeAttribute("aria-busy");
     if (x.tagName === "ARTICLE") x.removeAttribute("tabindex");

@@ -23,6 +23,7 @@ import { Live, liveURL } from "./live";
 import { PresenceSync, cursorsExtension } from "./presence";
 import type { Person } from "./presence";
 import { Preview } from "./preview";
+import { Margin } from "./margin";
 import { Threads, activateThread, threadRanges, threadTheme } from "./threads";
 import { countdowns, enhanceForms, fetchPanels, freshPage, swapSections } from "./forms";
 import { DocEvents, touchesPanels } from "./events";
@@ -163,6 +164,7 @@ export function start(main: HTMLElement): void {
       activateThread(id, false);
     },
     changed: () => {
+      margin.later();
       window.clearTimeout(highlightTimer);
       highlightTimer = window.setTimeout(() => {
         if (!preview) return;
@@ -198,6 +200,9 @@ export function start(main: HTMLElement): void {
         presence.extension(),
         cursorsExtension(),
         threads.extension(),
+        EditorView.updateListener.of((u) => {
+          if (u.geometryChanged || u.viewportChanged) margin.schedule();
+        }),
         threadTheme,
         editorTheme,
       ],
@@ -206,6 +211,33 @@ export function start(main: HTMLElement): void {
   binding.view = view;
   performance.mark("docket-editor");
   if (canEdit) performance.mark("docket-editable");
+
+  // Threads beside the text they anchor to (wide screens): in the
+  // preview where it is shown and the quote was found, else in the editor.
+  const margin = new Margin(main.querySelector<HTMLElement>(".doc-layout") ?? main, {
+    anchorTop(id) {
+      if (mode !== "edit" && preview) {
+        const r = preview.found.get(id)?.getBoundingClientRect();
+        if (r && (r.top || r.height)) return r.top;
+        if (mode === "preview") return null;
+      }
+      const t = threadRanges(view.state).find((x) => x.id === id);
+      if (!t) return null;
+      return view.coordsAtPos(t.from, 1)?.top ?? view.documentTop + view.lineBlockAt(t.from).top;
+    },
+    band() {
+      const el = mode === "edit" ? view.scrollDOM : mode === "split" ? previewPane : null;
+      if (!el || el.scrollHeight <= el.clientHeight + 1) return null;
+      const r = el.getBoundingClientRect();
+      return { top: r.top, bottom: r.bottom };
+    },
+  });
+  if (preview) preview.onHighlight = () => margin.schedule();
+  margin.observe(panes);
+  margin.observe(article);
+  // The page's own scroll too: blocks of the preview are laid out as they
+  // come into view (content-visibility), which moves the anchors below.
+  for (const el of [view.scrollDOM, previewPane, window]) el.addEventListener("scroll", () => margin.schedule(), { passive: true });
 
   // View modes.
   const wide = window.matchMedia("(min-width: 901px)").matches;
@@ -226,6 +258,7 @@ export function start(main: HTMLElement): void {
     }
     if (m !== "preview") view.requestMeasure();
     if (m !== "edit") preview?.shown();
+    margin.schedule();
   }
   setMode(mode, false);
 
@@ -361,9 +394,11 @@ export function start(main: HTMLElement): void {
     const fresh = panelsURL ? await fetchPanels(panelsURL) : await freshPage();
     if (!fresh) return;
     swapSections(fresh, panelsURL ? ["doc-head", ...ids] : ids);
+    margin.layout(); // at once, before the swapped cards are painted in the flow
     const root = (fresh.getElementById("doc-panels") ?? fresh.getElementById("doc")) as HTMLElement | null;
     const v = Number(root?.dataset.version ?? doc.version ?? 0);
     await threads.load(document.getElementById("threads"), v);
+    margin.schedule();
     countdowns();
   }
   function reloadSections(ids: string[]): Promise<void> {

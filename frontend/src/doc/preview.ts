@@ -12,6 +12,10 @@ export class Preview {
   private since = 0; // when the pending refresh was first asked for
   /** The thread quotes to highlight, by thread id. */
   quotes = new Map<string, string>();
+  /** Where each quote was found in the rendered text, by thread id. */
+  found = new Map<string, Range>();
+  /** Called after the highlights were placed again. */
+  onHighlight: () => void = () => {};
 
   constructor(
     readonly article: HTMLElement,
@@ -103,18 +107,20 @@ export class Preview {
 
   /** Highlights the quotes of open threads in the rendered text. */
   highlight(): void {
-    const registry = (globalThis.CSS as { highlights?: HighlightRegistry } | undefined)?.highlights;
-    if (!registry || typeof Highlight === "undefined") return;
-    const ranges: Range[] = [];
+    this.found.clear();
     if (this.quotes.size) {
       const index = textIndex(this.article);
-      for (const quote of this.quotes.values()) {
+      for (const [id, quote] of this.quotes) {
         const r = findText(index, quote);
-        if (r) ranges.push(r);
+        if (r) this.found.set(id, r);
       }
     }
-    if (ranges.length) registry.set("dk-thread", new Highlight(...ranges));
-    else registry.delete("dk-thread");
+    const registry = (globalThis.CSS as { highlights?: HighlightRegistry } | undefined)?.highlights;
+    if (registry && typeof Highlight !== "undefined") {
+      if (this.found.size) registry.set("dk-thread", new Highlight(...this.found.values()));
+      else registry.delete("dk-thread");
+    }
+    this.onHighlight();
   }
 }
 

@@ -96,6 +96,20 @@ const pageStyles = new StyleModule({
   // painted, so that refreshing the preview stays cheap.
   ".dk-preview-pane > article > *": { contentVisibility: "auto", containIntrinsicSize: "auto 3em" },
   "::highlight(dk-thread)": { backgroundColor: "var(--mark, #fff3a3)" },
+  // Threads in the margin (doc/margin.ts): placed cards leave the flow.
+  ".dk-margin #threads": { position: "relative" },
+  ".dk-margin #threads > .thread.dk-placed": {
+    position: "absolute",
+    left: "0.6rem",
+    right: "0.6rem",
+    margin: "0",
+    padding: "0.55rem 0.7rem 0.3rem",
+    border: "1px solid var(--border, #d9dce1)",
+    borderRadius: "6px",
+    background: "var(--bg, #fff)",
+    boxShadow: "0 1px 4px rgba(15, 23, 42, 0.08)",
+  },
+  ".dk-margin #threads > .thread.dk-placed.dk-active": { zIndex: "1", boxShadow: "var(--shadow, 0 6px 24px rgba(15, 23, 42, 0.12))" },
   ".thread.dk-active": { outline: "2px solid var(--accent, #2156c9)", outlineOffset: "2px" },
   ".dk-form-error": { color: "#d33a2c", margin: "0.3rem 0" },
   ".dk-countdown": { marginLeft: "0.4em", color: "var(--muted, #5f6368)" },

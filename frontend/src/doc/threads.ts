@@ -257,6 +257,7 @@ export function activateThread(id: string, focus: boolean): void {
   const el = document.getElementById("t-" + id);
   if (!el) return;
   el.classList.add("dk-active");
+  document.dispatchEvent(new Event("dk-activate"));
   el.scrollIntoView({ block: "nearest", behavior: "smooth" });
   if (focus) {
     if (!el.hasAttribute("tabindex")) el.tabIndex = -1;
