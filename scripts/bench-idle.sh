@@ -22,7 +22,8 @@ fi
 go build -o "$OUT/idleconns" "$ROOT/internal/cmd/idleconns"
 data="$OUT/data"
 echo "bench password" | "$BIN" user add --data "$data" --email b@example.com --name Bench >/dev/null
-taskset -c 0 "$BIN" serve --data "$data" --addr "127.0.0.1:$PORT" --log-format json "$@" >"$OUT/serve.log" 2>&1 &
+# One account holds every socket here, so its cap (256 by default) is lifted.
+taskset -c 0 "$BIN" serve --data "$data" --addr "127.0.0.1:$PORT" --log-format json --live-conns-per-user "$CONNS" "$@" >"$OUT/serve.log" 2>&1 &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$OUT"' EXIT
 base="http://127.0.0.1:$PORT"
