@@ -258,6 +258,8 @@ func (d *document) handleSubscription(req request) {
 		close(r.done)
 	case *sessionEndRequest:
 		d.sessionEnd(false)
+	case *sessionSaveRequest:
+		d.sessionSaveDue()
 	case *presenceRequest:
 		p := r.p
 		if p.Version < 0 || p.Version > d.version {

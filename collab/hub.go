@@ -56,6 +56,10 @@ type Options struct {
 	// SessionGrace is how long a session stays open after the last
 	// subscriber left, so that a reconnect continues it.
 	SessionGrace time.Duration
+	// SessionSave is how soon after an op a running session's counts are
+	// stored, so that the history page and GET /api/docs/:id/sessions
+	// show a live session as it goes (5 s).
+	SessionSave time.Duration
 }
 
 // Hub owns the open documents.
@@ -90,6 +94,9 @@ func New(store docket.OpLog, opts Options) *Hub {
 	}
 	if opts.SessionGrace <= 0 {
 		opts.SessionGrace = 30 * time.Second
+	}
+	if opts.SessionSave <= 0 {
+		opts.SessionSave = 5 * time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -13,6 +13,7 @@ type liveSession struct {
 	rec   docket.LiveSession
 	index map[string]int // user id -> participant
 	grace *time.Timer    // runs while nobody is subscribed
+	save  *time.Timer    // runs while counts wait to be stored
 }
 
 // sessionJoin records a subscriber arriving, starting a session if none
@@ -90,6 +91,24 @@ func (d *document) sessionOps(commits []docket.OpCommit) {
 		}
 	}
 	d.session.rec.EndVersion = d.version
+	if d.session.save == nil {
+		d.session.save = time.AfterFunc(d.hub.opts.SessionSave, func() {
+			select {
+			case d.inbox <- &sessionSaveRequest{}:
+			case <-d.stopped:
+			}
+		})
+	}
+}
+
+// sessionSaveDue stores the running session's counts, which ops change
+// without a save of their own (one save per SessionSave at most).
+func (d *document) sessionSaveDue() {
+	if d.session == nil || d.session.save == nil {
+		return
+	}
+	d.session.save = nil
+	d.saveSession()
 }
 
 // sessionEnd closes the session if nobody came back.
@@ -99,6 +118,9 @@ func (d *document) sessionEnd(force bool) {
 	}
 	if d.session.grace != nil {
 		d.session.grace.Stop()
+	}
+	if d.session.save != nil {
+		d.session.save.Stop()
 	}
 	now := time.Now().UTC()
 	d.session.rec.EndedAt = now
@@ -127,3 +149,7 @@ func (d *document) saveSession() {
 type sessionEndRequest struct{}
 
 func (*sessionEndRequest) isRequest() {}
+
+type sessionSaveRequest struct{}
+
+func (*sessionSaveRequest) isRequest() {}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestHistoryReplayPage: without JavaScript, ?v= shows that version's
@@ -77,4 +78,34 @@ func TestVersionChangeAPI(t *testing.T) {
 		t.Errorf("version 0 = %s", r.raw)
 	}
 	f.ada.must(http.StatusBadRequest, "GET", doc+"/versions/3?change=1", nil)
+}
+
+// The history page lists live sessions with who took part and how much:
+// someone who only watched reads as such, not as "0 edits".
+func TestHistoryPageSessions(t *testing.T) {
+	e, ada, doc := liveEnv(t, "hi")
+	bob := e.signup("Bob")
+	ada.addMember("eng", bob, "editor")
+	a, b := ada.live(), bob.live()
+	a.handshake(nil)
+	b.handshake(nil)
+	a.subscribe(doc)
+	b.subscribe(doc)
+	a.op(doc, 1, 1, []any{"A"})
+	a.ack(doc, 1, 1)
+	a.op(doc, 2, 2, []any{"B"})
+	a.ack(doc, 2, 2)
+	// Counts of a running session are stored within SessionSave (5 s).
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		page := ada.pageOK("/d/" + doc + "/history")
+		if strings.Contains(page.body, "Ada (2 edits), Bob (read along)") || strings.Contains(page.body, "Bob (read along), Ada (2 edits)") {
+			page.has(t, "live now", `id="sessions"`)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("history page lists no session with Ada's 2 edits and Bob reading along:\n%s", page.body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
