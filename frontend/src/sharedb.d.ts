@@ -43,6 +43,8 @@ declare module "sharedb/lib/client" {
     subscribed: boolean;
     subscribe(cb?: Callback): void;
     submitOp(op: Op, options?: { source?: unknown }, cb?: Callback): void;
+    /** Sends the first pending op now if none is in flight. */
+    flush(): void;
     hasWritePending(): boolean;
     hasPending(): boolean;
     whenNothingPending(cb: () => void): void;

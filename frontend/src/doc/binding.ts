@@ -93,7 +93,13 @@ export class Binding {
       });
       sent = true;
     }
-    if (sent) this.check();
+    if (!sent) return;
+    // ShareDB sends on its next tick (a task), which the browser runs only
+    // after the frame that this keystroke asks for (style, layout and
+    // CodeMirror's measuring of a long page): send now instead. The op of
+    // one transaction has nothing to be combined with.
+    this.doc.flush();
+    this.check();
   }
 
   private applyRemote(op: TextOp): void {
