@@ -22,18 +22,14 @@ func NewScanner(db *DB) *Scanner { return &Scanner{db: db} }
 // given one, with their bodies if withBody is set.
 func (s *Scanner) ScanDocuments(ctx context.Context, after string, limit int, withBody bool) ([]*docket.Document, error) {
 	var out []*docket.Document
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
-		return scan(tx.Bucket(bucketDocs), after, limit, func(k, v []byte) error {
-			var d docket.Document
-			if err := json.Unmarshal(v, &d); err != nil {
-				return fmt.Errorf("decode document %s: %w", k, err)
-			}
+	err := s.db.view(ctx, func(tx *bolt.Tx) (err error) {
+		out, err = scanJSON(tx.Bucket(bucketDocs), after, limit, "document", func(d *docket.Document) bool {
 			if withBody {
 				d.Body = body(tx, d.ID)
 			}
-			out = append(out, &d)
-			return nil
+			return true
 		})
+		return err
 	})
 	return out, err
 }
@@ -42,17 +38,9 @@ func (s *Scanner) ScanDocuments(ctx context.Context, after string, limit int, wi
 // given one, leaving out deleted ones.
 func (s *Scanner) ScanComments(ctx context.Context, after string, limit int) ([]*docket.Comment, error) {
 	var out []*docket.Comment
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
-		return scan(tx.Bucket(bucketComments), after, limit, func(k, v []byte) error {
-			var c docket.Comment
-			if err := json.Unmarshal(v, &c); err != nil {
-				return fmt.Errorf("decode comment %s: %w", k, err)
-			}
-			if !c.Deleted {
-				out = append(out, &c)
-			}
-			return nil
-		})
+	err := s.db.view(ctx, func(tx *bolt.Tx) (err error) {
+		out, err = scanJSON(tx.Bucket(bucketComments), after, limit, "comment", func(c *docket.Comment) bool { return !c.Deleted })
+		return err
 	})
 	return out, err
 }
@@ -127,15 +115,9 @@ func (s *Scanner) LoadDecisions(ctx context.Context, docIDs []string) ([]*docket
 // that order.
 func (s *Scanner) ScanMinutes(ctx context.Context, after string, limit int) ([]*docket.MinutesRecord, error) {
 	var out []*docket.MinutesRecord
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
-		return scan(tx.Bucket(bucketMinutes), after, limit, func(k, v []byte) error {
-			var r docket.MinutesRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("decode minutes %s: %w", k, err)
-			}
-			out = append(out, &r)
-			return nil
-		})
+	err := s.db.view(ctx, func(tx *bolt.Tx) (err error) {
+		out, err = scanJSON[docket.MinutesRecord](tx.Bucket(bucketMinutes), after, limit, "minutes", nil)
+		return err
 	})
 	return out, err
 }
@@ -227,6 +209,23 @@ func scan(b *bolt.Bucket, after string, limit int, fn func(k, v []byte) error) e
 		n++
 	}
 	return nil
+}
+
+// scanJSON decodes up to limit entries of b after the key after and
+// returns those that keep (nil: all) accepts; keep may fill in more.
+func scanJSON[T any](b *bolt.Bucket, after string, limit int, what string, keep func(*T) bool) ([]*T, error) {
+	var out []*T
+	err := scan(b, after, limit, func(k, v []byte) error {
+		x := new(T)
+		if err := json.Unmarshal(v, x); err != nil {
+			return fmt.Errorf("decode %s %s: %w", what, k, err)
+		}
+		if keep == nil || keep(x) {
+			out = append(out, x)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // LoadDocuments returns the documents of these ids that exist, in the

@@ -606,16 +606,16 @@ func (ix *Indexer) Rebuild(ctx context.Context, progress func(done int)) error {
 		return err
 	}
 	done := 0
-	docs := map[string]*docket.Document{} // metadata for comments
-	after := ""
-	for {
-		page, err := ix.Scanner.ScanDocuments(ctx, after, docPage, true)
-		if err != nil {
-			return err
+	counted := func(n int) {
+		done += n
+		if progress != nil {
+			progress(done)
 		}
-		if len(page) == 0 {
-			break
-		}
+	}
+	docs := map[string]*docket.Document{} // metadata for comments and items
+	err = pages(ctx, func(after string) ([]*docket.Document, error) {
+		return ix.Scanner.ScanDocuments(ctx, after, docPage, true)
+	}, func(d *docket.Document) string { return d.ID }, func(page []*docket.Document) error {
 		batch := make([]Doc, len(page))
 		for i, d := range page {
 			batch[i] = DocFrom(d)
@@ -623,44 +623,51 @@ func (ix *Indexer) Rebuild(ctx context.Context, progress func(done int)) error {
 			meta.Body = ""
 			docs[d.ID] = &meta
 		}
-		if err := ix.Index.IndexDocuments(ctx, batch); err != nil {
-			return err
-		}
-		done += len(page)
-		if progress != nil {
-			progress(done)
-		}
-		after = page[len(page)-1].ID
+		return ix.Index.IndexDocuments(ctx, batch)
+	}, counted)
+	if err != nil {
+		return err
 	}
-	after = ""
-	for {
-		page, err := ix.Scanner.ScanComments(ctx, after, commentPage)
-		if err != nil {
-			return err
-		}
-		if len(page) == 0 {
-			break
-		}
+	err = pages(ctx, func(after string) ([]*docket.Comment, error) {
+		return ix.Scanner.ScanComments(ctx, after, commentPage)
+	}, func(c *docket.Comment) string { return c.ID }, func(page []*docket.Comment) error {
 		batch := make([]Comment, 0, len(page))
 		for _, c := range page {
 			if d := docs[c.DocID]; d != nil {
 				batch = append(batch, CommentFrom(c, d))
 			}
 		}
-		if err := ix.Index.IndexComments(ctx, batch); err != nil {
-			return err
-		}
-		done += len(page)
-		if progress != nil {
-			progress(done)
-		}
-		after = page[len(page)-1].ID
-	}
-	n, err := ix.rebuildItems(ctx, docs, done, progress)
+		return ix.Index.IndexComments(ctx, batch)
+	}, counted)
 	if err != nil {
 		return err
 	}
-	done = n
+	err = pages(ctx, func(after string) ([]*docket.Document, error) {
+		return ix.Scanner.ScanDecisions(ctx, after, docPage)
+	}, func(d *docket.Document) string { return d.ID }, func(page []*docket.Document) error {
+		batch, err := ix.decisions(ctx, page)
+		if err != nil {
+			return err
+		}
+		return ix.Index.IndexDecisions(ctx, batch)
+	}, counted)
+	if err != nil {
+		return err
+	}
+	err = pages(ctx, func(after string) ([]*docket.MinutesRecord, error) {
+		return ix.Scanner.ScanMinutes(ctx, after, docPage)
+	}, func(r *docket.MinutesRecord) string { return r.DocID + "/" + r.ID }, func(page []*docket.MinutesRecord) error {
+		batch := make([]Minutes, 0, len(page))
+		for _, r := range page {
+			if d := docs[r.DocID]; d != nil {
+				batch = append(batch, MinutesFrom(r, d))
+			}
+		}
+		return ix.Index.IndexMinutes(ctx, batch)
+	}, counted)
+	if err != nil {
+		return err
+	}
 	if err := ix.Index.Compact(ctx); err != nil {
 		return err
 	}
@@ -677,58 +684,25 @@ func (ix *Indexer) Rebuild(ctx context.Context, progress func(done int)) error {
 	return nil
 }
 
-// rebuildItems indexes every decision and set of frozen minutes, for
-// Rebuild; docs holds the metadata of every document. It returns done
-// plus the items indexed.
-func (ix *Indexer) rebuildItems(ctx context.Context, docs map[string]*docket.Document, done int, progress func(int)) (int, error) {
+// pages reads pages with scan, each after the key of the previous
+// page's last item, until an empty one, and hands each to index, then
+// its length to counted.
+func pages[T any](ctx context.Context, scan func(after string) ([]T, error), key func(T) string, index func([]T) error, counted func(int)) error {
 	after := ""
 	for {
-		page, err := ix.Scanner.ScanDecisions(ctx, after, docPage)
-		if err != nil {
-			return done, err
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		if len(page) == 0 {
-			break
+		page, err := scan(after)
+		if err != nil || len(page) == 0 {
+			return err
 		}
-		batch, err := ix.decisions(ctx, page)
-		if err != nil {
-			return done, err
+		if err := index(page); err != nil {
+			return err
 		}
-		if err := ix.Index.IndexDecisions(ctx, batch); err != nil {
-			return done, err
-		}
-		done += len(page)
-		if progress != nil {
-			progress(done)
-		}
-		after = page[len(page)-1].ID
+		counted(len(page))
+		after = key(page[len(page)-1])
 	}
-	after = ""
-	for {
-		page, err := ix.Scanner.ScanMinutes(ctx, after, docPage)
-		if err != nil {
-			return done, err
-		}
-		if len(page) == 0 {
-			break
-		}
-		batch := make([]Minutes, 0, len(page))
-		for _, r := range page {
-			if d := docs[r.DocID]; d != nil {
-				batch = append(batch, MinutesFrom(r, d))
-			}
-		}
-		if err := ix.Index.IndexMinutes(ctx, batch); err != nil {
-			return done, err
-		}
-		done += len(page)
-		if progress != nil {
-			progress(done)
-		}
-		last := page[len(page)-1]
-		after = last.DocID + "/" + last.ID
-	}
-	return done, nil
 }
 
 // eventPage is how many events one read of the log returns at catch-up.

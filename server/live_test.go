@@ -17,13 +17,27 @@ import (
 
 // liveEnv is a server with a space, an editor (Ada, its admin) and a
 // document.
-func liveEnv(t *testing.T, body string) (*env, *client, string) {
+func liveEnv(t *testing.T, body string, cfg ...func(*server.Config)) (*env, *client, string) {
 	t.Helper()
-	e := newEnv(t)
+	e := newEnv(t, cfg...)
 	ada := e.signup("Ada")
 	ada.createSpace("eng")
 	doc := ada.createDoc("eng", "Live", body)
 	return e, ada, doc
+}
+
+// twoEditors makes Bob an editor of Ada's space and returns him with
+// Ada's and his sockets, both handshaken and subscribed to doc.
+func twoEditors(t *testing.T, e *env, ada *client, doc string) (bob *client, a, b *wsClient) {
+	t.Helper()
+	bob = e.signup("Bob")
+	ada.addMember("eng", bob, "editor")
+	a, b = ada.live(), bob.live()
+	a.handshake(nil)
+	b.handshake(nil)
+	a.subscribe(doc)
+	b.subscribe(doc)
+	return bob, a, b
 }
 
 // The frames of a handshake are exactly ShareDB's: init on accept, and an
@@ -292,13 +306,7 @@ func TestLiveResubmitAfterReconnect(t *testing.T) {
 // the connection stays usable and the other client hears nothing.
 func TestLiveBadOps(t *testing.T) {
 	e, ada, doc := liveEnv(t, "hello")
-	bob := e.signup("Bob")
-	ada.addMember("eng", bob, "editor")
-	a, b := ada.live(), bob.live()
-	a.handshake(nil)
-	b.handshake(nil)
-	a.subscribe(doc)
-	b.subscribe(doc)
+	_, a, b := twoEditors(t, e, ada, doc)
 	base := fmt.Sprintf(`{"a":"op","c":"docs","d":%q,"v":1,"seq":%%d,"x":{},"op":%%s}`, doc)
 	for i, op := range []string{
 		`[100,"z"]`,           // skip past the end
@@ -513,13 +521,7 @@ func TestLivePermissions(t *testing.T) {
 // A member whose access is revoked is cut off within seconds.
 func TestLiveRevokedMemberCutOff(t *testing.T) {
 	e, ada, doc := liveEnv(t, "abc")
-	bob := e.signup("Bob")
-	ada.addMember("eng", bob, "editor")
-	a, b := ada.live(), bob.live()
-	a.handshake(nil)
-	b.handshake(nil)
-	a.subscribe(doc)
-	b.subscribe(doc)
+	bob, a, b := twoEditors(t, e, ada, doc)
 	b.send(map[string]any{"a": "ps", "ch": "docs." + doc, "seq": 1})
 	b.next()
 	a.send(map[string]any{"a": "ps", "ch": "docs." + doc, "seq": 1})
@@ -944,17 +946,8 @@ func TestLiveUnsubscribeKeepsPresence(t *testing.T) {
 // come together after it.
 func TestLiveAckNotPaced(t *testing.T) {
 	const pace = 3 * time.Second
-	e := newEnv(t, func(c *server.Config) { c.LiveWritePace = pace })
-	ada := e.signup("Ada")
-	ada.createSpace("eng")
-	doc := ada.createDoc("eng", "Live", "hi")
-	bob := e.signup("Bob")
-	ada.addMember("eng", bob, "editor")
-	a, b := ada.live(), bob.live()
-	a.handshake(nil)
-	b.handshake(nil)
-	a.subscribe(doc)
-	b.subscribe(doc)
+	e, ada, doc := liveEnv(t, "hi", func(c *server.Config) { c.LiveWritePace = pace })
+	_, a, b := twoEditors(t, e, ada, doc)
 
 	a.op(doc, 1, 1, []any{"A"})
 	a.ack(doc, 1, 1)

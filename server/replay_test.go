@@ -84,13 +84,7 @@ func TestVersionChangeAPI(t *testing.T) {
 // someone who only watched reads as such, not as "0 edits".
 func TestHistoryPageSessions(t *testing.T) {
 	e, ada, doc := liveEnv(t, "hi")
-	bob := e.signup("Bob")
-	ada.addMember("eng", bob, "editor")
-	a, b := ada.live(), bob.live()
-	a.handshake(nil)
-	b.handshake(nil)
-	a.subscribe(doc)
-	b.subscribe(doc)
+	_, a, _ := twoEditors(t, e, ada, doc)
 	a.op(doc, 1, 1, []any{"A"})
 	a.ack(doc, 1, 1)
 	a.op(doc, 2, 2, []any{"B"})
