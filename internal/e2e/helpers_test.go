@@ -175,9 +175,19 @@ func (p *person) fill(sel, value string) {
 	p.do(chromedp.SetValue(chromedp.CSS(sel), value))
 }
 
-// click clicks the element a selector finds.
+// click clicks the element a selector finds, once it has stood still
+// between two looks 50 ms apart: on a wide document page the threads
+// are laid out beside their text after the page loads, which moves the
+// review panel below them, and a click aimed at the old place misses.
 func (p *person) click(sel string) {
 	p.t.Helper()
+	p.waitJS(fmt.Sprintf(`(() => {
+		const r = document.querySelector(%q)?.getBoundingClientRect();
+		const at = r ? r.left + "," + r.top : "";
+		const still = at !== "" && window.__dkClickAt === at;
+		window.__dkClickAt = at;
+		return still;
+	})()`, sel), wait)
 	p.do(chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
 }
 
