@@ -542,6 +542,11 @@ func (u *ActionUpdater) Run(ctx context.Context) {
 			}
 		}
 		u.mu.Lock()
+		if len(u.queue) == 0 || u.queue[0].docID != next.docID {
+			// Close emptied the queue while we waited.
+			u.mu.Unlock()
+			continue
+		}
 		u.queue = u.queue[1:]
 		delete(u.pending, next.docID)
 		u.inFlight = next.docID
