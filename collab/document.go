@@ -49,6 +49,7 @@ type document struct {
 	id      string
 	version int64
 	text    string
+	length  int                        // text's length in code points
 	recent  []committed                // the last ops, recent[len-1].rec.Version == version-1
 	subs    map[*Subscriber]bool       // op subscribers
 	psubs   map[*Subscriber]bool       // presence subscribers
@@ -61,7 +62,7 @@ type document struct {
 
 func newDocument(h *Hub, id string, version int64, text string) *document {
 	return &document{
-		hub: h, id: id, version: version, text: text,
+		hub: h, id: id, version: version, text: text, length: ot.Length(text),
 		subs: map[*Subscriber]bool{}, psubs: map[*Subscriber]bool{}, pids: map[string]map[string]bool{},
 		inbox: make(chan request, 256), quit: make(chan struct{}), stopped: make(chan struct{}),
 	}
@@ -163,7 +164,7 @@ func (d *document) submitAll(subs []*submitRequest) {
 	if len(subs) == 0 {
 		return
 	}
-	version, text, nrecent := d.version, d.text, len(d.recent)
+	version, text, length, nrecent := d.version, d.text, d.length, len(d.recent)
 	var commits []docket.OpCommit
 	var acks []pendingAck
 	for _, r := range subs {
@@ -181,7 +182,7 @@ func (d *document) submitAll(subs []*submitRequest) {
 		cr := &commitRequest{commits: commits, result: make(chan error, 1)}
 		d.hub.commits <- cr
 		if err := <-cr.result; err != nil {
-			d.version, d.text, d.recent = version, text, d.recent[:nrecent]
+			d.version, d.text, d.length, d.recent = version, text, length, d.recent[:nrecent]
 			for _, p := range acks {
 				if p.ack.Duplicate {
 					p.req.reply <- submitReply{ack: p.ack}
@@ -350,7 +351,7 @@ func (d *document) apply(s Submission) (*Ack, *docket.OpRecord, error) {
 			return nil, nil, invalidOp(err)
 		}
 	}
-	if op.BaseLen() > ot.Length(d.text) {
+	if op.BaseLen() > d.length {
 		return nil, nil, docket.Errorf(docket.EINVALID, "Invalid op: it is longer than the document.")
 	}
 	text, err := ot.Apply(d.text, op)
@@ -375,6 +376,7 @@ func (d *document) apply(s Submission) (*Ack, *docket.OpRecord, error) {
 	d.recent = append(d.recent, committed{rec, op})
 	d.version++
 	d.text = text
+	d.length += op.TargetLen() - op.BaseLen()
 	return &Ack{Version: rec.Version, Op: op, Missed: missed}, rec, nil
 }
 

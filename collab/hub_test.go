@@ -275,6 +275,54 @@ func TestCommitFailureRollsBack(t *testing.T) {
 	}
 }
 
+// TestLengthFollowsEdits checks the document length (in code points) the
+// hub checks ops against: after inserts and deletes of astral and CJK text,
+// and after a commit that failed and was rolled back, an op that walks
+// over exactly the whole document is applied and one a code point longer
+// is refused.
+func TestLengthFollowsEdits(t *testing.T) {
+	f := newFixture(t)
+	id := f.newDoc(t, "a😀b")
+	h := f.hub(t)
+	v := int64(1)
+	submit := func(op ot.Op) error {
+		t.Helper()
+		ack, err := h.Submit(f.ctx, id, collab.Submission{Version: v, Op: op, Src: "a", Seq: v})
+		if err == nil {
+			v = ack.Version + 1
+		}
+		return err
+	}
+	for _, op := range []ot.Op{
+		ot.InsertAt(1, "漢字🎉"),    // a漢字🎉😀b
+		ot.DeleteAt(0, 2),        // 字🎉😀b
+		ot.InsertAt(4, "𝄞x"),     // 字🎉😀b𝄞x
+		{{Skip: 2}, {Delete: 2}}, // 字🎉𝄞x
+	} {
+		if err := submit(op); err != nil {
+			t.Fatalf("submit %v: %v", op, err)
+		}
+	}
+	f.log.fail.Store(1)
+	if err := submit(ot.InsertAt(0, "lost")); err == nil {
+		t.Fatal("acknowledged although the commit failed")
+	}
+	const want = "字🎉𝄞x"
+	n := ot.Length(want)
+	if err := submit(ot.Op{{Skip: n}, {Insert: "!"}}); err != nil {
+		t.Fatalf("insert at the end (%d): %v", n, err)
+	}
+	if err := submit(ot.Op{{Skip: n + 2}, {Insert: "?"}}); docket.ErrorCode(err) != docket.EINVALID {
+		t.Fatalf("insert past the end = %v; want %s", err, docket.EINVALID)
+	}
+	if err := submit(ot.DeleteAt(0, n+1)); err != nil {
+		t.Fatalf("delete everything: %v", err)
+	}
+	if gotV, got, _ := h.Snapshot(f.ctx, id); got != "" || gotV != v {
+		t.Fatalf("snapshot v%d %q; want v%d empty", gotV, got, v)
+	}
+}
+
 // TestGroupCommit submits to many documents at once; the committer writes
 // them in fewer transactions than ops.
 func TestGroupCommit(t *testing.T) {

@@ -121,7 +121,7 @@ type LiveOptions struct {
 	// more output before it stops; the next output starts it again (1 s).
 	WriterIdle time.Duration
 	// WritePace is the shortest time between two writes to one
-	// connection (2 ms; negative: no pause). A writer that has just
+	// connection (5 ms; negative: no pause). A writer that has just
 	// written waits this long before it writes again, so that under a
 	// stream of ops the frames that arrive meanwhile go out in one write
 	// and one wake-up instead of one each; a connection that has been
@@ -198,7 +198,7 @@ func (o *LiveOptions) setDefaults() {
 	defDur(&o.WriteTimeout, 10*time.Second)
 	defDur(&o.WriterIdle, time.Second)
 	if o.WritePace == 0 {
-		o.WritePace = 2 * time.Millisecond
+		o.WritePace = 5 * time.Millisecond
 	}
 	defDur(&o.PingInterval, 30*time.Second)
 	defDur(&o.PongTimeout, 60*time.Second)

@@ -167,7 +167,36 @@ type batchConn struct {
 	net.Conn
 	mu       sync.Mutex
 	batching bool
-	buf      *[]byte // from batchBufferPool while a batch is collected
+	buf      *[]byte   // from batchBufferPool while a batch is collected
+	deadline time.Time // the socket's write deadline as last set
+}
+
+// SetWriteDeadline sets the socket's write deadline; during a batch it
+// does nothing, since the batch is sent under the deadline flush is
+// given. gorilla/websocket sets the deadline before every frame, and
+// re-arming the socket's timer costs about as much as the write of a
+// small frame, so a later deadline is skipped while the one already set
+// leaves at least half the time asked for.
+func (c *batchConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.batching {
+		return nil
+	}
+	return c.setDeadline(t)
+}
+
+// setDeadline sets the write deadline unless the one set is good
+// enough. Call with c.mu held.
+func (c *batchConn) setDeadline(t time.Time) error {
+	if !c.deadline.IsZero() && !t.IsZero() && !t.Before(c.deadline) {
+		now := time.Now()
+		if 2*c.deadline.Sub(now) >= t.Sub(now) {
+			return nil
+		}
+	}
+	c.deadline = t
+	return c.Conn.SetWriteDeadline(t)
 }
 
 func (c *batchConn) Write(p []byte) (int, error) {
@@ -200,7 +229,7 @@ func (c *batchConn) flush(deadline time.Time) error {
 	c.buf = nil
 	var err error
 	if len(*buf) > 0 {
-		c.Conn.SetWriteDeadline(deadline)
+		c.setDeadline(deadline)
 		_, err = c.Conn.Write(*buf)
 	}
 	if cap(*buf) <= maxPooledBatch {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	_ "net/http/pprof" // served only on --pprof's address
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -68,9 +69,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 		return cfg, fmt.Errorf("DOCKET_LIVE_CONNS_PER_USER must be a positive number")
 	}
 	fs.IntVar(&cfg.LiveConnsPerUser, "live-conns-per-user", perUser, "most live co-editing connections one account may hold open at once (env DOCKET_LIVE_CONNS_PER_USER)")
-	pace, err := time.ParseDuration(envDefault("DOCKET_LIVE_WRITE_PACE", "2ms"))
+	pace, err := time.ParseDuration(envDefault("DOCKET_LIVE_WRITE_PACE", "5ms"))
 	if err != nil || pace < 0 || pace > time.Second {
-		return cfg, fmt.Errorf("DOCKET_LIVE_WRITE_PACE must be a duration from 0 to 1s, e.g. 2ms")
+		return cfg, fmt.Errorf("DOCKET_LIVE_WRITE_PACE must be a duration from 0 to 1s, e.g. 5ms")
 	}
 	fs.DurationVar(&cfg.LiveWritePace, "live-write-pace", pace, "shortest time between two writes to one live co-editing socket: frames that arrive meanwhile go out in one write; longer saves CPU under heavy co-editing and delays frames up to this much, 0 writes at once (env DOCKET_LIVE_WRITE_PACE)")
 	if _, err := parseArgs(fs, args); err != nil {
@@ -131,6 +132,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	ensureProcs(log)
 	if cfg.MemoryLimit > 0 {
 		debug.SetMemoryLimit(cfg.MemoryLimit)
 		log.Info("memory limit set", slog.Int64("bytes", cfg.MemoryLimit))
@@ -312,6 +314,27 @@ func startAdminSocket(dataDir string, db *bolt.DB, log *slog.Logger) *http.Serve
 }
 
 // livePace maps the flag's 0 ("write at once") to the option's negative.
+// minProcs is the fewest Ps (threads running Go code at once) the server
+// runs with. Every group commit ends in fdatasync, and a goroutine in a
+// system call keeps its P until the runtime's monitor takes it back,
+// which it does only at its next check, up to 10 ms later when it has
+// been quiet. With a single P (one CPU, or a one-CPU cgroup limit)
+// nothing else runs meanwhile: no socket reader or writer, no HTTP
+// handler. A second P lets them run while the commit waits for the disk.
+const minProcs = 2
+
+// ensureProcs raises GOMAXPROCS to minProcs unless the GOMAXPROCS
+// environment variable sets it.
+func ensureProcs(log *slog.Logger) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return
+	}
+	if n := runtime.GOMAXPROCS(0); n < minProcs {
+		runtime.GOMAXPROCS(minProcs)
+		log.Info("GOMAXPROCS raised so that a commit waiting for the disk does not stop the server", slog.Int("from", n), slog.Int("to", minProcs))
+	}
+}
+
 func livePace(d time.Duration) time.Duration {
 	if d == 0 {
 		return -1

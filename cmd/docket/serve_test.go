@@ -2,6 +2,8 @@ package main
 
 import (
 	"io"
+	"log/slog"
+	"runtime"
 	"testing"
 )
 
@@ -41,5 +43,27 @@ func TestServeMemoryLimitFlag(t *testing.T) {
 	}
 	if _, err := parseServeFlags([]string{"--memory-limit", "a lot"}, io.Discard); err == nil {
 		t.Error("a bad --memory-limit was accepted")
+	}
+}
+
+// The server runs at least two Ps unless GOMAXPROCS says otherwise.
+func TestEnsureProcs(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, tc := range []struct {
+		env   string
+		procs int
+		want  int
+	}{
+		{"", 1, 2},
+		{"", 2, 2},
+		{"", 4, 4},
+		{"1", 1, 1}, // set by the operator
+	} {
+		t.Setenv("GOMAXPROCS", tc.env)
+		runtime.GOMAXPROCS(tc.procs)
+		ensureProcs(slog.New(slog.DiscardHandler))
+		if got := runtime.GOMAXPROCS(0); got != tc.want {
+			t.Errorf("GOMAXPROCS=%q, %d Ps: %d after ensureProcs; want %d", tc.env, tc.procs, got, tc.want)
+		}
 	}
 }

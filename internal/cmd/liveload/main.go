@@ -12,11 +12,12 @@
 //	go run ./internal/cmd/liveload --url ws://127.0.0.1:8080/api/live \
 //	    --doc DOC_ID --token TOKEN --clients 100 --ops 50 --think 100ms --server-pid PID
 //
-// The document must exist and be empty. It prints one JSON line with the
-// field names of load-sharedb.js: latency from submit until every other
-// client has applied the op (p50/p95/p99), ack latency, server and load
-// CPU over the edit phase, and whether every client converged to the same
-// complete text. It talks only to the given URL; every loop is bounded by
+// The document must exist; text already in it stays and the ops go in
+// between. It prints one JSON line with the field names of
+// load-sharedb.js: latency from submit until every other client has
+// applied the op (p50/p95/p99), ack latency, server and load CPU over the
+// edit phase, and whether every client converged to the same complete
+// text. It talks only to the given URL; every loop is bounded by
 // --timeout.
 package main
 
@@ -58,7 +59,7 @@ type config struct {
 func main() {
 	var c config
 	flag.StringVar(&c.url, "url", "ws://127.0.0.1:8080/api/live", "WebSocket URL of the live endpoint")
-	flag.StringVar(&c.doc, "doc", "", "document id (must exist, empty)")
+	flag.StringVar(&c.doc, "doc", "", "document id (must exist)")
 	flag.StringVar(&c.token, "token", "", "API token, sent as a bearer token on the upgrade")
 	flag.StringVar(&c.collection, "collection", "docs", "ShareDB collection")
 	flag.IntVar(&c.clients, "clients", 10, "clients")
@@ -202,6 +203,7 @@ type client struct {
 	inflight *pendingOp
 	pending  *pendingOp
 	acked    int
+	initial  int           // code points in the document before the run
 	done     chan struct{} // closed when every own op is acknowledged
 	errs     *errList
 }
@@ -347,7 +349,7 @@ func finish(res *result, tr *tracker, clients []*client, errs *errList, start ti
 			res.Converged = false
 		}
 	}
-	if res.TextLen != res.OpsTotal {
+	if len(clients) > 0 && res.TextLen != res.OpsTotal+clients[0].initial {
 		res.Converged = false
 	}
 	return res
@@ -394,9 +396,9 @@ func (c *client) handshake(deadline time.Time, create bool) error {
 				}
 				return c.createDoc()
 			}
-			if snap.Data != "" {
-				return fmt.Errorf("document %s is not empty", c.cfg.doc)
-			}
+			// Text already there stays; the ops go in between.
+			c.text = []rune(snap.Data)
+			c.initial = len(c.text)
 			return nil
 		}
 	}
