@@ -62,9 +62,9 @@ func (s *ActionService) FindActions(ctx context.Context, docID string) ([]*docke
 			return err
 		}
 		if !stored {
-			text = body(tx, docID)
+			text, err = body(tx, d)
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -134,8 +134,8 @@ func (s *ActionService) refresh(ctx context.Context, docID string) (bool, error)
 		if d, err = findDoc(tx, docID); err != nil {
 			return err
 		}
-		text = body(tx, docID)
-		return nil
+		text, err = body(tx, d)
+		return err
 	})
 	if docket.ErrorCode(err) == docket.ENOTFOUND {
 		return s.remove(ctx, docID)

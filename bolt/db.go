@@ -31,7 +31,7 @@ import (
 // SchemaVersion is the version of the bucket layout this code writes.
 // Opening a file with an older version runs the migrations in order; a file
 // from a newer Docket is refused.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // Bucket names.
 var (
@@ -81,6 +81,9 @@ var (
 	// Schema 4: what each user last viewed.
 	bucketVisits = []byte("visits") // docID/userID -> docket.Visit
 
+	// Schema 5: bodies written less often than every commit.
+	bucketBodyVersions = []byte("body_versions") // docID -> u64 version of its stored body, when older than the document
+
 	// bucketsV1 are the buckets of schema 1.
 	bucketsV1       = [][]byte{bucketMeta, bucketUsers, bucketUserEmails, bucketSessions, bucketUserSess, bucketTokens, bucketTokenHashes, bucketInvites, bucketSpaces, bucketSpaceSlugs, bucketMembers, bucketUserSpaces, bucketDocs, bucketBodies, bucketSpaceDocs, bucketDocSources, bucketOps, bucketSnapshots}
 	errSchemaTooNew = errors.New("data file was written by a newer version of docket")
@@ -93,6 +96,8 @@ var (
 		func(tx *bolt.Tx) error { return createBuckets(tx, bucketsV3) },
 		// 3 -> 4: last visits.
 		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketVisits}) },
+		// 4 -> 5: versions of bodies older than their documents.
+		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketBodyVersions}) },
 	}
 )
 
@@ -111,6 +116,13 @@ type DB struct {
 	SessionTTL time.Duration
 	// SnapshotEvery is the number of versions between stored snapshots.
 	SnapshotEvery int64
+	// BodyInline is the size up to which a live commit stores the
+	// document's whole text every time (16 KiB). A longer text is stored
+	// when BodyLag versions (64) have gone by since it last was; until
+	// then reads apply the ops after the stored one, so a commit of a
+	// keystroke into a 140 KB document does not write 140 KB.
+	BodyInline int
+	BodyLag    int64
 	// ReadOnly opens the file without taking the write lock exclusively.
 	ReadOnly bool
 	// Now returns the current time; tests replace it.
@@ -132,6 +144,8 @@ func NewDB(path string) *DB {
 		PasswordCost:  bcrypt.DefaultCost,
 		SessionTTL:    30 * 24 * time.Hour,
 		SnapshotEvery: 100,
+		BodyInline:    16 << 10,
+		BodyLag:       64,
 		Now:           time.Now,
 	}
 }

@@ -65,8 +65,51 @@ func editableDoc(ctx context.Context, tx *bolt.Tx, id string) (*docket.Document,
 	return d, nil
 }
 
-func body(tx *bolt.Tx, id string) string {
-	return string(tx.Bucket(bucketBodies).Get([]byte(id)))
+// body returns the current text of d, as stored. The stored one is older when
+// live commits skipped writing it (LiveStore.CommitOps); the ops after
+// it are then applied.
+func body(tx *bolt.Tx, d *docket.Document) (string, error) {
+	text := string(tx.Bucket(bucketBodies).Get([]byte(d.ID)))
+	at := tx.Bucket(bucketBodyVersions).Get([]byte(d.ID))
+	if at == nil {
+		return text, nil
+	}
+	return replayOps(tx, d.ID, text, int64(binary.BigEndian.Uint64(at)), d.Version)
+}
+
+// replayOps applies to text, a document's text at version from, its ops
+// from that version up to version to (excluded). They are composed into
+// one op first, so that the text is copied once.
+func replayOps(tx *bolt.Tx, id, text string, from, to int64) (string, error) {
+	ops := tx.Bucket(bucketOps).Bucket([]byte(id))
+	if ops == nil || from >= to {
+		return text, nil
+	}
+	var all ot.Op
+	c := ops.Cursor()
+	for k, v := c.Seek(u64(uint64(from))); k != nil && int64(binary.BigEndian.Uint64(k)) < to; k, v = c.Next() {
+		var rec docket.OpRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return "", fmt.Errorf("decode op %s@%d: %w", id, binary.BigEndian.Uint64(k), err)
+		}
+		var op ot.Op
+		if err := json.Unmarshal(rec.Op, &op); err != nil {
+			return "", fmt.Errorf("decode op %s@%d: %w", id, rec.Version, err)
+		}
+		if all == nil {
+			all = op
+			continue
+		}
+		var err error
+		if all, err = ot.Compose(all, op); err != nil {
+			return "", fmt.Errorf("replay op %s@%d: %w", id, rec.Version, err)
+		}
+	}
+	out, err := ot.Apply(text, all)
+	if err != nil {
+		return "", fmt.Errorf("replay ops %s@%d-%d: %w", id, from, to, err)
+	}
+	return out, nil
 }
 
 func putDoc(tx *bolt.Tx, d *docket.Document) error {
@@ -119,6 +162,9 @@ func (s *DocumentService) logOp(tx *bolt.Tx, d *docket.Document, rec *docket.OpR
 // putText stores a document's current text and its metadata.
 func (s *DocumentService) putText(tx *bolt.Tx, d *docket.Document, text string) error {
 	if err := tx.Bucket(bucketBodies).Put([]byte(d.ID), []byte(text)); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketBodyVersions).Delete([]byte(d.ID)); err != nil {
 		return err
 	}
 	return putDoc(tx, d)
@@ -214,7 +260,9 @@ func (s *DocumentService) FindDocumentByID(ctx context.Context, id string) (*doc
 		if err != nil {
 			return err
 		}
-		d.Body = body(tx, id)
+		if d.Body, err = body(tx, d); err != nil {
+			return err
+		}
 		out = d
 		return fillLifecycle(tx, d, s.db.Now(), true)
 	})
@@ -320,7 +368,9 @@ func (s *DocumentService) FindDocumentBySource(ctx context.Context, space, sourc
 		if err != nil {
 			return err
 		}
-		d.Body = body(tx, d.ID)
+		if d.Body, err = body(tx, d); err != nil {
+			return err
+		}
 		out = d
 		return nil
 	})
@@ -414,7 +464,10 @@ func (s *DocumentService) EditDocument(ctx context.Context, id string, e docket.
 				Data:    map[string]any{"version": d.Version},
 			}
 		}
-		old := body(tx, id)
+		old, err := body(tx, d)
+		if err != nil {
+			return err
+		}
 		var text string
 		if e.Body != nil {
 			text = *e.Body
@@ -507,6 +560,9 @@ func (s *DocumentService) DeleteDocument(ctx context.Context, id string) error {
 		if err := tx.Bucket(bucketBodies).Delete([]byte(id)); err != nil {
 			return err
 		}
+		if err := tx.Bucket(bucketBodyVersions).Delete([]byte(id)); err != nil {
+			return err
+		}
 		return tx.Bucket(bucketDocs).Delete([]byte(id))
 	})
 }
@@ -572,7 +628,7 @@ func (s *DocumentService) DocumentAt(ctx context.Context, id string, version int
 func textAt(tx *bolt.Tx, d *docket.Document, version int64) (string, error) {
 	id := d.ID
 	if version == d.Version {
-		return body(tx, id), nil
+		return body(tx, d)
 	}
 	text, at := "", int64(0)
 	if snaps := tx.Bucket(bucketSnapshots).Bucket([]byte(id)); snaps != nil {
@@ -585,26 +641,7 @@ func textAt(tx *bolt.Tx, d *docket.Document, version int64) (string, error) {
 			text, at = string(v), int64(binary.BigEndian.Uint64(k))
 		}
 	}
-	ops := tx.Bucket(bucketOps).Bucket([]byte(id))
-	if ops == nil {
-		return text, nil
-	}
-	c := ops.Cursor()
-	for k, v := c.Seek(u64(uint64(at))); k != nil && int64(binary.BigEndian.Uint64(k)) < version; k, v = c.Next() {
-		var rec docket.OpRecord
-		if err := json.Unmarshal(v, &rec); err != nil {
-			return "", fmt.Errorf("decode op %s@%d: %w", id, binary.BigEndian.Uint64(k), err)
-		}
-		var op ot.Op
-		if err := json.Unmarshal(rec.Op, &op); err != nil {
-			return "", fmt.Errorf("decode op %s@%d: %w", id, rec.Version, err)
-		}
-		var err error
-		if text, err = ot.Apply(text, op); err != nil {
-			return "", fmt.Errorf("replay op %s@%d: %w", id, rec.Version, err)
-		}
-	}
-	return text, nil
+	return replayOps(tx, id, text, at, version)
 }
 
 // DocumentCount returns the number of documents in the file.

@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"context"
+	"encoding/binary"
 
 	docket "github.com/docket-dev/docket"
 	bolt "go.etcd.io/bbolt"
@@ -31,8 +32,9 @@ func (s *LiveStore) LoadDocument(ctx context.Context, id string) (int64, string,
 		if err != nil {
 			return err
 		}
-		version, text = d.Version, body(tx, id)
-		return nil
+		version = d.Version
+		text, err = body(tx, d)
+		return err
 	})
 	return version, text, err
 }
@@ -52,6 +54,7 @@ func (s *LiveStore) CommitOps(ctx context.Context, commits []docket.OpCommit) er
 		type last struct {
 			doc  *docket.Document
 			text string
+			from int64 // the document's version before the commit
 		}
 		var order []string
 		docs := make(map[string]*last, 1)
@@ -63,7 +66,7 @@ func (s *LiveStore) CommitOps(ctx context.Context, commits []docket.OpCommit) er
 				if err != nil {
 					return err
 				}
-				l = &last{doc: d}
+				l = &last{doc: d, from: d.Version}
 				docs[c.DocID] = l
 				order = append(order, c.DocID)
 			}
@@ -90,7 +93,7 @@ func (s *LiveStore) CommitOps(ctx context.Context, commits []docket.OpCommit) er
 		}
 		for _, id := range order {
 			l := docs[id]
-			if err := s.docs.putText(tx, l.doc, l.text); err != nil {
+			if err := s.putBody(tx, l.doc, l.text, l.from); err != nil {
 				return err
 			}
 			// One change per document per commit.
@@ -98,4 +101,26 @@ func (s *LiveStore) CommitOps(ctx context.Context, commits []docket.OpCommit) er
 		}
 		return nil
 	})
+}
+
+// putBody stores a document's metadata after a live commit that moved it
+// from version from, and its text unless the text is longer than
+// BodyInline and the stored one is fewer than BodyLag versions old. The
+// version of a stored text that is older than the document is kept in
+// bucketBodyVersions, and reads apply the ops after it ([body]).
+func (s *LiveStore) putBody(tx *bolt.Tx, d *docket.Document, text string, from int64) error {
+	if len(text) > s.db.BodyInline && s.db.BodyLag > 1 {
+		versions := tx.Bucket(bucketBodyVersions)
+		at := from // the stored text is current when it has no version
+		if v := versions.Get([]byte(d.ID)); v != nil {
+			at = int64(binary.BigEndian.Uint64(v))
+		}
+		if d.Version-at < s.db.BodyLag {
+			if err := versions.Put([]byte(d.ID), u64(uint64(at))); err != nil {
+				return err
+			}
+			return putDoc(tx, d)
+		}
+	}
+	return s.docs.putText(tx, d, text)
 }

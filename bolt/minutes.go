@@ -253,7 +253,11 @@ func compileMinutes(tx *bolt.Tx, d *docket.Document, now time.Time, actions *Act
 		return nil, err
 	}
 	if actions != nil && (len(items) == 0 || items[0].Version != d.Version) {
-		items = actions.derive(d, body(tx, d.ID))
+		text, err := body(tx, d)
+		if err != nil {
+			return nil, err
+		}
+		items = actions.derive(d, text)
 	}
 	members := newMemberIndex(tx, d.SpaceID)
 	for _, it := range items {

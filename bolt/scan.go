@@ -23,12 +23,16 @@ func NewScanner(db *DB) *Scanner { return &Scanner{db: db} }
 func (s *Scanner) ScanDocuments(ctx context.Context, after string, limit int, withBody bool) ([]*docket.Document, error) {
 	var out []*docket.Document
 	err := s.db.view(ctx, func(tx *bolt.Tx) (err error) {
+		var bodyErr error
 		out, err = scanJSON(tx.Bucket(bucketDocs), after, limit, "document", func(d *docket.Document) bool {
-			if withBody {
-				d.Body = body(tx, d.ID)
+			if withBody && bodyErr == nil {
+				d.Body, bodyErr = body(tx, d)
 			}
-			return true
+			return bodyErr == nil
 		})
+		if err == nil {
+			err = bodyErr
+		}
 		return err
 	})
 	return out, err
@@ -242,7 +246,11 @@ func (s *Scanner) LoadDocuments(ctx context.Context, ids []string, withBody bool
 				continue
 			}
 			if withBody {
-				d.Body = body(tx, d.ID)
+				text, err := body(tx, &d)
+				if err != nil {
+					return err
+				}
+				d.Body = text
 			}
 			out = append(out, &d)
 		}
