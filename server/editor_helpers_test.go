@@ -322,11 +322,22 @@ func (p *edPage) openPath(path string) {
 	p.waitJS(`document.getElementById("doc")?.dataset.live === "ready"`, 10*time.Second)
 }
 
+// do runs actions in the page. The panels re-render when an update is
+// pushed, so a node an action found can be gone by the time it acts on
+// it (the browser answers "Could not find node with given id"); the
+// actions then run again on the new node, a few times at most.
 func (p *edPage) do(actions ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
 	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
+	var err error
+	for range 5 {
+		if err = chromedp.Do(ctx, actions...); err == nil || !strings.Contains(err.Error(), "Could not find node with given id") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
 		p.t.Fatalf("%s: %v", p.name, err)
 	}
 }
