@@ -60,6 +60,10 @@ type Options struct {
 	// stored, so that the history page and GET /api/docs/:id/sessions
 	// show a live session as it goes (5 s).
 	SessionSave time.Duration
+	// ObserveCommit, if set, is called after every group commit that
+	// succeeded with the number of ops it stored and how long the
+	// transaction took, fsync included (for metrics; must be quick).
+	ObserveCommit func(ops int, took time.Duration)
 }
 
 // Hub owns the open documents.
@@ -302,7 +306,11 @@ func (h *Hub) commit(batch []*commitRequest) {
 	for _, r := range batch {
 		all = append(all, r.commits...)
 	}
+	start := time.Now()
 	err := h.store.CommitOps(context.Background(), all)
+	if err == nil && h.opts.ObserveCommit != nil {
+		h.opts.ObserveCommit(len(all), time.Since(start))
+	}
 	if err != nil && len(batch) > 1 {
 		// One document's failure must not fail the others: retry alone.
 		for _, r := range batch {

@@ -117,6 +117,10 @@ type LiveOptions struct {
 	EventQueue int
 	// WriteTimeout bounds every write (10 s).
 	WriteTimeout time.Duration
+	// ObserveAck, if set, is called by a connection's writer for every
+	// op whose ack it wrote, with the time from reading the op to
+	// writing the ack (for metrics; must be quick).
+	ObserveAck func(time.Duration)
 	// WriterIdle is how long a connection's writer goroutine waits for
 	// more output before it stops; the next output starts it again (1 s).
 	WriterIdle time.Duration

@@ -51,6 +51,8 @@ type session struct {
 	// src is the agent id; it may change on hs until the subscriber exists.
 	// Owned by the reader.
 	src string
+	// readAt is when the reader read the message it handles.
+	readAt time.Time
 	// sub receives the hub's events; created by the reader on first use.
 	sub atomic.Pointer[Subscriber]
 
@@ -75,6 +77,9 @@ type session struct {
 	events []Event // the writer's spare event queue, the same way
 	// paceTimer is the writer's pause timer, kept while it runs.
 	paceTimer *time.Timer
+	// acked are, during a round of the writer, the times the ops whose
+	// acks it writes were read (for LiveOptions.ObserveAck).
+	acked []time.Time
 
 	done       chan struct{} // closed when the session starts closing
 	readerDone chan struct{}
@@ -208,7 +213,8 @@ func (s *session) readLoop() {
 			}
 			continue
 		}
-		s.conn.SetReadDeadline(time.Now().Add(s.opts.PongTimeout))
+		s.readAt = time.Now()
+		s.conn.SetReadDeadline(s.readAt.Add(s.opts.PongTimeout))
 		if typ != textMessage {
 			s.sendError(nil, errBadMessage, "Messages must be JSON in text frames.")
 			continue
@@ -735,7 +741,7 @@ func (s *session) submit(m *message, raw []byte) {
 		// against; the client, at version v, needs it before the ack.
 		missed, _ = s.loadOps(m.D, v, ack.Version)
 	}
-	s.enqueue(outItem{ack: &ackItem{doc: m.D, missed: missed, version: ack.Version, frame: ackFrame(m.D, src, seq, ack.Version)}})
+	s.enqueue(outItem{ack: &ackItem{doc: m.D, missed: missed, version: ack.Version, frame: ackFrame(m.D, src, seq, ack.Version), read: s.readAt}})
 }
 
 // snapshotAt answers nf: the text at a version (the current one when v is

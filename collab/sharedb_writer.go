@@ -42,6 +42,7 @@ type ackItem struct {
 	missed  []*docket.OpRecord
 	version int64
 	frame   []byte
+	read    time.Time // when the op was read
 }
 
 // writerStopping, if set (by tests), runs when a writer has decided to
@@ -124,7 +125,7 @@ func (s *session) writeLoop() {
 		if f := writerStopping.Load(); f != nil {
 			(*f)()
 		}
-		s.frames, s.events, s.paceTimer = nil, nil, nil // an idle socket keeps no buffers
+		s.frames, s.events, s.paceTimer, s.acked = nil, nil, nil, nil // an idle socket keeps no buffers
 		if sub := s.sub.Load(); sub != nil {
 			sub.trim()
 		}
@@ -171,6 +172,9 @@ func (s *session) writeWaiting() bool {
 		worked = true
 		for _, it := range items {
 			frames = append(frames, s.render(it)...)
+			if it.ack != nil && s.opts.ObserveAck != nil {
+				s.acked = append(s.acked, it.ack.read)
+			}
 		}
 	}
 	if sub := s.sub.Load(); sub != nil {
@@ -192,6 +196,15 @@ func (s *session) writeWaiting() bool {
 		}
 	}
 	err = s.write(frames)
+	if len(s.acked) > 0 {
+		if err == nil {
+			now := time.Now()
+			for _, t := range s.acked {
+				s.opts.ObserveAck(now.Sub(t))
+			}
+		}
+		s.acked = s.acked[:0]
+	}
 	clear(frames)
 	if cap(frames) <= maxKeptFrames {
 		s.frames = frames[:0]

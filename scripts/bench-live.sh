@@ -12,7 +12,9 @@
 #      go = the Go protocol client (internal/cmd/liveload), which does the
 #      same work at a fraction of the CPU, so it shows the server's latency
 #      where the Node client saturates its core.
-# Prints one JSON line per run to OUTDIR/results.jsonl.
+# Prints one JSON line per run to OUTDIR/results.jsonl; Docket's live
+# metrics (server-side commit and ack histograms) after each run go to
+# OUTDIR/metrics-NxM-REP.txt.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 PEERS="$ROOT/../shared/bench/peers"
@@ -67,6 +69,7 @@ run_docket() { # n m rep
   curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{"slug":"bench","name":"Bench"}' "$base/api/spaces" >/dev/null
   doc=$(curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{"space":"bench","title":"Bench","body":""}' "$base/api/docs" | sed 's/.*"id":"\([^"]*\)".*/\1/' | head -c 16)
   load "ws://127.0.0.1:$PORT/api/live" docs "$doc" "$token" "$1" "$2" "$3" "$pid" | sed 's/"system":"[a-z-]*"/"system":"docket"/'
+  curl -s "$base/metrics" | grep '^docket_live_' >"$OUT/metrics-$1x$2-$3.txt" || true # server-side commit and ack latency
   kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
   rm -rf "$data"
 }

@@ -88,6 +88,9 @@ type Config struct {
 	// writes every frame at once). Longer pacing batches more frames per
 	// write, saving CPU, at the cost of up to that much delay.
 	LiveWritePace time.Duration
+	// LiveObserveAck, if set, is called with the time from reading each
+	// live op to writing its ack (collab.LiveOptions.ObserveAck).
+	LiveObserveAck func(time.Duration)
 	// OnEvent, if set, registers a function to be called after each event
 	// commits (bolt.DB.OnEvent); it wakes the document event streams.
 	// Without it the streams poll the event log every second.
@@ -157,7 +160,7 @@ func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces d
 		cfg.OnEvent(s.streams.notify)
 	}
 	if cfg.Hub != nil {
-		s.liveSrv = collab.NewLive(cfg.Hub, docs, collab.LiveOptions{Logger: cfg.Logger, Epoch: s.authEpoch.Load, WritePace: cfg.LiveWritePace})
+		s.liveSrv = collab.NewLive(cfg.Hub, docs, collab.LiveOptions{Logger: cfg.Logger, Epoch: s.authEpoch.Load, WritePace: cfg.LiveWritePace, ObserveAck: cfg.LiveObserveAck})
 	}
 	if u, err := url.Parse(cfg.BaseURL); err == nil && u.Scheme != "" && u.Host != "" {
 		s.baseOrigin = u.Scheme + "://" + u.Host

@@ -2,10 +2,12 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -169,4 +171,61 @@ func TestKillNineUnderLiveLoad(t *testing.T) {
 		t.Fatalf("edit after restart = %d", code)
 	}
 	t.Logf("%d live ops acknowledged before SIGKILL; all stored once at their versions", len(acks))
+}
+
+// The live metrics count what the hub committed and acknowledged.
+func TestLiveMetrics(t *testing.T) {
+	p := startServer(t, t.TempDir())
+	token := setupAccount(t, p.url)
+	api(t, p.url, token, "POST", "/api/spaces", map[string]string{"slug": "eng", "name": "Eng"})
+	_, d := api(t, p.url, token, "POST", "/api/docs", map[string]string{"space": "eng", "title": "Live", "body": ""})
+	doc := d["id"].(string)
+	url := "ws" + strings.TrimPrefix(p.url, "http") + "/api/live"
+	var mu sync.Mutex
+	acks := 0
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		liveWriter(t, url, token, doc, 1, stop, func(liveAck) { mu.Lock(); acks++; mu.Unlock() })
+	}()
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	<-done
+	if acks == 0 {
+		t.Fatal("no live op acknowledged")
+	}
+	resp, err := http.Get(p.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	metric := func(name string) float64 {
+		t.Helper()
+		for line := range strings.Lines(string(raw)) {
+			if v, ok := strings.CutPrefix(line, name+" "); ok {
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil {
+					t.Fatalf("%s: %v", line, err)
+				}
+				return f
+			}
+		}
+		t.Fatalf("no %s in /metrics", name)
+		return 0
+	}
+	if got := metric("docket_live_ack_seconds_count"); got < float64(acks) {
+		t.Errorf("acks observed %v; want at least the %d the client got", got, acks)
+	}
+	if got := metric("docket_live_ops_total"); got < float64(acks) {
+		t.Errorf("ops committed %v; want at least %d", got, acks)
+	}
+	if got := metric("docket_live_commit_seconds_count"); got < 1 || got > float64(acks) {
+		t.Errorf("commits %v; want between 1 and %d", got, acks)
+	}
+	if got := metric("docket_live_documents"); got != 1 {
+		t.Errorf("open documents %v; want 1", got)
+	}
+	metric("docket_live_connections")
 }

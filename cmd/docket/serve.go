@@ -158,7 +158,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	)
 	users := bolt.NewUserService(db)
 	sessions := bolt.NewSessionService(db)
-	hub := collab.New(bolt.NewLiveStore(db), collab.Options{Logger: log, Sessions: sessions})
+	live := newLiveMetrics(reg)
+	hub := collab.New(bolt.NewLiveStore(db), collab.Options{Logger: log, Sessions: sessions, ObserveCommit: live.commit})
 	spaces := bolt.NewSpaceService(db)
 	renderer := markdown.New(markdown.Options{})
 
@@ -211,7 +212,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 		LiveConnsPerUser: cfg.LiveConnsPerUser,
 		LiveWritePace:    livePace(cfg.LiveWritePace),
+		LiveObserveAck:   live.acked,
 	}, users, users, spaces, bolt.NewDocumentService(db), renderer)
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "docket_live_connections", Help: "Open live co-editing sockets."},
+			func() float64 { return float64(srv.LiveConnections()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "docket_live_documents", Help: "Documents open in the live co-editing hub."},
+			func() float64 { return float64(hub.OpenDocuments()) }),
+	)
 
 	// Webhooks go out from one dispatcher, woken by every commit that
 	// queues a delivery; requests only store the pending delivery.
@@ -314,6 +322,35 @@ func startAdminSocket(dataDir string, db *bolt.DB, log *slog.Logger) *http.Serve
 }
 
 // livePace maps the flag's 0 ("write at once") to the option's negative.
+// liveMetrics are the live co-editing hub's histograms and counters.
+type liveMetrics struct {
+	commitSeconds prometheus.Histogram
+	ops           prometheus.Counter
+	ack           prometheus.Histogram
+}
+
+// liveBuckets are the latency buckets of the live metrics, in seconds.
+var liveBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}
+
+func newLiveMetrics(reg prometheus.Registerer) *liveMetrics {
+	m := &liveMetrics{
+		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "docket_live_commit_seconds",
+			Help: "Duration of the hub's group commits (one transaction with its fsync, for the ops of every document waiting).", Buckets: liveBuckets}),
+		ops: prometheus.NewCounter(prometheus.CounterOpts{Name: "docket_live_ops_total", Help: "Ops committed through the hub (live and REST edits)."}),
+		ack: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "docket_live_ack_seconds",
+			Help: "Time from reading a live op to writing its ack, after the op is durable.", Buckets: liveBuckets}),
+	}
+	reg.MustRegister(m.commitSeconds, m.ops, m.ack)
+	return m
+}
+
+func (m *liveMetrics) acked(d time.Duration) { m.ack.Observe(d.Seconds()) }
+
+func (m *liveMetrics) commit(ops int, took time.Duration) {
+	m.commitSeconds.Observe(took.Seconds())
+	m.ops.Add(float64(ops))
+}
+
 // minProcs is the fewest Ps (threads running Go code at once) the server
 // runs with. Every group commit ends in fdatasync, and a goroutine in a
 // system call keeps its P until the runtime's monitor takes it back,
