@@ -95,17 +95,23 @@ func liveWriter(t *testing.T, url, token, doc string, seed uint64, stop <-chan s
 	}
 }
 
+// liveDoc sets up an account with a space and an empty document on the
+// server and returns its token, the document and the live endpoint.
+func liveDoc(t *testing.T, p *proc) (token, doc, url string) {
+	t.Helper()
+	token = setupAccount(t, p.url)
+	api(t, p.url, token, "POST", "/api/spaces", map[string]string{"slug": "eng", "name": "Eng"})
+	_, d := api(t, p.url, token, "POST", "/api/docs", map[string]string{"space": "eng", "title": "Live", "body": ""})
+	return token, d["id"].(string), "ws" + strings.TrimPrefix(p.url, "http") + "/api/live"
+}
+
 // TestKillNineUnderLiveLoad edits one document from several live sockets,
 // kills the server with SIGKILL in the middle, restarts it and finds every
 // acknowledged op in the history at the version it was acknowledged with.
 func TestKillNineUnderLiveLoad(t *testing.T) {
 	data := t.TempDir()
 	p := startServer(t, data)
-	token := setupAccount(t, p.url)
-	api(t, p.url, token, "POST", "/api/spaces", map[string]string{"slug": "eng", "name": "Eng"})
-	_, d := api(t, p.url, token, "POST", "/api/docs", map[string]string{"space": "eng", "title": "Live", "body": ""})
-	doc := d["id"].(string)
-	url := "ws" + strings.TrimPrefix(p.url, "http") + "/api/live"
+	token, doc, url := liveDoc(t, p)
 
 	var mu sync.Mutex
 	var acks []liveAck
@@ -176,11 +182,7 @@ func TestKillNineUnderLiveLoad(t *testing.T) {
 // The live metrics count what the hub committed and acknowledged.
 func TestLiveMetrics(t *testing.T) {
 	p := startServer(t, t.TempDir())
-	token := setupAccount(t, p.url)
-	api(t, p.url, token, "POST", "/api/spaces", map[string]string{"slug": "eng", "name": "Eng"})
-	_, d := api(t, p.url, token, "POST", "/api/docs", map[string]string{"space": "eng", "title": "Live", "body": ""})
-	doc := d["id"].(string)
-	url := "ws" + strings.TrimPrefix(p.url, "http") + "/api/live"
+	token, doc, url := liveDoc(t, p)
 	var mu sync.Mutex
 	acks := 0
 	stop := make(chan struct{})
