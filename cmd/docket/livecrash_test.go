@@ -197,12 +197,16 @@ func TestLiveMetrics(t *testing.T) {
 	if acks == 0 {
 		t.Fatal("no live op acknowledged")
 	}
-	resp, err := http.Get(p.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	var raw []byte
+	scrape := func() {
+		t.Helper()
+		resp, err := http.Get(p.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ = io.ReadAll(resp.Body)
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
 	metric := func(name string) float64 {
 		t.Helper()
 		for line := range strings.Lines(string(raw)) {
@@ -216,6 +220,14 @@ func TestLiveMetrics(t *testing.T) {
 		}
 		t.Fatalf("no %s in /metrics", name)
 		return 0
+	}
+	// A writer counts an ack once its write returned, which can be after
+	// the client read it: look again for a little while.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		scrape()
+		if metric("docket_live_ack_seconds_count") >= float64(acks) || time.Now().After(deadline) {
+			break
+		}
 	}
 	if got := metric("docket_live_ack_seconds_count"); got < float64(acks) {
 		t.Errorf("acks observed %v; want at least the %d the client got", got, acks)
