@@ -321,7 +321,6 @@ func startAdminSocket(dataDir string, db *bolt.DB, log *slog.Logger) *http.Serve
 	return srv
 }
 
-// livePace maps the flag's 0 ("write at once") to the option's negative.
 // liveMetrics are the live co-editing hub's histograms and counters.
 type liveMetrics struct {
 	commitSeconds prometheus.Histogram
@@ -372,6 +371,7 @@ func ensureProcs(log *slog.Logger) {
 	}
 }
 
+// livePace maps the flag's 0 ("write at once") to the option's negative.
 func livePace(d time.Duration) time.Duration {
 	if d == 0 {
 		return -1
