@@ -77,6 +77,11 @@ func (e *env) start() {
 	cfg := e.cfg
 	if cfg.Now != nil {
 		e.db.Now = cfg.Now // one clock for the server and the storage
+		// The client's cookie jar reads the real clock: a session that starts
+		// at a fixed date in the past must outlive today, or the cookie is
+		// dropped as expired (TestMinutesOfScriptedRFC started 2026-11-02 failed
+		// once the 30-day session TTL ran out in real time).
+		e.db.SessionTTL = 100 * 365 * 24 * time.Hour
 	}
 	cfg.Backup = e.db.Backup
 	sessions := bolt.NewSessionService(e.db)
