@@ -198,9 +198,21 @@ func (d *document) submitAll(subs []*submitRequest) {
 	for _, p := range acks {
 		p.req.reply <- submitReply{ack: p.ack}
 	}
-	for _, c := range commits {
-		rec := c.Rec
-		d.broadcast(d.subs, rec.Src, Event{DocID: d.id, Op: &rec, frame: opFrame(d.id, &rec)})
+	if len(commits) == 0 || len(d.subs) == 0 {
+		return
+	}
+	// The records are copied out of the commits, which hold the text at
+	// each version: queued events must not keep those alive.
+	recs := make([]docket.OpRecord, len(commits))
+	evs := make([]Event, len(commits))
+	for i := range commits {
+		recs[i] = commits[i].Rec
+		evs[i] = Event{DocID: d.id, Op: &recs[i], frame: opFrame(d.id, &recs[i])}
+	}
+	for s := range d.subs {
+		if !s.deliverAll(evs, s.Src) {
+			d.drop(s)
+		}
 	}
 }
 
@@ -212,11 +224,16 @@ func (d *document) broadcast(set map[*Subscriber]bool, src string, ev Event) {
 			continue
 		}
 		if !s.deliver(ev) {
-			delete(d.subs, s)
-			delete(d.psubs, s)
-			d.sessionLeave(s.UserID)
+			d.drop(s)
 		}
 	}
+}
+
+// drop forgets a subscriber that was dropped for falling behind.
+func (d *document) drop(s *Subscriber) {
+	delete(d.subs, s)
+	delete(d.psubs, s)
+	d.sessionLeave(s.UserID)
 }
 
 // handleSubscription serves the subscription and presence requests.

@@ -3,6 +3,7 @@ package collab
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sync"
 
 	docket "github.com/docket-dev/docket"
@@ -116,13 +117,31 @@ func (s *Subscriber) dropped() bool {
 // deliver queues an event without blocking; a full queue drops the
 // subscriber. It reports whether the subscriber is still live.
 func (s *Subscriber) deliver(ev Event) bool {
+	return s.deliverAll([]Event{ev}, "")
+}
+
+// deliverAll queues the events, leaving out those from skip (the
+// subscriber's own ops, which reach it as acks), under one lock and with
+// at most one wake-up of the reader: a group commit of many ops costs
+// each subscriber one call, not one per op. It reports false when the
+// subscriber is, or is now, dropped because its queue would overflow.
+func (s *Subscriber) deliverAll(evs []Event, skip string) bool {
 	select {
 	case <-s.gone:
 		return false
 	default:
 	}
+	n := 0
+	for _, ev := range evs {
+		if skip == "" || ev.Op == nil || ev.Op.Src != skip {
+			n++
+		}
+	}
+	if n == 0 {
+		return true
+	}
 	s.mu.Lock()
-	if len(s.queue) >= s.max {
+	if len(s.queue)+n > s.max {
 		s.mu.Unlock()
 		s.once.Do(func() { close(s.gone) })
 		if s.notify != nil {
@@ -133,7 +152,12 @@ func (s *Subscriber) deliver(ev Event) bool {
 	// Whoever takes the queue after the first event was notified takes
 	// the later ones too.
 	first := len(s.queue) == 0
-	s.queue = append(s.queue, ev)
+	s.queue = slices.Grow(s.queue, n)
+	for _, ev := range evs {
+		if skip == "" || ev.Op == nil || ev.Op.Src != skip {
+			s.queue = append(s.queue, ev)
+		}
+	}
 	s.mu.Unlock()
 	select {
 	case s.ready <- struct{}{}:

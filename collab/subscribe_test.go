@@ -2,6 +2,8 @@ package collab_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,6 +90,68 @@ func TestSlowSubscriberDropped(t *testing.T) {
 	}
 	if time.Since(start) > 10*time.Second {
 		t.Fatal("the slow subscriber slowed the writer down")
+	}
+}
+
+// A burst of ops submitted at once at the same version is committed in
+// groups and delivered to each subscriber as a group: every subscriber
+// gets every other agent's op exactly once, in version order, never its
+// own; one whose queue cannot take a whole group is dropped.
+func TestBurstDeliveredOnceInOrder(t *testing.T) {
+	f := newFixture(t)
+	id := f.newDoc(t, "")
+	h := f.hub(t)
+	const n = 20
+	subs := make([]*collab.Subscriber, n)
+	for i := range subs {
+		subs[i] = collab.NewSubscriber(fmt.Sprintf("c%d", i), "u", 4*n)
+		if _, _, _, err := h.Subscribe(f.ctx, id, subs[i], -1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tiny := collab.NewSubscriber("tiny", "u", 1)
+	if _, _, _, err := h.Subscribe(f.ctx, id, tiny, -1); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range subs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if _, err := h.Submit(f.ctx, id, collab.Submission{Version: 1, Op: ot.InsertAt(0, "x"), Src: fmt.Sprintf("c%d", i), Seq: 1}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, s := range subs {
+		var got []int64
+		for len(got) < n-1 {
+			ev := nextEvent(t, s)
+			if ev.Op.Src == s.Src {
+				t.Fatalf("%s got its own op", s.Src)
+			}
+			got = append(got, ev.Op.Version)
+		}
+		increasing := true
+		for j := 1; j < len(got); j++ {
+			increasing = increasing && got[j] > got[j-1]
+		}
+		if !increasing || got[0] < 1 || got[n-2] > n {
+			t.Fatalf("subscriber %d got versions %v", i, got)
+		}
+		if evs := append(pending[s], s.Take()...); len(evs) > 0 {
+			t.Fatalf("subscriber %d got %d more events", i, len(evs))
+		}
+	}
+	// A queue of one event that is never read overflows at the second.
+	select {
+	case <-tiny.Dropped():
+	default:
+		t.Fatal("a subscriber whose queue overflowed was not dropped")
 	}
 }
 
