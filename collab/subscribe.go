@@ -131,9 +131,10 @@ func (s *Subscriber) deliverAll(evs []Event, skip string) bool {
 		return false
 	default:
 	}
+	wanted := func(ev Event) bool { return skip == "" || ev.Op == nil || ev.Op.Src != skip }
 	n := 0
 	for _, ev := range evs {
-		if skip == "" || ev.Op == nil || ev.Op.Src != skip {
+		if wanted(ev) {
 			n++
 		}
 	}
@@ -154,7 +155,7 @@ func (s *Subscriber) deliverAll(evs []Event, skip string) bool {
 	first := len(s.queue) == 0
 	s.queue = slices.Grow(s.queue, n)
 	for _, ev := range evs {
-		if skip == "" || ev.Op == nil || ev.Op.Src != skip {
+		if wanted(ev) {
 			s.queue = append(s.queue, ev)
 		}
 	}
