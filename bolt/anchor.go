@@ -142,3 +142,36 @@ func moveAnchors(tx *bolt.Tx, d *docket.Document, recs []*threadRecord, cacheAft
 	}
 	return dirty, nil
 }
+
+// checkAnchor checks the shape of an anchor; nil is a document-level
+// thread.
+func checkAnchor(a *docket.Anchor) error {
+	switch {
+	case a == nil:
+		return nil
+	case a.Version < 1:
+		return docket.Errorf(docket.EINVALID, "Anchor version must be 1 or more.")
+	case a.Start < 0 || a.End < 0:
+		return docket.Errorf(docket.EINVALID, "Anchor start and end must not be negative.")
+	case a.Start >= a.End:
+		return docket.Errorf(docket.EINVALID, "Anchor start must be before its end; leave the anchor out for a thread on the whole document.")
+	}
+	return nil
+}
+
+// quote returns the code points [start, end) of text, at most
+// MaxQuoteRunes of them.
+func quote(text string, start, end int) string {
+	end = min(end, start+docket.MaxQuoteRunes)
+	i, from := 0, len(text)
+	for pos := range text {
+		if i == start {
+			from = pos
+		}
+		if i == end {
+			return text[from:pos]
+		}
+		i++
+	}
+	return text[from:]
+}
