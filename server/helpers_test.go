@@ -102,10 +102,9 @@ func (e *env) start() {
 	}
 	renderer := markdown.New(markdown.Options{})
 	cfg.Threads = bolt.NewThreadService(e.db, renderer, markdown.Mentions)
-	decisions := bolt.NewDecisionService(e.db, renderer)
-	decisions.Actions = actions
-	cfg.Decisions = decisions
-	cfg.Minutes = bolt.NewMinutesService(e.db, actions)
+	minutes := bolt.NewMinutesService(e.db, actions, markdown.Minutes)
+	cfg.Decisions = bolt.NewDecisionService(e.db, renderer, minutes)
+	cfg.Minutes = minutes
 	cfg.Visits = bolt.NewVisitService(e.db)
 	e.srv = server.New(cfg, users, users, spaces, bolt.NewDocumentService(e.db), renderer)
 	e.http = httptest.NewServer(e.srv.Handler())

@@ -59,13 +59,13 @@ func newSite(t *testing.T) *site {
 	actions := bolt.NewActionService(db, markdown.ActionItems)
 	updater := bolt.NewActionUpdater(actions, bolt.ActionUpdaterOptions{Debounce: 50 * time.Millisecond})
 	wg.Go(func() { updater.Run(ctx) })
-	decisions := bolt.NewDecisionService(db, renderer)
-	decisions.Actions = actions
+	minutes := bolt.NewMinutesService(db, actions, markdown.Minutes)
+	decisions := bolt.NewDecisionService(db, renderer, minutes)
 	srv := server.New(server.Config{
 		Signup: server.SignupOpen, Hub: hub, Sessions: sessions,
 		Search:    &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: indexer},
 		Decisions: decisions, Actions: actions,
-		Minutes: bolt.NewMinutesService(db, actions), Threads: threads,
+		Minutes: minutes, Threads: threads,
 		Events: bolt.NewEventService(db), Inbox: bolt.NewInboxService(db), Webhooks: bolt.NewWebhookService(db),
 		Visits: bolt.NewVisitService(db),
 	}, users, users, spaces, bolt.NewDocumentService(db), renderer)
