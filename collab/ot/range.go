@@ -30,23 +30,7 @@ func TransformRange(start, end int, op Op) (int, int) {
 // transformStart returns where the start of a range at pos is after op:
 // like [TransformPosition], except that text inserted exactly at pos goes
 // before it.
-func transformStart(pos int, op Op) int {
-	at := 0
-	for i := 0; i < len(op) && pos >= at; i++ {
-		c := op[i]
-		switch c.Kind() {
-		case KindSkip:
-			at += c.Skip
-		case KindInsert:
-			n := c.Len()
-			at += n
-			pos += n
-		case KindDelete:
-			pos -= min(c.Len(), pos-at)
-		}
-	}
-	return pos
-}
+func transformStart(pos int, op Op) int { return movePosition(pos, op, true) }
 
 // Shape summarises an op for moving many ranges through it: every
 // position before Lead is unchanged and every position after Tail (both in
