@@ -21,6 +21,7 @@ import (
 	"github.com/docket-dev/docket/markdown"
 	"github.com/docket-dev/docket/search"
 	"github.com/docket-dev/docket/server"
+	"github.com/docket-dev/docket/webhook"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -92,7 +93,7 @@ func (e *env) start() {
 	e.actions.RefreshAll()
 	go e.actions.Run(context.Background())
 	cfg.Actions = actions
-	e.hooks = bolt.NewWebhookService(e.db)
+	e.hooks = bolt.NewWebhookService(e.db, webhook.CheckURL)
 	cfg.Events, cfg.Inbox, cfg.Webhooks = bolt.NewEventService(e.db), bolt.NewInboxService(e.db), e.hooks
 	cfg.OnEvent = e.db.OnEvent
 	users := bolt.NewUserService(e.db)
@@ -102,10 +103,9 @@ func (e *env) start() {
 	}
 	renderer := markdown.New(markdown.Options{})
 	cfg.Threads = bolt.NewThreadService(e.db, renderer, markdown.Mentions)
-	decisions := bolt.NewDecisionService(e.db, renderer)
-	decisions.Actions = actions
-	cfg.Decisions = decisions
-	cfg.Minutes = bolt.NewMinutesService(e.db, actions)
+	minutes := bolt.NewMinutesService(e.db, actions, markdown.Minutes)
+	cfg.Decisions = bolt.NewDecisionService(e.db, renderer, minutes)
+	cfg.Minutes = minutes
 	cfg.Visits = bolt.NewVisitService(e.db)
 	e.srv = server.New(cfg, users, users, spaces, bolt.NewDocumentService(e.db), renderer)
 	e.http = httptest.NewServer(e.srv.Handler())

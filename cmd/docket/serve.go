@@ -191,10 +191,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer actionUpdater.Close()
 	actionUpdater.RefreshAll()
 	go actionUpdater.Run(ctx)
-	decisions := bolt.NewDecisionService(db, renderer)
-	decisions.Actions = actions
+	minutes := bolt.NewMinutesService(db, actions, markdown.Minutes)
+	decisions := bolt.NewDecisionService(db, renderer, minutes)
 
-	hooks := bolt.NewWebhookService(db)
+	hooks := bolt.NewWebhookService(db, webhook.CheckURL)
 	hooks.AllowPrivate = cfg.WebhookAllowPrivate
 	srv := server.New(server.Config{
 		BaseURL: cfg.BaseURL, Signup: cfg.Signup, TrustedProxies: proxies,
@@ -203,7 +203,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		OnEvent:   db.OnEvent,
 		Decisions: decisions,
 		Actions:   actions,
-		Minutes:   bolt.NewMinutesService(db, actions),
+		Minutes:   minutes,
 		Threads:   bolt.NewThreadService(db, renderer, markdown.Mentions),
 		Events:    bolt.NewEventService(db),
 		Inbox:     bolt.NewInboxService(db),

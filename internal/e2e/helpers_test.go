@@ -19,6 +19,7 @@ import (
 	"github.com/docket-dev/docket/markdown"
 	"github.com/docket-dev/docket/search"
 	"github.com/docket-dev/docket/server"
+	"github.com/docket-dev/docket/webhook"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -59,14 +60,14 @@ func newSite(t *testing.T) *site {
 	actions := bolt.NewActionService(db, markdown.ActionItems)
 	updater := bolt.NewActionUpdater(actions, bolt.ActionUpdaterOptions{Debounce: 50 * time.Millisecond})
 	wg.Go(func() { updater.Run(ctx) })
-	decisions := bolt.NewDecisionService(db, renderer)
-	decisions.Actions = actions
+	minutes := bolt.NewMinutesService(db, actions, markdown.Minutes)
+	decisions := bolt.NewDecisionService(db, renderer, minutes)
 	srv := server.New(server.Config{
 		Signup: server.SignupOpen, Hub: hub, Sessions: sessions,
 		Search:    &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: indexer},
 		Decisions: decisions, Actions: actions,
-		Minutes: bolt.NewMinutesService(db, actions), Threads: threads,
-		Events: bolt.NewEventService(db), Inbox: bolt.NewInboxService(db), Webhooks: bolt.NewWebhookService(db),
+		Minutes: minutes, Threads: threads,
+		Events: bolt.NewEventService(db), Inbox: bolt.NewInboxService(db), Webhooks: bolt.NewWebhookService(db, webhook.CheckURL),
 		Visits: bolt.NewVisitService(db),
 	}, users, users, spaces, bolt.NewDocumentService(db), renderer)
 	ts := httptest.NewServer(srv.Handler())
