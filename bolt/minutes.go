@@ -288,21 +288,21 @@ func compileMinutes(tx *bolt.Tx, d *docket.Document, now time.Time, actions *Act
 		m.Actions = append(m.Actions, docket.MinutesAction{Text: it.Text, Owner: owner, Due: it.Due, Done: it.Done})
 	}
 
-	var sessions []*docket.LiveSession
-	if err := eachPrefixed(tx.Bucket(bucketLiveSessions), d.ID, func(v []byte) error {
-		var ls docket.LiveSession
-		if err := json.Unmarshal(v, &ls); err != nil {
+	var recordings []*docket.Recording
+	if err := eachPrefixed(tx.Bucket(bucketRecordings), d.ID, func(v []byte) error {
+		var r docket.Recording
+		if err := json.Unmarshal(v, &r); err != nil {
 			return err
 		}
-		sessions = append(sessions, &ls)
+		recordings = append(recordings, &r)
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	sort.Slice(sessions, func(i, j int) bool { return sessions[i].StartedAt.Before(sessions[j].StartedAt) })
-	for _, ls := range sessions {
-		ms := docket.MinutesSession{StartedAt: ls.StartedAt, EndedAt: ls.EndedAt, StartVersion: ls.StartVersion, EndVersion: ls.EndVersion}
-		for _, p := range ls.Participants {
+	sort.Slice(recordings, func(i, j int) bool { return recordings[i].StartedAt.Before(recordings[j].StartedAt) })
+	for _, r := range recordings {
+		ms := docket.MinutesSession{StartedAt: r.StartedAt, EndedAt: r.EndedAt, StartVersion: r.StartVersion, EndVersion: r.EndVersion}
+		for _, p := range r.Participants {
 			ms.Participants = append(ms.Participants, docket.MinutesSessionParticipant{Name: nm.of(p.UserID), Ops: p.Ops})
 			participant(p.UserID)
 		}

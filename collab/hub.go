@@ -51,15 +51,15 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Logger receives commit failures.
 	Logger *slog.Logger
-	// Sessions, if set, records live sessions.
-	Sessions docket.SessionService
-	// SessionGrace is how long a session stays open after the last
+	// Recordings, if set, records live sessions.
+	Recordings docket.RecordingService
+	// RecordingGrace is how long a session stays open after the last
 	// subscriber left, so that a reconnect continues it.
-	SessionGrace time.Duration
-	// SessionSave is how soon after an op a running session's counts are
+	RecordingGrace time.Duration
+	// RecordingSave is how soon after an op a running session's counts are
 	// stored, so that the history page and GET /api/docs/:id/sessions
 	// show a live session as it goes (5 s).
-	SessionSave time.Duration
+	RecordingSave time.Duration
 	// ObserveCommit, if set, is called after every group commit that
 	// succeeded with the number of ops it stored and how long the
 	// transaction took, fsync included (for metrics; must be quick).
@@ -96,11 +96,11 @@ func New(store docket.OpLog, opts Options) *Hub {
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = 5 * time.Minute
 	}
-	if opts.SessionGrace <= 0 {
-		opts.SessionGrace = 30 * time.Second
+	if opts.RecordingGrace <= 0 {
+		opts.RecordingGrace = 30 * time.Second
 	}
-	if opts.SessionSave <= 0 {
-		opts.SessionSave = 5 * time.Second
+	if opts.RecordingSave <= 0 {
+		opts.RecordingSave = 5 * time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

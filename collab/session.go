@@ -10,7 +10,7 @@ import (
 
 // liveSession records a document's live session while it is open.
 type liveSession struct {
-	rec   docket.LiveSession
+	rec   docket.Recording
 	index map[string]int // user id -> participant
 	grace *time.Timer    // runs while nobody is subscribed
 	save  *time.Timer    // runs while counts wait to be stored
@@ -19,13 +19,13 @@ type liveSession struct {
 // sessionJoin records a subscriber arriving, starting a session if none
 // is running.
 func (d *document) sessionJoin(userID string) {
-	if d.hub.opts.Sessions == nil || userID == "" {
+	if d.hub.opts.Recordings == nil || userID == "" {
 		return
 	}
 	now := time.Now().UTC()
 	if d.session == nil {
 		d.session = &liveSession{
-			rec:   docket.LiveSession{DocID: d.id, StartedAt: now, StartVersion: d.version, EndVersion: d.version, Participants: []docket.SessionParticipant{}},
+			rec:   docket.Recording{DocID: d.id, StartedAt: now, StartVersion: d.version, EndVersion: d.version, Participants: []docket.RecordingParticipant{}},
 			index: map[string]int{},
 		}
 	}
@@ -42,13 +42,13 @@ func (d *document) sessionJoin(userID string) {
 }
 
 // participant returns the session's record of a user, adding it.
-func (d *document) participant(userID string, now time.Time) *docket.SessionParticipant {
+func (d *document) participant(userID string, now time.Time) *docket.RecordingParticipant {
 	s := d.session
 	i, ok := s.index[userID]
 	if !ok {
 		i = len(s.rec.Participants)
 		s.index[userID] = i
-		s.rec.Participants = append(s.rec.Participants, docket.SessionParticipant{UserID: userID, JoinedAt: now})
+		s.rec.Participants = append(s.rec.Participants, docket.RecordingParticipant{UserID: userID, JoinedAt: now})
 	}
 	return &s.rec.Participants[i]
 }
@@ -70,7 +70,7 @@ func (d *document) sessionLeave(userID string) {
 	d.session.rec.EndVersion = d.version
 	d.saveSession()
 	if len(d.subs) == 0 && d.session.grace == nil {
-		d.session.grace = time.AfterFunc(d.hub.opts.SessionGrace, func() {
+		d.session.grace = time.AfterFunc(d.hub.opts.RecordingGrace, func() {
 			select {
 			case d.inbox <- &sessionEndRequest{}:
 			case <-d.stopped:
@@ -92,7 +92,7 @@ func (d *document) sessionOps(commits []docket.OpCommit) {
 	}
 	d.session.rec.EndVersion = d.version
 	if d.session.save == nil {
-		d.session.save = time.AfterFunc(d.hub.opts.SessionSave, func() {
+		d.session.save = time.AfterFunc(d.hub.opts.RecordingSave, func() {
 			select {
 			case d.inbox <- &sessionSaveRequest{}:
 			case <-d.stopped:
@@ -136,10 +136,10 @@ func (d *document) sessionEnd(force bool) {
 
 func (d *document) saveSession() {
 	rec := d.session.rec
-	rec.Participants = append([]docket.SessionParticipant(nil), rec.Participants...)
+	rec.Participants = append([]docket.RecordingParticipant(nil), rec.Participants...)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := d.hub.opts.Sessions.SaveSession(ctx, &rec); err != nil {
+	if err := d.hub.opts.Recordings.SaveRecording(ctx, &rec); err != nil {
 		d.hub.log.Error("save live session", slog.String("doc", d.id), slog.Any("err", err))
 		return
 	}

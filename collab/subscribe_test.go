@@ -199,8 +199,8 @@ func TestPresenceMovesWithOps(t *testing.T) {
 func TestLiveSessionRecorded(t *testing.T) {
 	f := newFixture(t)
 	id := f.newDoc(t, "notes")
-	sessions := bolt.NewSessionService(f.db)
-	h := collab.New(f.log, collab.Options{Sessions: sessions, SessionGrace: 50 * time.Millisecond})
+	sessions := bolt.NewRecordingService(f.db)
+	h := collab.New(f.log, collab.Options{Recordings: sessions, RecordingGrace: 50 * time.Millisecond})
 	t.Cleanup(h.Close)
 	alice := collab.NewSubscriber("a1", "alice", 64)
 	bob := collab.NewSubscriber("b1", "bob", 64)
@@ -219,7 +219,7 @@ func TestLiveSessionRecorded(t *testing.T) {
 	h.Unsubscribe(id, bob)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		list, err := sessions.FindSessions(f.ctx, id)
+		list, err := sessions.FindRecordings(f.ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -85,9 +85,9 @@ func (e *env) start() {
 		e.db.SessionTTL = 100 * 365 * 24 * time.Hour
 	}
 	cfg.Backup = e.db.Backup
-	sessions := bolt.NewSessionService(e.db)
-	e.hub = collab.New(bolt.NewLiveStore(e.db), collab.Options{Sessions: sessions, SessionGrace: 200 * time.Millisecond})
-	cfg.Hub, cfg.Sessions = e.hub, sessions
+	recordings := bolt.NewRecordingService(e.db)
+	e.hub = collab.New(bolt.NewLiveStore(e.db), collab.Options{Recordings: recordings, RecordingGrace: 200 * time.Millisecond})
+	cfg.Hub, cfg.Recordings = e.hub, recordings
 	actions := bolt.NewActionService(e.db, markdown.ActionItems)
 	e.actions = bolt.NewActionUpdater(actions, bolt.ActionUpdaterOptions{Debounce: 20 * time.Millisecond})
 	e.actions.RefreshAll()

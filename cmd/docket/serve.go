@@ -157,9 +157,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			func() float64 { return float64(db.DocumentCount()) }),
 	)
 	users := bolt.NewUserService(db)
-	sessions := bolt.NewSessionService(db)
+	recordings := bolt.NewRecordingService(db)
 	live := newLiveMetrics(reg)
-	hub := collab.New(bolt.NewLiveStore(db), collab.Options{Logger: log, Sessions: sessions, ObserveCommit: live.commit})
+	hub := collab.New(bolt.NewLiveStore(db), collab.Options{Logger: log, Recordings: recordings, ObserveCommit: live.commit})
 	spaces := bolt.NewSpaceService(db)
 	renderer := markdown.New(markdown.Options{})
 
@@ -198,7 +198,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	hooks.AllowPrivate = cfg.WebhookAllowPrivate
 	srv := server.New(server.Config{
 		BaseURL: cfg.BaseURL, Signup: cfg.Signup, TrustedProxies: proxies,
-		Logger: log, Registry: reg, Backup: db.Backup, Hub: hub, Sessions: sessions,
+		Logger: log, Registry: reg, Backup: db.Backup, Hub: hub, Recordings: recordings,
 		Search:    &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: indexer},
 		OnEvent:   db.OnEvent,
 		Decisions: decisions,

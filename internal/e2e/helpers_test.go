@@ -42,9 +42,9 @@ func newSite(t *testing.T) *site {
 	}
 	users := bolt.NewUserService(db)
 	spaces := bolt.NewSpaceService(db)
-	sessions := bolt.NewSessionService(db)
+	recordings := bolt.NewRecordingService(db)
 	renderer := markdown.New(markdown.Options{})
-	hub := collab.New(bolt.NewLiveStore(db), collab.Options{Sessions: sessions})
+	hub := collab.New(bolt.NewLiveStore(db), collab.Options{Recordings: recordings})
 	idx, err := search.Open(filepath.Join(dir, "index"), search.Options{Loader: bolt.NewScanner(db)})
 	if err != nil {
 		t.Fatalf("open index: %v", err)
@@ -63,7 +63,7 @@ func newSite(t *testing.T) *site {
 	minutes := bolt.NewMinutesService(db, actions, markdown.Minutes)
 	decisions := bolt.NewDecisionService(db, renderer, minutes)
 	srv := server.New(server.Config{
-		Signup: server.SignupOpen, Hub: hub, Sessions: sessions,
+		Signup: server.SignupOpen, Hub: hub, Recordings: recordings,
 		Search:    &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: indexer},
 		Decisions: decisions, Actions: actions,
 		Minutes: minutes, Threads: threads,
