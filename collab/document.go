@@ -45,19 +45,19 @@ type committed struct {
 
 // document is one open document, owned by its goroutine.
 type document struct {
-	hub     *Hub
-	id      string
-	version int64
-	text    string
-	length  int                        // text's length in code points
-	recent  []committed                // the last ops, recent[len-1].rec.Version == version-1
-	subs    map[*Subscriber]bool       // op subscribers
-	psubs   map[*Subscriber]bool       // presence subscribers
-	pids    map[string]map[string]bool // src -> presence ids it announced
-	session *liveSession
-	inbox   chan request
-	quit    chan struct{}
-	stopped chan struct{}
+	hub      *Hub
+	id       string
+	version  int64
+	text     string
+	length   int                        // text's length in code points
+	recent   []committed                // the last ops, recent[len-1].rec.Version == version-1
+	subs     map[*Subscriber]bool       // op subscribers
+	psubs    map[*Subscriber]bool       // presence subscribers
+	pids     map[string]map[string]bool // src -> presence ids it announced
+	recorder *recorder                  // the running recording, if any
+	inbox    chan request
+	quit     chan struct{}
+	stopped  chan struct{}
 }
 
 func newDocument(h *Hub, id string, version int64, text string) *document {
@@ -107,11 +107,11 @@ func (d *document) run() {
 			default:
 			}
 			d.drain()
-			d.sessionEnd(true)
+			d.recordEnd(true)
 			return
 		case <-d.quit:
 			d.drain()
-			d.sessionEnd(true)
+			d.recordEnd(true)
 			return
 		}
 	}
@@ -194,7 +194,7 @@ func (d *document) submitAll(subs []*submitRequest) {
 		}
 	}
 	d.trimRecent()
-	d.sessionOps(commits)
+	d.recordOps(commits)
 	for _, p := range acks {
 		p.req.reply <- submitReply{ack: p.ack}
 	}
@@ -233,7 +233,7 @@ func (d *document) broadcast(set map[*Subscriber]bool, src string, ev Event) {
 func (d *document) drop(s *Subscriber) {
 	delete(d.subs, s)
 	delete(d.psubs, s)
-	d.sessionLeave(s.UserID)
+	d.recordLeave(s.UserID)
 }
 
 // handleSubscription serves the subscription and presence requests.
@@ -254,13 +254,13 @@ func (d *document) handleSubscription(req request) {
 		}
 		if rep.err == nil && !d.subs[r.sub] {
 			d.subs[r.sub] = true
-			d.sessionJoin(r.sub.UserID)
+			d.recordJoin(r.sub.UserID)
 		}
 		r.reply <- rep
 	case *unsubscribeRequest:
 		if !r.presence && d.subs[r.sub] {
 			delete(d.subs, r.sub)
-			d.sessionLeave(r.sub.UserID)
+			d.recordLeave(r.sub.UserID)
 		}
 		if r.presence && d.psubs[r.sub] {
 			delete(d.psubs, r.sub)
@@ -274,10 +274,10 @@ func (d *document) handleSubscription(req request) {
 		d.psubs[r.sub] = true
 		d.broadcast(d.psubs, r.sub.Src, Event{DocID: d.id, PresenceRequest: true})
 		close(r.done)
-	case *sessionEndRequest:
-		d.sessionEnd(false)
-	case *sessionSaveRequest:
-		d.sessionSaveDue()
+	case *recordingEndRequest:
+		d.recordEnd(false)
+	case *recordingSaveRequest:
+		d.recordSaveDue()
 	case *presenceRequest:
 		p := r.p
 		if p.Version < 0 || p.Version > d.version {

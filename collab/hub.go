@@ -51,13 +51,13 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Logger receives commit failures.
 	Logger *slog.Logger
-	// Recordings, if set, records live sessions.
+	// Recordings, if set, stores a recording of each live session.
 	Recordings docket.RecordingService
-	// RecordingGrace is how long a session stays open after the last
+	// RecordingGrace is how long a recording goes on after the last
 	// subscriber left, so that a reconnect continues it.
 	RecordingGrace time.Duration
-	// RecordingSave is how soon after an op a running session's counts are
-	// stored, so that the history page and GET /api/docs/:id/sessions
+	// RecordingSave is how soon after an op a running recording's counts
+	// are stored, so that the history page and GET /api/docs/:id/sessions
 	// show a live session as it goes (5 s).
 	RecordingSave time.Duration
 	// ObserveCommit, if set, is called after every group commit that
@@ -81,6 +81,7 @@ type Hub struct {
 	closed   bool // Close has begun: no document opens any more
 
 	commits chan *commitRequest
+	saver   *saver // stores recordings; nil without Options.Recordings
 	done    chan struct{}
 	wg      sync.WaitGroup
 }
@@ -112,13 +113,17 @@ func New(store docket.OpLog, opts Options) *Hub {
 		commits:  make(chan *commitRequest, 1024),
 		done:     make(chan struct{}),
 	}
+	if opts.Recordings != nil {
+		h.saver = newSaver(opts.Recordings, opts.Logger)
+	}
 	h.wg.Add(1)
 	go h.runCommitter()
 	return h
 }
 
 // Close stops every document goroutine and the committer, after the
-// commits in flight have finished.
+// commits in flight have finished, and then stores the recordings that
+// wait to be.
 func (h *Hub) Close() {
 	h.mu.Lock()
 	h.closed = true
@@ -130,6 +135,9 @@ func (h *Hub) Close() {
 	}
 	close(h.done)
 	h.wg.Wait()
+	if h.saver != nil {
+		h.saver.close()
+	}
 }
 
 var errClosed = docket.Errorf(docket.EUNAVAILABLE, "The server is shutting down; reconnect.")
