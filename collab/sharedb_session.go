@@ -19,7 +19,7 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// session is one client connection. The reader goroutine (the caller of
+// conn is one client connection. The reader goroutine (the caller of
 // run) reads messages and serves them one at a time, calling into the hub;
 // a writer goroutine (writeLoop) is the only one that writes to the
 // socket. The writer runs on demand: whatever has output for the client
@@ -30,7 +30,7 @@ import (
 // through a bounded queue (outq), the hub's events through the
 // subscriber's own bounded queue. Whatever overflows closes the
 // connection; nothing ever waits for a slow client.
-type session struct {
+type conn struct {
 	// Owned by Live's ticker: when the next ping and the next permission
 	// recheck are due (nanoseconds on Live's clock), and the Epoch and
 	// time of the last recheck.
@@ -43,7 +43,7 @@ type session struct {
 	store  Documents
 	opts   *LiveOptions
 	log    *slog.Logger
-	conn   Conn
+	ws   Conn
 	ctx    context.Context
 	cancel context.CancelFunc
 	userID string
@@ -127,11 +127,11 @@ type presenceState struct {
 // it is closed and the client resynchronises.
 const maxPending = 4096
 
-func newSession(l *Live, ctx context.Context, conn Conn, userID string) *session {
+func newConn(l *Live, ctx context.Context, ws Conn, userID string) *conn {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	o := &l.opts
-	return &session{
-		live: l, hub: l.hub, store: l.store, opts: o, log: o.Logger, conn: conn,
+	return &conn{
+		live: l, hub: l.hub, store: l.store, opts: o, log: o.Logger, ws: ws,
 		ctx: ctx, cancel: cancel, userID: userID, src: newSrc(userID),
 		opLimit:       rate.NewLimiter(rate.Limit(o.OpRate), o.OpBurst),
 		msgLimit:      rate.NewLimiter(rate.Limit(o.MessageRate), o.MessageBurst),
@@ -147,201 +147,201 @@ func newSession(l *Live, ctx context.Context, conn Conn, userID string) *session
 }
 
 // run serves the connection until it ends, then leaves the hub.
-func (s *session) run() {
-	defer close(s.finished)
-	defer s.cancel()
-	defer s.live.remove(s)
-	c := s.conn
-	c.SetReadLimit(s.opts.MaxMessageBytes)
-	c.SetReadDeadline(time.Now().Add(s.opts.PongTimeout))
-	c.SetPongHandler(func(string) error {
-		if s.closing() {
+func (c *conn) run() {
+	defer close(c.finished)
+	defer c.cancel()
+	defer c.live.remove(c)
+	ws := c.ws
+	ws.SetReadLimit(c.opts.MaxMessageBytes)
+	ws.SetReadDeadline(time.Now().Add(c.opts.PongTimeout))
+	ws.SetPongHandler(func(string) error {
+		if c.closing() {
 			return nil
 		}
-		return c.SetReadDeadline(time.Now().Add(s.opts.PongTimeout))
+		return ws.SetReadDeadline(time.Now().Add(c.opts.PongTimeout))
 	})
-	s.send(initFrame(s.src))
-	s.readLoop()
-	close(s.readerDone)
-	s.close(CloseNormal, "")
-	<-s.writerDone
-	s.cleanup()
+	c.send(initFrame(c.src))
+	c.readLoop()
+	close(c.readerDone)
+	c.close(CloseNormal, "")
+	<-c.writerDone
+	c.cleanup()
 }
 
 // close starts closing the session with a close code; the first call wins.
-func (s *session) close(code int, reason string) {
-	s.closeOnce.Do(func() {
-		s.closeCode, s.closeMsg = code, reason
-		close(s.done)
-		s.kick() // the writer sends the close frame
+func (c *conn) close(code int, reason string) {
+	c.closeOnce.Do(func() {
+		c.closeCode, c.closeMsg = code, reason
+		close(c.done)
+		c.kick() // the writer sends the close frame
 	})
 }
 
-func (s *session) closing() bool {
+func (c *conn) closing() bool {
 	select {
-	case <-s.done:
+	case <-c.done:
 		return true
 	default:
 		return false
 	}
 }
 
-func (s *session) readLoop() {
+func (c *conn) readLoop() {
 	defer func() {
 		if r := recover(); r != nil {
-			s.log.Error("live: panic in reader", slog.Any("panic", r), slog.String("user", s.userID))
-			s.close(CloseInternalError, "Internal error.")
+			c.log.Error("live: panic in reader", slog.Any("panic", r), slog.String("user", c.userID))
+			c.close(CloseInternalError, "Internal error.")
 		}
 	}()
 	draining := false
 	for {
-		typ, data, err := s.conn.ReadMessage()
+		typ, data, err := c.ws.ReadMessage()
 		if err != nil {
 			// A message over the read limit has already been answered
 			// with 1009 by the WebSocket library.
-			s.close(CloseNormal, "")
+			c.close(CloseNormal, "")
 			return
 		}
-		if s.closing() {
+		if c.closing() {
 			// The close frame is (being) sent: read on, discarding, until
 			// the client answers it, so that the socket is not closed
 			// with unread data (which resets the connection and can lose
 			// the close frame on the client's side).
 			if !draining {
 				draining = true
-				s.conn.SetReadDeadline(time.Now().Add(closeGrace))
+				c.ws.SetReadDeadline(time.Now().Add(closeGrace))
 			}
 			continue
 		}
-		s.readAt = time.Now()
-		s.conn.SetReadDeadline(s.readAt.Add(s.opts.PongTimeout))
+		c.readAt = time.Now()
+		c.ws.SetReadDeadline(c.readAt.Add(c.opts.PongTimeout))
 		if typ != textMessage {
-			s.sendError(nil, errBadMessage, "Messages must be JSON in text frames.")
+			c.sendError(nil, errBadMessage, "Messages must be JSON in text frames.")
 			continue
 		}
-		s.handle(data)
+		c.handle(data)
 	}
 }
 
 // send queues a frame for the writer. A full queue means the client does
 // not read: the session is closed.
-func (s *session) send(frame []byte) { s.enqueue(outItem{frame: frame}) }
+func (c *conn) send(frame []byte) { c.enqueue(outItem{frame: frame}) }
 
-func (s *session) enqueue(it outItem) {
-	s.outMu.Lock()
-	if len(s.outq) >= s.opts.SendQueue {
-		s.outMu.Unlock()
-		s.close(CloseTryAgainLater, "Too slow to keep up; reconnect.")
+func (c *conn) enqueue(it outItem) {
+	c.outMu.Lock()
+	if len(c.outq) >= c.opts.SendQueue {
+		c.outMu.Unlock()
+		c.close(CloseTryAgainLater, "Too slow to keep up; reconnect.")
 		return
 	}
-	s.outq = append(s.outq, it)
-	s.outMu.Unlock()
-	s.kick()
+	c.outq = append(c.outq, it)
+	c.outMu.Unlock()
+	c.kick()
 	select {
-	case s.urgent <- struct{}{}:
+	case c.urgent <- struct{}{}:
 	default:
 	}
 }
 
 // takeOut returns the queued replies, oldest first, and empties the queue.
-func (s *session) takeOut() []outItem {
-	s.outMu.Lock()
-	defer s.outMu.Unlock()
-	q := s.outq
-	s.outq = nil
+func (c *conn) takeOut() []outItem {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	q := c.outq
+	c.outq = nil
 	return q
 }
 
-func (s *session) sendError(request []byte, code, msg string) {
-	s.send(errorFrame(request, code, msg))
+func (c *conn) sendError(request []byte, code, msg string) {
+	c.send(errorFrame(request, code, msg))
 }
 
 // replyErr sends the request back with err translated.
-func (s *session) replyErr(request []byte, err error, forOp bool) {
+func (c *conn) replyErr(request []byte, err error, forOp bool) {
 	code, msg := wireError(err, forOp)
 	if code == errUnknown {
-		s.log.Error("live: request failed", slog.Any("err", err), slog.String("user", s.userID))
+		c.log.Error("live: request failed", slog.Any("err", err), slog.String("user", c.userID))
 	}
-	s.sendError(request, code, msg)
+	c.sendError(request, code, msg)
 }
 
 // strike counts a refused message; a client that runs out of strikes is
 // abusing the connection and is closed with 1008.
-func (s *session) strike() {
-	if !s.strikes.Allow() {
-		s.close(ClosePolicyViolation, "Too many requests.")
+func (c *conn) strike() {
+	if !c.strikes.Allow() {
+		c.close(ClosePolicyViolation, "Too many requests.")
 	}
 }
 
-func (s *session) hubCtx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(s.ctx, s.opts.HubTimeout)
+func (c *conn) hubCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.ctx, c.opts.HubTimeout)
 }
 
 // ensureSub returns the hub subscriber, creating it on first use; from
 // then on the agent id is fixed.
-func (s *session) ensureSub() *Subscriber {
-	if sub := s.sub.Load(); sub != nil {
+func (c *conn) ensureSub() *Subscriber {
+	if sub := c.sub.Load(); sub != nil {
 		return sub
 	}
-	sub := NewSubscriber(s.src, s.userID, s.opts.EventQueue)
-	sub.notify = s.kick
-	s.sub.Store(sub)
+	sub := NewSubscriber(c.src, c.userID, c.opts.EventQueue)
+	sub.notify = c.kick
+	c.sub.Store(sub)
 	return sub
 }
 
 // handle serves one message.
-func (s *session) handle(data []byte) {
+func (c *conn) handle(data []byte) {
 	if !utf8.Valid(data) {
-		s.sendError(nil, errBadMessage, "Messages must be UTF-8 JSON.")
-		s.strike()
+		c.sendError(nil, errBadMessage, "Messages must be UTF-8 JSON.")
+		c.strike()
 		return
 	}
 	var m message
 	if err := json.Unmarshal(data, &m); err != nil {
-		s.sendError(data, errBadMessage, "Invalid or unknown message")
-		s.strike()
+		c.sendError(data, errBadMessage, "Invalid or unknown message")
+		c.strike()
 		return
 	}
-	if !s.msgLimit.Allow() {
-		s.sendError(data, errRateLimited, "Too many messages; slow down.")
-		s.strike()
+	if !c.msgLimit.Allow() {
+		c.sendError(data, errRateLimited, "Too many messages; slow down.")
+		c.strike()
 		return
 	}
 	switch m.A {
 	case "hs":
-		s.handshake(&m)
+		c.handshake(&m)
 	case "pp":
-		s.send([]byte(`{"a":"pp"}`))
+		c.send([]byte(`{"a":"pp"}`))
 	case "f":
-		s.fetch(&m, data)
+		c.fetch(&m, data)
 	case "s":
-		s.subscribe(&m, data)
+		c.subscribe(&m, data)
 	case "u":
-		s.unsubscribe(&m, data)
+		c.unsubscribe(&m, data)
 	case "bf", "bs", "bu":
-		s.bulk(&m, data)
+		c.bulk(&m, data)
 	case "op":
-		s.submit(&m, data)
+		c.submit(&m, data)
 	case "nf":
-		s.snapshotAt(&m, data)
+		c.snapshotAt(&m, data)
 	case "ps", "pu", "p", "pr":
-		s.presence(&m, data)
+		c.presence(&m, data)
 	case "qf", "qs", "qu", "nt":
-		s.sendError(data, errBadMessage, "Queries and snapshots by time are not supported; use the REST API.")
+		c.sendError(data, errBadMessage, "Queries and snapshots by time are not supported; use the REST API.")
 	default:
-		s.sendError(data, errBadMessage, "Invalid or unknown message")
+		c.sendError(data, errBadMessage, "Invalid or unknown message")
 	}
 }
 
 // handshake answers hs. A client that reconnects sends the id it had; it
 // is adopted (if it is one of this user's ids) so that resent ops
 // de-duplicate.
-func (s *session) handshake(m *message) {
+func (c *conn) handshake(m *message) {
 	id, ok := parseString(m.ID)
-	if ok && id != "" && id != s.src && s.sub.Load() == nil && validSrc(s.userID, id) {
-		old := s.src
-		s.src = id
-		if prev := s.live.claim(s, old, id); prev != nil {
+	if ok && id != "" && id != c.src && c.sub.Load() == nil && validSrc(c.userID, id) {
+		old := c.src
+		c.src = id
+		if prev := c.live.claim(c, old, id); prev != nil {
 			// The old socket of this client is still open (half-open
 			// TCP); it is dead to the client, so it goes, and its
 			// presence is cleared before the new one announces any.
@@ -353,31 +353,31 @@ func (s *session) handshake(m *message) {
 			}
 		}
 	}
-	s.send(handshakeFrame("hs", s.src))
+	c.send(handshakeFrame("hs", c.src))
 }
 
 // checkDoc checks the collection and id of a request and the caller's
 // read permission.
-func (s *session) checkDoc(c, id string) (*docket.Document, error) {
-	if c != shareDBCollection {
-		return nil, docket.Errorf(docket.ENOTFOUND, "Unknown collection %q; documents are in %q.", c, shareDBCollection)
+func (c *conn) checkDoc(coll, id string) (*docket.Document, error) {
+	if coll != shareDBCollection {
+		return nil, docket.Errorf(docket.ENOTFOUND, "Unknown collection %q; documents are in %q.", coll, shareDBCollection)
 	}
 	if !docket.ValidID(id) {
 		return nil, docket.Errorf(docket.ENOTFOUND, "Document not found.")
 	}
-	ctx, cancel := s.hubCtx()
+	ctx, cancel := c.hubCtx()
 	defer cancel()
-	return s.store.FindDocumentMeta(ctx, id)
+	return c.store.FindDocumentMeta(ctx, id)
 }
 
 // loadOps reads the op log from from to to, at most MaxCatchUp ops.
-func (s *session) loadOps(id string, from, to int64) ([]*docket.OpRecord, error) {
-	if to-from > s.opts.MaxCatchUp {
+func (c *conn) loadOps(id string, from, to int64) ([]*docket.OpRecord, error) {
+	if to-from > c.opts.MaxCatchUp {
 		return nil, errBehind(to - from)
 	}
-	ctx, cancel := s.hubCtx()
+	ctx, cancel := c.hubCtx()
 	defer cancel()
-	return docket.FindAllOps(ctx, s.store, id, from, to)
+	return docket.FindAllOps(ctx, c.store, id, from, to)
 }
 
 // errBehind refuses to catch up a client that is n versions behind.
@@ -386,50 +386,50 @@ func errBehind(n int64) error {
 }
 
 // catchUpError sends the reply for a client too far behind, if err says so.
-func (s *session) catchUpError(request []byte, err error) bool {
+func (c *conn) catchUpError(request []byte, err error) bool {
 	if _, ok := docket.ErrorData(err)["behind"]; ok {
-		s.sendError(request, errCatchUpTooLong, docket.ErrorMessage(err))
+		c.sendError(request, errCatchUpTooLong, docket.ErrorMessage(err))
 		return true
 	}
 	return false
 }
 
 // fetch answers f: the current snapshot, or with a version the ops since.
-func (s *session) fetch(m *message, raw []byte) {
+func (c *conn) fetch(m *message, raw []byte) {
 	v, ok := parseVersion(m.V)
 	if !ok {
-		s.sendError(raw, errBadMessage, "Invalid version")
+		c.sendError(raw, errBadMessage, "Invalid version")
 		return
 	}
-	if _, err := s.checkDoc(m.C, m.D); err != nil {
-		s.replyErr(raw, err, false)
+	if _, err := c.checkDoc(m.C, m.D); err != nil {
+		c.replyErr(raw, err, false)
 		return
 	}
 	if v < 0 {
-		ctx, cancel := s.hubCtx()
-		version, text, err := s.hub.Snapshot(ctx, m.D)
+		ctx, cancel := c.hubCtx()
+		version, text, err := c.hub.Snapshot(ctx, m.D)
 		cancel()
 		if err != nil {
-			s.replyErr(raw, err, false)
+			c.replyErr(raw, err, false)
 			return
 		}
-		s.send(snapshotFrame("f", m.D, version, text))
+		c.send(snapshotFrame("f", m.D, version, text))
 		return
 	}
-	d, err := s.fetchOps(m.D, v)
+	d, err := c.fetchOps(m.D, v)
 	if err != nil {
-		if !s.catchUpError(raw, err) {
-			s.replyErr(raw, err, false)
+		if !c.catchUpError(raw, err) {
+			c.replyErr(raw, err, false)
 		}
 		return
 	}
-	s.enqueue(outItem{sync: &syncItem{docs: []syncDoc{d}, reply: docReply("f", m.D)}})
+	c.enqueue(outItem{sync: &syncItem{docs: []syncDoc{d}, reply: docReply("f", m.D)}})
 }
 
 // fetchOps reads the ops from version v to the current one.
-func (s *session) fetchOps(id string, v int64) (syncDoc, error) {
-	ctx, cancel := s.hubCtx()
-	current, _, err := s.hub.Snapshot(ctx, id)
+func (c *conn) fetchOps(id string, v int64) (syncDoc, error) {
+	ctx, cancel := c.hubCtx()
+	current, _, err := c.hub.Snapshot(ctx, id)
 	cancel()
 	if err != nil {
 		return syncDoc{}, err
@@ -437,7 +437,7 @@ func (s *session) fetchOps(id string, v int64) (syncDoc, error) {
 	if v > current {
 		return syncDoc{}, &docket.Error{Code: docket.ECONFLICT, Message: fmt.Sprintf("Version %d is newer than the document (%d).", v, current)}
 	}
-	ops, err := s.loadOps(id, v, current)
+	ops, err := c.loadOps(id, v, current)
 	if err != nil {
 		return syncDoc{}, err
 	}
@@ -446,93 +446,93 @@ func (s *session) fetchOps(id string, v int64) (syncDoc, error) {
 
 // stateFor returns the state of a document, creating it. Call with s.mu
 // held.
-func (s *session) stateFor(id string) *docState {
-	st := s.state[id]
+func (c *conn) stateFor(id string) *docState {
+	st := c.state[id]
 	if st == nil {
-		if s.state == nil {
-			s.state = map[string]*docState{}
+		if c.state == nil {
+			c.state = map[string]*docState{}
 		}
 		st = &docState{}
-		s.state[id] = st
+		c.state[id] = st
 	}
 	return st
 }
 
 // gc forgets a document nothing uses any more. Call with s.mu held.
-func (s *session) gc(id string) {
-	if st := s.state[id]; st != nil && !st.subscribed && !st.presenceSub && len(st.presences) == 0 {
-		delete(s.state, id)
+func (c *conn) gc(id string) {
+	if st := c.state[id]; st != nil && !st.subscribed && !st.presenceSub && len(st.presences) == 0 {
+		delete(c.state, id)
 	}
 }
 
 // tooMany reports whether using one more document is over the limit.
-func (s *session) tooMany(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.state[id] == nil && len(s.state) >= s.opts.MaxDocuments
+func (c *conn) tooMany(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state[id] == nil && len(c.state) >= c.opts.MaxDocuments
 }
 
 var errTooManyDocs = docket.Errorf(docket.EUNPROCESS, "Too many documents open on one connection.")
 
 // subscribeDoc subscribes to a document's ops from version from, or from
 // a snapshot when from < 0, and returns what the writer must send.
-func (s *session) subscribeDoc(c, id string, from int64) (syncDoc, string, error) {
-	meta, err := s.checkDoc(c, id)
+func (c *conn) subscribeDoc(coll, id string, from int64) (syncDoc, string, error) {
+	meta, err := c.checkDoc(coll, id)
 	if err != nil {
 		return syncDoc{}, "", err
 	}
 	if from > meta.Version {
 		return syncDoc{}, "", &docket.Error{Code: docket.ECONFLICT, Message: fmt.Sprintf("Version %d is newer than the document (%d).", from, meta.Version)}
 	}
-	if from >= 0 && meta.Version-from > s.opts.MaxCatchUp {
+	if from >= 0 && meta.Version-from > c.opts.MaxCatchUp {
 		return syncDoc{}, "", errBehind(meta.Version - from)
 	}
-	if s.tooMany(id) {
+	if c.tooMany(id) {
 		return syncDoc{}, "", errTooManyDocs
 	}
-	sub := s.ensureSub()
-	s.mu.Lock()
-	st := s.stateFor(id)
+	sub := c.ensureSub()
+	c.mu.Lock()
+	st := c.stateFor(id)
 	was := st.subscribed
 	st.subscribed, st.syncing = true, true
-	s.mu.Unlock()
+	c.mu.Unlock()
 
-	ctx, cancel := s.hubCtx()
-	version, text, ops, err := s.hub.Subscribe(ctx, id, sub, from)
+	ctx, cancel := c.hubCtx()
+	version, text, ops, err := c.hub.Subscribe(ctx, id, sub, from)
 	cancel()
 
-	s.mu.Lock()
-	revoked := s.state[id] != st
+	c.mu.Lock()
+	revoked := c.state[id] != st
 	if err != nil && !revoked {
 		st.syncing = false
 		if !was {
 			st.subscribed, st.pending = false, nil
-			s.gc(id)
+			c.gc(id)
 		}
 	}
-	s.mu.Unlock()
+	c.mu.Unlock()
 	if err != nil {
 		return syncDoc{}, "", err
 	}
 	if revoked {
 		// Access was revoked while subscribing.
-		s.hub.Unsubscribe(id, sub)
+		c.hub.Unsubscribe(id, sub)
 		return syncDoc{}, "", docket.Errorf(docket.ENOTFOUND, "Document not found.")
 	}
 	return syncDoc{id: id, ops: ops, at: version, subscribe: true}, text, nil
 }
 
 // subscribe answers s.
-func (s *session) subscribe(m *message, raw []byte) {
+func (c *conn) subscribe(m *message, raw []byte) {
 	v, ok := parseVersion(m.V)
 	if !ok {
-		s.sendError(raw, errBadMessage, "Invalid version")
+		c.sendError(raw, errBadMessage, "Invalid version")
 		return
 	}
-	d, text, err := s.subscribeDoc(m.C, m.D, v)
+	d, text, err := c.subscribeDoc(m.C, m.D, v)
 	if err != nil {
-		if !s.catchUpError(raw, err) {
-			s.replyErr(raw, err, false)
+		if !c.catchUpError(raw, err) {
+			c.replyErr(raw, err, false)
 		}
 		return
 	}
@@ -540,47 +540,47 @@ func (s *session) subscribe(m *message, raw []byte) {
 	if v < 0 {
 		reply = snapshotFrame("s", m.D, d.at, text)
 	}
-	s.enqueue(outItem{sync: &syncItem{docs: []syncDoc{d}, reply: reply}})
+	c.enqueue(outItem{sync: &syncItem{docs: []syncDoc{d}, reply: reply}})
 }
 
 // unsubscribeDoc ends the op subscription of a document.
-func (s *session) unsubscribeDoc(id string) {
-	s.mu.Lock()
-	st := s.state[id]
+func (c *conn) unsubscribeDoc(id string) {
+	c.mu.Lock()
+	st := c.state[id]
 	if st == nil || !st.subscribed {
-		s.mu.Unlock()
+		c.mu.Unlock()
 		return
 	}
 	st.subscribed, st.syncing, st.pending, st.next = false, false, nil, 0
-	s.gc(id)
-	s.mu.Unlock()
+	c.gc(id)
+	c.mu.Unlock()
 	// The presence subscription, if any, goes on.
-	s.hub.Unsubscribe(id, s.sub.Load())
+	c.hub.Unsubscribe(id, c.sub.Load())
 }
 
 // unsubscribe answers u.
-func (s *session) unsubscribe(m *message, raw []byte) {
+func (c *conn) unsubscribe(m *message, raw []byte) {
 	if m.C != shareDBCollection || !docket.ValidID(m.D) {
-		s.send(docReply("u", m.D))
+		c.send(docReply("u", m.D))
 		return
 	}
-	s.unsubscribeDoc(m.D)
-	s.send(docReply("u", m.D))
+	c.unsubscribeDoc(m.D)
+	c.send(docReply("u", m.D))
 }
 
 // bulk answers bf, bs and bu. With a list of ids, bf and bs answer with a
 // snapshot (or an error) per id; with a map of versions they send the
 // ops each document missed and echo b, all or nothing.
-func (s *session) bulk(m *message, raw []byte) {
+func (c *conn) bulk(m *message, raw []byte) {
 	if m.C != shareDBCollection {
-		s.sendError(raw, errDocMissing, fmt.Sprintf("Unknown collection %q.", m.C))
+		c.sendError(raw, errDocMissing, fmt.Sprintf("Unknown collection %q.", m.C))
 		return
 	}
 	var ids []string
 	var versions map[string]json.RawMessage
 	if json.Unmarshal(m.B, &ids) != nil {
 		if json.Unmarshal(m.B, &versions) != nil || versions == nil {
-			s.sendError(raw, errBadMessage, "Invalid bulk subscribe data")
+			c.sendError(raw, errBadMessage, "Invalid bulk subscribe data")
 			return
 		}
 		for id := range versions {
@@ -589,7 +589,7 @@ func (s *session) bulk(m *message, raw []byte) {
 		slices.Sort(ids)
 	}
 	if len(ids) > maxBulk {
-		s.sendError(raw, errBadMessage, fmt.Sprintf("At most %d documents per bulk request.", maxBulk))
+		c.sendError(raw, errBadMessage, fmt.Sprintf("At most %d documents per bulk request.", maxBulk))
 		return
 	}
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
@@ -597,10 +597,10 @@ func (s *session) bulk(m *message, raw []byte) {
 	if action == "bu" {
 		for _, id := range ids {
 			if docket.ValidID(id) {
-				s.unsubscribeDoc(id)
+				c.unsubscribeDoc(id)
 			}
 		}
-		s.send(bulkReply(action, nil, m.B))
+		c.send(bulkReply(action, nil, m.B))
 		return
 	}
 	if versions == nil {
@@ -612,10 +612,10 @@ func (s *session) bulk(m *message, raw []byte) {
 			var text string
 			var err error
 			if action == "bs" {
-				d, text, err = s.subscribeDoc(m.C, id, -1)
-			} else if _, err = s.checkDoc(m.C, id); err == nil {
-				ctx, cancel := s.hubCtx()
-				d.at, text, err = s.hub.Snapshot(ctx, id)
+				d, text, err = c.subscribeDoc(m.C, id, -1)
+			} else if _, err = c.checkDoc(m.C, id); err == nil {
+				ctx, cancel := c.hubCtx()
+				d.at, text, err = c.hub.Snapshot(ctx, id)
 				cancel()
 			}
 			if err != nil {
@@ -628,7 +628,7 @@ func (s *session) bulk(m *message, raw []byte) {
 				docs = append(docs, d)
 			}
 		}
-		s.enqueue(outItem{sync: &syncItem{docs: docs, reply: bulkReply(action, data, nil)}})
+		c.enqueue(outItem{sync: &syncItem{docs: docs, reply: bulkReply(action, data, nil)}})
 		return
 	}
 	// Versions: ops since each version, then b echoed; one failure fails
@@ -644,9 +644,9 @@ func (s *session) bulk(m *message, raw []byte) {
 		var d syncDoc
 		var err error
 		if action == "bs" {
-			d, _, err = s.subscribeDoc(m.C, id, v)
-		} else if _, err = s.checkDoc(m.C, id); err == nil {
-			d, err = s.fetchOps(id, v)
+			d, _, err = c.subscribeDoc(m.C, id, v)
+		} else if _, err = c.checkDoc(m.C, id); err == nil {
+			d, err = c.fetchOps(id, v)
 		}
 		if err != nil {
 			failed = err
@@ -657,68 +657,68 @@ func (s *session) bulk(m *message, raw []byte) {
 	if failed != nil {
 		if action == "bs" {
 			for _, d := range docs {
-				s.unsubscribeDoc(d.id)
+				c.unsubscribeDoc(d.id)
 			}
 		}
-		if !s.catchUpError(raw, failed) {
-			s.replyErr(raw, failed, false)
+		if !c.catchUpError(raw, failed) {
+			c.replyErr(raw, failed, false)
 		}
 		return
 	}
-	s.enqueue(outItem{sync: &syncItem{docs: docs, reply: bulkReply(action, nil, m.B)}})
+	c.enqueue(outItem{sync: &syncItem{docs: docs, reply: bulkReply(action, nil, m.B)}})
 }
 
 // submit answers op: an edit is checked, transformed, committed and
 // acknowledged; create and del are refused.
-func (s *session) submit(m *message, raw []byte) {
-	if !s.opLimit.Allow() {
-		s.sendError(raw, errRateLimited, "Too many ops; slow down.")
-		s.strike()
+func (c *conn) submit(m *message, raw []byte) {
+	if !c.opLimit.Allow() {
+		c.sendError(raw, errRateLimited, "Too many ops; slow down.")
+		c.strike()
 		return
 	}
 	if m.Op == nil {
 		if !isNull(m.Create) || (len(m.Del) > 0 && string(m.Del) != "false" && string(m.Del) != "null") {
-			s.sendError(raw, errRejected, msgCreateDelRefuse)
+			c.sendError(raw, errRejected, msgCreateDelRefuse)
 			return
 		}
-		s.sendError(raw, errBadMessage, "Missing op, create, or del")
+		c.sendError(raw, errBadMessage, "Missing op, create, or del")
 		return
 	}
 	seq, ok := parseInt(m.Seq, 1)
 	if !ok {
-		s.sendError(raw, errBadMessage, "Invalid seq")
+		c.sendError(raw, errBadMessage, "Invalid seq")
 		return
 	}
 	v, ok := parseVersion(m.V)
 	if !ok {
-		s.sendError(raw, errBadMessage, "Invalid version")
+		c.sendError(raw, errBadMessage, "Invalid version")
 		return
 	}
 	// The op's src names the agent that first sent it (a resend after a
 	// reconnect keeps it); only this user's agent ids are accepted, so
 	// nobody can de-duplicate against, or be acked as, someone else.
-	src := s.src
-	if claimed, ok := parseString(m.Src); ok && claimed != "" && validSrc(s.userID, claimed) {
+	src := c.src
+	if claimed, ok := parseString(m.Src); ok && claimed != "" && validSrc(c.userID, claimed) {
 		src = claimed
 	}
 	var op ot.Op
 	if err := op.UnmarshalJSON(m.Op); err != nil {
 		msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "ot: "), "invalid op: ")
-		s.sendError(raw, errNotApplied, "Invalid op: "+msg)
+		c.sendError(raw, errNotApplied, "Invalid op: "+msg)
 		return
 	}
-	meta, err := s.checkDoc(m.C, m.D)
+	meta, err := c.checkDoc(m.C, m.D)
 	if err != nil {
-		s.replyErr(raw, err, true)
+		c.replyErr(raw, err, true)
 		return
 	}
 	if !meta.Role.AtLeast(docket.RoleEditor) {
-		s.sendError(raw, errRejected, "You need the editor role in this space to change documents.")
+		c.sendError(raw, errRejected, "You need the editor role in this space to change documents.")
 		return
 	}
-	s.ensureSub()
-	ctx, cancel := s.hubCtx()
-	ack, err := s.hub.Submit(ctx, m.D, Submission{Version: v, Op: op, Src: src, Seq: seq, Author: s.userID})
+	c.ensureSub()
+	ctx, cancel := c.hubCtx()
+	ack, err := c.hub.Submit(ctx, m.D, Submission{Version: v, Op: op, Src: src, Seq: seq, Author: c.userID})
 	cancel()
 	if err != nil {
 		code := docket.ErrorCode(err)
@@ -727,44 +727,44 @@ func (s *session) submit(m *message, raw []byte) {
 			// client keeps it and resends it once reconnected, where it
 			// is de-duplicated. An error reply would make it drop the op.
 			if code == docket.EINTERNAL {
-				s.log.Error("live: op not stored", slog.Any("err", err), slog.String("doc", m.D), slog.String("user", s.userID))
+				c.log.Error("live: op not stored", slog.Any("err", err), slog.String("doc", m.D), slog.String("user", c.userID))
 			}
-			s.close(CloseTryAgainLater, "The op could not be stored; reconnect and resend it.")
+			c.close(CloseTryAgainLater, "The op could not be stored; reconnect and resend it.")
 			return
 		}
-		s.replyErr(raw, err, true)
+		c.replyErr(raw, err, true)
 		return
 	}
 	missed := ack.Missed
 	if ack.Duplicate && v >= 0 && v < ack.Version {
 		// The hub does not list what a duplicate was transformed
 		// against; the client, at version v, needs it before the ack.
-		missed, _ = s.loadOps(m.D, v, ack.Version)
+		missed, _ = c.loadOps(m.D, v, ack.Version)
 	}
-	s.enqueue(outItem{ack: &ackItem{doc: m.D, missed: missed, version: ack.Version, frame: ackFrame(m.D, src, seq, ack.Version), read: s.readAt}})
+	c.enqueue(outItem{ack: &ackItem{doc: m.D, missed: missed, version: ack.Version, frame: ackFrame(m.D, src, seq, ack.Version), read: c.readAt}})
 }
 
 // snapshotAt answers nf: the text at a version (the current one when v is
 // null or past it).
-func (s *session) snapshotAt(m *message, raw []byte) {
+func (c *conn) snapshotAt(m *message, raw []byte) {
 	v, ok := parseVersion(m.V)
 	if !ok {
-		s.sendError(raw, errBadMessage, "Invalid version")
+		c.sendError(raw, errBadMessage, "Invalid version")
 		return
 	}
-	meta, err := s.checkDoc(m.C, m.D)
+	meta, err := c.checkDoc(m.C, m.D)
 	if err != nil {
-		s.replyErr(raw, err, false)
+		c.replyErr(raw, err, false)
 		return
 	}
 	if v < 0 || v > meta.Version {
 		v = meta.Version
 	}
-	ctx, cancel := s.hubCtx()
-	text, err := s.store.DocumentAt(ctx, m.D, v)
+	ctx, cancel := c.hubCtx()
+	text, err := c.store.DocumentAt(ctx, m.D, v)
 	cancel()
 	if err != nil {
-		s.replyErr(raw, err, false)
+		c.replyErr(raw, err, false)
 		return
 	}
 	id := m.ID
@@ -783,7 +783,7 @@ func (s *session) snapshotAt(m *message, raw []byte) {
 		b = append(b, data...)
 		b = append(b, `,"m":null}`...)
 	}
-	s.send(b)
+	c.send(b)
 }
 
 // presence answers ps, pu, p and pr on a document's channel "docs.<id>".
@@ -791,165 +791,165 @@ func (s *session) snapshotAt(m *message, raw []byte) {
 // fields anchor, head, index and end are moved by the hub through the ops
 // committed since the version they refer to (the message's v, or the
 // value's own "v").
-func (s *session) presence(m *message, raw []byte) {
+func (c *conn) presence(m *message, raw []byte) {
 	id, ok := strings.CutPrefix(m.Ch, presencePrefix)
 	if !ok || !docket.ValidID(id) {
-		s.sendError(raw, errBadMessage, "Unknown presence channel; use \"docs.<document id>\".")
+		c.sendError(raw, errBadMessage, "Unknown presence channel; use \"docs.<document id>\".")
 		return
 	}
-	if _, err := s.checkDoc(shareDBCollection, id); err != nil {
-		s.replyErr(raw, err, false)
+	if _, err := c.checkDoc(shareDBCollection, id); err != nil {
+		c.replyErr(raw, err, false)
 		return
 	}
 	switch m.A {
 	case "ps":
-		s.presenceSubscribe(id, m, raw)
+		c.presenceSubscribe(id, m, raw)
 	case "pu":
-		s.presenceUnsubscribe(id)
-		s.send(channelFrame("pu", m.Ch, m.Seq))
+		c.presenceUnsubscribe(id)
+		c.send(channelFrame("pu", m.Ch, m.Seq))
 	case "pr":
-		s.mu.Lock()
-		st := s.state[id]
+		c.mu.Lock()
+		st := c.state[id]
 		subscribed := st != nil && st.presenceSub
-		s.mu.Unlock()
+		c.mu.Unlock()
 		if subscribed {
 			// Subscribing again asks the others to send their presence.
-			ctx, cancel := s.hubCtx()
-			s.hub.SubscribePresence(ctx, id, s.ensureSub())
+			ctx, cancel := c.hubCtx()
+			c.hub.SubscribePresence(ctx, id, c.ensureSub())
 			cancel()
 		}
-		s.send([]byte(`{"a":"pr"}`))
+		c.send([]byte(`{"a":"pr"}`))
 	case "p":
-		s.submitPresence(id, m, raw)
+		c.submitPresence(id, m, raw)
 	}
 }
 
-func (s *session) presenceSubscribe(id string, m *message, raw []byte) {
-	if s.tooMany(id) {
-		s.replyErr(raw, errTooManyDocs, false)
+func (c *conn) presenceSubscribe(id string, m *message, raw []byte) {
+	if c.tooMany(id) {
+		c.replyErr(raw, errTooManyDocs, false)
 		return
 	}
-	sub := s.ensureSub()
-	s.mu.Lock()
-	st := s.stateFor(id)
+	sub := c.ensureSub()
+	c.mu.Lock()
+	st := c.stateFor(id)
 	already := st.presenceSub
 	st.presenceSub = true
-	s.mu.Unlock()
+	c.mu.Unlock()
 	if !already {
-		ctx, cancel := s.hubCtx()
-		err := s.hub.SubscribePresence(ctx, id, sub)
+		ctx, cancel := c.hubCtx()
+		err := c.hub.SubscribePresence(ctx, id, sub)
 		cancel()
-		s.mu.Lock()
-		revoked := s.state[id] != st
+		c.mu.Lock()
+		revoked := c.state[id] != st
 		if err != nil && !revoked {
 			st.presenceSub = false
-			s.gc(id)
+			c.gc(id)
 		}
-		s.mu.Unlock()
+		c.mu.Unlock()
 		if err == nil && revoked {
-			s.hub.UnsubscribePresence(id, sub)
+			c.hub.UnsubscribePresence(id, sub)
 			err = docket.Errorf(docket.ENOTFOUND, "Document not found.")
 		}
 		if err != nil {
-			s.replyErr(raw, err, false)
+			c.replyErr(raw, err, false)
 			return
 		}
 	}
-	s.send(channelFrame("ps", m.Ch, m.Seq))
+	c.send(channelFrame("ps", m.Ch, m.Seq))
 }
 
 // presenceUnsubscribe ends the presence subscription of a document and,
 // as ShareDB does, clears this client's presences there.
-func (s *session) presenceUnsubscribe(id string) {
-	s.mu.Lock()
-	st := s.state[id]
+func (c *conn) presenceUnsubscribe(id string) {
+	c.mu.Lock()
+	st := c.state[id]
 	if st == nil {
-		s.mu.Unlock()
+		c.mu.Unlock()
 		return
 	}
 	was := st.presenceSub
 	pres := st.presences
 	st.presenceSub, st.presences = false, nil
-	s.gc(id)
-	s.mu.Unlock()
-	s.clearPresences(id, pres)
+	c.gc(id)
+	c.mu.Unlock()
+	c.clearPresences(id, pres)
 	if was {
-		s.hub.UnsubscribePresence(id, s.sub.Load())
+		c.hub.UnsubscribePresence(id, c.sub.Load())
 	}
 }
 
 // clearPresences tells the others that presences left, with the presence
 // version the client last used (stock clients ignore an older one).
-func (s *session) clearPresences(id string, pres map[string]presenceState) {
+func (c *conn) clearPresences(id string, pres map[string]presenceState) {
 	if len(pres) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.HubTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.HubTimeout)
 	defer cancel()
 	for pid, p := range pres {
-		s.hub.SubmitPresence(ctx, id, Presence{Src: s.src, ID: pid, Version: -1, Value: json.RawMessage("null"), Seq: p.pv})
+		c.hub.SubmitPresence(ctx, id, Presence{Src: c.src, ID: pid, Version: -1, Value: json.RawMessage("null"), Seq: p.pv})
 	}
 }
 
-func (s *session) submitPresence(id string, m *message, raw []byte) {
-	if !s.presenceLimit.Allow() {
-		s.sendError(raw, errRateLimited, "Too many presence updates; slow down.")
-		s.strike()
+func (c *conn) submitPresence(id string, m *message, raw []byte) {
+	if !c.presenceLimit.Allow() {
+		c.sendError(raw, errRateLimited, "Too many presence updates; slow down.")
+		c.strike()
 		return
 	}
 	pid, ok := parseString(m.ID)
 	if !ok || pid == "" || len(pid) > 100 {
-		s.sendError(raw, errBadMessage, "Invalid presence ID")
+		c.sendError(raw, errBadMessage, "Invalid presence ID")
 		return
 	}
 	pv, ok := parseInt(m.PV, 0)
 	if !ok {
-		s.sendError(raw, errBadMessage, "Invalid presence version")
+		c.sendError(raw, errBadMessage, "Invalid presence version")
 		return
 	}
 	value := m.P
 	if len(value) == 0 {
 		value = json.RawMessage("null")
 	}
-	if len(value) > s.opts.MaxPresenceBytes {
-		s.sendError(raw, errBadMessage, fmt.Sprintf("Presence values are limited to %d bytes.", s.opts.MaxPresenceBytes))
+	if len(value) > c.opts.MaxPresenceBytes {
+		c.sendError(raw, errBadMessage, fmt.Sprintf("Presence values are limited to %d bytes.", c.opts.MaxPresenceBytes))
 		return
 	}
 	version, ok := parseVersion(m.V)
 	if !ok {
-		s.sendError(raw, errBadMessage, "Invalid version")
+		c.sendError(raw, errBadMessage, "Invalid version")
 		return
 	}
 	if version < 0 {
 		version = presenceValueVersion(value)
 	}
 	null := isNull(value)
-	s.mu.Lock()
-	st := s.state[id]
+	c.mu.Lock()
+	st := c.state[id]
 	if !null && (st == nil || st.presences[pid].value == nil) {
-		if (st == nil && len(s.state) >= s.opts.MaxDocuments) || (st != nil && len(st.presences) >= maxPresenceIDs) {
-			s.mu.Unlock()
-			s.sendError(raw, errBadMessage, "Too many presences.")
+		if (st == nil && len(c.state) >= c.opts.MaxDocuments) || (st != nil && len(st.presences) >= maxPresenceIDs) {
+			c.mu.Unlock()
+			c.sendError(raw, errBadMessage, "Too many presences.")
 			return
 		}
 	}
-	s.mu.Unlock()
-	s.ensureSub()
-	ctx, cancel := s.hubCtx()
-	out, err := s.hub.SubmitPresence(ctx, id, Presence{Src: s.src, ID: pid, Version: version, Value: value, Seq: pv})
+	c.mu.Unlock()
+	c.ensureSub()
+	ctx, cancel := c.hubCtx()
+	out, err := c.hub.SubmitPresence(ctx, id, Presence{Src: c.src, ID: pid, Version: version, Value: value, Seq: pv})
 	cancel()
 	if err != nil {
-		s.replyErr(raw, err, false)
+		c.replyErr(raw, err, false)
 		return
 	}
-	s.mu.Lock()
+	c.mu.Lock()
 	if null {
-		if st := s.state[id]; st != nil {
+		if st := c.state[id]; st != nil {
 			delete(st.presences, pid)
-			s.gc(id)
+			c.gc(id)
 		}
 	} else {
-		st := s.stateFor(id)
+		st := c.stateFor(id)
 		if st.presences == nil {
 			st.presences = map[string]presenceState{}
 		}
@@ -957,28 +957,28 @@ func (s *session) submitPresence(id string, m *message, raw []byte) {
 			st.presences[pid] = presenceState{pv: pv, value: out.Value}
 		}
 	}
-	s.mu.Unlock()
-	s.send(presenceFrame(m.Ch, out))
+	c.mu.Unlock()
+	c.send(presenceFrame(m.Ch, out))
 }
 
 // revoke cuts the session off a document the user may no longer read:
 // its presence is cleared, its subscriptions end and the client is told
 // with an error. Called by the writer.
-func (s *session) revoke(id string) []byte {
-	s.mu.Lock()
-	st := s.state[id]
-	delete(s.state, id)
-	s.mu.Unlock()
+func (c *conn) revoke(id string) []byte {
+	c.mu.Lock()
+	st := c.state[id]
+	delete(c.state, id)
+	c.mu.Unlock()
 	if st == nil {
 		return nil
 	}
-	sub := s.sub.Load()
-	s.clearPresences(id, st.presences)
+	sub := c.sub.Load()
+	c.clearPresences(id, st.presences)
 	if st.presenceSub && sub != nil {
-		s.hub.UnsubscribePresence(id, sub)
+		c.hub.UnsubscribePresence(id, sub)
 	}
 	if st.subscribed && sub != nil {
-		s.hub.Unsubscribe(id, sub)
+		c.hub.Unsubscribe(id, sub)
 	}
 	const msg = "You can no longer read this document."
 	if st.subscribed {
@@ -991,22 +991,22 @@ func (s *session) revoke(id string) []byte {
 
 // cleanup leaves the hub once both goroutines have ended: presences are
 // cleared for the others and every subscription ends.
-func (s *session) cleanup() {
-	s.mu.Lock()
-	state := s.state
-	s.state = nil
-	s.mu.Unlock()
-	sub := s.sub.Load()
+func (c *conn) cleanup() {
+	c.mu.Lock()
+	state := c.state
+	c.state = nil
+	c.mu.Unlock()
+	sub := c.sub.Load()
 	for id, st := range state {
-		s.clearPresences(id, st.presences)
+		c.clearPresences(id, st.presences)
 		if sub == nil {
 			continue
 		}
 		if st.presenceSub {
-			s.hub.UnsubscribePresence(id, sub)
+			c.hub.UnsubscribePresence(id, sub)
 		}
 		if st.subscribed {
-			s.hub.Unsubscribe(id, sub)
+			c.hub.Unsubscribe(id, sub)
 		}
 	}
 }
