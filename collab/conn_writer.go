@@ -57,7 +57,7 @@ const maxKeptFrames = 64
 // close frame before dropping the TCP connection.
 const closeGrace = 2 * time.Second
 
-// kick makes sure a writer runs for the session: it starts one when none
+// kick makes sure a writer runs for the connection: it starts one when none
 // runs, or else wakes the one that does. Whoever queues output calls it
 // after queueing. There is at most one writer at a time: only the caller
 // that turns writing on starts one.
@@ -138,7 +138,7 @@ func (c *conn) writeLoop() {
 }
 
 // pace waits WritePace after a write, until a reply is queued or until
-// the session closes; the hub's wake-ups that come meanwhile are left
+// the connection closes; the hub's wake-ups that come meanwhile are left
 // for the next round. Replies are few (one per request of this client)
 // and an ack is what its sender waits for; broadcast frames are many,
 // and the pause lets them go out several to a write.
@@ -361,7 +361,7 @@ func (c *conn) renderAck(it *ackItem) [][]byte {
 	return c.flush(nil, it.doc, st)
 }
 
-// hold queues a frame for version v unless it was sent. Call with s.mu held.
+// hold queues a frame for version v unless it was sent. Call with c.mu held.
 func (c *conn) hold(st *docState, v int64, f pendingFrame) {
 	if v < st.next && !st.syncing {
 		return
@@ -378,7 +378,7 @@ func (c *conn) hold(st *docState, v int64, f pendingFrame) {
 	}
 }
 
-// flush appends the frames that are next in turn. Call with s.mu held.
+// flush appends the frames that are next in turn. Call with c.mu held.
 func (c *conn) flush(frames [][]byte, id string, st *docState) [][]byte {
 	for {
 		f, ok := st.pending[st.next]
@@ -431,7 +431,7 @@ func (c *conn) appendEvent(frames [][]byte, ev Event) [][]byte {
 }
 
 // recheck checks the read permission of every document in use again and
-// cuts the session off those the user lost.
+// cuts the connection off those the user lost.
 func (c *conn) recheck() [][]byte {
 	if check, ok := c.ctx.Value(credentialKey{}).(func(context.Context) error); ok {
 		ctx, cancel := c.hubCtx()

@@ -2,7 +2,7 @@ package collab
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"time"
 
 	docket "github.com/docket-dev/docket"
@@ -216,19 +216,6 @@ func (d *document) submitAll(subs []*submitRequest) {
 	}
 }
 
-// broadcast delivers an event to every subscriber but the one named src,
-// forgetting those that were dropped.
-func (d *document) broadcast(set map[*Subscriber]bool, src string, ev Event) {
-	for s := range set {
-		if s.Src == src && src != "" {
-			continue
-		}
-		if !s.deliver(ev) {
-			d.drop(s)
-		}
-	}
-}
-
 // drop forgets a subscriber that was dropped for falling behind.
 func (d *document) drop(s *Subscriber) {
 	delete(d.subs, s)
@@ -236,7 +223,8 @@ func (d *document) drop(s *Subscriber) {
 	d.recordLeave(s.UserID)
 }
 
-// handleSubscription serves the subscription and presence requests.
+// handleSubscription serves the subscription, presence and recording
+// requests.
 func (d *document) handleSubscription(req request) {
 	switch r := req.(type) {
 	case *subscribeRequest:
@@ -262,41 +250,19 @@ func (d *document) handleSubscription(req request) {
 			delete(d.subs, r.sub)
 			d.recordLeave(r.sub.UserID)
 		}
-		if r.presence && d.psubs[r.sub] {
-			delete(d.psubs, r.sub)
-			for id := range d.pids[r.sub.Src] {
-				d.broadcast(d.psubs, r.sub.Src, Event{DocID: d.id, Presence: &Presence{Src: r.sub.Src, ID: id, Version: d.version, Value: json.RawMessage("null")}})
-			}
-			delete(d.pids, r.sub.Src)
+		if r.presence {
+			d.unsubscribePresence(r.sub)
 		}
 		close(r.done)
 	case *presenceSubscribeRequest:
-		d.psubs[r.sub] = true
-		d.broadcast(d.psubs, r.sub.Src, Event{DocID: d.id, PresenceRequest: true})
+		d.subscribePresence(r.sub)
 		close(r.done)
 	case *recordingEndRequest:
 		d.recordEnd(false)
 	case *recordingSaveRequest:
 		d.recordSaveDue()
 	case *presenceRequest:
-		p := r.p
-		if p.Version < 0 || p.Version > d.version {
-			p.Version = d.version
-		}
-		if ops, err := d.opsSince(p.Version); err == nil {
-			p.Value = movePresence(p.Value, ops)
-			p.Version = d.version
-		}
-		if string(p.Value) == "null" {
-			delete(d.pids[p.Src], p.ID)
-		} else {
-			if d.pids[p.Src] == nil {
-				d.pids[p.Src] = map[string]bool{}
-			}
-			d.pids[p.Src][p.ID] = true
-		}
-		d.broadcast(d.psubs, p.Src, Event{DocID: d.id, Presence: &p})
-		r.done <- p
+		r.done <- d.relayPresence(r.p)
 	}
 }
 
@@ -395,6 +361,15 @@ func (d *document) apply(s Submission) (*Ack, *docket.OpRecord, error) {
 	d.text = text
 	d.length += op.TargetLen() - op.BaseLen()
 	return &Ack{Version: rec.Version, Op: op, Missed: missed}, rec, nil
+}
+
+// errorf wraps an ot error as an invalid-op error.
+func invalidOp(err error) error {
+	var de *docket.Error
+	if errors.As(err, &de) {
+		return err
+	}
+	return docket.Errorf(docket.EINVALID, "Invalid op: %v", err)
 }
 
 // trimRecent keeps the in-memory history bounded.

@@ -15,9 +15,9 @@ import (
 // This file holds the public side of the ShareDB wire protocol adapter
 // (protocol 1.2, collection "docs", type text-unicode): [Live] serves
 // connections, [Conn] is the socket it needs and [Documents] the
-// permission-checked reads it makes. The session itself (a reader
-// goroutine per connection, and a writer goroutine while there is output)
-// is in sharedb_session.go and sharedb_writer.go, the wire frames in
+// permission-checked reads it makes. A connection itself (a reader
+// goroutine, and a writer goroutine while there is output) is a conn, in
+// conn.go and the files named after it; the wire frames are in
 // sharedb_frames.go.
 
 // WebSocket message types and close codes (RFC 6455). The values are the
@@ -235,12 +235,12 @@ type Live struct {
 	store Documents
 	opts  LiveOptions
 
-	mu       sync.Mutex
-	conns map[*conn]struct{}
-	srcs     map[string]*conn // agent id -> the session that uses it
-	closing  bool
-	ticking  bool // the ticker goroutine runs
-	wg       sync.WaitGroup
+	mu      sync.Mutex
+	conns   map[*conn]struct{}
+	srcs    map[string]*conn // agent id -> the connection that uses it
+	closing bool
+	ticking bool // the ticker goroutine runs
+	wg      sync.WaitGroup
 
 	start   time.Time    // the origin of the ticker's clock
 	writers atomic.Int64 // writer goroutines running
@@ -370,7 +370,7 @@ func (l *Live) tick() {
 	}
 }
 
-// due marks the ping and recheck of s that are due at now and kicks its
+// due marks the ping and recheck of c that are due at now and kicks its
 // writer if there are any. Called by the ticker only.
 func (l *Live) due(c *conn, now int64, epoch uint64) {
 	kick := false
@@ -405,8 +405,8 @@ func (l *Live) remove(c *conn) {
 	}
 }
 
-// claim makes s the session of agent id src and returns the session that
-// had it, if any: a client that reconnects while its old socket is still
+// claim makes c the connection of agent id src and returns the connection
+// that had it, if any: a client that reconnects while its old socket is still
 // open on the server (a half-open TCP connection) takes its id over.
 func (l *Live) claim(c *conn, old, src string) *conn {
 	l.mu.Lock()

@@ -199,8 +199,8 @@ func TestPresenceMovesWithOps(t *testing.T) {
 func TestLiveSessionRecorded(t *testing.T) {
 	f := newFixture(t)
 	id := f.newDoc(t, "notes")
-	sessions := bolt.NewRecordingService(f.db)
-	h := collab.New(f.log, collab.Options{Recordings: sessions, RecordingGrace: 50 * time.Millisecond})
+	recordings := bolt.NewRecordingService(f.db)
+	h := collab.New(f.log, collab.Options{Recordings: recordings, RecordingGrace: 50 * time.Millisecond})
 	t.Cleanup(h.Close)
 	alice := collab.NewSubscriber("a1", "alice", 64)
 	bob := collab.NewSubscriber("b1", "bob", 64)
@@ -213,20 +213,20 @@ func TestLiveSessionRecorded(t *testing.T) {
 	}
 	h.Submit(f.ctx, id, collab.Submission{Version: -1, Op: ot.InsertAt(0, "y"), Src: "b1", Seq: 1, Author: "bob"})
 	h.Unsubscribe(id, bob)
-	// Bob comes back within the grace period: the same session goes on.
+	// Bob comes back within the grace period: the same recording goes on.
 	h.Subscribe(f.ctx, id, bob, -1)
 	h.Unsubscribe(id, alice)
 	h.Unsubscribe(id, bob)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		list, err := sessions.FindRecordings(f.ctx, id)
+		list, err := recordings.FindRecordings(f.ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(list) == 1 && !list[0].EndedAt.IsZero() {
 			s := list[0]
 			if s.StartVersion != 1 || s.EndVersion != 5 || len(s.Participants) != 2 {
-				t.Fatalf("session = %+v", s)
+				t.Fatalf("recording = %+v", s)
 			}
 			for _, p := range s.Participants {
 				want := map[string][2]int{"alice": {1, 3}, "bob": {2, 1}}[p.UserID]
@@ -237,7 +237,7 @@ func TestLiveSessionRecorded(t *testing.T) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("sessions = %+v; want one ended session", list)
+			t.Fatalf("recordings = %+v; want one ended recording", list)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
