@@ -363,7 +363,7 @@ func (d *document) apply(s Submission) (*Ack, *docket.OpRecord, error) {
 	return &Ack{Version: rec.Version, Op: op, Missed: missed}, rec, nil
 }
 
-// errorf wraps an ot error as an invalid-op error.
+// invalidOp wraps an ot error as an invalid-op error.
 func invalidOp(err error) error {
 	var de *docket.Error
 	if errors.As(err, &de) {
