@@ -147,3 +147,34 @@ func (noOffsetsTokenFilter) Filter(ts analysis.TokenStream) analysis.TokenStream
 	}
 	return ts
 }
+
+// analyze returns the terms of s under the text analyzer.
+func (x *Index) analyze(s string) []string {
+	a := x.idx.Mapping().AnalyzerNamed(textAnalyzer)
+	if a == nil {
+		return nil
+	}
+	var ts analysis.TokenStream = a.Analyze([]byte(s))
+	out := make([]string, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, string(t.Term))
+	}
+	return out
+}
+
+// words returns the words of text as the text analyzer finds them.
+func (x *Index) words(text string) []word {
+	if isASCII([]byte(text)) {
+		return asciiWords(text)
+	}
+	a := x.idx.Mapping().AnalyzerNamed(textAnalyzer)
+	if a == nil {
+		return []word{}
+	}
+	toks := a.Analyze([]byte(text))
+	out := make([]word, 0, len(toks))
+	for _, tk := range toks {
+		out = append(out, word{start: tk.Start, end: tk.End, term: string(tk.Term)})
+	}
+	return out
+}
