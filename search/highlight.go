@@ -45,10 +45,15 @@ func (x *Index) highlightUnits(q Query) []unit {
 			if len(toks) == 0 {
 				continue
 			}
-			out = append(out, unit{toks: toks, prefix: t.Prefix, fuzzy: t.Fuzzy > 0 && len(toks) == 1})
+			out = append(out, unitOf(t, toks))
 		}
 	}
 	return out
+}
+
+// unitOf returns the unit of text term t, analysed to toks.
+func unitOf(t Term, toks []string) unit {
+	return unit{toks: toks, prefix: t.Prefix, fuzzy: t.Fuzzy > 0 && len(toks) == 1}
 }
 
 // span is a match in a text: bytes start to end, of unit u.
@@ -301,18 +306,7 @@ func (x *Index) match(text string, units []unit) []span {
 	if len(units) == 0 || text == "" {
 		return nil
 	}
-	var toks []word
-	if isASCII([]byte(text)) {
-		toks = asciiWords(text)
-	} else {
-		a := x.idx.Mapping().AnalyzerNamed(textAnalyzer)
-		if a == nil {
-			return nil
-		}
-		for _, t := range a.Analyze([]byte(text)) {
-			toks = append(toks, word{start: t.Start, end: t.End, term: string(t.Term)})
-		}
-	}
+	toks := x.words(text)
 	var out []span
 	for p := range toks {
 		for ui, u := range units {

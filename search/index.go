@@ -125,19 +125,18 @@ var typeValue = map[string]string{TypeDocument: "d", TypeComment: "c", TypeDecis
 // not as Go values that bleve maps by reflection.
 func newMapping() (mapping.IndexMapping, error) {
 	m := bleve.NewIndexMapping()
-	if err := m.AddCustomAnalyzer(textAnalyzer, map[string]any{
-		"type":          custom.Name,
-		"tokenizer":     textTokenizer,
-		"token_filters": []string{lowercase.Name, foldFilter},
-	}); err != nil {
-		return nil, err
-	}
-	if err := m.AddCustomAnalyzer(indexAnalyzer, map[string]any{
-		"type":          custom.Name,
-		"tokenizer":     textTokenizer,
-		"token_filters": []string{lowercase.Name, foldFilter, noOffsetsFilter},
-	}); err != nil {
-		return nil, err
+	// The index analyzer is the text analyzer without offsets.
+	for name, filters := range map[string][]string{
+		textAnalyzer:  {lowercase.Name, foldFilter},
+		indexAnalyzer: {lowercase.Name, foldFilter, noOffsetsFilter},
+	} {
+		if err := m.AddCustomAnalyzer(name, map[string]any{
+			"type":          custom.Name,
+			"tokenizer":     textTokenizer,
+			"token_filters": filters,
+		}); err != nil {
+			return nil, err
+		}
 	}
 	m.DefaultAnalyzer = textAnalyzer
 	m.DefaultMapping.Enabled = false

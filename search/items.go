@@ -224,8 +224,9 @@ func (b *builder) addAll(doc *document.Document, name string, values []string) {
 	}
 }
 
-// docLike adds the facet and filter terms that items carrying a
-// document's metadata share, and the date.
+// docLike adds the facet and filter terms of a document's metadata, and
+// the date: those of a document, and of its decision and minutes, which
+// carry them too.
 func (b *builder) docLike(doc *document.Document, typ, docID, spaceID, authorID, ownerID string,
 	status docket.Status, kind docket.Kind, tags []string, date time.Time) {
 	facets := []string{term("type", typ), term("space", spaceID), term("author", authorID)}
@@ -251,20 +252,7 @@ func (b *builder) doc(d Doc) *document.Document {
 		date = d.CreatedAt
 	}
 	doc := document.NewDocument(docKey(d.ID))
-	facets := []string{term("type", TypeDocument), term("space", d.SpaceID), term("author", d.OwnerID)}
-	if d.Status != "" {
-		facets = append(facets, term("status", string(d.Status)))
-	}
-	for _, t := range d.Tags {
-		facets = append(facets, term("tag", strings.ToLower(t)))
-	}
-	b.addAll(doc, fieldFacet, facets)
-	filters := append(dateTerms(date), term("doc", d.ID), term("owner", d.OwnerID))
-	if d.Kind != "" {
-		filters = append(filters, term("kind", string(d.Kind)))
-	}
-	b.addAll(doc, fieldFilter, filters)
-	b.add(doc, fieldDate, nil, dateKey(date))
+	b.docLike(doc, TypeDocument, d.ID, d.SpaceID, d.OwnerID, d.OwnerID, d.Status, d.Kind, d.Tags, date)
 	b.add(doc, "title", nil, d.Title)
 	b.addAll(doc, fieldTitleWords, b.x.titlePrefixes(d.Title))
 	b.addAll(doc, fieldLead, append([]string{d.Title}, headings...))
@@ -323,41 +311,38 @@ func bodyText(title, body, links string) string {
 // Options.BatchSize. Each batch is durable when it returns; a cancelled
 // ctx stops between batches.
 func (x *Index) IndexDocuments(ctx context.Context, docs []Doc) error {
-	return x.write(ctx, len(docs), func(b *bleve.Batch, i int) error {
-		return b.IndexAdvanced(x.build.doc(docs[i]))
-	})
+	return indexItems(ctx, x, docs, x.build.doc)
 }
 
 // IndexComments adds or replaces comments, in batches like
 // [Index.IndexDocuments].
 func (x *Index) IndexComments(ctx context.Context, comments []Comment) error {
-	return x.write(ctx, len(comments), func(b *bleve.Batch, i int) error {
-		return b.IndexAdvanced(x.build.comment(comments[i]))
-	})
+	return indexItems(ctx, x, comments, x.build.comment)
 }
 
 // IndexDecisions adds or replaces decisions, in batches like
 // [Index.IndexDocuments].
 func (x *Index) IndexDecisions(ctx context.Context, decisions []Decision) error {
-	return x.write(ctx, len(decisions), func(b *bleve.Batch, i int) error {
-		return b.IndexAdvanced(x.build.decision(decisions[i]))
-	})
+	return indexItems(ctx, x, decisions, x.build.decision)
 }
 
 // IndexMinutes adds or replaces frozen minutes, in batches like
 // [Index.IndexDocuments].
 func (x *Index) IndexMinutes(ctx context.Context, minutes []Minutes) error {
-	return x.write(ctx, len(minutes), func(b *bleve.Batch, i int) error {
-		return b.IndexAdvanced(x.build.minutes(minutes[i]))
+	return indexItems(ctx, x, minutes, x.build.minutes)
+}
+
+// indexItems adds or replaces items, which build makes into bleve
+// documents, in batches (see [Index.write]).
+func indexItems[T any](ctx context.Context, x *Index, items []T, build func(T) *document.Document) error {
+	return x.write(ctx, len(items), func(b *bleve.Batch, i int) error {
+		return b.IndexAdvanced(build(items[i]))
 	})
 }
 
 // DeleteComment removes a comment; a missing one is not an error.
 func (x *Index) DeleteComment(ctx context.Context, id string) error {
-	return x.write(ctx, 1, func(b *bleve.Batch, _ int) error {
-		b.Delete(commentKey(id))
-		return nil
-	})
+	return x.deleteKeys(ctx, []string{commentKey(id)})
 }
 
 // DeleteDocument removes a document and every comment on it; a missing

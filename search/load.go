@@ -2,7 +2,6 @@ package search
 
 import (
 	"context"
-	"fmt"
 	"slices"
 
 	"github.com/docket-dev/docket"
@@ -76,10 +75,10 @@ func (x *Index) loadItems(ctx context.Context, ld *loaded, hits []Hit, commentTi
 		return err
 	}
 	if err := x.loadDecisions(ctx, ld, decided); err != nil {
-		return loadError(ctx, err)
+		return searchError(ctx, "search: load hits", err)
 	}
 	if err := x.loadMinutes(ctx, ld, minuted); err != nil {
-		return loadError(ctx, err)
+		return searchError(ctx, "search: load hits", err)
 	}
 	var titleOnly []string
 	for _, h := range hits {
@@ -100,14 +99,7 @@ func (x *Index) loadItems(ctx context.Context, ld *loaded, hits []Hit, commentTi
 // loadDecisions reads the decisions of the documents of docIDs that ld
 // does not hold yet, and the names of who decided.
 func (x *Index) loadDecisions(ctx context.Context, ld *loaded, docIDs []string) error {
-	var ids []string
-	seen := map[string]bool{}
-	for _, id := range docIDs {
-		if _, ok := ld.decisions[id]; !ok && !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
+	ids := toRead(docIDs, held(ld.decisions))
 	if len(ids) == 0 {
 		return nil
 	}
@@ -115,22 +107,15 @@ func (x *Index) loadDecisions(ctx context.Context, ld *loaded, docIDs []string) 
 	if err != nil {
 		return err
 	}
-	var by []string
-	asked := map[string]bool{}
+	var deciders []string
 	for _, d := range ds {
 		if d.Decision != nil {
 			ld.decisions[d.ID] = d
-			if _, ok := ld.names[d.Decision.By]; !ok && !asked[d.Decision.By] {
-				asked[d.Decision.By] = true
-				by = append(by, d.Decision.By)
-			}
+			deciders = append(deciders, d.Decision.By)
 		}
 	}
-	for _, id := range ids {
-		if _, ok := ld.decisions[id]; !ok {
-			ld.decisions[id] = nil
-		}
-	}
+	markGone(ld.decisions, ids)
+	by := toRead(deciders, held(ld.names))
 	if len(by) == 0 {
 		return nil
 	}
@@ -147,14 +132,7 @@ func (x *Index) loadDecisions(ctx context.Context, ld *loaded, docIDs []string) 
 // loadMinutes reads the minutes of the documents of docIDs that ld has
 // not read yet.
 func (x *Index) loadMinutes(ctx context.Context, ld *loaded, docIDs []string) error {
-	var ids []string
-	seen := map[string]bool{}
-	for _, id := range docIDs {
-		if !ld.minutesOf[id] && !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
+	ids := toRead(docIDs, func(id string) bool { return ld.minutesOf[id] })
 	if len(ids) == 0 {
 		return nil
 	}
@@ -175,57 +153,64 @@ func (x *Index) loadMinutes(ctx context.Context, ld *loaded, docIDs []string) er
 // their bodies if body is set) that it has not read yet. Missing items
 // are left out.
 func (x *Index) load(ctx context.Context, ld *loaded, docIDs []string, body bool, commentIDs []string) error {
-	var cids []string
-	for _, id := range commentIDs {
-		if _, ok := ld.comments[id]; !ok {
-			cids = append(cids, id)
-		}
-	}
-	if len(cids) > 0 {
+	if cids := toRead(commentIDs, held(ld.comments)); len(cids) > 0 {
 		cs, err := x.opts.Loader.LoadComments(ctx, cids)
 		if err != nil {
-			return loadError(ctx, err)
+			return searchError(ctx, "search: load hits", err)
 		}
 		for _, c := range cs {
 			ld.comments[c.ID] = c
 		}
-		for _, id := range cids {
-			if _, ok := ld.comments[id]; !ok {
-				ld.comments[id] = nil // gone: not read again
-			}
-		}
+		markGone(ld.comments, cids)
 	}
-	var dids []string
-	seen := map[string]bool{}
-	for _, id := range docIDs {
-		if _, ok := ld.docs[id]; (!ok || body && !ld.withBody[id]) && !seen[id] {
-			seen[id] = true
-			dids = append(dids, id)
-		}
-	}
+	dids := toRead(docIDs, func(id string) bool {
+		_, ok := ld.docs[id]
+		return ok && (!body || ld.withBody[id])
+	})
 	if len(dids) > 0 {
 		ds, err := x.opts.Loader.LoadDocuments(ctx, dids, body)
 		if err != nil {
-			return loadError(ctx, err)
+			return searchError(ctx, "search: load hits", err)
 		}
 		for _, d := range ds {
 			ld.docs[d.ID] = d
 			ld.withBody[d.ID] = body
 		}
-		for _, id := range dids {
-			if _, ok := ld.docs[id]; !ok {
-				ld.docs[id] = nil
-			}
-		}
+		markGone(ld.docs, dids)
 	}
 	return nil
 }
 
-func loadError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return docket.Errorf(docket.EUNAVAILABLE, "The search timed out.")
+// toRead returns the ids still to read, those for which have is false,
+// each once.
+func toRead(ids []string, have func(id string) bool) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if !have(id) && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
 	}
-	return fmt.Errorf("search: load hits: %w", err)
+	return out
+}
+
+// held returns a function that reports whether m holds an id.
+func held[V any](m map[string]V) func(id string) bool {
+	return func(id string) bool {
+		_, ok := m[id]
+		return ok
+	}
+}
+
+// markGone records the ids that were read and are not in m as gone
+// (nil), so that they are not read again.
+func markGone[V any](m map[string]*V, ids []string) {
+	for _, id := range ids {
+		if _, ok := m[id]; !ok {
+			m[id] = nil
+		}
+	}
 }
 
 // loadHits fills in the hits from storage (reading what ld does not hold

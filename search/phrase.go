@@ -2,7 +2,6 @@ package search
 
 import (
 	"context"
-	"fmt"
 	"runtime"
 	"slices"
 	"strings"
@@ -77,7 +76,7 @@ func (x *Index) checks(q Query) []clauseCheck {
 				continue
 			}
 			need = need || checked(t, toks, q.InTitle)
-			cc.units = append(cc.units, unit{toks: toks, prefix: t.Prefix, fuzzy: t.Fuzzy > 0 && len(toks) == 1})
+			cc.units = append(cc.units, unitOf(t, toks))
 		}
 		if need {
 			out = append(out, cc)
@@ -166,7 +165,7 @@ func (x *Index) verify(ctx context.Context, q Query, checks []clauseCheck, res *
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
-		return nil, docket.Errorf(docket.EUNAVAILABLE, "The search timed out.")
+		return nil, timedOut()
 	}
 	counts := map[string]*int{}
 	for i, hit := range hits {
@@ -236,10 +235,7 @@ func (x *Index) exclusions(ctx context.Context, q Query, ld *loaded, budget *int
 		req.Score = bleve.ScoreNone // stops at the first budget+1
 		res, err := x.idx.SearchInContext(ctx, req)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, docket.Errorf(docket.EUNAVAILABLE, "The search timed out.")
-			}
-			return nil, fmt.Errorf("search: %w", err)
+			return nil, searchError(ctx, "search", err)
 		}
 		if len(res.Hits) > *budget {
 			out[ci], *approx = &exclusion{words: true}, true
@@ -253,7 +249,7 @@ func (x *Index) exclusions(ctx context.Context, q Query, ld *loaded, budget *int
 		if err := x.loadItems(ctx, ld, hits, false); err != nil {
 			return nil, err
 		}
-		u := unit{toks: toks, prefix: t.Prefix}
+		u := unitOf(t, toks)
 		ex := &exclusion{}
 		for i, h := range res.Hits {
 			if text, _ := textOf(ld, hits[i]); text == nil || x.holds(text, u) {

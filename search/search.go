@@ -132,10 +132,10 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	}
 	res, err := x.idx.SearchInContext(ctx, req)
 	if err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
-			return nil, docket.Errorf(docket.EUNAVAILABLE, "The search timed out.")
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, timedOut()
 		}
-		return nil, fmt.Errorf("search: %w", err)
+		return nil, searchError(ctx, "search", err)
 	}
 	var out *Result
 	if len(checks) > 0 {
@@ -165,6 +165,20 @@ func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	}
 	out.Took = time.Since(start)
 	return out, nil
+}
+
+// searchError is the error of a search, or of a read of its hits, that
+// failed with err: EUNAVAILABLE if ctx is done, else err after op.
+func searchError(ctx context.Context, op string, err error) error {
+	if ctx.Err() != nil {
+		return timedOut()
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// timedOut is the error of a search that ctx stopped.
+func timedOut() error {
+	return docket.Errorf(docket.EUNAVAILABLE, "The search timed out.")
 }
 
 // hitOf returns the hit of a bleve match, with the ids its key holds (see

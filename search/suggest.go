@@ -3,15 +3,12 @@ package search
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search/query"
-
-	"github.com/docket-dev/docket"
 )
 
 // MaxSuggestions is the most titles [Index.Suggest] returns.
@@ -55,10 +52,7 @@ func (x *Index) Suggest(ctx context.Context, prefix string, readableSpaces []str
 		req.Fields = []string{"title"}
 		res, err := x.idx.SearchInContext(ctx, req)
 		if err != nil {
-			if ctx.Err() != nil {
-				return docket.Errorf(docket.EUNAVAILABLE, "The search timed out.")
-			}
-			return fmt.Errorf("suggest: %w", err)
+			return searchError(ctx, "suggest", err)
 		}
 		var page []Suggestion
 		for _, h := range res.Hits {
