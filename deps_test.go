@@ -62,8 +62,6 @@ var allowedAdapterImports = map[[2]string]string{
 	{"server", "collab"}: "the live hub is a concrete *collab.Hub that server runs its " +
 		"REST edits through, and server hands each live WebSocket to collab.Live; collab " +
 		"imports neither echo nor server",
-	{"server", "frontend"}: "server serves the embedded web app (frontend.Handler); " +
-		"frontend imports the standard library only",
 }
 
 // listedPackage is what go list says about a package.

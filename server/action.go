@@ -15,14 +15,11 @@ func (s *Server) registerActionRoutes(api *echo.Group) {
 // handleDocActions serves GET /api/docs/:id/actions: the document's
 // action items in text order.
 func (s *Server) handleDocActions(c echo.Context) error {
-	if s.cfg.Actions == nil {
-		return docket.Errorf(docket.ENOTIMPL, "This server does not track action items.")
-	}
 	id := c.Param("id")
 	if !docket.ValidID(id) {
 		return docket.Errorf(docket.ENOTFOUND, "Document not found.")
 	}
-	items, err := s.cfg.Actions.FindActions(c.Request().Context(), id)
+	items, err := s.svc.Actions.FindActions(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}

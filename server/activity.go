@@ -22,9 +22,6 @@ func (s *Server) registerActivityRoutes(api *echo.Group) {
 // before=N pages back, newest first. The answer's after is the cursor for
 // newer events, its before (when there may be more) for older ones.
 func (s *Server) handleActivity(c echo.Context) error {
-	if s.cfg.Events == nil {
-		return docket.Errorf(docket.ENOTIMPL, "This server keeps no activity feed.")
-	}
 	after, err := intParam(c, "after", 0, 0, 1<<62)
 	if err != nil {
 		return err
@@ -37,7 +34,7 @@ func (s *Server) handleActivity(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	events, err := s.cfg.Events.FindEvents(c.Request().Context(), docket.EventFilter{
+	events, err := s.svc.Events.FindEvents(c.Request().Context(), docket.EventFilter{
 		Space: c.QueryParam("space"), DocID: c.QueryParam("doc"), After: after, Before: before, Limit: int(limit),
 	})
 	if err != nil {
@@ -56,9 +53,6 @@ func (s *Server) handleActivity(c echo.Context) error {
 // handleInbox serves GET /api/inbox?unread=&limit=&offset=: what waits on
 // the caller, newest first, with the total and the unread count.
 func (s *Server) handleInbox(c echo.Context) error {
-	if s.cfg.Inbox == nil {
-		return docket.Errorf(docket.ENOTIMPL, "This server keeps no inbox.")
-	}
 	limit, offset, err := paging(c, 50, 200)
 	if err != nil {
 		return err
@@ -69,7 +63,7 @@ func (s *Server) handleInbox(c echo.Context) error {
 			return docket.Errorf(docket.EINVALID, "Parameter unread must be true or false.")
 		}
 	}
-	items, total, unread, err := s.cfg.Inbox.FindInbox(c.Request().Context(), docket.InboxFilter{Unread: unreadOnly, Limit: limit, Offset: offset})
+	items, total, unread, err := s.svc.Inbox.FindInbox(c.Request().Context(), docket.InboxFilter{Unread: unreadOnly, Limit: limit, Offset: offset})
 	if err != nil {
 		return err
 	}
@@ -86,14 +80,11 @@ type inboxReadRequest struct {
 // handleInboxRead serves POST /api/inbox/read {ids}: marks the caller's
 // items read, all of them when ids is empty or missing.
 func (s *Server) handleInboxRead(c echo.Context) error {
-	if s.cfg.Inbox == nil {
-		return docket.Errorf(docket.ENOTIMPL, "This server keeps no inbox.")
-	}
 	var req inboxReadRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	if err := s.cfg.Inbox.MarkRead(c.Request().Context(), req.IDs); err != nil {
+	if err := s.svc.Inbox.MarkRead(c.Request().Context(), req.IDs); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -40,7 +40,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" || len(secret) > 256 {
 				return docket.Errorf(docket.EUNAUTHORIZED, "Authorization must be \"Bearer <token>\".")
 			}
-			user, err := s.Auth.FindUserByToken(ctx, strings.TrimSpace(secret))
+			user, err := s.svc.Auth.FindUserByToken(ctx, strings.TrimSpace(secret))
 			if err != nil {
 				return err
 			}
@@ -49,7 +49,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		if ck, err := req.Cookie(sessionCookie); err == nil && ck.Value != "" && len(ck.Value) <= 256 {
-			user, _, err := s.Auth.FindSession(ctx, ck.Value)
+			user, _, err := s.svc.Auth.FindSession(ctx, ck.Value)
 			if err == nil {
 				c.Set(authMethodKey, authCookie)
 				c.SetRequest(req.WithContext(docket.NewContextWithUser(ctx, user)))
@@ -100,11 +100,11 @@ func (s *Server) registerAuthRoutes(g *echo.Group) {
 func (s *Server) setSession(c echo.Context, user *docket.User) error {
 	ctx := c.Request().Context()
 	if old, err := c.Cookie(sessionCookie); err == nil && old.Value != "" {
-		if err := s.Auth.DeleteSession(ctx, old.Value); err != nil {
+		if err := s.svc.Auth.DeleteSession(ctx, old.Value); err != nil {
 			return err
 		}
 	}
-	secret, sess, err := s.Auth.CreateSession(ctx, user.ID)
+	secret, sess, err := s.svc.Auth.CreateSession(ctx, user.ID)
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func (s *Server) handleSignup(c echo.Context) error {
 	if err := s.limiter.allowIP(c.RealIP()); err != nil {
 		return retryLater(c, err)
 	}
-	user, err := s.Users.CreateUser(c.Request().Context(), docket.UserCreate{
+	user, err := s.svc.Users.CreateUser(c.Request().Context(), docket.UserCreate{
 		Name: req.Name, Email: req.Email, Password: req.Password, TimeZone: req.TimeZone,
 		Invite: req.Invite, OnlyIfFirst: s.cfg.Signup != SignupOpen,
 	})
@@ -165,7 +165,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 	if err := s.limiter.allowAccount(account); err != nil {
 		return retryLater(c, err)
 	}
-	user, err := s.Auth.Authenticate(c.Request().Context(), req.Email, req.Password)
+	user, err := s.svc.Auth.Authenticate(c.Request().Context(), req.Email, req.Password)
 	if err != nil {
 		if docket.ErrorCode(err) == docket.EUNAUTHORIZED {
 			s.limiter.failAccount(account)
@@ -187,7 +187,7 @@ func retryLater(c echo.Context, err error) error {
 // server, so the cookie is dead even if a copy was kept.
 func (s *Server) handleLogout(c echo.Context) error {
 	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
-		if err := s.Auth.DeleteSession(c.Request().Context(), ck.Value); err != nil {
+		if err := s.svc.Auth.DeleteSession(c.Request().Context(), ck.Value); err != nil {
 			return err
 		}
 	}
@@ -223,7 +223,7 @@ func (s *Server) handleMeUpdate(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	out, err := s.Users.UpdateUser(ctx, user.ID, docket.UserUpdate{Name: req.Name, TimeZone: req.TimeZone})
+	out, err := s.svc.Users.UpdateUser(ctx, user.ID, docket.UserUpdate{Name: req.Name, TimeZone: req.TimeZone})
 	if err != nil {
 		return err
 	}
@@ -250,11 +250,11 @@ func (s *Server) handlePasswordChange(c echo.Context) error {
 	if err := s.limiter.allowAccount(user.Email); err != nil {
 		return retryLater(c, err)
 	}
-	if _, err := s.Auth.Authenticate(ctx, user.Email, req.Current); err != nil {
+	if _, err := s.svc.Auth.Authenticate(ctx, user.Email, req.Current); err != nil {
 		s.limiter.failAccount(user.Email)
 		return docket.Errorf(docket.EFORBIDDEN, "The current password is wrong.")
 	}
-	if err := s.Users.SetPassword(ctx, user.ID, req.New); err != nil {
+	if err := s.svc.Users.SetPassword(ctx, user.ID, req.New); err != nil {
 		return err
 	}
 	if authMethodFromContext(c) == authCookie {
@@ -281,7 +281,7 @@ func (s *Server) handleTokenCreate(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	secret, tok, err := s.Auth.CreateToken(c.Request().Context(), req.Name)
+	secret, tok, err := s.svc.Auth.CreateToken(c.Request().Context(), req.Name)
 	if err != nil {
 		return err
 	}
@@ -290,7 +290,7 @@ func (s *Server) handleTokenCreate(c echo.Context) error {
 
 // handleTokenList serves GET /api/tokens.
 func (s *Server) handleTokenList(c echo.Context) error {
-	tokens, err := s.Auth.FindTokens(c.Request().Context())
+	tokens, err := s.svc.Auth.FindTokens(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -299,7 +299,7 @@ func (s *Server) handleTokenList(c echo.Context) error {
 
 // handleTokenDelete serves DELETE /api/tokens/:id.
 func (s *Server) handleTokenDelete(c echo.Context) error {
-	if err := s.Auth.DeleteToken(c.Request().Context(), c.Param("id")); err != nil {
+	if err := s.svc.Auth.DeleteToken(c.Request().Context(), c.Param("id")); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -323,7 +323,7 @@ func (s *Server) handleInviteCreate(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	secret, inv, err := s.Auth.CreateInvite(ctx, docket.Invite{Email: req.Email, SpaceID: req.Space, Role: req.Role})
+	secret, inv, err := s.svc.Auth.CreateInvite(ctx, docket.Invite{Email: req.Email, SpaceID: req.Space, Role: req.Role})
 	if err != nil {
 		return err
 	}
@@ -346,7 +346,7 @@ func (s *Server) handleUserList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	users, total, err := s.Users.FindUsers(ctx, docket.UserFilter{Limit: limit, Offset: offset})
+	users, total, err := s.svc.Users.FindUsers(ctx, docket.UserFilter{Limit: limit, Offset: offset})
 	if err != nil {
 		return err
 	}
@@ -364,13 +364,10 @@ func (s *Server) handleBackup(c echo.Context) error {
 	if !user.IsAdmin() {
 		return docket.Errorf(docket.EFORBIDDEN, "Only site admins may download backups.")
 	}
-	if s.cfg.Backup == nil {
-		return docket.Errorf(docket.ENOTIMPL, "This server cannot make backups.")
-	}
 	h := c.Response().Header()
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Disposition", `attachment; filename="docket-backup.db"`)
 	c.Response().WriteHeader(http.StatusOK)
-	_, err = s.cfg.Backup(ctx, c.Response())
+	_, err = s.svc.Backup(ctx, c.Response())
 	return err
 }

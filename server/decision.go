@@ -14,7 +14,7 @@ func (s *Server) registerDecisionRoutes(api *echo.Group) {
 	// Route-level middleware: a second group middleware on /docs would
 	// take over the not-found routes of the document group.
 	g := api.Group("/docs")
-	mw := []echo.MiddlewareFunc{signedIn, s.needDecisions}
+	mw := []echo.MiddlewareFunc{signedIn, validDocID}
 	g.GET("/:id/lifecycle", s.handleLifecycleGet, mw...)
 	g.POST("/:id/transition", s.handleTransition, mw...)
 	g.GET("/:id/reviews", s.handleReviewList, mw...)
@@ -23,13 +23,9 @@ func (s *Server) registerDecisionRoutes(api *echo.Group) {
 	g.POST("/:id/owner", s.handleOwnerSet, mw...)
 }
 
-// needDecisions answers 501 when the server runs without a decision
-// service, and 404 for a document id that is not one.
-func (s *Server) needDecisions(next echo.HandlerFunc) echo.HandlerFunc {
+// validDocID answers 404 for a document id that is not one.
+func validDocID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if s.cfg.Decisions == nil {
-			return docket.Errorf(docket.ENOTIMPL, "This server does not run the decision process.")
-		}
 		if id := c.Param("id"); id != "" && !docket.ValidID(id) {
 			return docket.Errorf(docket.ENOTFOUND, "Document not found.")
 		}
@@ -49,7 +45,7 @@ func (s *Server) lifecycleJSON(c echo.Context, lc *docket.Lifecycle) error {
 
 // handleLifecycleGet serves GET /api/docs/:id/lifecycle.
 func (s *Server) handleLifecycleGet(c echo.Context) error {
-	lc, err := s.cfg.Decisions.FindLifecycle(c.Request().Context(), c.Param("id"))
+	lc, err := s.svc.Decisions.FindLifecycle(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -88,7 +84,7 @@ func (s *Server) handleTransition(c echo.Context) error {
 	if req.Decision != nil {
 		t.Summary = req.Decision.Summary
 	}
-	lc, err := s.cfg.Decisions.Transition(c.Request().Context(), c.Param("id"), t)
+	lc, err := s.svc.Decisions.Transition(c.Request().Context(), c.Param("id"), t)
 	if err != nil {
 		return err
 	}
@@ -106,7 +102,7 @@ func (s *Server) handleReviewCreate(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	r, err := s.cfg.Decisions.AddReview(c.Request().Context(), docket.ReviewCreate{DocID: c.Param("id"), Verdict: req.Verdict, Body: req.Body})
+	r, err := s.svc.Decisions.AddReview(c.Request().Context(), docket.ReviewCreate{DocID: c.Param("id"), Verdict: req.Verdict, Body: req.Body})
 	if err != nil {
 		return err
 	}
@@ -115,7 +111,7 @@ func (s *Server) handleReviewCreate(c echo.Context) error {
 
 // handleReviewList serves GET /api/docs/:id/reviews, oldest first.
 func (s *Server) handleReviewList(c echo.Context) error {
-	reviews, err := s.cfg.Decisions.FindReviews(c.Request().Context(), c.Param("id"))
+	reviews, err := s.svc.Decisions.FindReviews(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -132,7 +128,7 @@ func (s *Server) handleOwnerSet(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	h, err := s.cfg.Decisions.SetOwner(c.Request().Context(), c.Param("id"), req.User)
+	h, err := s.svc.Decisions.SetOwner(c.Request().Context(), c.Param("id"), req.User)
 	if err != nil {
 		return err
 	}
@@ -141,7 +137,7 @@ func (s *Server) handleOwnerSet(c echo.Context) error {
 
 // handleHandoffList serves GET /api/docs/:id/handoffs, oldest first.
 func (s *Server) handleHandoffList(c echo.Context) error {
-	hs, err := s.cfg.Decisions.FindHandoffs(c.Request().Context(), c.Param("id"))
+	hs, err := s.svc.Decisions.FindHandoffs(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
 	}

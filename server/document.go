@@ -69,15 +69,15 @@ func (s *Server) createDocument(ctx context.Context, space, title, body string, 
 	if err := docket.CheckBody(body); err != nil {
 		return nil, err
 	}
-	if err := s.Renderer.Validate(body); err != nil {
+	if err := s.svc.Renderer.Validate(body); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(title) == "" {
-		if title = s.Renderer.Title(body); title == "" {
+		if title = s.svc.Renderer.Title(body); title == "" {
 			title = "Untitled"
 		}
 	}
-	return s.Documents.CreateDocument(ctx, docket.DocumentCreate{Space: space, Title: title, Body: body, Kind: kind, Tags: tags})
+	return s.svc.Documents.CreateDocument(ctx, docket.DocumentCreate{Space: space, Title: title, Body: body, Kind: kind, Tags: tags})
 }
 
 // handleDocList serves GET /api/docs?space=&status=&owner=&kind=&tag=.
@@ -87,7 +87,7 @@ func (s *Server) handleDocList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	docs, total, err := s.Documents.FindDocuments(ctx, docket.DocumentFilter{
+	docs, total, err := s.svc.Documents.FindDocuments(ctx, docket.DocumentFilter{
 		Space: c.QueryParam("space"), Status: docket.Status(c.QueryParam("status")),
 		Owner: c.QueryParam("owner"), Kind: docket.Kind(c.QueryParam("kind")), Tag: c.QueryParam("tag"),
 		Limit: limit, Offset: offset,
@@ -102,14 +102,11 @@ func (s *Server) handleDocList(c echo.Context) error {
 // the caller's last visit (null if none).
 func (s *Server) handleDocGet(c echo.Context) error {
 	ctx := c.Request().Context()
-	doc, err := s.Documents.FindDocumentByID(ctx, c.Param("id"))
+	doc, err := s.svc.Documents.FindDocumentByID(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}
-	if s.cfg.Visits == nil {
-		return c.JSON(http.StatusOK, doc)
-	}
-	visit, err := s.cfg.Visits.FindVisit(ctx, doc.ID)
+	visit, err := s.svc.Visits.FindVisit(ctx, doc.ID)
 	if err != nil {
 		return err
 	}
@@ -130,7 +127,7 @@ func (s *Server) handleDocUpdate(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	doc, err := s.Documents.UpdateDocument(ctx, c.Param("id"), docket.DocumentUpdate{Title: req.Title, Tags: req.Tags, Kind: req.Kind})
+	doc, err := s.svc.Documents.UpdateDocument(ctx, c.Param("id"), docket.DocumentUpdate{Title: req.Title, Tags: req.Tags, Kind: req.Kind})
 	if err != nil {
 		return err
 	}
@@ -140,7 +137,7 @@ func (s *Server) handleDocUpdate(c echo.Context) error {
 // handleDocDelete serves DELETE /api/docs/:id.
 func (s *Server) handleDocDelete(c echo.Context) error {
 	ctx := c.Request().Context()
-	if err := s.Documents.DeleteDocument(ctx, c.Param("id")); err != nil {
+	if err := s.svc.Documents.DeleteDocument(ctx, c.Param("id")); err != nil {
 		return err
 	}
 	s.html.forget(c.Param("id"))
@@ -153,7 +150,7 @@ func (s *Server) handleDocDelete(c echo.Context) error {
 // gets 304.
 func (s *Server) handleDocHTML(c echo.Context) error {
 	ctx := c.Request().Context()
-	doc, err := s.Documents.FindDocumentMeta(ctx, c.Param("id"))
+	doc, err := s.svc.Documents.FindDocumentMeta(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -162,10 +159,10 @@ func (s *Server) handleDocHTML(c echo.Context) error {
 	h.Set("Vary", "Accept-Encoding")
 	r := s.html.get(doc.ID, doc.Version)
 	if r == nil {
-		if doc, err = s.Documents.FindDocumentByID(ctx, doc.ID); err != nil {
+		if doc, err = s.svc.Documents.FindDocumentByID(ctx, doc.ID); err != nil {
 			return err
 		}
-		html, err := s.Renderer.Render(ctx, doc.Body)
+		html, err := s.svc.Renderer.Render(ctx, doc.Body)
 		if err != nil {
 			return err
 		}
@@ -214,8 +211,7 @@ type editRequest struct {
 // {version, body}. The edit goes through the live hub like a keystroke: an
 // op made at an older version is transformed over what was committed
 // since, and a body written against an older version is first diffed
-// against the text of that version. Without a hub, an edit at an old
-// version is 409 with the current one.
+// against the text of that version.
 func (s *Server) handleDocEdit(c echo.Context) error {
 	ctx := c.Request().Context()
 	var req editRequest
@@ -232,7 +228,7 @@ func (s *Server) handleDocEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if req.Op != nil && s.Renderer.Validate(doc.Body) != nil {
+	if req.Op != nil && s.svc.Renderer.Validate(doc.Body) != nil {
 		// The op is stored; a broken front matter only affects rendering.
 		c.Response().Header().Set("Warning", `199 docket "front matter is not valid"`)
 	}
@@ -247,14 +243,11 @@ func (s *Server) editDocument(ctx context.Context, id string, version int64, raw
 		if err := docket.CheckBody(*body); err != nil {
 			return nil, err
 		}
-		if err := s.Renderer.Validate(*body); err != nil {
+		if err := s.svc.Renderer.Validate(*body); err != nil {
 			return nil, err
 		}
 	}
-	if s.Hub == nil {
-		return s.Documents.EditDocument(ctx, id, docket.Edit{Version: version, Op: rawOp, Body: body})
-	}
-	doc, err := s.Documents.FindDocumentMeta(ctx, id)
+	doc, err := s.svc.Documents.FindDocumentMeta(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -270,17 +263,17 @@ func (s *Server) editDocument(ctx context.Context, id string, version int64, raw
 			return nil, docket.Errorf(docket.EINVALID, "Invalid op: %v", err)
 		}
 	} else {
-		base, err := s.Documents.DocumentAt(ctx, id, version)
+		base, err := s.svc.Documents.DocumentAt(ctx, id, version)
 		if err != nil {
 			return nil, err
 		}
 		op = ot.Diff(base, *body)
 	}
-	_, err = s.Hub.Submit(ctx, id, collab.Submission{Version: version, Op: op, Author: docket.UserIDFromContext(ctx), Announce: true})
+	_, err = s.svc.Hub.Submit(ctx, id, collab.Submission{Version: version, Op: op, Author: docket.UserIDFromContext(ctx), Announce: true})
 	if err != nil && !errors.Is(err, collab.ErrNoOp) {
 		return nil, err
 	}
-	return s.Documents.FindDocumentByID(ctx, id)
+	return s.svc.Documents.FindDocumentByID(ctx, id)
 }
 
 // handleDocHistory serves GET /api/docs/:id/history?from=&limit=: op log
@@ -295,14 +288,14 @@ func (s *Server) handleDocHistory(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	doc, err := s.Documents.FindDocumentByID(ctx, c.Param("id"))
+	doc, err := s.svc.Documents.FindDocumentByID(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}
 	if from > doc.Version {
 		return docket.Errorf(docket.EINVALID, "Parameter from is past the current version %d.", doc.Version)
 	}
-	ops, err := s.Documents.FindOps(ctx, doc.ID, from, doc.Version, int(limit))
+	ops, err := s.svc.Documents.FindOps(ctx, doc.ID, from, doc.Version, int(limit))
 	if err != nil {
 		return err
 	}
@@ -332,13 +325,13 @@ func (s *Server) handleDocVersion(c echo.Context) error {
 	}
 	change, html := c.QueryParam("change") == "1", c.QueryParam("html") == "1"
 	if !change && !html {
-		text, err := s.Documents.DocumentAt(ctx, c.Param("id"), v)
+		text, err := s.svc.Documents.DocumentAt(ctx, c.Param("id"), v)
 		if err != nil {
 			return err
 		}
 		return c.JSON(http.StatusOK, map[string]any{"id": c.Param("id"), "version": v, "body": text})
 	}
-	doc, err := s.Documents.FindDocumentMeta(ctx, c.Param("id"))
+	doc, err := s.svc.Documents.FindDocumentMeta(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -363,7 +356,7 @@ func (s *Server) handleDocVersion(c echo.Context) error {
 // diff and the op that turns version from into version to.
 func (s *Server) handleDocDiff(c echo.Context) error {
 	ctx := c.Request().Context()
-	doc, err := s.Documents.FindDocumentByID(ctx, c.Param("id"))
+	doc, err := s.svc.Documents.FindDocumentByID(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -381,13 +374,13 @@ func (s *Server) handleDocDiff(c echo.Context) error {
 	if from > doc.Version || to > doc.Version {
 		return docket.Errorf(docket.EINVALID, "Versions must be at most the current version %d.", doc.Version)
 	}
-	a, err := s.Documents.DocumentAt(ctx, doc.ID, from)
+	a, err := s.svc.Documents.DocumentAt(ctx, doc.ID, from)
 	if err != nil {
 		return err
 	}
 	b := doc.Body
 	if to != doc.Version {
-		if b, err = s.Documents.DocumentAt(ctx, doc.ID, to); err != nil {
+		if b, err = s.svc.Documents.DocumentAt(ctx, doc.ID, to); err != nil {
 			return err
 		}
 	}
@@ -401,10 +394,7 @@ func (s *Server) handleDocDiff(c echo.Context) error {
 // handleDocRecordings serves GET /api/docs/:id/sessions: the recordings of
 // live sessions, newest first (the API calls them sessions).
 func (s *Server) handleDocRecordings(c echo.Context) error {
-	if s.cfg.Recordings == nil {
-		return docket.Errorf(docket.ENOTIMPL, "This server does not record live sessions.")
-	}
-	recordings, err := s.cfg.Recordings.FindRecordings(c.Request().Context(), c.Param("id"))
+	recordings, err := s.svc.Recordings.FindRecordings(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func TestWebAppPerformance(t *testing.T) {
 	path, body := largestMarkdown(t, dir)
 	t.Logf("document: %s (%d bytes)", filepath.Base(path), len(body))
 
-	s := newEdServer(t, false)
+	s := newEdServer(t)
 	alice := s.e.signup("Alice")
 	bob := s.e.signup("Bob")
 	space := alice.createSpace("eng")

@@ -15,9 +15,9 @@ import (
 
 // edSetup signs up Alice (the space's admin) and Bob (an editor) and
 // makes a document.
-func edSetup(t *testing.T, withSearch bool, body string) (s *edServer, alice, bob *client, space, doc string) {
+func edSetup(t *testing.T, body string) (s *edServer, alice, bob *client, space, doc string) {
 	t.Helper()
-	s = newEdServer(t, withSearch)
+	s = newEdServer(t)
 	alice = s.e.signup("Alice")
 	bob = s.e.signup("Bob")
 	space = alice.createSpace("eng")
@@ -27,7 +27,7 @@ func edSetup(t *testing.T, withSearch bool, body string) (s *edServer, alice, bo
 }
 
 func TestEditorTwoWindowsConverge(t *testing.T) {
-	s, alice, _, _, doc := edSetup(t, false, "# Storage plan\n\nWe need a log.\n")
+	s, alice, _, _, doc := edSetup(t, "# Storage plan\n\nWe need a log.\n")
 	a := s.window("Alice")
 	b := s.window("Bob")
 	a.openDoc(doc)
@@ -83,7 +83,7 @@ func TestEditorTwoWindowsConverge(t *testing.T) {
 }
 
 func TestEditorOfflineTypingArrivesOnce(t *testing.T) {
-	s, alice, _, _, doc := edSetup(t, false, "Line one.\n")
+	s, alice, _, _, doc := edSetup(t, "Line one.\n")
 	a := s.window("Alice")
 	b := s.window("Bob")
 	a.openDoc(doc)
@@ -133,7 +133,7 @@ func TestEditorOfflineTypingArrivesOnce(t *testing.T) {
 }
 
 func TestEditorViewerCannotEdit(t *testing.T) {
-	s, alice, _, space, doc := edSetup(t, false, "Read me.\n")
+	s, alice, _, space, doc := edSetup(t, "Read me.\n")
 	carol := s.e.signup("Carol")
 	alice.addMember(space, carol, docket.RoleViewer)
 	c := s.window("Carol")
@@ -170,7 +170,7 @@ func TestEditorViewerCannotEdit(t *testing.T) {
 }
 
 func TestEditorThreadFromSelection(t *testing.T) {
-	s, alice, _, _, doc := edSetup(t, false, "# Plan\n\nUse a write-ahead log.\n")
+	s, alice, _, _, doc := edSetup(t, "# Plan\n\nUse a write-ahead log.\n")
 	a := s.window("Alice")
 	a.openStub(doc)
 	// Select the last line: End of document, then Shift+Home.
@@ -219,7 +219,7 @@ func TestEditorThreadFromSelection(t *testing.T) {
 }
 
 func TestEditorSearchSuggest(t *testing.T) {
-	s, alice, _, _, doc := edSetup(t, true, "# Storage plan\n\nWe need a log.\n")
+	s, alice, _, _, doc := edSetup(t, "# Storage plan\n\nWe need a log.\n")
 	alice.createDoc(alice.must(http.StatusOK, "GET", "/api/docs/"+doc, nil).str("spaceId"), "Hiring plan", "# Hiring plan\n")
 	a := s.window("Alice")
 	a.do(chromedp.Navigate(s.ts.URL + "/"))
@@ -251,7 +251,7 @@ func TestEditorSearchSuggest(t *testing.T) {
 }
 
 func TestEditorReviewPanel(t *testing.T) {
-	s, alice, bob, _, doc := edSetup(t, false, "# RFC\n\nText.\n")
+	s, alice, bob, _, doc := edSetup(t, "# RFC\n\nText.\n")
 	a := s.window("Alice")
 	a.openStub(doc)
 	a.do(chromedp.SendKeys(chromedp.CSS(`#review input[name="reviewers"]`), bob.email()))
@@ -282,7 +282,7 @@ func TestEditorReviewPanel(t *testing.T) {
 // the document's (a textarea drops a leading newline): the typing is kept
 // and, once connected, rebased onto the document's text and sent once.
 func TestEditorTypesBeforeLoad(t *testing.T) {
-	s, alice, _, _, doc := edSetup(t, false, "\nFirst line.\n")
+	s, alice, _, _, doc := edSetup(t, "\nFirst line.\n")
 	a := s.window("Alice")
 	s.liveDown.Store(true)
 	a.do(chromedp.Navigate(s.ts.URL + "/d/" + doc))
@@ -313,7 +313,7 @@ func TestEditorTypesBeforeLoad(t *testing.T) {
 // TestEditorSocketDropped cuts every live socket twice while Alice types:
 // the windows reconnect by themselves and every character arrives once.
 func TestEditorSocketDropped(t *testing.T) {
-	s, alice, _, _, doc := edSetup(t, false, "Text.\n")
+	s, alice, _, _, doc := edSetup(t, "Text.\n")
 	a := s.window("Alice")
 	b := s.window("Bob")
 	a.openDoc(doc)

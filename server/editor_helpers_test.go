@@ -20,7 +20,6 @@ import (
 
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
-	"github.com/docket-dev/docket/frontend"
 	"github.com/docket-dev/docket/internal/browsertest"
 	"github.com/docket-dev/docket/server"
 )
@@ -75,14 +74,14 @@ func (s *edServer) dropSockets() {
 	}
 }
 
-// newEdServer starts a server (with search when withSearch) and a browser.
+// newEdServer starts a server and a browser.
 // The server trusts X-Forwarded-For from loopback, so that tests signing
 // up many accounts can spread them over addresses (the sign-in rate limit
 // counts per address).
-func newEdServer(t *testing.T, withSearch bool) *edServer {
+func newEdServer(t *testing.T) *edServer {
 	t.Helper()
 	chrome := newChrome(t)
-	e := &env{t: t, dir: t.TempDir(), withSearch: withSearch}
+	e := &env{t: t, dir: t.TempDir()}
 	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
 	e.cfg = server.Config{Signup: server.SignupOpen, TrustedProxies: []*net.IPNet{loopback}}
 	e.start()
@@ -205,7 +204,7 @@ type stubDoc struct {
 
 func (s *edServer) stubPage(w http.ResponseWriter, title string, _ string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	stubTemplate.Execute(w, map[string]any{"Title": title, "CSS": frontend.Path("style.css"), "JS": frontend.Path("app.js")})
+	stubTemplate.Execute(w, map[string]any{"Title": title, "CSS": assetPath("style.css"), "JS": assetPath("app.js")})
 }
 
 // stubDocPage renders the document page contract from the API.
@@ -254,8 +253,8 @@ func (s *edServer) stubDocPage(w http.ResponseWriter, r *http.Request, id string
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	stubTemplate.Execute(w, map[string]any{
-		"Title": doc.Title, "CSS": frontend.Path("style.css"), "JS": frontend.Path("app.js"),
-		"Doc": d, "UserID": me.ID, "UserName": me.Name, "DocJS": map[bool]string{true: frontend.Path("doc.js")}[os.Getenv("NOPRELOAD") == ""],
+		"Title": doc.Title, "CSS": assetPath("style.css"), "JS": assetPath("app.js"),
+		"Doc": d, "UserID": me.ID, "UserName": me.Name, "DocJS": map[bool]string{true: assetPath("doc.js")}[os.Getenv("NOPRELOAD") == ""],
 	})
 }
 

@@ -164,9 +164,6 @@ func (s *Server) handleDocEventStream(c echo.Context) error {
 	if !s.sameOrigin(req) {
 		return docket.Errorf(docket.EFORBIDDEN, "Cross-origin event stream refused.")
 	}
-	if s.cfg.Events == nil {
-		return docket.Errorf(docket.ENOTIMPL, "This server keeps no events.")
-	}
 	id := c.Param("id")
 	if !docket.ValidID(id) {
 		return docket.Errorf(docket.ENOTFOUND, "Document not found.")
@@ -183,7 +180,7 @@ func (s *Server) handleDocEventStream(c echo.Context) error {
 	}
 	defer s.streams.remove(sub)
 	if !cursor {
-		newest, err := s.cfg.Events.FindEvents(ctx, docket.EventFilter{DocID: id, Limit: 1})
+		newest, err := s.svc.Events.FindEvents(ctx, docket.EventFilter{DocID: id, Limit: 1})
 		if err != nil {
 			return err
 		}
@@ -193,7 +190,7 @@ func (s *Server) handleDocEventStream(c echo.Context) error {
 	}
 	// The first read checks access before anything is sent: an
 	// unreadable document is a plain 404.
-	pending, err := s.cfg.Events.FindEvents(ctx, docket.EventFilter{DocID: id, After: after, Limit: docket.MaxEventsPage})
+	pending, err := s.svc.Events.FindEvents(ctx, docket.EventFilter{DocID: id, After: after, Limit: docket.MaxEventsPage})
 	if err != nil {
 		return err
 	}
@@ -225,7 +222,7 @@ func (s *Server) handleDocEventStream(c echo.Context) error {
 			if len(pending) < docket.MaxEventsPage {
 				break
 			}
-			if pending, err = s.cfg.Events.FindEvents(ctx, docket.EventFilter{DocID: id, After: after, Limit: docket.MaxEventsPage}); err != nil {
+			if pending, err = s.svc.Events.FindEvents(ctx, docket.EventFilter{DocID: id, After: after, Limit: docket.MaxEventsPage}); err != nil {
 				break
 			}
 		}
@@ -270,8 +267,6 @@ func (s *Server) handleDocEventStream(c echo.Context) error {
 						return nil
 					}
 					poll = true
-				} else if s.cfg.OnEvent == nil {
-					poll = true // no notifications: poll every tick
 				}
 				if !poll && t.Sub(lastWrite) >= streamHeartbeat {
 					w.buf.WriteString(": ping\n\n")
@@ -282,7 +277,7 @@ func (s *Server) handleDocEventStream(c echo.Context) error {
 				}
 			}
 		}
-		pending, err = s.cfg.Events.FindEvents(ctx, docket.EventFilter{DocID: id, After: after, Limit: docket.MaxEventsPage})
+		pending, err = s.svc.Events.FindEvents(ctx, docket.EventFilter{DocID: id, After: after, Limit: docket.MaxEventsPage})
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 // (a reply, a review request) appear in Alice's window without a reload,
 // and the reply she is typing meanwhile stays as it was, focus included.
 func TestEditorPushedUpdates(t *testing.T) {
-	s, alice, bob, _, doc := edSetup(t, false, "# Plan\n\nUse a write-ahead log.\n\nKeep it small.\n")
+	s, alice, bob, _, doc := edSetup(t, "# Plan\n\nUse a write-ahead log.\n\nKeep it small.\n")
 	first := alice.createThread(doc, nil, "Is this the plan?")
 	a := s.window("Alice")
 	b := s.window("Bob")
@@ -80,7 +80,7 @@ func TestEditorPushedUpdates(t *testing.T) {
 // markdown syntax in it is highlighted in the rendered preview.
 func TestEditorPreviewHighlightsMarkup(t *testing.T) {
 	body := "# Plan\n\nSome **bold** word and `snake_case` and a [link](https://example.com/x) here.\n\n- item one\n- item two\n"
-	s, alice, _, _, doc := edSetup(t, false, body)
+	s, alice, _, _, doc := edSetup(t, body)
 	for _, q := range []string{"**bold** word and `snake_case` and a [link](https://example.com/x)", "one\n- item"} {
 		start := strings.Index(body, q) // ASCII: bytes are code points
 		alice.createThread(doc, map[string]any{"version": 1, "start": start, "end": start + len(q)}, "About "+q)

@@ -18,6 +18,7 @@ import (
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
 	"github.com/docket-dev/docket/collab"
+	"github.com/docket-dev/docket/frontend"
 	"github.com/docket-dev/docket/markdown"
 	"github.com/docket-dev/docket/search"
 	"github.com/docket-dev/docket/server"
@@ -39,10 +40,16 @@ type env struct {
 	// its AllowPrivate.
 	hooks *bolt.WebhookService
 
-	// withSearch opens a search index in dir/index with an indexer that
-	// follows the data file's changes.
-	withSearch     bool
-	searchDebounce time.Duration // 20 ms if zero
+	// services, if set, changes the services before the server starts;
+	// svc are those the server got.
+	services func(*server.Services)
+	svc      server.Services
+
+	// The search index in dir/index, with an indexer that follows the
+	// data file's changes after searchDebounce (100 ms if zero: short for
+	// the search tests, long enough that the live tests' floods of ops do
+	// not keep it reindexing).
+	searchDebounce time.Duration
 	index          *search.Index
 	indexer        *search.Indexer
 	stopIndexer    func()
@@ -75,39 +82,42 @@ func openTestDB(t testing.TB, path string) *bolt.DB {
 func (e *env) start() {
 	e.t.Helper()
 	e.db = openTestDB(e.t, filepath.Join(e.dir, "docket.db"))
-	cfg := e.cfg
-	if cfg.Now != nil {
-		e.db.Now = cfg.Now // one clock for the server and the storage
+	if e.cfg.Now != nil {
+		e.db.Now = e.cfg.Now // one clock for the server and the storage
 		// The client's cookie jar reads the real clock: a session that starts
 		// at a fixed date in the past must outlive today, or the cookie is
 		// dropped as expired (TestMinutesOfScriptedRFC started 2026-11-02 failed
 		// once the 30-day session TTL ran out in real time).
 		e.db.SessionTTL = 100 * 365 * 24 * time.Hour
 	}
-	cfg.Backup = e.db.Backup
 	recordings := bolt.NewRecordingService(e.db)
 	e.hub = collab.New(bolt.NewLiveStore(e.db), collab.Options{Recordings: recordings, RecordingGrace: 200 * time.Millisecond})
-	cfg.Hub, cfg.Recordings = e.hub, recordings
 	actions := bolt.NewActionService(e.db, markdown.ActionItems)
 	e.actions = bolt.NewActionUpdater(actions, bolt.ActionUpdaterOptions{Debounce: 20 * time.Millisecond})
 	e.actions.RefreshAll()
 	go e.actions.Run(context.Background())
-	cfg.Actions = actions
 	e.hooks = bolt.NewWebhookService(e.db, webhook.CheckURL)
-	cfg.Events, cfg.Inbox, cfg.Webhooks = bolt.NewEventService(e.db), bolt.NewInboxService(e.db), e.hooks
-	cfg.OnEvent = e.db.OnEvent
 	users := bolt.NewUserService(e.db)
 	spaces := bolt.NewSpaceService(e.db)
-	if e.withSearch {
-		e.startSearch(&cfg, users, spaces)
-	}
 	renderer := markdown.New(markdown.Options{})
-	cfg.Threads = bolt.NewThreadService(e.db, renderer, markdown.Mentions)
 	minutes := bolt.NewMinutesService(e.db, actions, markdown.Minutes)
-	cfg.Decisions = bolt.NewDecisionService(e.db, renderer, minutes)
-	cfg.Minutes = minutes
-	cfg.Visits = bolt.NewVisitService(e.db)
-	e.srv = server.New(cfg, users, users, spaces, bolt.NewDocumentService(e.db), renderer)
+	svc := server.Services{
+		Users: users, Auth: users, Spaces: spaces, Documents: bolt.NewDocumentService(e.db), Renderer: renderer,
+		Hub: e.hub, Recordings: recordings, Search: e.startSearch(users, spaces),
+		Decisions: bolt.NewDecisionService(e.db, renderer, minutes), Actions: actions, Minutes: minutes,
+		Threads: bolt.NewThreadService(e.db, renderer, markdown.Mentions),
+		Events:  bolt.NewEventService(e.db), Inbox: bolt.NewInboxService(e.db), Webhooks: e.hooks,
+		Visits: bolt.NewVisitService(e.db), Backup: e.db.Backup, OnEvent: e.db.OnEvent,
+		Assets: frontend.FS(),
+	}
+	if e.services != nil {
+		e.services(&svc)
+	}
+	e.svc = svc
+	var err error
+	if e.srv, err = server.New(e.cfg, svc); err != nil {
+		e.t.Fatalf("server.New: %v", err)
+	}
 	e.http = httptest.NewServer(e.srv.Handler())
 }
 
@@ -138,17 +148,8 @@ func (e *env) stop() {
 	}
 }
 
-// newSearchEnv starts a server with search.
-func newSearchEnv(t testing.TB) *env {
-	t.Helper()
-	e := &env{t: t, dir: t.TempDir(), withSearch: true}
-	e.cfg = server.Config{Signup: server.SignupOpen}
-	e.start()
-	t.Cleanup(e.stop)
-	return e
-}
-
-func (e *env) startSearch(cfg *server.Config, users docket.UserService, spaces docket.SpaceService) {
+// startSearch opens the search index and starts its indexer.
+func (e *env) startSearch(users docket.UserService, spaces docket.SpaceService) docket.SearchService {
 	e.t.Helper()
 	idx, err := search.Open(filepath.Join(e.dir, "index"), search.Options{Loader: bolt.NewScanner(e.db)})
 	if err != nil {
@@ -157,7 +158,7 @@ func (e *env) startSearch(cfg *server.Config, users docket.UserService, spaces d
 	ix := &search.Indexer{
 		Index: idx, Docs: bolt.NewDocumentService(e.db), Scanner: bolt.NewScanner(e.db),
 		Threads:  bolt.NewThreadService(e.db, markdown.New(markdown.Options{}), markdown.Mentions),
-		Debounce: cmp.Or(e.searchDebounce, 20*time.Millisecond),
+		Debounce: cmp.Or(e.searchDebounce, 100*time.Millisecond),
 	}
 	e.db.OnChange(ix.Notify)
 	e.db.OnEvent(ix.NotifyEvent)
@@ -170,7 +171,7 @@ func (e *env) startSearch(cfg *server.Config, users docket.UserService, spaces d
 		<-done
 		idx.Close()
 	}
-	cfg.Search = &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: ix}
+	return &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: ix}
 }
 
 // restart stops the server and the database and starts them again on the

@@ -40,9 +40,6 @@ var batchBufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); r
 // maxPooledBatch is the largest batch buffer kept for reuse.
 const maxPooledBatch = 64 << 10
 
-// live returns the server's protocol server. Without a hub there is none.
-func (s *Server) live() *collab.Live { return s.liveSrv }
-
 // handleLive serves GET /api/live: live co-editing over a WebSocket that
 // speaks the ShareDB protocol 1.2 (collection "docs", type text-unicode),
 // so the stock sharedb client is the browser's client. The caller must be
@@ -60,9 +57,6 @@ func (s *Server) handleLive(c echo.Context) error {
 	}
 	if !s.sameOrigin(req) {
 		return docket.Errorf(docket.EFORBIDDEN, "Cross-origin WebSocket refused.")
-	}
-	if s.Hub == nil {
-		return docket.Errorf(docket.ENOTIMPL, "Live co-editing is not enabled on this server.")
 	}
 	if !websocket.IsWebSocketUpgrade(req) {
 		return docket.Errorf(docket.EINVALID, "This endpoint only speaks WebSocket.")
@@ -97,7 +91,7 @@ func (s *Server) handleLive(c echo.Context) error {
 	live := collab.WithCredentialCheck(context.WithoutCancel(ctx), s.credentialCheck(c))
 	go func() {
 		defer s.liveConns.release(user.ID)
-		s.live().Serve(live, &lingerConn{Conn: conn, batch: bw.conn})
+		s.liveSrv.Serve(live, &lingerConn{Conn: conn, batch: bw.conn})
 	}()
 	return nil
 }
@@ -110,7 +104,7 @@ func (s *Server) credentialCheck(c echo.Context) func(context.Context) error {
 		_, secret, _ := strings.Cut(req.Header.Get("Authorization"), " ")
 		secret = strings.TrimSpace(secret)
 		return func(ctx context.Context) error {
-			_, err := s.Auth.FindUserByToken(ctx, secret)
+			_, err := s.svc.Auth.FindUserByToken(ctx, secret)
 			return err
 		}
 	}
@@ -120,7 +114,7 @@ func (s *Server) credentialCheck(c echo.Context) func(context.Context) error {
 	}
 	secret := ck.Value
 	return func(ctx context.Context) error {
-		_, _, err := s.Auth.FindSession(ctx, secret)
+		_, _, err := s.svc.Auth.FindSession(ctx, secret)
 		return err
 	}
 }
@@ -262,18 +256,12 @@ func (c *lingerConn) Close() error {
 // does not wait for hijacked connections) and before closing the hub;
 // clients reconnect and resend their pending ops, which are applied once.
 func (s *Server) CloseLive() {
-	if s.liveSrv == nil {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), liveShutdownTimeout)
 	defer cancel()
-	s.live().Shutdown(ctx)
+	s.liveSrv.Shutdown(ctx)
 }
 
 // LiveConnections returns the number of open live co-editing connections.
 func (s *Server) LiveConnections() int {
-	if s.liveSrv == nil {
-		return 0
-	}
 	return s.liveSrv.Connections()
 }

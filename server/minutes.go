@@ -19,9 +19,6 @@ func (s *Server) registerMinutesRoutes(api *echo.Group) {
 // frozen at its decision; ?live=1 compiles them as of now, and
 // ?record=ID returns an earlier frozen set.
 func (s *Server) handleMinutes(c echo.Context) error {
-	if s.cfg.Minutes == nil {
-		return docket.Errorf(docket.ENOTIMPL, "This server does not compile minutes.")
-	}
 	ctx := c.Request().Context()
 	id := c.Param("id")
 	if !docket.ValidID(id) {
@@ -44,7 +41,7 @@ func (s *Server) handleMinutes(c echo.Context) error {
 	}
 	c.Response().Header().Set("Cache-Control", "private, no-cache")
 	if format == "html" {
-		html, err := s.Renderer.Render(ctx, md)
+		html, err := s.svc.Renderer.Render(ctx, md)
 		if err != nil {
 			return err
 		}
@@ -59,7 +56,7 @@ func (s *Server) handleMinutes(c echo.Context) error {
 // frozen set used, "" for compiled minutes.
 func (s *Server) minutesMarkdown(ctx context.Context, docID, record string, live bool) (md, recordID string, err error) {
 	if record == "" && !live {
-		doc, err := s.Documents.FindDocumentMeta(ctx, docID)
+		doc, err := s.svc.Documents.FindDocumentMeta(ctx, docID)
 		if err != nil {
 			return "", "", err
 		}
@@ -71,13 +68,13 @@ func (s *Server) minutesMarkdown(ctx context.Context, docID, record string, live
 		if !docket.ValidID(record) {
 			return "", "", docket.Errorf(docket.ENOTFOUND, "Minutes not found.")
 		}
-		r, err := s.cfg.Minutes.FindMinutesRecord(ctx, docID, record)
+		r, err := s.svc.Minutes.FindMinutesRecord(ctx, docID, record)
 		if err != nil {
 			return "", "", err
 		}
 		return r.Markdown, r.ID, nil
 	}
-	md, err = s.cfg.Minutes.MinutesMarkdown(ctx, docID)
+	md, err = s.svc.Minutes.MinutesMarkdown(ctx, docID)
 	if err != nil {
 		return "", "", err
 	}
@@ -87,14 +84,11 @@ func (s *Server) minutesMarkdown(ctx context.Context, docID, record string, live
 // handleMinutesRecords serves GET /api/docs/:id/minutes/records: the
 // minutes frozen at each decision, newest first, without their text.
 func (s *Server) handleMinutesRecords(c echo.Context) error {
-	if s.cfg.Minutes == nil {
-		return docket.Errorf(docket.ENOTIMPL, "This server does not compile minutes.")
-	}
 	id := c.Param("id")
 	if !docket.ValidID(id) {
 		return docket.Errorf(docket.ENOTFOUND, "Document not found.")
 	}
-	recs, err := s.cfg.Minutes.FindMinutesRecords(c.Request().Context(), id)
+	recs, err := s.svc.Minutes.FindMinutesRecords(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}

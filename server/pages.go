@@ -21,7 +21,6 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
-	"github.com/docket-dev/docket/frontend"
 	"github.com/labstack/echo/v4"
 )
 
@@ -49,7 +48,6 @@ var (
 
 // pageFuncs are the template functions that need no request.
 var pageFuncs = template.FuncMap{
-	"asset":        frontend.Path,
 	"statusLabel":  statusLabel,
 	"kindLabel":    kindLabel,
 	"verdictLabel": verdictLabel,
@@ -177,13 +175,11 @@ func (s *Server) newPage(c echo.Context, title string) *page {
 	if p.User != nil {
 		p.names[p.User.ID] = p.User.Name
 		p.loc = userLocation(p.User)
-		if spaces, err := s.Spaces.FindSpaces(ctx); err == nil {
+		if spaces, err := s.svc.Spaces.FindSpaces(ctx); err == nil {
 			p.Spaces = spaces
 		}
-		if s.cfg.Inbox != nil {
-			if _, _, unread, err := s.cfg.Inbox.FindInbox(ctx, docket.InboxFilter{Unread: true, Limit: 1}); err == nil {
-				p.Unread = unread
-			}
+		if _, _, unread, err := s.svc.Inbox.FindInbox(ctx, docket.InboxFilter{Unread: true, Limit: 1}); err == nil {
+			p.Unread = unread
 		}
 	}
 	if msg, ok := notices[c.QueryParam("done")]; ok {
@@ -253,7 +249,7 @@ func (p *page) Name(id string) string {
 		return n
 	}
 	name := "someone"
-	if u, err := p.s.Users.FindUserByID(p.ctx, id); err == nil {
+	if u, err := p.s.svc.Users.FindUserByID(p.ctx, id); err == nil {
 		name = u.Name
 	}
 	p.names[id] = name
@@ -275,7 +271,7 @@ func (p *page) InputTime(t time.Time) string {
 // noteVisits looks up the reader's last visits of documents listed on
 // the page, so ChangedSinceVisit can mark those that changed since.
 func (p *page) noteVisits(docs ...[]*docket.Document) {
-	if p.s.cfg.Visits == nil || p.User == nil {
+	if p.User == nil {
 		return
 	}
 	var ids []string
@@ -284,7 +280,7 @@ func (p *page) noteVisits(docs ...[]*docket.Document) {
 			ids = append(ids, d.ID)
 		}
 	}
-	if visits, err := p.s.cfg.Visits.FindVisits(p.ctx, ids); err == nil {
+	if visits, err := p.s.svc.Visits.FindVisits(p.ctx, ids); err == nil {
 		p.visits = visits
 	}
 }
@@ -302,6 +298,10 @@ func (p *page) NamesJSON() string {
 	b, _ := json.Marshal(p.names)
 	return string(b)
 }
+
+// Asset is the URL of a web bundle entry by its name, such as "app.js",
+// under its content-hashed file name.
+func (p *page) Asset(name string) string { return p.s.assets.path(name) }
 
 // Zone is the reader's time zone name.
 func (p *page) Zone() string { return p.loc.String() }
@@ -351,7 +351,7 @@ func (s *Server) renderPart(c echo.Context, status int, name, part string, p *pa
 // rather than the API, the assets or the operational endpoints.
 func isPageRequest(r *http.Request) bool {
 	p := r.URL.Path
-	return !strings.HasPrefix(p, "/api/") && p != "/api" && !strings.HasPrefix(p, frontend.Prefix) &&
+	return !strings.HasPrefix(p, "/api/") && p != "/api" && !strings.HasPrefix(p, assetPrefix) &&
 		p != "/healthz" && p != "/metrics"
 }
 

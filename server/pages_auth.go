@@ -49,7 +49,7 @@ func (s *Server) handleLoginPost(c echo.Context) error {
 		c.Response().Header().Set("Retry-After", "60")
 		return s.renderLogin(c, http.StatusTooManyRequests, data, docket.ErrorMessage(err))
 	}
-	user, err := s.Auth.Authenticate(c.Request().Context(), email, c.FormValue("password"))
+	user, err := s.svc.Auth.Authenticate(c.Request().Context(), email, c.FormValue("password"))
 	if err != nil {
 		if docket.ErrorCode(err) != docket.EUNAUTHORIZED {
 			return err
@@ -95,7 +95,7 @@ func (s *Server) handleSignupPost(c echo.Context) error {
 		c.Response().Header().Set("Retry-After", "60")
 		return fail(http.StatusTooManyRequests, docket.ErrorMessage(err))
 	}
-	user, err := s.Users.CreateUser(c.Request().Context(), docket.UserCreate{
+	user, err := s.svc.Users.CreateUser(c.Request().Context(), docket.UserCreate{
 		Name: data.Name, Email: data.Email, Password: c.FormValue("password"),
 		TimeZone: c.FormValue("timeZone"), Invite: data.Invite, OnlyIfFirst: s.cfg.Signup != SignupOpen,
 	})
@@ -119,7 +119,7 @@ func (s *Server) handleSignupPost(c echo.Context) error {
 // handleLogoutPost serves POST /logout.
 func (s *Server) handleLogoutPost(c echo.Context) error {
 	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
-		if err := s.Auth.DeleteSession(c.Request().Context(), ck.Value); err != nil {
+		if err := s.svc.Auth.DeleteSession(c.Request().Context(), ck.Value); err != nil {
 			return err
 		}
 	}

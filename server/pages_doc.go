@@ -109,7 +109,7 @@ func (s *Server) docHTML(ctx context.Context, doc *docket.Document) (template.HT
 	if r := s.html.get(doc.ID, doc.Version); r != nil {
 		return template.HTML(r.html), nil
 	}
-	html, err := s.Renderer.Render(ctx, doc.Body)
+	html, err := s.svc.Renderer.Render(ctx, doc.Body)
 	if err != nil {
 		return "", err
 	}
@@ -155,12 +155,10 @@ func (s *Server) renderDoc(c echo.Context, status int, form *formState) error {
 	// The newest event before anything is read: the page's event stream
 	// starts after it, so what changes while the page is made is sent.
 	var eventSeq int64
-	if s.cfg.Events != nil {
-		if evs, err := s.cfg.Events.FindEvents(ctx, docket.EventFilter{DocID: id, Limit: 1}); err == nil && len(evs) > 0 {
-			eventSeq = evs[0].Seq
-		}
+	if evs, err := s.svc.Events.FindEvents(ctx, docket.EventFilter{DocID: id, Limit: 1}); err == nil && len(evs) > 0 {
+		eventSeq = evs[0].Seq
 	}
-	doc, err := s.Documents.FindDocumentByID(ctx, id)
+	doc, err := s.svc.Documents.FindDocumentByID(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -173,22 +171,20 @@ func (s *Server) renderDoc(c echo.Context, status int, form *formState) error {
 		CanManage:  doc.Role == docket.RoleAdmin || (doc.OwnerID == me.ID && doc.Role.AtLeast(docket.RoleEditor)),
 		InReview:   doc.Status == docket.StatusReview || doc.Status == docket.StatusLastCall,
 	}
-	if data.Space, err = s.Spaces.FindSpace(ctx, doc.SpaceID); err != nil {
+	if data.Space, err = s.svc.Spaces.FindSpace(ctx, doc.SpaceID); err != nil {
 		return err
 	}
 	if data.HTML, err = s.docHTML(ctx, doc); err != nil {
 		return err
 	}
-	if data.Members, err = s.Spaces.FindMembers(ctx, doc.SpaceID); err != nil {
+	if data.Members, err = s.svc.Spaces.FindMembers(ctx, doc.SpaceID); err != nil {
 		return err
 	}
 	p.noteNames(data.Members)
 	data.IsReviewer = data.IsReviewerID(me.ID)
 	var reviews []*docket.Review
-	if s.cfg.Decisions != nil {
-		if reviews, err = s.cfg.Decisions.FindReviews(ctx, doc.ID); err != nil {
-			return err
-		}
+	if reviews, err = s.svc.Decisions.FindReviews(ctx, doc.ID); err != nil {
+		return err
 	}
 	concernThreads := map[string]bool{}
 	openConcerns := 0
@@ -201,29 +197,25 @@ func (s *Server) renderDoc(c echo.Context, status int, form *formState) error {
 			}
 		}
 	}
-	if s.cfg.Threads != nil {
-		threads, err := s.cfg.Threads.FindThreads(ctx, doc.ID, docket.ThreadFilter{})
-		if err != nil {
-			return err
-		}
-		for _, th := range threads {
-			v := &threadView{Thread: th, Concern: concernThreads[th.ID],
-				CanResolve: th.AuthorID == me.ID || data.CanEdit}
-			if th.Anchor != nil {
-				v.Start, v.End = strconv.Itoa(th.Anchor.Start), strconv.Itoa(th.Anchor.End)
-			}
-			if th.Status != docket.ThreadResolved {
-				data.Open++
-			}
-			data.Threads = append(data.Threads, v)
-		}
+	threads, err := s.svc.Threads.FindThreads(ctx, doc.ID, docket.ThreadFilter{})
+	if err != nil {
+		return err
 	}
-	if s.cfg.Actions != nil {
-		if data.Actions, err = s.cfg.Actions.FindActions(ctx, doc.ID); err != nil {
-			return err
+	for _, th := range threads {
+		v := &threadView{Thread: th, Concern: concernThreads[th.ID],
+			CanResolve: th.AuthorID == me.ID || data.CanEdit}
+		if th.Anchor != nil {
+			v.Start, v.End = strconv.Itoa(th.Anchor.Start), strconv.Itoa(th.Anchor.End)
 		}
+		if th.Status != docket.ThreadResolved {
+			data.Open++
+		}
+		data.Threads = append(data.Threads, v)
 	}
-	if data.CanManage && s.cfg.Decisions != nil {
+	if data.Actions, err = s.svc.Actions.FindActions(ctx, doc.ID); err != nil {
+		return err
+	}
+	if data.CanManage {
 		s.allowedMoves(data, openConcerns)
 		for _, m := range data.Members {
 			if m.UserID != doc.OwnerID && m.Role.AtLeast(docket.RoleEditor) {
@@ -231,7 +223,7 @@ func (s *Server) renderDoc(c echo.Context, status int, form *formState) error {
 			}
 		}
 		if data.Allowed(docket.StatusSuperseded) {
-			others, _, err := s.Documents.FindDocuments(ctx, docket.DocumentFilter{Space: doc.SpaceID, Limit: 200})
+			others, _, err := s.svc.Documents.FindDocuments(ctx, docket.DocumentFilter{Space: doc.SpaceID, Limit: 200})
 			if err != nil {
 				return err
 			}
@@ -242,8 +234,8 @@ func (s *Server) renderDoc(c echo.Context, status int, form *formState) error {
 			}
 		}
 	}
-	if s.cfg.Visits != nil && c.Request().Method == http.MethodGet {
-		prev, err := s.cfg.Visits.RecordVisit(ctx, doc.ID, doc.Version)
+	if c.Request().Method == http.MethodGet {
+		prev, err := s.svc.Visits.RecordVisit(ctx, doc.ID, doc.Version)
 		if err != nil {
 			return err
 		}
@@ -374,7 +366,7 @@ func (s *Server) handleDocMetaPost(c echo.Context) error {
 	title := c.FormValue("title")
 	kind := docket.Kind(c.FormValue("kind"))
 	tags := splitTags(c.FormValue("tags"))
-	if _, err := s.Documents.UpdateDocument(c.Request().Context(), id, docket.DocumentUpdate{Title: &title, Kind: &kind, Tags: &tags}); err != nil {
+	if _, err := s.svc.Documents.UpdateDocument(c.Request().Context(), id, docket.DocumentUpdate{Title: &title, Kind: &kind, Tags: &tags}); err != nil {
 		return s.docFormError(c, "meta", err)
 	}
 	return seeOther(c, "/d/"+id+"?done=saved")
@@ -383,15 +375,11 @@ func (s *Server) handleDocMetaPost(c echo.Context) error {
 // handleThreadPost serves POST /d/:id/threads {body}: a thread on the
 // whole document (the page script starts anchored ones).
 func (s *Server) handleThreadPost(c echo.Context) error {
-	threads, err := s.threads()
-	if err != nil {
-		return err
-	}
 	id, err := pageDocID(c)
 	if err != nil {
 		return err
 	}
-	th, err := threads.CreateThread(c.Request().Context(), docket.ThreadCreate{DocID: id, Body: formText(c, "body")})
+	th, err := s.svc.Threads.CreateThread(c.Request().Context(), docket.ThreadCreate{DocID: id, Body: formText(c, "body")})
 	if err != nil {
 		return s.docFormError(c, "thread", err)
 	}
@@ -400,36 +388,32 @@ func (s *Server) handleThreadPost(c echo.Context) error {
 
 // pageThread returns the thread of the URL if it belongs to the URL's
 // document.
-func (s *Server) pageThread(c echo.Context) (docket.ThreadService, string, *docket.Thread, error) {
-	threads, err := s.threads()
-	if err != nil {
-		return nil, "", nil, err
-	}
+func (s *Server) pageThread(c echo.Context) (string, *docket.Thread, error) {
 	id, err := pageDocID(c)
 	if err != nil {
-		return nil, "", nil, err
+		return "", nil, err
 	}
 	tid := c.Param("thread")
 	if !docket.ValidID(tid) {
-		return nil, "", nil, docket.Errorf(docket.ENOTFOUND, "Thread not found.")
+		return "", nil, docket.Errorf(docket.ENOTFOUND, "Thread not found.")
 	}
-	th, err := threads.FindThread(c.Request().Context(), tid)
+	th, err := s.svc.Threads.FindThread(c.Request().Context(), tid)
 	if err != nil {
-		return nil, "", nil, err
+		return "", nil, err
 	}
 	if th.DocID != id {
-		return nil, "", nil, docket.Errorf(docket.ENOTFOUND, "Thread not found.")
+		return "", nil, docket.Errorf(docket.ENOTFOUND, "Thread not found.")
 	}
-	return threads, id, th, nil
+	return id, th, nil
 }
 
 // handleReplyPost serves POST /d/:id/threads/:thread/comments {body}.
 func (s *Server) handleReplyPost(c echo.Context) error {
-	threads, id, th, err := s.pageThread(c)
+	id, th, err := s.pageThread(c)
 	if err != nil {
 		return err
 	}
-	if _, err := threads.AddComment(c.Request().Context(), th.ID, formText(c, "body")); err != nil {
+	if _, err := s.svc.Threads.AddComment(c.Request().Context(), th.ID, formText(c, "body")); err != nil {
 		return s.docFormError(c, "reply-"+th.ID, err)
 	}
 	return seeOther(c, docURL(id, "t-"+th.ID))
@@ -437,11 +421,11 @@ func (s *Server) handleReplyPost(c echo.Context) error {
 
 // handleResolvePost serves POST /d/:id/threads/:thread/resolve {note}.
 func (s *Server) handleResolvePost(c echo.Context) error {
-	threads, id, th, err := s.pageThread(c)
+	id, th, err := s.pageThread(c)
 	if err != nil {
 		return err
 	}
-	if _, err := threads.ResolveThread(c.Request().Context(), th.ID, strings.TrimSpace(formText(c, "note"))); err != nil {
+	if _, err := s.svc.Threads.ResolveThread(c.Request().Context(), th.ID, strings.TrimSpace(formText(c, "note"))); err != nil {
 		return s.docFormError(c, "resolve-"+th.ID, err)
 	}
 	return seeOther(c, docURL(id, "t-"+th.ID))
@@ -449,35 +433,23 @@ func (s *Server) handleResolvePost(c echo.Context) error {
 
 // handleReopenPost serves POST /d/:id/threads/:thread/reopen.
 func (s *Server) handleReopenPost(c echo.Context) error {
-	threads, id, th, err := s.pageThread(c)
+	id, th, err := s.pageThread(c)
 	if err != nil {
 		return err
 	}
-	if _, err := threads.ReopenThread(c.Request().Context(), th.ID); err != nil {
+	if _, err := s.svc.Threads.ReopenThread(c.Request().Context(), th.ID); err != nil {
 		return s.docFormError(c, "resolve-"+th.ID, err)
 	}
 	return seeOther(c, docURL(id, "t-"+th.ID))
 }
 
-// decisions returns the decision service, or ENOTIMPL.
-func (s *Server) decisions() (docket.DecisionService, error) {
-	if s.cfg.Decisions == nil {
-		return nil, docket.Errorf(docket.ENOTIMPL, "This server does not run the decision process.")
-	}
-	return s.cfg.Decisions, nil
-}
-
 // handleReviewPost serves POST /d/:id/reviews {verdict, body}.
 func (s *Server) handleReviewPost(c echo.Context) error {
-	decisions, err := s.decisions()
-	if err != nil {
-		return err
-	}
 	id, err := pageDocID(c)
 	if err != nil {
 		return err
 	}
-	r, err := decisions.AddReview(c.Request().Context(), docket.ReviewCreate{
+	r, err := s.svc.Decisions.AddReview(c.Request().Context(), docket.ReviewCreate{
 		DocID: id, Verdict: docket.Verdict(c.FormValue("verdict")), Body: formText(c, "body"),
 	})
 	if err != nil {
@@ -494,10 +466,6 @@ func (s *Server) handleReviewPost(c echo.Context) error {
 // the reader's time zone (a datetime-local field), a date (the end of
 // that day) or an RFC 3339 time.
 func (s *Server) handleTransitionPost(c echo.Context) error {
-	decisions, err := s.decisions()
-	if err != nil {
-		return err
-	}
 	id, err := pageDocID(c)
 	if err != nil {
 		return err
@@ -516,7 +484,7 @@ func (s *Server) handleTransitionPost(c echo.Context) error {
 	if t.Due, err = parseDue(c.FormValue("due"), userLocation(user)); err != nil {
 		return s.docFormError(c, formID, err)
 	}
-	if _, err := decisions.Transition(c.Request().Context(), id, t); err != nil {
+	if _, err := s.svc.Decisions.Transition(c.Request().Context(), id, t); err != nil {
 		return s.docFormError(c, formID, err)
 	}
 	return seeOther(c, docURL(id, "review"))
@@ -524,15 +492,11 @@ func (s *Server) handleTransitionPost(c echo.Context) error {
 
 // handleOwnerPost serves POST /d/:id/owner {user}: hands the document over.
 func (s *Server) handleOwnerPost(c echo.Context) error {
-	decisions, err := s.decisions()
-	if err != nil {
-		return err
-	}
 	id, err := pageDocID(c)
 	if err != nil {
 		return err
 	}
-	if _, err := decisions.SetOwner(c.Request().Context(), id, strings.TrimSpace(c.FormValue("user"))); err != nil {
+	if _, err := s.svc.Decisions.SetOwner(c.Request().Context(), id, strings.TrimSpace(c.FormValue("user"))); err != nil {
 		return s.docFormError(c, "owner", err)
 	}
 	return seeOther(c, docURL(id, "review"))

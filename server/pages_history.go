@@ -68,7 +68,7 @@ func (s *Server) handleHistoryPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	doc, err := s.Documents.FindDocumentMeta(ctx, id)
+	doc, err := s.svc.Documents.FindDocumentMeta(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func (s *Server) handleHistoryPage(c echo.Context) error {
 	// Versions newest-historyPageSize+1 .. newest, made by the ops at
 	// versions from .. newest-1.
 	from := max(newest-historyPageSize, 0)
-	ops, err := s.Documents.FindOps(ctx, doc.ID, from, newest, historyPageSize)
+	ops, err := s.svc.Documents.FindOps(ctx, doc.ID, from, newest, historyPageSize)
 	if err != nil {
 		return err
 	}
@@ -135,11 +135,11 @@ func (s *Server) handleHistoryPage(c echo.Context) error {
 		if data.To, err = version("to", doc.Version); err != nil {
 			return err
 		}
-		a, err := s.Documents.DocumentAt(ctx, doc.ID, data.From)
+		a, err := s.svc.Documents.DocumentAt(ctx, doc.ID, data.From)
 		if err != nil {
 			return err
 		}
-		b, err := s.Documents.DocumentAt(ctx, doc.ID, data.To)
+		b, err := s.svc.Documents.DocumentAt(ctx, doc.ID, data.To)
 		if err != nil {
 			return err
 		}
@@ -167,23 +167,21 @@ func (s *Server) handleHistoryPage(c echo.Context) error {
 		data.Diff = dv
 	}
 	data.PrevRecording, data.NextRecording = -1, -1
-	if s.cfg.Recordings != nil {
-		if data.Recordings, err = s.cfg.Recordings.FindRecordings(ctx, doc.ID); err != nil {
-			return err
-		}
-		for _, r := range data.Recordings {
-			for _, b := range []int64{r.StartVersion, r.EndVersion} {
-				if b < v && b > data.PrevRecording {
-					data.PrevRecording = b
-				}
-				if b > v && b <= doc.Version && (data.NextRecording < 0 || b < data.NextRecording) {
-					data.NextRecording = b
-				}
+	if data.Recordings, err = s.svc.Recordings.FindRecordings(ctx, doc.ID); err != nil {
+		return err
+	}
+	for _, r := range data.Recordings {
+		for _, b := range []int64{r.StartVersion, r.EndVersion} {
+			if b < v && b > data.PrevRecording {
+				data.PrevRecording = b
+			}
+			if b > v && b <= doc.Version && (data.NextRecording < 0 || b < data.NextRecording) {
+				data.NextRecording = b
 			}
 		}
 	}
 	p := s.newPage(c, "History of "+doc.Title)
-	if members, err := s.Spaces.FindMembers(ctx, doc.SpaceID); err == nil {
+	if members, err := s.svc.Spaces.FindMembers(ctx, doc.SpaceID); err == nil {
 		p.noteNames(members)
 	}
 	p.Data = data
@@ -204,15 +202,12 @@ type minutesPage struct {
 // rendered (those frozen at the decision, for a decided document), and
 // the list of frozen sets.
 func (s *Server) handleMinutesPage(c echo.Context) error {
-	if s.cfg.Minutes == nil {
-		return docket.Errorf(docket.ENOTIMPL, "This server does not compile minutes.")
-	}
 	ctx := c.Request().Context()
 	id, err := pageDocID(c)
 	if err != nil {
 		return err
 	}
-	doc, err := s.Documents.FindDocumentMeta(ctx, id)
+	doc, err := s.svc.Documents.FindDocumentMeta(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -221,13 +216,13 @@ func (s *Server) handleMinutesPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	html, err := s.Renderer.Render(ctx, md)
+	html, err := s.svc.Renderer.Render(ctx, md)
 	if err != nil {
 		return err
 	}
 	p := s.newPage(c, "Minutes of "+doc.Title)
 	data.HTML, data.Record, data.Markdown = template.HTML(localTimes(html, p)), record, md
-	if data.Records, err = s.cfg.Minutes.FindMinutesRecords(ctx, id); err != nil {
+	if data.Records, err = s.svc.Minutes.FindMinutesRecords(ctx, id); err != nil {
 		return err
 	}
 	p.Data = data

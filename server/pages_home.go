@@ -48,24 +48,22 @@ func (s *Server) handleHomePage(c echo.Context) error {
 	for _, sp := range p.Spaces {
 		data.SpaceNames[sp.ID] = sp.Name
 	}
-	if s.cfg.Inbox != nil {
-		items, _, unread, err := s.cfg.Inbox.FindInbox(ctx, docket.InboxFilter{Unread: true, Limit: 200})
-		if err != nil {
-			return err
+	items, _, unread, err := s.svc.Inbox.FindInbox(ctx, docket.InboxFilter{Unread: true, Limit: 200})
+	if err != nil {
+		return err
+	}
+	data.InboxTotal = unread
+	for _, it := range items {
+		if it.Kind == docket.InboxAction && it.Overdue {
+			data.OverdueWork = append(data.OverdueWork, it)
 		}
-		data.InboxTotal = unread
-		for _, it := range items {
-			if it.Kind == docket.InboxAction && it.Overdue {
-				data.OverdueWork = append(data.OverdueWork, it)
-			}
-			if len(data.Inbox) < homeInboxItems {
-				data.Inbox = append(data.Inbox, it)
-			}
+		if len(data.Inbox) < homeInboxItems {
+			data.Inbox = append(data.Inbox, it)
 		}
 	}
 	// One list of every readable document, most recently updated first,
 	// gives what waits on a decision and the recent ones of each space.
-	docs, _, err := s.Documents.FindDocuments(ctx, docket.DocumentFilter{Limit: maxScanDocs})
+	docs, _, err := s.svc.Documents.FindDocuments(ctx, docket.DocumentFilter{Limit: maxScanDocs})
 	if err != nil {
 		return err
 	}
@@ -121,9 +119,6 @@ type inboxPage struct {
 
 // handleInboxPage serves GET /inbox?unread=&offset=.
 func (s *Server) handleInboxPage(c echo.Context) error {
-	if s.cfg.Inbox == nil {
-		return docket.Errorf(docket.ENOTIMPL, "This server keeps no inbox.")
-	}
 	p := s.newPage(c, "Inbox")
 	data := &inboxPage{Limit: 50, UnreadOnly: c.QueryParam("unread") == "1", SpaceNames: map[string]string{}}
 	for _, sp := range p.Spaces {
@@ -132,7 +127,7 @@ func (s *Server) handleInboxPage(c echo.Context) error {
 	if n, err := strconv.Atoi(c.QueryParam("offset")); err == nil && n > 0 && n <= 1_000_000 {
 		data.Offset = n
 	}
-	items, total, unread, err := s.cfg.Inbox.FindInbox(c.Request().Context(), docket.InboxFilter{
+	items, total, unread, err := s.svc.Inbox.FindInbox(c.Request().Context(), docket.InboxFilter{
 		Unread: data.UnreadOnly, Limit: data.Limit, Offset: data.Offset,
 	})
 	if err != nil {
@@ -156,9 +151,6 @@ func (s *Server) handleInboxPage(c echo.Context) error {
 // handleInboxReadPost serves POST /inbox/read: marks the checked items
 // read, or all of them with all=1.
 func (s *Server) handleInboxReadPost(c echo.Context) error {
-	if s.cfg.Inbox == nil {
-		return docket.Errorf(docket.ENOTIMPL, "This server keeps no inbox.")
-	}
 	form, err := c.FormParams()
 	if err != nil {
 		return docket.Errorf(docket.EINVALID, "The form could not be read.")
@@ -174,7 +166,7 @@ func (s *Server) handleInboxReadPost(c echo.Context) error {
 	} else {
 		ids = nil
 	}
-	if err := s.cfg.Inbox.MarkRead(c.Request().Context(), ids); err != nil {
+	if err := s.svc.Inbox.MarkRead(c.Request().Context(), ids); err != nil {
 		return err
 	}
 	return seeOther(c, "/inbox?done=read")

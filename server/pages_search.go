@@ -96,9 +96,6 @@ func (s *Server) handleSearchPage(c echo.Context) error {
 	if data.Q == "" && !filtered {
 		return s.render(c, http.StatusOK, "search", p)
 	}
-	if s.cfg.Search == nil {
-		return docket.Errorf(docket.ENOTIMPL, "Search is not enabled on this server.")
-	}
 	data.Searched = true
 	q := docket.SearchQuery{
 		Q: data.Q, Type: vals.Get("type"), Space: vals.Get("space"), Status: docket.Status(vals.Get("status")),
@@ -114,7 +111,7 @@ func (s *Server) handleSearchPage(c echo.Context) error {
 	}
 	var res *docket.SearchResult
 	if err == nil {
-		res, err = s.cfg.Search.Search(c.Request().Context(), q)
+		res, err = s.svc.Search.Search(c.Request().Context(), q)
 	}
 	if err != nil {
 		e, status := translate(err)

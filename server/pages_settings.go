@@ -70,7 +70,7 @@ func (s *Server) handleSettingsPage(c echo.Context) error {
 
 func (s *Server) renderSettings(c echo.Context, status int, form *formState, tok *docket.Token, secret string) error {
 	p := s.newPage(c, "Settings")
-	tokens, err := s.Auth.FindTokens(c.Request().Context())
+	tokens, err := s.svc.Auth.FindTokens(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func (s *Server) handleAccountPost(c echo.Context) error {
 	ctx := c.Request().Context()
 	user := docket.UserFromContext(ctx)
 	name, tz := c.FormValue("name"), c.FormValue("timeZone")
-	if _, err := s.Users.UpdateUser(ctx, user.ID, docket.UserUpdate{Name: &name, TimeZone: &tz}); err != nil {
+	if _, err := s.svc.Users.UpdateUser(ctx, user.ID, docket.UserUpdate{Name: &name, TimeZone: &tz}); err != nil {
 		form, status, err := failedForm(c, "account", err)
 		if err != nil {
 			return err
@@ -113,11 +113,11 @@ func (s *Server) handlePasswordPost(c echo.Context) error {
 	if err := s.limiter.allowAccount(user.Email); err != nil {
 		return fail(err)
 	}
-	if _, err := s.Auth.Authenticate(ctx, user.Email, c.FormValue("current")); err != nil {
+	if _, err := s.svc.Auth.Authenticate(ctx, user.Email, c.FormValue("current")); err != nil {
 		s.limiter.failAccount(user.Email)
 		return fail(docket.Errorf(docket.EFORBIDDEN, "The current password is wrong."))
 	}
-	if err := s.Users.SetPassword(ctx, user.ID, c.FormValue("new")); err != nil {
+	if err := s.svc.Users.SetPassword(ctx, user.ID, c.FormValue("new")); err != nil {
 		return fail(err)
 	}
 	s.authEpoch.Add(1)
@@ -130,7 +130,7 @@ func (s *Server) handlePasswordPost(c echo.Context) error {
 // handleTokenCreatePost serves POST /settings/tokens {name}: the page
 // shows the new token's secret once; it is not kept anywhere.
 func (s *Server) handleTokenCreatePost(c echo.Context) error {
-	secret, tok, err := s.Auth.CreateToken(c.Request().Context(), c.FormValue("name"))
+	secret, tok, err := s.svc.Auth.CreateToken(c.Request().Context(), c.FormValue("name"))
 	if err != nil {
 		form, status, err := failedForm(c, "token", err)
 		if err != nil {
@@ -143,7 +143,7 @@ func (s *Server) handleTokenCreatePost(c echo.Context) error {
 
 // handleTokenDeletePost serves POST /settings/tokens/:id/delete.
 func (s *Server) handleTokenDeletePost(c echo.Context) error {
-	if err := s.Auth.DeleteToken(c.Request().Context(), c.Param("id")); err != nil {
+	if err := s.svc.Auth.DeleteToken(c.Request().Context(), c.Param("id")); err != nil {
 		return err
 	}
 	s.authEpoch.Add(1)

@@ -31,7 +31,7 @@ func (s *Server) renderSpaces(c echo.Context, status int, form *formState) error
 // handleSpaceCreatePost serves POST /spaces.
 func (s *Server) handleSpaceCreatePost(c echo.Context) error {
 	slug := strings.ToLower(strings.TrimSpace(c.FormValue("slug")))
-	sp, err := s.Spaces.CreateSpace(c.Request().Context(), slug, c.FormValue("name"))
+	sp, err := s.svc.Spaces.CreateSpace(c.Request().Context(), slug, c.FormValue("name"))
 	if err != nil {
 		form, status, err := failedForm(c, "space", err)
 		if err != nil {
@@ -86,7 +86,7 @@ func (s *Server) handleSpacePage(c echo.Context) error {
 
 func (s *Server) renderSpace(c echo.Context, status int, form *formState) error {
 	ctx := c.Request().Context()
-	sp, err := s.Spaces.FindSpace(ctx, c.Param("slug"))
+	sp, err := s.svc.Spaces.FindSpace(ctx, c.Param("slug"))
 	if err != nil {
 		return err
 	}
@@ -100,7 +100,7 @@ func (s *Server) renderSpace(c echo.Context, status int, form *formState) error 
 	}
 	base := "/s/" + url.PathEscape(sp.Slug)
 	// One scan of the space gives the counts and the page.
-	all, _, err := s.Documents.FindDocuments(ctx, docket.DocumentFilter{Space: sp.ID, Limit: maxScanDocs})
+	all, _, err := s.svc.Documents.FindDocuments(ctx, docket.DocumentFilter{Space: sp.ID, Limit: maxScanDocs})
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func (s *Server) handleNewDocPage(c echo.Context) error {
 }
 
 func (s *Server) renderNewDoc(c echo.Context, status int, form *formState) error {
-	sp, err := s.Spaces.FindSpace(c.Request().Context(), c.Param("slug"))
+	sp, err := s.svc.Spaces.FindSpace(c.Request().Context(), c.Param("slug"))
 	if err != nil {
 		return err
 	}
@@ -203,15 +203,14 @@ func splitTags(s string) []string {
 
 // spaceSettingsPage is the data of a space's settings.
 type spaceSettingsPage struct {
-	Space    *docket.Space
-	Members  []*docket.Member
-	Roles    []docket.SpaceRole
-	Hooks    []*docket.Webhook
-	Events   []docket.EventType
-	Secret   string          // a new webhook's secret, shown once
-	NewHook  *docket.Webhook // the webhook the secret belongs to
-	Form     *formState
-	HooksOff bool // the server sends no webhooks
+	Space   *docket.Space
+	Members []*docket.Member
+	Roles   []docket.SpaceRole
+	Hooks   []*docket.Webhook
+	Events  []docket.EventType
+	Secret  string          // a new webhook's secret, shown once
+	NewHook *docket.Webhook // the webhook the secret belongs to
+	Form    *formState
 }
 
 var spaceRoles = []docket.SpaceRole{docket.RoleViewer, docket.RoleCommenter, docket.RoleEditor, docket.RoleAdmin}
@@ -228,16 +227,14 @@ func (s *Server) renderSpaceSettings(c echo.Context, status int, form *formState
 	if err != nil {
 		return err
 	}
-	members, err := s.Spaces.FindMembers(ctx, sp.ID)
+	members, err := s.svc.Spaces.FindMembers(ctx, sp.ID)
 	if err != nil {
 		return err
 	}
 	data := &spaceSettingsPage{Space: sp, Members: members, Roles: spaceRoles, Events: docket.EventTypes,
-		Form: form, NewHook: hook, Secret: secret, HooksOff: s.cfg.Webhooks == nil}
-	if s.cfg.Webhooks != nil {
-		if data.Hooks, err = s.cfg.Webhooks.FindWebhooks(ctx, sp.ID); err != nil {
-			return err
-		}
+		Form: form, NewHook: hook, Secret: secret}
+	if data.Hooks, err = s.svc.Webhooks.FindWebhooks(ctx, sp.ID); err != nil {
+		return err
 	}
 	p := s.newPage(c, sp.Name+" settings")
 	p.noteNames(members)
@@ -248,7 +245,7 @@ func (s *Server) renderSpaceSettings(c echo.Context, status int, form *formState
 // adminSpace returns the space of the URL if the caller administers it:
 // 404 if they cannot read it, 403 if they can but are not its admin.
 func (s *Server) adminSpace(c echo.Context) (*docket.Space, error) {
-	sp, err := s.Spaces.FindSpace(c.Request().Context(), c.Param("slug"))
+	sp, err := s.svc.Spaces.FindSpace(c.Request().Context(), c.Param("slug"))
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +270,7 @@ func (s *Server) handleMemberPost(c echo.Context) error {
 	if ref == "" {
 		err = docket.Errorf(docket.EINVALID, "Email required.")
 	} else {
-		_, err = s.Spaces.SetMember(c.Request().Context(), sp.ID, ref, docket.SpaceRole(c.FormValue("role")))
+		_, err = s.svc.Spaces.SetMember(c.Request().Context(), sp.ID, ref, docket.SpaceRole(c.FormValue("role")))
 	}
 	if err != nil {
 		form, status, err := failedForm(c, formID, err)
@@ -292,7 +289,7 @@ func (s *Server) handleMemberRemovePost(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Spaces.RemoveMember(c.Request().Context(), sp.ID, c.Param("user")); err != nil {
+	if err := s.svc.Spaces.RemoveMember(c.Request().Context(), sp.ID, c.Param("user")); err != nil {
 		form, status, err := failedForm(c, "member-"+c.Param("user"), err)
 		if err != nil {
 			return err
@@ -306,10 +303,6 @@ func (s *Server) handleMemberRemovePost(c echo.Context) error {
 // handleWebhookCreatePost serves POST /s/:slug/settings/webhooks {url,
 // format, events}: the page shows the new webhook's secret once.
 func (s *Server) handleWebhookCreatePost(c echo.Context) error {
-	hooks, err := s.webhooks()
-	if err != nil {
-		return err
-	}
 	sp, err := s.adminSpace(c)
 	if err != nil {
 		return err
@@ -319,7 +312,7 @@ func (s *Server) handleWebhookCreatePost(c echo.Context) error {
 	for _, e := range form["events"] {
 		events = append(events, docket.EventType(e))
 	}
-	h, secret, err := hooks.CreateWebhook(c.Request().Context(), docket.WebhookCreate{
+	h, secret, err := s.svc.Webhooks.CreateWebhook(c.Request().Context(), docket.WebhookCreate{
 		Space: sp.ID, URL: strings.TrimSpace(c.FormValue("url")), Format: docket.WebhookFormat(c.FormValue("format")), Events: events,
 	})
 	if err != nil {
@@ -334,22 +327,18 @@ func (s *Server) handleWebhookCreatePost(c echo.Context) error {
 
 // handleWebhookDeletePost serves POST /s/:slug/settings/webhooks/:hook/delete.
 func (s *Server) handleWebhookDeletePost(c echo.Context) error {
-	hooks, err := s.webhooks()
-	if err != nil {
-		return err
-	}
 	sp, err := s.adminSpace(c)
 	if err != nil {
 		return err
 	}
-	list, err := hooks.FindWebhooks(c.Request().Context(), sp.ID)
+	list, err := s.svc.Webhooks.FindWebhooks(c.Request().Context(), sp.ID)
 	if err != nil {
 		return err
 	}
 	if !slices.ContainsFunc(list, func(h *docket.Webhook) bool { return h.ID == c.Param("hook") }) {
 		return docket.Errorf(docket.ENOTFOUND, "Webhook not found.")
 	}
-	if err := hooks.DeleteWebhook(c.Request().Context(), c.Param("hook")); err != nil {
+	if err := s.svc.Webhooks.DeleteWebhook(c.Request().Context(), c.Param("hook")); err != nil {
 		return err
 	}
 	return seeOther(c, "/s/"+url.PathEscape(sp.Slug)+"/settings?done=hook-deleted")

@@ -422,7 +422,7 @@ func TestPagesCSRF(t *testing.T) {
 }
 
 func TestPagesEscaping(t *testing.T) {
-	e := newSearchEnv(t)
+	e := newEnv(t)
 	eve := e.signup("Eve")
 	eve.must(http.StatusOK, "PATCH", "/api/me", map[string]string{"name": `<b onmouseover="alert(4)">Eve</b>`})
 	space := eve.must(http.StatusCreated, "POST", "/api/spaces", map[string]string{"slug": "evil", "name": "<script>alert(0)</script>"}).str("id")
@@ -670,7 +670,7 @@ func TestPagesInboxAndHome(t *testing.T) {
 }
 
 func TestPagesSearch(t *testing.T) {
-	e := newSearchEnv(t)
+	e := newEnv(t)
 	ada := e.signup("Ada")
 	space := ada.createSpace("eng")
 	doc := ada.must(http.StatusCreated, "POST", "/api/docs", map[string]any{
@@ -706,8 +706,11 @@ func (brokenSearch) Suggest(context.Context, string, int) ([]*docket.TitleSugges
 }
 
 func TestPagesInternalError(t *testing.T) {
-	f := newPageFixture(t, func(c *server.Config) { c.Search = brokenSearch{} })
-	p := f.ada.page("/search?q=x")
+	e := &env{t: t, dir: t.TempDir(), cfg: server.Config{Signup: server.SignupOpen},
+		services: func(svc *server.Services) { svc.Search = brokenSearch{} }}
+	e.start()
+	t.Cleanup(e.stop)
+	p := e.signup("Ada").page("/search?q=x")
 	if p.status != http.StatusInternalServerError {
 		t.Fatalf("GET /search with a broken index = %d; want 500", p.status)
 	}

@@ -113,11 +113,11 @@ func (s *Server) loadVersion(ctx context.Context, doc *docket.Document, v int64,
 	}
 	out := &versionView{Version: v, Latest: doc.Version}
 	if v > 0 {
-		before, err := s.Documents.DocumentAt(ctx, doc.ID, v-1)
+		before, err := s.svc.Documents.DocumentAt(ctx, doc.ID, v-1)
 		if err != nil {
 			return nil, err
 		}
-		ops, err := s.Documents.FindOps(ctx, doc.ID, v-1, v, 1)
+		ops, err := s.svc.Documents.FindOps(ctx, doc.ID, v-1, v, 1)
 		if err != nil {
 			return nil, err
 		}
@@ -155,7 +155,7 @@ func (s *Server) loadVersion(ctx context.Context, doc *docket.Document, v int64,
 			out.HTML, err = s.docHTML(ctx, &full)
 		} else {
 			var h string
-			h, err = s.Renderer.Render(ctx, out.Source)
+			h, err = s.svc.Renderer.Render(ctx, out.Source)
 			out.HTML = template.HTML(h)
 		}
 		if err != nil {

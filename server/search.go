@@ -25,9 +25,6 @@ func (s *Server) registerSearchRoutes(api *echo.Group) {
 
 // handleSearch serves GET /api/search.
 func (s *Server) handleSearch(c echo.Context) error {
-	if s.cfg.Search == nil {
-		return docket.Errorf(docket.ENOTIMPL, "Search is not enabled on this server.")
-	}
 	limit, offset, err := paging(c, 20, maxSearchLimit)
 	if err != nil {
 		return err
@@ -57,7 +54,7 @@ func (s *Server) handleSearch(c echo.Context) error {
 	if q.Sort != "" && q.Sort != "relevance" && q.Sort != "date" {
 		return docket.Errorf(docket.EINVALID, "Parameter sort must be relevance or date.")
 	}
-	res, err := s.cfg.Search.Search(c.Request().Context(), q)
+	res, err := s.svc.Search.Search(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}
@@ -67,14 +64,11 @@ func (s *Server) handleSearch(c echo.Context) error {
 // handleSuggest serves GET /api/search/suggest?q=: document titles
 // completing what the caller typed.
 func (s *Server) handleSuggest(c echo.Context) error {
-	if s.cfg.Search == nil {
-		return docket.Errorf(docket.ENOTIMPL, "Search is not enabled on this server.")
-	}
 	limit, err := intParam(c, "limit", 8, 1, maxSuggestLimit)
 	if err != nil {
 		return err
 	}
-	sugs, err := s.cfg.Search.Suggest(c.Request().Context(), c.QueryParam("q"), int(limit))
+	sugs, err := s.svc.Search.Suggest(c.Request().Context(), c.QueryParam("q"), int(limit))
 	if err != nil {
 		return err
 	}

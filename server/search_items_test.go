@@ -30,7 +30,7 @@ func decide(owner, reviewer *client, doc, summary string) {
 // counted by the type facet, highlighted, linked to their place, filtered
 // by their document's metadata and space, and gone with the document.
 func TestSearchDecisionsAndMinutes(t *testing.T) {
-	e := newSearchEnv(t)
+	e := newEnv(t)
 	olga, bob, carol := e.signup("Olga"), e.signup("Bob"), e.signup("Carol")
 	eng := olga.createSpace("eng")
 	olga.addMember(eng, bob, docket.RoleCommenter)
@@ -125,7 +125,7 @@ func TestSearchDecisionsAndMinutes(t *testing.T) {
 // document version; the event watermark finds them at the next start,
 // without a rebuild.
 func TestSearchCatchUpEvents(t *testing.T) {
-	e := newSearchEnv(t)
+	e := newEnv(t)
 	olga, bob := e.signup("Olga"), e.signup("Bob")
 	eng := olga.createSpace("eng")
 	olga.addMember(eng, bob, docket.RoleCommenter)

@@ -59,7 +59,7 @@ func hasTotal(n int) func(searchResult) bool {
 }
 
 func TestSearchFindsWhatIsWritten(t *testing.T) {
-	e := newSearchEnv(t)
+	e := newEnv(t)
 	ada := e.signup("Ada")
 	sp := ada.createSpace("eng")
 	doc := ada.createDoc(sp, "Storage engine", "# Storage engine\n\nWe pick a write-ahead log\nwith group commit.\n")
@@ -108,7 +108,7 @@ func TestSearchFindsWhatIsWritten(t *testing.T) {
 // A term that exists only in a space the caller cannot read gives no hit,
 // no count, no facet, no fragment and no suggestion.
 func TestSearchNeverLeaks(t *testing.T) {
-	e := newSearchEnv(t)
+	e := newEnv(t)
 	ada := e.signup("Ada")
 	bob := e.signup("Bob")
 	secret := ada.createSpace("secret")
@@ -149,7 +149,7 @@ func TestSearchNeverLeaks(t *testing.T) {
 }
 
 func TestSearchBadQueries(t *testing.T) {
-	e := newSearchEnv(t)
+	e := newEnv(t)
 	ada := e.signup("Ada")
 	ada.createSpace("eng")
 	tests := []struct {
@@ -194,7 +194,7 @@ func TestSearchBadQueries(t *testing.T) {
 // After a restart the index catches up on what changed while it was not
 // listening; a corrupt index is moved aside and rebuilt.
 func TestSearchCatchUpAndRebuild(t *testing.T) {
-	e := newSearchEnv(t)
+	e := newEnv(t)
 	ada := e.signup("Ada")
 	sp := ada.createSpace("eng")
 	ada.createDoc(sp, "Quokka census", "Counting quokkas on Rottnest.")
@@ -236,7 +236,7 @@ func TestSearchCatchUpAndRebuild(t *testing.T) {
 }
 
 func TestSearchComments(t *testing.T) {
-	e := newSearchEnv(t)
+	e := newEnv(t)
 	ada := e.signup("Ada")
 	sp := ada.createSpace("eng")
 	doc := ada.createDoc(sp, "Caching plan", "# Caching plan\n\nUse a write-through cache.\n")

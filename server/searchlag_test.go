@@ -23,7 +23,7 @@ import (
 func BenchmarkIndexLag(b *testing.B) {
 	const editors, docs, opsEach = 100, 10, 100
 	for b.Loop() {
-		e := &env{t: b, dir: b.TempDir(), withSearch: true, searchDebounce: search.DefaultDebounce}
+		e := &env{t: b, dir: b.TempDir(), searchDebounce: search.DefaultDebounce}
 		e.start()
 		ada := e.signup("Ada")
 		sp := ada.createSpace("live")

@@ -1,25 +1,30 @@
-// Package server is Docket's HTTP adapter: echo routes for the JSON API,
-// middleware for authentication, CSRF, limits, security headers, logging
-// and metrics, and the one place where domain error codes become HTTP
-// statuses. It takes the domain services as interfaces and never imports
-// a storage, search or rendering package.
+// Package server is Docket's HTTP adapter: echo routes for the JSON API
+// and the web pages, middleware for authentication, CSRF, limits,
+// security headers, logging and metrics, and the one place where domain
+// error codes become HTTP statuses. [New] takes the settings ([Config])
+// and everything the server calls ([Services]: the domain services as
+// interfaces, the live hub, the web bundle as an fs.FS), all of them
+// required; it never imports a storage, search or rendering package, nor
+// the frontend.
 package server
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/collab"
-	"github.com/docket-dev/docket/frontend"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -34,6 +39,64 @@ const (
 // MaxBodyBytes is the largest request body. A document of
 // docket.MaxDocumentBytes fits with room for JSON escaping.
 const MaxBodyBytes = 4 << 20
+
+// Services are what the server serves: the domain services it calls, the
+// live co-editing hub, the storage's backup and event hooks, and the web
+// bundle. Every field is required; New refuses a nil one.
+type Services struct {
+	// Users, Auth, Spaces and Documents serve accounts, sign-in and
+	// tokens, spaces and members, and documents.
+	Users     docket.UserService
+	Auth      docket.AuthService
+	Spaces    docket.SpaceService
+	Documents docket.DocumentService
+	// Renderer renders and validates document bodies.
+	Renderer docket.Renderer
+	// Hub runs live co-editing; REST edits and /api/live go through it.
+	Hub *collab.Hub
+	// Recordings lists the recordings of live sessions.
+	Recordings docket.RecordingService
+	// Search answers GET /api/search and the search page.
+	Search docket.SearchService
+	// Decisions runs the decision process: lifecycle, reviews, owners.
+	Decisions docket.DecisionService
+	// Actions lists the action items of documents.
+	Actions docket.ActionService
+	// Minutes compiles and lists the minutes of documents.
+	Minutes docket.MinutesService
+	// Threads serves threads and comments.
+	Threads docket.ThreadService
+	// Events serves the activity feed and the document event streams.
+	Events docket.EventService
+	// Inbox serves what waits on the caller (/api/inbox).
+	Inbox docket.InboxService
+	// Webhooks manages the webhooks of spaces.
+	Webhooks docket.WebhookService
+	// Visits remembers the version each reader last viewed.
+	Visits docket.VisitService
+	// Backup streams a consistent copy of the data file for
+	// GET /api/admin/backup.
+	Backup func(ctx context.Context, w io.Writer) (int64, error)
+	// OnEvent registers a function to be called after each event commits
+	// (bolt.DB.OnEvent); it wakes the document event streams.
+	OnEvent func(func(docket.Event))
+	// Assets is the built web bundle (frontend.FS): manifest.json, which
+	// maps each entry's name (app.js, style.css) to its content-hashed
+	// file name, and those files. They are served under /assets/.
+	Assets fs.FS
+}
+
+// check returns an error naming the first nil field of svc. Every field
+// is an interface, a pointer, a func or an fs.FS, so each can be nil.
+func (svc Services) check() error {
+	v := reflect.ValueOf(svc)
+	for i := range v.NumField() {
+		if v.Field(i).IsNil() {
+			return fmt.Errorf("server: Services.%s is nil", v.Type().Field(i).Name)
+		}
+	}
+	return nil
+}
 
 // Config holds the server's settings.
 type Config struct {
@@ -50,36 +113,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Registry receives the HTTP metrics and is served at /metrics.
 	Registry *prometheus.Registry
-	// Backup, if set, streams a consistent copy of the data file for
-	// GET /api/admin/backup.
-	Backup func(ctx context.Context, w io.Writer) (int64, error)
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
-	// Hub runs live co-editing; REST edits and /api/live go through it.
-	Hub *collab.Hub
-	// Recordings lists the recordings of live sessions.
-	Recordings docket.RecordingService
-	// Search answers GET /api/search; nil turns search off.
-	Search docket.SearchService
-	// Decisions runs the decision process: lifecycle, reviews, owners.
-	// Without it those routes answer 501.
-	Decisions docket.DecisionService
-	// Actions lists the action items of documents.
-	Actions docket.ActionService
-	// Minutes compiles and lists the minutes of documents.
-	Minutes docket.MinutesService
-	// Threads serves threads and comments; without it their routes answer
-	// 501.
-	Threads docket.ThreadService
-	// Events serves the activity feed (GET /api/activity).
-	Events docket.EventService
-	// Inbox serves what waits on the caller (/api/inbox).
-	Inbox docket.InboxService
-	// Webhooks manages the webhooks of spaces.
-	Webhooks docket.WebhookService
-	// Visits remembers the version each reader last viewed; without it
-	// the document page says nothing about changes since.
-	Visits docket.VisitService
 	// LiveConnsPerUser caps the live co-editing sockets one user holds
 	// open at once (DefaultLiveConnsPerUser); one more is refused with 429.
 	LiveConnsPerUser int
@@ -91,10 +126,6 @@ type Config struct {
 	// LiveObserveAck, if set, is called with the time from reading each
 	// live op to writing its ack (collab.LiveOptions.ObserveAck).
 	LiveObserveAck func(time.Duration)
-	// OnEvent, if set, registers a function to be called after each event
-	// commits (bolt.DB.OnEvent); it wakes the document event streams.
-	// Without it the streams poll the event log every second.
-	OnEvent func(func(docket.Event))
 	// MaxEventStreams is how many document event streams one user may
 	// have open at once (8; more are 429).
 	MaxEventStreams int
@@ -108,21 +139,16 @@ const DefaultLiveConnsPerUser = 256
 type Server struct {
 	echo *echo.Echo
 	cfg  Config
+	svc  Services
 	log  *slog.Logger
-
-	Users     docket.UserService
-	Auth      docket.AuthService
-	Spaces    docket.SpaceService
-	Documents docket.DocumentService
-	Renderer  docket.Renderer
-	Hub       *collab.Hub
 
 	baseOrigin string
 	secure     bool
 	limiter    *loginLimiter
 	html       *htmlCache
 	metrics    *httpMetrics
-	liveSrv    *collab.Live // nil without a hub
+	assets     *assets
+	liveSrv    *collab.Live
 	liveConns  *userLimit
 	streams    *streamHub
 	// authEpoch changes whenever access may have been revoked; open live
@@ -130,8 +156,16 @@ type Server struct {
 	authEpoch atomic.Uint64
 }
 
-// New returns a server with the given services. Call Handler to serve.
-func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces docket.SpaceService, docs docket.DocumentService, renderer docket.Renderer) *Server {
+// New returns a server of svc with the settings of cfg. Call Handler to
+// serve. It fails if a service is missing or the bundle has no manifest.
+func New(cfg Config, svc Services) (*Server, error) {
+	if err := svc.check(); err != nil {
+		return nil, err
+	}
+	assets, err := loadAssets(svc.Assets)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -148,20 +182,16 @@ func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces d
 		cfg.LiveConnsPerUser = DefaultLiveConnsPerUser
 	}
 	s := &Server{
-		echo: echo.New(), cfg: cfg, log: cfg.Logger,
-		Users: users, Auth: auth, Spaces: spaces, Documents: docs, Renderer: renderer, Hub: cfg.Hub,
+		echo: echo.New(), cfg: cfg, svc: svc, log: cfg.Logger,
+		assets:    assets,
 		limiter:   newLoginLimiter(cfg.Now),
 		html:      newHTMLCache(64 << 20),
 		metrics:   newHTTPMetrics(cfg.Registry),
 		liveConns: newUserLimit(cfg.LiveConnsPerUser),
 		streams:   newStreamHub(cfg.MaxEventStreams),
 	}
-	if cfg.OnEvent != nil {
-		cfg.OnEvent(s.streams.notify)
-	}
-	if cfg.Hub != nil {
-		s.liveSrv = collab.NewLive(cfg.Hub, docs, collab.LiveOptions{Logger: cfg.Logger, Epoch: s.authEpoch.Load, WritePace: cfg.LiveWritePace, ObserveAck: cfg.LiveObserveAck})
-	}
+	svc.OnEvent(s.streams.notify)
+	s.liveSrv = collab.NewLive(svc.Hub, svc.Documents, collab.LiveOptions{Logger: cfg.Logger, Epoch: s.authEpoch.Load, WritePace: cfg.LiveWritePace, ObserveAck: cfg.LiveObserveAck})
 	if u, err := url.Parse(cfg.BaseURL); err == nil && u.Scheme != "" && u.Host != "" {
 		s.baseOrigin = u.Scheme + "://" + u.Host
 		s.secure = u.Scheme == "https"
@@ -175,7 +205,7 @@ func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces d
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
 	e.GET("/api/live", s.handleLive)
-	e.GET(frontend.Prefix+"*", echo.WrapHandler(frontend.Handler()))
+	e.GET(assetPrefix+"*", echo.WrapHandler(assets))
 	api := e.Group("/api")
 	s.registerAuthRoutes(api)
 	s.registerSpaceRoutes(api)
@@ -191,7 +221,7 @@ func New(cfg Config, users docket.UserService, auth docket.AuthService, spaces d
 	api.Any("/*", func(c echo.Context) error {
 		return docket.Errorf(docket.ENOTFOUND, "No such API endpoint: %s %s.", c.Request().Method, c.Request().URL.Path)
 	})
-	return s
+	return s, nil
 }
 
 // Handler returns the HTTP handler of the server.

@@ -30,7 +30,7 @@ func (s *Server) handleSpaceCreate(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	sp, err := s.Spaces.CreateSpace(ctx, req.Slug, req.Name)
+	sp, err := s.svc.Spaces.CreateSpace(ctx, req.Slug, req.Name)
 	if err != nil {
 		return err
 	}
@@ -40,7 +40,7 @@ func (s *Server) handleSpaceCreate(c echo.Context) error {
 // handleSpaceList serves GET /api/spaces: the spaces the caller can read.
 func (s *Server) handleSpaceList(c echo.Context) error {
 	ctx := c.Request().Context()
-	spaces, err := s.Spaces.FindSpaces(ctx)
+	spaces, err := s.svc.Spaces.FindSpaces(ctx)
 	if err != nil {
 		return err
 	}
@@ -50,7 +50,7 @@ func (s *Server) handleSpaceList(c echo.Context) error {
 // handleSpaceGet serves GET /api/spaces/:id (id or slug).
 func (s *Server) handleSpaceGet(c echo.Context) error {
 	ctx := c.Request().Context()
-	sp, err := s.Spaces.FindSpace(ctx, c.Param("id"))
+	sp, err := s.svc.Spaces.FindSpace(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func (s *Server) handleSpaceGet(c echo.Context) error {
 // handleMemberList serves GET /api/spaces/:id/members.
 func (s *Server) handleMemberList(c echo.Context) error {
 	ctx := c.Request().Context()
-	members, err := s.Spaces.FindMembers(ctx, c.Param("id"))
+	members, err := s.svc.Spaces.FindMembers(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func (s *Server) handleMemberSet(c echo.Context) error {
 	if ref == "" {
 		return docket.Errorf(docket.EINVALID, "Name the member by email or user id.")
 	}
-	m, err := s.Spaces.SetMember(ctx, c.Param("id"), ref, req.Role)
+	m, err := s.svc.Spaces.SetMember(ctx, c.Param("id"), ref, req.Role)
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func (s *Server) handleMemberSet(c echo.Context) error {
 // handleMemberRemove serves DELETE /api/spaces/:id/members/:user.
 func (s *Server) handleMemberRemove(c echo.Context) error {
 	ctx := c.Request().Context()
-	if err := s.Spaces.RemoveMember(ctx, c.Param("id"), c.Param("user")); err != nil {
+	if err := s.svc.Spaces.RemoveMember(ctx, c.Param("id"), c.Param("user")); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -22,15 +22,6 @@ func (s *Server) registerThreadRoutes(api *echo.Group) {
 	cg.DELETE("/:id", s.handleCommentDelete)
 }
 
-// threads returns the thread service, or ENOTIMPL on a server built
-// without one.
-func (s *Server) threads() (docket.ThreadService, error) {
-	if s.cfg.Threads == nil {
-		return nil, docket.Errorf(docket.ENOTIMPL, "Threads are not available on this server.")
-	}
-	return s.cfg.Threads, nil
-}
-
 // idParam returns the :id of the URL if it has the shape of an id, and
 // ENOTFOUND (what names the object) otherwise.
 func idParam(c echo.Context, what string) (string, error) {
@@ -63,10 +54,6 @@ type threadCreateRequest struct {
 // handleThreadCreate serves POST /api/docs/:id/threads {anchor?, body}:
 // 201 and the thread, its anchor moved to the current version.
 func (s *Server) handleThreadCreate(c echo.Context) error {
-	threads, err := s.threads()
-	if err != nil {
-		return err
-	}
 	docID, err := idParam(c, "Document")
 	if err != nil {
 		return err
@@ -79,7 +66,7 @@ func (s *Server) handleThreadCreate(c echo.Context) error {
 	if a := req.Anchor; a != nil {
 		tc.Anchor = &docket.Anchor{Version: a.Version, Start: a.Start, End: a.End}
 	}
-	th, err := threads.CreateThread(c.Request().Context(), tc)
+	th, err := s.svc.Threads.CreateThread(c.Request().Context(), tc)
 	if err != nil {
 		return err
 	}
@@ -91,10 +78,6 @@ func (s *Server) handleThreadCreate(c echo.Context) error {
 // the document's threads, oldest first, anchors moved to the current
 // version.
 func (s *Server) handleThreadList(c echo.Context) error {
-	threads, err := s.threads()
-	if err != nil {
-		return err
-	}
 	docID, err := idParam(c, "Document")
 	if err != nil {
 		return err
@@ -103,7 +86,7 @@ func (s *Server) handleThreadList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list, err := threads.FindThreads(c.Request().Context(), docID, docket.ThreadFilter{Status: docket.ThreadStatus(c.QueryParam("status"))})
+	list, err := s.svc.Threads.FindThreads(c.Request().Context(), docID, docket.ThreadFilter{Status: docket.ThreadStatus(c.QueryParam("status"))})
 	if err != nil {
 		return err
 	}
@@ -114,15 +97,11 @@ func (s *Server) handleThreadList(c echo.Context) error {
 
 // handleThreadGet serves GET /api/threads/:id.
 func (s *Server) handleThreadGet(c echo.Context) error {
-	threads, err := s.threads()
-	if err != nil {
-		return err
-	}
 	id, err := idParam(c, "Thread")
 	if err != nil {
 		return err
 	}
-	th, err := threads.FindThread(c.Request().Context(), id)
+	th, err := s.svc.Threads.FindThread(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
@@ -136,10 +115,6 @@ type commentRequest struct {
 // handleCommentCreate serves POST /api/threads/:id/comments {body}: 201
 // and the comment.
 func (s *Server) handleCommentCreate(c echo.Context) error {
-	threads, err := s.threads()
-	if err != nil {
-		return err
-	}
 	id, err := idParam(c, "Thread")
 	if err != nil {
 		return err
@@ -148,7 +123,7 @@ func (s *Server) handleCommentCreate(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	cm, err := threads.AddComment(c.Request().Context(), id, req.Body)
+	cm, err := s.svc.Threads.AddComment(c.Request().Context(), id, req.Body)
 	if err != nil {
 		return err
 	}
@@ -161,10 +136,6 @@ type resolveRequest struct {
 
 // handleThreadResolve serves POST /api/threads/:id/resolve {note?}.
 func (s *Server) handleThreadResolve(c echo.Context) error {
-	threads, err := s.threads()
-	if err != nil {
-		return err
-	}
 	id, err := idParam(c, "Thread")
 	if err != nil {
 		return err
@@ -173,7 +144,7 @@ func (s *Server) handleThreadResolve(c echo.Context) error {
 	if err := decodeOptional(c, &req); err != nil {
 		return err
 	}
-	th, err := threads.ResolveThread(c.Request().Context(), id, req.Note)
+	th, err := s.svc.Threads.ResolveThread(c.Request().Context(), id, req.Note)
 	if err != nil {
 		return err
 	}
@@ -182,10 +153,6 @@ func (s *Server) handleThreadResolve(c echo.Context) error {
 
 // handleThreadReopen serves POST /api/threads/:id/reopen.
 func (s *Server) handleThreadReopen(c echo.Context) error {
-	threads, err := s.threads()
-	if err != nil {
-		return err
-	}
 	id, err := idParam(c, "Thread")
 	if err != nil {
 		return err
@@ -193,7 +160,7 @@ func (s *Server) handleThreadReopen(c echo.Context) error {
 	if err := decodeOptional(c, &struct{}{}); err != nil {
 		return err
 	}
-	th, err := threads.ReopenThread(c.Request().Context(), id)
+	th, err := s.svc.Threads.ReopenThread(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
@@ -203,10 +170,6 @@ func (s *Server) handleThreadReopen(c echo.Context) error {
 // handleCommentUpdate serves PATCH /api/comments/:id {body}: the caller's
 // own comment only.
 func (s *Server) handleCommentUpdate(c echo.Context) error {
-	threads, err := s.threads()
-	if err != nil {
-		return err
-	}
 	id, err := idParam(c, "Comment")
 	if err != nil {
 		return err
@@ -215,7 +178,7 @@ func (s *Server) handleCommentUpdate(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	cm, err := threads.UpdateComment(c.Request().Context(), id, req.Body)
+	cm, err := s.svc.Threads.UpdateComment(c.Request().Context(), id, req.Body)
 	if err != nil {
 		return err
 	}
@@ -225,15 +188,11 @@ func (s *Server) handleCommentUpdate(c echo.Context) error {
 // handleCommentDelete serves DELETE /api/comments/:id: 204, leaving a
 // tombstone in the thread.
 func (s *Server) handleCommentDelete(c echo.Context) error {
-	threads, err := s.threads()
-	if err != nil {
-		return err
-	}
 	id, err := idParam(c, "Comment")
 	if err != nil {
 		return err
 	}
-	if err := threads.DeleteComment(c.Request().Context(), id); err != nil {
+	if err := s.svc.Threads.DeleteComment(c.Request().Context(), id); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -47,7 +47,7 @@ func (s *Server) changesSince(ctx context.Context, doc *docket.Document, prev *d
 	out := &sinceVisit{Visit: prev}
 	if prev.Version < doc.Version {
 		from := max(prev.Version, doc.Version-maxSinceOps)
-		ops, err := docket.FindAllOps(ctx, s.Documents, doc.ID, from, doc.Version)
+		ops, err := docket.FindAllOps(ctx, s.svc.Documents, doc.ID, from, doc.Version)
 		if err != nil {
 			return nil, err
 		}
@@ -138,9 +138,6 @@ type visitRequest struct {
 // that the caller has seen the document at version (the current one by
 // default) and answers the visit before, so a client can say what changed.
 func (s *Server) handleVisitPost(c echo.Context) error {
-	if s.cfg.Visits == nil {
-		return docket.Errorf(docket.ENOTIMPL, "This server does not keep visits.")
-	}
 	ctx := c.Request().Context()
 	var req visitRequest
 	if c.Request().ContentLength != 0 {
@@ -148,7 +145,7 @@ func (s *Server) handleVisitPost(c echo.Context) error {
 			return err
 		}
 	}
-	doc, err := s.Documents.FindDocumentMeta(ctx, c.Param("id"))
+	doc, err := s.svc.Documents.FindDocumentMeta(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -156,7 +153,7 @@ func (s *Server) handleVisitPost(c echo.Context) error {
 	if req.Version != nil {
 		v = *req.Version
 	}
-	prev, err := s.cfg.Visits.RecordVisit(ctx, doc.ID, v)
+	prev, err := s.svc.Visits.RecordVisit(ctx, doc.ID, v)
 	if err != nil {
 		return err
 	}

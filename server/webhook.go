@@ -15,13 +15,6 @@ func (s *Server) registerWebhookRoutes(api *echo.Group) {
 	api.GET("/webhooks/:id/deliveries", s.handleDeliveryList, signedIn)
 }
 
-func (s *Server) webhooks() (docket.WebhookService, error) {
-	if s.cfg.Webhooks == nil {
-		return nil, docket.Errorf(docket.ENOTIMPL, "This server sends no webhooks.")
-	}
-	return s.cfg.Webhooks, nil
-}
-
 type webhookRequest struct {
 	URL    string               `json:"url"`
 	Format docket.WebhookFormat `json:"format"`
@@ -31,15 +24,11 @@ type webhookRequest struct {
 // handleWebhookCreate serves POST /api/spaces/:id/webhooks {url, format,
 // events}: 201 with the webhook and its signing secret, shown this once.
 func (s *Server) handleWebhookCreate(c echo.Context) error {
-	hooks, err := s.webhooks()
-	if err != nil {
-		return err
-	}
 	var req webhookRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	h, secret, err := hooks.CreateWebhook(c.Request().Context(), docket.WebhookCreate{
+	h, secret, err := s.svc.Webhooks.CreateWebhook(c.Request().Context(), docket.WebhookCreate{
 		Space: c.Param("id"), URL: req.URL, Format: req.Format, Events: req.Events,
 	})
 	if err != nil {
@@ -53,11 +42,7 @@ func (s *Server) handleWebhookCreate(c echo.Context) error {
 
 // handleWebhookList serves GET /api/spaces/:id/webhooks.
 func (s *Server) handleWebhookList(c echo.Context) error {
-	hooks, err := s.webhooks()
-	if err != nil {
-		return err
-	}
-	list, err := hooks.FindWebhooks(c.Request().Context(), c.Param("id"))
+	list, err := s.svc.Webhooks.FindWebhooks(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -66,11 +51,7 @@ func (s *Server) handleWebhookList(c echo.Context) error {
 
 // handleWebhookDelete serves DELETE /api/webhooks/:id.
 func (s *Server) handleWebhookDelete(c echo.Context) error {
-	hooks, err := s.webhooks()
-	if err != nil {
-		return err
-	}
-	if err := hooks.DeleteWebhook(c.Request().Context(), c.Param("id")); err != nil {
+	if err := s.svc.Webhooks.DeleteWebhook(c.Request().Context(), c.Param("id")); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -79,15 +60,11 @@ func (s *Server) handleWebhookDelete(c echo.Context) error {
 // handleDeliveryList serves GET /api/webhooks/:id/deliveries?limit=: the
 // delivery log, newest first.
 func (s *Server) handleDeliveryList(c echo.Context) error {
-	hooks, err := s.webhooks()
-	if err != nil {
-		return err
-	}
 	limit, err := intParam(c, "limit", 50, 1, docket.MaxDeliveriesPage)
 	if err != nil {
 		return err
 	}
-	list, err := hooks.FindDeliveries(c.Request().Context(), c.Param("id"), int(limit))
+	list, err := s.svc.Webhooks.FindDeliveries(c.Request().Context(), c.Param("id"), int(limit))
 	if err != nil {
 		return err
 	}

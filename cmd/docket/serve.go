@@ -18,6 +18,7 @@ import (
 
 	"github.com/docket-dev/docket/bolt"
 	"github.com/docket-dev/docket/collab"
+	"github.com/docket-dev/docket/frontend"
 	"github.com/docket-dev/docket/markdown"
 	"github.com/docket-dev/docket/search"
 	"github.com/docket-dev/docket/server"
@@ -196,11 +197,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	hooks := bolt.NewWebhookService(db, webhook.CheckURL)
 	hooks.AllowPrivate = cfg.WebhookAllowPrivate
-	srv := server.New(server.Config{
+	srv, err := server.New(server.Config{
 		BaseURL: cfg.BaseURL, Signup: cfg.Signup, TrustedProxies: proxies,
-		Logger: log, Registry: reg, Backup: db.Backup, Hub: hub, Recordings: recordings,
+		Logger: log, Registry: reg,
+		LiveConnsPerUser: cfg.LiveConnsPerUser,
+		LiveWritePace:    livePace(cfg.LiveWritePace),
+		LiveObserveAck:   live.acked,
+	}, server.Services{
+		Users: users, Auth: users, Spaces: spaces, Documents: bolt.NewDocumentService(db), Renderer: renderer,
+		Hub: hub, Recordings: recordings,
 		Search:    &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: indexer},
-		OnEvent:   db.OnEvent,
 		Decisions: decisions,
 		Actions:   actions,
 		Minutes:   minutes,
@@ -209,11 +215,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Inbox:     bolt.NewInboxService(db),
 		Webhooks:  hooks,
 		Visits:    bolt.NewVisitService(db),
-
-		LiveConnsPerUser: cfg.LiveConnsPerUser,
-		LiveWritePace:    livePace(cfg.LiveWritePace),
-		LiveObserveAck:   live.acked,
-	}, users, users, spaces, bolt.NewDocumentService(db), renderer)
+		Backup:    db.Backup,
+		OnEvent:   db.OnEvent,
+		Assets:    frontend.FS(),
+	})
+	if err != nil {
+		return err
+	}
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "docket_live_connections", Help: "Open live co-editing sockets."},
 			func() float64 { return float64(srv.LiveConnections()) }),

@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/docket-dev/docket/bolt"
 	"github.com/docket-dev/docket/collab"
+	"github.com/docket-dev/docket/frontend"
 	"github.com/docket-dev/docket/internal/browsertest"
 	"github.com/docket-dev/docket/markdown"
 	"github.com/docket-dev/docket/search"
@@ -62,14 +63,19 @@ func newSite(t *testing.T) *site {
 	wg.Go(func() { updater.Run(ctx) })
 	minutes := bolt.NewMinutesService(db, actions, markdown.Minutes)
 	decisions := bolt.NewDecisionService(db, renderer, minutes)
-	srv := server.New(server.Config{
-		Signup: server.SignupOpen, Hub: hub, Recordings: recordings,
+	srv, err := server.New(server.Config{Signup: server.SignupOpen}, server.Services{
+		Users: users, Auth: users, Spaces: spaces, Documents: bolt.NewDocumentService(db), Renderer: renderer,
+		Hub: hub, Recordings: recordings,
 		Search:    &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: indexer},
 		Decisions: decisions, Actions: actions,
 		Minutes: minutes, Threads: threads,
 		Events: bolt.NewEventService(db), Inbox: bolt.NewInboxService(db), Webhooks: bolt.NewWebhookService(db, webhook.CheckURL),
-		Visits: bolt.NewVisitService(db),
-	}, users, users, spaces, bolt.NewDocumentService(db), renderer)
+		Visits: bolt.NewVisitService(db), Backup: db.Backup, OnEvent: db.OnEvent,
+		Assets: frontend.FS(),
+	})
+	if err != nil {
+		t.Fatalf("server.New: %v", err)
+	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		ts.CloseClientConnections()
