@@ -8,17 +8,16 @@ import (
 // Error codes. They are translated to HTTP statuses in one place (server/)
 // and to protocol errors on the live socket.
 const (
-	ECONFLICT     = "conflict"        // the state does not allow it (409)
-	EINTERNAL     = "internal"        // a bug or a failure of the machine (500)
-	EINVALID      = "invalid"         // bad input (400)
-	ENOTFOUND     = "not_found"       // missing, or not readable by the caller (404)
-	EUNAUTHORIZED = "unauthorized"    // no valid credentials (401)
-	EFORBIDDEN    = "forbidden"       // authenticated but not allowed (403)
-	ETOOLARGE     = "too_large"       // over a size limit (413)
-	EUNPROCESS    = "unprocessable"   // well formed but not acceptable (422)
-	ERATELIMIT    = "rate_limited"    // too many attempts (429)
-	EUNAVAILABLE  = "unavailable"     // temporarily unable to serve (503)
-	ENOTIMPL      = "not_implemented" // not supported by this server (501)
+	ECONFLICT     = "conflict"      // the state does not allow it (409)
+	EINTERNAL     = "internal"      // a bug or a failure of the machine (500)
+	EINVALID      = "invalid"       // bad input (400)
+	ENOTFOUND     = "not_found"     // missing, or not readable by the caller (404)
+	EUNAUTHORIZED = "unauthorized"  // no valid credentials (401)
+	EFORBIDDEN    = "forbidden"     // authenticated but not allowed (403)
+	ETOOLARGE     = "too_large"     // over a size limit (413)
+	EUNPROCESS    = "unprocessable" // well formed but not acceptable (422)
+	ERATELIMIT    = "rate_limited"  // too many attempts (429)
+	EUNAVAILABLE  = "unavailable"   // temporarily unable to serve (503)
 )
 
 // Error is the one error type of the domain. Code is machine readable,

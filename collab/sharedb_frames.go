@@ -366,8 +366,6 @@ func wireError(err error, forOp bool) (code, msg string) {
 		return errRateLimited, msg
 	case docket.EUNAVAILABLE:
 		return errUnavailable, msg
-	case docket.ENOTIMPL:
-		return errBadMessage, msg
 	}
 	return errUnknown, "Internal error."
 }

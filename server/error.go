@@ -22,7 +22,6 @@ var codes = map[string]int{
 	docket.EUNPROCESS:    http.StatusUnprocessableEntity,
 	docket.ERATELIMIT:    http.StatusTooManyRequests,
 	docket.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	docket.ENOTIMPL:      http.StatusNotImplemented,
 	docket.EINTERNAL:     http.StatusInternalServerError,
 }
 
