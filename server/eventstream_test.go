@@ -13,6 +13,7 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/internal/testenv"
 	"github.com/docket-dev/docket/server"
 )
 
@@ -323,10 +324,7 @@ func TestEventStreamPerUserCap(t *testing.T) {
 		t.Errorf("Bob's stream = %d; want 200", r.status)
 	}
 	a1.close()
-	deadline := time.Now().Add(2 * time.Second)
-	for e.srv.EventStreams() > 2 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(10*time.Second, func() bool { return e.srv.EventStreams() <= 2 })
 	if _, r := ada.openStream(doc, "", ""); r != nil {
 		t.Errorf("after closing one: %d; want 200", r.status)
 	}
