@@ -52,6 +52,13 @@ func Shared(tb testing.TB, elem ...string) string {
 	return p
 }
 
+// Corpus returns the directory of a corpus of the shared directory, such
+// as "go-proposals", through [Shared].
+func Corpus(tb testing.TB, name string) string {
+	tb.Helper()
+	return Shared(tb, "corpus", name)
+}
+
 // moduleRoot returns the directory holding go.mod, from the working
 // directory of the test (its package's directory) up.
 func moduleRoot() (string, error) {
