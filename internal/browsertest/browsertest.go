@@ -86,13 +86,20 @@ func Wait(ctx context.Context, js string, d time.Duration) error {
 // element there, and has not moved over two animation frames. An element
 // the page places after it is made (an editor tooltip starts off screen
 // until the next measure; a panel moves as the margin is laid out) is
-// found before it is where a click aims.
+// found before it is where a click aims. An element of the page's flow
+// whose centre is below or above the viewport is scrolled into view (not
+// one in a fixed box, such as a tooltip waiting to be placed).
 func Clickable(sel string) string {
 	return fmt.Sprintf(`(async () => {
 		const el = document.querySelector(%q);
 		if (!el) return false;
 		const frame = () => new Promise(r => requestAnimationFrame(() => r()));
-		const r0 = el.getBoundingClientRect();
+		const r0 = el.getBoundingClientRect(), y0 = r0.top + r0.height / 2;
+		if (y0 < 0 || y0 >= innerHeight) {
+			for (let e = el; e; e = e.parentElement) if (getComputedStyle(e).position === "fixed") return false;
+			el.scrollIntoView({block: "nearest"});
+			return false;
+		}
 		await frame();
 		await frame();
 		const r = el.getBoundingClientRect();

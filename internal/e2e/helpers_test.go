@@ -170,15 +170,10 @@ func (p *person) fill(sel, value string) {
 // click clicks the element a selector finds, once a click would reach it
 // (see [browsertest.Clickable]): on a wide document page the threads are
 // laid out beside their text after the page loads, which moves the review
-// panel below them, and a click aimed at the old place misses. An element
-// below the fold is scrolled into view first.
+// panel below them, and a click aimed at the old place misses.
 func (p *person) click(sel string) {
 	p.t.Helper()
-	p.waitJS(fmt.Sprintf(`(async () => {
-		const el = document.querySelector(%q), r = el?.getBoundingClientRect();
-		if (r && (r.top < 0 || r.bottom > innerHeight)) el.scrollIntoView({block: "nearest"});
-		return await %s;
-	})()`, sel, browsertest.Clickable(sel)), wait)
+	p.waitJS(browsertest.Clickable(sel), wait)
 	p.do(chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
 }
 
