@@ -133,11 +133,12 @@ func TestEditorViewerCannotEdit(t *testing.T) {
 	if got := evalT[string](c, `document.querySelector(".dk-modes [aria-pressed=true]")?.dataset.mode`); got != "preview" {
 		t.Errorf("viewer's mode = %q; want preview", got)
 	}
-	c.do(chromedp.Click(chromedp.CSS(`.dk-modes [data-mode="split"]`)))
+	c.click(`.dk-modes [data-mode="split"]`)
 	if got := evalT[string](c, `document.querySelector(".cm-content").contentEditable`); got != "false" {
 		t.Errorf("viewer's editor contentEditable = %q; want false", got)
 	}
-	c.do(chromedp.Click(chromedp.CSS(".cm-content")), chromedp.KeyEvent("XYZ"))
+	c.click(".cm-content")
+	c.do(chromedp.KeyEvent("XYZ"))
 	if got := c.editorText(); got != "Read me.\n" {
 		t.Errorf("viewer's editor = %q after typing; want it unchanged", got)
 	}
@@ -201,9 +202,9 @@ func TestEditorThreadFromSelection(t *testing.T) {
 	// Reply and resolve through the panel's forms (sent with fetch).
 	id := th["id"].(string)
 	a.do(chromedp.SendKeys(chromedp.CSS("#t-"+id+` textarea[name="body"]`), "The bbolt one."))
-	a.do(chromedp.Click(chromedp.CSS("#t-" + id + ` form[action$="/comments"] button`)))
+	a.click("#t-" + id + ` form[action$="/comments"] button`)
 	a.waitJS(`document.querySelectorAll("#t-`+id+` .comment").length === 2`, 10*time.Second)
-	a.do(chromedp.Click(chromedp.CSS("#t-" + id + ` form[action$="/resolve"] button`)))
+	a.click("#t-" + id + ` form[action$="/resolve"] button`)
 	a.waitJS(`document.getElementById("t-`+id+`")?.dataset.status === "resolved"`, 10*time.Second)
 	a.waitJS(`!document.querySelector(".cm-content .dk-thread")`, 10*time.Second)
 	if got := alice.must(http.StatusOK, "GET", "/api/threads/"+id, nil).str("status"); got != "resolved" {
@@ -218,7 +219,8 @@ func TestEditorSearchSuggest(t *testing.T) {
 	alice.createDoc(alice.must(http.StatusOK, "GET", "/api/docs/"+doc, nil).str("spaceId"), "Hiring plan", "# Hiring plan\n")
 	a := s.window("Alice")
 	a.do(chromedp.Navigate(s.ts.URL + "/"))
-	a.do(chromedp.Click(chromedp.CSS(`header input[name="q"]`)), chromedp.KeyEvent("stor"))
+	a.click(`header input[name="q"]`)
+	a.do(chromedp.KeyEvent("stor"))
 	a.waitJS(`document.querySelectorAll("[role=listbox] [role=option]").length === 1`, 10*time.Second)
 	if got := evalT[string](a, `document.querySelector("header input[name=q]").getAttribute("aria-expanded")`); got != "true" {
 		t.Errorf("aria-expanded = %q; want true", got)
@@ -243,7 +245,8 @@ func TestEditorSearchSuggest(t *testing.T) {
 	a.waitJS(`document.getElementById("doc")?.dataset.live === "ready"`, 10*time.Second)
 
 	// Escape closes the list.
-	a.do(chromedp.Click(chromedp.CSS(`header input[name="q"]`)), chromedp.KeyEvent("plan"))
+	a.click(`header input[name="q"]`)
+	a.do(chromedp.KeyEvent("plan"))
 	a.waitJS(`document.querySelectorAll("[role=listbox] [role=option]").length === 2`, 10*time.Second)
 	a.do(chromedp.KeyEvent(kb.Escape))
 	a.waitJS(`document.querySelector("[role=listbox]").hidden`, 10*time.Second)
@@ -256,12 +259,12 @@ func TestEditorReviewPanel(t *testing.T) {
 	a.openStub(doc)
 	a.do(chromedp.SendKeys(chromedp.CSS(`#review input[name="reviewers"]`), bob.email()))
 	// Without a deadline the API refuses, and the form says why.
-	a.do(chromedp.Click(chromedp.CSS(`#review button[value="review"]`)))
+	a.click(`#review button[value="review"]`)
 	a.waitJS(`document.querySelector("#review .dk-form-error")?.textContent.includes("due")`, 10*time.Second)
 	a.screenshot("review-error")
 	day := time.Now().AddDate(0, 0, 30).Format(time.DateOnly)
 	a.do(chromedp.SetValue(chromedp.CSS(`#review input[name="due"]`), day))
-	a.do(chromedp.Click(chromedp.CSS(`#review button[value="review"]`)))
+	a.click(`#review button[value="review"]`)
 	a.waitJS(`document.querySelector("#review .lifecycle")?.textContent === "review"`, 10*time.Second)
 	lc := alice.must(http.StatusOK, "GET", "/api/docs/"+doc+"/lifecycle", nil)
 	if got := lc.str("status"); got != "review" {

@@ -28,7 +28,7 @@ func TestEditorPushedUpdates(t *testing.T) {
 
 	// Alice starts typing a reply to the first thread.
 	reply := "#t-" + first + ` textarea[name="body"]`
-	a.do(chromedp.Click(chromedp.CSS(reply)))
+	a.click(reply)
 	a.typeText("I think so, bu")
 
 	// Bob selects a line in his window and starts a thread on it.
@@ -86,7 +86,7 @@ func TestEditorPreviewHighlightsMarkup(t *testing.T) {
 	}
 	a := s.window("Alice")
 	a.openDoc(doc)
-	a.do(chromedp.Click(chromedp.CSS(`.dk-modes [data-mode="split"]`)))
+	a.click(`.dk-modes [data-mode="split"]`)
 	a.waitJS(`CSS.highlights.get("dk-thread")?.size === 2`, 10*time.Second)
 	got := evalT[[]string](a, `[...CSS.highlights.get("dk-thread")].map(r => r.toString()).sort()`)
 	want := []string{"bold word and snake_case and a link", "one\nitem"}
