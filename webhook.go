@@ -2,10 +2,7 @@ package docket
 
 import (
 	"context"
-	"net/netip"
-	"net/url"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -156,97 +153,4 @@ type WebhookQueue interface {
 	// NextDue returns when the next queued delivery is due; ok is false
 	// when none is queued.
 	NextDue(ctx context.Context) (at time.Time, ok bool, err error)
-}
-
-// CheckWebhookURL validates a receiver URL and returns it normalised: it
-// must be absolute http or https with a host, without a fragment. Unless
-// allowPrivate is set, a host that is a literal loopback, private,
-// link-local or otherwise internal address, or localhost, is refused. A
-// host name that resolves to such an address must still be refused when
-// connecting: this check alone cannot stop DNS tricks.
-func CheckWebhookURL(raw string, allowPrivate bool) (string, error) {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return "", Errorf(EINVALID, "URL required.")
-	}
-	if len(raw) > MaxWebhookURLBytes {
-		return "", Errorf(EINVALID, "URL is longer than %d bytes.", MaxWebhookURLBytes)
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", Errorf(EINVALID, "URL is not valid.")
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", Errorf(EINVALID, "URL must start with http:// or https://.")
-	}
-	if u.Host == "" || u.Hostname() == "" || u.Opaque != "" {
-		return "", Errorf(EINVALID, "URL needs a host.")
-	}
-	if u.Fragment != "" || strings.Contains(raw, "#") {
-		return "", Errorf(EINVALID, "URL may not have a fragment (#).")
-	}
-	if strings.ContainsFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-		return "", Errorf(EINVALID, "URL contains spaces or control characters.")
-	}
-	if !allowPrivate {
-		host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-		if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-			return "", Errorf(EINVALID, "URL may not point at this server (localhost).")
-		}
-		if addr, err := netip.ParseAddr(host); err == nil && !PublicAddr(addr) {
-			return "", Errorf(EINVALID, "URL may not point at a loopback, private or link-local address.")
-		}
-	}
-	return u.String(), nil
-}
-
-// nonPublic are address ranges that are not on the public internet, beyond
-// what netip.Addr's predicates cover.
-var nonPublic = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),       // "this network"
-	netip.MustParsePrefix("100.64.0.0/10"),   // carrier-grade NAT
-	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
-	netip.MustParsePrefix("192.0.2.0/24"),    // documentation
-	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
-	netip.MustParsePrefix("198.51.100.0/24"), // documentation
-	netip.MustParsePrefix("203.0.113.0/24"),  // documentation
-	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and broadcast
-	netip.MustParsePrefix("100::/64"),        // discard
-	netip.MustParsePrefix("2001:db8::/32"),   // documentation
-}
-
-// embedsIPv4 are IPv6 ranges that carry an IPv4 address in their last 32
-// bits (NAT64) or after the first 16 (6to4); the IPv4 address is checked.
-var (
-	nat64  = netip.MustParsePrefix("64:ff9b::/96")
-	sixTo4 = netip.MustParsePrefix("2002::/16")
-)
-
-// PublicAddr reports whether a webhook may connect to addr: it is not
-// loopback, private, link-local, multicast, unspecified or otherwise
-// reserved, also when written as an IPv4-mapped or NAT64 IPv6 address.
-func PublicAddr(addr netip.Addr) bool {
-	addr = addr.Unmap()
-	if !addr.IsValid() || addr.Zone() != "" {
-		return false
-	}
-	if addr.Is6() {
-		b := addr.As16()
-		switch {
-		case nat64.Contains(addr):
-			return PublicAddr(netip.AddrFrom4([4]byte(b[12:16])))
-		case sixTo4.Contains(addr):
-			return PublicAddr(netip.AddrFrom4([4]byte(b[2:6])))
-		}
-	}
-	if addr.IsLoopback() || addr.IsPrivate() || addr.IsLinkLocalUnicast() || addr.IsLinkLocalMulticast() ||
-		addr.IsInterfaceLocalMulticast() || addr.IsMulticast() || addr.IsUnspecified() {
-		return false
-	}
-	for _, p := range nonPublic {
-		if p.Contains(addr) {
-			return false
-		}
-	}
-	return true
 }

@@ -182,13 +182,13 @@ func TestDocumentChangesAndSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	sessions := NewSessionService(f.db)
+	recordings := NewRecordingService(f.db)
 	start := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	ls := &docket.LiveSession{DocID: d.ID, StartedAt: start, StartVersion: 2, EndVersion: 4,
-		Participants: []docket.SessionParticipant{{UserID: docket.UserIDFromContext(ada), JoinedAt: start, Ops: 2}}}
+	rec := &docket.Recording{DocID: d.ID, StartedAt: start, StartVersion: 2, EndVersion: 4,
+		Participants: []docket.RecordingParticipant{{UserID: docket.UserIDFromContext(ada), JoinedAt: start, Ops: 2}}}
 	for _, end := range []time.Time{{}, start.Add(time.Hour), start.Add(2 * time.Hour)} {
-		ls.EndedAt = end
-		if err := sessions.SaveSession(ada, ls); err != nil {
+		rec.EndedAt = end
+		if err := recordings.SaveRecording(ada, rec); err != nil {
 			t.Fatal(err)
 		}
 	}

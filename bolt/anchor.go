@@ -14,18 +14,9 @@ import (
 
 // Anchors are code-point ranges [start, end) of a document's text at a
 // version. Reading a thread moves its range through every op committed
-// after that version:
-//
-//   - text inserted exactly at either boundary stays outside the range:
-//     the start moves after text inserted at it, the end stays before
-//     text inserted at it (as ot.TransformPosition moves a cursor), so
-//     typing right before or right after the quoted text does not grow it,
-//     while text inserted strictly inside it does;
-//   - deleted text leaves the range; a boundary inside deleted text moves
-//     to where the deletion was;
-//   - once every anchored character is gone the range is empty (start ==
-//     end) and stays a single position that moves like a cursor; the
-//     thread is then outdated and keeps its quote.
+// after that version with ot.TransformRange, which keeps text typed at a
+// boundary outside the range and empties the range once every anchored
+// character is gone; the thread is then outdated and keeps its quote.
 
 // movedAnchor is where an anchor was last moved to, stored with the
 // thread so that later reads only move it through newer ops.
@@ -33,85 +24,6 @@ type movedAnchor struct {
 	Version int64 `json:"v"`
 	Start   int   `json:"s"`
 	End     int   `json:"e"`
-}
-
-// moveStart returns where the start of a range at pos is after op: like
-// ot.TransformPosition, except that text inserted exactly at pos goes
-// before it.
-func moveStart(pos int, op ot.Op) int {
-	at := 0
-	for i := 0; i < len(op) && pos >= at; i++ {
-		c := op[i]
-		switch c.Kind() {
-		case ot.KindSkip:
-			at += c.Skip
-		case ot.KindInsert:
-			n := c.Len()
-			at += n
-			pos += n
-		case ot.KindDelete:
-			pos -= min(c.Len(), pos-at)
-		}
-	}
-	return pos
-}
-
-// moveRange returns the range [start, end) after op. An empty range moves
-// as one cursor.
-func moveRange(start, end int, op ot.Op) (int, int) {
-	if start == end {
-		p := ot.TransformPosition(start, op)
-		return p, p
-	}
-	s, e := moveStart(start, op), ot.TransformPosition(end, op)
-	return min(s, e), e
-}
-
-// opShape summarises an op for moving many positions through it: every
-// position before lead is unchanged and every position after tail (both
-// in the coordinates of the text before the op) moves by delta.
-type opShape struct {
-	lead, tail, delta int
-}
-
-func shapeOf(op ot.Op) opShape {
-	var sh opShape
-	in := 0 // code points of the old text consumed so far
-	first := true
-	for _, c := range op {
-		switch c.Kind() {
-		case ot.KindSkip:
-			in += c.Skip
-			continue
-		case ot.KindInsert:
-			sh.delta += c.Len()
-		case ot.KindDelete:
-			n := c.Len()
-			sh.delta -= n
-			in += n
-		}
-		if first {
-			sh.lead, first = in, false
-			if c.Kind() == ot.KindDelete {
-				sh.lead -= c.Len()
-			}
-		}
-		sh.tail = in
-	}
-	return sh
-}
-
-// shortcut returns the range [start, end) after an op of shape sh when
-// the range is entirely before or after the text the op changes, and
-// false when the op itself is needed (see moveRange).
-func (sh opShape) shortcut(start, end int) (int, int, bool) {
-	switch {
-	case end <= sh.lead: // an insert at end stays outside; a cursor stays before it
-		return start, end, true
-	case start > sh.tail:
-		return start + sh.delta, end + sh.delta, true
-	}
-	return 0, 0, false
 }
 
 // opKey is the key of the op in a stored op record, which is its last field.
@@ -146,136 +58,6 @@ func decodeRecordOp(v []byte) (ot.Op, error) {
 		return nil, err
 	}
 	return op, nil
-}
-
-// scanShape computes the shape of the op in JSON text (as the op log
-// stores it, already checked) without decoding it: no allocation, and
-// inserted text is only counted. It reports false for anything it does
-// not expect; the caller then decodes the op.
-func scanShape(data []byte) (opShape, bool) {
-	var sh opShape
-	in, first := 0, true
-	i := 0
-	ws := func() {
-		for i < len(data) && (data[i] == ' ' || data[i] == '\n' || data[i] == '\t' || data[i] == '\r') {
-			i++
-		}
-	}
-	num := func() (int, bool) {
-		n, start := 0, i
-		for i < len(data) && data[i] >= '0' && data[i] <= '9' && i-start < 10 {
-			n = n*10 + int(data[i]-'0')
-			i++
-		}
-		return n, i > start && n > 0
-	}
-	// str counts the code points of a JSON string.
-	str := func() (int, bool) {
-		i++ // the opening quote
-		n := 0
-		for i < len(data) {
-			switch c := data[i]; {
-			case c == '"':
-				i++
-				return n, n > 0
-			case c == '\\':
-				if i+1 < len(data) && data[i+1] == 'u' {
-					if i+6 > len(data) {
-						return 0, false
-					}
-					// A high surrogate and its low surrogate are one code
-					// point: count the high one only.
-					if h := data[i+2] | 0x20; !(h == 'd' && (data[i+3]|0x20) >= 'c' && (data[i+3]|0x20) <= 'f') {
-						n++
-					}
-					i += 6
-				} else {
-					n++
-					i += 2
-				}
-			default:
-				if c&0xC0 != 0x80 {
-					n++
-				}
-				i++
-			}
-		}
-		return 0, false
-	}
-	ws()
-	if i >= len(data) || data[i] != '[' {
-		return sh, false
-	}
-	i++
-	for {
-		ws()
-		if i >= len(data) {
-			return sh, false
-		}
-		var kind ot.Kind
-		var n int
-		var ok bool
-		switch c := data[i]; {
-		case c == ']':
-			i++
-			ws()
-			return sh, i == len(data)
-		case c >= '1' && c <= '9':
-			kind = ot.KindSkip
-			n, ok = num()
-		case c == '"':
-			kind = ot.KindInsert
-			n, ok = str()
-		case c == '{':
-			kind = ot.KindDelete
-			i++
-			ws()
-			if !bytes.HasPrefix(data[i:], []byte(`"d"`)) {
-				return sh, false
-			}
-			i += 3
-			ws()
-			if i >= len(data) || data[i] != ':' {
-				return sh, false
-			}
-			i++
-			ws()
-			if i < len(data) && data[i] == '"' {
-				n, ok = str()
-			} else {
-				n, ok = num()
-			}
-			ws()
-			if i >= len(data) || data[i] != '}' {
-				return sh, false
-			}
-			i++
-		}
-		if !ok {
-			return sh, false
-		}
-		switch kind {
-		case ot.KindSkip:
-			in += n
-		case ot.KindInsert:
-			if first {
-				sh.lead, first = in, false
-			}
-			sh.delta += n
-			sh.tail = in
-		case ot.KindDelete:
-			if first {
-				sh.lead, first = in, false
-			}
-			in += n
-			sh.delta -= n
-			sh.tail = in
-		}
-		ws()
-		if i < len(data) && data[i] == ',' {
-			i++
-		}
-	}
 }
 
 // anchorState is one anchor being moved.
@@ -327,17 +109,17 @@ func moveAnchors(tx *bolt.Tx, d *docket.Document, recs []*threadRecord, cacheAft
 			active++
 		}
 		var op ot.Op
-		sh, ok := scanShape(recordOpJSON(v))
+		sh, ok := ot.ScanShape(recordOpJSON(v))
 		if !ok {
 			var err error
 			if op, err = decodeRecordOp(v); err != nil {
 				return nil, fmt.Errorf("decode op %s@%d: %w", d.ID, ver, err)
 			}
-			sh = shapeOf(op)
+			sh = ot.ShapeOf(op)
 		}
 		for i := range states[:active] {
 			st := &states[i]
-			if s, e, ok := sh.shortcut(st.start, st.end); ok {
+			if s, e, ok := sh.TransformRange(st.start, st.end); ok {
 				st.start, st.end = s, e
 			} else {
 				if op == nil {
@@ -346,7 +128,7 @@ func moveAnchors(tx *bolt.Tx, d *docket.Document, recs []*threadRecord, cacheAft
 						return nil, fmt.Errorf("decode op %s@%d: %w", d.ID, ver, err)
 					}
 				}
-				st.start, st.end = moveRange(st.start, st.end, op)
+				st.start, st.end = ot.TransformRange(st.start, st.end, op)
 			}
 		}
 	}
@@ -359,4 +141,37 @@ func moveAnchors(tx *bolt.Tx, d *docket.Document, recs []*threadRecord, cacheAft
 		}
 	}
 	return dirty, nil
+}
+
+// checkAnchor checks the shape of an anchor; nil is a document-level
+// thread.
+func checkAnchor(a *docket.Anchor) error {
+	switch {
+	case a == nil:
+		return nil
+	case a.Version < 1:
+		return docket.Errorf(docket.EINVALID, "Anchor version must be 1 or more.")
+	case a.Start < 0 || a.End < 0:
+		return docket.Errorf(docket.EINVALID, "Anchor start and end must not be negative.")
+	case a.Start >= a.End:
+		return docket.Errorf(docket.EINVALID, "Anchor start must be before its end; leave the anchor out for a thread on the whole document.")
+	}
+	return nil
+}
+
+// quote returns the code points [start, end) of text, at most
+// MaxQuoteRunes of them.
+func quote(text string, start, end int) string {
+	end = min(end, start+docket.MaxQuoteRunes)
+	i, from := 0, len(text)
+	for pos := range text {
+		if i == start {
+			from = pos
+		}
+		if i == end {
+			return text[from:pos]
+		}
+		i++
+	}
+	return text[from:]
 }

@@ -153,9 +153,9 @@ func TestMigratesOldSchema(t *testing.T) {
 		t.Fatalf("Open of schema 1 = %v", err)
 	}
 	defer db.Close()
-	err := bolt.NewSessionService(db).SaveSession(context.Background(), &docket.LiveSession{DocID: "nosuchdoc"})
+	err := bolt.NewRecordingService(db).SaveRecording(context.Background(), &docket.Recording{DocID: "nosuchdoc"})
 	if docket.ErrorCode(err) != docket.ENOTFOUND {
-		t.Fatalf("SaveSession after migration = %v; want ENOTFOUND (the bucket exists)", err)
+		t.Fatalf("SaveRecording after migration = %v; want ENOTFOUND (the bucket exists)", err)
 	}
 }
 

@@ -35,26 +35,26 @@ const SchemaVersion = 5
 
 // Bucket names.
 var (
-	bucketMeta         = []byte("meta")
-	bucketUsers        = []byte("users")
-	bucketUserEmails   = []byte("user_emails")
-	bucketSessions     = []byte("sessions")
-	bucketUserSess     = []byte("user_sessions")
-	bucketTokens       = []byte("tokens")
-	bucketTokenHashes  = []byte("token_hashes")
-	bucketInvites      = []byte("invites")
-	bucketSpaces       = []byte("spaces")
-	bucketSpaceSlugs   = []byte("space_slugs")
-	bucketMembers      = []byte("members")       // spaceID/userID -> member
-	bucketUserSpaces   = []byte("user_spaces")   // userID/spaceID -> role
-	bucketDocs         = []byte("docs")          // docID -> metadata
-	bucketBodies       = []byte("bodies")        // docID -> current text
-	bucketSpaceDocs    = []byte("space_docs")    // spaceID/docID -> nil
-	bucketDocSources   = []byte("doc_sources")   // spaceID/source -> docID
-	bucketOps          = []byte("ops")           // docID -> bucket of version -> op record
-	bucketSnapshots    = []byte("snapshots")     // docID -> bucket of version -> text
-	bucketLiveSessions = []byte("live_sessions") // docID/sessionID -> session
-	keySchemaVersion   = []byte("schema_version")
+	bucketMeta        = []byte("meta")
+	bucketUsers       = []byte("users")
+	bucketUserEmails  = []byte("user_emails")
+	bucketSessions    = []byte("sessions")
+	bucketUserSess    = []byte("user_sessions")
+	bucketTokens      = []byte("tokens")
+	bucketTokenHashes = []byte("token_hashes")
+	bucketInvites     = []byte("invites")
+	bucketSpaces      = []byte("spaces")
+	bucketSpaceSlugs  = []byte("space_slugs")
+	bucketMembers     = []byte("members")       // spaceID/userID -> member
+	bucketUserSpaces  = []byte("user_spaces")   // userID/spaceID -> role
+	bucketDocs        = []byte("docs")          // docID -> metadata
+	bucketBodies      = []byte("bodies")        // docID -> current text
+	bucketSpaceDocs   = []byte("space_docs")    // spaceID/docID -> nil
+	bucketDocSources  = []byte("doc_sources")   // spaceID/source -> docID
+	bucketOps         = []byte("ops")           // docID -> bucket of version -> op record
+	bucketSnapshots   = []byte("snapshots")     // docID -> bucket of version -> text
+	bucketRecordings  = []byte("live_sessions") // docID/recordingID -> recording (name kept for existing files)
+	keySchemaVersion  = []byte("schema_version")
 
 	// Schema 3: discussion, decisions and what derives from them.
 	bucketThreads        = []byte("threads")         // threadID -> thread (without comments)
@@ -90,8 +90,8 @@ var (
 	migrations      = []func(tx *bolt.Tx) error{
 		// 0 -> 1: the initial layout.
 		func(tx *bolt.Tx) error { return createBuckets(tx, bucketsV1) },
-		// 1 -> 2: live sessions.
-		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketLiveSessions}) },
+		// 1 -> 2: recordings of live sessions.
+		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketRecordings}) },
 		// 2 -> 3: threads, decisions, events, inbox, actions, webhooks, minutes.
 		func(tx *bolt.Tx) error { return createBuckets(tx, bucketsV3) },
 		// 3 -> 4: last visits.

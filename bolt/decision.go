@@ -28,16 +28,18 @@ const maxReviewsPerDoc = 5000
 type DecisionService struct {
 	db       *DB
 	renderer docket.Renderer
-
-	// Actions, if set, reads the action items of the text for the
-	// minutes frozen at a decision when the stored ones are behind.
-	Actions *ActionService
+	minutes  *MinutesService
 }
 
 // NewDecisionService returns the decision service over db. Review bodies
-// are rendered with renderer, which must sanitise its output.
-func NewDecisionService(db *DB, renderer docket.Renderer) *DecisionService {
-	return &DecisionService{db: db, renderer: renderer}
+// are rendered with renderer, which must sanitise its output; minutes
+// freezes the minutes of a document when a decision is recorded, and must
+// not be nil.
+func NewDecisionService(db *DB, renderer docket.Renderer, minutes *MinutesService) *DecisionService {
+	if minutes == nil {
+		panic("bolt: NewDecisionService without a minutes service")
+	}
+	return &DecisionService{db: db, renderer: renderer, minutes: minutes}
 }
 
 // findLifecycle reads a document's lifecycle. A document without a record
@@ -360,7 +362,7 @@ func (s *DecisionService) Transition(ctx context.Context, docID string, t docket
 		if lc.Decision != nil {
 			// The minutes are frozen with the decision, this transition
 			// included: later edits to the document do not change them.
-			if lc.Decision.MinutesID, err = freezeMinutes(tx, d, t.To, now, s.Actions); err != nil {
+			if lc.Decision.MinutesID, err = s.minutes.freeze(tx, d, t.To, now); err != nil {
 				return err
 			}
 			if err := putJSON(tx.Bucket(bucketLifecycles), []byte(d.ID), lc); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
+	"github.com/docket-dev/docket/markdown"
 )
 
 // clock is a settable time source for DB.Now.
@@ -84,7 +85,7 @@ func newDecisionWorld(t *testing.T) *decisionWorld {
 	w.ed, w.edID = add("Ed", docket.RoleEditor)
 	w.vic, w.vicID = add("Vic", docket.RoleViewer)
 	w.docs = bolt.NewDocumentService(db)
-	w.dec = bolt.NewDecisionService(db, escaper{})
+	w.dec = bolt.NewDecisionService(db, escaper{}, bolt.NewMinutesService(db, nil, markdown.Minutes))
 	d, err := w.docs.CreateDocument(w.olga, docket.DocumentCreate{Space: "eng", Title: "RFC 1: Queues", Body: "# Queues\n", Kind: docket.KindRFC})
 	if err != nil {
 		t.Fatal(err)

@@ -530,7 +530,7 @@ func (s *DocumentService) DeleteDocument(ctx context.Context, id string) error {
 			return err
 		}
 		s.db.notify(tx, docket.Change{Kind: docket.ChangeDeleted, DocID: d.ID, SpaceID: d.SpaceID})
-		if err := deletePrefix(tx.Bucket(bucketLiveSessions), id); err != nil {
+		if err := deletePrefix(tx.Bucket(bucketRecordings), id); err != nil {
 			return err
 		}
 		if err := deletePrefix(tx.Bucket(bucketVisits), id); err != nil {

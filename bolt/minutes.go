@@ -12,16 +12,27 @@ import (
 
 var _ docket.MinutesService = (*MinutesService)(nil)
 
-// MinutesService implements [docket.MinutesService].
+// WriteMinutesFunc writes minutes as a markdown document
+// (markdown.Minutes). It must be safe for concurrent use.
+type WriteMinutesFunc func(m *docket.MinutesData) string
+
+// MinutesService implements [docket.MinutesService]. It also freezes the
+// minutes at each decision, for the [DecisionService].
 type MinutesService struct {
 	db      *DB
 	actions *ActionService
+	write   WriteMinutesFunc
 }
 
 // NewMinutesService returns the minutes service over db. actions, if not
 // nil, reads the action items of a text whose stored items are behind.
-func NewMinutesService(db *DB, actions *ActionService) *MinutesService {
-	return &MinutesService{db: db, actions: actions}
+// write writes the minutes as markdown, for MinutesMarkdown and for the
+// records frozen at decisions; it must not be nil.
+func NewMinutesService(db *DB, actions *ActionService, write WriteMinutesFunc) *MinutesService {
+	if write == nil {
+		panic("bolt: NewMinutesService without a minutes writer")
+	}
+	return &MinutesService{db: db, actions: actions, write: write}
 }
 
 // CompileMinutes implements [docket.MinutesService].
@@ -36,6 +47,15 @@ func (s *MinutesService) CompileMinutes(ctx context.Context, docID string) (*doc
 		return err
 	})
 	return out, err
+}
+
+// MinutesMarkdown implements [docket.MinutesService].
+func (s *MinutesService) MinutesMarkdown(ctx context.Context, docID string) (string, error) {
+	m, err := s.CompileMinutes(ctx, docID)
+	if err != nil {
+		return "", err
+	}
+	return s.write(m), nil
 }
 
 // FindMinutesRecords implements [docket.MinutesService].
@@ -82,15 +102,15 @@ func (s *MinutesService) FindMinutesRecord(ctx context.Context, docID, id string
 	return &r, nil
 }
 
-// freezeMinutes compiles a document's minutes in the caller's transaction
-// and stores them as a record, returning its id. The decision being
-// recorded must already be in the lifecycle record.
-func freezeMinutes(tx *bolt.Tx, d *docket.Document, outcome docket.Status, now time.Time, actions *ActionService) (string, error) {
-	m, err := compileMinutes(tx, d, now, actions)
+// freeze compiles a document's minutes in the caller's transaction and
+// stores them as a record, returning its id. The decision being recorded
+// must already be in the lifecycle record.
+func (s *MinutesService) freeze(tx *bolt.Tx, d *docket.Document, outcome docket.Status, now time.Time) (string, error) {
+	m, err := compileMinutes(tx, d, now, s.actions)
 	if err != nil {
 		return "", err
 	}
-	r := docket.MinutesRecord{ID: newID(), DocID: d.ID, Version: d.Version, Outcome: outcome, FrozenAt: now, Markdown: m.Markdown()}
+	r := docket.MinutesRecord{ID: newID(), DocID: d.ID, Version: d.Version, Outcome: outcome, FrozenAt: now, Markdown: s.write(m)}
 	if err := putJSON(tx.Bucket(bucketMinutes), pair(d.ID, r.ID), &r); err != nil {
 		return "", err
 	}
@@ -268,21 +288,21 @@ func compileMinutes(tx *bolt.Tx, d *docket.Document, now time.Time, actions *Act
 		m.Actions = append(m.Actions, docket.MinutesAction{Text: it.Text, Owner: owner, Due: it.Due, Done: it.Done})
 	}
 
-	var sessions []*docket.LiveSession
-	if err := eachPrefixed(tx.Bucket(bucketLiveSessions), d.ID, func(v []byte) error {
-		var ls docket.LiveSession
-		if err := json.Unmarshal(v, &ls); err != nil {
+	var recordings []*docket.Recording
+	if err := eachPrefixed(tx.Bucket(bucketRecordings), d.ID, func(v []byte) error {
+		var r docket.Recording
+		if err := json.Unmarshal(v, &r); err != nil {
 			return err
 		}
-		sessions = append(sessions, &ls)
+		recordings = append(recordings, &r)
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	sort.Slice(sessions, func(i, j int) bool { return sessions[i].StartedAt.Before(sessions[j].StartedAt) })
-	for _, ls := range sessions {
-		ms := docket.MinutesSession{StartedAt: ls.StartedAt, EndedAt: ls.EndedAt, StartVersion: ls.StartVersion, EndVersion: ls.EndVersion}
-		for _, p := range ls.Participants {
+	sort.Slice(recordings, func(i, j int) bool { return recordings[i].StartedAt.Before(recordings[j].StartedAt) })
+	for _, r := range recordings {
+		ms := docket.MinutesSession{StartedAt: r.StartedAt, EndedAt: r.EndedAt, StartVersion: r.StartVersion, EndVersion: r.EndVersion}
+		for _, p := range r.Participants {
 			ms.Participants = append(ms.Participants, docket.MinutesSessionParticipant{Name: nm.of(p.UserID), Ops: p.Ops})
 			participant(p.UserID)
 		}

@@ -22,7 +22,10 @@ func TestScanItemsForSearch(t *testing.T) {
 	ctx := f.root
 	sp := f.space(ctx, "eng")
 	a, b, c := f.doc(ctx, sp, "A"), f.doc(ctx, sp, "B"), f.doc(ctx, sp, "C")
-	dec := NewDecisionService(f.db, plainRenderer{})
+	// The minutes' text is markdown.Minutes' business; here it only has
+	// to be there.
+	title := func(m *docket.MinutesData) string { return "# Minutes: " + m.Title + "\n" }
+	dec := NewDecisionService(f.db, plainRenderer{}, NewMinutesService(f.db, nil, title))
 	for _, d := range []*docket.Document{a, c} {
 		if _, err := dec.Transition(ctx, d.ID, docket.Transition{To: docket.StatusWithdrawn, Summary: "Dropped " + d.Title}); err != nil {
 			t.Fatal(err)

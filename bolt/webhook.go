@@ -28,7 +28,8 @@ var (
 // an attempt is under way, at the end of its lease) and hook_deliveries
 // (seqKey(hookID, id)), the delivery log.
 type WebhookService struct {
-	db *DB
+	db       *DB
+	checkURL CheckURLFunc
 
 	// AllowPrivate lets webhooks name loopback, private and link-local
 	// addresses (for receivers on the same machine or network). Off by
@@ -37,8 +38,19 @@ type WebhookService struct {
 	AllowPrivate bool
 }
 
-// NewWebhookService returns the webhook store over db.
-func NewWebhookService(db *DB) *WebhookService { return &WebhookService{db: db} }
+// CheckURLFunc validates the receiver URL of a webhook and returns it
+// normalised, or an EINVALID error; allowPrivate is
+// [WebhookService.AllowPrivate]. webhook.CheckURL is the policy.
+type CheckURLFunc func(raw string, allowPrivate bool) (string, error)
+
+// NewWebhookService returns the webhook store over db. checkURL decides
+// which receiver URLs webhooks may have; it must not be nil.
+func NewWebhookService(db *DB, checkURL CheckURLFunc) *WebhookService {
+	if checkURL == nil {
+		panic("bolt: NewWebhookService without a URL check")
+	}
+	return &WebhookService{db: db, checkURL: checkURL}
+}
 
 // MaxDeliveryLog is how many deliveries are kept per webhook; older ones
 // that are finished are deleted.
@@ -191,7 +203,7 @@ func adminHook(ctx context.Context, tx *bolt.Tx, id string) (*hookRecord, error)
 // CreateWebhook implements [docket.WebhookService].
 func (s *WebhookService) CreateWebhook(ctx context.Context, wc docket.WebhookCreate) (*docket.Webhook, string, error) {
 	caller := docket.UserIDFromContext(ctx)
-	u, err := docket.CheckWebhookURL(wc.URL, s.AllowPrivate)
+	u, err := s.checkURL(wc.URL, s.AllowPrivate)
 	if err != nil {
 		return nil, "", err
 	}

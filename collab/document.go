@@ -2,7 +2,7 @@ package collab
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"time"
 
 	docket "github.com/docket-dev/docket"
@@ -45,19 +45,19 @@ type committed struct {
 
 // document is one open document, owned by its goroutine.
 type document struct {
-	hub     *Hub
-	id      string
-	version int64
-	text    string
-	length  int                        // text's length in code points
-	recent  []committed                // the last ops, recent[len-1].rec.Version == version-1
-	subs    map[*Subscriber]bool       // op subscribers
-	psubs   map[*Subscriber]bool       // presence subscribers
-	pids    map[string]map[string]bool // src -> presence ids it announced
-	session *liveSession
-	inbox   chan request
-	quit    chan struct{}
-	stopped chan struct{}
+	hub      *Hub
+	id       string
+	version  int64
+	text     string
+	length   int                        // text's length in code points
+	recent   []committed                // the last ops, recent[len-1].rec.Version == version-1
+	subs     map[*Subscriber]bool       // op subscribers
+	psubs    map[*Subscriber]bool       // presence subscribers
+	pids     map[string]map[string]bool // src -> presence ids it announced
+	recorder *recorder                  // the running recording, if any
+	inbox    chan request
+	quit     chan struct{}
+	stopped  chan struct{}
 }
 
 func newDocument(h *Hub, id string, version int64, text string) *document {
@@ -107,11 +107,11 @@ func (d *document) run() {
 			default:
 			}
 			d.drain()
-			d.sessionEnd(true)
+			d.recordEnd(true)
 			return
 		case <-d.quit:
 			d.drain()
-			d.sessionEnd(true)
+			d.recordEnd(true)
 			return
 		}
 	}
@@ -194,7 +194,7 @@ func (d *document) submitAll(subs []*submitRequest) {
 		}
 	}
 	d.trimRecent()
-	d.sessionOps(commits)
+	d.recordOps(commits)
 	for _, p := range acks {
 		p.req.reply <- submitReply{ack: p.ack}
 	}
@@ -216,27 +216,15 @@ func (d *document) submitAll(subs []*submitRequest) {
 	}
 }
 
-// broadcast delivers an event to every subscriber but the one named src,
-// forgetting those that were dropped.
-func (d *document) broadcast(set map[*Subscriber]bool, src string, ev Event) {
-	for s := range set {
-		if s.Src == src && src != "" {
-			continue
-		}
-		if !s.deliver(ev) {
-			d.drop(s)
-		}
-	}
-}
-
 // drop forgets a subscriber that was dropped for falling behind.
 func (d *document) drop(s *Subscriber) {
 	delete(d.subs, s)
 	delete(d.psubs, s)
-	d.sessionLeave(s.UserID)
+	d.recordLeave(s.UserID)
 }
 
-// handleSubscription serves the subscription and presence requests.
+// handleSubscription serves the subscription, presence and recording
+// requests.
 func (d *document) handleSubscription(req request) {
 	switch r := req.(type) {
 	case *subscribeRequest:
@@ -254,49 +242,27 @@ func (d *document) handleSubscription(req request) {
 		}
 		if rep.err == nil && !d.subs[r.sub] {
 			d.subs[r.sub] = true
-			d.sessionJoin(r.sub.UserID)
+			d.recordJoin(r.sub.UserID)
 		}
 		r.reply <- rep
 	case *unsubscribeRequest:
 		if !r.presence && d.subs[r.sub] {
 			delete(d.subs, r.sub)
-			d.sessionLeave(r.sub.UserID)
+			d.recordLeave(r.sub.UserID)
 		}
-		if r.presence && d.psubs[r.sub] {
-			delete(d.psubs, r.sub)
-			for id := range d.pids[r.sub.Src] {
-				d.broadcast(d.psubs, r.sub.Src, Event{DocID: d.id, Presence: &Presence{Src: r.sub.Src, ID: id, Version: d.version, Value: json.RawMessage("null")}})
-			}
-			delete(d.pids, r.sub.Src)
+		if r.presence {
+			d.unsubscribePresence(r.sub)
 		}
 		close(r.done)
 	case *presenceSubscribeRequest:
-		d.psubs[r.sub] = true
-		d.broadcast(d.psubs, r.sub.Src, Event{DocID: d.id, PresenceRequest: true})
+		d.subscribePresence(r.sub)
 		close(r.done)
-	case *sessionEndRequest:
-		d.sessionEnd(false)
-	case *sessionSaveRequest:
-		d.sessionSaveDue()
+	case *recordingEndRequest:
+		d.recordEnd(false)
+	case *recordingSaveRequest:
+		d.recordSaveDue()
 	case *presenceRequest:
-		p := r.p
-		if p.Version < 0 || p.Version > d.version {
-			p.Version = d.version
-		}
-		if ops, err := d.opsSince(p.Version); err == nil {
-			p.Value = movePresence(p.Value, ops)
-			p.Version = d.version
-		}
-		if string(p.Value) == "null" {
-			delete(d.pids[p.Src], p.ID)
-		} else {
-			if d.pids[p.Src] == nil {
-				d.pids[p.Src] = map[string]bool{}
-			}
-			d.pids[p.Src][p.ID] = true
-		}
-		d.broadcast(d.psubs, p.Src, Event{DocID: d.id, Presence: &p})
-		r.done <- p
+		r.done <- d.relayPresence(r.p)
 	}
 }
 
@@ -395,6 +361,15 @@ func (d *document) apply(s Submission) (*Ack, *docket.OpRecord, error) {
 	d.text = text
 	d.length += op.TargetLen() - op.BaseLen()
 	return &Ack{Version: rec.Version, Op: op, Missed: missed}, rec, nil
+}
+
+// invalidOp wraps an ot error as an invalid-op error.
+func invalidOp(err error) error {
+	var de *docket.Error
+	if errors.As(err, &de) {
+		return err
+	}
+	return docket.Errorf(docket.EINVALID, "Invalid op: %v", err)
 }
 
 // trimRecent keeps the in-memory history bounded.

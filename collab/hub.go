@@ -2,7 +2,6 @@ package collab
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -51,15 +50,15 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Logger receives commit failures.
 	Logger *slog.Logger
-	// Sessions, if set, records live sessions.
-	Sessions docket.SessionService
-	// SessionGrace is how long a session stays open after the last
+	// Recordings, if set, stores a recording of each live session.
+	Recordings docket.RecordingService
+	// RecordingGrace is how long a recording goes on after the last
 	// subscriber left, so that a reconnect continues it.
-	SessionGrace time.Duration
-	// SessionSave is how soon after an op a running session's counts are
-	// stored, so that the history page and GET /api/docs/:id/sessions
+	RecordingGrace time.Duration
+	// RecordingSave is how soon after an op a running recording's counts
+	// are stored, so that the history page and GET /api/docs/:id/sessions
 	// show a live session as it goes (5 s).
-	SessionSave time.Duration
+	RecordingSave time.Duration
 	// ObserveCommit, if set, is called after every group commit that
 	// succeeded with the number of ops it stored and how long the
 	// transaction took, fsync included (for metrics; must be quick).
@@ -81,6 +80,7 @@ type Hub struct {
 	closed   bool // Close has begun: no document opens any more
 
 	commits chan *commitRequest
+	saver   *saver // stores recordings; nil without Options.Recordings
 	done    chan struct{}
 	wg      sync.WaitGroup
 }
@@ -96,11 +96,11 @@ func New(store docket.OpLog, opts Options) *Hub {
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = 5 * time.Minute
 	}
-	if opts.SessionGrace <= 0 {
-		opts.SessionGrace = 30 * time.Second
+	if opts.RecordingGrace <= 0 {
+		opts.RecordingGrace = 30 * time.Second
 	}
-	if opts.SessionSave <= 0 {
-		opts.SessionSave = 5 * time.Second
+	if opts.RecordingSave <= 0 {
+		opts.RecordingSave = 5 * time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -112,13 +112,17 @@ func New(store docket.OpLog, opts Options) *Hub {
 		commits:  make(chan *commitRequest, 1024),
 		done:     make(chan struct{}),
 	}
+	if opts.Recordings != nil {
+		h.saver = newSaver(opts.Recordings, opts.Logger)
+	}
 	h.wg.Add(1)
 	go h.runCommitter()
 	return h
 }
 
 // Close stops every document goroutine and the committer, after the
-// commits in flight have finished.
+// commits in flight have finished, and then stores the recordings that
+// wait to be.
 func (h *Hub) Close() {
 	h.mu.Lock()
 	h.closed = true
@@ -130,6 +134,9 @@ func (h *Hub) Close() {
 	}
 	close(h.done)
 	h.wg.Wait()
+	if h.saver != nil {
+		h.saver.close()
+	}
 }
 
 var errClosed = docket.Errorf(docket.EUNAVAILABLE, "The server is shutting down; reconnect.")
@@ -259,78 +266,4 @@ func (h *Hub) OpenDocuments() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return len(h.docs)
-}
-
-// commitRequest is a batch of commits from one document.
-type commitRequest struct {
-	commits []docket.OpCommit
-	result  chan error
-}
-
-// runCommitter writes commits in groups: while one transaction is being
-// made durable, the requests that arrive wait and then go together into
-// the next one, so one fsync serves many ops of many documents.
-func (h *Hub) runCommitter() {
-	defer h.wg.Done()
-	for {
-		var first *commitRequest
-		select {
-		case first = <-h.commits:
-		case <-h.done:
-			// Drain what was queued before the documents stopped.
-			for {
-				select {
-				case r := <-h.commits:
-					h.commit([]*commitRequest{r})
-				default:
-					return
-				}
-			}
-		}
-		batch := []*commitRequest{first}
-	gather:
-		for len(batch) < 256 {
-			select {
-			case r := <-h.commits:
-				batch = append(batch, r)
-			default:
-				break gather
-			}
-		}
-		h.commit(batch)
-	}
-}
-
-func (h *Hub) commit(batch []*commitRequest) {
-	var all []docket.OpCommit
-	for _, r := range batch {
-		all = append(all, r.commits...)
-	}
-	start := time.Now()
-	err := h.store.CommitOps(context.Background(), all)
-	if err == nil && h.opts.ObserveCommit != nil {
-		h.opts.ObserveCommit(len(all), time.Since(start))
-	}
-	if err != nil && len(batch) > 1 {
-		// One document's failure must not fail the others: retry alone.
-		for _, r := range batch {
-			r.result <- h.store.CommitOps(context.Background(), r.commits)
-		}
-		return
-	}
-	if err != nil {
-		h.log.Error("commit failed", slog.Any("err", err), slog.Int("ops", len(all)))
-	}
-	for _, r := range batch {
-		r.result <- err
-	}
-}
-
-// errorf wraps an ot error as an invalid-op error.
-func invalidOp(err error) error {
-	var de *docket.Error
-	if errors.As(err, &de) {
-		return err
-	}
-	return docket.Errorf(docket.EINVALID, "Invalid op: %v", err)
 }

@@ -15,9 +15,9 @@ import (
 // This file holds the public side of the ShareDB wire protocol adapter
 // (protocol 1.2, collection "docs", type text-unicode): [Live] serves
 // connections, [Conn] is the socket it needs and [Documents] the
-// permission-checked reads it makes. The session itself (a reader
-// goroutine per connection, and a writer goroutine while there is output)
-// is in sharedb_session.go and sharedb_writer.go, the wire frames in
+// permission-checked reads it makes. A connection itself (a reader
+// goroutine, and a writer goroutine while there is output) is a conn, in
+// conn.go and the files named after it; the wire frames are in
 // sharedb_frames.go.
 
 // WebSocket message types and close codes (RFC 6455). The values are the
@@ -235,12 +235,12 @@ type Live struct {
 	store Documents
 	opts  LiveOptions
 
-	mu       sync.Mutex
-	sessions map[*session]struct{}
-	srcs     map[string]*session // agent id -> the session that uses it
-	closing  bool
-	ticking  bool // the ticker goroutine runs
-	wg       sync.WaitGroup
+	mu      sync.Mutex
+	conns   map[*conn]struct{}
+	srcs    map[string]*conn // agent id -> the connection that uses it
+	closing bool
+	ticking bool // the ticker goroutine runs
+	wg      sync.WaitGroup
 
 	start   time.Time    // the origin of the ticker's clock
 	writers atomic.Int64 // writer goroutines running
@@ -250,7 +250,7 @@ type Live struct {
 // reads history through store.
 func NewLive(hub *Hub, store Documents, opts LiveOptions) *Live {
 	opts.setDefaults()
-	return &Live{hub: hub, store: store, opts: opts, sessions: map[*session]struct{}{}, srcs: map[string]*session{}, start: time.Now()}
+	return &Live{hub: hub, store: store, opts: opts, conns: map[*conn]struct{}{}, srcs: map[string]*conn{}, start: time.Now()}
 }
 
 // Serve speaks the protocol on conn until the connection ends, and then
@@ -258,20 +258,20 @@ func NewLive(hub *Hub, store Documents, opts LiveOptions) *Live {
 // every permission check and every op's author use that user, never a
 // field of a message. Serve returns EUNAUTHORIZED without a user and
 // EUNAVAILABLE after [Live.Shutdown]; it closes conn in every case.
-func (l *Live) Serve(ctx context.Context, conn Conn) error {
+func (l *Live) Serve(ctx context.Context, ws Conn) error {
 	user := docket.UserFromContext(ctx)
 	if user == nil {
-		conn.Close()
+		ws.Close()
 		return docket.Errorf(docket.EUNAUTHORIZED, "Sign in first.")
 	}
-	s := newSession(l, ctx, conn, user.ID)
-	if !l.add(s) {
-		conn.WriteControl(closeMessage, closePayload(CloseGoingAway, "The server is shutting down."), time.Now().Add(time.Second))
-		conn.Close()
+	c := newConn(l, ctx, ws, user.ID)
+	if !l.add(c) {
+		ws.WriteControl(closeMessage, closePayload(CloseGoingAway, "The server is shutting down."), time.Now().Add(time.Second))
+		ws.Close()
 		return docket.Errorf(docket.EUNAVAILABLE, "The server is shutting down.")
 	}
 	defer l.wg.Done()
-	s.run()
+	c.run()
 	return nil
 }
 
@@ -279,7 +279,7 @@ func (l *Live) Serve(ctx context.Context, conn Conn) error {
 func (l *Live) Connections() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.sessions)
+	return len(l.conns)
 }
 
 // Shutdown refuses new connections, closes the open ones with code 1001
@@ -288,13 +288,13 @@ func (l *Live) Connections() int {
 func (l *Live) Shutdown(ctx context.Context) error {
 	l.mu.Lock()
 	l.closing = true
-	sessions := make([]*session, 0, len(l.sessions))
-	for s := range l.sessions {
-		sessions = append(sessions, s)
+	conns := make([]*conn, 0, len(l.conns))
+	for c := range l.conns {
+		conns = append(conns, c)
 	}
 	l.mu.Unlock()
-	for _, s := range sessions {
-		s.close(CloseGoingAway, "The server is restarting; reconnect.")
+	for _, c := range conns {
+		c.close(CloseGoingAway, "The server is restarting; reconnect.")
 	}
 	done := make(chan struct{})
 	go func() {
@@ -309,20 +309,20 @@ func (l *Live) Shutdown(ctx context.Context) error {
 	}
 }
 
-func (l *Live) add(s *session) bool {
+func (l *Live) add(c *conn) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closing {
 		return false
 	}
 	now := l.now()
-	s.nextPing = now + int64(l.opts.PingInterval)
-	s.nextRecheck = now + int64(l.opts.RecheckInterval)
+	c.nextPing = now + int64(l.opts.PingInterval)
+	c.nextRecheck = now + int64(l.opts.RecheckInterval)
 	// The first recheck runs whatever the epoch: something may have been
 	// revoked between the upgrade's authentication and now.
-	s.checkedAt = now - int64(l.opts.FullRecheck)
-	l.sessions[s] = struct{}{}
-	l.srcs[s.src] = s
+	c.checkedAt = now - int64(l.opts.FullRecheck)
+	l.conns[c] = struct{}{}
+	l.srcs[c.src] = c
 	l.wg.Add(1)
 	if !l.ticking {
 		l.ticking = true
@@ -345,16 +345,16 @@ func (l *Live) tick() {
 	period = max(period, 5*time.Millisecond)
 	t := time.NewTicker(period)
 	defer t.Stop()
-	var sessions []*session
+	var conns []*conn
 	for range t.C {
 		l.mu.Lock()
-		if len(l.sessions) == 0 {
+		if len(l.conns) == 0 {
 			l.ticking = false
 			l.mu.Unlock()
 			return
 		}
-		for s := range l.sessions {
-			sessions = append(sessions, s)
+		for c := range l.conns {
+			conns = append(conns, c)
 		}
 		l.mu.Unlock()
 		var epoch uint64
@@ -362,61 +362,61 @@ func (l *Live) tick() {
 			epoch = l.opts.Epoch()
 		}
 		now := l.now()
-		for _, s := range sessions {
-			l.due(s, now, epoch)
+		for _, c := range conns {
+			l.due(c, now, epoch)
 		}
-		clear(sessions)
-		sessions = sessions[:0]
+		clear(conns)
+		conns = conns[:0]
 	}
 }
 
-// due marks the ping and recheck of s that are due at now and kicks its
+// due marks the ping and recheck of c that are due at now and kicks its
 // writer if there are any. Called by the ticker only.
-func (l *Live) due(s *session, now int64, epoch uint64) {
+func (l *Live) due(c *conn, now int64, epoch uint64) {
 	kick := false
-	if now >= s.nextPing {
-		s.nextPing = now + int64(l.opts.PingInterval)
-		s.pingDue.Store(true)
+	if now >= c.nextPing {
+		c.nextPing = now + int64(l.opts.PingInterval)
+		c.pingDue.Store(true)
 		kick = true
 	}
-	if now >= s.nextRecheck {
-		s.nextRecheck = now + int64(l.opts.RecheckInterval)
+	if now >= c.nextRecheck {
+		c.nextRecheck = now + int64(l.opts.RecheckInterval)
 		// With Epoch, only when something may have been revoked since
 		// the last recheck, or for expiries after FullRecheck. The epoch
 		// is read before the recheck runs, so a change during it leads to
 		// another.
-		if l.opts.Epoch == nil || epoch != s.checkedEpoch || now-s.checkedAt >= int64(l.opts.FullRecheck) {
-			s.checkedEpoch, s.checkedAt = epoch, now
-			s.recheckDue.Store(true)
+		if l.opts.Epoch == nil || epoch != c.checkedEpoch || now-c.checkedAt >= int64(l.opts.FullRecheck) {
+			c.checkedEpoch, c.checkedAt = epoch, now
+			c.recheckDue.Store(true)
 			kick = true
 		}
 	}
 	if kick {
-		s.kick()
+		c.kick()
 	}
 }
 
-func (l *Live) remove(s *session) {
+func (l *Live) remove(c *conn) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	delete(l.sessions, s)
-	if l.srcs[s.src] == s {
-		delete(l.srcs, s.src)
+	delete(l.conns, c)
+	if l.srcs[c.src] == c {
+		delete(l.srcs, c.src)
 	}
 }
 
-// claim makes s the session of agent id src and returns the session that
-// had it, if any: a client that reconnects while its old socket is still
+// claim makes c the connection of agent id src and returns the connection
+// that had it, if any: a client that reconnects while its old socket is still
 // open on the server (a half-open TCP connection) takes its id over.
-func (l *Live) claim(s *session, old, src string) *session {
+func (l *Live) claim(c *conn, old, src string) *conn {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	prev := l.srcs[src]
-	if l.srcs[old] == s {
+	if l.srcs[old] == c {
 		delete(l.srcs, old)
 	}
-	l.srcs[src] = s
-	if prev == s {
+	l.srcs[src] = c
+	if prev == c {
 		return nil
 	}
 	return prev

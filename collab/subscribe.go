@@ -2,13 +2,15 @@ package collab
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"sync"
 
 	docket "github.com/docket-dev/docket"
-	"github.com/docket-dev/docket/collab/ot"
 )
+
+// This file is what subscribers receive: [Event]s in a bounded queue per
+// [Subscriber], filled by the document goroutine (deliverAll) and emptied
+// by the connection's writer.
 
 // Event is something a subscriber is told about a document.
 type Event struct {
@@ -23,18 +25,6 @@ type Event struct {
 	PresenceRequest bool
 	// frame is Op's wire frame, built once for every subscriber.
 	frame []byte
-}
-
-// Presence is an agent's cursor or selection in a document. Value is
-// opaque JSON except for the numeric fields "anchor", "head", "index" and
-// "end", which are code point positions at Version and are moved through
-// later ops; null means the agent left.
-type Presence struct {
-	Src     string
-	ID      string
-	Version int64
-	Value   json.RawMessage
-	Seq     int64 // the client's presence version ("pv")
 }
 
 // Subscriber is one connection's view of the documents it subscribed to.
@@ -189,20 +179,8 @@ type unsubscribeRequest struct {
 	done     chan struct{}
 }
 
-type presenceSubscribeRequest struct {
-	sub  *Subscriber
-	done chan struct{}
-}
-
-type presenceRequest struct {
-	p    Presence
-	done chan Presence
-}
-
-func (*subscribeRequest) isRequest()         {}
-func (*unsubscribeRequest) isRequest()       {}
-func (*presenceSubscribeRequest) isRequest() {}
-func (*presenceRequest) isRequest()          {}
+func (*subscribeRequest) isRequest()   {}
+func (*unsubscribeRequest) isRequest() {}
 
 // Subscribe registers sub for a document's ops. With from < 0 it returns
 // the current version and text; otherwise the ops from version from on,
@@ -222,10 +200,6 @@ func (h *Hub) Subscribe(ctx context.Context, docID string, sub *Subscriber, from
 // subscription, if any, goes on.
 func (h *Hub) Unsubscribe(docID string, sub *Subscriber) { h.unsubscribe(docID, sub, false) }
 
-// UnsubscribePresence ends sub's presence subscription only; when it had
-// presence, the others are told it left.
-func (h *Hub) UnsubscribePresence(docID string, sub *Subscriber) { h.unsubscribe(docID, sub, true) }
-
 func (h *Hub) unsubscribe(docID string, sub *Subscriber, presence bool) {
 	h.mu.Lock()
 	d := h.docs[docID]
@@ -242,56 +216,4 @@ func (h *Hub) unsubscribe(docID string, sub *Subscriber, presence bool) {
 		}
 	case <-d.stopped:
 	}
-}
-
-// SubscribePresence registers sub for a document's presence; the others
-// are asked to send theirs again.
-func (h *Hub) SubscribePresence(ctx context.Context, docID string, sub *Subscriber) error {
-	req := &presenceSubscribeRequest{sub: sub, done: make(chan struct{})}
-	_, err := call(ctx, h, docID, req, req.done)
-	return err
-}
-
-// SubmitPresence moves a presence's positions to the current version and
-// relays it to the document's other presence subscribers. It returns the
-// presence as relayed.
-func (h *Hub) SubmitPresence(ctx context.Context, docID string, p Presence) (Presence, error) {
-	req := &presenceRequest{p: p, done: make(chan Presence, 1)}
-	out, err := call(ctx, h, docID, req, req.done)
-	if err != nil {
-		return p, err
-	}
-	return out, nil
-}
-
-// positionFields are the presence fields that hold positions.
-var positionFields = []string{"anchor", "head", "index", "end"}
-
-// movePresence transforms a presence value's positions through ops.
-func movePresence(value json.RawMessage, ops []committed) json.RawMessage {
-	var m map[string]any
-	if len(ops) == 0 || json.Unmarshal(value, &m) != nil || m == nil {
-		return value
-	}
-	changed := false
-	for _, f := range positionFields {
-		pos, ok := m[f].(float64)
-		if !ok || pos < 0 || pos != float64(int(pos)) {
-			continue
-		}
-		p := int(pos)
-		for _, c := range ops {
-			p = ot.TransformPosition(p, c.op)
-		}
-		m[f] = p
-		changed = true
-	}
-	if !changed {
-		return value
-	}
-	out, err := json.Marshal(m)
-	if err != nil {
-		return value
-	}
-	return out
 }

@@ -201,8 +201,8 @@ func TestPresenceMovesWithOps(t *testing.T) {
 func TestLiveSessionRecorded(t *testing.T) {
 	f := newFixture(t)
 	id := f.newDoc(t, "notes")
-	sessions := bolt.NewSessionService(f.db)
-	h := collab.New(f.log, collab.Options{Sessions: sessions, SessionGrace: 50 * time.Millisecond})
+	recordings := bolt.NewRecordingService(f.db)
+	h := collab.New(f.log, collab.Options{Recordings: recordings, RecordingGrace: 50 * time.Millisecond})
 	t.Cleanup(h.Close)
 	alice := collab.NewSubscriber("a1", "alice", 64)
 	bob := collab.NewSubscriber("b1", "bob", 64)
@@ -215,23 +215,23 @@ func TestLiveSessionRecorded(t *testing.T) {
 	}
 	h.Submit(f.ctx, id, collab.Submission{Version: -1, Op: ot.InsertAt(0, "y"), Src: "b1", Seq: 1, Author: "bob"})
 	h.Unsubscribe(id, bob)
-	// Bob comes back within the grace period: the same session goes on.
+	// Bob comes back within the grace period: the same recording goes on.
 	h.Subscribe(f.ctx, id, bob, -1)
 	h.Unsubscribe(id, alice)
 	h.Unsubscribe(id, bob)
-	var list []*docket.LiveSession
+	var list []*docket.Recording
 	if !testenv.Eventually(5*time.Second, func() bool {
 		var err error
-		if list, err = sessions.FindSessions(f.ctx, id); err != nil {
+		if list, err = recordings.FindRecordings(f.ctx, id); err != nil {
 			t.Fatal(err)
 		}
 		return len(list) == 1 && !list[0].EndedAt.IsZero()
 	}) {
-		t.Fatalf("sessions = %+v; want one ended session", list)
+		t.Fatalf("recordings = %+v; want one ended recording", list)
 	}
 	s := list[0]
 	if s.StartVersion != 1 || s.EndVersion != 5 || len(s.Participants) != 2 {
-		t.Fatalf("session = %+v", s)
+		t.Fatalf("recording = %+v", s)
 	}
 	for _, p := range s.Participants {
 		want := map[string][2]int{"alice": {1, 3}, "bob": {2, 1}}[p.UserID]

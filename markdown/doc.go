@@ -26,4 +26,10 @@
 // aliases are refused outright, so an alias bomb costs nothing.
 // [CheckFrontMatter] validates a document on write, and [Title] finds the
 // text of a document's first level-1 heading.
+//
+// [Minutes] writes the minutes of a document ([docket.MinutesData]) as a
+// markdown document, escaping every piece of user text so that it cannot
+// add structure. [ActionItems], [Mentions] and [Minutes] are handed to the
+// bolt services as functions by cmd/docket: bolt never imports this
+// package.
 package markdown

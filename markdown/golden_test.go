@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the expected HTML of testdata/*.txt golden files")
+var update = flag.Bool("update", false, "rewrite the expected HTML of testdata/*.txt golden files and the minutes of testdata/minutes")
 
 // Golden files hold numbered cases in the format of goldmark's
 // _test/extra.txt:

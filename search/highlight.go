@@ -45,10 +45,15 @@ func (x *Index) highlightUnits(q Query) []unit {
 			if len(toks) == 0 {
 				continue
 			}
-			out = append(out, unit{toks: toks, prefix: t.Prefix, fuzzy: t.Fuzzy > 0 && len(toks) == 1})
+			out = append(out, unitOf(t, toks))
 		}
 	}
 	return out
+}
+
+// unitOf returns the unit of text term t, analysed to toks.
+func unitOf(t Term, toks []string) unit {
+	return unit{toks: toks, prefix: t.Prefix, fuzzy: t.Fuzzy > 0 && len(toks) == 1}
 }
 
 // span is a match in a text: bytes start to end, of unit u.
@@ -289,30 +294,13 @@ func cutEnd(text string, start, size int) int {
 	return end
 }
 
-// word is a token of a text: its bytes and its term.
-type word struct {
-	start, end int
-	term       string
-}
-
 // match returns the matches of units in text, in order and without
 // overlaps.
 func (x *Index) match(text string, units []unit) []span {
 	if len(units) == 0 || text == "" {
 		return nil
 	}
-	var toks []word
-	if isASCII([]byte(text)) {
-		toks = asciiWords(text)
-	} else {
-		a := x.idx.Mapping().AnalyzerNamed(textAnalyzer)
-		if a == nil {
-			return nil
-		}
-		for _, t := range a.Analyze([]byte(text)) {
-			toks = append(toks, word{start: t.Start, end: t.End, term: string(t.Term)})
-		}
-	}
+	toks := x.words(text)
 	var out []span
 	for p := range toks {
 		for ui, u := range units {
@@ -326,63 +314,6 @@ func (x *Index) match(text string, units []unit) []span {
 				out = append(out, s)
 			}
 		}
-	}
-	return out
-}
-
-// asciiWords returns the words of an ASCII text as the text analyzer
-// finds them (the word boundaries of Unicode's UAX #29, lower-cased),
-// several times faster. TestASCIIWords compares the two.
-func asciiWords(s string) []word {
-	class := func(i int) byte {
-		if i < 0 || i >= len(s) {
-			return 0
-		}
-		switch c := s[i]; {
-		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
-			return 'L'
-		case '0' <= c && c <= '9':
-			return 'N'
-		case c == '_':
-			return 'E' // ExtendNumLet
-		case c == ':':
-			return 'M' // MidLetter
-		case c == '.' || c == '\'':
-			return 'Q' // MidNumLet, Single_Quote
-		case c == ',' || c == ';':
-			return 'U' // MidNum
-		}
-		return 0
-	}
-	// joins reports whether the words go on across the boundary before
-	// s[i].
-	joins := func(i int) bool {
-		a, b := class(i-1), class(i)
-		switch {
-		case (a == 'L' || a == 'N' || a == 'E') && (b == 'L' || b == 'N' || b == 'E'):
-			return true // WB5, WB8-10, WB13a-b
-		case a == 'L' && (b == 'M' || b == 'Q') && class(i+1) == 'L':
-			return true // WB6
-		case (a == 'M' || a == 'Q') && b == 'L' && class(i-2) == 'L':
-			return true // WB7
-		case a == 'N' && (b == 'U' || b == 'Q') && class(i+1) == 'N':
-			return true // WB12
-		case (a == 'U' || a == 'Q') && b == 'N' && class(i-2) == 'N':
-			return true // WB11
-		}
-		return false
-	}
-	var out []word
-	for i := 0; i < len(s); {
-		j := i + 1
-		for j < len(s) && joins(j) {
-			j++
-		}
-		seg := s[i:j]
-		if c := class(i); c == 'L' || c == 'N' || c == 'E' {
-			out = append(out, word{start: i, end: j, term: strings.ToLower(seg)})
-		}
-		i = j
 	}
 	return out
 }

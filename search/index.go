@@ -12,16 +12,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
-	"github.com/blevesearch/bleve/v2/document"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
-	index "github.com/blevesearch/bleve_index_api"
 
 	"github.com/docket-dev/docket"
 )
@@ -67,29 +64,6 @@ type Options struct {
 	MaxPhraseChecks int
 }
 
-// TextLoader reads documents, comments, decisions and minutes from
-// storage, without checking permissions. The index stores no text:
-// [Index.Search] loads the text of the hits of a page to make their
-// fragments, and that of the candidates of a phrase to check it.
-type TextLoader interface {
-	// LoadDocuments returns the documents of these ids that exist, in any
-	// order; their bodies only if withBody is true.
-	LoadDocuments(ctx context.Context, ids []string, withBody bool) ([]*docket.Document, error)
-	// LoadComments returns the comments of these ids that exist and are
-	// not deleted, in any order.
-	LoadComments(ctx context.Context, ids []string) ([]*docket.Comment, error)
-	// LoadDecisions returns the documents of these ids that exist and
-	// have a recorded decision, with their metadata and Decision (no
-	// body), in any order.
-	LoadDecisions(ctx context.Context, docIDs []string) ([]*docket.Document, error)
-	// LoadMinutes returns every frozen minutes record of these
-	// documents, with its text, in any order.
-	LoadMinutes(ctx context.Context, docIDs []string) ([]*docket.MinutesRecord, error)
-	// LoadUserNames returns the display names of the users of these ids
-	// that exist.
-	LoadUserNames(ctx context.Context, ids []string) (map[string]string, error)
-}
-
 // Index is a full-text index of documents and comments. It is safe for
 // concurrent use.
 type Index struct {
@@ -100,39 +74,6 @@ type Index struct {
 	build        *builder
 	mu           sync.RWMutex // guards closed
 	closed       bool
-}
-
-// Doc is a document as indexed.
-type Doc struct {
-	ID      string
-	SpaceID string
-	Title   string
-	// Body is the markdown text. It is indexed as plain text (see
-	// [PlainText]) with its headings boosted; the words of its link URLs
-	// are indexed apart, with a low boost, and never shown in fragments.
-	Body      string
-	Kind      docket.Kind
-	Status    docket.Status
-	OwnerID   string
-	Tags      []string
-	Version   int64
-	CreatedAt time.Time
-	UpdatedAt time.Time
-}
-
-// Comment is a comment on a document's thread, as indexed. Its SpaceID
-// must be the space of its document.
-type Comment struct {
-	ID       string
-	DocID    string
-	ThreadID string
-	SpaceID  string
-	// DocTitle is the title of the document. It is not indexed: hits
-	// read titles through the [TextLoader].
-	DocTitle  string
-	AuthorID  string
-	Body      string // markdown
-	CreatedAt time.Time
 }
 
 // Fields of the index. Filters and facets are keyword terms named
@@ -178,28 +119,24 @@ var prefixOf = map[string]string{
 // typeValue is the value of the type terms: one letter.
 var typeValue = map[string]string{TypeDocument: "d", TypeComment: "c", TypeDecision: "x", TypeMinutes: "m"}
 
-func docKey(id string) string     { return "d:" + id }
-func commentKey(id string) string { return "c:" + id }
-
 // newMapping returns the explicit mapping of the index. The default
 // mapping is disabled: only the known types are indexed. Items are
 // given to bleve as documents built from this mapping (see newBuilder),
 // not as Go values that bleve maps by reflection.
 func newMapping() (mapping.IndexMapping, error) {
 	m := bleve.NewIndexMapping()
-	if err := m.AddCustomAnalyzer(textAnalyzer, map[string]any{
-		"type":          custom.Name,
-		"tokenizer":     textTokenizer,
-		"token_filters": []string{lowercase.Name, foldFilter},
-	}); err != nil {
-		return nil, err
-	}
-	if err := m.AddCustomAnalyzer(indexAnalyzer, map[string]any{
-		"type":          custom.Name,
-		"tokenizer":     textTokenizer,
-		"token_filters": []string{lowercase.Name, foldFilter, noOffsetsFilter},
-	}); err != nil {
-		return nil, err
+	// The index analyzer is the text analyzer without offsets.
+	for name, filters := range map[string][]string{
+		textAnalyzer:  {lowercase.Name, foldFilter},
+		indexAnalyzer: {lowercase.Name, foldFilter, noOffsetsFilter},
+	} {
+		if err := m.AddCustomAnalyzer(name, map[string]any{
+			"type":          custom.Name,
+			"tokenizer":     textTokenizer,
+			"token_filters": filters,
+		}); err != nil {
+			return nil, err
+		}
 	}
 	m.DefaultAnalyzer = textAnalyzer
 	m.DefaultMapping.Enabled = false
@@ -563,205 +500,6 @@ func prefixes(s string, max int) []string {
 	return out
 }
 
-// builder makes the bleve documents of items, with the options and
-// analyzers that the mapping gives their fields.
-type builder struct {
-	fields map[string]fieldSpec
-	x      *Index
-}
-
-type fieldSpec struct {
-	opts     index.FieldIndexingOptions
-	analyzer analysis.Analyzer
-}
-
-// newBuilder returns the builder of the documents of m.
-func newBuilder(m mapping.IndexMapping, x *Index) (*builder, error) {
-	im, ok := m.(*mapping.IndexMappingImpl)
-	if !ok {
-		return nil, fmt.Errorf("search mapping: unexpected type %T", m)
-	}
-	b := &builder{fields: map[string]fieldSpec{}, x: x}
-	for _, dm := range im.TypeMapping {
-		for name, p := range dm.Properties {
-			fm := p.Fields[0]
-			spec := fieldSpec{opts: fm.Options(), analyzer: im.AnalyzerNamed(fm.Analyzer)}
-			if fm.Index && spec.analyzer == nil && fm.Type == "text" {
-				return nil, fmt.Errorf("search mapping: no analyzer %q for %s", fm.Analyzer, name)
-			}
-			if fm.DocValues {
-				// Doc values are read for every hit (facets, sorting,
-				// readableQuery), and a compressed chunk of them is
-				// decompressed whole for each hit that falls in it. So
-				// they are stored one document a chunk, uncompressed, as
-				// bleve stores those of geo points: zap v17 reads wrong
-				// values when compression alone is skipped. And every
-				// field with doc values must skip it, not just some: zap
-				// reuses the reader of one field for another and would
-				// decompress into the bytes of the uncompressed one.
-				spec.opts |= index.SkipDVCompression | index.SkipDVChunking
-			}
-			b.fields[name] = spec
-		}
-	}
-	return b, nil
-}
-
-// add adds a field of name to doc.
-func (b *builder) add(doc *document.Document, name string, arrayPos []uint64, value string) {
-	f := b.fields[name]
-	doc.AddField(document.NewTextFieldCustom(name, arrayPos, []byte(value), f.opts, f.analyzer))
-}
-
-func (b *builder) addAll(doc *document.Document, name string, values []string) {
-	for i, v := range values {
-		b.add(doc, name, []uint64{uint64(i)}, v)
-	}
-}
-
-func (b *builder) doc(d Doc) *document.Document {
-	body, headings, links := plainText(d.Body)
-	date := d.UpdatedAt
-	if date.IsZero() {
-		date = d.CreatedAt
-	}
-	doc := document.NewDocument(docKey(d.ID))
-	facets := []string{term("type", TypeDocument), term("space", d.SpaceID), term("author", d.OwnerID)}
-	if d.Status != "" {
-		facets = append(facets, term("status", string(d.Status)))
-	}
-	for _, t := range d.Tags {
-		facets = append(facets, term("tag", strings.ToLower(t)))
-	}
-	b.addAll(doc, fieldFacet, facets)
-	filters := append(dateTerms(date), term("doc", d.ID), term("owner", d.OwnerID))
-	if d.Kind != "" {
-		filters = append(filters, term("kind", string(d.Kind)))
-	}
-	b.addAll(doc, fieldFilter, filters)
-	b.add(doc, fieldDate, nil, dateKey(date))
-	b.add(doc, "title", nil, d.Title)
-	b.addAll(doc, fieldTitleWords, b.x.titlePrefixes(d.Title))
-	b.addAll(doc, fieldLead, append([]string{d.Title}, headings...))
-	b.add(doc, "body", nil, bodyText(d.Title, body, links))
-	doc.AddField(document.NewNumericFieldWithIndexingOptions("version", nil, float64(d.Version), b.fields["version"].opts))
-	return doc
-}
-
-func (b *builder) comment(c Comment) *document.Document {
-	body, _, links := plainText(c.Body)
-	doc := document.NewDocument(commentKey(c.ID))
-	b.addAll(doc, fieldFacet, []string{term("type", TypeComment), term("space", c.SpaceID), term("author", c.AuthorID)})
-	b.addAll(doc, fieldFilter, append(dateTerms(c.CreatedAt), term("doc", c.DocID)))
-	b.add(doc, fieldDate, nil, dateKey(c.CreatedAt))
-	b.add(doc, "body", nil, bodyText("", body, links))
-	return doc
-}
-
-// bodyText returns the text of the body field of an item: its title, its
-// plain text and the words of its links' URLs, as sections that phrases
-// do not match across. Every text term must match in it, so one field
-// serves them all: a term looked up in several fields costs a posting
-// list for each at every match.
-func bodyText(title, body, links string) string {
-	var b strings.Builder
-	b.Grow(len(title) + len(body) + len(links) + 2)
-	if title != "" {
-		b.WriteString(title)
-		b.WriteByte(sectionBreak)
-	}
-	b.WriteString(body)
-	if links != "" {
-		b.WriteByte(sectionBreak)
-		b.WriteString(links)
-	}
-	return b.String()
-}
-
-// IndexDocuments adds or replaces documents, in batches of
-// Options.BatchSize. Each batch is durable when it returns; a cancelled
-// ctx stops between batches.
-func (x *Index) IndexDocuments(ctx context.Context, docs []Doc) error {
-	return x.write(ctx, len(docs), func(b *bleve.Batch, i int) error {
-		return b.IndexAdvanced(x.build.doc(docs[i]))
-	})
-}
-
-// IndexComments adds or replaces comments, in batches like
-// [Index.IndexDocuments].
-func (x *Index) IndexComments(ctx context.Context, comments []Comment) error {
-	return x.write(ctx, len(comments), func(b *bleve.Batch, i int) error {
-		return b.IndexAdvanced(x.build.comment(comments[i]))
-	})
-}
-
-// DeleteComment removes a comment; a missing one is not an error.
-func (x *Index) DeleteComment(ctx context.Context, id string) error {
-	return x.write(ctx, 1, func(b *bleve.Batch, _ int) error {
-		b.Delete(commentKey(id))
-		return nil
-	})
-}
-
-// DeleteDocument removes a document and every comment on it; a missing
-// one is not an error.
-func (x *Index) DeleteDocument(ctx context.Context, id string) error {
-	if err := x.check(ctx); err != nil {
-		return err
-	}
-	keys := []string{docKey(id)}
-	q := bleve.NewTermQuery(term("doc", id))
-	q.SetField(fieldFilter)
-	for {
-		req := bleve.NewSearchRequestOptions(q, 1000, 0, false)
-		req.Score = bleve.ScoreNone
-		res, err := x.idx.SearchInContext(ctx, req)
-		if err != nil {
-			return fmt.Errorf("delete document: %w", err)
-		}
-		for _, h := range res.Hits {
-			if h.ID != docKey(id) {
-				keys = append(keys, h.ID)
-			}
-		}
-		if len(res.Hits) < 1000 || len(keys) > 1_000_000 {
-			break
-		}
-		// Delete what was found and look again.
-		if err := x.deleteKeys(ctx, keys); err != nil {
-			return err
-		}
-		keys = keys[:0]
-	}
-	return x.deleteKeys(ctx, keys)
-}
-
-func (x *Index) deleteKeys(ctx context.Context, keys []string) error {
-	return x.write(ctx, len(keys), func(b *bleve.Batch, i int) error {
-		b.Delete(keys[i])
-		return nil
-	})
-}
-
-// write runs n additions to batches of at most BatchSize.
-func (x *Index) write(ctx context.Context, n int, add func(b *bleve.Batch, i int) error) error {
-	for start := 0; start < n; start += x.opts.BatchSize {
-		if err := x.check(ctx); err != nil {
-			return err
-		}
-		b := x.idx.NewBatch()
-		for i := start; i < min(n, start+x.opts.BatchSize); i++ {
-			if err := add(b, i); err != nil {
-				return fmt.Errorf("index batch: %w", err)
-			}
-		}
-		if err := x.idx.Batch(b); err != nil {
-			return fmt.Errorf("index batch: %w", err)
-		}
-	}
-	return nil
-}
-
 // IndexedVersion returns the version at which a document was last
 // indexed, and false if it is not in the index. After a restart, a caller
 // reindexes every document whose stored version is greater.
@@ -819,4 +557,31 @@ func (x *Index) IndexedVersions(ctx context.Context) (map[string]int64, error) {
 		}
 		after = []string{res.Hits[len(res.Hits)-1].ID}
 	}
+}
+
+// EventWatermark returns the sequence number of the last event whose
+// changes are all in the index, and false if none was recorded. After a
+// restart, the changes of the events after it are indexed again.
+func (x *Index) EventWatermark() (int64, bool) {
+	if x.check(context.Background()) != nil {
+		return 0, false
+	}
+	v, err := x.idx.GetInternal(keyEventSeq)
+	if err != nil || len(v) == 0 {
+		return 0, false
+	}
+	seq, err := strconv.ParseInt(string(v), 10, 64)
+	return seq, err == nil
+}
+
+// SetEventWatermark records the event watermark (see
+// [Index.EventWatermark]).
+func (x *Index) SetEventWatermark(ctx context.Context, seq int64) error {
+	if err := x.check(ctx); err != nil {
+		return err
+	}
+	if err := x.idx.SetInternal(keyEventSeq, []byte(strconv.FormatInt(seq, 10))); err != nil {
+		return fmt.Errorf("event watermark: %w", err)
+	}
+	return nil
 }

@@ -12,67 +12,11 @@ import (
 	"github.com/docket-dev/docket"
 )
 
-// items are the decisions and minutes a memLoader holds.
-type items struct {
-	decisions map[string]*docket.Document // by document id
-	minutes   []*docket.MinutesRecord
-	names     map[string]string
-}
-
-func (l *memLoader) LoadDecisions(ctx context.Context, docIDs []string) ([]*docket.Document, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []*docket.Document
-	for _, id := range docIDs {
-		if d := l.decisions[id]; d != nil {
-			out = append(out, d)
-		}
-	}
-	return out, nil
-}
-
-func (l *memLoader) LoadMinutes(ctx context.Context, docIDs []string) ([]*docket.MinutesRecord, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []*docket.MinutesRecord
-	for _, r := range l.minutes {
-		if slices.Contains(docIDs, r.DocID) {
-			out = append(out, r)
-		}
-	}
-	return out, nil
-}
-
-func (l *memLoader) LoadUserNames(ctx context.Context, ids []string) (map[string]string, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := map[string]string{}
-	for _, id := range ids {
-		if n, ok := l.names[id]; ok {
-			out[id] = n
-		}
-	}
-	return out, nil
-}
-
-// The synthetic corpus has no decisions or minutes.
-func (synthLoader) LoadDecisions(context.Context, []string) ([]*docket.Document, error) {
-	return nil, nil
-}
-
-func (synthLoader) LoadMinutes(context.Context, []string) ([]*docket.MinutesRecord, error) {
-	return nil, nil
-}
-
-func (synthLoader) LoadUserNames(context.Context, []string) (map[string]string, error) {
-	return nil, nil
-}
-
 // itemsIndex is smallIndex with a decision and minutes on d1 (pub) and
 // d3 (secret), indexed as the Indexer does.
 func itemsIndex(t *testing.T) (*Index, *memLoader) {
 	t.Helper()
-	loader := newMemLoader(testDocs(), testComments())
+	x, loader := indexed(t, testDocs(), testComments())
 	loader.names = map[string]string{"alice": "Alice Liddell", "mallory": "Mallory"}
 	loader.decisions = map[string]*docket.Document{}
 	at := time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)
@@ -93,14 +37,7 @@ func itemsIndex(t *testing.T) (*Index, *memLoader) {
 			Markdown: "# Minutes: " + d.Title + "\n\n## Decision\n\n> " + strings.ReplaceAll(summary, ".", `\.`) + "\n\n## Open threads\n\nNone\\.\n",
 		})
 	}
-	x := openIndex(t, loader)
 	ctx := context.Background()
-	if err := x.IndexDocuments(ctx, testDocs()); err != nil {
-		t.Fatal(err)
-	}
-	if err := x.IndexComments(ctx, testComments()); err != nil {
-		t.Fatal(err)
-	}
 	var decs []Decision
 	var mins []Minutes
 	for _, id := range []string{"d1", "d3"} {

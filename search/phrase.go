@@ -1,9 +1,15 @@
 package search
 
 import (
+	"context"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/blevesearch/bleve/v2"
 
 	"github.com/docket-dev/docket"
 )
@@ -70,7 +76,7 @@ func (x *Index) checks(q Query) []clauseCheck {
 				continue
 			}
 			need = need || checked(t, toks, q.InTitle)
-			cc.units = append(cc.units, unit{toks: toks, prefix: t.Prefix, fuzzy: t.Fuzzy > 0 && len(toks) == 1})
+			cc.units = append(cc.units, unitOf(t, toks))
 		}
 		if need {
 			out = append(out, cc)
@@ -107,12 +113,187 @@ func (x *Index) pass(checks []clauseCheck, text *itemText, facets []string) bool
 	return true
 }
 
+// verify keeps the candidates of res, up to budget of them, that pass the
+// checks of the phrases of q, in their order. The result's Hits are all
+// those kept, without titles or fragments yet; Total and Facets count
+// them.
+func (x *Index) verify(ctx context.Context, q Query, checks []clauseCheck, res *bleve.SearchResult, rq *readableQuery, ld *loaded, budget int) (*Result, error) {
+	out := &Result{}
+	cands := res.Hits
+	if len(cands) > budget {
+		cands, out.Approximate = cands[:budget], true
+	}
+	for _, cc := range checks {
+		out.Approximate = out.Approximate || cc.unsure
+	}
+	hits := make([]Hit, len(cands))
+	for i, h := range cands {
+		hits[i] = hitOf(h)
+	}
+	if err := x.loadItems(ctx, ld, hits, false); err != nil {
+		return nil, err
+	}
+	// Check the candidates on every core: each costs a few
+	// microseconds, and a broad phrase has thousands.
+	ok := make([]bool, len(cands))
+	terms := make([][]string, len(cands))
+	if rq != nil {
+		for i, h := range cands {
+			terms[i] = rq.facetTerms(h.IndexInternalID)
+		}
+	}
+	check := func(i int) {
+		// A comment's space is checked with its document's, by
+		// loadHits.
+		text, space := textOf(ld, hits[i])
+		if text == nil || space != "" && !slices.Contains(q.ReadableSpaces, space) {
+			return
+		}
+		ok[i] = x.pass(checks, text, terms[i])
+	}
+	workers := min(runtime.GOMAXPROCS(0), (len(cands)+63)/64)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(cands); i += workers {
+				if i%256 == w && ctx.Err() != nil {
+					return
+				}
+				check(i)
+			}
+		})
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil, timedOut()
+	}
+	counts := map[string]*int{}
+	for i, hit := range hits {
+		if !ok[i] {
+			continue
+		}
+		for _, t := range terms[i] {
+			if n := counts[t]; n != nil {
+				*n++
+			} else {
+				n := 1
+				counts[t] = &n
+			}
+		}
+		out.Hits = append(out.Hits, hit)
+	}
+	out.Total = uint64(len(out.Hits))
+	out.Facets = facets(counts)
+	return out, nil
+}
+
+// exclusion is how buildQuery excludes the items that hold an excluded
+// phrase: those of keys (checked against their text), or, when they were
+// too many to check (words), every item that holds all its words.
+type exclusion struct {
+	keys  []string
+	words bool
+}
+
+// exclusions checks the excluded phrases of q (see checked) against the
+// text of the items that hold their words and match the rest of q, and
+// returns, by clause index, the items to exclude. Each phrase uses up to
+// *budget checks; past it, approx is set and the phrase excludes every
+// item that holds its words.
+func (x *Index) exclusions(ctx context.Context, q Query, ld *loaded, budget *int, approx *bool) (map[int]*exclusion, error) {
+	var out map[int]*exclusion
+	for ci, c := range q.Clauses {
+		if !c.Not || len(c.Any) != 1 || c.Any[0].Field != "" {
+			continue
+		}
+		t := c.Any[0]
+		toks := x.analyze(t.Text)
+		if !checked(t, toks, q.InTitle) {
+			continue
+		}
+		if out == nil {
+			out = map[int]*exclusion{}
+		}
+		if x.opts.Loader == nil || *budget <= 0 {
+			out[ci], *approx = &exclusion{words: true}, true
+			continue
+		}
+		// The items that hold the words of the phrase and match the
+		// rest of the query (other excluded phrases left out).
+		cq := Query{InTitle: q.InTitle, ReadableSpaces: q.ReadableSpaces}
+		for cj, other := range q.Clauses {
+			if cj != ci {
+				cq.Clauses = append(cq.Clauses, other)
+			}
+		}
+		cq.Clauses = append(cq.Clauses, Clause{Any: []Term{t}})
+		bq, err := x.buildQuery(cq, nil)
+		if err != nil {
+			return nil, err
+		}
+		req := bleve.NewSearchRequestOptions(bq, *budget+1, 0, false)
+		req.Score = bleve.ScoreNone // stops at the first budget+1
+		res, err := x.idx.SearchInContext(ctx, req)
+		if err != nil {
+			return nil, searchError(ctx, "search", err)
+		}
+		if len(res.Hits) > *budget {
+			out[ci], *approx = &exclusion{words: true}, true
+			continue
+		}
+		*budget -= len(res.Hits)
+		hits := make([]Hit, len(res.Hits))
+		for i, h := range res.Hits {
+			hits[i] = hitOf(h)
+		}
+		if err := x.loadItems(ctx, ld, hits, false); err != nil {
+			return nil, err
+		}
+		u := unitOf(t, toks)
+		ex := &exclusion{}
+		for i, h := range res.Hits {
+			if text, _ := textOf(ld, hits[i]); text == nil || x.holds(text, u) {
+				// A missing item is excluded too: the index lags.
+				ex.keys = append(ex.keys, h.ID)
+			}
+		}
+		out[ci] = ex
+	}
+	return out, nil
+}
+
 // itemText is the text of an item as indexed, in the sections that a
 // phrase does not match across (see bodyText).
 type itemText struct {
 	sections []string
 	lower    []string // ASCII sections with ASCII letters lower-cased
 	words    [][]word // the words of each section, once analysed
+}
+
+// textOf returns the text of the item of hit h as its body field was
+// indexed, and the space it is in ("" for a comment, whose space is its
+// document's); nil if it is gone from storage.
+func textOf(ld *loaded, h Hit) (*itemText, string) {
+	switch h.Type {
+	case TypeComment:
+		if c := ld.comments[h.ID]; c != nil {
+			return textOfComment(c), ""
+		}
+	case TypeDecision:
+		if d := ld.decisions[h.DocID]; d != nil {
+			return textOfDecision(d, ld.names[d.Decision.By]), d.SpaceID
+		}
+	case TypeMinutes:
+		r, d := ld.minutes[h.ID], ld.docs[h.DocID]
+		if r != nil && r.DocID == h.DocID && d != nil {
+			return textOfMinutes(r, d.Title), d.SpaceID
+		}
+	default:
+		if d := ld.docs[h.ID]; d != nil {
+			return textOfDocument(d), d.SpaceID
+		}
+	}
+	return nil, ""
 }
 
 // textOfDocument, textOfComment, textOfDecision and textOfMinutes return
@@ -194,23 +375,6 @@ func (x *Index) holds(t *itemText, u unit) bool {
 		}
 	}
 	return false
-}
-
-// words returns the words of text as the text analyzer finds them.
-func (x *Index) words(text string) []word {
-	if isASCII([]byte(text)) {
-		return asciiWords(text)
-	}
-	a := x.idx.Mapping().AnalyzerNamed(textAnalyzer)
-	if a == nil {
-		return []word{}
-	}
-	toks := a.Analyze([]byte(text))
-	out := make([]word, 0, len(toks))
-	for _, tk := range toks {
-		out = append(out, word{start: tk.Start, end: tk.End, term: string(tk.Term)})
-	}
-	return out
 }
 
 func asciiUnit(u unit) bool {

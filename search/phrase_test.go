@@ -3,7 +3,6 @@ package search
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -43,14 +42,7 @@ func phraseDocs() ([]Doc, []Comment) {
 // conjunction of their words and Search checks against the text.
 func TestPhraseChecks(t *testing.T) {
 	docs, comments := phraseDocs()
-	x := openIndex(t, newMemLoader(docs, comments))
-	ctx := context.Background()
-	if err := x.IndexDocuments(ctx, docs); err != nil {
-		t.Fatal(err)
-	}
-	if err := x.IndexComments(ctx, comments); err != nil {
-		t.Fatal(err)
-	}
+	x, _ := indexed(t, docs, comments)
 	tests := []struct {
 		name, q string
 		want    []string
@@ -103,9 +95,7 @@ func TestPhraseOrUncheckedFilter(t *testing.T) {
 	docs, comments := phraseDocs()
 	docs[1].Kind = docket.KindRFC
 	x := openIndex(t, newMemLoader(docs, comments))
-	if err := x.IndexDocuments(context.Background(), docs); err != nil {
-		t.Fatal(err)
-	}
+	mustIndex(t, x, docs, nil)
 	res := search(t, x, `"ahead log" OR kind:rfc`, "pub")
 	if got := ids(res); !slices.Equal(got, []string{"d1", "d2"}) || !res.Approximate {
 		t.Errorf("hits %v, approximate %v; want [d1 d2], true", got, res.Approximate)
@@ -128,11 +118,8 @@ func TestPhraseTotalsFacetsPaging(t *testing.T) {
 			CreatedAt: at.AddDate(0, 0, i), UpdatedAt: at.AddDate(0, 0, i),
 		})
 	}
-	x := openIndex(t, newMemLoader(docs, nil))
+	x, _ := indexed(t, docs, nil)
 	ctx := context.Background()
-	if err := x.IndexDocuments(ctx, docs); err != nil {
-		t.Fatal(err)
-	}
 	var want []string // newest first
 	for i := 29; i >= 0; i-- {
 		if i%3 != 0 {
@@ -196,15 +183,9 @@ func TestPhraseApproximate(t *testing.T) {
 		docs = append(docs, Doc{ID: fmt.Sprintf("d%02d", i), SpaceID: "pub", Title: "T", Body: body,
 			CreatedAt: at.AddDate(0, 0, i), UpdatedAt: at.AddDate(0, 0, i)})
 	}
-	x, err := Open(filepath.Join(t.TempDir(), "index"), Options{Loader: newMemLoader(docs, nil), MaxPhraseChecks: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
+	x := openIndexWith(t, Options{Loader: newMemLoader(docs, nil), MaxPhraseChecks: 10})
+	mustIndex(t, x, docs, nil)
 	ctx := context.Background()
-	if err := x.IndexDocuments(ctx, docs); err != nil {
-		t.Fatal(err)
-	}
 	tests := []struct {
 		q           string
 		sort        string

@@ -19,14 +19,44 @@ import (
 	"github.com/docket-dev/docket/internal/testenv"
 )
 
+// openIndex opens an empty index that reads hits through loader.
 func openIndex(tb testing.TB, loader TextLoader) *Index {
 	tb.Helper()
-	x, err := Open(filepath.Join(tb.TempDir(), "index"), Options{Loader: loader})
+	return openIndexWith(tb, Options{Loader: loader})
+}
+
+// openIndexWith opens an empty index with opts in a temporary directory,
+// closed when the test ends.
+func openIndexWith(tb testing.TB, opts Options) *Index {
+	tb.Helper()
+	x, err := Open(filepath.Join(tb.TempDir(), "index"), opts)
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
 	}
 	tb.Cleanup(func() { x.Close() })
 	return x
+}
+
+// indexed opens an index over a memLoader that holds docs and comments,
+// and indexes them.
+func indexed(tb testing.TB, docs []Doc, comments []Comment) (*Index, *memLoader) {
+	tb.Helper()
+	loader := newMemLoader(docs, comments)
+	x := openIndex(tb, loader)
+	mustIndex(tb, x, docs, comments)
+	return x, loader
+}
+
+// mustIndex indexes docs and comments in x.
+func mustIndex(tb testing.TB, x *Index, docs []Doc, comments []Comment) {
+	tb.Helper()
+	ctx := context.Background()
+	if err := x.IndexDocuments(ctx, docs); err != nil {
+		tb.Fatal(err)
+	}
+	if err := x.IndexComments(ctx, comments); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 var (
@@ -219,14 +249,7 @@ func testComments() []Comment {
 
 func smallIndex(tb testing.TB) *Index {
 	tb.Helper()
-	x := openIndex(tb, newMemLoader(testDocs(), testComments()))
-	ctx := context.Background()
-	if err := x.IndexDocuments(ctx, testDocs()); err != nil {
-		tb.Fatal(err)
-	}
-	if err := x.IndexComments(ctx, testComments()); err != nil {
-		tb.Fatal(err)
-	}
+	x, _ := indexed(tb, testDocs(), testComments())
 	return x
 }
 
@@ -728,10 +751,7 @@ func TestDayRangeTerms(t *testing.T) {
 // the title and the body, which are indexed in one field.
 func TestPhrasesStayInSections(t *testing.T) {
 	docs := []Doc{{ID: "d1", SpaceID: "pub", Title: "Alpha beta", Body: "gamma delta [see](http://x.example/epsilon-zeta)", CreatedAt: time.Now()}}
-	x := openIndex(t, newMemLoader(docs, nil))
-	if err := x.IndexDocuments(context.Background(), docs); err != nil {
-		t.Fatal(err)
-	}
+	x, _ := indexed(t, docs, nil)
 	for q, want := range map[string]int{`"alpha beta"`: 1, `"gamma delta"`: 1, `"beta gamma"`: 0, `"delta see"`: 1, `"see epsilon"`: 0, "epsilon": 1, "in:title beta": 1, "in:title gamma": 0} {
 		if got := len(search(t, x, q, "pub").Hits); got != want {
 			t.Errorf("Search(%s) = %d hits; want %d", q, got, want)
@@ -746,9 +766,7 @@ func TestStaleSpace(t *testing.T) {
 	docs := testDocs()
 	loader := newMemLoader(docs, testComments())
 	x := openIndex(t, loader)
-	if err := x.IndexDocuments(context.Background(), docs); err != nil {
-		t.Fatal(err)
-	}
+	mustIndex(t, x, docs, nil)
 	moved := docs[0]
 	moved.SpaceID = "secret"
 	loader.put([]Doc{moved}, nil)
@@ -767,9 +785,7 @@ func TestSuggestOrder(t *testing.T) {
 		{ID: "d5", SpaceID: "pub", Title: "Supercalifragilisticexpialidocious review"},
 	}
 	x := openIndex(t, nil)
-	if err := x.IndexDocuments(context.Background(), docs); err != nil {
-		t.Fatal(err)
-	}
+	mustIndex(t, x, docs, nil)
 	tests := []struct {
 		prefix string
 		want   []string
@@ -807,11 +823,7 @@ func TestSuggestOrder(t *testing.T) {
 // fields.
 func TestManySegments(t *testing.T) {
 	ctx := context.Background()
-	x, err := Open(filepath.Join(t.TempDir(), "index"), Options{BatchSize: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
+	x := openIndexWith(t, Options{BatchSize: 3})
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	var docs []Doc
 	for i := range 40 {

@@ -168,6 +168,19 @@ func (l synthLoader) LoadComments(ctx context.Context, ids []string) ([]*docket.
 	return out, nil
 }
 
+// The synthetic corpus has no decisions or minutes.
+func (synthLoader) LoadDecisions(context.Context, []string) ([]*docket.Document, error) {
+	return nil, nil
+}
+
+func (synthLoader) LoadMinutes(context.Context, []string) ([]*docket.MinutesRecord, error) {
+	return nil, nil
+}
+
+func (synthLoader) LoadUserNames(context.Context, []string) (map[string]string, error) {
+	return nil, nil
+}
+
 func dirSize(dir string) int64 {
 	var size int64
 	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {

@@ -28,7 +28,7 @@ func (s *Server) registerDocRoutes(api *echo.Group) {
 	g.GET("/:id/history", s.handleDocHistory)
 	g.GET("/:id/versions/:v", s.handleDocVersion)
 	g.GET("/:id/diff", s.handleDocDiff)
-	g.GET("/:id/sessions", s.handleDocSessions)
+	g.GET("/:id/sessions", s.handleDocRecordings)
 	g.POST("/:id/visit", s.handleVisitPost)
 	g.GET("/:id/events/stream", s.handleDocEventStream)
 }
@@ -398,15 +398,15 @@ func (s *Server) handleDocDiff(c echo.Context) error {
 	})
 }
 
-// handleDocSessions serves GET /api/docs/:id/sessions: the recorded live
-// sessions, newest first.
-func (s *Server) handleDocSessions(c echo.Context) error {
-	if s.cfg.Sessions == nil {
+// handleDocRecordings serves GET /api/docs/:id/sessions: the recordings of
+// live sessions, newest first (the API calls them sessions).
+func (s *Server) handleDocRecordings(c echo.Context) error {
+	if s.cfg.Recordings == nil {
 		return docket.Errorf(docket.ENOTIMPL, "This server does not record live sessions.")
 	}
-	sessions, err := s.cfg.Sessions.FindSessions(c.Request().Context(), c.Param("id"))
+	recordings, err := s.cfg.Recordings.FindRecordings(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"sessions": sessions, "total": len(sessions)})
+	return c.JSON(http.StatusOK, map[string]any{"sessions": recordings, "total": len(recordings)})
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/docket-dev/docket/markdown"
 	"github.com/docket-dev/docket/search"
 	"github.com/docket-dev/docket/server"
+	"github.com/docket-dev/docket/webhook"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -84,15 +85,15 @@ func (e *env) start() {
 		e.db.SessionTTL = 100 * 365 * 24 * time.Hour
 	}
 	cfg.Backup = e.db.Backup
-	sessions := bolt.NewSessionService(e.db)
-	e.hub = collab.New(bolt.NewLiveStore(e.db), collab.Options{Sessions: sessions, SessionGrace: 200 * time.Millisecond})
-	cfg.Hub, cfg.Sessions = e.hub, sessions
+	recordings := bolt.NewRecordingService(e.db)
+	e.hub = collab.New(bolt.NewLiveStore(e.db), collab.Options{Recordings: recordings, RecordingGrace: 200 * time.Millisecond})
+	cfg.Hub, cfg.Recordings = e.hub, recordings
 	actions := bolt.NewActionService(e.db, markdown.ActionItems)
 	e.actions = bolt.NewActionUpdater(actions, bolt.ActionUpdaterOptions{Debounce: 20 * time.Millisecond})
 	e.actions.RefreshAll()
 	go e.actions.Run(context.Background())
 	cfg.Actions = actions
-	e.hooks = bolt.NewWebhookService(e.db)
+	e.hooks = bolt.NewWebhookService(e.db, webhook.CheckURL)
 	cfg.Events, cfg.Inbox, cfg.Webhooks = bolt.NewEventService(e.db), bolt.NewInboxService(e.db), e.hooks
 	cfg.OnEvent = e.db.OnEvent
 	users := bolt.NewUserService(e.db)
@@ -102,10 +103,9 @@ func (e *env) start() {
 	}
 	renderer := markdown.New(markdown.Options{})
 	cfg.Threads = bolt.NewThreadService(e.db, renderer, markdown.Mentions)
-	decisions := bolt.NewDecisionService(e.db, renderer)
-	decisions.Actions = actions
-	cfg.Decisions = decisions
-	cfg.Minutes = bolt.NewMinutesService(e.db, actions)
+	minutes := bolt.NewMinutesService(e.db, actions, markdown.Minutes)
+	cfg.Decisions = bolt.NewDecisionService(e.db, renderer, minutes)
+	cfg.Minutes = minutes
 	cfg.Visits = bolt.NewVisitService(e.db)
 	e.srv = server.New(cfg, users, users, spaces, bolt.NewDocumentService(e.db), renderer)
 	e.http = httptest.NewServer(e.srv.Handler())

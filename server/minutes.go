@@ -77,11 +77,11 @@ func (s *Server) minutesMarkdown(ctx context.Context, docID, record string, live
 		}
 		return r.Markdown, r.ID, nil
 	}
-	m, err := s.cfg.Minutes.CompileMinutes(ctx, docID)
+	md, err = s.cfg.Minutes.MinutesMarkdown(ctx, docID)
 	if err != nil {
 		return "", "", err
 	}
-	return m.Markdown(), "", nil
+	return md, "", nil
 }
 
 // handleMinutesRecords serves GET /api/docs/:id/minutes/records: the

@@ -25,11 +25,11 @@ type historyPage struct {
 	Source     bool // the replay shows the markdown with its change, not the rendered text
 	Diff       *diffView
 	From, To   int64 // the compare form's values
-	Sessions   []*docket.LiveSession
+	Recordings []*docket.Recording
 	MinVersion int64
-	// PrevSession and NextSession are the nearest session start or end
+	// PrevRecording and NextRecording are the nearest recording start or end
 	// before and after the version shown, -1 if none.
-	PrevSession, NextSession int64
+	PrevRecording, NextRecording int64
 }
 
 // historyRow is one version: the op that made it, by whom, when.
@@ -166,18 +166,18 @@ func (s *Server) handleHistoryPage(c echo.Context) error {
 		}
 		data.Diff = dv
 	}
-	data.PrevSession, data.NextSession = -1, -1
-	if s.cfg.Sessions != nil {
-		if data.Sessions, err = s.cfg.Sessions.FindSessions(ctx, doc.ID); err != nil {
+	data.PrevRecording, data.NextRecording = -1, -1
+	if s.cfg.Recordings != nil {
+		if data.Recordings, err = s.cfg.Recordings.FindRecordings(ctx, doc.ID); err != nil {
 			return err
 		}
-		for _, ls := range data.Sessions {
-			for _, b := range []int64{ls.StartVersion, ls.EndVersion} {
-				if b < v && b > data.PrevSession {
-					data.PrevSession = b
+		for _, r := range data.Recordings {
+			for _, b := range []int64{r.StartVersion, r.EndVersion} {
+				if b < v && b > data.PrevRecording {
+					data.PrevRecording = b
 				}
-				if b > v && b <= doc.Version && (data.NextSession < 0 || b < data.NextSession) {
-					data.NextSession = b
+				if b > v && b <= doc.Version && (data.NextRecording < 0 || b < data.NextRecording) {
+					data.NextRecording = b
 				}
 			}
 		}

@@ -91,7 +91,7 @@ func TestHistoryPageSessions(t *testing.T) {
 	a.ack(doc, 1, 1)
 	a.op(doc, 2, 2, []any{"B"})
 	a.ack(doc, 2, 2)
-	// Counts of a running session are stored within SessionSave (5 s).
+	// Counts of a running recording are stored within RecordingSave (5 s).
 	var page *htmlPage
 	if !testenv.Eventually(15*time.Second, func() bool {
 		page = ada.pageOK("/d/" + doc + "/history")

@@ -155,7 +155,7 @@ func TestSearchCatchUpEvents(t *testing.T) {
 	if _, err := threads.CreateThread(ctx, docket.ThreadCreate{DocID: doc, Body: "What about stampede protection?"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bolt.NewDecisionService(db, renderer).Transition(ctx, doc, docket.Transition{To: docket.StatusAccepted, Summary: "Adopt singleflight everywhere."}); err != nil {
+	if _, err := bolt.NewDecisionService(db, renderer, bolt.NewMinutesService(db, nil, markdown.Minutes)).Transition(ctx, doc, docket.Transition{To: docket.StatusAccepted, Summary: "Adopt singleflight everywhere."}); err != nil {
 		t.Fatal(err)
 	}
 	title := "Caching strategy"

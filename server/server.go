@@ -57,8 +57,8 @@ type Config struct {
 	Now func() time.Time
 	// Hub runs live co-editing; REST edits and /api/live go through it.
 	Hub *collab.Hub
-	// Sessions lists recorded live sessions.
-	Sessions docket.SessionService
+	// Recordings lists the recordings of live sessions.
+	Recordings docket.RecordingService
 	// Search answers GET /api/search; nil turns search off.
 	Search docket.SearchService
 	// Decisions runs the decision process: lifecycle, reviews, owners.

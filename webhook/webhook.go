@@ -8,6 +8,11 @@
 // backoff until it gives up. It refuses to connect to loopback, private
 // and link-local addresses, checked on the address actually dialled, so
 // that a webhook cannot be used to reach internal services.
+//
+// [CheckURL] is the policy for receiver URLs: the store applies it when a
+// webhook is made (cmd/docket hands it to bolt.NewWebhookService) and the
+// dispatcher again before each attempt; [PublicAddr] is the rule for the
+// addresses dialled.
 package webhook
 
 import (
@@ -20,12 +25,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	docket "github.com/docket-dev/docket"
@@ -210,7 +212,7 @@ func errorText(err error) string {
 
 // send posts one delivery and returns the answer's status.
 func (d *Dispatcher) send(ctx context.Context, t *docket.WebhookTask) (int, error) {
-	if _, err := docket.CheckWebhookURL(t.Hook.URL, d.opts.AllowPrivate); err != nil {
+	if _, err := CheckURL(t.Hook.URL, d.opts.AllowPrivate); err != nil {
 		return 0, &permanentError{"refused: " + docket.ErrorMessage(err)}
 	}
 	body, err := Payload(t, d.opts.BaseURL)
@@ -247,47 +249,4 @@ func Sign(secret string, body []byte) string {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write(body)
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
-
-// ErrNotPublic is returned when a webhook would connect to an address
-// that is not on the public internet.
-var ErrNotPublic = errors.New("refusing to connect to a loopback, private or link-local address")
-
-// NewClient returns the HTTP client of deliveries: no proxy, no
-// redirects followed (a 3xx is a failure), the timeout on the whole
-// exchange, and, unless allowPrivate, every dialled address checked with
-// [docket.PublicAddr] at connect time, after name resolution, so that
-// neither a host name resolving to 127.0.0.1 nor any of several A records
-// reaches an internal service.
-func NewClient(timeout time.Duration, allowPrivate bool) *http.Client {
-	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
-	if !allowPrivate {
-		dialer.Control = func(network, address string, _ syscall.RawConn) error {
-			host, _, err := net.SplitHostPort(address)
-			if err != nil {
-				return ErrNotPublic
-			}
-			addr, err := netip.ParseAddr(host)
-			if err != nil || !docket.PublicAddr(addr) {
-				return fmt.Errorf("%w (%s)", ErrNotPublic, host)
-			}
-			return nil
-		}
-	}
-	return &http.Client{
-		Transport: &http.Transport{
-			Proxy:                 nil,
-			DialContext:           dialer.DialContext,
-			ForceAttemptHTTP2:     true,
-			MaxIdleConns:          32,
-			MaxIdleConnsPerHost:   4,
-			IdleConnTimeout:       90 * time.Second,
-			TLSHandshakeTimeout:   timeout,
-			ResponseHeaderTimeout: timeout,
-		},
-		Timeout: timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
 }

@@ -157,9 +157,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			func() float64 { return float64(db.DocumentCount()) }),
 	)
 	users := bolt.NewUserService(db)
-	sessions := bolt.NewSessionService(db)
+	recordings := bolt.NewRecordingService(db)
 	live := newLiveMetrics(reg)
-	hub := collab.New(bolt.NewLiveStore(db), collab.Options{Logger: log, Sessions: sessions, ObserveCommit: live.commit})
+	hub := collab.New(bolt.NewLiveStore(db), collab.Options{Logger: log, Recordings: recordings, ObserveCommit: live.commit})
 	spaces := bolt.NewSpaceService(db)
 	renderer := markdown.New(markdown.Options{})
 
@@ -191,19 +191,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer actionUpdater.Close()
 	actionUpdater.RefreshAll()
 	go actionUpdater.Run(ctx)
-	decisions := bolt.NewDecisionService(db, renderer)
-	decisions.Actions = actions
+	minutes := bolt.NewMinutesService(db, actions, markdown.Minutes)
+	decisions := bolt.NewDecisionService(db, renderer, minutes)
 
-	hooks := bolt.NewWebhookService(db)
+	hooks := bolt.NewWebhookService(db, webhook.CheckURL)
 	hooks.AllowPrivate = cfg.WebhookAllowPrivate
 	srv := server.New(server.Config{
 		BaseURL: cfg.BaseURL, Signup: cfg.Signup, TrustedProxies: proxies,
-		Logger: log, Registry: reg, Backup: db.Backup, Hub: hub, Sessions: sessions,
+		Logger: log, Registry: reg, Backup: db.Backup, Hub: hub, Recordings: recordings,
 		Search:    &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: indexer},
 		OnEvent:   db.OnEvent,
 		Decisions: decisions,
 		Actions:   actions,
-		Minutes:   bolt.NewMinutesService(db, actions),
+		Minutes:   minutes,
 		Threads:   bolt.NewThreadService(db, renderer, markdown.Mentions),
 		Events:    bolt.NewEventService(db),
 		Inbox:     bolt.NewInboxService(db),

@@ -36,6 +36,9 @@
 // any size in time linear in the size of the two ops. [Apply] walks the
 // document once, in bytes, without converting it to runes. [Diff] turns a
 // pair of texts into a small op, for edits that arrive as a whole new text.
+// [TransformRange] moves a range of text (a thread's anchor) through an
+// op, and a [Shape], which [ScanShape] reads straight from an op's JSON,
+// moves the ranges far from what an op changes without decoding the op.
 //
 // Two rules for a server, both inherited from the npm type:
 //

@@ -210,9 +210,13 @@ func Compose(a, b Op) (Op, error) {
 // of a selection) does. There is no side: an insert exactly at the cursor
 // leaves the cursor before the new text. A cursor inside a deleted range
 // moves to the start of the range. op is not checked.
-func TransformPosition(pos int, op Op) int {
+func TransformPosition(pos int, op Op) int { return movePosition(pos, op, false) }
+
+// movePosition moves the position pos through op. Text inserted exactly
+// at pos ends up after it, or, if insertsBefore is set, before it.
+func movePosition(pos int, op Op, insertsBefore bool) int {
 	at := 0
-	for i := 0; i < len(op) && pos > at; i++ {
+	for i := 0; i < len(op) && (pos > at || insertsBefore && pos == at); i++ {
 		c := op[i]
 		switch c.Kind() {
 		case KindSkip:

@@ -19,6 +19,7 @@ import (
 	"github.com/docket-dev/docket/markdown"
 	"github.com/docket-dev/docket/search"
 	"github.com/docket-dev/docket/server"
+	"github.com/docket-dev/docket/webhook"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -41,9 +42,9 @@ func newSite(t *testing.T) *site {
 	}
 	users := bolt.NewUserService(db)
 	spaces := bolt.NewSpaceService(db)
-	sessions := bolt.NewSessionService(db)
+	recordings := bolt.NewRecordingService(db)
 	renderer := markdown.New(markdown.Options{})
-	hub := collab.New(bolt.NewLiveStore(db), collab.Options{Sessions: sessions})
+	hub := collab.New(bolt.NewLiveStore(db), collab.Options{Recordings: recordings})
 	idx, err := search.Open(filepath.Join(dir, "index"), search.Options{Loader: bolt.NewScanner(db)})
 	if err != nil {
 		t.Fatalf("open index: %v", err)
@@ -59,14 +60,14 @@ func newSite(t *testing.T) *site {
 	actions := bolt.NewActionService(db, markdown.ActionItems)
 	updater := bolt.NewActionUpdater(actions, bolt.ActionUpdaterOptions{Debounce: 50 * time.Millisecond})
 	wg.Go(func() { updater.Run(ctx) })
-	decisions := bolt.NewDecisionService(db, renderer)
-	decisions.Actions = actions
+	minutes := bolt.NewMinutesService(db, actions, markdown.Minutes)
+	decisions := bolt.NewDecisionService(db, renderer, minutes)
 	srv := server.New(server.Config{
-		Signup: server.SignupOpen, Hub: hub, Sessions: sessions,
+		Signup: server.SignupOpen, Hub: hub, Recordings: recordings,
 		Search:    &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: indexer},
 		Decisions: decisions, Actions: actions,
-		Minutes: bolt.NewMinutesService(db, actions), Threads: threads,
-		Events: bolt.NewEventService(db), Inbox: bolt.NewInboxService(db), Webhooks: bolt.NewWebhookService(db),
+		Minutes: minutes, Threads: threads,
+		Events: bolt.NewEventService(db), Inbox: bolt.NewInboxService(db), Webhooks: bolt.NewWebhookService(db, webhook.CheckURL),
 		Visits: bolt.NewVisitService(db),
 	}, users, users, spaces, bolt.NewDocumentService(db), renderer)
 	ts := httptest.NewServer(srv.Handler())

@@ -57,18 +57,18 @@ const maxKeptFrames = 64
 // close frame before dropping the TCP connection.
 const closeGrace = 2 * time.Second
 
-// kick makes sure a writer runs for the session: it starts one when none
+// kick makes sure a writer runs for the connection: it starts one when none
 // runs, or else wakes the one that does. Whoever queues output calls it
 // after queueing. There is at most one writer at a time: only the caller
 // that turns writing on starts one.
-func (s *session) kick() {
-	if s.writing.CompareAndSwap(false, true) {
-		s.live.writers.Add(1)
-		go s.writeLoop()
+func (c *conn) kick() {
+	if c.writing.CompareAndSwap(false, true) {
+		c.live.writers.Add(1)
+		go c.writeLoop()
 		return
 	}
 	select {
-	case s.wake <- struct{}{}:
+	case c.wake <- struct{}{}:
 	default: // a wake-up is pending already
 	}
 }
@@ -80,44 +80,44 @@ func (s *session) kick() {
 // With nothing to do for WriterIdle it stops; it marks itself stopped
 // before looking at the queues one last time, so output queued meanwhile
 // is either seen here or starts a new writer (kick), never lost.
-func (s *session) writeLoop() {
+func (c *conn) writeLoop() {
 	final := false // this writer closes the socket
 	defer func() {
 		if r := recover(); r != nil {
-			s.log.Error("live: panic in writer", slog.Any("panic", r), slog.String("user", s.userID))
-			s.close(CloseInternalError, "Internal error.")
+			c.log.Error("live: panic in writer", slog.Any("panic", r), slog.String("user", c.userID))
+			c.close(CloseInternalError, "Internal error.")
 			if !final {
 				final = true
-				s.finishWrites()
+				c.finishWrites()
 			} else {
-				s.conn.Close()
+				c.ws.Close()
 			}
 		}
-		s.live.writers.Add(-1)
+		c.live.writers.Add(-1)
 		if final {
 			// writing stays set: no writer starts after this one.
-			close(s.writerDone)
+			close(c.writerDone)
 		}
 	}()
 	var idle *time.Timer
 	for {
-		if s.closing() {
+		if c.closing() {
 			final = true
-			s.finishWrites()
+			c.finishWrites()
 			return
 		}
-		if s.writeWaiting() {
-			s.pace()
+		if c.writeWaiting() {
+			c.pace()
 			continue
 		}
 		// Nothing to do: wait a little for more, then stop.
 		if idle == nil {
-			idle = time.NewTimer(s.opts.WriterIdle)
+			idle = time.NewTimer(c.opts.WriterIdle)
 		} else {
-			idle.Reset(s.opts.WriterIdle)
+			idle.Reset(c.opts.WriterIdle)
 		}
 		select {
-		case <-s.wake:
+		case <-c.wake:
 			idle.Stop()
 			continue
 		case <-idle.C:
@@ -125,12 +125,12 @@ func (s *session) writeLoop() {
 		if f := writerStopping.Load(); f != nil {
 			(*f)()
 		}
-		s.frames, s.events, s.paceTimer, s.acked = nil, nil, nil, nil // an idle socket keeps no buffers
-		if sub := s.sub.Load(); sub != nil {
+		c.frames, c.events, c.paceTimer, c.acked = nil, nil, nil, nil // an idle socket keeps no buffers
+		if sub := c.sub.Load(); sub != nil {
 			sub.trim()
 		}
-		s.writing.Store(false)
-		if !s.hasOutput() || !s.writing.CompareAndSwap(false, true) {
+		c.writing.Store(false)
+		if !c.hasOutput() || !c.writing.CompareAndSwap(false, true) {
 			// Nothing came, or it came and kicked a new writer.
 			return
 		}
@@ -138,150 +138,150 @@ func (s *session) writeLoop() {
 }
 
 // pace waits WritePace after a write, until a reply is queued or until
-// the session closes; the hub's wake-ups that come meanwhile are left
+// the connection closes; the hub's wake-ups that come meanwhile are left
 // for the next round. Replies are few (one per request of this client)
 // and an ack is what its sender waits for; broadcast frames are many,
 // and the pause lets them go out several to a write.
-func (s *session) pace() {
-	if s.opts.WritePace <= 0 {
+func (c *conn) pace() {
+	if c.opts.WritePace <= 0 {
 		return
 	}
-	if s.paceTimer == nil {
-		s.paceTimer = time.NewTimer(s.opts.WritePace)
+	if c.paceTimer == nil {
+		c.paceTimer = time.NewTimer(c.opts.WritePace)
 	} else {
-		s.paceTimer.Reset(s.opts.WritePace)
+		c.paceTimer.Reset(c.opts.WritePace)
 	}
 	select {
-	case <-s.paceTimer.C:
-	case <-s.urgent:
-		s.paceTimer.Stop()
-	case <-s.done:
-		s.paceTimer.Stop()
+	case <-c.paceTimer.C:
+	case <-c.urgent:
+		c.paceTimer.Stop()
+	case <-c.done:
+		c.paceTimer.Stop()
 	}
 }
 
 // writeWaiting sends what waits: replies, the hub's events, a ping, the
 // result of a recheck. It reports whether there was anything.
-func (s *session) writeWaiting() bool {
+func (c *conn) writeWaiting() bool {
 	var err error
 	worked := false
 	// Replies and the hub's events go out in one write: under a stream of
 	// ops each write is a syscall and a wake-up of the reader's side.
-	frames := s.frames[:0]
-	if items := s.takeOut(); len(items) > 0 {
+	frames := c.frames[:0]
+	if items := c.takeOut(); len(items) > 0 {
 		worked = true
 		for _, it := range items {
-			frames = append(frames, s.render(it)...)
-			if it.ack != nil && s.opts.ObserveAck != nil {
-				s.acked = append(s.acked, it.ack.read)
+			frames = append(frames, c.render(it)...)
+			if it.ack != nil && c.opts.ObserveAck != nil {
+				c.acked = append(c.acked, it.ack.read)
 			}
 		}
 	}
-	if sub := s.sub.Load(); sub != nil {
+	if sub := c.sub.Load(); sub != nil {
 		if sub.dropped() {
-			s.close(CloseTryAgainLater, "Too slow to keep up; reconnect.")
+			c.close(CloseTryAgainLater, "Too slow to keep up; reconnect.")
 			return true
 		}
-		evs := sub.swap(s.events)
+		evs := sub.swap(c.events)
 		if len(evs) > 0 {
 			worked = true
 			for _, ev := range evs {
-				frames = s.appendEvent(frames, ev)
+				frames = c.appendEvent(frames, ev)
 			}
 		}
 		clear(evs)
-		s.events = nil
+		c.events = nil
 		if cap(evs) <= maxKeptFrames {
-			s.events = evs
+			c.events = evs
 		}
 	}
-	err = s.write(frames)
-	if len(s.acked) > 0 {
+	err = c.write(frames)
+	if len(c.acked) > 0 {
 		if err == nil {
 			now := time.Now()
-			for _, t := range s.acked {
-				s.opts.ObserveAck(now.Sub(t))
+			for _, t := range c.acked {
+				c.opts.ObserveAck(now.Sub(t))
 			}
 		}
-		s.acked = s.acked[:0]
+		c.acked = c.acked[:0]
 	}
 	clear(frames)
 	if cap(frames) <= maxKeptFrames {
-		s.frames = frames[:0]
+		c.frames = frames[:0]
 	} else {
-		s.frames = nil
+		c.frames = nil
 	}
-	if err == nil && s.pingDue.Swap(false) {
+	if err == nil && c.pingDue.Swap(false) {
 		worked = true
-		err = s.conn.WriteControl(pingMessage, nil, time.Now().Add(s.opts.WriteTimeout))
+		err = c.ws.WriteControl(pingMessage, nil, time.Now().Add(c.opts.WriteTimeout))
 	}
-	if err == nil && s.recheckDue.Swap(false) {
+	if err == nil && c.recheckDue.Swap(false) {
 		worked = true
-		err = s.write(s.recheck())
+		err = c.write(c.recheck())
 	}
 	if err != nil {
-		s.close(CloseNormal, "")
+		c.close(CloseNormal, "")
 		return true
 	}
-	s.mu.Lock()
-	overflow := s.overflow
-	s.mu.Unlock()
+	c.mu.Lock()
+	overflow := c.overflow
+	c.mu.Unlock()
 	if overflow {
-		s.close(CloseTryAgainLater, "Too far behind; reconnect.")
+		c.close(CloseTryAgainLater, "Too far behind; reconnect.")
 		return true
 	}
 	return worked
 }
 
 // hasOutput reports whether anything waits for a writer.
-func (s *session) hasOutput() bool {
-	if s.closing() || s.pingDue.Load() || s.recheckDue.Load() {
+func (c *conn) hasOutput() bool {
+	if c.closing() || c.pingDue.Load() || c.recheckDue.Load() {
 		return true
 	}
-	s.outMu.Lock()
-	n := len(s.outq)
-	s.outMu.Unlock()
+	c.outMu.Lock()
+	n := len(c.outq)
+	c.outMu.Unlock()
 	if n > 0 {
 		return true
 	}
-	sub := s.sub.Load()
+	sub := c.sub.Load()
 	return sub != nil && (sub.waiting() || sub.dropped())
 }
 
 // finishWrites sends the close frame, waits a little for the client to
 // answer it (the reader then ends) and closes the socket.
-func (s *session) finishWrites() {
-	s.conn.WriteControl(closeMessage, closePayload(s.closeCode, s.closeMsg), time.Now().Add(time.Second))
-	if !s.hurry.Load() {
+func (c *conn) finishWrites() {
+	c.ws.WriteControl(closeMessage, closePayload(c.closeCode, c.closeMsg), time.Now().Add(time.Second))
+	if !c.hurry.Load() {
 		select {
-		case <-s.readerDone:
+		case <-c.readerDone:
 		case <-time.After(closeGrace):
 		}
 	}
-	s.conn.Close()
+	c.ws.Close()
 }
 
 // write sends frames, each as one text message under the write deadline;
 // on a [Batcher] all of them in one write.
-func (s *session) write(frames [][]byte) error {
+func (c *conn) write(frames [][]byte) error {
 	if len(frames) == 0 {
 		return nil
 	}
-	if b, ok := s.conn.(Batcher); ok && len(frames) > 1 {
+	if b, ok := c.ws.(Batcher); ok && len(frames) > 1 {
 		b.BeginBatch()
 		for _, f := range frames {
-			if err := s.conn.WriteMessage(textMessage, f); err != nil {
-				b.FlushBatch(time.Now().Add(s.opts.WriteTimeout))
+			if err := c.ws.WriteMessage(textMessage, f); err != nil {
+				b.FlushBatch(time.Now().Add(c.opts.WriteTimeout))
 				return err
 			}
 		}
-		return b.FlushBatch(time.Now().Add(s.opts.WriteTimeout))
+		return b.FlushBatch(time.Now().Add(c.opts.WriteTimeout))
 	}
 	for _, f := range frames {
-		if err := s.conn.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout)); err != nil {
+		if err := c.ws.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout)); err != nil {
 			return err
 		}
-		if err := s.conn.WriteMessage(textMessage, f); err != nil {
+		if err := c.ws.WriteMessage(textMessage, f); err != nil {
 			return err
 		}
 	}
@@ -289,27 +289,27 @@ func (s *session) write(frames [][]byte) error {
 }
 
 // render turns a queued item into frames, updating the ordering state.
-func (s *session) render(it outItem) [][]byte {
+func (c *conn) render(it outItem) [][]byte {
 	switch {
 	case it.frame != nil:
 		return [][]byte{it.frame}
 	case it.sync != nil:
-		return s.renderSync(it.sync)
+		return c.renderSync(it.sync)
 	case it.ack != nil:
-		return s.renderAck(it.ack)
+		return c.renderAck(it.ack)
 	}
 	return nil
 }
 
-func (s *session) renderSync(it *syncItem) [][]byte {
+func (c *conn) renderSync(it *syncItem) [][]byte {
 	var frames [][]byte
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, d := range it.docs {
 		for _, rec := range d.ops {
 			frames = append(frames, opFrame(d.id, rec))
 		}
-		if st := s.state[d.id]; st != nil && st.subscribed {
+		if st := c.state[d.id]; st != nil && st.subscribed {
 			if d.subscribe {
 				st.syncing = false
 			}
@@ -324,22 +324,22 @@ func (s *session) renderSync(it *syncItem) [][]byte {
 		frames = append(frames, it.reply)
 	}
 	for _, d := range it.docs {
-		if st := s.state[d.id]; st != nil && st.subscribed && !st.syncing {
+		if st := c.state[d.id]; st != nil && st.subscribed && !st.syncing {
 			for v := range st.pending {
 				if v < st.next {
 					delete(st.pending, v)
 				}
 			}
-			frames = s.flush(frames, d.id, st)
+			frames = c.flush(frames, d.id, st)
 		}
 	}
 	return frames
 }
 
-func (s *session) renderAck(it *ackItem) [][]byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.state[it.doc]
+func (c *conn) renderAck(it *ackItem) [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.state[it.doc]
 	if st == nil || !st.subscribed {
 		// Not subscribed: the missed ops, then the ack, as ShareDB does.
 		frames := make([][]byte, 0, len(it.missed)+1)
@@ -349,20 +349,20 @@ func (s *session) renderAck(it *ackItem) [][]byte {
 		return append(frames, it.frame)
 	}
 	for _, rec := range it.missed {
-		s.hold(st, rec.Version, pendingFrame{rec: rec})
+		c.hold(st, rec.Version, pendingFrame{rec: rec})
 	}
 	// An ack below next is for an op the client already received in a
 	// catch-up (as its own op, which it takes as the ack) or acked
 	// before: sending it again would be a stray ack.
-	s.hold(st, it.version, pendingFrame{ack: it.frame})
+	c.hold(st, it.version, pendingFrame{ack: it.frame})
 	if st.syncing {
 		return nil
 	}
-	return s.flush(nil, it.doc, st)
+	return c.flush(nil, it.doc, st)
 }
 
-// hold queues a frame for version v unless it was sent. Call with s.mu held.
-func (s *session) hold(st *docState, v int64, f pendingFrame) {
+// hold queues a frame for version v unless it was sent. Call with c.mu held.
+func (c *conn) hold(st *docState, v int64, f pendingFrame) {
 	if v < st.next && !st.syncing {
 		return
 	}
@@ -374,12 +374,12 @@ func (s *session) hold(st *docState, v int64, f pendingFrame) {
 	}
 	st.pending[v] = f
 	if len(st.pending) > maxPending {
-		s.overflow = true
+		c.overflow = true
 	}
 }
 
-// flush appends the frames that are next in turn. Call with s.mu held.
-func (s *session) flush(frames [][]byte, id string, st *docState) [][]byte {
+// flush appends the frames that are next in turn. Call with c.mu held.
+func (c *conn) flush(frames [][]byte, id string, st *docState) [][]byte {
 	for {
 		f, ok := st.pending[st.next]
 		if !ok {
@@ -399,10 +399,10 @@ func (s *session) flush(frames [][]byte, id string, st *docState) [][]byte {
 }
 
 // appendEvent appends the frames of a hub event.
-func (s *session) appendEvent(frames [][]byte, ev Event) [][]byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.state[ev.DocID]
+func (c *conn) appendEvent(frames [][]byte, ev Event) [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.state[ev.DocID]
 	if st == nil {
 		return frames
 	}
@@ -411,11 +411,11 @@ func (s *session) appendEvent(frames [][]byte, ev Event) [][]byte {
 		if !st.subscribed {
 			return frames
 		}
-		s.hold(st, ev.Op.Version, pendingFrame{rec: ev.Op, frame: ev.frame})
+		c.hold(st, ev.Op.Version, pendingFrame{rec: ev.Op, frame: ev.frame})
 		if st.syncing {
 			return frames
 		}
-		return s.flush(frames, ev.DocID, st)
+		return c.flush(frames, ev.DocID, st)
 	case ev.Presence != nil:
 		if !st.presenceSub {
 			return frames
@@ -431,32 +431,32 @@ func (s *session) appendEvent(frames [][]byte, ev Event) [][]byte {
 }
 
 // recheck checks the read permission of every document in use again and
-// cuts the session off those the user lost.
-func (s *session) recheck() [][]byte {
-	if check, ok := s.ctx.Value(credentialKey{}).(func(context.Context) error); ok {
-		ctx, cancel := s.hubCtx()
+// cuts the connection off those the user lost.
+func (c *conn) recheck() [][]byte {
+	if check, ok := c.ctx.Value(credentialKey{}).(func(context.Context) error); ok {
+		ctx, cancel := c.hubCtx()
 		err := check(ctx)
 		cancel()
 		if docket.ErrorCode(err) == docket.EUNAUTHORIZED {
-			s.close(ClosePolicyViolation, "Signed out; sign in again.")
+			c.close(ClosePolicyViolation, "Signed out; sign in again.")
 			return nil
 		}
 	}
-	s.mu.Lock()
-	ids := make([]string, 0, len(s.state))
-	for id := range s.state {
+	c.mu.Lock()
+	ids := make([]string, 0, len(c.state))
+	for id := range c.state {
 		ids = append(ids, id)
 	}
-	s.mu.Unlock()
+	c.mu.Unlock()
 	var frames [][]byte
 	for _, id := range ids {
-		ctx, cancel := s.hubCtx()
-		_, err := s.store.FindDocumentMeta(ctx, id)
+		ctx, cancel := c.hubCtx()
+		_, err := c.store.FindDocumentMeta(ctx, id)
 		cancel()
 		if docket.ErrorCode(err) != docket.ENOTFOUND {
 			continue // readable, or a transient failure: checked again soon
 		}
-		if f := s.revoke(id); f != nil {
+		if f := c.revoke(id); f != nil {
 			frames = append(frames, f)
 		}
 	}

@@ -1,0 +1,320 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	docket "github.com/docket-dev/docket"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Comments are stored in the comments bucket (commentID -> Comment) and
+// listed in order under thread_comments (threadID/seq -> commentID). A
+// comment is checked and rendered, and its mentions read, before the
+// transaction that stores it (prepareComment); the ThreadService methods
+// that write comments are in this file.
+
+// findComment reads a comment by id.
+func findComment(tx *bolt.Tx, id string) (*docket.Comment, error) {
+	if !docket.ValidID(id) {
+		return nil, docket.Errorf(docket.ENOTFOUND, "Comment not found.")
+	}
+	var c docket.Comment
+	if ok, err := getJSON(tx.Bucket(bucketComments), []byte(id), &c); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, docket.Errorf(docket.ENOTFOUND, "Comment not found.")
+	}
+	return &c, nil
+}
+
+// readableComment finds a comment, checked against its thread and its
+// document: a comment of an unreadable document is ENOTFOUND.
+func readableComment(ctx context.Context, tx *bolt.Tx, id string) (*docket.Comment, *threadRecord, *docket.Document, docket.SpaceRole, error) {
+	c, err := findComment(tx, id)
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	rec, d, role, err := readableThread(ctx, tx, c.ThreadID)
+	if err != nil || rec.DocID != c.DocID {
+		return nil, nil, nil, "", docket.Errorf(docket.ENOTFOUND, "Comment not found.")
+	}
+	return c, rec, d, role, nil
+}
+
+// threadComments reads a thread's comments in order.
+func threadComments(tx *bolt.Tx, threadID string) ([]*docket.Comment, error) {
+	out := []*docket.Comment{}
+	prefix := []byte(threadID + "/")
+	comments := tx.Bucket(bucketComments)
+	c := tx.Bucket(bucketThreadComments).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var cm docket.Comment
+		if ok, err := getJSON(comments, v, &cm); err != nil {
+			return nil, err
+		} else if ok {
+			out = append(out, &cm)
+		}
+	}
+	return out, nil
+}
+
+// putComment stores a comment; a new one is appended to its thread.
+func putComment(tx *bolt.Tx, c *docket.Comment, isNew bool) error {
+	if isNew {
+		b := tx.Bucket(bucketThreadComments)
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		if err := b.Put(seqKey(c.ThreadID, seq), []byte(c.ID)); err != nil {
+			return err
+		}
+	}
+	return putJSON(tx.Bucket(bucketComments), []byte(c.ID), c)
+}
+
+// commentInput is a checked and rendered comment body.
+type commentInput struct {
+	body, html string
+	names      []string // mentioned names, not yet resolved to users
+}
+
+// prepareComment checks a comment body and renders it, before any
+// transaction.
+func (s *ThreadService) prepareComment(ctx context.Context, body string) (*commentInput, error) {
+	switch {
+	case len(body) > docket.MaxCommentBytes:
+		return nil, docket.Errorf(docket.ETOOLARGE, "Comment is larger than %d bytes.", docket.MaxCommentBytes)
+	case !utf8.ValidString(body):
+		return nil, docket.Errorf(docket.EINVALID, "Comment is not valid UTF-8.")
+	case strings.TrimSpace(body) == "":
+		return nil, docket.Errorf(docket.EINVALID, "Comment is empty.")
+	}
+	// The leading newline keeps a comment that starts with "---" from
+	// being read as a front matter block; it changes nothing else.
+	out, err := s.renderer.Render(ctx, "\n"+body)
+	if err != nil {
+		return nil, err
+	}
+	return &commentInput{body: body, html: out, names: s.mentions(body)}, nil
+}
+
+// resolveMentions turns mentioned names into the ids of members of a
+// space: a name matches a member whose email address is the name, or
+// whose address's local part is the name (case-insensitive).
+func resolveMentions(tx *bolt.Tx, spaceID string, names []string) []string {
+	if len(names) == 0 {
+		return nil
+	}
+	type member struct{ id, email, local string }
+	var members []member
+	prefix := []byte(spaceID + "/")
+	c := tx.Bucket(bucketMembers).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		u, err := findUser(tx, string(k[len(prefix):]))
+		if err != nil {
+			continue
+		}
+		email := strings.ToLower(u.Email)
+		local, _, _ := strings.Cut(email, "@")
+		members = append(members, member{u.ID, email, local})
+	}
+	var out []string
+	for _, name := range names {
+		name = strings.ToLower(name)
+		for _, m := range members {
+			if (m.email == name || m.local == name) && !slices.Contains(out, m.id) && len(out) < docket.MaxMentions {
+				out = append(out, m.id)
+			}
+		}
+	}
+	return out
+}
+
+// mayComment checks that a role may write comments.
+func mayComment(role docket.SpaceRole) error {
+	if !role.AtLeast(docket.RoleCommenter) {
+		return docket.Errorf(docket.EFORBIDDEN, "You need the commenter role in this space to comment.")
+	}
+	return nil
+}
+
+// AddComment implements [docket.ThreadService].
+func (s *ThreadService) AddComment(ctx context.Context, threadID, body string) (*docket.Comment, error) {
+	author, err := callerID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in, err := s.prepareComment(ctx, body)
+	if err != nil {
+		return nil, err
+	}
+	var out *docket.Comment
+	err = s.db.update(ctx, func(tx *bolt.Tx) error {
+		rec, d, role, err := readableThread(ctx, tx, threadID)
+		if err != nil {
+			return err
+		}
+		if err := mayComment(role); err != nil {
+			return err
+		}
+		earlier, err := threadComments(tx, rec.ID)
+		if err != nil {
+			return err
+		}
+		mentions := resolveMentions(tx, d.SpaceID, in.names)
+		now := s.db.Now().UTC()
+		cm := &docket.Comment{
+			ID: newID(), ThreadID: rec.ID, DocID: d.ID, AuthorID: author,
+			Body: in.body, HTML: in.html, Mentions: mentions, CreatedAt: now,
+		}
+		if err := putComment(tx, cm, true); err != nil {
+			return err
+		}
+		rec.UpdatedAt = now
+		if err := putThread(tx, rec); err != nil {
+			return err
+		}
+		text := excerpt(in.html)
+		ev := &docket.Event{Type: docket.EventCommentCreated, SpaceID: d.SpaceID, DocID: d.ID,
+			ThreadID: rec.ID, CommentID: cm.ID, Data: eventData(map[string]any{"excerpt": text})}
+		if _, err := s.db.appendEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		// Mentions first: someone both mentioned and in the thread gets
+		// one item, the more specific one.
+		if err := notifyMentions(tx, ev, mentions, nil, text); err != nil {
+			return err
+		}
+		replyTo := []string{rec.AuthorID}
+		for _, c := range earlier {
+			replyTo = append(replyTo, c.AuthorID)
+		}
+		if isConcern(tx, d.ID, rec.ID) {
+			replyTo = append(replyTo, d.OwnerID)
+		}
+		for _, uid := range replyTo {
+			if err := addInbox(tx, uid, ev, &docket.InboxItem{Kind: docket.InboxReply, Text: text}); err != nil {
+				return err
+			}
+		}
+		s.db.notify(tx, docket.Change{Kind: docket.ChangeThread, DocID: d.ID, SpaceID: d.SpaceID, ThreadID: rec.ID, CommentID: cm.ID})
+		out = cm
+		return nil
+	})
+	return out, err
+}
+
+// UpdateComment implements [docket.ThreadService].
+func (s *ThreadService) UpdateComment(ctx context.Context, id, body string) (*docket.Comment, error) {
+	caller, err := callerID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in, err := s.prepareComment(ctx, body)
+	if err != nil {
+		return nil, err
+	}
+	var out *docket.Comment
+	err = s.db.update(ctx, func(tx *bolt.Tx) error {
+		cm, _, d, role, err := readableComment(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if cm.AuthorID != caller {
+			return docket.Errorf(docket.EFORBIDDEN, "Only its author may edit a comment.")
+		}
+		if err := mayComment(role); err != nil {
+			return err
+		}
+		if cm.Deleted {
+			return docket.Errorf(docket.ECONFLICT, "The comment was deleted.")
+		}
+		mentions := resolveMentions(tx, d.SpaceID, in.names)
+		before := cm.Mentions
+		cm.Body, cm.HTML, cm.Mentions, cm.EditedAt = in.body, in.html, mentions, s.db.Now().UTC()
+		if err := putComment(tx, cm, false); err != nil {
+			return err
+		}
+		text := excerpt(in.html)
+		ev := &docket.Event{Type: docket.EventCommentEdited, SpaceID: d.SpaceID, DocID: d.ID,
+			ThreadID: cm.ThreadID, CommentID: cm.ID, Data: eventData(map[string]any{"excerpt": text})}
+		if _, err := s.db.appendEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		if err := notifyMentions(tx, ev, mentions, before, text); err != nil {
+			return err
+		}
+		s.db.notify(tx, docket.Change{Kind: docket.ChangeThread, DocID: d.ID, SpaceID: d.SpaceID, ThreadID: cm.ThreadID, CommentID: cm.ID})
+		out = cm
+		return nil
+	})
+	return out, err
+}
+
+// DeleteComment implements [docket.ThreadService]. Deleting a deleted
+// comment again changes nothing.
+func (s *ThreadService) DeleteComment(ctx context.Context, id string) error {
+	caller, err := callerID(ctx)
+	if err != nil {
+		return err
+	}
+	return s.db.update(ctx, func(tx *bolt.Tx) error {
+		cm, _, d, role, err := readableComment(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if role != docket.RoleAdmin && (cm.AuthorID != caller || !role.AtLeast(docket.RoleCommenter)) {
+			return docket.Errorf(docket.EFORBIDDEN, "Only its author or a space admin may delete a comment.")
+		}
+		if cm.Deleted {
+			return nil
+		}
+		cm.Deleted, cm.Body, cm.HTML, cm.Mentions = true, "", "", nil
+		if err := putComment(tx, cm, false); err != nil {
+			return err
+		}
+		ev := &docket.Event{Type: docket.EventCommentDeleted, SpaceID: d.SpaceID, DocID: d.ID,
+			ThreadID: cm.ThreadID, CommentID: cm.ID, Data: eventData(map[string]any{"authorId": cm.AuthorID})}
+		if _, err := s.db.appendEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		s.db.notify(tx, docket.Change{Kind: docket.ChangeThread, DocID: d.ID, SpaceID: d.SpaceID, ThreadID: cm.ThreadID, CommentID: cm.ID})
+		return nil
+	})
+}
+
+// notifyMentions puts a mention item in the inbox of every mentioned user
+// who was not mentioned before (by an earlier version of the comment).
+func notifyMentions(tx *bolt.Tx, ev *docket.Event, mentions, before []string, text string) error {
+	for _, uid := range mentions {
+		if slices.Contains(before, uid) {
+			continue
+		}
+		if err := addInbox(tx, uid, ev, &docket.InboxItem{Kind: docket.InboxMention, Text: text}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isConcern reports whether a thread holds a review's concern.
+func isConcern(tx *bolt.Tx, docID, threadID string) bool {
+	prefix := []byte(docID + "/")
+	c := tx.Bucket(bucketReviews).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var r struct {
+			Verdict  docket.Verdict `json:"verdict"`
+			ThreadID string         `json:"threadId"`
+		}
+		if json.Unmarshal(v, &r) == nil && r.ThreadID == threadID && r.Verdict == docket.VerdictConcern {
+			return true
+		}
+	}
+	return false
+}
