@@ -8,11 +8,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/collab"
 	"github.com/docket-dev/docket/collab/ot"
+	"github.com/docket-dev/docket/internal/testenv"
 )
 
 // revocableDocs is a Documents whose read permission can be taken away;
@@ -38,13 +40,19 @@ func (d *revocableDocs) revoke() {
 // waitWritersStopped waits until no writer goroutine of live runs.
 func waitWritersStopped(t *testing.T, live *collab.Live) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for collab.LiveWriters(live) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d writers still run", collab.LiveWriters(live))
-		}
-		time.Sleep(time.Millisecond)
+	if !testenv.Eventually(5*time.Second, func() bool { return collab.LiveWriters(live) == 0 }) {
+		t.Fatalf("%d writers still run", collab.LiveWriters(live))
 	}
+}
+
+// waitLiveIdle waits until live has no connection, no writer and no
+// ticker left: a synctest bubble ends only once every goroutine has.
+func waitLiveIdle(t *testing.T, live *collab.Live) {
+	t.Helper()
+	waitWritersStopped(t, live)
+	testenv.WaitFor(t, 5*time.Second, "the connections to end and the ticker to stop", func() bool {
+		return live.Connections() == 0 && !collab.LiveTicking(live)
+	})
 }
 
 // nextNonPing returns the next frame that is not a ping.
@@ -59,11 +67,16 @@ func (c *fakeConn) nextNonPing(t *testing.T) map[string]any {
 
 // An idle connection has no writer goroutine; an op, a presence message,
 // a ping and a revocation each start one again and reach the client in
-// order.
-func TestLiveWriterOnDemand(t *testing.T) {
-	f := newFixture(t)
-	id := f.newDoc(t, "abc")
-	h := f.hub(t)
+// order. It runs in a synctest bubble: the writer's idle time, the pings
+// and the rechecks follow the bubble's clock, so the ops paced around the
+// idle time meet the writer running, stopping and stopped as the seed
+// says, and "nothing more" is checked once everything has settled.
+func TestLiveWriterOnDemand(t *testing.T) { synctest.Test(t, testLiveWriterOnDemand) }
+
+func testLiveWriterOnDemand(t *testing.T) {
+	f := newMemFixture()
+	id := f.newDoc("abc")
+	h := f.hub(t, collab.Options{RecentOps: 20})
 	docs := &revocableDocs{Documents: f.docs}
 	live := collab.NewLive(h, docs, collab.LiveOptions{
 		WriterIdle:      20 * time.Millisecond,
@@ -118,18 +131,40 @@ func TestLiveWriterOnDemand(t *testing.T) {
 		t.Fatalf("frame %v; want a ping", m)
 	}
 
-	// Ops racing the writer's stop: each arrives once and in order.
+	// Ops racing the writer's stop: each arrives once and in order,
+	// whether the writer runs, has stopped, or is in the window between
+	// deciding to stop and marking itself stopped (held there by the hook
+	// until the op is committed).
+	var inWindow atomic.Bool
+	stopping := make(chan chan struct{})
+	t.Cleanup(collab.SetWriterStopping(func() {
+		if inWindow.CompareAndSwap(true, false) {
+			resume := make(chan struct{})
+			stopping <- resume
+			<-resume
+		}
+	}))
 	waitWritersStopped(t, live)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 60 {
+		var resume chan struct{}
+		switch rng.IntN(3) {
+		case 1:
+			waitWritersStopped(t, live)
+		case 2:
+			inWindow.Store(true)
+			resume = <-stopping
+		}
 		if _, err := h.Submit(f.ctx, id, collab.Submission{Version: -1, Op: ot.InsertAt(0, "y"), Src: "other", Seq: int64(i + 2), Author: "u"}); err != nil {
 			t.Fatal(err)
+		}
+		if resume != nil {
+			close(resume)
 		}
 		if m := conn.nextNonPing(t); m["a"] != "op" || int64(m["v"].(float64)) != v {
 			t.Fatalf("op frame %v; want v %d", m, v)
 		}
 		v++
-		time.Sleep(time.Duration(rng.IntN(40)) * time.Millisecond)
 	}
 
 	waitWritersStopped(t, live)
@@ -143,6 +178,7 @@ func TestLiveWriterOnDemand(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitWritersStopped(t, live)
+	synctest.Wait()
 	for {
 		select {
 		case data := <-conn.out:
@@ -161,22 +197,40 @@ func TestLiveWriterOnDemand(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Serve did not return")
 	}
-	waitWritersStopped(t, live)
+	waitLiveIdle(t, live)
 }
 
 // Many connections whose writers stop after a millisecond of quiet, under
 // ops committed at an uneven pace: every client sees every version once
-// and in order, and its own ops acknowledged once, in turn.
-func TestLiveWriterStartStopRace(t *testing.T) {
-	f := newFixture(t)
-	id := f.newDoc(t, "abc")
-	h := f.hub(t)
+// and in order, and its own ops acknowledged once, in turn. It runs in a
+// synctest bubble: a writer pausing in its stop window holds the clock
+// until every other goroutine waits, so whatever they send lands in the
+// window; a lost wake-up stalls every goroutine and shows at once as a
+// connection stuck for the bubble's second.
+func TestLiveWriterStartStopRace(t *testing.T) { synctest.Test(t, testLiveWriterStartStopRace) }
+
+func testLiveWriterStartStopRace(t *testing.T) {
+	f := newMemFixture()
+	id := f.newDoc("abc")
+	h := f.hub(t, collab.Options{RecentOps: 20})
 	// No rechecks after the first (a constant epoch), so that nothing but
 	// the output itself starts a writer: a lost wake-up shows as a stall.
 	live := collab.NewLive(h, f.docs, collab.LiveOptions{WriterIdle: time.Millisecond, Epoch: func() uint64 { return 1 }})
-	// Widen the window between a writer deciding to stop and marking
-	// itself stopped, where output that arrives must not be lost.
-	t.Cleanup(collab.SetWriterStopping(func() { time.Sleep(200 * time.Microsecond) }))
+	// A writer that has decided to stop waits, before it marks itself
+	// stopped, until the hub's next op is committed: output that arrives
+	// in that window must not be lost. The ops run out with a closed
+	// channel, which lets every writer through.
+	var nextOp atomic.Pointer[chan struct{}]
+	first := make(chan struct{})
+	nextOp.Store(&first)
+	committed := func(last bool) {
+		c := make(chan struct{})
+		if last {
+			close(c)
+		}
+		close(*nextOp.Swap(&c))
+	}
+	t.Cleanup(collab.SetWriterStopping(func() { <-*nextOp.Load() }))
 	const nconns, nops = 8, 150
 	conns := make([]*fakeConn, nconns)
 	start := make([]int64, nconns)
@@ -201,14 +255,19 @@ func TestLiveWriterStartStopRace(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		defer committed(true)
 		rng := rand.New(rand.NewPCG(3, 4))
 		for i := range nops {
 			if _, err := h.Submit(f.ctx, id, collab.Submission{Version: -1, Op: ot.InsertAt(0, "h"), Src: "hub", Seq: int64(i + 1), Author: "u"}); err != nil {
 				t.Error(err)
 				return
 			}
+			committed(false)
 			if rng.IntN(4) == 0 {
-				time.Sleep(time.Duration(rng.IntN(3000)) * time.Microsecond)
+				// A pause on the bubble's clock, long enough for every
+				// writer to go idle: the next op meets them all in
+				// their stop window.
+				time.Sleep(10 * time.Millisecond)
 			}
 		}
 	}()
@@ -259,12 +318,14 @@ func TestLiveWriterStartStopRace(t *testing.T) {
 		}
 	}
 	wg.Wait()
+	synctest.Wait()
 	for _, c := range conns {
 		select {
 		case data := <-c.out:
 			t.Fatalf("extra frame %s", data)
-		case <-time.After(20 * time.Millisecond):
+		default:
 		}
 		c.Close()
 	}
+	waitLiveIdle(t, live)
 }

@@ -10,3 +10,11 @@ func SetWriterStopping(f func()) (reset func()) {
 	writerStopping.Store(&f)
 	return func() { writerStopping.Store(nil) }
 }
+
+// LiveTicking reports whether the ticker of l runs; it stops once l has
+// no connections left.
+func LiveTicking(l *Live) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ticking
+}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	docket "github.com/docket-dev/docket"
@@ -411,12 +412,15 @@ func TestHubCloseWhileOpening(t *testing.T) {
 
 // Requests that reach a document just as it unloads (idle) are answered by
 // the document loaded again, never left waiting, and each op is applied
-// once.
-func TestRequestsDuringUnload(t *testing.T) {
-	f := newFixture(t)
-	id := f.newDoc(t, "")
-	h := collab.New(f.log, collab.Options{IdleTimeout: time.Millisecond})
-	t.Cleanup(h.Close)
+// once. It runs in a synctest bubble: a request sent after waiting the
+// idle timeout on the bubble's clock starts at the very moment the
+// document's idle timer fires, and races its unloading.
+func TestRequestsDuringUnload(t *testing.T) { synctest.Test(t, testRequestsDuringUnload) }
+
+func testRequestsDuringUnload(t *testing.T) {
+	f := newMemFixture()
+	id := f.newDoc("")
+	h := f.hub(t, collab.Options{IdleTimeout: time.Millisecond})
 	rng := rand.New(rand.NewPCG(1, 2))
 	const n = 300
 	var wg sync.WaitGroup
@@ -433,8 +437,9 @@ func TestRequestsDuringUnload(t *testing.T) {
 			}
 			errs <- err
 		}()
-		// Gaps around the idle timeout, so requests meet unloading documents.
-		time.Sleep(time.Duration(rng.IntN(1500)) * time.Microsecond)
+		// No gap (the document is busy), the idle timeout (it is
+		// unloading) or longer (it is gone): on the bubble's clock.
+		time.Sleep(time.Duration(rng.IntN(3)) * time.Millisecond)
 	}
 	wg.Wait()
 	close(errs)

@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
+	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
 	"github.com/docket-dev/docket/collab"
 	"github.com/docket-dev/docket/collab/ot"
+	"github.com/docket-dev/docket/internal/testenv"
 )
 
 // pending holds events taken from a subscriber but not yet looked at.
@@ -217,28 +219,24 @@ func TestLiveSessionRecorded(t *testing.T) {
 	h.Subscribe(f.ctx, id, bob, -1)
 	h.Unsubscribe(id, alice)
 	h.Unsubscribe(id, bob)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		list, err := recordings.FindRecordings(f.ctx, id)
-		if err != nil {
+	var list []*docket.Recording
+	if !testenv.Eventually(5*time.Second, func() bool {
+		var err error
+		if list, err = recordings.FindRecordings(f.ctx, id); err != nil {
 			t.Fatal(err)
 		}
-		if len(list) == 1 && !list[0].EndedAt.IsZero() {
-			s := list[0]
-			if s.StartVersion != 1 || s.EndVersion != 5 || len(s.Participants) != 2 {
-				t.Fatalf("recording = %+v", s)
-			}
-			for _, p := range s.Participants {
-				want := map[string][2]int{"alice": {1, 3}, "bob": {2, 1}}[p.UserID]
-				if p.Joins != want[0] || p.Ops != want[1] || p.LeftAt.IsZero() {
-					t.Errorf("participant %+v; want joins %d ops %d", p, want[0], want[1])
-				}
-			}
-			return
+		return len(list) == 1 && !list[0].EndedAt.IsZero()
+	}) {
+		t.Fatalf("recordings = %+v; want one ended recording", list)
+	}
+	s := list[0]
+	if s.StartVersion != 1 || s.EndVersion != 5 || len(s.Participants) != 2 {
+		t.Fatalf("recording = %+v", s)
+	}
+	for _, p := range s.Participants {
+		want := map[string][2]int{"alice": {1, 3}, "bob": {2, 1}}[p.UserID]
+		if p.Joins != want[0] || p.Ops != want[1] || p.LeftAt.IsZero() {
+			t.Errorf("participant %+v; want joins %d ops %d", p, want[0], want[1])
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("recordings = %+v; want one ended recording", list)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

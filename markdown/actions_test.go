@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/internal/testenv"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -201,17 +202,15 @@ var (
 	bulletRE = regexp.MustCompile(`(?m)^(\s*(?:>\s*)*(?:[-*+]|\d{1,9}[.)])[ \t]+)([^\[\s])`)
 )
 
-// corpusDir is the shared corpus of Go design documents.
-const corpusDir = "../../shared/corpus/go-proposals"
-
 // TestActionItemsCorpus parses every document of the corpus, as written
 // and with every list item turned into a task, and checks that nothing
 // panics, that it is fast, and that every item found sits on a line with a
 // checkbox.
 func TestActionItemsCorpus(t *testing.T) {
+	corpusDir := testenv.Corpus(t, "go-proposals")
 	files, err := filepath.Glob(filepath.Join(corpusDir, "*.md"))
 	if err != nil || len(files) == 0 {
-		t.Skipf("corpus not found in %s", corpusDir)
+		testenv.Missing(t, "no corpus in %s", corpusDir)
 	}
 	var asWritten, converted, withDue int
 	start := time.Now()
@@ -262,9 +261,9 @@ func TestActionItemsCorpus(t *testing.T) {
 // TestActionItemsCorpusReal checks items found in a real corpus document
 // once its list items are tasks.
 func TestActionItemsCorpusReal(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(corpusDir, "12914-monotonic.md"))
+	data, err := os.ReadFile(filepath.Join(testenv.Corpus(t, "go-proposals"), "12914-monotonic.md"))
 	if err != nil {
-		t.Skip("corpus not found")
+		t.Fatal(err)
 	}
 	src := string(data)
 	tasks := bulletRE.ReplaceAllString(src, "$1[ ] $2")

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/internal/testenv"
 )
 
 func TestRenderLimits(t *testing.T) {
@@ -230,9 +232,9 @@ func TestRendererTitle(t *testing.T) {
 
 // BenchmarkRender renders the largest document of the shared corpus.
 func BenchmarkRender(b *testing.B) {
-	data, err := os.ReadFile("/work/shared/corpus/go-proposals/43651-type-parameters.md")
+	data, err := os.ReadFile(filepath.Join(testenv.Corpus(b, "go-proposals"), "43651-type-parameters.md"))
 	if err != nil {
-		b.Skipf("corpus document missing: %v", err)
+		b.Fatal(err)
 	}
 	src := string(data)
 	r := New(Options{})

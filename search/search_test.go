@@ -16,9 +16,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/internal/testenv"
 )
-
-const corpusDir = "../../shared/corpus/go-proposals"
 
 // openIndex opens an empty index that reads hits through loader.
 func openIndex(tb testing.TB, loader TextLoader) *Index {
@@ -70,6 +69,7 @@ var (
 // file names.
 func loadCorpus(tb testing.TB) []Doc {
 	tb.Helper()
+	corpusDir := testenv.Corpus(tb, "go-proposals")
 	corpusOnce.Do(func() {
 		files, err := filepath.Glob(filepath.Join(corpusDir, "*.md"))
 		if err != nil || len(files) == 0 {
@@ -100,7 +100,7 @@ func loadCorpus(tb testing.TB) []Doc {
 		}
 	})
 	if corpusErr != nil || len(corpusDocs) == 0 {
-		tb.Skipf("corpus not available: %v", corpusErr)
+		testenv.Missing(tb, "corpus not available: %v", corpusErr)
 	}
 	return corpusDocs
 }
@@ -157,9 +157,9 @@ func mustParse(tb testing.TB, s string) Query {
 
 func TestGroundTruth(t *testing.T) {
 	x := sharedCorpusIndex(t)
-	f, err := os.Open(filepath.Join(corpusDir, "QUERIES.tsv"))
+	f, err := os.Open(filepath.Join(testenv.Corpus(t, "go-proposals"), "QUERIES.tsv"))
 	if err != nil {
-		t.Skipf("no QUERIES.tsv: %v", err)
+		testenv.Missing(t, "no QUERIES.tsv: %v", err)
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)

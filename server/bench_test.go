@@ -4,15 +4,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"testing"
+
+	"github.com/docket-dev/docket/internal/testenv"
 )
 
 // BenchmarkDocHTML serves GET /api/docs/:id/html of the largest corpus
 // document with a bearer token, through the whole middleware stack.
 func BenchmarkDocHTML(b *testing.B) {
-	body, err := os.ReadFile("../../shared/corpus/go-proposals/43651-type-parameters.md")
+	body, err := os.ReadFile(filepath.Join(testenv.Corpus(b, "go-proposals"), "43651-type-parameters.md"))
 	if err != nil {
-		b.Skip("corpus not found")
+		b.Fatal(err)
 	}
 	e := newEnv(b)
 	ada := e.signup("Ada")

@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/internal/testenv"
 	"github.com/gorilla/websocket"
 )
 
@@ -37,7 +38,7 @@ func TestWebAppPerformance(t *testing.T) {
 	}
 	dir := os.Getenv("DOCKET_CORPUS")
 	if dir == "" {
-		dir = "../../shared/corpus/go-proposals"
+		dir = testenv.Corpus(t, "go-proposals")
 	}
 	path, body := largestMarkdown(t, dir)
 	t.Logf("document: %s (%d bytes)", filepath.Base(path), len(body))
@@ -184,7 +185,7 @@ func largestMarkdown(t *testing.T, dir string) (string, string) {
 		}
 	}
 	if best == "" {
-		t.Skipf("no corpus in %s", dir)
+		testenv.Missing(t, "no corpus in %s", dir)
 	}
 	data, err := os.ReadFile(best)
 	if err != nil {

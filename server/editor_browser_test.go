@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -8,9 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/internal/testenv"
 )
 
 // edSetup signs up Alice (the space's admin) and Bob (an editor) and
@@ -34,8 +37,8 @@ func TestEditorTwoWindowsConverge(t *testing.T) {
 	b.openDoc(doc)
 
 	// Presence: each sees the other in the list of people here.
-	a.waitJS(`document.querySelector(".dk-people")?.textContent.includes("Bob")`, 5*time.Second)
-	b.waitJS(`document.querySelector(".dk-people")?.textContent.includes("Alice")`, 5*time.Second)
+	a.waitJS(`document.querySelector(".dk-people")?.textContent.includes("Bob")`, 10*time.Second)
+	b.waitJS(`document.querySelector(".dk-people")?.textContent.includes("Alice")`, 10*time.Second)
 
 	// Both type at once: Alice at the end (with a character outside the
 	// BMP, which counts as one code point), Bob at the start.
@@ -58,24 +61,13 @@ func TestEditorTwoWindowsConverge(t *testing.T) {
 		p.waitJS(`document.getElementById("live-status")?.dataset.state === "saved"`, 10*time.Second)
 	}
 	want := "Bob was here. # Storage plan\n\nWe need a log.\nAlice writes 😀 here."
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		body, _ := alice.docText(doc)
-		ga, gb := a.editorText(), b.editorText()
-		if body == want && ga == want && gb == want {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("texts differ:\n API   %q\n Alice %q\n Bob   %q\n want  %q", body, ga, gb, want)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitConverged(t, alice, doc, want, "texts differ", a, b)
 
 	// Each sees the other's cursor with their name.
-	a.waitJS(`[...document.querySelectorAll(".cm-editor .dk-cursor-name")].some(e => e.textContent === "Bob")`, 5*time.Second)
-	b.waitJS(`[...document.querySelectorAll(".cm-editor .dk-cursor-name")].some(e => e.textContent === "Alice")`, 5*time.Second)
+	a.waitJS(`[...document.querySelectorAll(".cm-editor .dk-cursor-name")].some(e => e.textContent === "Bob")`, 10*time.Second)
+	b.waitJS(`[...document.querySelectorAll(".cm-editor .dk-cursor-name")].some(e => e.textContent === "Alice")`, 10*time.Second)
 	// The preview follows the text.
-	b.waitJS(`document.getElementById("doc-html")?.textContent.includes("Alice writes")`, 5*time.Second)
+	b.waitJS(`document.getElementById("doc-html")?.textContent.includes("Alice writes")`, 10*time.Second)
 	a.screenshot("converged")
 	b.screenshot("converged")
 	a.checkConsole()
@@ -91,38 +83,36 @@ func TestEditorOfflineTypingArrivesOnce(t *testing.T) {
 	_, v0 := alice.docText(doc)
 
 	a.offline(true)
-	a.waitJS(`document.getElementById("live-status")?.dataset.state === "offline"`, 5*time.Second)
+	a.waitJS(`document.getElementById("live-status")?.dataset.state === "offline"`, 10*time.Second)
 	a.focusEditor(kb.End)
 	a.typeText(" Typed offline.")
-	a.waitJS(`document.getElementById("live-status")?.textContent.includes("kept")`, 2*time.Second)
+	a.waitJS(`document.getElementById("live-status")?.textContent.includes("kept")`, 10*time.Second)
 	a.screenshot("offline")
 
-	// Nothing has left the window: the server and Bob still have the old text.
-	time.Sleep(300 * time.Millisecond)
+	// Nothing has left the window: the server and Bob still have the old
+	// text, and once Bob's edit made meanwhile has made its round trip
+	// (after Alice typed), the server has his edit only.
 	if body, v := alice.docText(doc); body != "Line one.\n" || v != v0 {
 		t.Fatalf("while offline the API has %q at v%d; want the old text at v%d", body, v, v0)
 	}
-	// Bob edits meanwhile.
 	b.focusEditor(kb.Home)
 	b.typeText("Bob: ")
-	b.waitJS(`document.getElementById("live-status")?.dataset.state === "saved"`, 5*time.Second)
+	b.waitJS(`document.getElementById("live-status")?.dataset.state === "saved"`, 10*time.Second)
+	var body string
+	testenv.WaitFor(t, 10*time.Second, "Bob's edit in the API", func() bool {
+		body, _ = alice.docText(doc)
+		return strings.HasPrefix(body, "Bob: ")
+	})
+	if body != "Bob: Line one.\n" {
+		t.Fatalf("while Alice is offline the API has %q; want Bob's edit only", body)
+	}
 
 	a.offline(false)
 	want := "Bob: Line one.\n Typed offline."
 	for _, p := range []*edPage{a, b} {
 		p.waitJS(`document.getElementById("live-status")?.dataset.state === "saved"`, 15*time.Second)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		body, _ := alice.docText(doc)
-		if body == want && a.editorText() == want && b.editorText() == want {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after reconnecting:\n API   %q\n Alice %q\n Bob   %q\n want  %q", body, a.editorText(), b.editorText(), want)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitConverged(t, alice, doc, want, "after reconnecting", a, b)
 	if n := strings.Count(want, "Typed offline."); n != 1 {
 		t.Fatalf("offline text arrived %d times", n)
 	}
@@ -143,12 +133,12 @@ func TestEditorViewerCannotEdit(t *testing.T) {
 	if got := evalT[string](c, `document.querySelector(".dk-modes [aria-pressed=true]")?.dataset.mode`); got != "preview" {
 		t.Errorf("viewer's mode = %q; want preview", got)
 	}
-	c.do(chromedp.Click(chromedp.CSS(`.dk-modes [data-mode="split"]`)))
+	c.click(`.dk-modes [data-mode="split"]`)
 	if got := evalT[string](c, `document.querySelector(".cm-content").contentEditable`); got != "false" {
 		t.Errorf("viewer's editor contentEditable = %q; want false", got)
 	}
-	c.do(chromedp.Click(chromedp.CSS(".cm-content")), chromedp.KeyEvent("XYZ"))
-	time.Sleep(300 * time.Millisecond)
+	c.click(".cm-content")
+	c.do(chromedp.KeyEvent("XYZ"))
 	if got := c.editorText(); got != "Read me.\n" {
 		t.Errorf("viewer's editor = %q after typing; want it unchanged", got)
 	}
@@ -158,10 +148,17 @@ func TestEditorViewerCannotEdit(t *testing.T) {
 	if n := evalT[int](c, `document.querySelectorAll(".dk-comment-button").length`); n != 0 {
 		t.Errorf("a viewer is offered %d comment buttons", n)
 	}
-	// The viewer still sees the others' edits live.
+	// The viewer still sees the others' edits live. Alice's, which comes
+	// after the viewer's keys, finds the text as it was.
 	alice.must(http.StatusOK, "POST", "/api/docs/"+doc+"/edits", map[string]any{"version": 1, "op": []any{"Hello. "}})
-	c.waitJS(`document.querySelector(".cm-content").textContent.startsWith("Hello. Read me.")`, 5*time.Second)
-	c.waitJS(`document.getElementById("doc-html").textContent.includes("Hello. Read me.")`, 5*time.Second)
+	c.waitJS(`document.querySelector(".cm-content").textContent.startsWith("Hello. Read me.")`, 10*time.Second)
+	c.waitJS(`document.getElementById("doc-html").textContent.includes("Hello. Read me.")`, 10*time.Second)
+	if got := c.editorText(); got != "Hello. Read me.\n" {
+		t.Errorf("viewer's editor = %q after typing and Alice's edit; want Alice's edit only", got)
+	}
+	if body, v := alice.docText(doc); body != "Hello. Read me.\n" || v != 2 {
+		t.Errorf("API = %q v%d after the viewer typed and Alice edited; want Alice's edit only, v2", body, v)
+	}
 	if got := c.status(); got != "saved" {
 		t.Errorf("viewer's status = %q; want saved (up to date)", got)
 	}
@@ -176,16 +173,15 @@ func TestEditorThreadFromSelection(t *testing.T) {
 	// Select the last line: End of document, then Shift+Home.
 	a.focusEditor(kb.End)
 	a.do(chromedp.KeyEvent(kb.ArrowUp), chromedp.KeyEvent(kb.End), chromedp.KeyEvent(kb.Home, chromedp.KeyModifiers(chromedp.ModifierShift)))
-	a.waitJS(`!!document.querySelector(".dk-comment-button")`, 5*time.Second)
-	a.do(chromedp.Click(chromedp.CSS(".dk-comment-button")))
-	a.waitJS(`!!document.querySelector(".dk-comment-form textarea")`, 2*time.Second)
+	a.click(".dk-comment-button")
+	a.waitJS(`!!document.querySelector(".dk-comment-form textarea")`, 10*time.Second)
 	a.do(chromedp.SendKeys(chromedp.CSS(".dk-comment-form textarea"), "Which log?"))
 	a.screenshot("new-thread")
-	a.do(chromedp.Click(chromedp.CSS(`.dk-comment-form button[type="submit"]`)))
+	a.click(`.dk-comment-form button[type="submit"]`)
 
 	// The thread exists with the selected text, the panel shows it and the
 	// editor marks its range.
-	a.waitJS(`document.querySelectorAll("#threads article.thread").length === 1`, 5*time.Second)
+	a.waitJS(`document.querySelectorAll("#threads article.thread").length === 1`, 10*time.Second)
 	r := alice.must(http.StatusOK, "GET", "/api/docs/"+doc+"/threads", nil)
 	threads, _ := r.body["threads"].([]any)
 	if len(threads) != 1 {
@@ -196,21 +192,21 @@ func TestEditorThreadFromSelection(t *testing.T) {
 	if got := anchor["quote"]; got != "Use a write-ahead log." {
 		t.Errorf("thread quote = %q; want the selected line", got)
 	}
-	a.waitJS(`document.querySelector(".cm-content .dk-thread")?.textContent === "Use a write-ahead log."`, 5*time.Second)
+	a.waitJS(`document.querySelector(".cm-content .dk-thread")?.textContent === "Use a write-ahead log."`, 10*time.Second)
 
 	// Text typed before the range moves the mark with it.
 	a.focusEditor(kb.Home)
 	a.typeText("Draft. ")
-	a.waitJS(`document.querySelector(".cm-content .dk-thread")?.textContent === "Use a write-ahead log."`, 5*time.Second)
+	a.waitJS(`document.querySelector(".cm-content .dk-thread")?.textContent === "Use a write-ahead log."`, 10*time.Second)
 
 	// Reply and resolve through the panel's forms (sent with fetch).
 	id := th["id"].(string)
 	a.do(chromedp.SendKeys(chromedp.CSS("#t-"+id+` textarea[name="body"]`), "The bbolt one."))
-	a.do(chromedp.Click(chromedp.CSS("#t-" + id + ` form[action$="/comments"] button`)))
-	a.waitJS(`document.querySelectorAll("#t-`+id+` .comment").length === 2`, 5*time.Second)
-	a.do(chromedp.Click(chromedp.CSS("#t-" + id + ` form[action$="/resolve"] button`)))
-	a.waitJS(`document.getElementById("t-`+id+`")?.dataset.status === "resolved"`, 5*time.Second)
-	a.waitJS(`!document.querySelector(".cm-content .dk-thread")`, 5*time.Second)
+	a.click("#t-" + id + ` form[action$="/comments"] button`)
+	a.waitJS(`document.querySelectorAll("#t-`+id+` .comment").length === 2`, 10*time.Second)
+	a.click("#t-" + id + ` form[action$="/resolve"] button`)
+	a.waitJS(`document.getElementById("t-`+id+`")?.dataset.status === "resolved"`, 10*time.Second)
+	a.waitJS(`!document.querySelector(".cm-content .dk-thread")`, 10*time.Second)
 	if got := alice.must(http.StatusOK, "GET", "/api/threads/"+id, nil).str("status"); got != "resolved" {
 		t.Errorf("thread status = %q; want resolved", got)
 	}
@@ -223,30 +219,37 @@ func TestEditorSearchSuggest(t *testing.T) {
 	alice.createDoc(alice.must(http.StatusOK, "GET", "/api/docs/"+doc, nil).str("spaceId"), "Hiring plan", "# Hiring plan\n")
 	a := s.window("Alice")
 	a.do(chromedp.Navigate(s.ts.URL + "/"))
-	a.do(chromedp.Click(chromedp.CSS(`header input[name="q"]`)), chromedp.KeyEvent("stor"))
+	a.click(`header input[name="q"]`)
+	a.do(chromedp.KeyEvent("stor"))
 	a.waitJS(`document.querySelectorAll("[role=listbox] [role=option]").length === 1`, 10*time.Second)
 	if got := evalT[string](a, `document.querySelector("header input[name=q]").getAttribute("aria-expanded")`); got != "true" {
 		t.Errorf("aria-expanded = %q; want true", got)
 	}
-	// A screenshot blurs the page for a moment (which closes the list):
-	// take it first, then focus the field again.
+	// A screenshot can blur the page for a moment (which closes the
+	// list): with focus emulated the page keeps its focus; the field is
+	// focused again all the same.
+	ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
+	if _, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
+		t.Fatalf("focus emulation: %v", err)
+	}
+	cancel()
 	a.screenshot("suggest")
-	time.Sleep(100 * time.Millisecond)
 	a.do(chromedp.Focus(chromedp.CSS(`header input[name="q"]`)))
-	a.waitJS(`!document.querySelector("[role=listbox]").hidden`, 2*time.Second)
+	a.waitJS(`!document.querySelector("[role=listbox]").hidden`, 10*time.Second)
 	a.do(chromedp.KeyEvent(kb.ArrowDown))
 	if got := evalT[string](a, `document.querySelector("[role=option][aria-selected=true]")?.textContent`); got != "Storage plan" {
 		t.Errorf("selected option = %q; want Storage plan", got)
 	}
 	a.do(chromedp.KeyEvent(kb.Enter))
-	a.waitJS(`location.pathname === "/d/`+doc+`"`, 5*time.Second)
+	a.waitJS(`location.pathname === "/d/`+doc+`"`, 10*time.Second)
 	a.waitJS(`document.getElementById("doc")?.dataset.live === "ready"`, 10*time.Second)
 
 	// Escape closes the list.
-	a.do(chromedp.Click(chromedp.CSS(`header input[name="q"]`)), chromedp.KeyEvent("plan"))
+	a.click(`header input[name="q"]`)
+	a.do(chromedp.KeyEvent("plan"))
 	a.waitJS(`document.querySelectorAll("[role=listbox] [role=option]").length === 2`, 10*time.Second)
 	a.do(chromedp.KeyEvent(kb.Escape))
-	a.waitJS(`document.querySelector("[role=listbox]").hidden`, 2*time.Second)
+	a.waitJS(`document.querySelector("[role=listbox]").hidden`, 10*time.Second)
 	a.checkConsole()
 }
 
@@ -256,13 +259,13 @@ func TestEditorReviewPanel(t *testing.T) {
 	a.openStub(doc)
 	a.do(chromedp.SendKeys(chromedp.CSS(`#review input[name="reviewers"]`), bob.email()))
 	// Without a deadline the API refuses, and the form says why.
-	a.do(chromedp.Click(chromedp.CSS(`#review button[value="review"]`)))
-	a.waitJS(`document.querySelector("#review .dk-form-error")?.textContent.includes("due")`, 5*time.Second)
+	a.click(`#review button[value="review"]`)
+	a.waitJS(`document.querySelector("#review .dk-form-error")?.textContent.includes("due")`, 10*time.Second)
 	a.screenshot("review-error")
 	day := time.Now().AddDate(0, 0, 30).Format(time.DateOnly)
 	a.do(chromedp.SetValue(chromedp.CSS(`#review input[name="due"]`), day))
-	a.do(chromedp.Click(chromedp.CSS(`#review button[value="review"]`)))
-	a.waitJS(`document.querySelector("#review .lifecycle")?.textContent === "review"`, 5*time.Second)
+	a.click(`#review button[value="review"]`)
+	a.waitJS(`document.querySelector("#review .lifecycle")?.textContent === "review"`, 10*time.Second)
 	lc := alice.must(http.StatusOK, "GET", "/api/docs/"+doc+"/lifecycle", nil)
 	if got := lc.str("status"); got != "review" {
 		t.Errorf("status = %q; want review", got)
@@ -292,7 +295,9 @@ func TestEditorTypesBeforeLoad(t *testing.T) {
 	}
 	a.focusEditor(kb.End)
 	a.typeText(" Early.")
-	time.Sleep(500 * time.Millisecond)
+	// The page tries the socket again after the typing, and is refused.
+	refused := s.liveRefused.Load()
+	testenv.WaitFor(t, 30*time.Second, "another attempt at the live socket", func() bool { return s.liveRefused.Load() > refused })
 	if live := evalT[string](a, `document.getElementById("doc").dataset.live || ""`); live != "" {
 		t.Fatalf("the document loaded through a blocked socket (data-live %q)", live)
 	}
@@ -322,34 +327,23 @@ func TestEditorSocketDropped(t *testing.T) {
 		.observe(document.getElementById("live-status"), {attributes: true})`)
 	a.focusEditor(kb.End)
 	typed := "the quick brown fox jumps over the lazy dog"
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for range 2 {
-			time.Sleep(400 * time.Millisecond)
+	// The sockets are cut after a third and after two thirds of the text;
+	// the second time once both windows are connected again.
+	for i, r := range []rune(typed) {
+		switch i {
+		case len(typed) / 3:
+			s.dropSockets()
+		case 2 * len(typed) / 3:
+			testenv.WaitFor(t, 20*time.Second, "both windows connected again", func() bool { return s.liveSockets() >= 2 })
 			s.dropSockets()
 		}
-	}()
-	for _, r := range typed {
 		a.typeText(string(r))
-		time.Sleep(15 * time.Millisecond)
 	}
-	<-done
 	want := "Text.\n" + typed
 	for _, p := range []*edPage{a, b} {
 		p.waitJS(`document.getElementById("live-status")?.dataset.state === "saved"`, 20*time.Second)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		body, _ := alice.docText(doc)
-		if body == want && a.editorText() == want && b.editorText() == want {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after the drops:\n API   %q\n Alice %q\n Bob   %q\n want  %q", body, a.editorText(), b.editorText(), want)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitConverged(t, alice, doc, want, "after the drops", a, b)
 	if states := evalT[[]string](a, `window.__states`); !slices.Contains(states, "reconnecting") {
 		t.Errorf("Alice's status went through %v; want it to show reconnecting", states)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/docket-dev/docket/internal/browsertest"
+	"github.com/docket-dev/docket/internal/testenv"
 	"github.com/docket-dev/docket/server"
 )
 
@@ -41,6 +42,8 @@ type edServer struct {
 	shots  string // where screenshots go
 	// liveDown makes /api/live answer 503, as if the server were unreachable.
 	liveDown atomic.Bool
+	// liveRefused counts the requests liveDown turned away.
+	liveRefused atomic.Int32
 
 	mu    sync.Mutex
 	conns []net.Conn // the live sockets, for dropSockets
@@ -71,6 +74,28 @@ func (s *edServer) dropSockets() {
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.Close()
+	}
+}
+
+// liveSockets returns how many live sockets are open since the last
+// dropSockets.
+func (s *edServer) liveSockets() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// waitConverged waits until the API and the windows a and b all have the
+// text want; what says when, in the failure.
+func waitConverged(t *testing.T, api *client, doc, want, what string, a, b *edPage) {
+	t.Helper()
+	var body, ga, gb string
+	if !testenv.Eventually(10*time.Second, func() bool {
+		body, _ = api.docText(doc)
+		ga, gb = a.editorText(), b.editorText()
+		return body == want && ga == want && gb == want
+	}) {
+		t.Fatalf("%s:\n API   %q\n Alice %q\n Bob   %q\n want  %q", what, body, ga, gb, want)
 	}
 }
 
@@ -106,6 +131,7 @@ func newEdServer(t *testing.T) *edServer {
 func (s *edServer) serve(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/api/live" {
 		if s.liveDown.Load() {
+			s.liveRefused.Add(1)
 			http.Error(w, "down for the test", http.StatusServiceUnavailable)
 			return
 		}
@@ -334,7 +360,9 @@ func (p *edPage) do(actions ...chromedp.Action[chromedp.Void]) {
 		if err = chromedp.Do(ctx, actions...); err == nil || !strings.Contains(err.Error(), "Could not find node with given id") {
 			break
 		}
-		time.Sleep(100 * time.Millisecond)
+		// Try again once the page has drawn the next frame, which the
+		// re-render is done by.
+		chromedp.Run(ctx, chromedp.Evaluate[bool](`new Promise(r => requestAnimationFrame(() => r(true)))`, chromedp.EvalAwaitPromise))
 	}
 	if err != nil {
 		p.t.Fatalf("%s: %v", p.name, err)
@@ -353,27 +381,26 @@ func evalT[T any](p *edPage, js string, opts ...chromedp.EvaluateOption) T {
 	return v
 }
 
-// waitJS waits until a JavaScript expression is truthy. A navigation
-// while waiting is no error: the wait goes on in the new page.
+// waitJS waits until a JavaScript expression (or the promise it makes)
+// is truthy. A navigation while waiting is no error: the wait goes on in
+// the new page.
 func (p *edPage) waitJS(js string, d time.Duration) {
 	p.t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		left := time.Until(deadline)
-		ctx, cancel := context.WithTimeout(p.ctx, left+5*time.Second)
-		_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(max(left, time.Millisecond))))
-		cancel()
-		if err == nil {
-			return
-		}
-		if time.Now().Before(deadline) && (strings.Contains(err.Error(), "context") || strings.Contains(err.Error(), "navigat")) {
-			time.Sleep(20 * time.Millisecond)
-			continue
-		}
+	if err := browsertest.Wait(p.ctx, js, d); err != nil {
 		p.screenshot("timeout")
 		p.t.Fatalf("%s: waiting for %s: %v\nstatus: %s\nconsole: %v", p.name, js, err,
 			evalT[string](p, `document.getElementById("live-status")?.textContent || ""`), p.consoleLines())
 	}
+}
+
+// click clicks the element sel finds once a click would reach it (see
+// [browsertest.Clickable]): the comment button is in the editor's
+// tooltip, which is made off screen and placed at the next measure, and a
+// click sent before that lands elsewhere and clears the selection.
+func (p *edPage) click(sel string) {
+	p.t.Helper()
+	p.waitJS(browsertest.Clickable(sel), 10*time.Second)
+	p.do(chromedp.Click(chromedp.CSS(sel)))
 }
 
 // editorText is the text the editor shows (every line is rendered for the

@@ -28,28 +28,27 @@ func TestEditorPushedUpdates(t *testing.T) {
 
 	// Alice starts typing a reply to the first thread.
 	reply := "#t-" + first + ` textarea[name="body"]`
-	a.do(chromedp.Click(chromedp.CSS(reply)))
+	a.click(reply)
 	a.typeText("I think so, bu")
 
 	// Bob selects a line in his window and starts a thread on it.
 	b.focusEditor(kb.End)
 	b.do(chromedp.KeyEvent(kb.ArrowUp), chromedp.KeyEvent(kb.End), chromedp.KeyEvent(kb.Home, chromedp.KeyModifiers(chromedp.ModifierShift)))
-	b.waitJS(`!!document.querySelector(".dk-comment-button")`, 5*time.Second)
-	b.do(chromedp.Click(chromedp.CSS(".dk-comment-button")))
-	b.waitJS(`!!document.querySelector(".dk-comment-form textarea")`, 2*time.Second)
+	b.click(".dk-comment-button")
+	b.waitJS(`!!document.querySelector(".dk-comment-form textarea")`, 10*time.Second)
 	b.do(chromedp.SendKeys(chromedp.CSS(".dk-comment-form textarea"), "How small?"))
 	start := time.Now()
-	b.do(chromedp.Click(chromedp.CSS(`.dk-comment-form button[type="submit"]`)))
+	b.click(`.dk-comment-form button[type="submit"]`)
 
 	// Alice's window shows it in the sidebar and marks it in the editor.
-	a.waitJS(`document.querySelectorAll("#threads article.thread").length === 2`, 3*time.Second)
+	a.waitJS(`document.querySelectorAll("#threads article.thread").length === 2`, 10*time.Second)
 	t.Logf("Bob's thread shown to Alice after %v", time.Since(start).Round(time.Millisecond))
-	a.waitJS(`[...document.querySelectorAll(".cm-content .dk-thread")].some(e => e.textContent === "Keep it small.")`, 5*time.Second)
-	a.waitJS(`document.querySelector("#doc-head .count")?.textContent === "2"`, 2*time.Second)
+	a.waitJS(`[...document.querySelectorAll(".cm-content .dk-thread")].some(e => e.textContent === "Keep it small.")`, 10*time.Second)
+	a.waitJS(`document.querySelector("#doc-head .count")?.textContent === "2"`, 10*time.Second)
 
 	// A reply to the thread Alice is answering: her text and focus stay.
 	bob.must(http.StatusCreated, "POST", "/api/threads/"+first+"/comments", map[string]any{"body": "Bob agrees."})
-	a.waitJS(`document.querySelectorAll("#t-`+first+` .comment").length === 2`, 3*time.Second)
+	a.waitJS(`document.querySelectorAll("#t-`+first+` .comment").length === 2`, 10*time.Second)
 	if got := evalT[string](a, `document.querySelector(`+jsString(reply)+`).value`); got != "I think so, bu" {
 		t.Errorf("Alice's reply box = %q after the refresh; want what she typed", got)
 	}
@@ -64,9 +63,9 @@ func TestEditorPushedUpdates(t *testing.T) {
 	// A review request made elsewhere updates the status and the panel.
 	alice.must(http.StatusOK, "POST", "/api/docs/"+doc+"/transition", map[string]any{
 		"to": "review", "reviewers": []string{bob.id()}, "due": time.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339)})
-	a.waitJS(`document.querySelector("#doc-head .badge.status-review") !== null`, 3*time.Second)
-	a.waitJS(`document.querySelector("#review")?.textContent.includes("Bob")`, 3*time.Second)
-	b.waitJS(`!!document.querySelector("#review form.review-form")`, 3*time.Second)
+	a.waitJS(`document.querySelector("#doc-head .badge.status-review") !== null`, 10*time.Second)
+	a.waitJS(`document.querySelector("#review")?.textContent.includes("Bob")`, 10*time.Second)
+	b.waitJS(`!!document.querySelector("#review form.review-form")`, 10*time.Second)
 	if !evalT[bool](a, `window.__noReload === true`) {
 		t.Error("Alice's window was reloaded")
 	}
@@ -87,8 +86,8 @@ func TestEditorPreviewHighlightsMarkup(t *testing.T) {
 	}
 	a := s.window("Alice")
 	a.openDoc(doc)
-	a.do(chromedp.Click(chromedp.CSS(`.dk-modes [data-mode="split"]`)))
-	a.waitJS(`CSS.highlights.get("dk-thread")?.size === 2`, 5*time.Second)
+	a.click(`.dk-modes [data-mode="split"]`)
+	a.waitJS(`CSS.highlights.get("dk-thread")?.size === 2`, 10*time.Second)
 	got := evalT[[]string](a, `[...CSS.highlights.get("dk-thread")].map(r => r.toString()).sort()`)
 	want := []string{"bold word and snake_case and a link", "one\nitem"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {

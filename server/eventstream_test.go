@@ -13,6 +13,7 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/internal/testenv"
 	"github.com/docket-dev/docket/server"
 )
 
@@ -125,16 +126,6 @@ func (s *sseStream) next(d time.Duration) sseFrame {
 	return sseFrame{}
 }
 
-// none checks that no frame arrives within d.
-func (s *sseStream) none(d time.Duration) {
-	s.t.Helper()
-	select {
-	case f := <-s.frames:
-		s.t.Fatalf("unexpected event %+v", f)
-	case <-time.After(d):
-	}
-}
-
 // waitEnd waits until the server ends the stream.
 func (s *sseStream) waitEnd(d time.Duration) {
 	s.t.Helper()
@@ -163,9 +154,8 @@ func TestEventStreamDeliversOthersEvents(t *testing.T) {
 	if r != nil {
 		t.Fatalf("open = %d %s", r.status, r.raw)
 	}
-	// What happened before the stream opened is not sent again.
-	s.none(200 * time.Millisecond)
-
+	// What happened before the stream opened is not sent again: the
+	// first event is the next one (events come in seq order).
 	start := time.Now()
 	thread := bob.createThread(doc, nil, "Which log?")
 	f := s.next(time.Second)
@@ -196,7 +186,11 @@ func TestEventStreamDeliversOthersEvents(t *testing.T) {
 	if strings.Join(strs(got), ",") != strings.Join(strs(want), ",") {
 		t.Errorf("events = %v; want %v", got, want)
 	}
-	s.none(100 * time.Millisecond)
+	// Nothing else came: the next event is a later one.
+	bob.must(http.StatusCreated, "POST", "/api/threads/"+thread+"/comments", map[string]any{"body": "Last."})
+	if f := s.next(time.Second); f.ev.Type != docket.EventCommentCreated || f.ev.Seq <= last {
+		t.Errorf("after the transition: %+v; want the comment made after it", f)
+	}
 }
 
 func strs[T ~string](xs []T) []string {
@@ -241,7 +235,14 @@ func TestEventStreamResumesAfterLastEventID(t *testing.T) {
 				t.Errorf("%+v: replayed event %d has seq %d; want %d", how, i, f.ev.Seq, want)
 			}
 		}
-		s.none(150 * time.Millisecond)
+		// Then the live ones: the next event is one made now, which the
+		// next reconnection replays as missed.
+		bob.must(http.StatusCreated, "POST", "/api/threads/"+th+"/comments", map[string]any{"body": "Live " + how.lastID})
+		f := s.next(time.Second)
+		if last := int64(missed[len(missed)-1].(map[string]any)["seq"].(float64)); f.ev.Type != docket.EventCommentCreated || f.ev.Seq <= last {
+			t.Errorf("%+v: after the replay: %+v; want the comment made after it", how, f)
+		}
+		missed = append(missed, map[string]any{"seq": float64(f.ev.Seq)})
 		s.close()
 	}
 	s, _ = ada.openStream(doc, "", seen.id)
@@ -323,10 +324,7 @@ func TestEventStreamPerUserCap(t *testing.T) {
 		t.Errorf("Bob's stream = %d; want 200", r.status)
 	}
 	a1.close()
-	deadline := time.Now().Add(2 * time.Second)
-	for e.srv.EventStreams() > 2 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(10*time.Second, func() bool { return e.srv.EventStreams() <= 2 })
 	if _, r := ada.openStream(doc, "", ""); r != nil {
 		t.Errorf("after closing one: %d; want 200", r.status)
 	}

@@ -40,6 +40,59 @@ type simClient struct {
 	fetching                       bool  // waiting for a fetch after ERR_NO_OP
 	offline                        bool
 	ops, resends, dups, reconnects int
+	world                          *simWorld
+	inWorld                        bool // counted online in world
+}
+
+// simWorld is what the clients of a simulation know of each other: an
+// offline client waits until the others have moved on.
+type simWorld struct {
+	mu      sync.Mutex
+	changed sync.Cond
+	acks    int // ops acknowledged to any client
+	online  int // clients connected and making moves
+}
+
+func newSimWorld() *simWorld {
+	w := &simWorld{}
+	w.changed.L = &w.mu
+	return w
+}
+
+// acked counts an op acknowledged to a client.
+func (w *simWorld) acked() {
+	w.mu.Lock()
+	w.acks++
+	w.mu.Unlock()
+	w.changed.Broadcast()
+}
+
+// setOnline counts c as online or not.
+func (c *simClient) setOnline(on bool) {
+	if c.world == nil || c.inWorld == on {
+		return
+	}
+	c.inWorld = on
+	w := c.world
+	w.mu.Lock()
+	if on {
+		w.online++
+	} else {
+		w.online--
+	}
+	w.mu.Unlock()
+	w.changed.Broadcast()
+}
+
+// waitOthers waits, for an offline client, until another client's op is
+// acknowledged or no client is online: the edits it makes offline meet
+// ops it missed when it comes back.
+func (w *simWorld) waitOthers() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for n := w.acks; w.acks == n && w.online > 0; {
+		w.changed.Wait()
+	}
 }
 
 func (c *simClient) errorf(format string, args ...any) error {
@@ -85,6 +138,7 @@ func (c *simClient) connect() error {
 	}
 	c.src = hs["id"].(string)
 	c.offline = false
+	c.setOnline(true)
 	if c.inflight != nil {
 		// As Doc._onConnectionStateChanged: flush (resend), then resubscribe.
 		c.resends++
@@ -153,10 +207,12 @@ func (c *simClient) read() (frame, error) {
 }
 
 // drain handles the frames that have arrived, waiting at most wait for
-// the first.
+// the first. Offline, it waits for the other clients instead.
 func (c *simClient) drain(wait time.Duration) error {
 	if c.offline {
-		time.Sleep(wait)
+		if c.world != nil {
+			c.world.waitOthers()
+		}
 		return nil
 	}
 	timer := time.NewTimer(wait)
@@ -238,6 +294,9 @@ func (c *simClient) handle(f frame) error {
 		}
 		c.version++
 		c.inflight = nil
+		if c.world != nil {
+			c.world.acked()
+		}
 		return c.flushOp()
 	}
 	if !f.has("op") {
@@ -315,6 +374,7 @@ func (c *simClient) edit() error {
 
 // run makes steps random moves.
 func (c *simClient) run(steps int) error {
+	defer c.setOnline(false)
 	if err := c.connect(); err != nil {
 		return err
 	}
@@ -335,6 +395,7 @@ func (c *simClient) run(steps int) error {
 			c.reconnects++
 			c.conn.Close()
 			c.offline = true
+			c.setOnline(false)
 		case r < 72 && c.offline:
 			if err := c.connect(); err != nil {
 				return err
@@ -394,10 +455,11 @@ func simulate(t *testing.T, seed uint64, nclients, steps int) {
 		ada.addMember("eng", u, "editor")
 	}
 	clients := make([]*simClient, nclients)
+	world := newSimWorld()
 	for i := range clients {
 		clients[i] = &simClient{
 			name: fmt.Sprintf("client%d", i), user: users[i%len(users)], doc: doc,
-			rnd: rand.New(rand.NewPCG(seed, uint64(i))),
+			rnd: rand.New(rand.NewPCG(seed, uint64(i))), world: world,
 		}
 	}
 	errs := make([]error, nclients)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docket-dev/docket/internal/testenv"
 	"github.com/docket-dev/docket/server"
 )
 
@@ -78,24 +79,21 @@ func TestMinutesOfScriptedRFC(t *testing.T) {
 	// Frozen: an edit after the decision changes the live minutes only.
 	clock.Add(time.Hour)
 	olga.must(200, "POST", base+"/edits", map[string]any{"version": 1, "body": body + "- [ ] @bob announce it\n"})
-	time.Sleep(100 * time.Millisecond) // action items follow after their debounce
+	// Action items follow after their debounce: once the live minutes
+	// have the new one, the frozen minutes must still be as they were.
+	var live *response
+	if !testenv.Eventually(5*time.Second, func() bool {
+		live = bob.must(200, "GET", base+"/minutes?live=1", nil)
+		return strings.Contains(string(live.raw), "announce it")
+	}) {
+		t.Fatalf("live minutes lack the new action item:\n%s", live.raw)
+	}
 	if again := bob.must(200, "GET", base+"/minutes", nil); string(again.raw) != string(r.raw) {
 		t.Errorf("frozen minutes changed after an edit")
 	}
 	recs := bob.must(200, "GET", base+"/minutes/records", nil)
 	if recs.num("total") != 1 {
 		t.Fatalf("records = %s", recs.raw)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		live := bob.must(200, "GET", base+"/minutes?live=1", nil)
-		if strings.Contains(string(live.raw), "announce it") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("live minutes lack the new action item:\n%s", live.raw)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	html := bob.must(200, "GET", base+"/minutes?format=html", nil)
 	if !strings.Contains(string(html.raw), "<h1") || !strings.HasPrefix(html.header.Get("Content-Type"), "text/html") {

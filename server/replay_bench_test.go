@@ -7,12 +7,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
 	"github.com/docket-dev/docket/collab/ot"
+	"github.com/docket-dev/docket/internal/testenv"
 )
 
 // BenchmarkReplayVersion serves what the history slider asks for while it
@@ -20,9 +22,9 @@ import (
 // rendered text) at random versions of the largest corpus document with
 // 10,000 versions, snapshots every 100 as in production.
 func BenchmarkReplayVersion(b *testing.B) {
-	body, err := os.ReadFile("../../shared/corpus/go-proposals/43651-type-parameters.md")
+	body, err := os.ReadFile(filepath.Join(testenv.Corpus(b, "go-proposals"), "43651-type-parameters.md"))
 	if err != nil {
-		b.Skip("corpus not found")
+		b.Fatal(err)
 	}
 	const versions = 10_000
 	e := newEnv(b)

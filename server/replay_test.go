@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/docket-dev/docket/internal/testenv"
 )
 
 // TestHistoryReplayPage: without JavaScript, ?v= shows that version's
@@ -90,16 +92,12 @@ func TestHistoryPageSessions(t *testing.T) {
 	a.op(doc, 2, 2, []any{"B"})
 	a.ack(doc, 2, 2)
 	// Counts of a running recording are stored within RecordingSave (5 s).
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		page := ada.pageOK("/d/" + doc + "/history")
-		if strings.Contains(page.body, "Ada (2 edits), Bob (read along)") || strings.Contains(page.body, "Bob (read along), Ada (2 edits)") {
-			page.has(t, "live now", `id="sessions"`)
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("history page lists no session with Ada's 2 edits and Bob reading along:\n%s", page.body)
-		}
-		time.Sleep(100 * time.Millisecond)
+	var page *htmlPage
+	if !testenv.Eventually(15*time.Second, func() bool {
+		page = ada.pageOK("/d/" + doc + "/history")
+		return strings.Contains(page.body, "Ada (2 edits), Bob (read along)") || strings.Contains(page.body, "Bob (read along), Ada (2 edits)")
+	}) {
+		t.Fatalf("history page lists no session with Ada's 2 edits and Bob reading along:\n%s", page.body)
 	}
+	page.has(t, "live now", `id="sessions"`)
 }

@@ -12,6 +12,7 @@ import (
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
+	"github.com/docket-dev/docket/internal/testenv"
 	"github.com/docket-dev/docket/markdown"
 )
 
@@ -191,15 +192,12 @@ func TestSearchCatchUpEvents(t *testing.T) {
 // seq, for at most 5 s, and returns it.
 func waitWatermark(t *testing.T, e *env, seq int64) int64 {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		w, _ := e.index.EventWatermark()
-		if w >= seq {
-			return w
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("event watermark still %d; want at least %d", w, seq)
-		}
-		time.Sleep(10 * time.Millisecond)
+	var w int64
+	if !testenv.Eventually(5*time.Second, func() bool {
+		w, _ = e.index.EventWatermark()
+		return w >= seq
+	}) {
+		t.Fatalf("event watermark still %d; want at least %d", w, seq)
 	}
+	return w
 }

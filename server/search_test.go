@@ -12,6 +12,7 @@ import (
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
+	"github.com/docket-dev/docket/internal/testenv"
 )
 
 type searchResult struct {
@@ -41,17 +42,14 @@ func (c *client) search(params url.Values) searchResult {
 // follows commits asynchronously.
 func (c *client) waitSearch(q string, ok func(searchResult) bool) searchResult {
 	c.e.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		res := c.search(url.Values{"q": {q}})
-		if ok(res) {
-			return res
-		}
-		if time.Now().After(deadline) {
-			c.e.t.Fatalf("search %q: still %+v after 5 s", q, res)
-		}
-		time.Sleep(10 * time.Millisecond)
+	var res searchResult
+	if !testenv.Eventually(5*time.Second, func() bool {
+		res = c.search(url.Values{"q": {q}})
+		return ok(res)
+	}) {
+		c.e.t.Fatalf("search %q: still %+v after 5 s", q, res)
 	}
+	return res
 }
 
 func hasTotal(n int) func(searchResult) bool {

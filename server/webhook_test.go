@@ -15,6 +15,7 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/internal/testenv"
 	"github.com/docket-dev/docket/webhook"
 )
 
@@ -81,21 +82,19 @@ func (e *env) startDispatcher(opts webhook.Options) {
 // waitDeliveries polls the delivery log until check accepts it.
 func waitDeliveries(t *testing.T, c *client, hookID string, check func([]map[string]any) bool) []map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		r := c.must(http.StatusOK, "GET", "/api/webhooks/"+hookID+"/deliveries", nil)
-		var list []map[string]any
+	var r *response
+	var list []map[string]any
+	if !testenv.Eventually(10*time.Second, func() bool {
+		r = c.must(http.StatusOK, "GET", "/api/webhooks/"+hookID+"/deliveries", nil)
+		list = nil
 		for _, d := range r.body["deliveries"].([]any) {
 			list = append(list, d.(map[string]any))
 		}
-		if check(list) {
-			return list
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("delivery log never satisfied the check: %s", r.raw)
-		}
-		time.Sleep(10 * time.Millisecond)
+		return check(list)
+	}) {
+		t.Fatalf("delivery log never satisfied the check: %s", r.raw)
 	}
+	return list
 }
 
 func TestWebhookPermissionsAPI(t *testing.T) {

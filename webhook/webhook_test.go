@@ -377,11 +377,18 @@ func TestTimeout(t *testing.T) {
 
 func TestWakeAndConcurrency(t *testing.T) {
 	var inflight, most atomic.Int32
+	arrived := make(chan struct{}, 10)
+	release := make(chan struct{})
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := inflight.Add(1)
 		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
 		}
-		time.Sleep(5 * time.Millisecond) // a receiver that takes its time
+		arrived <- struct{}{}
+		// A receiver that takes its time: until the test lets it answer.
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
 		inflight.Add(-1)
 	}))
 	t.Cleanup(rcv.Close)
@@ -392,6 +399,19 @@ func TestWakeAndConcurrency(t *testing.T) {
 		q.add(task(int64(100+i), rcv.URL, docket.WebhookJSON, created))
 	}
 	d.Wake()
+	// Two deliveries are held at the receiver at every moment: each is let
+	// go once another has arrived, so a third in flight would be seen.
+	for i := range 10 {
+		select {
+		case <-arrived:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d deliveries arrived; want 10", i)
+		}
+		if i > 0 {
+			release <- struct{}{}
+		}
+	}
+	release <- struct{}{}
 	for range 10 {
 		if got := q.next(t); got.Status != docket.DeliveryOK {
 			t.Errorf("delivery = %+v", got)

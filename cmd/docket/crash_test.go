@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/docket-dev/docket/internal/testenv"
 )
 
 // ack is a write the server acknowledged.
@@ -71,7 +73,15 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 			}
 		}(w)
 	}
-	time.Sleep(time.Duration(800+rand.IntN(700)) * time.Millisecond)
+	// The kill comes after a random number of acknowledged writes, with
+	// more in flight: a count, not a time, so that a slow machine proves
+	// as much as a fast one.
+	killAt := 50 + rand.IntN(150)
+	testenv.WaitFor(t, time.Minute, fmt.Sprintf("%d acknowledged writes", killAt), func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acks) >= killAt
+	})
 	p.cmd.Process.Signal(syscall.SIGKILL)
 	<-p.done
 	close(stop)

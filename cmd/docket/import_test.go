@@ -11,11 +11,9 @@ import (
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
+	"github.com/docket-dev/docket/internal/testenv"
 	"golang.org/x/crypto/bcrypt"
 )
-
-// corpusDir is the Go proposals corpus shared with every checkout.
-const corpusDir = "../../../shared/corpus/go-proposals"
 
 func openTestData(t testing.TB) *bolt.DB {
 	t.Helper()
@@ -78,9 +76,7 @@ func expectedTitle(t *testing.T, path string) string {
 var link = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`)
 
 func TestImportCorpus(t *testing.T) {
-	if _, err := os.Stat(corpusDir); err != nil {
-		t.Skipf("corpus not found at %s", corpusDir)
-	}
+	corpusDir := testenv.Corpus(t, "go-proposals")
 	db := openTestData(t)
 	ctx := context.Background()
 	res, err := importDir(ctx, db, corpusDir, "go", "", docket.KindRFC, quiet, io.Discard)
@@ -195,9 +191,7 @@ func TestImportFormats(t *testing.T) {
 }
 
 func BenchmarkImportCorpus(b *testing.B) {
-	if _, err := os.Stat(corpusDir); err != nil {
-		b.Skip("corpus not found")
-	}
+	corpusDir := testenv.Corpus(b, "go-proposals")
 	for b.Loop() {
 		b.StopTimer()
 		db := openTestData(b)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docket-dev/docket/internal/testenv"
 	"github.com/gorilla/websocket"
 )
 
@@ -128,7 +129,14 @@ func TestKillNineUnderLiveLoad(t *testing.T) {
 			})
 		}(w)
 	}
-	time.Sleep(time.Duration(700+rand.IntN(600)) * time.Millisecond)
+	// The kill comes after a random number of acknowledged ops, with more
+	// in flight.
+	killAt := 50 + rand.IntN(150)
+	testenv.WaitFor(t, time.Minute, fmt.Sprintf("%d acknowledged ops", killAt), func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acks) >= killAt
+	})
 	p.cmd.Process.Signal(syscall.SIGKILL)
 	<-p.done
 	close(stop)
@@ -191,7 +199,11 @@ func TestLiveMetrics(t *testing.T) {
 		defer close(done)
 		liveWriter(t, url, token, doc, 1, stop, func(liveAck) { mu.Lock(); acks++; mu.Unlock() })
 	}()
-	time.Sleep(300 * time.Millisecond)
+	testenv.WaitFor(t, time.Minute, "20 acknowledged ops", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return acks >= 20
+	})
 	close(stop)
 	<-done
 	if acks == 0 {
@@ -223,12 +235,10 @@ func TestLiveMetrics(t *testing.T) {
 	}
 	// A writer counts an ack once its write returned, which can be after
 	// the client read it: look again for a little while.
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	testenv.Eventually(5*time.Second, func() bool {
 		scrape()
-		if metric("docket_live_ack_seconds_count") >= float64(acks) || time.Now().After(deadline) {
-			break
-		}
-	}
+		return metric("docket_live_ack_seconds_count") >= float64(acks)
+	})
 	if got := metric("docket_live_ack_seconds_count"); got < float64(acks) {
 		t.Errorf("acks observed %v; want at least the %d the client got", got, acks)
 	}

@@ -13,6 +13,7 @@ import (
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
+	"github.com/docket-dev/docket/internal/testenv"
 	"github.com/docket-dev/docket/search"
 )
 
@@ -20,9 +21,7 @@ import (
 // which indexes it, and checks that every phrase of QUERIES.tsv finds
 // exactly the files listed, through the search service a request uses.
 func TestImportSearchGroundTruth(t *testing.T) {
-	if _, err := os.Stat(corpusDir); err != nil {
-		t.Skipf("corpus not found at %s", corpusDir)
-	}
+	corpusDir := testenv.Corpus(t, "go-proposals")
 	dir := t.TempDir()
 	db := openTestDataAt(t, filepath.Join(dir, "docket.db"))
 	db.Close()
@@ -58,7 +57,7 @@ func TestImportSearchGroundTruth(t *testing.T) {
 
 	f, err := os.Open(filepath.Join(corpusDir, "QUERIES.tsv"))
 	if err != nil {
-		t.Skipf("no QUERIES.tsv: %v", err)
+		testenv.Missing(t, "no QUERIES.tsv: %v", err)
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)

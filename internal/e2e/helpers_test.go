@@ -154,21 +154,13 @@ func eval[T any](p *person, js string) T {
 	return v
 }
 
-// waitJS waits until a JavaScript expression is truthy, through
-// navigations (a form post and its redirect).
+// waitJS waits until a JavaScript expression (or the promise it makes) is
+// truthy, through navigations (a form post and its redirect).
 func (p *person) waitJS(js string, d time.Duration) {
 	p.t.Helper()
-	deadline := time.Now().Add(d)
-	var last error
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+js+")"))
-		cancel()
-		if err == nil && ok {
-			return
-		}
-		last = err
-		time.Sleep(50 * time.Millisecond)
+	last := browsertest.Wait(p.ctx, js, d)
+	if last == nil {
+		return
 	}
 	p.screenshot("timeout")
 	url := eval[string](p, "location.href")
@@ -182,19 +174,13 @@ func (p *person) fill(sel, value string) {
 	p.do(chromedp.SetValue(chromedp.CSS(sel), value))
 }
 
-// click clicks the element a selector finds, once it has stood still
-// between two looks 50 ms apart: on a wide document page the threads
-// are laid out beside their text after the page loads, which moves the
-// review panel below them, and a click aimed at the old place misses.
+// click clicks the element a selector finds, once a click would reach it
+// (see [browsertest.Clickable]): on a wide document page the threads are
+// laid out beside their text after the page loads, which moves the review
+// panel below them, and a click aimed at the old place misses.
 func (p *person) click(sel string) {
 	p.t.Helper()
-	p.waitJS(fmt.Sprintf(`(() => {
-		const r = document.querySelector(%q)?.getBoundingClientRect();
-		const at = r ? r.left + "," + r.top : "";
-		const still = at !== "" && window.__dkClickAt === at;
-		window.__dkClickAt = at;
-		return still;
-	})()`, sel), wait)
+	p.waitJS(browsertest.Clickable(sel), wait)
 	p.do(chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
 }
 

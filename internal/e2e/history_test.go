@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/docket-dev/docket/internal/testenv"
 )
 
 // typeAtEnd types s at the end of the document in the editor, one key
@@ -20,16 +21,12 @@ func (p *person) typeAtEnd(doc, s string) {
 	for _, r := range s {
 		p.do(chromedp.KeyEvent(string(r)))
 	}
-	deadline := time.Now().Add(wait)
-	for {
-		body := eval[string](p, fmt.Sprintf(`fetch("/api/docs/%s").then(r => r.json()).then(d => d.body)`, doc))
-		if strings.HasSuffix(strings.TrimRight(body, "\n"), s) && !eval[bool](p, `document.getElementById("live-status")?.dataset.state !== "saved"`) {
-			return
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("%s: the server has %q; want it to end with %q", p.name, body, s)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var body string
+	if !testenv.Eventually(wait, func() bool {
+		body = eval[string](p, fmt.Sprintf(`fetch("/api/docs/%s").then(r => r.json()).then(d => d.body)`, doc))
+		return strings.HasSuffix(strings.TrimRight(body, "\n"), s) && !eval[bool](p, `document.getElementById("live-status")?.dataset.state !== "saved"`)
+	}) {
+		p.t.Fatalf("%s: the server has %q; want it to end with %q", p.name, body, s)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/docket-dev/docket/internal/browsertest"
 )
 
 // layoutBody is a document with what tends to overflow a phone: a wide
@@ -151,7 +152,7 @@ func TestWebAppLayout(t *testing.T) {
 		if pg.act != "" {
 			eval[bool](p, "Promise.resolve("+pg.act+").then(() => true)")
 		}
-		time.Sleep(100 * time.Millisecond) // the script's first changes
+		p.waitJS(browsertest.Settled, wait) // the script's first changes
 		got := eval[string](p, `(() => {
 			const w = innerWidth, sw = document.documentElement.scrollWidth;
 			if (sw <= w) return "";
@@ -183,10 +184,10 @@ func TestWebAppLayout(t *testing.T) {
 			if pg.act != "" {
 				eval[bool](p, "Promise.resolve("+pg.act+").then(() => true)")
 			}
-			time.Sleep(150 * time.Millisecond)
+			p.waitJS(browsertest.Settled, wait)
 			layoutShot(t, p, shots, "layout-"+pg.name)
 			p.dark(true)
-			time.Sleep(100 * time.Millisecond)
+			p.waitJS(browsertest.Settled, wait)
 			layoutShot(t, p, shots, "layout-"+pg.name+"-dark")
 			p.dark(false)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/docket-dev/docket/internal/testenv"
 )
 
 const wait = 10 * time.Second
@@ -171,16 +172,11 @@ func TestWebAppDecision(t *testing.T) {
 
 	// Search finds the document and the comment, highlighted.
 	found := `[...document.querySelectorAll(".hit")].some(h => h.querySelector(".type-%s") && h.querySelector(".snippet mark"))`
-	deadline := time.Now().Add(wait)
-	for {
+	if !testenv.Eventually(wait, func() bool {
 		ada.open("/search?q=" + url.QueryEscape("backups"))
-		if eval[bool](ada, fmt.Sprintf(found, "document")+" && "+fmt.Sprintf(found, "comment")) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("search results:\n%s", ada.text("main"))
-		}
-		time.Sleep(200 * time.Millisecond)
+		return eval[bool](ada, fmt.Sprintf(found, "document")+" && "+fmt.Sprintf(found, "comment"))
+	}) {
+		t.Fatalf("search results:\n%s", ada.text("main"))
 	}
 	if got := eval[string](ada, `document.querySelector(".hit .snippet mark").textContent.toLowerCase()`); got != "backups" {
 		t.Errorf("highlighted = %q; want the word searched for", got)
