@@ -143,6 +143,30 @@ func (a *appender) done() Op {
 	return a.op
 }
 
+// copyFrom pushes the next n code points of t's op as they are. Pieces of
+// kind unseen, which the op being walked does not see, are pushed whole and
+// do not count towards n.
+func (a *appender) copyFrom(t *taker, n int, unseen Kind) {
+	for n > 0 {
+		c, _ := t.take(n, unseen)
+		a.push(c)
+		if c.Kind() != unseen {
+			n -= c.Len()
+		}
+	}
+}
+
+// copyRest pushes what is left of t's op.
+func (a *appender) copyRest(t *taker) {
+	for {
+		c, ok := t.take(-1, KindInvalid)
+		if !ok {
+			return
+		}
+		a.push(c)
+	}
+}
+
 // taker reads a checked op piece by piece, like the npm type's makeTake.
 // Past the end of the op it yields skips forever.
 type taker struct {
@@ -160,9 +184,11 @@ func (t *taker) next() {
 	t.off, t.boff, t.clen = 0, 0, -1
 }
 
-func (t *taker) length(c Component) int {
+// length returns the length in code points of s, the text of the component
+// being read, counted once per component.
+func (t *taker) length(s string) int {
 	if t.clen < 0 {
-		t.clen = c.Len()
+		t.clen = utf8.RuneCountInString(s)
 	}
 	return t.clen
 }
@@ -190,41 +216,40 @@ func (t *taker) take(n int, indivisible Kind) (Component, bool) {
 	c := t.op[t.idx]
 	switch c.Kind() {
 	case KindSkip:
-		if n < 0 || c.Skip-t.off <= n {
-			part := c.Skip - t.off
-			t.next()
-			return Component{Skip: part}, true
-		}
-		t.off += n
-		return Component{Skip: n}, true
+		return Component{Skip: t.count(c.Skip, n, n < 0)}, true
 	case KindInsert:
-		if n < 0 || indivisible == KindInsert || t.length(c)-t.off <= n {
-			part := c.Insert[t.boff:]
-			t.next()
-			return Component{Insert: part}, true
-		}
-		end, _ := advance(c.Insert, t.boff, n)
-		part := c.Insert[t.boff:end]
-		t.off, t.boff = t.off+n, end
-		return Component{Insert: part}, true
+		return Component{Insert: t.text(c.Insert, n, n < 0 || indivisible == KindInsert)}, true
 	default: // KindDelete: the op was checked
+		whole := n < 0 || indivisible == KindDelete
 		if c.DeleteText == "" {
-			if n < 0 || indivisible == KindDelete || c.Delete-t.off <= n {
-				part := c.Delete - t.off
-				t.next()
-				return Component{Delete: part}, true
-			}
-			t.off += n
-			return Component{Delete: n}, true
+			return Component{Delete: t.count(c.Delete, n, whole)}, true
 		}
-		if n < 0 || indivisible == KindDelete || t.length(c)-t.off <= n {
-			part := c.DeleteText[t.boff:]
-			t.next()
-			return Component{DeleteText: part}, true
-		}
-		end, _ := advance(c.DeleteText, t.boff, n)
-		part := c.DeleteText[t.boff:end]
-		t.off, t.boff = t.off+n, end
-		return Component{DeleteText: part}, true
+		return Component{DeleteText: t.text(c.DeleteText, n, whole)}, true
 	}
+}
+
+// count takes n code points of the numeric component being read, whose
+// length is total, or the rest of it if whole is set or fewer are left.
+func (t *taker) count(total, n int, whole bool) int {
+	if whole || total-t.off <= n {
+		part := total - t.off
+		t.next()
+		return part
+	}
+	t.off += n
+	return n
+}
+
+// text takes n code points of s, the text of the component being read, or
+// the rest of it if whole is set or fewer are left.
+func (t *taker) text(s string, n int, whole bool) string {
+	if whole || t.length(s)-t.off <= n {
+		part := s[t.boff:]
+		t.next()
+		return part
+	}
+	end, _ := advance(s, t.boff, n)
+	part := s[t.boff:end]
+	t.off, t.boff = t.off+n, end
+	return part
 }

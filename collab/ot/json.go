@@ -174,12 +174,9 @@ func (p *parser) component(i int) (Component, error) {
 		}
 		return Component{Skip: n}, nil
 	case ch == '"':
-		s, err := p.str()
+		s, err := p.text("insert")
 		if err != nil {
 			return Component{}, fmt.Errorf("component %d: %w", i, err)
-		}
-		if s == "" {
-			return Component{}, fmt.Errorf("component %d: insert is empty", i)
 		}
 		return Component{Insert: s}, nil
 	case ch == '{':
@@ -201,12 +198,9 @@ func (p *parser) component(i int) (Component, error) {
 		var c Component
 		switch ch := p.peek(); {
 		case ch == '"':
-			s, err := p.str()
+			s, err := p.text("delete")
 			if err != nil {
 				return Component{}, fmt.Errorf("component %d: %w", i, err)
-			}
-			if s == "" {
-				return Component{}, fmt.Errorf("component %d: delete is empty", i)
 			}
 			c.DeleteText = s
 		case ch == '-' || (ch >= '0' && ch <= '9'):
@@ -227,6 +221,19 @@ func (p *parser) component(i int) (Component, error) {
 		return Component{}, p.errorf("unexpected end of the op")
 	}
 	return Component{}, p.errorf("component %d: unknown component: want a number, a string or {\"d\": ...}", i)
+}
+
+// text reads a JSON string that must not be empty: the text of an insert
+// or a delete, named what in the error.
+func (p *parser) text(what string) (string, error) {
+	s, err := p.str()
+	if err != nil {
+		return "", err
+	}
+	if s == "" {
+		return "", fmt.Errorf("%s is empty", what)
+	}
+	return s, nil
 }
 
 var (

@@ -133,23 +133,18 @@ func (op Op) IsNoop() bool { return len(op) == 0 }
 // BaseLen returns the number of code points of the original document that
 // op walks over: its skips and deletes. [Apply] needs a document at least
 // this long, apart from numeric deletes, which it cuts short.
-func (op Op) BaseLen() int {
-	n := 0
-	for _, c := range op {
-		if k := c.Kind(); k == KindSkip || k == KindDelete {
-			n += c.Len()
-		}
-	}
-	return n
-}
+func (op Op) BaseLen() int { return op.lenWith(KindDelete) }
 
 // TargetLen returns the number of code points that the part of the document
 // op walks over has afterwards: its skips and inserts. A document of length L
 // >= BaseLen has length L - BaseLen + TargetLen after the op.
-func (op Op) TargetLen() int {
+func (op Op) TargetLen() int { return op.lenWith(KindInsert) }
+
+// lenWith returns the length of op's skips and of its components of kind k.
+func (op Op) lenWith(k Kind) int {
 	n := 0
 	for _, c := range op {
-		if k := c.Kind(); k == KindSkip || k == KindInsert {
+		if ck := c.Kind(); ck == KindSkip || ck == k {
 			n += c.Len()
 		}
 	}

@@ -97,13 +97,8 @@ func Transform(op, other Op, side Side) (Op, error) {
 	for _, c2 := range other {
 		switch c2.Kind() {
 		case KindSkip:
-			for length := c2.Skip; length > 0; {
-				c1, _ := t.take(length, KindInsert)
-				out.push(c1)
-				if c1.Kind() != KindInsert {
-					length -= c1.Len()
-				}
-			}
+			// Inserts of op come through without using up the skip.
+			out.copyFrom(t, c2.Skip, KindInsert)
 		case KindInsert:
 			if side == Left && t.peek() == KindInsert {
 				// The left insert goes first.
@@ -127,13 +122,7 @@ func Transform(op, other Op, side Side) (Op, error) {
 			}
 		}
 	}
-	for {
-		c, ok := t.take(-1, KindInvalid)
-		if !ok {
-			break
-		}
-		out.push(c)
-	}
+	out.copyRest(t)
 	return out.done(), nil
 }
 
@@ -157,13 +146,9 @@ func Compose(a, b Op) (Op, error) {
 	for _, c := range b {
 		switch c.Kind() {
 		case KindSkip:
-			for length := c.Skip; length > 0; {
-				chunk, _ := t.take(length, KindDelete)
-				out.push(chunk)
-				if chunk.Kind() != KindDelete {
-					length -= chunk.Len()
-				}
-			}
+			// Text a deleted is not in b's document: it does not use up
+			// the skip.
+			out.copyFrom(t, c.Skip, KindDelete)
 		case KindInsert:
 			out.push(c)
 		case KindDelete:
@@ -195,13 +180,7 @@ func Compose(a, b Op) (Op, error) {
 			}
 		}
 	}
-	for {
-		c, ok := t.take(-1, KindInvalid)
-		if !ok {
-			break
-		}
-		out.push(c)
-	}
+	out.copyRest(t)
 	return out.done(), nil
 }
 
