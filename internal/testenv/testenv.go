@@ -6,9 +6,12 @@
 package testenv
 
 import (
+	"bufio"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -57,6 +60,64 @@ func Shared(tb testing.TB, elem ...string) string {
 func Corpus(tb testing.TB, name string) string {
 	tb.Helper()
 	return Shared(tb, "corpus", name)
+}
+
+// Query is a line of a corpus's QUERIES.tsv: a phrase, and the files of
+// the corpus that contain it, sorted.
+type Query struct {
+	Phrase string
+	Files  []string
+}
+
+// Queries reads the QUERIES.tsv of the corpus in dir; lines without a tab
+// or a phrase are passed over. A missing file ends the test through
+// [Missing]; a file without a query fails it.
+func Queries(tb testing.TB, dir string) []Query {
+	tb.Helper()
+	f, err := os.Open(filepath.Join(dir, "QUERIES.tsv"))
+	if err != nil {
+		Missing(tb, "no QUERIES.tsv: %v", err)
+	}
+	defer f.Close()
+	var qs []Query
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		phrase, files, ok := strings.Cut(sc.Text(), "\t")
+		if !ok || strings.TrimSpace(phrase) == "" {
+			continue
+		}
+		q := Query{Phrase: phrase, Files: strings.Split(strings.TrimSpace(files), ",")}
+		slices.Sort(q.Files)
+		qs = append(qs, q)
+	}
+	if err := sc.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	if len(qs) == 0 {
+		tb.Fatal("no queries read")
+	}
+	return qs
+}
+
+// Golden compares got with the golden file at path. With update set (a
+// test's -update flag) it first writes got there, making the directory.
+func Golden(tb testing.TB, path, got string, update bool) {
+	tb.Helper()
+	if update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		tb.Errorf("output differs from %s (run with -update after checking):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
 }
 
 // moduleRoot returns the directory holding go.mod, from the working
@@ -108,5 +169,19 @@ func WaitFor(tb testing.TB, timeout time.Duration, what string, cond func() bool
 	tb.Helper()
 	if !Eventually(timeout, cond) {
 		tb.Fatalf("timed out after %v waiting for %s", timeout, what)
+	}
+}
+
+// Receive returns the next value from ch, or fails the test if none comes
+// within timeout; what names the value in the failure.
+func Receive[T any](tb testing.TB, ch <-chan T, timeout time.Duration, what string) T {
+	tb.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(timeout):
+		tb.Fatalf("timed out after %v waiting for %s", timeout, what)
+		var zero T
+		return zero
 	}
 }

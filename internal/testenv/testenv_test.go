@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -55,4 +56,34 @@ func TestModuleRoot(t *testing.T) {
 	if wd, _ := os.Getwd(); filepath.Join(root, "internal", "testenv") != wd {
 		t.Errorf("moduleRoot = %q; want two levels above %q", root, wd)
 	}
+}
+
+func TestReceive(t *testing.T) {
+	ch := make(chan int, 1)
+	ch <- 7
+	if got := Receive(t, ch, time.Second, "a number"); got != 7 {
+		t.Errorf("Receive = %d; want 7", got)
+	}
+}
+
+func TestQueries(t *testing.T) {
+	dir := t.TempDir()
+	tsv := "red fox\tb.md,a.md\n\nno tab\n \tx.md\nlazy dog\t c.md \n"
+	if err := os.WriteFile(filepath.Join(dir, "QUERIES.tsv"), []byte(tsv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := Queries(t, dir)
+	want := []Query{{"red fox", []string{"a.md", "b.md"}}, {"lazy dog", []string{"c.md"}}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Queries = %v; want %v", got, want)
+	}
+}
+
+func TestGolden(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new", "out.golden")
+	Golden(t, path, "hello\n", true)
+	if raw, err := os.ReadFile(path); err != nil || string(raw) != "hello\n" {
+		t.Fatalf("after update: %q, %v; want the output written", raw, err)
+	}
+	Golden(t, path, "hello\n", false)
 }
