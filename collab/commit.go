@@ -17,6 +17,25 @@ type commitRequest struct {
 	result  chan error
 }
 
+// maxBatch is the most requests a document handles, and the most commit
+// requests the committer writes, at once.
+const maxBatch = 256
+
+// gather returns first and the values already waiting in ch, up to
+// maxBatch in all, without waiting for more.
+func gather[T any](ch <-chan T, first T) []T {
+	batch := []T{first}
+	for len(batch) < maxBatch {
+		select {
+		case v := <-ch:
+			batch = append(batch, v)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
 // runCommitter writes commits in groups: while one transaction is being
 // made durable, the requests that arrive wait and then go together into
 // the next one, so one fsync serves many ops of many documents.
@@ -37,17 +56,7 @@ func (h *Hub) runCommitter() {
 				}
 			}
 		}
-		batch := []*commitRequest{first}
-	gather:
-		for len(batch) < 256 {
-			select {
-			case r := <-h.commits:
-				batch = append(batch, r)
-			default:
-				break gather
-			}
-		}
-		h.commit(batch)
+		h.commit(gather(h.commits, first))
 	}
 }
 

@@ -172,14 +172,8 @@ func (c *conn) close(code int, reason string) {
 	})
 }
 
-func (c *conn) closing() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
+// closing reports whether the connection is closing.
+func (c *conn) closing() bool { return isClosed(c.done) }
 
 func (c *conn) readLoop() {
 	defer func() {

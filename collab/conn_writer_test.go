@@ -65,6 +65,22 @@ func (c *fakeConn) nextNonPing(t *testing.T) map[string]any {
 	}
 }
 
+// subscribe reads the first frame, subscribes to document id and returns
+// the version of the snapshot in the reply.
+func (c *fakeConn) subscribe(t *testing.T, id string) int64 {
+	t.Helper()
+	if m := c.nextNonPing(t); m["a"] != "init" {
+		t.Fatalf("first frame %v", m)
+	}
+	c.in <- []byte(fmt.Sprintf(`{"a":"s","c":"docs","d":%q}`, id))
+	m := c.nextNonPing(t)
+	data, _ := m["data"].(map[string]any)
+	if m["a"] != "s" || data == nil {
+		t.Fatalf("subscribe reply %v", m)
+	}
+	return int64(data["v"].(float64))
+}
+
 // An idle connection has no writer goroutine; an op, a presence message,
 // a ping and a revocation each start one again and reach the client in
 // order. It runs in a synctest bubble: the writer's idle time, the pings
@@ -88,16 +104,7 @@ func testLiveWriterOnDemand(t *testing.T) {
 	conn.pings = true
 	served := make(chan error, 1)
 	go func() { served <- live.Serve(f.ctx, conn) }()
-	if m := conn.nextNonPing(t); m["a"] != "init" {
-		t.Fatalf("first frame %v", m)
-	}
-	conn.in <- []byte(fmt.Sprintf(`{"a":"s","c":"docs","d":%q}`, id))
-	m := conn.nextNonPing(t)
-	data, _ := m["data"].(map[string]any)
-	if m["a"] != "s" || data == nil {
-		t.Fatalf("subscribe reply %v", m)
-	}
-	v := int64(data["v"].(float64))
+	v := conn.subscribe(t, id)
 	conn.in <- []byte(fmt.Sprintf(`{"a":"ps","ch":"docs.%s","seq":1}`, id))
 	if m := conn.nextNonPing(t); m["a"] != "ps" {
 		t.Fatalf("presence subscribe reply %v", m)
@@ -170,7 +177,7 @@ func testLiveWriterOnDemand(t *testing.T) {
 	waitWritersStopped(t, live)
 	// Access revoked: the client is told, and gets nothing more.
 	docs.revoke()
-	m = conn.nextNonPing(t)
+	m := conn.nextNonPing(t)
 	if e, _ := m["error"].(map[string]any); m["a"] != "op" || m["d"] != id || e["code"] != "ERR_DOC_DOES_NOT_EXIST" {
 		t.Fatalf("revocation frame %v", m)
 	}
@@ -238,16 +245,7 @@ func testLiveWriterStartStopRace(t *testing.T) {
 		c := newFakeConn()
 		conns[i] = c
 		go live.Serve(f.ctx, c)
-		if m := c.next(t); m["a"] != "init" {
-			t.Fatalf("first frame %v", m)
-		}
-		c.in <- []byte(fmt.Sprintf(`{"a":"s","c":"docs","d":%q}`, id))
-		m := c.next(t)
-		data, _ := m["data"].(map[string]any)
-		if m["a"] != "s" || data == nil {
-			t.Fatalf("subscribe reply %v", m)
-		}
-		start[i] = int64(data["v"].(float64))
+		start[i] = c.subscribe(t, id)
 	}
 	// Half of the ops come from connection 0 over the socket, so acks
 	// interleave with the others' ops.

@@ -82,17 +82,7 @@ func (d *document) run() {
 	for {
 		select {
 		case req := <-d.inbox:
-			batch := []request{req}
-		more:
-			for len(batch) < 256 {
-				select {
-				case r := <-d.inbox:
-					batch = append(batch, r)
-				default:
-					break more
-				}
-			}
-			d.handle(batch)
+			d.handle(gather(d.inbox, req))
 			idle.Reset(d.hub.opts.IdleTimeout)
 		case <-idle.C:
 			if len(d.subs)+len(d.psubs) > 0 {

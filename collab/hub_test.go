@@ -80,6 +80,14 @@ func (f *fixture) hub(t *testing.T) *collab.Hub {
 	return h
 }
 
+// hubWithDoc returns a hub on the fixture's data, closed when the test
+// ends, and a new document with body.
+func (f *fixture) hubWithDoc(t *testing.T, body string) (*collab.Hub, string) {
+	t.Helper()
+	id := f.newDoc(t, body)
+	return f.hub(t), id
+}
+
 // randomOp makes a random edit of text.
 func randomOp(rng *rand.Rand, text string) ot.Op {
 	n := ot.Length(text)
@@ -103,8 +111,7 @@ func randomOp(rng *rand.Rand, text string) ot.Op {
 // next version. At the end the server's text equals a replay of the log.
 func TestClientsConverge(t *testing.T) {
 	f := newFixture(t)
-	id := f.newDoc(t, "hello world")
-	h := f.hub(t)
+	h, id := f.hubWithDoc(t, "hello world")
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var failures []string
@@ -222,8 +229,7 @@ func TestDuplicateAckedOnce(t *testing.T) {
 
 func TestBadSubmissionsChangeNothing(t *testing.T) {
 	f := newFixture(t)
-	id := f.newDoc(t, "abc")
-	h := f.hub(t)
+	h, id := f.hubWithDoc(t, "abc")
 	for _, tc := range []struct {
 		name string
 		sub  collab.Submission
@@ -257,8 +263,7 @@ func TestBadSubmissionsChangeNothing(t *testing.T) {
 // error, the hub's state is unchanged, and the next submission works.
 func TestCommitFailureRollsBack(t *testing.T) {
 	f := newFixture(t)
-	id := f.newDoc(t, "abc")
-	h := f.hub(t)
+	h, id := f.hubWithDoc(t, "abc")
 	f.log.fail.Store(1)
 	if _, err := h.Submit(f.ctx, id, collab.Submission{Version: 1, Op: ot.InsertAt(0, "x"), Src: "a", Seq: 1}); err == nil {
 		t.Fatal("submission acknowledged although the commit failed")
@@ -283,8 +288,7 @@ func TestCommitFailureRollsBack(t *testing.T) {
 // is refused.
 func TestLengthFollowsEdits(t *testing.T) {
 	f := newFixture(t)
-	id := f.newDoc(t, "a😀b")
-	h := f.hub(t)
+	h, id := f.hubWithDoc(t, "a😀b")
 	v := int64(1)
 	submit := func(op ot.Op) error {
 		t.Helper()

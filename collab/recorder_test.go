@@ -11,6 +11,7 @@ import (
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/collab"
 	"github.com/docket-dev/docket/collab/ot"
+	"github.com/docket-dev/docket/internal/testenv"
 )
 
 // gatedRecordings is a RecordingService whose saves wait for a token, as
@@ -56,13 +57,7 @@ func (g *gatedRecordings) FindRecordings(ctx context.Context, docID string) ([]*
 // next returns the state of the save that started next.
 func (g *gatedRecordings) next(t *testing.T) docket.Recording {
 	t.Helper()
-	select {
-	case r := <-g.entered:
-		return r
-	case <-time.After(10 * time.Second):
-		t.Fatal("no save started")
-		return docket.Recording{}
-	}
+	return testenv.Receive(t, g.entered, 10*time.Second, "a save to start")
 }
 
 // A recording is saved off the document goroutine: while a save waits

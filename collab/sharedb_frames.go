@@ -337,6 +337,20 @@ func closePayload(code int, reason string) []byte {
 	return append(b, reason...)
 }
 
+// wireCodes maps the domain's error codes to the protocol's. EINVALID is
+// errNotApplied only for an op submission (see wireError).
+var wireCodes = map[string]string{
+	docket.ENOTFOUND:     errDocMissing,
+	docket.EFORBIDDEN:    errRejected,
+	docket.EUNAUTHORIZED: errRejected,
+	docket.ECONFLICT:     errVersionAhead,
+	docket.EINVALID:      errNotApplied,
+	docket.ETOOLARGE:     errNotApplied,
+	docket.EUNPROCESS:    errNotApplied,
+	docket.ERATELIMIT:    errRateLimited,
+	docket.EUNAVAILABLE:  errUnavailable,
+}
+
 // wireError translates an error of the domain or the hub into a protocol
 // error code and a message safe to show. forOp selects the codes of op
 // submissions, which the stock client acts on.
@@ -347,25 +361,12 @@ func wireError(err error, forOp bool) (code, msg string) {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return errUnavailable, "The server did not answer in time; try again."
 	}
-	msg = docket.ErrorMessage(err)
-	switch docket.ErrorCode(err) {
-	case docket.ENOTFOUND:
-		return errDocMissing, msg
-	case docket.EFORBIDDEN, docket.EUNAUTHORIZED:
-		return errRejected, msg
-	case docket.ECONFLICT:
-		return errVersionAhead, msg
-	case docket.EINVALID:
-		if forOp {
-			return errNotApplied, msg
-		}
-		return errBadMessage, msg
-	case docket.ETOOLARGE, docket.EUNPROCESS:
-		return errNotApplied, msg
-	case docket.ERATELIMIT:
-		return errRateLimited, msg
-	case docket.EUNAVAILABLE:
-		return errUnavailable, msg
+	ec := docket.ErrorCode(err)
+	if ec == docket.EINVALID && !forOp {
+		return errBadMessage, docket.ErrorMessage(err)
+	}
+	if wc, ok := wireCodes[ec]; ok {
+		return wc, docket.ErrorMessage(err)
 	}
 	return errUnknown, "Internal error."
 }

@@ -118,19 +118,12 @@ func (c *fakeConn) closeCodes() []int {
 // closed within about its write timeout.
 func TestLiveSlowReaderDropped(t *testing.T) {
 	f := newFixture(t)
-	id := f.newDoc(t, "abc")
-	h := f.hub(t)
+	h, id := f.hubWithDoc(t, "abc")
 	live := collab.NewLive(h, f.docs, collab.LiveOptions{WriteTimeout: 300 * time.Millisecond, EventQueue: 32, SendQueue: 32})
 	conn := newFakeConn()
 	served := make(chan error, 1)
 	go func() { served <- live.Serve(f.ctx, conn) }()
-	if m := conn.next(t); m["a"] != "init" {
-		t.Fatalf("first frame %v", m)
-	}
-	conn.in <- []byte(fmt.Sprintf(`{"a":"s","c":"docs","d":%q}`, id))
-	if m := conn.next(t); m["a"] != "s" {
-		t.Fatalf("subscribe reply %v", m)
-	}
+	conn.subscribe(t, id)
 	conn.stalled.Store(true)
 
 	var worst time.Duration
@@ -182,9 +175,7 @@ func TestLiveShutdown(t *testing.T) {
 	conn := newFakeConn()
 	served := make(chan error, 1)
 	go func() { served <- live.Serve(f.ctx, conn) }()
-	conn.next(t)
-	conn.in <- []byte(fmt.Sprintf(`{"a":"s","c":"docs","d":%q}`, id))
-	conn.next(t)
+	conn.subscribe(t, id)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := live.Shutdown(ctx); err != nil {

@@ -95,9 +95,12 @@ func (s *Subscriber) waiting() bool {
 }
 
 // dropped reports whether the hub dropped the subscriber.
-func (s *Subscriber) dropped() bool {
+func (s *Subscriber) dropped() bool { return isClosed(s.gone) }
+
+// isClosed reports whether ch is closed, without waiting.
+func isClosed(ch <-chan struct{}) bool {
 	select {
-	case <-s.gone:
+	case <-ch:
 		return true
 	default:
 		return false

@@ -32,10 +32,20 @@ func nextEvent(t *testing.T, s *collab.Subscriber) collab.Event {
 	return ev
 }
 
+// wantDropped fails the test unless the hub has dropped s; what describes
+// s.
+func wantDropped(t *testing.T, s *collab.Subscriber, what string) {
+	t.Helper()
+	select {
+	case <-s.Dropped():
+	default:
+		t.Fatalf("%s was not dropped", what)
+	}
+}
+
 func TestSubscribersGetOthersOpsInOrder(t *testing.T) {
 	f := newFixture(t)
-	id := f.newDoc(t, "abc")
-	h := f.hub(t)
+	h, id := f.hubWithDoc(t, "abc")
 	alice := collab.NewSubscriber("alice", "u1", 16)
 	bob := collab.NewSubscriber("bob", "u2", 16)
 	v, text, _, err := h.Subscribe(f.ctx, id, alice, -1)
@@ -75,8 +85,7 @@ func TestSubscribersGetOthersOpsInOrder(t *testing.T) {
 
 func TestSlowSubscriberDropped(t *testing.T) {
 	f := newFixture(t)
-	id := f.newDoc(t, "")
-	h := f.hub(t)
+	h, id := f.hubWithDoc(t, "")
 	slow := collab.NewSubscriber("slow", "u", 2)
 	h.Subscribe(f.ctx, id, slow, -1)
 	start := time.Now()
@@ -85,11 +94,7 @@ func TestSlowSubscriberDropped(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	select {
-	case <-slow.Dropped():
-	default:
-		t.Fatal("a subscriber that never reads was not dropped")
-	}
+	wantDropped(t, slow, "a subscriber that never reads")
 	if time.Since(start) > 10*time.Second {
 		t.Fatal("the slow subscriber slowed the writer down")
 	}
@@ -101,8 +106,7 @@ func TestSlowSubscriberDropped(t *testing.T) {
 // own; one whose queue cannot take a whole group is dropped.
 func TestBurstDeliveredOnceInOrder(t *testing.T) {
 	f := newFixture(t)
-	id := f.newDoc(t, "")
-	h := f.hub(t)
+	h, id := f.hubWithDoc(t, "")
 	const n = 20
 	subs := make([]*collab.Subscriber, n)
 	for i := range subs {
@@ -150,17 +154,12 @@ func TestBurstDeliveredOnceInOrder(t *testing.T) {
 		}
 	}
 	// A queue of one event that is never read overflows at the second.
-	select {
-	case <-tiny.Dropped():
-	default:
-		t.Fatal("a subscriber whose queue overflowed was not dropped")
-	}
+	wantDropped(t, tiny, "a subscriber whose queue overflowed")
 }
 
 func TestPresenceMovesWithOps(t *testing.T) {
 	f := newFixture(t)
-	id := f.newDoc(t, "hello")
-	h := f.hub(t)
+	h, id := f.hubWithDoc(t, "hello")
 	alice := collab.NewSubscriber("alice", "u1", 16)
 	bob := collab.NewSubscriber("bob", "u2", 16)
 	h.Subscribe(f.ctx, id, alice, -1)
