@@ -31,84 +31,110 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 	if code, _ := api(t, p.url, token, "POST", "/api/spaces", map[string]string{"slug": "eng", "name": "Eng"}); code != 201 {
 		t.Fatalf("create space = %d", code)
 	}
-	var mu sync.Mutex
-	var acks []ack
-	var created []string
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := 0; w < 4; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			code, d := api(t, p.url, token, "POST", "/api/docs", map[string]string{"space": "eng", "title": fmt.Sprintf("W%d", w), "body": "start"})
-			if code != 201 {
+	var acks acked[ack]
+	var created acked[string]
+	stopWriters := startWriters(4, func(w int, stop <-chan struct{}) {
+		code, d := api(t, p.url, token, "POST", "/api/docs", map[string]string{"space": "eng", "title": fmt.Sprintf("W%d", w), "body": "start"})
+		if code != 201 {
+			return
+		}
+		id := d["id"].(string)
+		version := int64(1)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
 				return
+			default:
 			}
-			id := d["id"].(string)
-			version := int64(1)
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
+			body := fmt.Sprintf("writer %d edit %d", w, i)
+			code, d := api(t, p.url, token, "POST", "/api/docs/"+id+"/edits", map[string]any{"version": version, "body": body})
+			if code != 200 {
+				return // the server is gone
+			}
+			version = int64(d["version"].(float64))
+			acks.add(ack{id, version, body})
+			if i%5 == 0 {
+				code, d := api(t, p.url, token, "POST", "/api/docs", map[string]string{"space": "eng", "title": body, "body": body})
+				if code != 201 {
 					return
-				default:
 				}
-				body := fmt.Sprintf("writer %d edit %d", w, i)
-				code, d := api(t, p.url, token, "POST", "/api/docs/"+id+"/edits", map[string]any{"version": version, "body": body})
-				if code != 200 {
-					return // the server is gone
-				}
-				version = int64(d["version"].(float64))
-				mu.Lock()
-				acks = append(acks, ack{id, version, body})
-				mu.Unlock()
-				if i%5 == 0 {
-					code, d := api(t, p.url, token, "POST", "/api/docs", map[string]string{"space": "eng", "title": body, "body": body})
-					if code != 201 {
-						return
-					}
-					mu.Lock()
-					created = append(created, d["id"].(string))
-					mu.Unlock()
-				}
+				created.add(d["id"].(string))
 			}
-		}(w)
-	}
-	// The kill comes after a random number of acknowledged writes, with
-	// more in flight: a count, not a time, so that a slow machine proves
-	// as much as a fast one.
-	killAt := 50 + rand.IntN(150)
-	testenv.WaitFor(t, time.Minute, fmt.Sprintf("%d acknowledged writes", killAt), func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(acks) >= killAt
+		}
 	})
-	p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
-	close(stop)
-	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	if len(acks) < 20 {
-		t.Fatalf("only %d writes acknowledged before the kill; the test proves nothing", len(acks))
-	}
-	os.Remove(filepath.Join(data, "docket.sock"))
+	killAfterAcks(t, p, data, "writes", acks.count, stopWriters)
 
 	p2 := startServer(t, data)
-	for _, a := range acks {
+	for _, a := range acks.list {
 		code, d := api(t, p2.url, token, "GET", fmt.Sprintf("/api/docs/%s/versions/%d", a.doc, a.version), nil)
 		if code != 200 || d["body"] != a.body {
 			t.Fatalf("acknowledged edit %s@%d lost: %d %v; want %q", a.doc, a.version, code, d, a.body)
 		}
 	}
-	for _, id := range created {
+	for _, id := range created.list {
 		if code, _ := api(t, p2.url, token, "GET", "/api/docs/"+id, nil); code != 200 {
 			t.Fatalf("acknowledged document %s lost: %d", id, code)
 		}
 	}
-	t.Logf("%d edits and %d documents acknowledged before SIGKILL; all present after restart", len(acks), len(created))
+	t.Logf("%d edits and %d documents acknowledged before SIGKILL; all present after restart", len(acks.list), len(created.list))
 	if strings.Contains(p2.stderr.String(), `"level":"ERROR"`) {
 		t.Errorf("errors after restart:\n%s", p2.stderr)
 	}
+}
+
+// acked is the list of what concurrent writers had acknowledged.
+type acked[T any] struct {
+	mu   sync.Mutex
+	list []T
+}
+
+func (a *acked[T]) add(v T) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.list = append(a.list, v)
+}
+
+func (a *acked[T]) count() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.list)
+}
+
+// startWriters runs write in n goroutines, numbered from 0, until stop is
+// closed or they return. The function it returns closes stop and waits
+// for them.
+func startWriters(n int, write func(w int, stop <-chan struct{})) (stopWriters func()) {
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range n {
+		wg.Go(func() { write(w, stop) })
+	}
+	return func() {
+		close(stop)
+		wg.Wait()
+	}
+}
+
+// killAfterAcks kills the server p (data is its directory) with SIGKILL
+// once count reports a random number of acknowledged writes between 50 and
+// 200, with more in flight: a count, not a time, so that a slow machine
+// proves as much as a fast one. Then it stops the writers with
+// stopWriters, checks that enough were acknowledged to prove something,
+// and removes the socket the killed server left behind; what names the
+// writes in failures.
+func killAfterAcks(t *testing.T, p *proc, data, what string, count func() int, stopWriters func()) {
+	t.Helper()
+	killAt := 50 + rand.IntN(150)
+	testenv.WaitFor(t, time.Minute, fmt.Sprintf("%d acknowledged %s", killAt, what), func() bool {
+		return count() >= killAt
+	})
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+	stopWriters()
+	if n := count(); n < 20 {
+		t.Fatalf("only %d %s acknowledged before the kill; the test proves nothing", n, what)
+	}
+	os.Remove(filepath.Join(data, "docket.sock"))
 }
 
 // TestBackupWhileServingRestores takes a backup through the running

@@ -5,12 +5,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -114,37 +110,11 @@ func TestKillNineUnderLiveLoad(t *testing.T) {
 	p := startServer(t, data)
 	token, doc, url := liveDoc(t, p)
 
-	var mu sync.Mutex
-	var acks []liveAck
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := 0; w < 6; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			liveWriter(t, url, token, doc, uint64(w), stop, func(a liveAck) {
-				mu.Lock()
-				acks = append(acks, a)
-				mu.Unlock()
-			})
-		}(w)
-	}
-	// The kill comes after a random number of acknowledged ops, with more
-	// in flight.
-	killAt := 50 + rand.IntN(150)
-	testenv.WaitFor(t, time.Minute, fmt.Sprintf("%d acknowledged ops", killAt), func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(acks) >= killAt
+	var acks acked[liveAck]
+	stopWriters := startWriters(6, func(w int, stop <-chan struct{}) {
+		liveWriter(t, url, token, doc, uint64(w), stop, acks.add)
 	})
-	p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
-	close(stop)
-	wg.Wait()
-	if len(acks) < 20 {
-		t.Fatalf("only %d live ops acknowledged before the kill", len(acks))
-	}
-	os.Remove(filepath.Join(data, "docket.sock"))
+	killAfterAcks(t, p, data, "live ops", acks.count, stopWriters)
 
 	p2 := startServer(t, data)
 	stored := map[string]int64{} // src/seq -> version
@@ -169,7 +139,7 @@ func TestKillNineUnderLiveLoad(t *testing.T) {
 		}
 		from = int64(next)
 	}
-	for _, a := range acks {
+	for _, a := range acks.list {
 		v, ok := stored[fmt.Sprintf("%s/%d", a.src, a.seq)]
 		if !ok || v != a.version {
 			t.Fatalf("acknowledged op %s/%d at v%d: stored %v at v%d", a.src, a.seq, a.version, ok, v)
@@ -178,35 +148,27 @@ func TestKillNineUnderLiveLoad(t *testing.T) {
 	// The text is the replay of the log and the server still takes ops.
 	_, doc2 := api(t, p2.url, token, "GET", "/api/docs/"+doc, nil)
 	version := int64(doc2["version"].(float64))
-	if version < int64(len(acks))+1 {
-		t.Fatalf("version after restart %d < %d acknowledged ops + creation", version, len(acks))
+	if version < int64(len(acks.list))+1 {
+		t.Fatalf("version after restart %d < %d acknowledged ops + creation", version, len(acks.list))
 	}
 	if code, _ := api(t, p2.url, token, "POST", "/api/docs/"+doc+"/edits", map[string]any{"version": version, "op": []any{"!"}}); code != 200 {
 		t.Fatalf("edit after restart = %d", code)
 	}
-	t.Logf("%d live ops acknowledged before SIGKILL; all stored once at their versions", len(acks))
+	t.Logf("%d live ops acknowledged before SIGKILL; all stored once at their versions", len(acks.list))
 }
 
 // The live metrics count what the hub committed and acknowledged.
 func TestLiveMetrics(t *testing.T) {
 	p := startServer(t, t.TempDir())
 	token, doc, url := liveDoc(t, p)
-	var mu sync.Mutex
-	acks := 0
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		liveWriter(t, url, token, doc, 1, stop, func(liveAck) { mu.Lock(); acks++; mu.Unlock() })
-	}()
-	testenv.WaitFor(t, time.Minute, "20 acknowledged ops", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return acks >= 20
+	var acks acked[liveAck]
+	stopWriter := startWriters(1, func(_ int, stop <-chan struct{}) {
+		liveWriter(t, url, token, doc, 1, stop, acks.add)
 	})
-	close(stop)
-	<-done
-	if acks == 0 {
+	testenv.WaitFor(t, time.Minute, "20 acknowledged ops", func() bool { return acks.count() >= 20 })
+	stopWriter()
+	n := acks.count()
+	if n == 0 {
 		t.Fatal("no live op acknowledged")
 	}
 	var raw []byte
@@ -237,16 +199,16 @@ func TestLiveMetrics(t *testing.T) {
 	// the client read it: look again for a little while.
 	testenv.Eventually(5*time.Second, func() bool {
 		scrape()
-		return metric("docket_live_ack_seconds_count") >= float64(acks)
+		return metric("docket_live_ack_seconds_count") >= float64(n)
 	})
-	if got := metric("docket_live_ack_seconds_count"); got < float64(acks) {
-		t.Errorf("acks observed %v; want at least the %d the client got", got, acks)
+	if got := metric("docket_live_ack_seconds_count"); got < float64(n) {
+		t.Errorf("acks observed %v; want at least the %d the client got", got, n)
 	}
-	if got := metric("docket_live_ops_total"); got < float64(acks) {
-		t.Errorf("ops committed %v; want at least %d", got, acks)
+	if got := metric("docket_live_ops_total"); got < float64(n) {
+		t.Errorf("ops committed %v; want at least %d", got, n)
 	}
-	if got := metric("docket_live_commit_seconds_count"); got < 1 || got > float64(acks) {
-		t.Errorf("commits %v; want between 1 and %d", got, acks)
+	if got := metric("docket_live_commit_seconds_count"); got < 1 || got > float64(n) {
+		t.Errorf("commits %v; want between 1 and %d", got, n)
 	}
 	if got := metric("docket_live_documents"); got != 1 {
 		t.Errorf("open documents %v; want 1", got)

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/docket-dev/docket/internal/testenv"
 )
 
 // binary is the docket binary built once for the tests that run it as a
@@ -112,6 +114,16 @@ func startServer(t *testing.T, data string, extra ...string) *proc {
 	return p
 }
 
+// stop stops the server with SIGTERM and fails the test unless it exits
+// cleanly within 20 seconds.
+func (p *proc) stop(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := testenv.Receive(t, p.done, 20*time.Second, "the server to stop after SIGTERM"); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.stderr)
+	}
+}
+
 // lockedWriter collects a process's output for reading while it runs.
 type lockedWriter struct {
 	mu  sync.Mutex
@@ -196,15 +208,7 @@ func TestGracefulShutdown(t *testing.T) {
 	if code, _ := api(t, p.url, "", "GET", "/healthz", nil); code != 200 {
 		t.Fatalf("healthz = %d", code)
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, p.stderr)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("server did not stop after SIGTERM")
-	}
+	p.stop(t)
 	if !strings.Contains(p.stderr.String(), `"msg":"stopped"`) {
 		t.Errorf("no stop message in log:\n%s", p.stderr)
 	}
@@ -233,15 +237,7 @@ func TestGracefulShutdownWithOpenStream(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	start := time.Now()
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, p.stderr)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("server did not stop after SIGTERM with an open event stream")
-	}
+	p.stop(t)
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("stopping took %v with an open event stream", d)
 	}

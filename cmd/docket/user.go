@@ -38,26 +38,41 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if _, err := parseArgs(fs, args[1:]); err != nil {
 		return err
 	}
-	sys := docket.NewSystemContext(ctx)
 	switch args[0] {
 	case "add":
 		if *email == "" || *name == "" {
 			return fmt.Errorf("usage: docket user add --email E --name N [--admin]")
 		}
-		password, generated, err := passwordOrGenerated(stdin, stderr)
-		if err != nil {
+	case "reset-password":
+		if *email == "" {
+			return fmt.Errorf("usage: docket user reset-password --email E")
+		}
+	case "list":
+	default:
+		return fmt.Errorf("unknown user command %q: use add, list or reset-password", args[0])
+	}
+	var password string
+	var generated bool
+	if args[0] != "list" {
+		var err error
+		if password, generated, err = passwordOrGenerated(stdin, stderr); err != nil {
 			return err
 		}
-		db, err := openData(*data)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
+	}
+	db, err := openData(*data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	sys := docket.NewSystemContext(ctx)
+	users := bolt.NewUserService(db)
+	switch args[0] {
+	case "add":
 		role := docket.SiteMember
 		if *admin {
 			role = docket.SiteAdmin
 		}
-		u, err := bolt.NewUserService(db).CreateUser(sys, docket.UserCreate{Name: *name, Email: *email, Password: password, Role: role, TimeZone: *tz})
+		u, err := users.CreateUser(sys, docket.UserCreate{Name: *name, Email: *email, Password: password, Role: role, TimeZone: *tz})
 		if err != nil {
 			return fmt.Errorf("%s", docket.ErrorMessage(err))
 		}
@@ -65,37 +80,18 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if generated {
 			fmt.Fprintf(stdout, "Password: %s\n", password)
 		}
-		return nil
 	case "list":
-		db, err := openData(*data)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		users, _, err := bolt.NewUserService(db).FindUsers(sys, docket.UserFilter{})
+		all, _, err := users.FindUsers(sys, docket.UserFilter{})
 		if err != nil {
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tNAME\tEMAIL\tROLE\tCREATED")
-		for _, u := range users {
+		for _, u := range all {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.ID, u.Name, u.Email, u.Role, u.CreatedAt.Format("2006-01-02"))
 		}
 		return tw.Flush()
 	case "reset-password":
-		if *email == "" {
-			return fmt.Errorf("usage: docket user reset-password --email E")
-		}
-		password, generated, err := passwordOrGenerated(stdin, stderr)
-		if err != nil {
-			return err
-		}
-		db, err := openData(*data)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		users := bolt.NewUserService(db)
 		u, err := users.FindUserByEmail(sys, *email)
 		if err != nil {
 			return fmt.Errorf("%s", docket.ErrorMessage(err))
@@ -108,9 +104,8 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		} else {
 			fmt.Fprintf(stdout, "Password of %s changed; their sessions are signed out.\n", u.Email)
 		}
-		return nil
 	}
-	return fmt.Errorf("unknown user command %q: use add, list or reset-password", args[0])
+	return nil
 }
 
 // readPassword reads a password: asked twice on a terminal, or the first

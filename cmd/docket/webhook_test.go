@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -30,8 +29,7 @@ func TestServeSendsWebhooks(t *testing.T) {
 	if code, body := api(t, p.url, token, "POST", "/api/spaces/eng/webhooks", map[string]any{"url": rcv.URL}); code != 400 {
 		t.Fatalf("loopback webhook without the flag = %d %v; want 400", code, body)
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	<-p.done
+	p.stop(t)
 
 	t.Setenv("DOCKET_WEBHOOK_ALLOW_PRIVATE", "true")
 	p = startServer(t, data)
@@ -49,15 +47,7 @@ func TestServeSendsWebhooks(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatalf("no webhook delivery\n%s", p.stderr)
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Fatalf("exit: %v\n%s", err, p.stderr)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("server did not stop")
-	}
+	p.stop(t)
 }
 
 func TestServeWebhookFlag(t *testing.T) {
