@@ -2,7 +2,6 @@ package markdown
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/internal/testenv"
 	"github.com/yuin/goldmark/ast"
 	extast "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/text"
@@ -145,23 +145,8 @@ func TestMinutesGolden(t *testing.T) {
 		{"brainstorm", brainstormMinutes()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Minutes(tc.m)
 			path := filepath.Join("testdata", "minutes", tc.name+".golden")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("Minutes() differs from %s (run with -update after checking):\n--- got\n%s\n--- want\n%s", path, got, want)
-			}
+			testenv.Golden(t, path, Minutes(tc.m), *update)
 		})
 	}
 }

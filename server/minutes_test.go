@@ -3,7 +3,6 @@ package server_test
 import (
 	"flag"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,18 +62,7 @@ func TestMinutesOfScriptedRFC(t *testing.T) {
 	}
 	got := strings.ReplaceAll(string(r.raw), doc, "DOCID")
 	golden := filepath.Join("testdata", "minutes-rfc.golden")
-	if *updateGolden {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("minutes differ from %s (run with -update after checking):\n%s", golden, got)
-	}
+	testenv.Golden(t, golden, got, *updateGolden)
 
 	// Frozen: an edit after the decision changes the live minutes only.
 	clock.Add(time.Hour)
