@@ -87,6 +87,20 @@ func slackEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
+// deeds holds, for each event whose data adds nothing, what was done, to
+// follow the name of who did it.
+var deeds = map[docket.EventType]string{
+	docket.EventDocCreated:     "created the document",
+	docket.EventDocDeleted:     "deleted the document",
+	docket.EventThreadCreated:  "started a thread",
+	docket.EventThreadResolved: "resolved a thread",
+	docket.EventThreadReopened: "reopened a thread",
+	docket.EventCommentCreated: "commented",
+	docket.EventCommentEdited:  "edited a comment",
+	docket.EventCommentDeleted: "deleted a comment",
+	docket.EventOwnerChanged:   "handed it over to a new owner",
+}
+
 // Describe says in a few words what an event did, such as "Ada moved it
 // from review to last-call".
 func Describe(ev *docket.Event, actorName string) string {
@@ -96,6 +110,9 @@ func Describe(ev *docket.Event, actorName string) string {
 		if ev.ActorID == "" {
 			who = "Docket"
 		}
+	}
+	if deed, ok := deeds[ev.Type]; ok {
+		return who + " " + deed
 	}
 	var data struct {
 		Version      int64    `json:"version"`
@@ -108,8 +125,6 @@ func Describe(ev *docket.Event, actorName string) string {
 	}
 	json.Unmarshal(ev.Data, &data) // missing details only shorten the text
 	switch ev.Type {
-	case docket.EventDocCreated:
-		return who + " created the document"
 	case docket.EventDocUpdated:
 		var fields map[string]json.RawMessage
 		json.Unmarshal(ev.Data, &fields)
@@ -127,20 +142,6 @@ func Describe(ev *docket.Event, actorName string) string {
 			return fmt.Sprintf("%s edited the text (version %d)", who, data.Version)
 		}
 		return who + " edited the text"
-	case docket.EventDocDeleted:
-		return who + " deleted the document"
-	case docket.EventThreadCreated:
-		return who + " started a thread"
-	case docket.EventThreadResolved:
-		return who + " resolved a thread"
-	case docket.EventThreadReopened:
-		return who + " reopened a thread"
-	case docket.EventCommentCreated:
-		return who + " commented"
-	case docket.EventCommentEdited:
-		return who + " edited a comment"
-	case docket.EventCommentDeleted:
-		return who + " deleted a comment"
 	case docket.EventReviewCreated:
 		switch docket.Verdict(data.Verdict) {
 		case docket.VerdictApprove:
@@ -154,8 +155,6 @@ func Describe(ev *docket.Event, actorName string) string {
 			return fmt.Sprintf("%s moved it from %s to %s", who, data.From, data.To)
 		}
 		return who + " moved it on"
-	case docket.EventOwnerChanged:
-		return who + " handed it over to a new owner"
 	case docket.EventSessionEnded:
 		n := len(data.Participants)
 		people := "people"

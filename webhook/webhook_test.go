@@ -17,6 +17,7 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/internal/testenv"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -100,13 +101,7 @@ func (q *fakeQueue) NextDue(context.Context) (time.Time, bool, error) {
 // next waits for the next finished attempt.
 func (q *fakeQueue) next(t *testing.T) docket.WebhookDelivery {
 	t.Helper()
-	select {
-	case d := <-q.finished:
-		return d
-	case <-time.After(10 * time.Second):
-		t.Fatal("no delivery finished within 10 s")
-		return docket.WebhookDelivery{}
-	}
+	return testenv.Receive(t, q.finished, 10*time.Second, "a delivery to finish")
 }
 
 // receiver is an HTTP server on 127.0.0.1 that records what it gets and
