@@ -142,9 +142,11 @@ func TestWebAppLayout(t *testing.T) {
 			pages = append(pages, page{"corpus-" + strings.TrimSuffix(filepath.Base(f), ".md"), "/d/" + d, carol, editor, ""})
 		}
 	}
-	for _, pg := range pages {
+	// show opens pg in a window of width x height and waits until it is
+	// laid out, its act done and the script's first changes settled.
+	show := func(pg page, width, height int64) {
 		p := pg.who
-		p.do(chromedp.EmulateViewport(375, 812))
+		p.do(chromedp.EmulateViewport(width, height))
 		p.open(pg.path)
 		if pg.ready != "" {
 			p.waitJS(pg.ready, wait)
@@ -152,7 +154,11 @@ func TestWebAppLayout(t *testing.T) {
 		if pg.act != "" {
 			eval[bool](p, "Promise.resolve("+pg.act+").then(() => true)")
 		}
-		p.waitJS(browsertest.Settled, wait) // the script's first changes
+		p.waitJS(browsertest.Settled, wait)
+	}
+	for _, pg := range pages {
+		p := pg.who
+		show(pg, 375, 812)
 		got := eval[string](p, `(() => {
 			const w = innerWidth, sw = document.documentElement.scrollWidth;
 			if (sw <= w) return "";
@@ -176,15 +182,7 @@ func TestWebAppLayout(t *testing.T) {
 		}
 		if shots != "" {
 			layoutShot(t, p, shots, "layout-"+pg.name+"-phone")
-			p.do(chromedp.EmulateViewport(1280, 800))
-			p.open(pg.path)
-			if pg.ready != "" {
-				p.waitJS(pg.ready, wait)
-			}
-			if pg.act != "" {
-				eval[bool](p, "Promise.resolve("+pg.act+").then(() => true)")
-			}
-			p.waitJS(browsertest.Settled, wait)
+			show(pg, 1280, 800)
 			layoutShot(t, p, shots, "layout-"+pg.name)
 			p.dark(true)
 			p.waitJS(browsertest.Settled, wait)

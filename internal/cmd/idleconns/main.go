@@ -12,8 +12,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
@@ -23,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/docket-dev/docket/internal/loadtool"
 	"github.com/gorilla/websocket"
 )
 
@@ -42,32 +41,20 @@ func main() {
 }
 
 func post(base, token, path string, body any) (map[string]any, error) {
-	data, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", base+path, bytes.NewReader(data))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	code, out, err := loadtool.PostJSON(http.DefaultClient, base+path, http.Header{"Authorization": {"Bearer " + token}}, body)
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
-	if resp.StatusCode >= 300 && resp.StatusCode != 409 {
-		return out, fmt.Errorf("POST %s: %s %v", path, resp.Status, out)
+	if code >= 300 && code != 409 {
+		return out, fmt.Errorf("POST %s: %d %s %v", path, code, http.StatusText(code), out)
 	}
 	return out, nil
 }
 
+// rss returns the server's resident set size for the report.
 func rss(pid int) string {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return "?"
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			return strings.TrimSpace(strings.TrimPrefix(line, "VmRSS:"))
-		}
+	if kb := loadtool.RSS(pid); kb > 0 {
+		return fmt.Sprintf("%d kB", kb)
 	}
 	return "?"
 }

@@ -16,15 +16,14 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
-	"strings"
 	"time"
+
+	"github.com/docket-dev/docket/internal/loadtool"
 )
 
 func main() {
@@ -71,7 +70,7 @@ func run(base string, pid, users int, idle time.Duration) error {
 		return fmt.Errorf("document: %d %v", code, err)
 	}
 	time.Sleep(2 * time.Second)
-	before := rssKB(pid)
+	before := loadtool.RSS(pid)
 	n := 0
 	for _, c := range clients {
 		for range 8 {
@@ -87,56 +86,15 @@ func run(base string, pid, users int, idle time.Duration) error {
 		}
 	}
 	time.Sleep(5 * time.Second)
-	after := rssKB(pid)
+	after := loadtool.RSS(pid)
 	fmt.Printf("%d idle streams: server RSS %d KB -> %d KB, %.1f KB per stream\n", n, before, after, float64(after-before)/float64(n))
-	t0 := cpuTicks(pid)
+	cpu0 := loadtool.CPU(pid)
 	time.Sleep(idle)
-	t1 := cpuTicks(pid)
-	fmt.Printf("server CPU while idle: %.3f core\n", float64(t1-t0)/100/idle.Seconds())
+	cpu := loadtool.CPU(pid) - cpu0
+	fmt.Printf("server CPU while idle: %.3f core\n", float64(cpu)/float64(idle))
 	return nil
 }
 
 func post(c *http.Client, url, ip string, body any) (int, map[string]any, error) {
-	data, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", url, bytes.NewReader(data))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Forwarded-For", ip)
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out, nil
-}
-
-// rssKB reads a process's resident set size.
-func rssKB(pid int) int {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			var kb int
-			fmt.Sscanf(strings.TrimSpace(v), "%d", &kb)
-			return kb
-		}
-	}
-	return 0
-}
-
-// cpuTicks reads a process's user and system CPU time in clock ticks.
-func cpuTicks(pid int) int {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 {
-		s = s[i+2:]
-	}
-	f := strings.Fields(s)
-	if len(f) < 13 {
-		return 0
-	}
-	var u, st int
-	fmt.Sscan(f[11], &u)
-	fmt.Sscan(f[12], &st)
-	return u + st
+	return loadtool.PostJSON(c, url, http.Header{"X-Forwarded-For": {ip}}, body)
 }

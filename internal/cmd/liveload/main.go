@@ -40,6 +40,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/docket-dev/docket/collab/ot"
+	"github.com/docket-dev/docket/internal/loadtool"
 )
 
 // charBase is the first code point used for op characters: op k inserts
@@ -267,7 +268,7 @@ func run(cfg config) (*result, error) {
 	}
 
 	res.Failed = "edit"
-	cpu0 := procCPU(cfg.serverPID)
+	cpu0 := loadtool.CPU(cfg.serverPID)
 	self0 := selfCPU()
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -302,7 +303,7 @@ func finish(res *result, tr *tracker, clients []*client, errs *errList, start ti
 	end := time.Now()
 	wall := end.Sub(start)
 	if cfg.serverPID > 0 {
-		d := procCPU(cfg.serverPID) - cpu0
+		d := loadtool.CPU(cfg.serverPID) - cpu0
 		res.ServerCPUMS = ms(d)
 		res.ServerCPUUtil = round(float64(d) / float64(wall))
 	}
@@ -385,12 +386,9 @@ func (c *client) handshake(deadline time.Time, create bool) error {
 		return err
 	}
 	for {
-		var f frame
-		if err := c.conn.ReadJSON(&f); err != nil {
+		f, err := c.readFrame()
+		if err != nil {
 			return err
-		}
-		if f.Error != nil {
-			return fmt.Errorf("%s: %s", f.A, f.Error.Message)
 		}
 		switch f.A {
 		case "hs":
@@ -422,6 +420,19 @@ func (c *client) handshake(deadline time.Time, create bool) error {
 	}
 }
 
+// readFrame reads the next frame; an error frame is returned as an error
+// that names its action.
+func (c *client) readFrame() (*frame, error) {
+	var f frame
+	if err := c.conn.ReadJSON(&f); err != nil {
+		return nil, err
+	}
+	if f.Error != nil {
+		return nil, fmt.Errorf("%s: %s", f.A, f.Error.Message)
+	}
+	return &f, nil
+}
+
 // createDoc creates the subscribed document with empty text, as the stock
 // client's doc.create does, and waits for the ack.
 func (c *client) createDoc() error {
@@ -431,12 +442,9 @@ func (c *client) createDoc() error {
 		return err
 	}
 	for {
-		var f frame
-		if err := c.conn.ReadJSON(&f); err != nil {
-			return err
-		}
-		if f.Error != nil {
-			return fmt.Errorf("create: %s", f.Error.Message)
+		f, err := c.readFrame()
+		if err != nil {
+			return fmt.Errorf("create: %w", err)
 		}
 		if f.A == "op" && f.Src == c.src && f.Seq == c.seq && f.V != nil {
 			c.version = *f.V + 1
@@ -616,28 +624,6 @@ func applyRunes(text *[]rune, op ot.Op) (string, error) {
 		}
 	}
 	return ins.String(), nil
-}
-
-// procCPU is the user+system CPU time of a process, from /proc.
-func procCPU(pid int) time.Duration {
-	if pid <= 0 {
-		return 0
-	}
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(data)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 {
-		s = s[i+2:]
-	}
-	fields := strings.Fields(s)
-	if len(fields) < 13 {
-		return 0
-	}
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	return time.Duration(utime+stime) * (time.Second / 100) // USER_HZ is 100 on Linux
 }
 
 func selfCPU() time.Duration {
