@@ -6,6 +6,8 @@
 // while dragging, the previous request aborted, answers kept in a small
 // cache, and the next version in the direction of travel fetched ahead.
 
+import { element } from "./dom";
+
 interface Part {
   k: "=" | "+" | "-";
   n?: number; // UTF-16 length in body, for = and +
@@ -86,10 +88,7 @@ class Replay {
     // version changes, instead of the page's links.
     const nav = root.querySelector<HTMLElement>(".replay-steps")!;
     const button = (label: string, cls: string, go: () => void): HTMLButtonElement => {
-      const b = document.createElement("button");
-      b.type = "button";
-      b.className = "button " + cls;
-      b.textContent = label;
+      const b = element("button", { type: "button", className: "button " + cls, textContent: label });
       b.addEventListener("click", go);
       return b;
     };
@@ -246,9 +245,7 @@ class Replay {
     this.shownMode = this.mode;
     this.renderMeta(d);
     if (this.mode === "text" && d.html !== undefined) {
-      const article = document.createElement("article");
-      article.id = "replay-text";
-      article.className = "markdown";
+      const article = element("article", { id: "replay-text", className: "markdown" });
       article.setAttribute("aria-label", `Text of version ${d.version}`);
       // Sanitised on the server, like the document page's preview.
       article.innerHTML = d.html;
@@ -265,15 +262,11 @@ class Replay {
 
   private renderMeta(d: Version): void {
     const parts: (string | Node)[] = [];
-    const strong = document.createElement("strong");
-    strong.textContent = `Version ${d.version}`;
-    parts.push(strong);
+    parts.push(element("strong", { textContent: `Version ${d.version}` }));
     let label = `Version ${d.version} of ${d.latest}`;
     if (d.author && d.time) {
       const name = this.names[d.author] ?? "someone";
-      const t = document.createElement("time");
-      t.dateTime = d.time;
-      t.textContent = this.fmt.format(new Date(d.time));
+      const t = element("time", { dateTime: d.time, textContent: this.fmt.format(new Date(d.time)) });
       parts.push(` · by ${name} · `, t);
       label += `, by ${name}, ${t.textContent}`;
     } else {
@@ -283,18 +276,12 @@ class Replay {
       parts.push(" ·");
       for (const [n, cls, sign] of [[d.added, "added", "+"], [d.removed, "removed", "−"]] as const) {
         if (n === 0) continue;
-        const span = document.createElement("span");
-        span.className = cls;
-        span.textContent = `${sign}${n}`;
-        parts.push(" ", span);
+        parts.push(" ", element("span", { className: cls, textContent: `${sign}${n}` }));
       }
       parts.push(" characters");
     }
     if (d.version === d.latest) {
-      const b = document.createElement("span");
-      b.className = "badge";
-      b.textContent = "Current";
-      parts.push(" · ", b);
+      parts.push(" · ", element("span", { className: "badge", textContent: "Current" }));
     }
     this.meta.replaceChildren(...parts);
     this.range.setAttribute("aria-valuetext", label);
@@ -302,18 +289,14 @@ class Replay {
 
   /** sourceView is the markdown with the version's change marked. */
   private sourceView(d: Version): HTMLElement {
-    const pre = document.createElement("pre");
-    pre.id = "replay-source";
-    pre.className = "source-view replay-source";
-    pre.tabIndex = 0;
+    const pre = element("pre", { id: "replay-source", className: "source-view replay-source", tabIndex: 0 });
     pre.setAttribute("aria-label", `Markdown of version ${d.version} with its change`);
-    const code = document.createElement("code");
+    const code = element("code");
     let at = 0;
     let first: HTMLElement | null = null;
     for (const p of d.change) {
       if (p.k === "-") {
-        const del = document.createElement("del");
-        del.textContent = p.t ?? "";
+        const del = element("del", { textContent: p.t ?? "" });
         code.append(del);
         first ??= del;
         continue;
@@ -321,8 +304,7 @@ class Replay {
       const text = d.body.slice(at, at + (p.n ?? 0));
       at += p.n ?? 0;
       if (p.k === "+") {
-        const ins = document.createElement("ins");
-        ins.textContent = text;
+        const ins = element("ins", { textContent: text });
         code.append(ins);
         first ??= ins;
       } else {

@@ -5,6 +5,7 @@
 
 import { StyleModule } from "style-mod";
 import { cspNonce } from "./nonce";
+import { element } from "./dom";
 
 const styles = new StyleModule({
   ".dk-combo": { position: "relative" },
@@ -53,9 +54,7 @@ export function enhanceSearch(): void {
   StyleModule.mount(document, styles, { nonce: cspNonce() });
   const form = input.form;
   const id = `dk-suggest-${++counter}`;
-  const list = document.createElement("ul");
-  list.id = id;
-  list.className = "dk-suggest";
+  const list = element("ul", { id, className: "dk-suggest" });
   list.setAttribute("role", "listbox");
   list.setAttribute("aria-label", "Matching documents");
   list.hidden = true;
@@ -95,11 +94,9 @@ export function enhanceSearch(): void {
   const render = () => {
     list.replaceChildren(
       ...items.map((s, i) => {
-        const li = document.createElement("li");
-        li.id = `${id}-${i}`;
+        const li = element("li", { id: `${id}-${i}`, textContent: s.title || "Untitled" });
         li.setAttribute("role", "option");
         li.setAttribute("aria-selected", "false");
-        li.textContent = s.title || "Untitled";
         li.addEventListener("mousedown", (e) => e.preventDefault()); // keep focus in the field
         li.addEventListener("click", () => go(i));
         return li;

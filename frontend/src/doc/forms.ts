@@ -16,6 +16,8 @@
 // summary, supersededBy, verdict, user. A submit button's name and value
 // count (a "to" or "verdict" button). Other forms submit as usual.
 
+import { element } from "../dom";
+
 type Kind = "thread" | "comment" | "resolve" | "reopen" | "transition" | "reviews" | "owner";
 
 interface Call {
@@ -329,8 +331,7 @@ async function send(
   const body = bodyFor(call.kind, fd);
   let err = form.querySelector<HTMLElement>(".dk-form-error");
   if (!err) {
-    err = document.createElement("p");
-    err.className = "dk-form-error";
+    err = element("p", { className: "dk-form-error" });
     err.setAttribute("role", "alert");
     form.append(err);
   }
@@ -367,8 +368,7 @@ export function countdowns(): void {
       if (!Number.isFinite(t)) continue;
       let span = el.nextElementSibling as HTMLElement | null;
       if (!span || !span.classList.contains("dk-countdown")) {
-        span = document.createElement("span");
-        span.className = "dk-countdown";
+        span = element("span", { className: "dk-countdown" });
         el.after(span);
       }
       const diff = t - now;

@@ -28,6 +28,7 @@ import { Threads, activateThread, threadRanges, threadTheme } from "./threads";
 import { countdowns, enhanceForms, fetchPanels, freshPage, swapSections } from "./forms";
 import { DocEvents, touchesPanels } from "./events";
 import { mountStyles } from "./styles";
+import { element } from "../dom";
 import { cspNonce } from "../nonce";
 
 type Mode = "edit" | "split" | "preview";
@@ -92,10 +93,8 @@ export function start(main: HTMLElement): void {
   const editForm = source?.closest("details") ?? source?.closest("form") ?? null;
 
   // The toolbar: view modes, people here now, connection state.
-  const toolbar = document.createElement("div");
-  toolbar.className = "dk-toolbar";
-  const modes = document.createElement("div");
-  modes.className = "dk-modes";
+  const toolbar = element("div", { className: "dk-toolbar" });
+  const modes = element("div", { className: "dk-modes" });
   modes.setAttribute("role", "group");
   modes.setAttribute("aria-label", "View");
   const modeButtons = new Map<Mode, HTMLButtonElement>();
@@ -104,32 +103,25 @@ export function start(main: HTMLElement): void {
     ["split", "Side by side"],
     ["preview", "Preview"],
   ] as [Mode, string][]) {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.textContent = label;
+    const b = element("button", { type: "button", textContent: label });
     b.dataset.mode = mode;
     b.addEventListener("click", () => setMode(mode, true));
     modeButtons.set(mode, b);
     modes.append(b);
   }
-  const people = document.createElement("ul");
-  people.className = "dk-people";
+  const people = element("ul", { className: "dk-people" });
   people.setAttribute("aria-label", "People here now");
   let status = document.getElementById("live-status");
   if (!status) {
-    status = document.createElement("span");
-    status.id = "live-status";
+    status = element("span", { id: "live-status" });
   }
   status.setAttribute("role", "status");
   status.setAttribute("aria-live", "polite");
   toolbar.append(modes, people, status);
 
-  const panes = document.createElement("div");
-  panes.className = "dk-panes";
-  const editorPane = document.createElement("div");
-  editorPane.className = "dk-editor-pane";
-  const previewPane = document.createElement("div");
-  previewPane.className = "dk-preview-pane";
+  const panes = element("div", { className: "dk-panes" });
+  const editorPane = element("div", { className: "dk-editor-pane" });
+  const previewPane = element("div", { className: "dk-preview-pane" });
   panes.append(editorPane, previewPane);
 
   const place = editForm ?? source ?? article;
@@ -337,9 +329,10 @@ export function start(main: HTMLElement): void {
   presence.onPeople((list: Person[]) => {
     people.replaceChildren(
       ...list.map((p) => {
-        const li = document.createElement("li");
-        li.className = `dk-c${p.color}` + (p.me ? " dk-me" : "");
-        li.textContent = p.me ? `${p.name} (you)` : p.name;
+        const li = element("li", {
+          className: `dk-c${p.color}` + (p.me ? " dk-me" : ""),
+          textContent: p.me ? `${p.name} (you)` : p.name,
+        });
         li.title = li.textContent; // the whole name where a long one is cut
         return li;
       }),

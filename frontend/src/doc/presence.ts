@@ -12,6 +12,7 @@ import type { DecorationSet } from "@codemirror/view";
 import type { Connection, Doc, LocalPresence, Presence } from "sharedb/lib/client";
 import { Binding, LOCAL, remoteChange } from "./binding";
 import { colorIndex } from "./styles";
+import { element } from "../dom";
 
 /** What a client publishes about itself. */
 interface PresenceValue {
@@ -72,14 +73,10 @@ class CursorWidget extends WidgetType {
     return other.name === this.name && other.color === this.color;
   }
   toDOM(): HTMLElement {
-    const el = document.createElement("span");
-    el.className = `dk-cursor dk-c${this.color}`;
-    el.setAttribute("aria-hidden", "true");
-    const label = document.createElement("span");
-    label.className = "dk-cursor-name";
-    label.textContent = this.name;
-    el.append(label);
-    return el;
+    const cursor = element("span", { className: `dk-cursor dk-c${this.color}` });
+    cursor.setAttribute("aria-hidden", "true");
+    cursor.append(element("span", { className: "dk-cursor-name", textContent: this.name }));
+    return cursor;
   }
   ignoreEvent(): boolean {
     return true;

@@ -11,6 +11,7 @@ import type { EditorState, Extension, Range } from "@codemirror/state";
 import { Decoration, EditorView, keymap, showTooltip } from "@codemirror/view";
 import type { DecorationSet, Tooltip } from "@codemirror/view";
 import type { Binding } from "./binding";
+import { element } from "../dom";
 
 /** A thread's range in editor offsets. */
 export interface ThreadRange {
@@ -73,8 +74,7 @@ export class Threads {
   private openForm = false;
 
   constructor(private host: ThreadHost) {
-    this.tooltipDOM = document.createElement("div");
-    this.tooltipDOM.className = "dk-comment-tip";
+    this.tooltipDOM = element("div", { className: "dk-comment-tip" });
     this.renderButton();
   }
 
@@ -135,11 +135,12 @@ export class Threads {
   }
 
   private renderButton(): void {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.className = "dk-comment-button";
-    b.textContent = "Comment";
-    b.title = "Start a thread on the selected text (Ctrl/Cmd+Alt+M)";
+    const b = element("button", {
+      type: "button",
+      className: "dk-comment-button",
+      textContent: "Comment",
+      title: "Start a thread on the selected text (Ctrl/Cmd+Alt+M)",
+    });
     b.addEventListener("mousedown", (e) => e.preventDefault()); // keep the selection
     b.addEventListener("click", () => this.showForm());
     this.tooltipDOM.replaceChildren(b);
@@ -148,25 +149,14 @@ export class Threads {
   /** Opens the new-thread form in the tooltip. */
   showForm(): void {
     this.openForm = true;
-    const form = document.createElement("form");
-    form.className = "dk-comment-form";
-    const label = document.createElement("label");
-    label.textContent = "Comment on the selection";
-    const ta = document.createElement("textarea");
-    ta.name = "body";
-    ta.rows = 3;
-    ta.required = true;
+    const form = element("form", { className: "dk-comment-form" });
+    const label = element("label", { textContent: "Comment on the selection" });
+    const ta = element("textarea", { name: "body", rows: 3, required: true });
     label.append(ta);
-    const err = document.createElement("p");
-    err.className = "dk-form-error";
+    const err = element("p", { className: "dk-form-error", hidden: true });
     err.setAttribute("role", "alert");
-    err.hidden = true;
-    const send = document.createElement("button");
-    send.type = "submit";
-    send.textContent = "Comment";
-    const cancel = document.createElement("button");
-    cancel.type = "button";
-    cancel.textContent = "Cancel";
+    const send = element("button", { type: "submit", textContent: "Comment" });
+    const cancel = element("button", { type: "button", textContent: "Cancel" });
     const close = () => {
       this.openForm = false;
       this.renderButton();
@@ -186,8 +176,7 @@ export class Threads {
       e.preventDefault();
       void this.submit(ta.value, form, err);
     });
-    const buttons = document.createElement("div");
-    buttons.className = "dk-buttons";
+    const buttons = element("div", { className: "dk-buttons" });
     buttons.append(send, cancel);
     form.append(label, err, buttons);
     this.tooltipDOM.replaceChildren(form);
