@@ -130,7 +130,7 @@ func TestFindEventsPageCap(t *testing.T) {
 	eng := f.space(ada, "eng")
 	f.write(func(tx *bolt.Tx) error {
 		for range docket.MaxEventsPage + 20 {
-			if _, err := f.db.appendEvent(ada, tx, &docket.Event{Type: docket.EventDocUpdated, SpaceID: eng}); err != nil {
+			if err := f.db.appendEvent(ada, tx, &docket.Event{Type: docket.EventDocUpdated, SpaceID: eng}); err != nil {
 				return err
 			}
 		}
