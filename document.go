@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"slices"
 	"time"
 )
 
@@ -18,14 +19,11 @@ const (
 	KindPage       Kind = "page"
 )
 
+// Kinds lists every kind, in the order forms offer them.
+var Kinds = []Kind{KindRFC, KindNotes, KindBrainstorm, KindPage}
+
 // Valid reports whether k is a known kind.
-func (k Kind) Valid() bool {
-	switch k {
-	case KindRFC, KindNotes, KindBrainstorm, KindPage:
-		return true
-	}
-	return false
-}
+func (k Kind) Valid() bool { return slices.Contains(Kinds, k) }
 
 // Status is where a document is in its lifecycle:
 // draft -> review -> last-call -> accepted | declined | postponed |
@@ -44,15 +42,14 @@ const (
 	StatusSuperseded Status = "superseded"
 )
 
-// Valid reports whether s is a known status.
-func (s Status) Valid() bool {
-	switch s {
-	case StatusDraft, StatusReview, StatusLastCall, StatusAccepted, StatusDeclined,
-		StatusPostponed, StatusWithdrawn, StatusSuperseded:
-		return true
-	}
-	return false
+// Statuses lists every status, in the order of the lifecycle.
+var Statuses = []Status{
+	StatusDraft, StatusReview, StatusLastCall, StatusAccepted,
+	StatusDeclined, StatusPostponed, StatusWithdrawn, StatusSuperseded,
 }
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool { return slices.Contains(Statuses, s) }
 
 // Document is a markdown document in a space. Version counts the ops
 // committed to it: creation is op 0, so a new document is at version 1.

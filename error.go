@@ -39,34 +39,38 @@ func Errorf(code string, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// errorOf returns the first [Error] in err's chain; for any other
+// non-nil error, an EINTERNAL one whose message tells nothing more; nil
+// for nil.
+func errorOf(err error) *Error {
+	var e *Error
+	if err == nil || errors.As(err, &e) {
+		return e
+	}
+	return &Error{Code: EINTERNAL, Message: "Internal error."}
+}
+
 // ErrorCode returns the code of the first [Error] in err's chain, EINTERNAL
 // for any other non-nil error, and "" for nil.
 func ErrorCode(err error) string {
-	var e *Error
-	if err == nil {
-		return ""
-	} else if errors.As(err, &e) {
+	if e := errorOf(err); e != nil {
 		return e.Code
 	}
-	return EINTERNAL
+	return ""
 }
 
 // ErrorMessage returns the message of the first [Error] in err's chain, and
 // "Internal error." for any other error, so details never reach users.
 func ErrorMessage(err error) string {
-	var e *Error
-	if err == nil {
-		return ""
-	} else if errors.As(err, &e) {
+	if e := errorOf(err); e != nil {
 		return e.Message
 	}
-	return "Internal error."
+	return ""
 }
 
 // ErrorData returns the extra data of the first [Error] in err's chain.
 func ErrorData(err error) map[string]any {
-	var e *Error
-	if errors.As(err, &e) {
+	if e := errorOf(err); e != nil {
 		return e.Data
 	}
 	return nil

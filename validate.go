@@ -99,12 +99,17 @@ func CleanTags(tags []string) ([]string, error) {
 }
 
 // CheckBody validates a document body: valid UTF-8 within MaxDocumentBytes.
-func CheckBody(body string) error {
-	if len(body) > MaxDocumentBytes {
-		return Errorf(ETOOLARGE, "Document is larger than %d bytes.", MaxDocumentBytes)
+func CheckBody(body string) error { return CheckText("Document", body, MaxDocumentBytes) }
+
+// CheckText validates a text someone wrote, such as a comment or a
+// review: valid UTF-8 of at most max bytes. what names it in the
+// messages ("Comment").
+func CheckText(what, s string, max int) error {
+	if len(s) > max {
+		return Errorf(ETOOLARGE, "%s is larger than %d bytes.", what, max)
 	}
-	if !utf8.ValidString(body) {
-		return Errorf(EINVALID, "Document is not valid UTF-8.")
+	if !utf8.ValidString(s) {
+		return Errorf(EINVALID, "%s is not valid UTF-8.", what)
 	}
 	return nil
 }

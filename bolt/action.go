@@ -340,10 +340,8 @@ func newMemberIndex(tx *bolt.Tx, spaceID string) *memberIndex {
 func (m *memberIndex) build() {
 	m.built = true
 	m.byEmail, m.byLocal = map[string]string{}, map[string]string{}
-	prefix := []byte(m.spaceID + "/")
-	c := m.tx.Bucket(bucketMembers).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		uid := string(k[len(prefix):])
+	for userID := range prefixed(m.tx.Bucket(bucketMembers), m.spaceID) {
+		uid := string(userID)
 		u, err := findUser(m.tx, uid)
 		if err != nil {
 			continue

@@ -130,14 +130,6 @@ func (w *actionWorld) indexOf(docID string) []string {
 	return names
 }
 
-func day(s string) time.Time {
-	t, err := time.Parse(time.DateOnly, s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
-
 func TestActionsRefreshResolvesAssignees(t *testing.T) {
 	w := newActionWorld(t, fakeParse)
 	w.addUser(t, "alice", "Alice@Example.com", docket.RoleEditor)
@@ -153,7 +145,7 @@ func TestActionsRefreshResolvesAssignees(t *testing.T) {
 	got := w.find(t, d.ID)
 	u := w.users
 	want := []*docket.ActionItem{
-		{DocID: d.ID, Line: 2, Text: "write the plan", Assignee: "alice", UserID: u["alice"].ID, Due: day("2099-12-01"), Version: 1},
+		{DocID: d.ID, Line: 2, Text: "write the plan", Assignee: "alice", UserID: u["alice"].ID, Due: time.Date(2099, 12, 1, 0, 0, 0, 0, time.UTC), Version: 1},
 		{DocID: d.ID, Line: 3, Text: "review", Done: true, Assignee: "BOB@example.com", UserID: u["bob"].ID, Version: 1},
 		{DocID: d.ID, Line: 4, Text: "outsider", Assignee: "carol", Version: 1},
 		{DocID: d.ID, Line: 5, Text: "ambiguous", Assignee: "dan", Version: 1},
@@ -352,13 +344,8 @@ func TestActionsRefreshAll(t *testing.T) {
 // TestDocumentChangesNotify checks the changes documents report.
 func TestDocumentChangesNotify(t *testing.T) {
 	w := newActionWorld(t, fakeParse)
-	var mu sync.Mutex
-	var got []docket.Change
-	w.db.OnChange(func(ch docket.Change) {
-		mu.Lock()
-		defer mu.Unlock()
-		got = append(got, ch)
-	})
+	var changes bolt.Collector[docket.Change]
+	w.db.OnChange(changes.Add)
 	d := w.create(t, "one")
 	w.edit(t, d.ID, "one") // no change, no notification
 	w.edit(t, d.ID, "two")
@@ -387,9 +374,7 @@ func TestDocumentChangesNotify(t *testing.T) {
 		{Kind: docket.ChangeText, DocID: d.ID, SpaceID: sp}, // one for the batch
 		{Kind: docket.ChangeDeleted, DocID: d.ID, SpaceID: sp},
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, changes.Got()); diff != "" {
 		t.Errorf("changes mismatch (-want +got):\n%s", diff)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -130,7 +129,7 @@ func TestFindEventsPageCap(t *testing.T) {
 	eng := f.space(ada, "eng")
 	f.write(func(tx *bolt.Tx) error {
 		for range docket.MaxEventsPage + 20 {
-			if _, err := f.db.appendEvent(ada, tx, &docket.Event{Type: docket.EventDocUpdated, SpaceID: eng}); err != nil {
+			if err := f.db.appendEvent(ada, tx, &docket.Event{Type: docket.EventDocUpdated, SpaceID: eng}); err != nil {
 				return err
 			}
 		}
@@ -151,13 +150,8 @@ func TestFindEventsPageCap(t *testing.T) {
 
 func TestDocumentChangesAndSessions(t *testing.T) {
 	f := newFixture(t)
-	var mu sync.Mutex
-	var changes []string
-	f.db.OnChange(func(c docket.Change) {
-		mu.Lock()
-		defer mu.Unlock()
-		changes = append(changes, string(c.Kind))
-	})
+	var changes Collector[docket.ChangeKind]
+	f.db.OnChange(func(c docket.Change) { changes.Add(c.Kind) })
 	ada := f.user("ada")
 	f.space(ada, "eng")
 	d := f.doc(ada, "eng", "Notes")
@@ -196,11 +190,10 @@ func TestDocumentChangesAndSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	mu.Lock()
-	if diff := cmp.Diff([]string{"text", "meta", "text", "text", "deleted"}, changes); diff != "" {
+	wantChanges := []docket.ChangeKind{docket.ChangeText, docket.ChangeMeta, docket.ChangeText, docket.ChangeText, docket.ChangeDeleted}
+	if diff := cmp.Diff(wantChanges, changes.Got()); diff != "" {
 		t.Errorf("changes (-want +got):\n%s", diff)
 	}
-	mu.Unlock()
 
 	got, err := NewEventService(f.db).FindEvents(ada, docket.EventFilter{After: 0, Space: "eng"})
 	if err != nil {
@@ -224,8 +217,8 @@ func TestDocumentChangesAndSessions(t *testing.T) {
 	}
 	// The per-document index went with the document.
 	f.write(func(tx *bolt.Tx) error {
-		if k, _ := tx.Bucket(bucketDocEvents).Cursor().Seek([]byte(d.ID + "/")); k != nil && hasPrefixKey(k, d.ID) {
-			t.Errorf("doc_events entry %q left after delete", k)
+		for seq := range prefixed(tx.Bucket(bucketDocEvents), d.ID) {
+			t.Errorf("doc_events entry %q left after delete", pair(d.ID, string(seq)))
 		}
 		return nil
 	})
@@ -236,13 +229,8 @@ func TestDocumentChangesAndSessions(t *testing.T) {
 // that failed.
 func TestOnEvent(t *testing.T) {
 	f := newFixture(t)
-	var mu sync.Mutex
-	var got []docket.Event
-	f.db.OnEvent(func(ev docket.Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		got = append(got, ev)
-	})
+	var events Collector[docket.Event]
+	f.db.OnEvent(events.Add)
 	ada := f.user("ada")
 	f.space(ada, "eng")
 	d := f.doc(ada, "eng", "Notes")
@@ -258,10 +246,8 @@ func TestOnEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	var gotSeqs, wantSeqs []string
-	for _, ev := range got {
+	for _, ev := range events.Got() {
 		gotSeqs = append(gotSeqs, fmt.Sprintf("%d %s %s", ev.Seq, ev.Type, ev.DocID))
 	}
 	for i := len(logged) - 1; i >= 0; i-- { // newest first without a cursor

@@ -15,42 +15,37 @@ import (
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
 	bbolt "go.etcd.io/bbolt"
-	"golang.org/x/crypto/bcrypt"
 )
 
-// mustOpenDB opens a new data file in a temporary directory and checks its
-// consistency when the test ends.
+// mustOpenDB opens a test data file (see OpenTestDB) that keeps a
+// snapshot every 7 versions, so that tests cross snapshots soon.
 func mustOpenDB(tb testing.TB) *bolt.DB {
 	tb.Helper()
-	db := bolt.NewDB(filepath.Join(tb.TempDir(), "docket.db"))
-	db.PasswordCost = bcrypt.MinCost
+	db := bolt.OpenTestDB(tb)
 	db.SnapshotEvery = 7
-	if err := db.Open(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if err := db.Check(); err != nil {
-			tb.Errorf("check: %v", err)
-		}
-		db.Close()
-	})
 	return db
 }
 
-// seed creates an admin user and a space and returns a context acting as
-// that user.
+// seed creates an admin user (ada) and a space and returns a context
+// acting as that user.
 func seed(tb testing.TB, db *bolt.DB) context.Context {
 	tb.Helper()
-	ctx := context.Background()
-	u, err := bolt.NewUserService(db).CreateUser(ctx, docket.UserCreate{Name: "Ada", Email: "ada@example.com", Password: "long enough"})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx = docket.NewContextWithUser(ctx, u)
+	ctx := docket.NewContextWithUser(context.Background(), createAda(tb, db))
 	if _, err := bolt.NewSpaceService(db).CreateSpace(ctx, "eng", "Engineering"); err != nil {
 		tb.Fatal(err)
 	}
 	return ctx
+}
+
+// createAda creates the user Ada, who is a site admin when she is the
+// first.
+func createAda(tb testing.TB, db *bolt.DB) *docket.User {
+	tb.Helper()
+	u, err := bolt.NewUserService(db).CreateUser(context.Background(), docket.UserCreate{Name: "Ada", Email: "ada@example.com", Password: "long enough"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return u
 }
 
 // TestVersionsRebuild edits a document many times at random and checks
@@ -130,63 +125,67 @@ func newRawFile(t *testing.T, change func(tx *bbolt.Tx) error) string {
 	return path
 }
 
-func TestRefusesNewerSchema(t *testing.T) {
-	path := newRawFile(t, func(tx *bbolt.Tx) error {
-		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), []byte{0, 0, 0, 0, 0, 0, 0, 99})
+// fileAtSchema creates a data file and turns it into one of an older (or
+// newer) schema: it drops the buckets that schema did not have and
+// stores its version.
+func fileAtSchema(t *testing.T, version byte, drop ...string) string {
+	t.Helper()
+	return newRawFile(t, func(tx *bbolt.Tx) error {
+		for _, name := range drop {
+			if err := tx.DeleteBucket([]byte(name)); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), []byte{0, 0, 0, 0, 0, 0, 0, version})
 	})
-	err := bolt.NewDB(path).Open()
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	err := bolt.NewDB(fileAtSchema(t, 99)).Open()
 	if err == nil || !strings.Contains(err.Error(), "newer version") {
 		t.Fatalf("Open = %v; want a newer-schema error", err)
 	}
 }
 
-// TestMigratesOldSchema opens a file of schema 1 and finds it migrated.
-func TestMigratesOldSchema(t *testing.T) {
-	path := newRawFile(t, func(tx *bbolt.Tx) error {
-		if err := tx.DeleteBucket([]byte("live_sessions")); err != nil {
-			return err
-		}
-		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), []byte{0, 0, 0, 0, 0, 0, 0, 1})
-	})
-	db := bolt.NewDB(path)
-	if err := db.Open(); err != nil {
-		t.Fatalf("Open of schema 1 = %v", err)
+// TestMigrates opens files of older schemas and finds the buckets they
+// lacked made and the schema version moved on.
+func TestMigrates(t *testing.T) {
+	for _, tc := range []struct {
+		version byte
+		lacks   []string
+	}{
+		{1, []string{"live_sessions"}},
+		{3, []string{"visits"}},
+	} {
+		t.Run(fmt.Sprintf("schema %d", tc.version), func(t *testing.T) {
+			path := fileAtSchema(t, tc.version, tc.lacks...)
+			db := bolt.NewDB(path)
+			if err := db.Open(); err != nil {
+				t.Fatalf("Open of schema %d = %v", tc.version, err)
+			}
+			err := bolt.NewRecordingService(db).SaveRecording(context.Background(), &docket.Recording{DocID: "nosuchdoc"})
+			if docket.ErrorCode(err) != docket.ENOTFOUND {
+				t.Errorf("SaveRecording after migration = %v; want ENOTFOUND (the bucket exists)", err)
+			}
+			db.Close()
+			raw, err := bbolt.Open(path, 0o600, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			raw.View(func(tx *bbolt.Tx) error {
+				for _, name := range tc.lacks {
+					if tx.Bucket([]byte(name)) == nil {
+						t.Errorf("no %s bucket after migration", name)
+					}
+				}
+				if got := binary.BigEndian.Uint64(tx.Bucket([]byte("meta")).Get([]byte("schema_version"))); got != bolt.SchemaVersion {
+					t.Errorf("schema version = %d; want %d", got, bolt.SchemaVersion)
+				}
+				return nil
+			})
+		})
 	}
-	defer db.Close()
-	err := bolt.NewRecordingService(db).SaveRecording(context.Background(), &docket.Recording{DocID: "nosuchdoc"})
-	if docket.ErrorCode(err) != docket.ENOTFOUND {
-		t.Fatalf("SaveRecording after migration = %v; want ENOTFOUND (the bucket exists)", err)
-	}
-}
-
-// TestMigratesSchema3 opens a file of schema 3 and finds the visits
-// bucket made and the schema version moved on.
-func TestMigratesSchema3(t *testing.T) {
-	path := newRawFile(t, func(tx *bbolt.Tx) error {
-		if err := tx.DeleteBucket([]byte("visits")); err != nil {
-			return err
-		}
-		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), []byte{0, 0, 0, 0, 0, 0, 0, 3})
-	})
-	db := bolt.NewDB(path)
-	if err := db.Open(); err != nil {
-		t.Fatalf("Open of schema 3 = %v", err)
-	}
-	db.Close()
-	raw, err := bbolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	raw.View(func(tx *bbolt.Tx) error {
-		if tx.Bucket([]byte("visits")) == nil {
-			t.Error("no visits bucket after migration")
-		}
-		if got := binary.BigEndian.Uint64(tx.Bucket([]byte("meta")).Get([]byte("schema_version"))); got != bolt.SchemaVersion {
-			t.Errorf("schema version = %d; want %d", got, bolt.SchemaVersion)
-		}
-		return nil
-	})
 }
 
 func TestCorruptFileStopsStartup(t *testing.T) {
@@ -217,10 +216,7 @@ func TestSessionsEndOnPasswordChange(t *testing.T) {
 	db := mustOpenDB(t)
 	ctx := context.Background()
 	users := bolt.NewUserService(db)
-	u, err := users.CreateUser(ctx, docket.UserCreate{Name: "Ada", Email: "ada@example.com", Password: "long enough"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := createAda(t, db)
 	var secrets []string
 	for i := 0; i < 3; i++ {
 		s, _, err := users.CreateSession(ctx, u.ID)
@@ -261,10 +257,7 @@ func TestSessionExpires(t *testing.T) {
 	db := mustOpenDB(t)
 	ctx := context.Background()
 	users := bolt.NewUserService(db)
-	u, err := users.CreateUser(ctx, docket.UserCreate{Name: "Ada", Email: "ada@example.com", Password: "long enough"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := createAda(t, db)
 	secret, sess, err := users.CreateSession(ctx, u.ID)
 	if err != nil {
 		t.Fatal(err)

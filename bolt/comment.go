@@ -1,12 +1,10 @@
 package bolt
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	docket "github.com/docket-dev/docket"
 	bolt "go.etcd.io/bbolt"
@@ -20,16 +18,7 @@ import (
 
 // findComment reads a comment by id.
 func findComment(tx *bolt.Tx, id string) (*docket.Comment, error) {
-	if !docket.ValidID(id) {
-		return nil, docket.Errorf(docket.ENOTFOUND, "Comment not found.")
-	}
-	var c docket.Comment
-	if ok, err := getJSON(tx.Bucket(bucketComments), []byte(id), &c); err != nil {
-		return nil, err
-	} else if !ok {
-		return nil, docket.Errorf(docket.ENOTFOUND, "Comment not found.")
-	}
-	return &c, nil
+	return findByID[docket.Comment](tx, bucketComments, id, "Comment not found.")
 }
 
 // readableComment finds a comment, checked against its thread and its
@@ -49,12 +38,10 @@ func readableComment(ctx context.Context, tx *bolt.Tx, id string) (*docket.Comme
 // threadComments reads a thread's comments in order.
 func threadComments(tx *bolt.Tx, threadID string) ([]*docket.Comment, error) {
 	out := []*docket.Comment{}
-	prefix := []byte(threadID + "/")
 	comments := tx.Bucket(bucketComments)
-	c := tx.Bucket(bucketThreadComments).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+	for _, id := range prefixed(tx.Bucket(bucketThreadComments), threadID) {
 		var cm docket.Comment
-		if ok, err := getJSON(comments, v, &cm); err != nil {
+		if ok, err := getJSON(comments, id, &cm); err != nil {
 			return nil, err
 		} else if ok {
 			out = append(out, &cm)
@@ -78,21 +65,24 @@ func putComment(tx *bolt.Tx, c *docket.Comment, isNew bool) error {
 	return putJSON(tx.Bucket(bucketComments), []byte(c.ID), c)
 }
 
-// commentInput is a checked and rendered comment body.
+// commentInput is a checked and rendered comment body and its author.
 type commentInput struct {
+	author     string // the caller
 	body, html string
 	names      []string // mentioned names, not yet resolved to users
 }
 
-// prepareComment checks a comment body and renders it, before any
-// transaction.
+// prepareComment checks that the caller is signed in, and checks a
+// comment body and renders it, before any transaction.
 func (s *ThreadService) prepareComment(ctx context.Context, body string) (*commentInput, error) {
-	switch {
-	case len(body) > docket.MaxCommentBytes:
-		return nil, docket.Errorf(docket.ETOOLARGE, "Comment is larger than %d bytes.", docket.MaxCommentBytes)
-	case !utf8.ValidString(body):
-		return nil, docket.Errorf(docket.EINVALID, "Comment is not valid UTF-8.")
-	case strings.TrimSpace(body) == "":
+	author, err := callerID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := docket.CheckText("Comment", body, docket.MaxCommentBytes); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(body) == "" {
 		return nil, docket.Errorf(docket.EINVALID, "Comment is empty.")
 	}
 	// The leading newline keeps a comment that starts with "---" from
@@ -101,7 +91,7 @@ func (s *ThreadService) prepareComment(ctx context.Context, body string) (*comme
 	if err != nil {
 		return nil, err
 	}
-	return &commentInput{body: body, html: out, names: s.mentions(body)}, nil
+	return &commentInput{author: author, body: body, html: out, names: s.mentions(body)}, nil
 }
 
 // resolveMentions turns mentioned names into the ids of members of a
@@ -113,10 +103,8 @@ func resolveMentions(tx *bolt.Tx, spaceID string, names []string) []string {
 	}
 	type member struct{ id, email, local string }
 	var members []member
-	prefix := []byte(spaceID + "/")
-	c := tx.Bucket(bucketMembers).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		u, err := findUser(tx, string(k[len(prefix):]))
+	for userID := range prefixed(tx.Bucket(bucketMembers), spaceID) {
+		u, err := findUser(tx, string(userID))
 		if err != nil {
 			continue
 		}
@@ -146,50 +134,39 @@ func mayComment(role docket.SpaceRole) error {
 
 // AddComment implements [docket.ThreadService].
 func (s *ThreadService) AddComment(ctx context.Context, threadID, body string) (*docket.Comment, error) {
-	author, err := callerID(ctx)
-	if err != nil {
-		return nil, err
-	}
 	in, err := s.prepareComment(ctx, body)
 	if err != nil {
 		return nil, err
 	}
-	var out *docket.Comment
-	err = s.db.update(ctx, func(tx *bolt.Tx) error {
+	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Comment, error) {
 		rec, d, role, err := readableThread(ctx, tx, threadID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := mayComment(role); err != nil {
-			return err
+			return nil, err
 		}
 		earlier, err := threadComments(tx, rec.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		mentions := resolveMentions(tx, d.SpaceID, in.names)
 		now := s.db.Now().UTC()
 		cm := &docket.Comment{
-			ID: newID(), ThreadID: rec.ID, DocID: d.ID, AuthorID: author,
-			Body: in.body, HTML: in.html, Mentions: mentions, CreatedAt: now,
+			ID: newID(), ThreadID: rec.ID, DocID: d.ID, AuthorID: in.author, Body: in.body, HTML: in.html,
+			Mentions: resolveMentions(tx, d.SpaceID, in.names), CreatedAt: now,
 		}
 		if err := putComment(tx, cm, true); err != nil {
-			return err
+			return nil, err
 		}
 		rec.UpdatedAt = now
 		if err := putThread(tx, rec); err != nil {
-			return err
-		}
-		text := excerpt(in.html)
-		ev := &docket.Event{Type: docket.EventCommentCreated, SpaceID: d.SpaceID, DocID: d.ID,
-			ThreadID: rec.ID, CommentID: cm.ID, Data: eventData(map[string]any{"excerpt": text})}
-		if _, err := s.db.appendEvent(ctx, tx, ev); err != nil {
-			return err
+			return nil, err
 		}
 		// Mentions first: someone both mentioned and in the thread gets
 		// one item, the more specific one.
-		if err := notifyMentions(tx, ev, mentions, nil, text); err != nil {
-			return err
+		ev, err := s.announceComment(ctx, tx, docket.EventCommentCreated, d, cm, nil, nil)
+		if err != nil {
+			return nil, err
 		}
 		replyTo := []string{rec.AuthorID}
 		for _, c := range earlier {
@@ -198,63 +175,39 @@ func (s *ThreadService) AddComment(ctx context.Context, threadID, body string) (
 		if isConcern(tx, d.ID, rec.ID) {
 			replyTo = append(replyTo, d.OwnerID)
 		}
-		for _, uid := range replyTo {
-			if err := addInbox(tx, uid, ev, &docket.InboxItem{Kind: docket.InboxReply, Text: text}); err != nil {
-				return err
-			}
-		}
-		s.db.notify(tx, docket.Change{Kind: docket.ChangeThread, DocID: d.ID, SpaceID: d.SpaceID, ThreadID: rec.ID, CommentID: cm.ID})
-		out = cm
-		return nil
+		return cm, addInboxes(tx, ev, docket.InboxItem{Kind: docket.InboxReply, Text: excerpt(cm.HTML)}, replyTo)
 	})
-	return out, err
 }
 
 // UpdateComment implements [docket.ThreadService].
 func (s *ThreadService) UpdateComment(ctx context.Context, id, body string) (*docket.Comment, error) {
-	caller, err := callerID(ctx)
-	if err != nil {
-		return nil, err
-	}
 	in, err := s.prepareComment(ctx, body)
 	if err != nil {
 		return nil, err
 	}
-	var out *docket.Comment
-	err = s.db.update(ctx, func(tx *bolt.Tx) error {
+	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Comment, error) {
 		cm, _, d, role, err := readableComment(ctx, tx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if cm.AuthorID != caller {
-			return docket.Errorf(docket.EFORBIDDEN, "Only its author may edit a comment.")
+		if cm.AuthorID != in.author {
+			return nil, docket.Errorf(docket.EFORBIDDEN, "Only its author may edit a comment.")
 		}
 		if err := mayComment(role); err != nil {
-			return err
+			return nil, err
 		}
 		if cm.Deleted {
-			return docket.Errorf(docket.ECONFLICT, "The comment was deleted.")
+			return nil, docket.Errorf(docket.ECONFLICT, "The comment was deleted.")
 		}
-		mentions := resolveMentions(tx, d.SpaceID, in.names)
 		before := cm.Mentions
-		cm.Body, cm.HTML, cm.Mentions, cm.EditedAt = in.body, in.html, mentions, s.db.Now().UTC()
+		cm.Body, cm.HTML, cm.EditedAt = in.body, in.html, s.db.Now().UTC()
+		cm.Mentions = resolveMentions(tx, d.SpaceID, in.names)
 		if err := putComment(tx, cm, false); err != nil {
-			return err
+			return nil, err
 		}
-		text := excerpt(in.html)
-		ev := &docket.Event{Type: docket.EventCommentEdited, SpaceID: d.SpaceID, DocID: d.ID,
-			ThreadID: cm.ThreadID, CommentID: cm.ID, Data: eventData(map[string]any{"excerpt": text})}
-		if _, err := s.db.appendEvent(ctx, tx, ev); err != nil {
-			return err
-		}
-		if err := notifyMentions(tx, ev, mentions, before, text); err != nil {
-			return err
-		}
-		s.db.notify(tx, docket.Change{Kind: docket.ChangeThread, DocID: d.ID, SpaceID: d.SpaceID, ThreadID: cm.ThreadID, CommentID: cm.ID})
-		out = cm
-		return nil
+		_, err = s.announceComment(ctx, tx, docket.EventCommentEdited, d, cm, before, nil)
+		return cm, err
 	})
-	return out, err
 }
 
 // DeleteComment implements [docket.ThreadService]. Deleting a deleted
@@ -279,14 +232,26 @@ func (s *ThreadService) DeleteComment(ctx context.Context, id string) error {
 		if err := putComment(tx, cm, false); err != nil {
 			return err
 		}
-		ev := &docket.Event{Type: docket.EventCommentDeleted, SpaceID: d.SpaceID, DocID: d.ID,
-			ThreadID: cm.ThreadID, CommentID: cm.ID, Data: eventData(map[string]any{"authorId": cm.AuthorID})}
-		if _, err := s.db.appendEvent(ctx, tx, ev); err != nil {
-			return err
-		}
-		s.db.notify(tx, docket.Change{Kind: docket.ChangeThread, DocID: d.ID, SpaceID: d.SpaceID, ThreadID: cm.ThreadID, CommentID: cm.ID})
-		return nil
+		return s.db.announce(ctx, tx, &docket.Event{Type: docket.EventCommentDeleted, SpaceID: d.SpaceID, DocID: d.ID,
+			ThreadID: cm.ThreadID, CommentID: cm.ID, Data: eventData(map[string]any{"authorId": cm.AuthorID})}, docket.ChangeThread)
 	})
+}
+
+// announceComment appends the event of type typ about a comment that was
+// written, with the comment's excerpt added to data (nil for none), tells
+// the watchers, and puts a mention item in the inbox of everyone the
+// comment mentions who was not in before. It returns the event.
+func (s *ThreadService) announceComment(ctx context.Context, tx *bolt.Tx, typ docket.EventType, d *docket.Document, cm *docket.Comment, before []string, data map[string]any) (*docket.Event, error) {
+	text := excerpt(cm.HTML)
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["excerpt"] = text
+	ev := &docket.Event{Type: typ, SpaceID: d.SpaceID, DocID: d.ID, ThreadID: cm.ThreadID, CommentID: cm.ID, Data: eventData(data)}
+	if err := s.db.announce(ctx, tx, ev, docket.ChangeThread); err != nil {
+		return nil, err
+	}
+	return ev, notifyMentions(tx, ev, cm.Mentions, before, text)
 }
 
 // notifyMentions puts a mention item in the inbox of every mentioned user
@@ -305,9 +270,7 @@ func notifyMentions(tx *bolt.Tx, ev *docket.Event, mentions, before []string, te
 
 // isConcern reports whether a thread holds a review's concern.
 func isConcern(tx *bolt.Tx, docID, threadID string) bool {
-	prefix := []byte(docID + "/")
-	c := tx.Bucket(bucketReviews).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+	for _, v := range prefixed(tx.Bucket(bucketReviews), docID) {
 		var r struct {
 			Verdict  docket.Verdict `json:"verdict"`
 			ThreadID string         `json:"threadId"`

@@ -326,6 +326,22 @@ func (db *DB) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	return db.db.Update(fn)
 }
 
+// inTx runs fn in a transaction of run (db.view or db.update) and returns
+// what fn returns, or the zero value and the error if fn or the
+// transaction fails.
+func inTx[T any](ctx context.Context, run func(context.Context, func(*bolt.Tx) error) error, fn func(tx *bolt.Tx) (T, error)) (T, error) {
+	var out T
+	err := run(ctx, func(tx *bolt.Tx) (err error) {
+		out, err = fn(tx)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return out, nil
+}
+
 func u64(v uint64) []byte {
 	b := make([]byte, 8)
 	binary.BigEndian.PutUint64(b, v)
@@ -360,6 +376,21 @@ func getJSON(b *bolt.Bucket, key []byte, v any) (bool, error) {
 		return false, fmt.Errorf("decode %s: %w", key, err)
 	}
 	return true, nil
+}
+
+// findByID reads the record of id from bucket. An id that is malformed
+// or not there is ENOTFOUND with the message notFound.
+func findByID[T any](tx *bolt.Tx, bucket []byte, id, notFound string) (*T, error) {
+	v := new(T)
+	if !docket.ValidID(id) {
+		return nil, docket.Errorf(docket.ENOTFOUND, "%s", notFound)
+	}
+	if ok, err := getJSON(tx.Bucket(bucket), []byte(id), v); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, docket.Errorf(docket.ENOTFOUND, "%s", notFound)
+	}
+	return v, nil
 }
 
 func putJSON(b *bolt.Bucket, key []byte, v any) error {

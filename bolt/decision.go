@@ -1,9 +1,7 @@
 package bolt
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -68,13 +66,6 @@ func fillLifecycle(tx *bolt.Tx, d *docket.Document, now time.Time, full bool) er
 	return nil
 }
 
-// mayManage reports whether the caller may move a document or hand it
-// over: its owner (while an editor or more) or a space admin.
-func mayManage(ctx context.Context, d *docket.Document, role docket.SpaceRole) bool {
-	caller := docket.UserIDFromContext(ctx)
-	return role == docket.RoleAdmin || (caller != "" && caller == d.OwnerID && role.AtLeast(docket.RoleEditor))
-}
-
 // threadResolved reports whether a thread's record says it is resolved; a
 // missing thread counts as unresolved.
 func threadResolved(tx *bolt.Tx, threadID string) bool {
@@ -103,32 +94,13 @@ func putThreadRecord(tx *bolt.Tx, th *docket.Thread, first *docket.Comment) erro
 	return putComment(tx, first, true)
 }
 
-// eachPrefixed calls fn with the value of every key prefix/... of b, in
-// key order.
-func eachPrefixed(b *bolt.Bucket, prefix string, fn func(v []byte) error) error {
-	p := []byte(prefix + "/")
-	c := b.Cursor()
-	for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
-		if err := fn(v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // findReviews reads a document's reviews, oldest first, with Resolved
 // filled in for concerns.
 func findReviews(tx *bolt.Tx, docID string) ([]*docket.Review, error) {
-	out := []*docket.Review{}
-	err := eachPrefixed(tx.Bucket(bucketReviews), docID, func(v []byte) error {
-		var r docket.Review
-		if err := json.Unmarshal(v, &r); err != nil {
-			return fmt.Errorf("decode review of %s: %w", docID, err)
-		}
+	out, err := decodePrefixed[docket.Review](tx.Bucket(bucketReviews), docID, "review")
+	for _, r := range out {
 		r.Resolved = r.Verdict == docket.VerdictConcern && threadResolved(tx, r.ThreadID)
-		out = append(out, &r)
-		return nil
-	})
+	}
 	return out, err
 }
 
@@ -150,7 +122,7 @@ func deleteDecisionData(tx *bolt.Tx, docID string) error {
 		return err
 	}
 	for _, name := range [][]byte{bucketMinutes, bucketReviews, bucketHandoffs} {
-		if err := deletePrefix(tx.Bucket(name), docID); err != nil {
+		if err := deletePrefix(tx.Bucket(name), docID, nil); err != nil {
 			return err
 		}
 	}
@@ -172,17 +144,6 @@ func textExcerpt(s string) string {
 		s = string([]rune(s)[:200]) + "…"
 	}
 	return s
-}
-
-// checkText validates a review body or decision summary.
-func checkText(what, s string) error {
-	if len(s) > docket.MaxCommentBytes {
-		return docket.Errorf(docket.ETOOLARGE, "%s is larger than %d bytes.", what, docket.MaxCommentBytes)
-	}
-	if !utf8.ValidString(s) {
-		return docket.Errorf(docket.EINVALID, "%s is not valid UTF-8.", what)
-	}
-	return nil
 }
 
 // resolveReviewers turns user ids or emails into the ids of users who can
@@ -215,16 +176,19 @@ type transitionData struct {
 
 // FindLifecycle implements [docket.DecisionService].
 func (s *DecisionService) FindLifecycle(ctx context.Context, docID string) (*docket.Lifecycle, error) {
-	var out *docket.Lifecycle
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	return readDocData(ctx, s.db, docID, findLifecycle)
+}
+
+// readDocData reads with find what a document has, in a read transaction
+// after checking that the caller may read the document.
+func readDocData[T any](ctx context.Context, db *DB, docID string, find func(tx *bolt.Tx, docID string) (T, error)) (T, error) {
+	return inTx(ctx, db.view, func(tx *bolt.Tx) (T, error) {
 		if _, _, err := readableDoc(ctx, tx, docID); err != nil {
-			return err
+			var zero T
+			return zero, err
 		}
-		lc, err := findLifecycle(tx, docID)
-		out = lc
-		return err
+		return find(tx, docID)
 	})
-	return out, err
 }
 
 // checkTransitionInput refuses input that does not belong with the target
@@ -235,7 +199,7 @@ func checkTransitionInput(t *docket.Transition) error {
 	}
 	t.Summary = strings.TrimSpace(t.Summary)
 	t.SupersededBy = strings.TrimSpace(t.SupersededBy)
-	if err := checkText("Summary", t.Summary); err != nil {
+	if err := docket.CheckText("Summary", t.Summary, docket.MaxCommentBytes); err != nil {
 		return err
 	}
 	switch {
@@ -259,26 +223,22 @@ func (s *DecisionService) Transition(ctx context.Context, docID string, t docket
 		return nil, err
 	}
 	caller := docket.UserIDFromContext(ctx)
-	var out *docket.Lifecycle
-	err := s.db.update(ctx, func(tx *bolt.Tx) error {
-		d, role, err := readableDoc(ctx, tx, docID)
+	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Lifecycle, error) {
+		d, err := manageableDoc(ctx, tx, docID, "Only the owner or a space admin may move this document.")
 		if err != nil {
-			return err
-		}
-		if !mayManage(ctx, d, role) {
-			return docket.Errorf(docket.EFORBIDDEN, "Only the owner or a space admin may move this document.")
+			return nil, err
 		}
 		lc, err := findLifecycle(tx, d.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ids, err := resolveReviewers(tx, d.SpaceID, t.Reviewers)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		open, err := openConcerns(tx, d.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		now := s.db.Now().UTC()
 		st := docket.TransitionState{From: lc.Status, Due: lc.Due, Now: now, OpenConcerns: open, Reviewers: len(lc.Reviewers)}
@@ -290,14 +250,14 @@ func (s *DecisionService) Transition(ctx context.Context, docID string, t docket
 		check := t
 		check.Reviewers = ids
 		if err := docket.CheckTransition(st, check); err != nil {
-			return err
+			return nil, err
 		}
 		if t.To == docket.StatusSuperseded {
 			other, _, err := readableDoc(ctx, tx, t.SupersededBy)
 			if err != nil || other.SpaceID != d.SpaceID {
-				return docket.Errorf(docket.EINVALID, "supersededBy must be a document of the same space.")
+				return nil, docket.Errorf(docket.EINVALID, "supersededBy must be a document of the same space.")
 			} else if other.ID == d.ID {
-				return docket.Errorf(docket.EINVALID, "A document cannot supersede itself.")
+				return nil, docket.Errorf(docket.EINVALID, "A document cannot supersede itself.")
 			}
 		}
 
@@ -341,61 +301,50 @@ func (s *DecisionService) Transition(ctx context.Context, docID string, t docket
 			}
 		}
 		if err := putJSON(tx.Bucket(bucketLifecycles), []byte(d.ID), lc); err != nil {
-			return err
+			return nil, err
 		}
 		d.Status, d.UpdatedAt = t.To, now
 		if err := putDoc(tx, d); err != nil {
-			return err
+			return nil, err
 		}
 
-		data := transitionData{From: from, To: t.To, Summary: t.Summary, SupersededBy: t.SupersededBy}
+		reviewers := make([]string, 0, len(lc.Reviewers))
+		for _, r := range lc.Reviewers {
+			reviewers = append(reviewers, r.UserID)
+		}
+		data := transitionData{From: from, To: t.To, Reviewers: reviewers, Summary: t.Summary, SupersededBy: t.SupersededBy}
 		if !lc.Due.IsZero() {
 			data.Due = &lc.Due
 		}
-		for _, r := range lc.Reviewers {
-			data.Reviewers = append(data.Reviewers, r.UserID)
-		}
 		ev := &docket.Event{Type: docket.EventDocTransitioned, SpaceID: d.SpaceID, DocID: d.ID, Title: d.Title, Data: eventData(data)}
-		if _, err := s.db.appendEvent(ctx, tx, ev); err != nil {
-			return err
+		if err := s.db.appendEvent(ctx, tx, ev); err != nil {
+			return nil, err
 		}
 		if lc.Decision != nil {
 			// The minutes are frozen with the decision, this transition
 			// included: later edits to the document do not change them.
 			if lc.Decision.MinutesID, err = s.minutes.freeze(tx, d, t.To, now); err != nil {
-				return err
+				return nil, err
 			}
 			if err := putJSON(tx.Bucket(bucketLifecycles), []byte(d.ID), lc); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		for _, id := range requested {
-			if err := addInbox(tx, id, ev, &docket.InboxItem{Kind: docket.InboxReviewRequest, Due: lc.Due}); err != nil {
-				return err
-			}
+		if err := addInboxes(tx, ev, docket.InboxItem{Kind: docket.InboxReviewRequest, Due: lc.Due}, requested); err != nil {
+			return nil, err
 		}
 		if t.To.Outcome() {
 			text := string(t.To)
 			if t.Summary != "" {
 				text += ": " + textExcerpt(t.Summary)
 			}
-			for _, r := range lc.Reviewers {
-				if err := addInbox(tx, r.UserID, ev, &docket.InboxItem{Kind: docket.InboxDecision, Text: text}); err != nil {
-					return err
-				}
-			}
-			if err := addInbox(tx, d.OwnerID, ev, &docket.InboxItem{Kind: docket.InboxDecision, Text: text}); err != nil {
-				return err
+			if err := addInboxes(tx, ev, docket.InboxItem{Kind: docket.InboxDecision, Text: text}, append(reviewers, d.OwnerID)); err != nil {
+				return nil, err
 			}
 		}
 		s.db.notify(tx, docket.Change{Kind: docket.ChangeMeta, DocID: d.ID, SpaceID: d.SpaceID})
-		out = lc
-		return nil
+		return lc, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // AddReview implements [docket.DecisionService].
@@ -403,7 +352,7 @@ func (s *DecisionService) AddReview(ctx context.Context, rc docket.ReviewCreate)
 	if !rc.Verdict.Valid() {
 		return nil, docket.Errorf(docket.EINVALID, "Verdict must be approve, concern or comment.")
 	}
-	if err := checkText("Review", rc.Body); err != nil {
+	if err := docket.CheckText("Review", rc.Body, docket.MaxCommentBytes); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(rc.Body) == "" {
@@ -423,15 +372,14 @@ func (s *DecisionService) AddReview(ctx context.Context, rc docket.ReviewCreate)
 		}
 	}
 	caller := docket.UserIDFromContext(ctx)
-	var out *docket.Review
-	err := s.db.update(ctx, func(tx *bolt.Tx) error {
+	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Review, error) {
 		d, role, err := readableDoc(ctx, tx, rc.DocID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		lc, err := findLifecycle(tx, d.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var me *docket.Reviewer
 		for _, r := range lc.Reviewers {
@@ -442,21 +390,23 @@ func (s *DecisionService) AddReview(ctx context.Context, rc docket.ReviewCreate)
 		switch rc.Verdict {
 		case docket.VerdictApprove, docket.VerdictConcern:
 			if me == nil {
-				return docket.Errorf(docket.EFORBIDDEN, "Only the document's reviewers approve or raise concerns; add a comment instead.")
+				return nil, docket.Errorf(docket.EFORBIDDEN, "Only the document's reviewers approve or raise concerns; add a comment instead.")
 			}
 			if lc.Status != docket.StatusReview && lc.Status != docket.StatusLastCall {
-				return docket.Errorf(docket.ECONFLICT, "The document is %s; verdicts are given during review and last call.", lc.Status)
+				return nil, docket.Errorf(docket.ECONFLICT, "The document is %s; verdicts are given during review and last call.", lc.Status)
 			}
 		default:
 			if me == nil && !role.AtLeast(docket.RoleCommenter) {
-				return docket.Errorf(docket.EFORBIDDEN, "You need the commenter role in this space to comment.")
+				return nil, docket.Errorf(docket.EFORBIDDEN, "You need the commenter role in this space to comment.")
 			}
 		}
 		reviews := tx.Bucket(bucketReviews)
 		count := 0
-		eachPrefixed(reviews, d.ID, func([]byte) error { count++; return nil })
+		for range prefixed(reviews, d.ID) {
+			count++
+		}
 		if count >= maxReviewsPerDoc {
-			return docket.Errorf(docket.ETOOLARGE, "This document has %d reviews, the most it may hold.", count)
+			return nil, docket.Errorf(docket.ETOOLARGE, "This document has %d reviews, the most it may hold.", count)
 		}
 		now := s.db.Now().UTC()
 		r := &docket.Review{
@@ -473,21 +423,17 @@ func (s *DecisionService) AddReview(ctx context.Context, rc docket.ReviewCreate)
 				ID: newID(), ThreadID: th.ID, DocID: d.ID, AuthorID: caller, Body: rc.Body, HTML: html, CreatedAt: now,
 			}
 			if err := putThreadRecord(tx, th, comment); err != nil {
-				return err
+				return nil, err
 			}
 			r.ThreadID = th.ID
 		}
-		n, err := reviews.NextSequence()
-		if err != nil {
-			return err
-		}
-		if err := putJSON(reviews, seqKey(d.ID, n), r); err != nil {
-			return err
+		if err := appendJSON(reviews, d.ID, r); err != nil {
+			return nil, err
 		}
 		if me != nil && (rc.Verdict != docket.VerdictComment || me.Verdict == "") {
 			me.Verdict, me.VerdictAt = rc.Verdict, now
 			if err := putJSON(tx.Bucket(bucketLifecycles), []byte(d.ID), lc); err != nil {
-				return err
+				return nil, err
 			}
 			s.db.notify(tx, docket.Change{Kind: docket.ChangeMeta, DocID: d.ID, SpaceID: d.SpaceID})
 		}
@@ -498,36 +444,22 @@ func (s *DecisionService) AddReview(ctx context.Context, rc docket.ReviewCreate)
 		if comment != nil {
 			ev.CommentID = comment.ID
 		}
-		if _, err := s.db.appendEvent(ctx, tx, ev); err != nil {
-			return err
+		if err := s.db.appendEvent(ctx, tx, ev); err != nil {
+			return nil, err
 		}
 		if comment != nil {
 			if err := addInbox(tx, d.OwnerID, ev, &docket.InboxItem{Kind: docket.InboxConcern, Text: textExcerpt(rc.Body)}); err != nil {
-				return err
+				return nil, err
 			}
 			s.db.notify(tx, docket.Change{Kind: docket.ChangeThread, DocID: d.ID, SpaceID: d.SpaceID, ThreadID: r.ThreadID, CommentID: comment.ID})
 		}
-		out = r
-		return nil
+		return r, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // FindReviews implements [docket.DecisionService].
 func (s *DecisionService) FindReviews(ctx context.Context, docID string) ([]*docket.Review, error) {
-	var out []*docket.Review
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
-		if _, _, err := readableDoc(ctx, tx, docID); err != nil {
-			return err
-		}
-		var err error
-		out, err = findReviews(tx, docID)
-		return err
-	})
-	return out, err
+	return readDocData(ctx, s.db, docID, findReviews)
 }
 
 // SetOwner implements [docket.DecisionService].
@@ -536,83 +468,44 @@ func (s *DecisionService) SetOwner(ctx context.Context, docID, user string) (*do
 	if user == "" {
 		return nil, docket.Errorf(docket.EINVALID, "User required (an id or an email).")
 	}
-	var out *docket.Handoff
-	err := s.db.update(ctx, func(tx *bolt.Tx) error {
-		d, role, err := readableDoc(ctx, tx, docID)
+	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Handoff, error) {
+		d, err := manageableDoc(ctx, tx, docID, "Only the owner or a space admin may hand this document over.")
 		if err != nil {
-			return err
-		}
-		if !mayManage(ctx, d, role) {
-			return docket.Errorf(docket.EFORBIDDEN, "Only the owner or a space admin may hand this document over.")
+			return nil, err
 		}
 		u, err := findUserRef(tx, user)
 		if err != nil || !userRole(tx, d.SpaceID, u.ID).AtLeast(docket.RoleEditor) {
-			return docket.Errorf(docket.EINVALID, "User %s is not someone who can edit in this space.", quoteRef(user))
+			return nil, docket.Errorf(docket.EINVALID, "User %s is not someone who can edit in this space.", quoteRef(user))
 		}
 		if u.ID == d.OwnerID {
-			return docket.Errorf(docket.EINVALID, "%s already owns this document.", u.Name)
+			return nil, docket.Errorf(docket.EINVALID, "%s already owns this document.", u.Name)
 		}
 		now := s.db.Now().UTC()
 		h := &docket.Handoff{From: d.OwnerID, To: u.ID, By: docket.UserIDFromContext(ctx), At: now}
-		b := tx.Bucket(bucketHandoffs)
-		n, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
-		if err := putJSON(b, seqKey(d.ID, n), h); err != nil {
-			return err
+		if err := appendJSON(tx.Bucket(bucketHandoffs), d.ID, h); err != nil {
+			return nil, err
 		}
 		d.OwnerID, d.UpdatedAt = u.ID, now
 		if err := putDoc(tx, d); err != nil {
-			return err
+			return nil, err
 		}
 		ev := &docket.Event{
 			Type: docket.EventOwnerChanged, SpaceID: d.SpaceID, DocID: d.ID, Title: d.Title,
 			Data: eventData(map[string]string{"from": h.From, "to": h.To}),
 		}
-		if _, err := s.db.appendEvent(ctx, tx, ev); err != nil {
-			return err
+		if err := s.db.announce(ctx, tx, ev, docket.ChangeMeta); err != nil {
+			return nil, err
 		}
-		if err := addInbox(tx, u.ID, ev, &docket.InboxItem{Kind: docket.InboxHandoff}); err != nil {
-			return err
-		}
-		s.db.notify(tx, docket.Change{Kind: docket.ChangeMeta, DocID: d.ID, SpaceID: d.SpaceID})
-		out = h
-		return nil
+		return h, addInbox(tx, u.ID, ev, &docket.InboxItem{Kind: docket.InboxHandoff})
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // findHandoffs reads a document's handoffs, oldest first.
 func findHandoffs(tx *bolt.Tx, docID string) ([]*docket.Handoff, error) {
-	out := []*docket.Handoff{}
-	err := eachPrefixed(tx.Bucket(bucketHandoffs), docID, func(v []byte) error {
-		var h docket.Handoff
-		if err := json.Unmarshal(v, &h); err != nil {
-			return fmt.Errorf("decode handoff of %s: %w", docID, err)
-		}
-		out = append(out, &h)
-		return nil
-	})
-	return out, err
+	return decodePrefixed[docket.Handoff](tx.Bucket(bucketHandoffs), docID, "handoff")
 }
 
 // FindHandoffs implements [docket.DecisionService].
 func (s *DecisionService) FindHandoffs(ctx context.Context, docID string) ([]*docket.Handoff, error) {
-	out := []*docket.Handoff{}
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
-		if _, _, err := readableDoc(ctx, tx, docID); err != nil {
-			return err
-		}
-		var err error
-		out, err = findHandoffs(tx, docID)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return readDocData(ctx, s.db, docID, findHandoffs)
 }

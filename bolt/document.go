@@ -1,13 +1,12 @@
 package bolt
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sort"
 	"time"
 
 	docket "github.com/docket-dev/docket"
@@ -26,16 +25,7 @@ func NewDocumentService(db *DB) *DocumentService { return &DocumentService{db: d
 
 // findDoc reads a document's metadata (without body).
 func findDoc(tx *bolt.Tx, id string) (*docket.Document, error) {
-	if !docket.ValidID(id) {
-		return nil, docket.Errorf(docket.ENOTFOUND, "Document not found.")
-	}
-	var d docket.Document
-	if ok, err := getJSON(tx.Bucket(bucketDocs), []byte(id), &d); err != nil {
-		return nil, err
-	} else if !ok {
-		return nil, docket.Errorf(docket.ENOTFOUND, "Document not found.")
-	}
-	return &d, nil
+	return findByID[docket.Document](tx, bucketDocs, id, "Document not found.")
 }
 
 // readableDoc finds a document the caller may read, and the caller's role
@@ -61,6 +51,21 @@ func editableDoc(ctx context.Context, tx *bolt.Tx, id string) (*docket.Document,
 	}
 	if !role.AtLeast(docket.RoleEditor) {
 		return nil, docket.Errorf(docket.EFORBIDDEN, "You need the editor role in this space to change documents.")
+	}
+	return d, nil
+}
+
+// manageableDoc finds a document the caller may move, hand over or
+// delete: its owner (while an editor or more) or a space admin. Anyone
+// else who may read it gets EFORBIDDEN with the message forbidden.
+func manageableDoc(ctx context.Context, tx *bolt.Tx, id, forbidden string) (*docket.Document, error) {
+	d, role, err := readableDoc(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	caller := docket.UserIDFromContext(ctx)
+	if role != docket.RoleAdmin && (caller == "" || caller != d.OwnerID || !role.AtLeast(docket.RoleEditor)) {
+		return nil, docket.Errorf(docket.EFORBIDDEN, "%s", forbidden)
 	}
 	return d, nil
 }
@@ -193,8 +198,8 @@ func (s *DocumentService) CreateDocument(ctx context.Context, dc docket.Document
 	}
 	if dc.Kind == "" {
 		dc.Kind = docket.KindPage
-	} else if !dc.Kind.Valid() {
-		return nil, docket.Errorf(docket.EINVALID, "Kind %q is not one of rfc, notes, brainstorm, page.", dc.Kind)
+	} else if err := checkKind(dc.Kind); err != nil {
+		return nil, err
 	}
 	tags, err := docket.CleanTags(dc.Tags)
 	if err != nil {
@@ -213,12 +218,9 @@ func (s *DocumentService) CreateDocument(ctx context.Context, dc docket.Document
 		OwnerID: author, CreatedBy: author, Tags: tags, CreatedAt: now, Source: dc.Source,
 	}
 	err = s.db.update(ctx, func(tx *bolt.Tx) error {
-		sp, role, err := readableSpace(ctx, tx, dc.Space)
+		sp, err := spaceWithRole(ctx, tx, dc.Space, docket.RoleEditor, "You need the editor role in this space to create documents.")
 		if err != nil {
 			return err
-		}
-		if !role.AtLeast(docket.RoleEditor) {
-			return docket.Errorf(docket.EFORBIDDEN, "You need the editor role in this space to create documents.")
 		}
 		d.SpaceID = sp.ID
 		if dc.Source != "" {
@@ -236,14 +238,10 @@ func (s *DocumentService) CreateDocument(ctx context.Context, dc docket.Document
 		if err := s.appendOp(tx, d, &docket.OpRecord{Author: author, Time: now, Op: op}, dc.Body); err != nil {
 			return err
 		}
-		if _, err := s.db.appendEvent(ctx, tx, &docket.Event{
+		return s.db.announce(ctx, tx, &docket.Event{
 			Type: docket.EventDocCreated, Time: now, SpaceID: sp.ID, DocID: d.ID,
 			Data: eventData(map[string]any{"kind": d.Kind}),
-		}); err != nil {
-			return err
-		}
-		s.db.notify(tx, docket.Change{Kind: docket.ChangeText, DocID: d.ID, SpaceID: sp.ID})
-		return nil
+		}, docket.ChangeText)
 	})
 	if err != nil {
 		return nil, err
@@ -254,33 +252,29 @@ func (s *DocumentService) CreateDocument(ctx context.Context, dc docket.Document
 
 // FindDocumentByID implements [docket.DocumentService].
 func (s *DocumentService) FindDocumentByID(ctx context.Context, id string) (*docket.Document, error) {
-	var out *docket.Document
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
-		d, _, err := readableDoc(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if d.Body, err = body(tx, d); err != nil {
-			return err
-		}
-		out = d
-		return fillLifecycle(tx, d, s.db.Now(), true)
-	})
-	return out, err
+	return s.find(ctx, id, true)
 }
 
 // FindDocumentMeta implements [docket.DocumentService].
 func (s *DocumentService) FindDocumentMeta(ctx context.Context, id string) (*docket.Document, error) {
-	var out *docket.Document
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	return s.find(ctx, id, false)
+}
+
+// find reads a document the caller may read with its process state, and
+// its body if withBody is set.
+func (s *DocumentService) find(ctx context.Context, id string, withBody bool) (*docket.Document, error) {
+	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.Document, error) {
 		d, _, err := readableDoc(ctx, tx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		out = d
-		return fillLifecycle(tx, d, s.db.Now(), true)
+		if withBody {
+			if d.Body, err = body(tx, d); err != nil {
+				return nil, err
+			}
+		}
+		return d, fillLifecycle(tx, d, s.db.Now(), true)
 	})
-	return out, err
 }
 
 // FindDocuments implements [docket.DocumentService].
@@ -294,41 +288,39 @@ func (s *DocumentService) FindDocuments(ctx context.Context, f docket.DocumentFi
 	if f.Offset < 0 || f.Limit < 0 {
 		return nil, 0, docket.Errorf(docket.EINVALID, "Limit and offset must not be negative.")
 	}
-	var all []*docket.Document
 	now := s.db.Now()
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	all, err := inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.Document, error) {
 		var spaceIDs []string
 		if f.Space != "" {
 			sp, _, err := readableSpace(ctx, tx, f.Space)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			spaceIDs = []string{sp.ID}
 		} else {
 			var err error
 			if spaceIDs, err = readableSpaceIDs(ctx, tx); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		owner := ""
 		if f.Owner != "" {
 			u, err := findUserRef(tx, f.Owner)
 			if err != nil {
-				return nil // no such owner: no documents
+				return nil, nil // no such owner: no documents
 			}
 			owner = u.ID
 		}
 		tag := lowerTrim(f.Tag)
-		c := tx.Bucket(bucketSpaceDocs).Cursor()
+		var all []*docket.Document
 		for _, spaceID := range spaceIDs {
-			prefix := []byte(spaceID + "/")
-			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-				d, err := findDoc(tx, string(k[len(prefix):]))
+			for id := range prefixed(tx.Bucket(bucketSpaceDocs), spaceID) {
+				d, err := findDoc(tx, string(id))
 				if err != nil {
-					return err
+					return nil, err
 				}
 				if err := fillLifecycle(tx, d, now, false); err != nil {
-					return err
+					return nil, err
 				}
 				if (f.Status != "" && d.Status != f.Status) || (f.Kind != "" && d.Kind != f.Kind) ||
 					(owner != "" && d.OwnerID != owner) || (tag != "" && !slices.Contains(d.Tags, tag)) {
@@ -337,16 +329,13 @@ func (s *DocumentService) FindDocuments(ctx context.Context, f docket.DocumentFi
 				all = append(all, d)
 			}
 		}
-		return nil
+		return all, nil
 	})
 	if err != nil {
 		return nil, 0, err
 	}
-	sort.Slice(all, func(i, j int) bool {
-		if !all[i].UpdatedAt.Equal(all[j].UpdatedAt) {
-			return all[i].UpdatedAt.After(all[j].UpdatedAt)
-		}
-		return all[i].ID < all[j].ID
+	slices.SortFunc(all, func(a, b *docket.Document) int {
+		return cmp.Or(b.UpdatedAt.Compare(a.UpdatedAt), cmp.Compare(a.ID, b.ID)) // newest first
 	})
 	return page(all, f.Offset, f.Limit), len(all), nil
 }
@@ -354,42 +343,36 @@ func (s *DocumentService) FindDocuments(ctx context.Context, f docket.DocumentFi
 // FindDocumentBySource returns the document imported from source into a
 // space, or ENOTFOUND.
 func (s *DocumentService) FindDocumentBySource(ctx context.Context, space, source string) (*docket.Document, error) {
-	var out *docket.Document
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.Document, error) {
 		sp, _, err := readableSpace(ctx, tx, space)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		id := tx.Bucket(bucketDocSources).Get(pair(sp.ID, source))
 		if id == nil {
-			return docket.Errorf(docket.ENOTFOUND, "Document not found.")
+			return nil, docket.Errorf(docket.ENOTFOUND, "Document not found.")
 		}
 		d, err := findDoc(tx, string(id))
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if d.Body, err = body(tx, d); err != nil {
-			return err
-		}
-		out = d
-		return nil
+		d.Body, err = body(tx, d)
+		return d, err
 	})
-	return out, err
 }
 
 // UpdateDocument implements [docket.DocumentService].
 func (s *DocumentService) UpdateDocument(ctx context.Context, id string, upd docket.DocumentUpdate) (*docket.Document, error) {
-	var out *docket.Document
-	err := s.db.update(ctx, func(tx *bolt.Tx) error {
+	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Document, error) {
 		d, err := editableDoc(ctx, tx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		changed := map[string]any{}
 		if upd.Title != nil {
 			title, err := docket.CleanTitle(*upd.Title)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if title != d.Title {
 				changed["title"], d.Title = title, title
@@ -398,40 +381,42 @@ func (s *DocumentService) UpdateDocument(ctx context.Context, id string, upd doc
 		if upd.Tags != nil {
 			tags, err := docket.CleanTags(*upd.Tags)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if !slices.Equal(tags, d.Tags) {
 				changed["tags"], d.Tags = tags, tags
 			}
 		}
 		if upd.Kind != nil {
-			if !upd.Kind.Valid() {
-				return docket.Errorf(docket.EINVALID, "Kind %q is not one of rfc, notes, brainstorm, page.", *upd.Kind)
+			if err := checkKind(*upd.Kind); err != nil {
+				return nil, err
 			}
 			if *upd.Kind != d.Kind {
 				changed["kind"], d.Kind = *upd.Kind, *upd.Kind
 			}
 		}
 		d.UpdatedAt = s.db.Now().UTC()
-		out = d
 		if err := putDoc(tx, d); err != nil {
-			return err
+			return nil, err
 		}
 		if err := fillLifecycle(tx, d, s.db.Now(), true); err != nil {
-			return err
+			return nil, err
 		}
 		if len(changed) == 0 {
-			return nil
+			return d, nil
 		}
-		if _, err := s.db.appendEvent(ctx, tx, &docket.Event{
+		return d, s.db.announce(ctx, tx, &docket.Event{
 			Type: docket.EventDocUpdated, Time: d.UpdatedAt, SpaceID: d.SpaceID, DocID: d.ID, Data: eventData(changed),
-		}); err != nil {
-			return err
-		}
-		s.db.notify(tx, docket.Change{Kind: docket.ChangeMeta, DocID: d.ID, SpaceID: d.SpaceID})
-		return nil
+		}, docket.ChangeMeta)
 	})
-	return out, err
+}
+
+// checkKind refuses a kind that is not known.
+func checkKind(k docket.Kind) error {
+	if !k.Valid() {
+		return docket.Errorf(docket.EINVALID, "Kind %q is not one of rfc, notes, brainstorm, page.", k)
+	}
+	return nil
 }
 
 // EditDocument implements [docket.DocumentService].
@@ -451,14 +436,13 @@ func (s *DocumentService) EditDocument(ctx context.Context, id string, e docket.
 	} else if err := docket.CheckBody(*e.Body); err != nil {
 		return nil, err
 	}
-	var out *docket.Document
-	err := s.db.update(ctx, func(tx *bolt.Tx) error {
+	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Document, error) {
 		d, err := editableDoc(ctx, tx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if e.Version != d.Version {
-			return &docket.Error{
+			return nil, &docket.Error{
 				Code:    docket.ECONFLICT,
 				Message: fmt.Sprintf("The document is at version %d, not %d; fetch it and edit again.", d.Version, e.Version),
 				Data:    map[string]any{"version": d.Version},
@@ -466,75 +450,58 @@ func (s *DocumentService) EditDocument(ctx context.Context, id string, e docket.
 		}
 		old, err := body(tx, d)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var text string
 		if e.Body != nil {
 			text = *e.Body
 			op = ot.Diff(old, text)
 		} else if text, err = ot.Apply(old, op); err != nil {
-			return docket.Errorf(docket.EINVALID, "Op does not apply to version %d: %v", d.Version, err)
+			return nil, docket.Errorf(docket.EINVALID, "Op does not apply to version %d: %v", d.Version, err)
 		}
 		if err := docket.CheckBody(text); err != nil {
-			return err
+			return nil, err
 		}
 		if err := fillLifecycle(tx, d, s.db.Now(), true); err != nil {
-			return err
+			return nil, err
 		}
-		out = d
-		out.Body = text
+		d.Body = text
 		if text == old {
-			return nil // a no-op is not stored
+			return d, nil // a no-op is not stored
 		}
 		raw, err := marshalOp(op)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rec := &docket.OpRecord{Src: e.Src, Seq: e.Seq, Author: author, Time: s.db.Now().UTC(), Op: raw}
 		if err := s.appendOp(tx, d, rec, text); err != nil {
-			return err
+			return nil, err
 		}
-		if _, err := s.db.appendEvent(ctx, tx, &docket.Event{
+		return d, s.db.announce(ctx, tx, &docket.Event{
 			Type: docket.EventDocEdited, Time: rec.Time, SpaceID: d.SpaceID, DocID: d.ID,
 			Data: eventData(map[string]any{"version": d.Version}),
-		}); err != nil {
-			return err
-		}
-		s.db.notify(tx, docket.Change{Kind: docket.ChangeText, DocID: d.ID, SpaceID: d.SpaceID})
-		return nil
+		}, docket.ChangeText)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // DeleteDocument implements [docket.DocumentService].
 func (s *DocumentService) DeleteDocument(ctx context.Context, id string) error {
 	return s.db.update(ctx, func(tx *bolt.Tx) error {
-		d, role, err := readableDoc(ctx, tx, id)
+		d, err := manageableDoc(ctx, tx, id, "Only the owner or a space admin may delete a document.")
 		if err != nil {
 			return err
 		}
-		if role != docket.RoleAdmin && !(role.AtLeast(docket.RoleEditor) && d.OwnerID == docket.UserIDFromContext(ctx)) {
-			return docket.Errorf(docket.EFORBIDDEN, "Only the owner or a space admin may delete a document.")
-		}
 		// The document's events stay in the log and in its space's feed;
 		// only the per-document index goes with it.
-		if _, err := s.db.appendEvent(ctx, tx, &docket.Event{
+		if err := s.db.announce(ctx, tx, &docket.Event{
 			Type: docket.EventDocDeleted, SpaceID: d.SpaceID, DocID: d.ID, Title: d.Title,
-		}); err != nil {
+		}, docket.ChangeDeleted); err != nil {
 			return err
 		}
-		if err := deletePrefix(tx.Bucket(bucketDocEvents), id); err != nil {
-			return err
-		}
-		s.db.notify(tx, docket.Change{Kind: docket.ChangeDeleted, DocID: d.ID, SpaceID: d.SpaceID})
-		if err := deletePrefix(tx.Bucket(bucketRecordings), id); err != nil {
-			return err
-		}
-		if err := deletePrefix(tx.Bucket(bucketVisits), id); err != nil {
-			return err
+		for _, name := range [][]byte{bucketDocEvents, bucketRecordings, bucketVisits} {
+			if err := deletePrefix(tx.Bucket(name), id, nil); err != nil {
+				return err
+			}
 		}
 		if err := deleteThreads(tx, id); err != nil {
 			return err
@@ -557,13 +524,12 @@ func (s *DocumentService) DeleteDocument(ctx context.Context, id string) error {
 		if err := tx.Bucket(bucketSpaceDocs).Delete(pair(d.SpaceID, id)); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketBodies).Delete([]byte(id)); err != nil {
-			return err
+		for _, name := range [][]byte{bucketBodies, bucketBodyVersions, bucketDocs} {
+			if err := tx.Bucket(name).Delete([]byte(id)); err != nil {
+				return err
+			}
 		}
-		if err := tx.Bucket(bucketBodyVersions).Delete([]byte(id)); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketDocs).Delete([]byte(id))
+		return nil
 	})
 }
 
@@ -572,21 +538,21 @@ func (s *DocumentService) FindOps(ctx context.Context, id string, from, to int64
 	if limit <= 0 || limit > docket.MaxOpsPage {
 		limit = docket.MaxOpsPage
 	}
-	out := []*docket.OpRecord{}
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	return inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.OpRecord, error) {
 		d, _, err := readableDoc(ctx, tx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if to > d.Version {
 			to = d.Version
 		}
 		if from < 0 || from > d.Version || to < from {
-			return docket.Errorf(docket.EINVALID, "Versions must satisfy 0 <= from <= to <= %d.", d.Version)
+			return nil, docket.Errorf(docket.EINVALID, "Versions must satisfy 0 <= from <= to <= %d.", d.Version)
 		}
+		out := []*docket.OpRecord{}
 		ops := tx.Bucket(bucketOps).Bucket([]byte(id))
 		if ops == nil {
-			return nil
+			return out, nil
 		}
 		c := ops.Cursor()
 		for k, v := c.Seek(u64(uint64(from))); k != nil && len(out) < limit; k, v = c.Next() {
@@ -595,31 +561,27 @@ func (s *DocumentService) FindOps(ctx context.Context, id string, from, to int64
 			}
 			var rec docket.OpRecord
 			if err := json.Unmarshal(v, &rec); err != nil {
-				return fmt.Errorf("decode op %s@%d: %w", id, binary.BigEndian.Uint64(k), err)
+				return nil, fmt.Errorf("decode op %s@%d: %w", id, binary.BigEndian.Uint64(k), err)
 			}
 			out = append(out, &rec)
 		}
-		return nil
+		return out, nil
 	})
-	return out, err
 }
 
 // DocumentAt implements [docket.DocumentService]. It starts from the
 // nearest snapshot at or before the version and applies the ops after it.
 func (s *DocumentService) DocumentAt(ctx context.Context, id string, version int64) (string, error) {
-	var out string
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (string, error) {
 		d, _, err := readableDoc(ctx, tx, id)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if version < 0 || version > d.Version {
-			return docket.Errorf(docket.EINVALID, "Version must be between 0 and %d.", d.Version)
+			return "", docket.Errorf(docket.EINVALID, "Version must be between 0 and %d.", d.Version)
 		}
-		out, err = textAt(tx, d, version)
-		return err
+		return textAt(tx, d, version)
 	})
-	return out, err
 }
 
 // textAt returns the text of document d at a version between 0 and its
@@ -652,20 +614,4 @@ func (db *DB) DocumentCount() int {
 		return nil
 	})
 	return n
-}
-
-// deletePrefix deletes every key of b that starts with prefix/.
-func deletePrefix(b *bolt.Bucket, prefix string) error {
-	p := []byte(prefix + "/")
-	var keys [][]byte
-	c := b.Cursor()
-	for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
-		keys = append(keys, bytes.Clone(k))
-	}
-	for _, k := range keys {
-		if err := b.Delete(k); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -46,12 +46,12 @@ func (db *DB) OnEvent(fn func(docket.Event)) {
 // appendEvent gives ev the next sequence number and stores it, with its
 // document and space indexes and a pending delivery for every webhook of
 // its space that wants it, in the caller's transaction. Actor, Time and
-// Title are filled in when empty. It returns the sequence number.
-func (db *DB) appendEvent(ctx context.Context, tx *bolt.Tx, ev *docket.Event) (int64, error) {
+// Title are filled in when empty.
+func (db *DB) appendEvent(ctx context.Context, tx *bolt.Tx, ev *docket.Event) error {
 	b := tx.Bucket(bucketEvents)
 	seq, err := b.NextSequence()
 	if err != nil {
-		return 0, err
+		return err
 	}
 	ev.Seq = int64(seq)
 	if ev.Time.IsZero() {
@@ -66,22 +66,22 @@ func (db *DB) appendEvent(ctx context.Context, tx *bolt.Tx, ev *docket.Event) (i
 		}
 	}
 	if ev.SpaceID == "" {
-		return 0, fmt.Errorf("event %s without a space", ev.Type)
+		return fmt.Errorf("event %s without a space", ev.Type)
 	}
 	key := u64(seq)
 	if err := putJSON(b, key, ev); err != nil {
-		return 0, err
+		return err
 	}
 	if ev.DocID != "" {
 		if err := tx.Bucket(bucketDocEvents).Put(seqKey(ev.DocID, seq), nil); err != nil {
-			return 0, err
+			return err
 		}
 	}
 	if err := tx.Bucket(bucketSpaceEvents).Put(seqKey(ev.SpaceID, seq), nil); err != nil {
-		return 0, err
+		return err
 	}
 	if err := db.queueDeliveries(tx, ev); err != nil {
-		return 0, err
+		return err
 	}
 	committed := *ev
 	tx.OnCommit(func() {
@@ -91,7 +91,17 @@ func (db *DB) appendEvent(ctx context.Context, tx *bolt.Tx, ev *docket.Event) (i
 			fn(committed)
 		}
 	})
-	return ev.Seq, nil
+	return nil
+}
+
+// announce appends ev and arranges for the change it records, of kind,
+// to reach the OnChange watchers once tx commits (see notify).
+func (db *DB) announce(ctx context.Context, tx *bolt.Tx, ev *docket.Event, kind docket.ChangeKind) error {
+	if err := db.appendEvent(ctx, tx, ev); err != nil {
+		return err
+	}
+	db.notify(tx, docket.Change{Kind: kind, DocID: ev.DocID, SpaceID: ev.SpaceID, ThreadID: ev.ThreadID, CommentID: ev.CommentID})
+	return nil
 }
 
 // eventData marshals the details of an event.
@@ -149,6 +159,18 @@ func addInbox(tx *bolt.Tx, userID string, ev *docket.Event, item *docket.InboxIt
 		item.URL = docURL(ev.DocID, item.ThreadID)
 	}
 	return putJSON(b, key, item)
+}
+
+// addInboxes puts a copy of item in the inbox of each of users, as
+// addInbox does.
+func addInboxes(tx *bolt.Tx, ev *docket.Event, item docket.InboxItem, users []string) error {
+	for _, userID := range users {
+		it := item
+		if err := addInbox(tx, userID, ev, &it); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // docURL is the web app path of a document, or of a thread on it.
@@ -213,29 +235,28 @@ func (s *EventService) FindEvents(ctx context.Context, f docket.EventFilter) ([]
 	}
 	limit = min(limit, docket.MaxEventsPage)
 	w := seqWalk{after: uint64(f.After), before: uint64(f.Before), limit: limit}
-	out := []*docket.Event{}
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	return inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.Event, error) {
 		var seqs []uint64
 		switch {
 		case f.DocID != "":
 			d, _, err := readableDoc(ctx, tx, f.DocID)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if f.Space != "" {
 				sp, _, err := readableSpace(ctx, tx, f.Space)
 				if err != nil {
-					return err
+					return nil, err
 				}
 				if sp.ID != d.SpaceID {
-					return docket.Errorf(docket.ENOTFOUND, "Document not found in that space.")
+					return nil, docket.Errorf(docket.ENOTFOUND, "Document not found in that space.")
 				}
 			}
 			seqs = w.merge(tx.Bucket(bucketDocEvents), []string{d.ID})
 		case f.Space != "":
 			sp, _, err := readableSpace(ctx, tx, f.Space)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			seqs = w.merge(tx.Bucket(bucketSpaceEvents), []string{sp.ID})
 		case docket.IsSystemContext(ctx) || docket.UserFromContext(ctx).IsAdmin():
@@ -243,25 +264,22 @@ func (s *EventService) FindEvents(ctx context.Context, f docket.EventFilter) ([]
 		default:
 			ids, err := readableSpaceIDs(ctx, tx)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			seqs = w.merge(tx.Bucket(bucketSpaceEvents), ids)
 		}
+		out := []*docket.Event{}
 		events := tx.Bucket(bucketEvents)
 		for _, seq := range seqs {
 			var ev docket.Event
 			if ok, err := getJSON(events, u64(seq), &ev); err != nil {
-				return err
+				return nil, err
 			} else if ok {
 				out = append(out, &ev)
 			}
 		}
-		return nil
+		return out, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // seqWalk reads sequence numbers from seqKey indexes: oldest first after

@@ -1,7 +1,7 @@
 package bolt
 
 import (
-	"encoding/json"
+	"context"
 
 	docket "github.com/docket-dev/docket"
 	bolt "go.etcd.io/bbolt"
@@ -14,69 +14,78 @@ import (
 // does when a thread is resolved or reopened.
 func SetThreadStatus(db *DB, id string, status docket.ThreadStatus) error {
 	return db.db.Update(func(tx *bolt.Tx) error {
-		var th docket.Thread
-		if ok, err := getJSON(tx.Bucket(bucketThreads), []byte(id), &th); err != nil {
+		th, err := findByID[docket.Thread](tx, bucketThreads, id, "Thread not found.")
+		if err != nil {
 			return err
-		} else if !ok {
-			return docket.Errorf(docket.ENOTFOUND, "Thread not found.")
 		}
 		th.Status = status
-		return putJSON(tx.Bucket(bucketThreads), []byte(id), &th)
+		return putJSON(tx.Bucket(bucketThreads), []byte(id), th)
 	})
 }
 
 // ThreadRecord returns a stored thread with its comments in order.
 func ThreadRecord(db *DB, id string) (*docket.Thread, error) {
-	var th docket.Thread
-	err := db.db.View(func(tx *bolt.Tx) error {
-		if ok, err := getJSON(tx.Bucket(bucketThreads), []byte(id), &th); err != nil {
-			return err
-		} else if !ok {
-			return docket.Errorf(docket.ENOTFOUND, "Thread not found.")
+	return inTx(context.Background(), db.view, func(tx *bolt.Tx) (*docket.Thread, error) {
+		th, err := findByID[docket.Thread](tx, bucketThreads, id, "Thread not found.")
+		if err != nil {
+			return nil, err
 		}
 		if tx.Bucket(bucketDocThreads).Get(pair(th.DocID, th.ID)) == nil {
-			return docket.Errorf(docket.ENOTFOUND, "Thread not indexed under its document.")
+			return nil, docket.Errorf(docket.ENOTFOUND, "Thread not indexed under its document.")
 		}
-		c := tx.Bucket(bucketThreadComments).Cursor()
-		for k, v := c.Seek([]byte(id + "/")); k != nil && hasPrefixKey(k, id); k, v = c.Next() {
+		for _, v := range prefixed(tx.Bucket(bucketThreadComments), id) {
 			var cm docket.Comment
 			if ok, err := getJSON(tx.Bucket(bucketComments), v, &cm); err != nil || !ok {
-				return docket.Errorf(docket.EINTERNAL, "comment %s of thread %s missing", v, id)
+				return nil, docket.Errorf(docket.EINTERNAL, "comment %s of thread %s missing", v, id)
 			}
 			th.Comments = append(th.Comments, &cm)
 		}
-		return nil
+		return th, nil
 	})
-	return &th, err
 }
 
 // InboxOf returns a user's stored inbox items, oldest first.
 func InboxOf(db *DB, userID string) []*docket.InboxItem {
-	var out []*docket.InboxItem
-	db.db.View(func(tx *bolt.Tx) error {
-		return eachPrefixed(tx.Bucket(bucketInbox), userID, func(v []byte) error {
-			var it docket.InboxItem
-			json.Unmarshal(v, &it)
-			out = append(out, &it)
-			return nil
-		})
+	items, _ := inTx(context.Background(), db.view, func(tx *bolt.Tx) ([]*docket.InboxItem, error) {
+		return decodePrefixed[docket.InboxItem](tx.Bucket(bucketInbox), userID, "inbox item")
 	})
-	return out
+	return items
 }
 
 // DocEvents returns a document's events, oldest first.
 func DocEvents(db *DB, docID string) []*docket.Event {
 	var out []*docket.Event
 	db.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketDocEvents).Cursor()
-		for k, _ := c.Seek([]byte(docID + "/")); k != nil && hasPrefixKey(k, docID); k, _ = c.Next() {
+		for seq := range prefixed(tx.Bucket(bucketDocEvents), docID) {
 			var ev docket.Event
-			getJSON(tx.Bucket(bucketEvents), u64(seqFromKey(k)), &ev)
-			out = append(out, &ev)
+			if ok, _ := getJSON(tx.Bucket(bucketEvents), seq, &ev); ok {
+				out = append(out, &ev)
+			}
 		}
 		return nil
 	})
 	return out
+}
+
+// PutReview stores a review of a document as the decision service does,
+// so that thread tests can make a concern thread.
+func PutReview(db *DB, r *docket.Review) error {
+	return db.db.Update(func(tx *bolt.Tx) error {
+		return appendJSON(tx.Bucket(bucketReviews), r.DocID, r)
+	})
+}
+
+// ThreadRecordCount counts the stored threads, comments and their index
+// entries, to check that nothing is left behind.
+func ThreadRecordCount(db *DB) int {
+	n := 0
+	db.db.View(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketThreads, bucketDocThreads, bucketComments, bucketThreadComments} {
+			n += tx.Bucket(name).Stats().KeyN
+		}
+		return nil
+	})
+	return n
 }
 
 // StoredStatus returns the status kept in a document's metadata record and
@@ -87,8 +96,12 @@ func StoredStatus(db *DB, docID string) (status docket.Status, lifecycle, review
 		getJSON(tx.Bucket(bucketDocs), []byte(docID), &d)
 		status = d.Status
 		lifecycle = tx.Bucket(bucketLifecycles).Get([]byte(docID)) != nil
-		eachPrefixed(tx.Bucket(bucketReviews), docID, func([]byte) error { reviews = true; return nil })
-		eachPrefixed(tx.Bucket(bucketHandoffs), docID, func([]byte) error { handoffs = true; return nil })
+		for range prefixed(tx.Bucket(bucketReviews), docID) {
+			reviews = true
+		}
+		for range prefixed(tx.Bucket(bucketHandoffs), docID) {
+			handoffs = true
+		}
 		return nil
 	})
 	return

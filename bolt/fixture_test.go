@@ -3,6 +3,8 @@ package bolt
 import (
 	"context"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 
 	docket "github.com/docket-dev/docket"
@@ -23,6 +25,17 @@ type fixture struct {
 
 func newFixture(tb testing.TB) *fixture {
 	tb.Helper()
+	db := OpenTestDB(tb)
+	f := &fixture{tb: tb, db: db, users: NewUserService(db), spaces: NewSpaceService(db), docs: NewDocumentService(db)}
+	f.root = f.user("Root") // the first user is a site admin
+	return f
+}
+
+// OpenTestDB opens a new data file in a temporary directory, with the
+// cheapest password hashing, and checks its consistency when the test
+// ends. The tests inside and outside the package use it.
+func OpenTestDB(tb testing.TB) *DB {
+	tb.Helper()
 	db := NewDB(filepath.Join(tb.TempDir(), "docket.db"))
 	db.PasswordCost = bcrypt.MinCost
 	if err := db.Open(); err != nil {
@@ -34,9 +47,28 @@ func newFixture(tb testing.TB) *fixture {
 		}
 		db.Close()
 	})
-	f := &fixture{tb: tb, db: db, users: NewUserService(db), spaces: NewSpaceService(db), docs: NewDocumentService(db)}
-	f.root = f.user("Root") // the first user is a site admin
-	return f
+	return db
+}
+
+// Collector gathers what a watcher is called with ([DB.OnChange],
+// [DB.OnEvent]), for tests inside and outside the package.
+type Collector[T any] struct {
+	mu  sync.Mutex
+	got []T
+}
+
+// Add is the watcher.
+func (c *Collector[T]) Add(v T) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.got = append(c.got, v)
+}
+
+// Got returns what was gathered so far.
+func (c *Collector[T]) Got() []T {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.got)
 }
 
 // user creates a user and returns a context acting as them.

@@ -1,7 +1,6 @@
 package bolt
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -72,30 +71,24 @@ func (r *inboxReader) readable(spaceID string) bool {
 
 // stored appends the caller's stored items whose documents are readable.
 func (r *inboxReader) stored(out []*docket.InboxItem) ([]*docket.InboxItem, error) {
-	prefix := []byte(r.userID + "/")
-	c := r.tx.Bucket(bucketInbox).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		var it docket.InboxItem
-		if err := json.Unmarshal(v, &it); err != nil {
-			return nil, fmt.Errorf("decode inbox item %s: %w", k, err)
+	items, err := decodePrefixed[docket.InboxItem](r.tx.Bucket(bucketInbox), r.userID, "inbox item")
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range items {
+		if d := r.doc(it.DocID); d != nil {
+			it.Title, it.SpaceID = d.Title, d.SpaceID
+			out = append(out, it)
 		}
-		d := r.doc(it.DocID)
-		if d == nil {
-			continue
-		}
-		it.Title, it.SpaceID = d.Title, d.SpaceID
-		out = append(out, &it)
 	}
 	return out, nil
 }
 
 // actions appends the caller's open action items.
 func (r *inboxReader) actions(out []*docket.InboxItem) ([]*docket.InboxItem, error) {
-	prefix := []byte(r.userID + "/")
 	actions := r.tx.Bucket(bucketActions)
-	c := r.tx.Bucket(bucketUserActions).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		d := r.doc(string(k[len(prefix):]))
+	for docID := range prefixed(r.tx.Bucket(bucketUserActions), r.userID) {
+		d := r.doc(string(docID))
 		if d == nil {
 			continue
 		}
@@ -141,23 +134,21 @@ func (r *inboxReader) overdue(out []*docket.InboxItem) ([]*docket.InboxItem, err
 		return nil, err
 	}
 	lifecycles := r.tx.Bucket(bucketLifecycles)
-	c := r.tx.Bucket(bucketSpaceDocs).Cursor()
 	for _, spaceID := range spaceIDs {
-		prefix := []byte(spaceID + "/")
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			raw := lifecycles.Get(k[len(prefix):])
+		for docID := range prefixed(r.tx.Bucket(bucketSpaceDocs), spaceID) {
+			raw := lifecycles.Get(docID)
 			if raw == nil {
 				continue
 			}
 			var lc deadline
 			if err := json.Unmarshal(raw, &lc); err != nil {
-				return nil, fmt.Errorf("decode lifecycle %s: %w", k[len(prefix):], err)
+				return nil, fmt.Errorf("decode lifecycle %s: %w", docID, err)
 			}
 			l := docket.Lifecycle{Status: lc.Status, Due: lc.Due}
 			if !l.Overdue(r.now) {
 				continue
 			}
-			d := r.doc(string(k[len(prefix):]))
+			d := r.doc(string(docID))
 			if d == nil {
 				continue
 			}
@@ -254,10 +245,8 @@ func (s *InboxService) MarkRead(ctx context.Context, ids []string) error {
 		b := tx.Bucket(bucketInbox)
 		var keys [][]byte
 		if len(ids) == 0 {
-			prefix := []byte(userID + "/")
-			c := b.Cursor()
-			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-				keys = append(keys, bytes.Clone(k))
+			for seq := range prefixed(b, userID) {
+				keys = append(keys, seqKey(userID, seqFromKey(seq)))
 			}
 		}
 		for _, id := range ids {

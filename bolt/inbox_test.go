@@ -15,7 +15,7 @@ import (
 // their inbox, as the services that append events do.
 func putStored(tx *bolt.Tx, db *DB, actor context.Context, userID string, d *docket.Document, at time.Time, kind docket.InboxKind) (string, error) {
 	ev := &docket.Event{Type: docket.EventCommentCreated, Time: at, SpaceID: d.SpaceID, DocID: d.ID, ThreadID: "t1"}
-	if _, err := db.appendEvent(actor, tx, ev); err != nil {
+	if err := db.appendEvent(actor, tx, ev); err != nil {
 		return "", err
 	}
 	return fmt.Sprint(ev.Seq), addInbox(tx, userID, ev, &docket.InboxItem{Kind: kind, Text: string(kind)})

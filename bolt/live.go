@@ -83,7 +83,7 @@ func (s *LiveStore) CommitOps(ctx context.Context, commits []docket.OpCommit) er
 			// the session that ends makes one. An edit made through the
 			// API does.
 			if c.Announce {
-				if _, err := s.db.appendEvent(ctx, tx, &docket.Event{
+				if err := s.db.appendEvent(ctx, tx, &docket.Event{
 					Type: docket.EventDocEdited, Time: rec.Time, ActorID: rec.Author, SpaceID: d.SpaceID, DocID: d.ID,
 					Data: eventData(map[string]any{"version": d.Version}),
 				}); err != nil {

@@ -37,16 +37,13 @@ func NewMinutesService(db *DB, actions *ActionService, write WriteMinutesFunc) *
 
 // CompileMinutes implements [docket.MinutesService].
 func (s *MinutesService) CompileMinutes(ctx context.Context, docID string) (*docket.MinutesData, error) {
-	var out *docket.MinutesData
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.MinutesData, error) {
 		d, _, err := readableDoc(ctx, tx, docID)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		out, err = compileMinutes(tx, d, s.db.Now().UTC(), s.actions)
-		return err
+		return compileMinutes(tx, d, s.db.Now().UTC(), s.actions)
 	})
-	return out, err
 }
 
 // MinutesMarkdown implements [docket.MinutesService].
@@ -60,46 +57,33 @@ func (s *MinutesService) MinutesMarkdown(ctx context.Context, docID string) (str
 
 // FindMinutesRecords implements [docket.MinutesService].
 func (s *MinutesService) FindMinutesRecords(ctx context.Context, docID string) ([]*docket.MinutesRecord, error) {
-	out := []*docket.MinutesRecord{}
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
-		if _, _, err := readableDoc(ctx, tx, docID); err != nil {
-			return err
-		}
-		return eachPrefixed(tx.Bucket(bucketMinutes), docID, func(v []byte) error {
-			var r docket.MinutesRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return err
-			}
-			r.Markdown = ""
-			out = append(out, &r)
-			return nil
-		})
-	})
+	out, err := readDocData(ctx, s.db, docID, findMinutes)
 	if err != nil {
 		return nil, err
+	}
+	for _, r := range out {
+		r.Markdown = ""
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].FrozenAt.After(out[j].FrozenAt) })
 	return out, nil
 }
 
+// findMinutes reads a document's frozen minutes records, with their text.
+func findMinutes(tx *bolt.Tx, docID string) ([]*docket.MinutesRecord, error) {
+	return decodePrefixed[docket.MinutesRecord](tx.Bucket(bucketMinutes), docID, "minutes")
+}
+
 // FindMinutesRecord implements [docket.MinutesService].
 func (s *MinutesService) FindMinutesRecord(ctx context.Context, docID, id string) (*docket.MinutesRecord, error) {
-	var r docket.MinutesRecord
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
-		if _, _, err := readableDoc(ctx, tx, docID); err != nil {
-			return err
-		}
+	return readDocData(ctx, s.db, docID, func(tx *bolt.Tx, docID string) (*docket.MinutesRecord, error) {
+		var r docket.MinutesRecord
 		if ok, err := getJSON(tx.Bucket(bucketMinutes), pair(docID, id), &r); err != nil {
-			return err
+			return nil, err
 		} else if !ok {
-			return docket.Errorf(docket.ENOTFOUND, "Minutes not found.")
+			return nil, docket.Errorf(docket.ENOTFOUND, "Minutes not found.")
 		}
-		return nil
+		return &r, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &r, nil
 }
 
 // freeze compiles a document's minutes in the caller's transaction and
@@ -163,10 +147,9 @@ func compileMinutes(tx *bolt.Tx, d *docket.Document, now time.Time, actions *Act
 	participant(d.OwnerID)
 
 	// The status timeline, from the transition events.
-	c := tx.Bucket(bucketDocEvents).Cursor()
-	for k, _ := c.Seek([]byte(d.ID + "/")); k != nil && hasPrefixKey(k, d.ID); k, _ = c.Next() {
+	for seq := range prefixed(tx.Bucket(bucketDocEvents), d.ID) {
 		var ev docket.Event
-		if ok, err := getJSON(tx.Bucket(bucketEvents), u64(seqFromKey(k)), &ev); err != nil {
+		if ok, err := getJSON(tx.Bucket(bucketEvents), seq, &ev); err != nil {
 			return nil, err
 		} else if !ok || ev.Type != docket.EventDocTransitioned {
 			continue
@@ -288,15 +271,8 @@ func compileMinutes(tx *bolt.Tx, d *docket.Document, now time.Time, actions *Act
 		m.Actions = append(m.Actions, docket.MinutesAction{Text: it.Text, Owner: owner, Due: it.Due, Done: it.Done})
 	}
 
-	var recordings []*docket.Recording
-	if err := eachPrefixed(tx.Bucket(bucketRecordings), d.ID, func(v []byte) error {
-		var r docket.Recording
-		if err := json.Unmarshal(v, &r); err != nil {
-			return err
-		}
-		recordings = append(recordings, &r)
-		return nil
-	}); err != nil {
+	recordings, err := findRecordings(tx, d.ID)
+	if err != nil {
 		return nil, err
 	}
 	sort.Slice(recordings, func(i, j int) bool { return recordings[i].StartedAt.Before(recordings[j].StartedAt) })

@@ -1,10 +1,7 @@
 package bolt
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"slices"
 
 	docket "github.com/docket-dev/docket"
@@ -46,32 +43,21 @@ func (s *RecordingService) SaveRecording(ctx context.Context, r *docket.Recordin
 		for _, p := range r.Participants {
 			participants = append(participants, p.UserID)
 		}
-		_, err = s.db.appendEvent(ctx, tx, &docket.Event{
+		return s.db.appendEvent(ctx, tx, &docket.Event{
 			Type: docket.EventSessionEnded, Time: r.EndedAt.UTC(), SpaceID: d.SpaceID, DocID: d.ID,
 			Data: eventData(map[string]any{"startVersion": r.StartVersion, "endVersion": r.EndVersion, "participants": participants}),
 		})
-		return err
 	})
 }
 
 // FindRecordings implements [docket.RecordingService].
 func (s *RecordingService) FindRecordings(ctx context.Context, docID string) ([]*docket.Recording, error) {
-	out := []*docket.Recording{}
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
-		if _, _, err := readableDoc(ctx, tx, docID); err != nil {
-			return err
-		}
-		prefix := []byte(docID + "/")
-		c := tx.Bucket(bucketRecordings).Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			var r docket.Recording
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("decode recording %s: %w", k, err)
-			}
-			out = append(out, &r)
-		}
-		return nil
-	})
+	out, err := readDocData(ctx, s.db, docID, findRecordings)
 	slices.SortFunc(out, func(a, b *docket.Recording) int { return b.StartedAt.Compare(a.StartedAt) })
 	return out, err
+}
+
+// findRecordings reads the recordings of a document in key order.
+func findRecordings(tx *bolt.Tx, docID string) ([]*docket.Recording, error) {
+	return decodePrefixed[docket.Recording](tx.Bucket(bucketRecordings), docID, "recording")
 }

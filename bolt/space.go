@@ -1,8 +1,9 @@
 package bolt
 
 import (
-	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"sort"
 	"time"
 
@@ -29,16 +30,7 @@ func findSpace(tx *bolt.Tx, idOrSlug string) (*docket.Space, error) {
 	if ref := tx.Bucket(bucketSpaceSlugs).Get([]byte(idOrSlug)); ref != nil {
 		id = string(ref)
 	}
-	var sp docket.Space
-	if !docket.ValidID(id) {
-		return nil, docket.Errorf(docket.ENOTFOUND, "Space not found.")
-	}
-	if ok, err := getJSON(tx.Bucket(bucketSpaces), []byte(id), &sp); err != nil {
-		return nil, err
-	} else if !ok {
-		return nil, docket.Errorf(docket.ENOTFOUND, "Space not found.")
-	}
-	return &sp, nil
+	return findByID[docket.Space](tx, bucketSpaces, id, "Space not found.")
 }
 
 // roleIn returns the caller's role in a space: admin for the system and
@@ -72,6 +64,20 @@ func readableSpace(ctx context.Context, tx *bolt.Tx, idOrSlug string) (*docket.S
 	return sp, role, nil
 }
 
+// spaceWithRole finds a space where the caller's role is at least min.
+// A space the caller may not read is ENOTFOUND; one where the role is
+// lower is EFORBIDDEN with the message forbidden.
+func spaceWithRole(ctx context.Context, tx *bolt.Tx, idOrSlug string, min docket.SpaceRole, forbidden string) (*docket.Space, error) {
+	sp, role, err := readableSpace(ctx, tx, idOrSlug)
+	if err != nil {
+		return nil, err
+	}
+	if !role.AtLeast(min) {
+		return nil, docket.Errorf(docket.EFORBIDDEN, "%s", forbidden)
+	}
+	return sp, nil
+}
+
 func putMember(tx *bolt.Tx, spaceID, userID string, role docket.SpaceRole, at time.Time) error {
 	if err := putJSON(tx.Bucket(bucketMembers), pair(spaceID, userID), memberRecord{Role: role, AddedAt: at}); err != nil {
 		return err
@@ -89,10 +95,8 @@ func deleteMember(tx *bolt.Tx, spaceID, userID string) error {
 // countAdmins counts the members of a space with the admin role.
 func countAdmins(tx *bolt.Tx, spaceID string) int {
 	n := 0
-	prefix := []byte(spaceID + "/")
-	c := tx.Bucket(bucketMembers).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		if docket.SpaceRole(tx.Bucket(bucketUserSpaces).Get(pair(string(k[len(prefix):]), spaceID))) == docket.RoleAdmin {
+	for userID := range prefixed(tx.Bucket(bucketMembers), spaceID) {
+		if docket.SpaceRole(tx.Bucket(bucketUserSpaces).Get(pair(string(userID), spaceID))) == docket.RoleAdmin {
 			n++
 		}
 	}
@@ -141,32 +145,29 @@ func (s *SpaceService) CreateSpace(ctx context.Context, slug, name string) (*doc
 
 // FindSpace implements [docket.SpaceService].
 func (s *SpaceService) FindSpace(ctx context.Context, idOrSlug string) (*docket.Space, error) {
-	var out *docket.Space
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.Space, error) {
 		sp, _, err := readableSpace(ctx, tx, idOrSlug)
-		out = sp
-		return err
+		return sp, err
 	})
-	return out, err
 }
 
 // FindSpaces implements [docket.SpaceService].
 func (s *SpaceService) FindSpaces(ctx context.Context) ([]*docket.Space, error) {
-	out := []*docket.Space{}
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	out, err := inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.Space, error) {
 		ids, err := readableSpaceIDs(ctx, tx)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		out := []*docket.Space{}
 		for _, id := range ids {
 			sp, err := findSpace(tx, id)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			sp.Role = roleIn(ctx, tx, id)
 			out = append(out, sp)
 		}
-		return nil
+		return out, nil
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Slug < out[j].Slug })
 	return out, err
@@ -186,11 +187,9 @@ func readableSpaceIDs(ctx context.Context, tx *bolt.Tx) ([]string, error) {
 	if caller == nil {
 		return nil, nil
 	}
-	prefix := []byte(caller.ID + "/")
-	c := tx.Bucket(bucketUserSpaces).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		if docket.SpaceRole(v).AtLeast(docket.RoleViewer) {
-			ids = append(ids, string(k[len(prefix):]))
+	for spaceID, role := range prefixed(tx.Bucket(bucketUserSpaces), caller.ID) {
+		if docket.SpaceRole(role).AtLeast(docket.RoleViewer) {
+			ids = append(ids, string(spaceID))
 		}
 	}
 	return ids, nil
@@ -198,28 +197,25 @@ func readableSpaceIDs(ctx context.Context, tx *bolt.Tx) ([]string, error) {
 
 // FindMembers implements [docket.SpaceService].
 func (s *SpaceService) FindMembers(ctx context.Context, space string) ([]*docket.Member, error) {
-	out := []*docket.Member{}
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	out, err := inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.Member, error) {
 		sp, _, err := readableSpace(ctx, tx, space)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		prefix := []byte(sp.ID + "/")
-		b := tx.Bucket(bucketMembers)
-		c := b.Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		out := []*docket.Member{}
+		for userID, v := range prefixed(tx.Bucket(bucketMembers), sp.ID) {
 			var m memberRecord
-			if _, err := getJSON(b, k, &m); err != nil {
-				return err
+			if err := json.Unmarshal(v, &m); err != nil {
+				return nil, fmt.Errorf("decode member %s/%s: %w", sp.ID, userID, err)
 			}
-			uid := string(k[len(prefix):])
+			uid := string(userID)
 			u, err := findUser(tx, uid)
 			if err != nil {
 				continue
 			}
 			out = append(out, &docket.Member{SpaceID: sp.ID, UserID: uid, Name: u.Name, Email: u.Email, Role: m.Role, AddedAt: m.AddedAt})
 		}
-		return nil
+		return out, nil
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, err
@@ -230,35 +226,30 @@ func (s *SpaceService) SetMember(ctx context.Context, space, user string, role d
 	if !role.Valid() {
 		return nil, docket.Errorf(docket.EINVALID, "Role %q is not one of viewer, commenter, editor, admin.", role)
 	}
-	var out *docket.Member
-	err := s.db.update(ctx, func(tx *bolt.Tx) error {
-		sp, callerRole, err := readableSpace(ctx, tx, space)
+	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Member, error) {
+		sp, err := spaceWithRole(ctx, tx, space, docket.RoleAdmin, "Only space admins may change members.")
 		if err != nil {
-			return err
-		}
-		if !callerRole.AtLeast(docket.RoleAdmin) {
-			return docket.Errorf(docket.EFORBIDDEN, "Only space admins may change members.")
+			return nil, err
 		}
 		u, err := findUserRef(tx, user)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var old memberRecord
 		exists, err := getJSON(tx.Bucket(bucketMembers), pair(sp.ID, u.ID), &old)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if exists && old.Role == docket.RoleAdmin && role != docket.RoleAdmin && countAdmins(tx, sp.ID) <= 1 {
-			return docket.Errorf(docket.ECONFLICT, "A space needs at least one admin.")
+			return nil, docket.Errorf(docket.ECONFLICT, "A space needs at least one admin.")
 		}
 		at := s.db.Now().UTC()
 		if exists {
 			at = old.AddedAt
 		}
-		out = &docket.Member{SpaceID: sp.ID, UserID: u.ID, Name: u.Name, Email: u.Email, Role: role, AddedAt: at}
-		return putMember(tx, sp.ID, u.ID, role, at)
+		m := &docket.Member{SpaceID: sp.ID, UserID: u.ID, Name: u.Name, Email: u.Email, Role: role, AddedAt: at}
+		return m, putMember(tx, sp.ID, u.ID, role, at)
 	})
-	return out, err
 }
 
 // RemoveMember implements [docket.SpaceService].

@@ -1,7 +1,6 @@
 package bolt
 
 import (
-	"bytes"
 	"context"
 	"slices"
 	"sort"
@@ -66,16 +65,7 @@ func (s *ThreadService) cacheAfter() int64 {
 }
 
 func findThread(tx *bolt.Tx, id string) (*threadRecord, error) {
-	if !docket.ValidID(id) {
-		return nil, docket.Errorf(docket.ENOTFOUND, "Thread not found.")
-	}
-	var rec threadRecord
-	if ok, err := getJSON(tx.Bucket(bucketThreads), []byte(id), &rec); err != nil {
-		return nil, err
-	} else if !ok {
-		return nil, docket.Errorf(docket.ENOTFOUND, "Thread not found.")
-	}
-	return &rec, nil
+	return findByID[threadRecord](tx, bucketThreads, id, "Thread not found.")
 }
 
 func putThread(tx *bolt.Tx, rec *threadRecord) error {
@@ -102,10 +92,8 @@ func readableThread(ctx context.Context, tx *bolt.Tx, id string) (*threadRecord,
 // docThreads reads a document's threads in the order they were started.
 func docThreads(tx *bolt.Tx, docID string) ([]*threadRecord, error) {
 	var out []*threadRecord
-	prefix := []byte(docID + "/")
-	c := tx.Bucket(bucketDocThreads).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		rec, err := findThread(tx, string(k[len(prefix):]))
+	for threadID := range prefixed(tx.Bucket(bucketDocThreads), docID) {
+		rec, err := findThread(tx, string(threadID))
 		if err != nil {
 			return nil, err
 		}
@@ -118,36 +106,15 @@ func docThreads(tx *bolt.Tx, docID string) ([]*threadRecord, error) {
 // deleteThreads deletes every thread of a document with its comments, in
 // the caller's transaction.
 func deleteThreads(tx *bolt.Tx, docID string) error {
-	prefix := []byte(docID + "/")
-	var threadKeys [][]byte
-	c := tx.Bucket(bucketDocThreads).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		threadKeys = append(threadKeys, bytes.Clone(k))
-	}
-	for _, tk := range threadKeys {
-		threadID := string(tk[len(prefix):])
-		tprefix := []byte(threadID + "/")
-		var keys, ids [][]byte
-		cc := tx.Bucket(bucketThreadComments).Cursor()
-		for k, v := cc.Seek(tprefix); k != nil && bytes.HasPrefix(k, tprefix); k, v = cc.Next() {
-			keys, ids = append(keys, bytes.Clone(k)), append(ids, bytes.Clone(v))
-		}
-		for i := range keys {
-			if err := tx.Bucket(bucketComments).Delete(ids[i]); err != nil {
-				return err
-			}
-			if err := tx.Bucket(bucketThreadComments).Delete(keys[i]); err != nil {
-				return err
-			}
-		}
-		if err := tx.Bucket(bucketThreads).Delete([]byte(threadID)); err != nil {
+	return deletePrefix(tx.Bucket(bucketDocThreads), docID, func(threadID, _ []byte) error {
+		err := deletePrefix(tx.Bucket(bucketThreadComments), string(threadID), func(_, commentID []byte) error {
+			return tx.Bucket(bucketComments).Delete(commentID)
+		})
+		if err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketDocThreads).Delete(tk); err != nil {
-			return err
-		}
-	}
-	return nil
+		return tx.Bucket(bucketThreads).Delete(threadID)
+	})
 }
 
 // view returns the thread as the API shows it at version: the anchor at
@@ -212,12 +179,9 @@ func (s *ThreadService) CreateThread(ctx context.Context, tc docket.ThreadCreate
 	if err != nil {
 		return nil, err
 	}
-	var out *docket.Thread
-	err = s.db.update(ctx, func(tx *bolt.Tx) error {
-		out, err = s.createThread(ctx, tx, tc, in)
-		return err
+	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Thread, error) {
+		return s.createThread(ctx, tx, tc, in)
 	})
-	return out, err
 }
 
 // createThread creates a thread in the caller's transaction, with the
@@ -226,10 +190,6 @@ func (s *ThreadService) CreateThread(ctx context.Context, tc docket.ThreadCreate
 // the body prepared with prepareComment. Other services of this package
 // (a review's concern) start threads with it inside their own changes.
 func (s *ThreadService) createThread(ctx context.Context, tx *bolt.Tx, tc docket.ThreadCreate, in *commentInput) (*docket.Thread, error) {
-	author, err := callerID(ctx)
-	if err != nil {
-		return nil, err
-	}
 	d, role, err := readableDoc(ctx, tx, tc.DocID)
 	if err != nil {
 		return nil, err
@@ -240,7 +200,7 @@ func (s *ThreadService) createThread(ctx context.Context, tx *bolt.Tx, tc docket
 	now := s.db.Now().UTC()
 	rec := &threadRecord{Thread: docket.Thread{
 		ID: newID(), DocID: d.ID, SpaceID: d.SpaceID, Status: docket.ThreadOpen,
-		AuthorID: author, CreatedAt: now, UpdatedAt: now,
+		AuthorID: in.author, CreatedAt: now, UpdatedAt: now,
 	}}
 	if err := checkAnchor(tc.Anchor); err != nil {
 		return nil, err
@@ -264,10 +224,9 @@ func (s *ThreadService) createThread(ctx context.Context, tx *bolt.Tx, tc docket
 	if _, err := moveAnchors(tx, d, []*threadRecord{rec}, s.cacheAfter()); err != nil {
 		return nil, err
 	}
-	mentions := resolveMentions(tx, d.SpaceID, in.names)
 	cm := &docket.Comment{
-		ID: newID(), ThreadID: rec.ID, DocID: d.ID, AuthorID: author,
-		Body: in.body, HTML: in.html, Mentions: mentions, CreatedAt: now,
+		ID: newID(), ThreadID: rec.ID, DocID: d.ID, AuthorID: in.author, Body: in.body, HTML: in.html,
+		Mentions: resolveMentions(tx, d.SpaceID, in.names), CreatedAt: now,
 	}
 	if err := putThread(tx, rec); err != nil {
 		return nil, err
@@ -278,46 +237,37 @@ func (s *ThreadService) createThread(ctx context.Context, tx *bolt.Tx, tc docket
 	if err := putComment(tx, cm, true); err != nil {
 		return nil, err
 	}
-	data := map[string]any{"excerpt": excerpt(in.html)}
+	var data map[string]any
 	if rec.Anchor != nil {
-		data["quote"] = shorten(collapseSpace(rec.Anchor.Quote), excerptRunes)
+		data = map[string]any{"quote": shorten(collapseSpace(rec.Anchor.Quote), excerptRunes)}
 	}
-	ev := &docket.Event{Type: docket.EventThreadCreated, SpaceID: d.SpaceID, DocID: d.ID,
-		ThreadID: rec.ID, CommentID: cm.ID, Data: eventData(data)}
-	if _, err := s.db.appendEvent(ctx, tx, ev); err != nil {
+	if _, err := s.announceComment(ctx, tx, docket.EventThreadCreated, d, cm, nil, data); err != nil {
 		return nil, err
 	}
-	if err := notifyMentions(tx, ev, mentions, nil, excerpt(in.html)); err != nil {
-		return nil, err
-	}
-	s.db.notify(tx, docket.Change{Kind: docket.ChangeThread, DocID: d.ID, SpaceID: d.SpaceID, ThreadID: rec.ID, CommentID: cm.ID})
 	return rec.view(d.Version, []*docket.Comment{cm}), nil
 }
 
 // FindThread implements [docket.ThreadService].
 func (s *ThreadService) FindThread(ctx context.Context, id string) (*docket.Thread, error) {
-	var out *docket.Thread
 	var dirty []*threadRecord
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	out, err := inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.Thread, error) {
 		rec, d, _, err := readableThread(ctx, tx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if dirty, err = moveAnchors(tx, d, []*threadRecord{rec}, s.cacheAfter()); err != nil {
-			return err
+			return nil, err
 		}
 		comments, err := threadComments(tx, rec.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		out = rec.view(d.Version, comments)
-		return nil
+		return rec.view(d.Version, comments), nil
 	})
-	if err != nil {
-		return nil, err
+	if err == nil {
+		s.storeMoves(ctx, dirty)
 	}
-	s.storeMoves(ctx, dirty)
-	return out, nil
+	return out, err
 }
 
 // FindThreads implements [docket.ThreadService].
@@ -327,50 +277,46 @@ func (s *ThreadService) FindThreads(ctx context.Context, docID string, f docket.
 	default:
 		return nil, docket.Errorf(docket.EINVALID, "Status %q is not one of open, resolved, outdated.", f.Status)
 	}
-	out := []*docket.Thread{}
 	var dirty []*threadRecord
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	out, err := inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.Thread, error) {
 		d, _, err := readableDoc(ctx, tx, docID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		recs, err := docThreads(tx, d.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if f.Status == docket.ThreadResolved {
 			recs = slices.DeleteFunc(recs, func(r *threadRecord) bool { return r.Status != docket.ThreadResolved })
 		}
 		if dirty, err = moveAnchors(tx, d, recs, s.cacheAfter()); err != nil {
-			return err
+			return nil, err
 		}
+		out := []*docket.Thread{}
 		for _, rec := range recs {
 			t := rec.view(d.Version, nil)
 			if f.Status != "" && t.Status != f.Status {
 				continue
 			}
 			if t.Comments, err = threadComments(tx, rec.ID); err != nil {
-				return err
+				return nil, err
 			}
 			out = append(out, t)
 		}
-		return nil
+		return out, nil
 	})
-	if err != nil {
-		return nil, err
+	if err == nil {
+		s.storeMoves(ctx, dirty)
 	}
-	s.storeMoves(ctx, dirty)
-	return out, nil
+	return out, err
 }
 
 // ResolveThread implements [docket.ThreadService].
 func (s *ThreadService) ResolveThread(ctx context.Context, id, note string) (*docket.Thread, error) {
 	note = strings.TrimSpace(note)
-	switch {
-	case len(note) > docket.MaxCommentBytes:
-		return nil, docket.Errorf(docket.ETOOLARGE, "Note is larger than %d bytes.", docket.MaxCommentBytes)
-	case !utf8.ValidString(note):
-		return nil, docket.Errorf(docket.EINVALID, "Note is not valid UTF-8.")
+	if err := docket.CheckText("Note", note, docket.MaxCommentBytes); err != nil {
+		return nil, err
 	}
 	return s.setStatus(ctx, id, docket.ThreadResolved, note)
 }
@@ -386,24 +332,23 @@ func (s *ThreadService) setStatus(ctx context.Context, id string, to docket.Thre
 	if err != nil {
 		return nil, err
 	}
-	var out *docket.Thread
-	err = s.db.update(ctx, func(tx *bolt.Tx) error {
+	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Thread, error) {
 		rec, d, role, err := readableThread(ctx, tx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !role.AtLeast(docket.RoleEditor) && (rec.AuthorID != caller || !role.AtLeast(docket.RoleCommenter)) {
-			return docket.Errorf(docket.EFORBIDDEN, "Only editors and the thread's author may resolve or reopen it.")
+			return nil, docket.Errorf(docket.EFORBIDDEN, "Only editors and the thread's author may resolve or reopen it.")
 		}
 		resolved := rec.Status == docket.ThreadResolved
 		switch {
 		case to == docket.ThreadResolved && resolved:
-			return docket.Errorf(docket.ECONFLICT, "The thread is already resolved.")
+			return nil, docket.Errorf(docket.ECONFLICT, "The thread is already resolved.")
 		case to == docket.ThreadOpen && !resolved:
-			return docket.Errorf(docket.ECONFLICT, "The thread is not resolved.")
+			return nil, docket.Errorf(docket.ECONFLICT, "The thread is not resolved.")
 		}
 		if _, err := moveAnchors(tx, d, []*threadRecord{rec}, s.cacheAfter()); err != nil {
-			return err
+			return nil, err
 		}
 		now := s.db.Now().UTC()
 		rec.Status, rec.UpdatedAt = to, now
@@ -418,18 +363,15 @@ func (s *ThreadService) setStatus(ctx context.Context, id string, to docket.Thre
 			rec.ResolvedBy, rec.ResolvedAt, rec.Resolution = "", time.Time{}, ""
 		}
 		if err := putThread(tx, rec); err != nil {
-			return err
+			return nil, err
 		}
-		if _, err := s.db.appendEvent(ctx, tx, ev); err != nil {
-			return err
+		if err := s.db.announce(ctx, tx, ev, docket.ChangeThread); err != nil {
+			return nil, err
 		}
-		s.db.notify(tx, docket.Change{Kind: docket.ChangeThread, DocID: d.ID, SpaceID: d.SpaceID, ThreadID: rec.ID})
 		comments, err := threadComments(tx, rec.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		out = rec.view(d.Version, comments)
-		return nil
+		return rec.view(d.Version, comments), nil
 	})
-	return out, err
 }

@@ -160,12 +160,12 @@ func TestCreateThreadInvalid(t *testing.T) {
 		{"front-matter look-alike", nil, "---\nnot: [yaml\n---\ntext", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := e.db.ThreadRecordCountForTest()
+			before := bolt.ThreadRecordCount(e.db)
 			_, err := e.threads.CreateThread(e.as["commenter"], docket.ThreadCreate{DocID: e.doc.ID, Anchor: tc.anchor, Body: tc.body})
 			if got := docket.ErrorCode(err); got != tc.code {
 				t.Fatalf("CreateThread() error = %v; want code %q", err, tc.code)
 			}
-			if after := e.db.ThreadRecordCountForTest(); tc.code != "" && after != before {
+			if after := bolt.ThreadRecordCount(e.db); tc.code != "" && after != before {
 				t.Errorf("a refused thread left %d records behind", after-before)
 			}
 		})
@@ -302,7 +302,7 @@ func TestCommentEditAndTombstone(t *testing.T) {
 		t.Errorf("editing another's deleted comment = %v; want forbidden", err)
 	}
 	var types []string
-	for _, ev := range e.db.EventsForTest(e.doc.ID) {
+	for _, ev := range bolt.DocEvents(e.db, e.doc.ID) {
 		if ev.ThreadID == th.ID {
 			types = append(types, string(ev.Type))
 		}
@@ -362,7 +362,7 @@ func TestMentionsAndReplies(t *testing.T) {
 	}
 	kinds := func(who string) string {
 		var out []string
-		for _, it := range e.db.InboxForTest(e.ids[who]) {
+		for _, it := range bolt.InboxOf(e.db, e.ids[who]) {
 			if it.DocID != e.doc.ID || it.Title != "RFC" || it.URL != "/d/"+e.doc.ID+"#t-"+th.ID || it.ThreadID != th.ID {
 				t.Errorf("inbox item %+v does not link to the thread", it)
 			}
@@ -375,7 +375,7 @@ func TestMentionsAndReplies(t *testing.T) {
 			t.Errorf("inbox of %s after the thread = %q; want %q", who, got, want)
 		}
 	}
-	if it := e.db.InboxForTest(e.ids["viewer"])[0]; it.Text != "@Viewer and @outsider, see @admin; cc @commenter@example.com" {
+	if it := bolt.InboxOf(e.db, e.ids["viewer"])[0]; it.Text != "@Viewer and @outsider, see @admin; cc @commenter@example.com" {
 		t.Errorf("mention excerpt = %q; want the comment as plain text", it.Text)
 	}
 
@@ -413,7 +413,7 @@ func TestMentionsAndReplies(t *testing.T) {
 func TestConcernRepliesReachOwner(t *testing.T) {
 	e := newThreadEnv(t, "Text.") // owned by editor
 	th := e.thread(t, "commenter", nil, "I am concerned.")
-	if err := e.db.PutReviewForTest(&docket.Review{ID: "r1", DocID: e.doc.ID, AuthorID: e.ids["commenter"], Verdict: docket.VerdictConcern, ThreadID: th.ID}); err != nil {
+	if err := bolt.PutReview(e.db, &docket.Review{ID: "r1", DocID: e.doc.ID, AuthorID: e.ids["commenter"], Verdict: docket.VerdictConcern, ThreadID: th.ID}); err != nil {
 		t.Fatal(err)
 	}
 	plain := e.thread(t, "commenter", nil, "Just a note.")
@@ -422,7 +422,7 @@ func TestConcernRepliesReachOwner(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	items := e.db.InboxForTest(e.ids["editor"])
+	items := bolt.InboxOf(e.db, e.ids["editor"])
 	if len(items) != 1 || items[0].Kind != docket.InboxReply || items[0].ThreadID != th.ID {
 		t.Errorf("owner's inbox = %+v; want one reply on the concern", items)
 	}
@@ -439,7 +439,7 @@ func TestDeleteDocumentDeletesThreads(t *testing.T) {
 	if err := e.docs.DeleteDocument(e.as["editor"], e.doc.ID); err != nil {
 		t.Fatal(err)
 	}
-	if n := e.db.ThreadRecordCountForTest(); n != 0 {
+	if n := bolt.ThreadRecordCount(e.db); n != 0 {
 		t.Errorf("%d thread records left after deleting the document", n)
 	}
 	if _, err := e.threads.FindThread(e.as["siteadmin"], th.ID); docket.ErrorCode(err) != docket.ENOTFOUND {
@@ -469,7 +469,7 @@ func TestThreadEventsAndChanges(t *testing.T) {
 	if _, err := e.threads.ReopenThread(e.as["editor"], th.ID); err == nil {
 		t.Fatal("reopening an open thread succeeded")
 	}
-	evs := e.db.EventsForTest(e.doc.ID)
+	evs := bolt.DocEvents(e.db, e.doc.ID)
 	evs = evs[len(evs)-3:]
 	var data []map[string]string
 	for _, ev := range evs {

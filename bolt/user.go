@@ -2,11 +2,12 @@ package bolt
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 
 	docket "github.com/docket-dev/docket"
@@ -51,13 +52,7 @@ func hashSecret(secret string) []byte {
 }
 
 func findUser(tx *bolt.Tx, id string) (*userRecord, error) {
-	var u userRecord
-	if ok, err := getJSON(tx.Bucket(bucketUsers), []byte(id), &u); err != nil {
-		return nil, err
-	} else if !ok {
-		return nil, docket.Errorf(docket.ENOTFOUND, "User not found.")
-	}
-	return &u, nil
+	return findByID[userRecord](tx, bucketUsers, id, "User not found.")
 }
 
 func findUserIDByEmail(tx *bolt.Tx, email string) string {
@@ -161,35 +156,24 @@ func (s *UserService) CreateUser(ctx context.Context, uc docket.UserCreate) (*do
 
 // FindUserByID implements [docket.UserService].
 func (s *UserService) FindUserByID(ctx context.Context, id string) (*docket.User, error) {
-	if !docket.ValidID(id) {
-		return nil, docket.Errorf(docket.ENOTFOUND, "User not found.")
-	}
-	var out *docket.User
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.User, error) {
 		u, err := findUser(tx, id)
-		if err == nil {
-			out = &u.User
+		if err != nil {
+			return nil, err
 		}
-		return err
+		return &u.User, nil
 	})
-	return out, err
 }
 
 // FindUserByEmail implements [docket.UserService].
 func (s *UserService) FindUserByEmail(ctx context.Context, email string) (*docket.User, error) {
-	var out *docket.User
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
-		id := findUserIDByEmail(tx, email)
-		if id == "" {
-			return docket.Errorf(docket.ENOTFOUND, "User not found.")
+	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.User, error) {
+		u, err := findUser(tx, findUserIDByEmail(tx, email))
+		if err != nil {
+			return nil, err
 		}
-		u, err := findUser(tx, id)
-		if err == nil {
-			out = &u.User
-		}
-		return err
+		return &u.User, nil
 	})
-	return out, err
 }
 
 // FindUsers implements [docket.UserService].
@@ -211,11 +195,8 @@ func (s *UserService) FindUsers(ctx context.Context, f docket.UserFilter) ([]*do
 	if err != nil {
 		return nil, 0, err
 	}
-	sort.Slice(all, func(i, j int) bool {
-		if !all[i].CreatedAt.Equal(all[j].CreatedAt) {
-			return all[i].CreatedAt.Before(all[j].CreatedAt)
-		}
-		return all[i].ID < all[j].ID
+	slices.SortFunc(all, func(a, b *docket.User) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID)) // oldest first
 	})
 	return page(all, f.Offset, f.Limit), len(all), nil
 }
@@ -238,26 +219,23 @@ func (s *UserService) UpdateUser(ctx context.Context, id string, upd docket.User
 	if !docket.IsSystemContext(ctx) && (caller == nil || (caller.ID != id && !caller.IsAdmin())) {
 		return nil, docket.Errorf(docket.ENOTFOUND, "User not found.")
 	}
-	var out *docket.User
-	err := s.db.update(ctx, func(tx *bolt.Tx) error {
+	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.User, error) {
 		u, err := findUser(tx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if upd.Name != nil {
 			if u.Name, err = docket.CleanName(*upd.Name); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if upd.TimeZone != nil {
 			if u.TimeZone, err = docket.CleanTimeZone(*upd.TimeZone); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		out = &u.User
-		return putJSON(tx.Bucket(bucketUsers), []byte(id), u)
+		return &u.User, putJSON(tx.Bucket(bucketUsers), []byte(id), u)
 	})
-	return out, err
 }
 
 // SetPassword implements [docket.UserService]. Every session of the user
@@ -288,22 +266,9 @@ func (s *UserService) SetPassword(ctx context.Context, id, password string) erro
 }
 
 func deleteUserSessions(tx *bolt.Tx, userID string) error {
-	idx := tx.Bucket(bucketUserSess)
-	prefix := []byte(userID + "/")
-	var keys [][]byte
-	c := idx.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		keys = append(keys, bytes.Clone(k))
-	}
-	for _, k := range keys {
-		if err := tx.Bucket(bucketSessions).Delete(k[len(prefix):]); err != nil {
-			return err
-		}
-		if err := idx.Delete(k); err != nil {
-			return err
-		}
-	}
-	return nil
+	return deletePrefix(tx.Bucket(bucketUserSess), userID, func(key, _ []byte) error {
+		return tx.Bucket(bucketSessions).Delete(key)
+	})
 }
 
 // Authenticate implements [docket.AuthService]. An unknown email costs a
@@ -409,9 +374,7 @@ func (s *UserService) CreateToken(ctx context.Context, name string) (string, *do
 	}
 	err = s.db.update(ctx, func(tx *bolt.Tx) error {
 		n := 0
-		c := tx.Bucket(bucketTokens).Cursor()
-		prefix := []byte(caller.ID + "/")
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		for range prefixed(tx.Bucket(bucketTokens), caller.ID) {
 			n++
 		}
 		if n >= 100 {
@@ -434,21 +397,14 @@ func (s *UserService) FindTokens(ctx context.Context) ([]*docket.Token, error) {
 	if caller == nil {
 		return nil, docket.Errorf(docket.EUNAUTHORIZED, "Sign in first.")
 	}
-	out := []*docket.Token{}
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketTokens)
-		c := b.Cursor()
-		prefix := []byte(caller.ID + "/")
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			var rec tokenRecord
-			if _, err := getJSON(b, k, &rec); err != nil {
-				return err
-			}
-			out = append(out, &rec.Token)
+	return inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.Token, error) {
+		recs, err := decodePrefixed[tokenRecord](tx.Bucket(bucketTokens), caller.ID, "token")
+		out := make([]*docket.Token, len(recs))
+		for i, rec := range recs {
+			out[i] = &rec.Token
 		}
-		return nil
+		return out, err
 	})
-	return out, err
 }
 
 // DeleteToken implements [docket.AuthService].
@@ -477,24 +433,21 @@ func (s *UserService) DeleteToken(ctx context.Context, id string) error {
 
 // FindUserByToken implements [docket.AuthService].
 func (s *UserService) FindUserByToken(ctx context.Context, secret string) (*docket.User, error) {
-	var out *docket.User
 	hash := hashSecret(secret)
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.User, error) {
 		// The key is the secret's hash, so finding it is the check; the
 		// value names the owner and the token.
 		ref := tx.Bucket(bucketTokenHashes).Get(hash)
 		userID, _, ok := bytes.Cut(ref, []byte("/"))
 		if ref == nil || !ok {
-			return docket.Errorf(docket.EUNAUTHORIZED, "Invalid API token.")
+			return nil, docket.Errorf(docket.EUNAUTHORIZED, "Invalid API token.")
 		}
 		u, err := findUser(tx, string(userID))
 		if err != nil {
-			return docket.Errorf(docket.EUNAUTHORIZED, "Invalid API token.")
+			return nil, docket.Errorf(docket.EUNAUTHORIZED, "Invalid API token.")
 		}
-		out = &u.User
-		return nil
+		return &u.User, nil
 	})
-	return out, err
 }
 
 // CreateInvite implements [docket.AuthService].
@@ -527,12 +480,9 @@ func (s *UserService) CreateInvite(ctx context.Context, inv docket.Invite) (stri
 				return docket.Errorf(docket.EFORBIDDEN, "Only site admins may invite without a space.")
 			}
 		} else {
-			sp, role, err := readableSpace(ctx, tx, inv.SpaceID)
+			sp, err := spaceWithRole(ctx, tx, inv.SpaceID, docket.RoleAdmin, "Only space admins may invite into a space.")
 			if err != nil {
 				return err
-			}
-			if !role.AtLeast(docket.RoleAdmin) {
-				return docket.Errorf(docket.EFORBIDDEN, "Only space admins may invite into a space.")
 			}
 			rec.SpaceID = sp.ID
 		}

@@ -40,16 +40,10 @@ func (s *VisitService) RecordVisit(ctx context.Context, docID string, version in
 		if version < 0 || version > d.Version {
 			return docket.Errorf(docket.EINVALID, "Version must be between 0 and %d.", d.Version)
 		}
-		prev = nil
-		var v docket.Visit
-		ok, err := getJSON(tx.Bucket(bucketVisits), pair(docID, user), &v)
-		if err != nil {
+		if prev, err = findVisit(tx, docID, user); err != nil {
 			return err
 		}
-		if ok {
-			prev = &v
-		}
-		fresh = ok && v.Version == version && now.Sub(v.At) < VisitRefresh
+		fresh = prev != nil && prev.Version == version && now.Sub(prev.At) < VisitRefresh
 		return nil
 	}
 	if err := s.db.view(ctx, read); err != nil {
@@ -69,19 +63,18 @@ func (s *VisitService) RecordVisit(ctx context.Context, docID string, version in
 
 // FindVisit implements [docket.VisitService].
 func (s *VisitService) FindVisit(ctx context.Context, docID string) (*docket.Visit, error) {
-	var out *docket.Visit
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
-		if _, _, err := readableDoc(ctx, tx, docID); err != nil {
-			return err
-		}
-		var v docket.Visit
-		ok, err := getJSON(tx.Bucket(bucketVisits), pair(docID, docket.UserIDFromContext(ctx)), &v)
-		if ok {
-			out = &v
-		}
-		return err
+	return readDocData(ctx, s.db, docID, func(tx *bolt.Tx, docID string) (*docket.Visit, error) {
+		return findVisit(tx, docID, docket.UserIDFromContext(ctx))
 	})
-	return out, err
+}
+
+// findVisit reads a user's last visit of a document, nil if there is none.
+func findVisit(tx *bolt.Tx, docID, userID string) (*docket.Visit, error) {
+	var v docket.Visit
+	if ok, err := getJSON(tx.Bucket(bucketVisits), pair(docID, userID), &v); err != nil || !ok {
+		return nil, err
+	}
+	return &v, nil
 }
 
 // FindVisits implements [docket.VisitService]: one lookup per document.
@@ -94,15 +87,13 @@ func (s *VisitService) FindVisits(ctx context.Context, docIDs []string) (map[str
 		return out, nil
 	}
 	err := s.db.view(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketVisits)
 		for _, id := range docIDs {
-			var v docket.Visit
-			ok, err := getJSON(b, pair(id, user), &v)
+			v, err := findVisit(tx, id, user)
 			if err != nil {
 				return err
 			}
-			if ok {
-				out[id] = &v
+			if v != nil {
+				out[id] = v
 			}
 		}
 		return nil

@@ -102,12 +102,10 @@ func queueKey(due int64, id uint64) []byte {
 func (db *DB) queueDeliveries(tx *bolt.Tx, ev *docket.Event) error {
 	hooks := tx.Bucket(bucketWebhooks)
 	deliveries := tx.Bucket(bucketDeliveries)
-	prefix := []byte(ev.SpaceID + "/")
 	queued := false
-	c := tx.Bucket(bucketSpaceWebhooks).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+	for hookID := range prefixed(tx.Bucket(bucketSpaceWebhooks), ev.SpaceID) {
 		var h hookRecord
-		if ok, err := getJSON(hooks, k[len(prefix):], &h); err != nil {
+		if ok, err := getJSON(hooks, hookID, &h); err != nil {
 			return err
 		} else if !ok || !h.Wants(ev.Type) {
 			continue
@@ -158,29 +156,13 @@ func unqueue(tx *bolt.Tx, rec *deliveryRecord) error {
 }
 
 func findHook(tx *bolt.Tx, id string) (*hookRecord, error) {
-	if !docket.ValidID(id) {
-		return nil, docket.Errorf(docket.ENOTFOUND, "Webhook not found.")
-	}
-	var h hookRecord
-	if ok, err := getJSON(tx.Bucket(bucketWebhooks), []byte(id), &h); err != nil {
-		return nil, err
-	} else if !ok {
-		return nil, docket.Errorf(docket.ENOTFOUND, "Webhook not found.")
-	}
-	return &h, nil
+	return findByID[hookRecord](tx, bucketWebhooks, id, "Webhook not found.")
 }
 
 // adminSpace finds a space the caller administers. An unreadable space is
 // ENOTFOUND, a readable one EFORBIDDEN.
 func adminSpace(ctx context.Context, tx *bolt.Tx, space string) (*docket.Space, error) {
-	sp, role, err := readableSpace(ctx, tx, space)
-	if err != nil {
-		return nil, err
-	}
-	if !role.AtLeast(docket.RoleAdmin) {
-		return nil, docket.Errorf(docket.EFORBIDDEN, "Only space admins may manage webhooks.")
-	}
-	return sp, nil
+	return spaceWithRole(ctx, tx, space, docket.RoleAdmin, "Only space admins may manage webhooks.")
 }
 
 // adminHook finds a webhook of a space the caller administers. A webhook
@@ -252,36 +234,31 @@ func (s *WebhookService) CreateWebhook(ctx context.Context, wc docket.WebhookCre
 
 func spaceHookIDs(tx *bolt.Tx, spaceID string) []string {
 	var ids []string
-	prefix := []byte(spaceID + "/")
-	c := tx.Bucket(bucketSpaceWebhooks).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		ids = append(ids, string(k[len(prefix):]))
+	for hookID := range prefixed(tx.Bucket(bucketSpaceWebhooks), spaceID) {
+		ids = append(ids, string(hookID))
 	}
 	return ids
 }
 
 // FindWebhooks implements [docket.WebhookService].
 func (s *WebhookService) FindWebhooks(ctx context.Context, space string) ([]*docket.Webhook, error) {
-	out := []*docket.Webhook{}
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	out, err := inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.Webhook, error) {
 		sp, err := adminSpace(ctx, tx, space)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		out := []*docket.Webhook{}
 		for _, id := range spaceHookIDs(tx, sp.ID) {
 			h, err := findHook(tx, id)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			out = append(out, &h.Webhook)
 		}
-		return nil
+		return out, nil
 	})
-	if err != nil {
-		return nil, err
-	}
 	slices.SortFunc(out, func(a, b *docket.Webhook) int { return a.CreatedAt.Compare(b.CreatedAt) })
-	return out, nil
+	return out, err
 }
 
 // DeleteWebhook implements [docket.WebhookService].
@@ -291,20 +268,11 @@ func (s *WebhookService) DeleteWebhook(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		index := tx.Bucket(bucketHookDeliveries)
-		var keys [][]byte
-		c := index.Cursor()
-		prefix := []byte(h.ID + "/")
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			keys = append(keys, bytes.Clone(k))
-		}
-		for _, k := range keys {
-			if err := deleteDelivery(tx, seqFromKey(k)); err != nil {
-				return err
-			}
-			if err := index.Delete(k); err != nil {
-				return err
-			}
+		err = deletePrefix(tx.Bucket(bucketHookDeliveries), h.ID, func(id, _ []byte) error {
+			return deleteDelivery(tx, seqFromKey(id))
+		})
+		if err != nil {
+			return err
 		}
 		if err := tx.Bucket(bucketSpaceWebhooks).Delete(pair(h.SpaceID, h.ID)); err != nil {
 			return err
@@ -332,29 +300,25 @@ func (s *WebhookService) FindDeliveries(ctx context.Context, hookID string, limi
 	if limit <= 0 || limit > docket.MaxDeliveriesPage {
 		limit = docket.MaxDeliveriesPage
 	}
-	out := []*docket.WebhookDelivery{}
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	return inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.WebhookDelivery, error) {
 		h, err := adminHook(ctx, tx, hookID)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		out := []*docket.WebhookDelivery{}
 		deliveries := tx.Bucket(bucketDeliveries)
 		c := tx.Bucket(bucketHookDeliveries).Cursor()
 		k := seekBefore(c, seqKey(h.ID, 1<<64-1), false)
 		for ; k != nil && hasPrefixKey(k, h.ID) && len(out) < limit; k, _ = c.Prev() {
 			var rec deliveryRecord
 			if ok, err := getJSON(deliveries, u64(seqFromKey(k)), &rec); err != nil {
-				return err
+				return nil, err
 			} else if ok {
 				out = append(out, &rec.WebhookDelivery)
 			}
 		}
-		return nil
+		return out, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // DueDeliveries implements [docket.WebhookQueue].
@@ -367,30 +331,17 @@ func (s *WebhookService) DueDeliveries(ctx context.Context, now time.Time, limit
 	if at, ok, err := s.NextDue(ctx); err != nil || !ok || at.After(now) {
 		return nil, err
 	}
-	var out []*docket.WebhookTask
-	err := s.db.update(ctx, func(tx *bolt.Tx) error {
-		out = nil
-		queue := tx.Bucket(bucketDeliveryQueue)
+	return inTx(ctx, s.db.update, func(tx *bolt.Tx) ([]*docket.WebhookTask, error) {
 		var ids []uint64
-		c := queue.Cursor()
+		c := tx.Bucket(bucketDeliveryQueue).Cursor()
 		for k, _ := c.First(); k != nil && len(ids) < limit; k, _ = c.Next() {
 			if len(k) != 17 || int64(binary.BigEndian.Uint64(k)) > now.UnixNano() {
 				break
 			}
 			ids = append(ids, binary.BigEndian.Uint64(k[9:]))
 		}
-		for _, id := range ids {
-			t, err := s.claim(tx, id, now, lease)
-			if err != nil {
-				return err
-			}
-			if t != nil {
-				out = append(out, t)
-			}
-		}
-		return nil
+		return loadAll(ids, func(id uint64) (*docket.WebhookTask, error) { return s.claim(tx, id, now, lease) })
 	})
-	return out, err
 }
 
 // claim makes the next attempt of a queued delivery and leases it: it is

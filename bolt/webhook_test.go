@@ -224,7 +224,7 @@ func TestDeliveryLogPruned(t *testing.T) {
 	h, _, _ := hooks.CreateWebhook(ada, docket.WebhookCreate{Space: eng, URL: "https://a.example.com"})
 	f.write(func(tx *bolt.Tx) error {
 		for range MaxDeliveryLog + 10 {
-			if _, err := f.db.appendEvent(ada, tx, &docket.Event{Type: docket.EventDocUpdated, SpaceID: eng}); err != nil {
+			if err := f.db.appendEvent(ada, tx, &docket.Event{Type: docket.EventDocUpdated, SpaceID: eng}); err != nil {
 				return err
 			}
 		}

@@ -155,7 +155,7 @@ type newDocPage struct {
 	Form  *formState
 }
 
-var docKinds = []docket.Kind{docket.KindRFC, docket.KindNotes, docket.KindBrainstorm, docket.KindPage}
+var docKinds = docket.Kinds
 
 // handleNewDocPage serves GET /s/:slug/new.
 func (s *Server) handleNewDocPage(c echo.Context) error {
