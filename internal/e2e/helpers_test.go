@@ -169,9 +169,28 @@ func (p *person) waitJS(js string, d time.Duration) {
 }
 
 // fill sets a field's value by selector, as typing would.
+//
+// It sets the value in the page in one step, finding the field at that
+// moment: a panel the event stream re-renders replaces its fields, and a
+// node found before that is gone when it is written to.
 func (p *person) fill(sel, value string) {
 	p.t.Helper()
-	p.do(chromedp.SetValue(chromedp.CSS(sel), value))
+	p.waitJS(setValue(sel, value), wait)
+}
+
+// setValue is JavaScript that sets the value of the field a selector finds
+// as typing would (an input event follows) and is true, or false while
+// there is no such field.
+func setValue(sel, value string) string {
+	return fmt.Sprintf(`(() => {
+		const el = document.querySelector(%q);
+		if (!el) return false;
+		if (el.value !== %q) {
+			el.value = %q;
+			el.dispatchEvent(new Event("input", {bubbles: true}));
+		}
+		return true;
+	})()`, sel, value, value)
 }
 
 // click clicks the element a selector finds, once a click would reach it
@@ -191,7 +210,15 @@ func (p *person) submitForm(button string, fields map[string]string) {
 	for sel, v := range fields {
 		p.fill(sel, v)
 	}
-	p.click(button)
+	p.waitJS(browsertest.Clickable(button), wait)
+	// A re-render between filling and clicking would send empty fields:
+	// fill again what it cleared, in the same step as the click.
+	js := "(() => {"
+	for sel, v := range fields {
+		js += fmt.Sprintf("if (!%s) return false;", setValue(sel, v))
+	}
+	js += fmt.Sprintf("const b = document.querySelector(%q); if (!b) return false; b.click(); return true; })()", button)
+	p.waitJS(js, wait)
 }
 
 // text returns the visible text of the element a selector finds ("" if none).
