@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -259,4 +260,16 @@ type OpLog interface {
 	// after it, in one durable transaction: all or nothing. Returns
 	// ECONFLICT if a commit's version is not its document's next version.
 	CommitOps(ctx context.Context, commits []OpCommit) error
+}
+
+// ChangedBeyondWhitespace reports whether after differs from before in more
+// than whitespace: a reflowed paragraph or a trailing newline is not a
+// change, a fixed typo is. The decision process uses it to tell whether a
+// review given at one version still holds at another.
+func ChangedBeyondWhitespace(before, after string) bool {
+	if before == after {
+		return false
+	}
+	a, b := strings.Fields(before), strings.Fields(after)
+	return !slices.Equal(a, b)
 }
