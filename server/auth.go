@@ -186,6 +186,15 @@ func retryLater(c echo.Context, err error) error {
 // handleLogout serves POST /api/auth/logout. The session is deleted on the
 // server, so the cookie is dead even if a copy was kept.
 func (s *Server) handleLogout(c echo.Context) error {
+	if err := s.endSession(c); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// endSession deletes the caller's login session, if any, on the server
+// and clears its cookie.
+func (s *Server) endSession(c echo.Context) error {
 	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
 		if err := s.svc.Auth.DeleteSession(c.Request().Context(), ck.Value); err != nil {
 			return err
@@ -195,7 +204,7 @@ func (s *Server) handleLogout(c echo.Context) error {
 		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
 		HttpOnly: true, Secure: s.isSecure(c.Request()), SameSite: http.SameSiteLaxMode,
 	})
-	return c.NoContent(http.StatusNoContent)
+	return nil
 }
 
 // handleMe serves GET /api/me.

@@ -78,23 +78,11 @@ func TestDecisionPermissionMatrix(t *testing.T) {
 	e := newEnv(t)
 	site := e.signup("Site") // first user: site admin
 	space := site.createSpace("eng")
-	callers := map[string]*client{
-		"anonymous": e.client(),
-		"outsider":  e.signup("Outsider"),
-		"viewer":    e.signup("Viewer"),
-		"commenter": e.signup("Commenter"),
-		"reviewer":  e.signup("Reviewer"),
-		"editor":    e.signup("Editor"),
-		"admin":     e.signup("Admin"),
-		"siteadmin": site,
-		"owner":     e.signup("Owner"),
-	}
+	callers := roleCallers(e, site, space)
 	heir := e.signup("Heir")
-	for name, role := range map[string]docket.SpaceRole{
-		"viewer": "viewer", "commenter": "commenter", "reviewer": "commenter", "editor": "editor", "admin": "admin", "owner": "editor",
-	} {
-		site.addMember(space, callers[name], role)
-	}
+	callers["reviewer"], callers["owner"] = e.signup("Reviewer"), e.signup("Owner")
+	site.addMember(space, callers["reviewer"], "commenter")
+	site.addMember(space, callers["owner"], "editor")
 	site.addMember(space, heir, "editor")
 	owner, reviewer := callers["owner"], callers["reviewer"]
 	due := rfc3339(time.Now().Add(48 * time.Hour))

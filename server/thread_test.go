@@ -39,18 +39,7 @@ func TestThreadPermissionMatrix(t *testing.T) {
 	e := newEnv(t)
 	owner := e.signup("Owner") // site admin
 	space := owner.createSpace("eng")
-	callers := map[string]*client{
-		"anonymous": e.client(),
-		"outsider":  e.signup("Outsider"),
-		"viewer":    e.signup("Viewer"),
-		"commenter": e.signup("Commenter"),
-		"editor":    e.signup("Editor"),
-		"admin":     e.signup("Admin"),
-		"siteadmin": owner,
-	}
-	for _, role := range []docket.SpaceRole{"viewer", "commenter", "editor", "admin"} {
-		owner.addMember(space, callers[string(role)], role)
-	}
+	callers := roleCallers(e, owner, space)
 	// Every case runs on a fresh document with a thread started by the
 	// commenter (the "own" thread and comment of the commenter).
 	type endpoint struct {
