@@ -300,10 +300,7 @@ func (s *Server) handleTokenCreate(c echo.Context) error {
 // handleTokenList serves GET /api/tokens.
 func (s *Server) handleTokenList(c echo.Context) error {
 	tokens, err := s.svc.Auth.FindTokens(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, map[string]any{"tokens": tokens, "total": len(tokens)})
+	return sendList(c, "tokens", tokens, err)
 }
 
 // handleTokenDelete serves DELETE /api/tokens/:id.

@@ -112,10 +112,7 @@ func (s *Server) handleReviewCreate(c echo.Context) error {
 // handleReviewList serves GET /api/docs/:id/reviews, oldest first.
 func (s *Server) handleReviewList(c echo.Context) error {
 	reviews, err := s.svc.Decisions.FindReviews(c.Request().Context(), c.Param("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, map[string]any{"reviews": reviews, "total": len(reviews)})
+	return sendList(c, "reviews", reviews, err)
 }
 
 type ownerRequest struct {
@@ -138,8 +135,5 @@ func (s *Server) handleOwnerSet(c echo.Context) error {
 // handleHandoffList serves GET /api/docs/:id/handoffs, oldest first.
 func (s *Server) handleHandoffList(c echo.Context) error {
 	hs, err := s.svc.Decisions.FindHandoffs(c.Request().Context(), c.Param("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, map[string]any{"handoffs": hs, "total": len(hs)})
+	return sendList(c, "handoffs", hs, err)
 }

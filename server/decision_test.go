@@ -5,34 +5,18 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/internal/testenv"
 	"github.com/docket-dev/docket/server"
 	bbolt "go.etcd.io/bbolt"
 )
 
-// testClock is a settable clock shared by the server and the storage.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock { return &testClock{now: time.Now().UTC().Truncate(time.Second)} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newTestClock is a settable clock shared by the server and the storage,
+// at the current second.
+func newTestClock() *testenv.Clock { return testenv.NewClock(time.Now().UTC().Truncate(time.Second)) }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 

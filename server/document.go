@@ -395,8 +395,5 @@ func (s *Server) handleDocDiff(c echo.Context) error {
 // live sessions, newest first (the API calls them sessions).
 func (s *Server) handleDocRecordings(c echo.Context) error {
 	recordings, err := s.svc.Recordings.FindRecordings(c.Request().Context(), c.Param("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, map[string]any{"sessions": recordings, "total": len(recordings)})
+	return sendList(c, "sessions", recordings, err)
 }

@@ -41,10 +41,7 @@ func (s *Server) handleSpaceCreate(c echo.Context) error {
 func (s *Server) handleSpaceList(c echo.Context) error {
 	ctx := c.Request().Context()
 	spaces, err := s.svc.Spaces.FindSpaces(ctx)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, map[string]any{"spaces": spaces, "total": len(spaces)})
+	return sendList(c, "spaces", spaces, err)
 }
 
 // handleSpaceGet serves GET /api/spaces/:id (id or slug).
@@ -61,10 +58,7 @@ func (s *Server) handleSpaceGet(c echo.Context) error {
 func (s *Server) handleMemberList(c echo.Context) error {
 	ctx := c.Request().Context()
 	members, err := s.svc.Spaces.FindMembers(ctx, c.Param("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, map[string]any{"members": members, "total": len(members)})
+	return sendList(c, "members", members, err)
 }
 
 type memberRequest struct {

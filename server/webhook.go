@@ -43,10 +43,7 @@ func (s *Server) handleWebhookCreate(c echo.Context) error {
 // handleWebhookList serves GET /api/spaces/:id/webhooks.
 func (s *Server) handleWebhookList(c echo.Context) error {
 	list, err := s.svc.Webhooks.FindWebhooks(c.Request().Context(), c.Param("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, map[string]any{"webhooks": list, "total": len(list)})
+	return sendList(c, "webhooks", list, err)
 }
 
 // handleWebhookDelete serves DELETE /api/webhooks/:id.
