@@ -4,11 +4,6 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// registerActionRoutes adds the action item routes.
-func (s *Server) registerActionRoutes(api *echo.Group) {
-	api.GET("/docs/:id/actions", s.handleDocActions, signedIn)
-}
-
 // handleDocActions serves GET /api/docs/:id/actions: the document's
 // action items in text order.
 func (s *Server) handleDocActions(c echo.Context) error {

@@ -79,21 +79,6 @@ func requireUser(ctx context.Context) (*docket.User, error) {
 	return nil, docket.Errorf(docket.EUNAUTHORIZED, "Sign in first.")
 }
 
-func (s *Server) registerAuthRoutes(g *echo.Group) {
-	g.POST("/auth/signup", s.handleSignup)
-	g.POST("/auth/login", s.handleLogin)
-	g.POST("/auth/logout", s.handleLogout)
-	g.GET("/me", s.handleMe)
-	g.PATCH("/me", s.handleMeUpdate)
-	g.POST("/me/password", s.handlePasswordChange)
-	g.GET("/tokens", s.handleTokenList)
-	g.POST("/tokens", s.handleTokenCreate)
-	g.DELETE("/tokens/:id", s.handleTokenDelete)
-	g.POST("/invites", s.handleInviteCreate)
-	g.GET("/users", s.handleUserList)
-	g.GET("/admin/backup", s.handleBackup)
-}
-
 // setSession starts a new session for user and sets its cookie, ending the
 // session the request came with, so a session id is never carried across a
 // login (fixation).

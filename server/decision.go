@@ -8,21 +8,6 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// registerDecisionRoutes adds the routes of the decision process: the
-// lifecycle, reviews and ownership. All need a signed-in caller.
-func (s *Server) registerDecisionRoutes(api *echo.Group) {
-	// Route-level middleware: a second group middleware on /docs would
-	// take over the not-found routes of the document group.
-	g := api.Group("/docs")
-	mw := []echo.MiddlewareFunc{signedIn, validDocID}
-	g.GET("/:id/lifecycle", s.handleLifecycleGet, mw...)
-	g.POST("/:id/transition", s.handleTransition, mw...)
-	g.GET("/:id/reviews", s.handleReviewList, mw...)
-	g.POST("/:id/reviews", s.handleReviewCreate, mw...)
-	g.GET("/:id/handoffs", s.handleHandoffList, mw...)
-	g.POST("/:id/owner", s.handleOwnerSet, mw...)
-}
-
 // validDocID answers 404 for a document id that is not one.
 func validDocID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {

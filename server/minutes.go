@@ -8,12 +8,6 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// registerMinutesRoutes adds the minutes routes.
-func (s *Server) registerMinutesRoutes(api *echo.Group) {
-	api.GET("/docs/:id/minutes", s.handleMinutes, signedIn)
-	api.GET("/docs/:id/minutes/records", s.handleMinutesRecords, signedIn)
-}
-
 // handleMinutes serves GET /api/docs/:id/minutes: markdown, or sanitised
 // HTML with ?format=html. A decided document answers with the minutes
 // frozen at its decision; ?live=1 compiles them as of now, and

@@ -7,17 +7,6 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// registerSpaceRoutes adds the space routes; all need a signed-in caller.
-func (s *Server) registerSpaceRoutes(api *echo.Group) {
-	g := api.Group("/spaces", signedIn)
-	g.GET("", s.handleSpaceList)
-	g.POST("", s.handleSpaceCreate)
-	g.GET("/:id", s.handleSpaceGet)
-	g.GET("/:id/members", s.handleMemberList)
-	g.POST("/:id/members", s.handleMemberSet)
-	g.DELETE("/:id/members/:user", s.handleMemberRemove)
-}
-
 type spaceRequest struct {
 	Slug string `json:"slug"`
 	Name string `json:"name"`

@@ -8,21 +8,6 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// registerThreadRoutes adds the routes of threads and comments; all need a
-// signed-in caller.
-func (s *Server) registerThreadRoutes(api *echo.Group) {
-	api.GET("/docs/:id/threads", s.handleThreadList, signedIn)
-	api.POST("/docs/:id/threads", s.handleThreadCreate, signedIn)
-	g := api.Group("/threads", signedIn)
-	g.GET("/:id", s.handleThreadGet)
-	g.POST("/:id/comments", s.handleCommentCreate)
-	g.POST("/:id/resolve", s.handleThreadResolve)
-	g.POST("/:id/reopen", s.handleThreadReopen)
-	cg := api.Group("/comments", signedIn)
-	cg.PATCH("/:id", s.handleCommentUpdate)
-	cg.DELETE("/:id", s.handleCommentDelete)
-}
-
 // idParam returns the :id of the URL if it has the shape of an id, and
 // ENOTFOUND (what names the object) otherwise.
 func idParam(c echo.Context, what string) (string, error) {

@@ -7,14 +7,6 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// registerWebhookRoutes adds the webhook routes; space admins only.
-func (s *Server) registerWebhookRoutes(api *echo.Group) {
-	api.GET("/spaces/:id/webhooks", s.handleWebhookList, signedIn)
-	api.POST("/spaces/:id/webhooks", s.handleWebhookCreate, signedIn)
-	api.DELETE("/webhooks/:id", s.handleWebhookDelete, signedIn)
-	api.GET("/webhooks/:id/deliveries", s.handleDeliveryList, signedIn)
-}
-
 type webhookRequest struct {
 	URL    string               `json:"url"`
 	Format docket.WebhookFormat `json:"format"`
