@@ -587,7 +587,7 @@ func kindLabel(k docket.Kind) string {
 }
 
 // label is the name a person reads for a value: the one named, the empty
-// one's, or the value capitalised.
+// one's, or the value capitalised with its underscores as spaces.
 func label(v, empty string, named map[string]string) string {
 	if l, ok := named[v]; ok {
 		return l
@@ -595,43 +595,30 @@ func label(v, empty string, named map[string]string) string {
 	if v == "" {
 		return empty
 	}
-	return capitalize(v)
+	return capitalize(strings.ReplaceAll(v, "_", " "))
 }
 
 func verdictLabel(v docket.Verdict) string {
-	switch v {
-	case docket.VerdictApprove:
-		return "Approved"
-	case docket.VerdictConcern:
-		return "Concern"
-	case docket.VerdictComment:
-		return "Commented"
-	}
-	return "Waiting"
+	return label(string(v), "Waiting", map[string]string{
+		string(docket.VerdictApprove): "Approved",
+		string(docket.VerdictConcern): "Concern",
+		string(docket.VerdictComment): "Commented",
+	})
 }
 
 func roleLabel(r docket.SpaceRole) string { return capitalize(string(r)) }
 
 func inboxLabel(k docket.InboxKind) string {
-	switch k {
-	case docket.InboxReviewRequest:
-		return "Review requested"
-	case docket.InboxConcern:
-		return "Concern"
-	case docket.InboxMention:
-		return "Mention"
-	case docket.InboxReply:
-		return "Reply"
-	case docket.InboxDecision:
-		return "Decision"
-	case docket.InboxAction:
-		return "Action item"
-	case docket.InboxOverdue:
-		return "Overdue"
-	case docket.InboxHandoff:
-		return "Handed to you"
-	}
-	return capitalize(strings.ReplaceAll(string(k), "_", " "))
+	return label(string(k), "", map[string]string{
+		string(docket.InboxReviewRequest): "Review requested",
+		string(docket.InboxConcern):       "Concern",
+		string(docket.InboxMention):       "Mention",
+		string(docket.InboxReply):         "Reply",
+		string(docket.InboxDecision):      "Decision",
+		string(docket.InboxAction):        "Action item",
+		string(docket.InboxOverdue):       "Overdue",
+		string(docket.InboxHandoff):       "Handed to you",
+	})
 }
 
 func capitalize(s string) string {
