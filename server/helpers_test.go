@@ -334,3 +334,12 @@ func roleCallers(e *env, site *client, space string) map[string]*client {
 	}
 	return callers
 }
+
+// adaSpace starts a server (cfg may adjust it) with its first user, Ada
+// (the site admin), and her space "eng"; it returns the space's id.
+func adaSpace(t testing.TB, cfg ...func(*server.Config)) (*env, *client, string) {
+	t.Helper()
+	e := newEnv(t, cfg...)
+	ada := e.signup("Ada")
+	return e, ada, ada.createSpace("eng")
+}

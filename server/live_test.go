@@ -21,9 +21,7 @@ import (
 // document.
 func liveEnv(t *testing.T, body string, cfg ...func(*server.Config)) (*env, *client, string) {
 	t.Helper()
-	e := newEnv(t, cfg...)
-	ada := e.signup("Ada")
-	ada.createSpace("eng")
+	e, ada, _ := adaSpace(t, cfg...)
 	doc := ada.createDoc("eng", "Live", body)
 	return e, ada, doc
 }

@@ -58,9 +58,7 @@ func hasTotal(n int) func(searchResult) bool {
 }
 
 func TestSearchFindsWhatIsWritten(t *testing.T) {
-	e := newEnv(t)
-	ada := e.signup("Ada")
-	sp := ada.createSpace("eng")
+	_, ada, sp := adaSpace(t)
 	doc := ada.createDoc(sp, "Storage engine", "# Storage engine\n\nWe pick a write-ahead log\nwith group commit.\n")
 
 	res := ada.waitSearch(`"ahead log with group"`, hasTotal(1))
@@ -148,9 +146,7 @@ func TestSearchNeverLeaks(t *testing.T) {
 }
 
 func TestSearchBadQueries(t *testing.T) {
-	e := newEnv(t)
-	ada := e.signup("Ada")
-	ada.createSpace("eng")
+	_, ada, _ := adaSpace(t)
 	tests := []struct {
 		name   string
 		params url.Values
@@ -193,9 +189,7 @@ func TestSearchBadQueries(t *testing.T) {
 // After a restart the index catches up on what changed while it was not
 // listening; a corrupt index is moved aside and rebuilt.
 func TestSearchCatchUpAndRebuild(t *testing.T) {
-	e := newEnv(t)
-	ada := e.signup("Ada")
-	sp := ada.createSpace("eng")
+	e, ada, sp := adaSpace(t)
 	ada.createDoc(sp, "Quokka census", "Counting quokkas on Rottnest.")
 	ada.waitSearch("quokka", hasTotal(1))
 
@@ -235,9 +229,7 @@ func TestSearchCatchUpAndRebuild(t *testing.T) {
 }
 
 func TestSearchComments(t *testing.T) {
-	e := newEnv(t)
-	ada := e.signup("Ada")
-	sp := ada.createSpace("eng")
+	e, ada, sp := adaSpace(t)
 	doc := ada.createDoc(sp, "Caching plan", "# Caching plan\n\nUse a write-through cache.\n")
 	th := ada.must(http.StatusCreated, "POST", "/api/docs/"+doc+"/threads", map[string]any{
 		"anchor": map[string]any{"version": 1, "start": 22, "end": 35},
