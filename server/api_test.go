@@ -328,10 +328,7 @@ func TestHealthAndMetrics(t *testing.T) {
 }
 
 func TestMembers(t *testing.T) {
-	e := newEnv(t)
-	ada, bob := e.signup("Ada"), e.signup("Bob")
-	space := ada.createSpace("eng")
-	ada.addMember(space, bob, "viewer")
+	_, ada, _, bob := withMember(t, "Ada", "Bob", "viewer")
 	m := ada.must(200, "GET", "/api/spaces/eng/members", nil)
 	if m.num("total") != 2 {
 		t.Fatalf("members = %s", m.raw)

@@ -343,3 +343,15 @@ func adaSpace(t testing.TB, cfg ...func(*server.Config)) (*env, *client, string)
 	ada := e.signup("Ada")
 	return e, ada, ada.createSpace("eng")
 }
+
+// withMember starts a server with its first user (owner, the site admin),
+// her space "eng" and a second user (member) with role in it; it returns
+// them and the space's id.
+func withMember(t testing.TB, owner, member string, role docket.SpaceRole) (e *env, o *client, space string, m *client) {
+	t.Helper()
+	e = newEnv(t)
+	o, m = e.signup(owner), e.signup(member)
+	space = o.createSpace("eng")
+	o.addMember(space, m, role)
+	return e, o, space, m
+}

@@ -385,10 +385,7 @@ func TestSearchDecisionsAndMinutes(t *testing.T) {
 // document version; the event watermark finds them at the next start,
 // without a rebuild.
 func TestSearchCatchUpEvents(t *testing.T) {
-	e := newEnv(t)
-	olga, bob := e.signup("Olga"), e.signup("Bob")
-	eng := olga.createSpace("eng")
-	olga.addMember(eng, bob, docket.RoleCommenter)
+	e, olga, eng, bob := withMember(t, "Olga", "Bob", docket.RoleCommenter)
 	doc := olga.createDoc(eng, "Caching plan", "Use a write-through cache.")
 	gone := olga.createDoc(eng, "Old notes", "Nothing of wombats here.")
 	olga.must(http.StatusCreated, "POST", "/api/docs/"+gone+"/threads", map[string]any{"body": "A remark about wombats."})

@@ -52,10 +52,7 @@ func TestDeleteOnlyOwnerOrAdmin(t *testing.T) {
 // Rows 4 and 5: mass assignment and invalid enums are refused and change
 // nothing.
 func TestMassAssignmentAndEnums(t *testing.T) {
-	e := newEnv(t)
-	admin, bob := e.signup("Admin"), e.signup("Bob")
-	space := admin.createSpace("eng")
-	admin.addMember(space, bob, "editor")
+	_, admin, _, bob := withMember(t, "Admin", "Bob", "editor")
 	doc := bob.createDoc("eng", "Doc", "text")
 	for _, tc := range []struct {
 		name, method, path, body string
