@@ -246,7 +246,13 @@ func (c *client) do(method, path string, body any) *response {
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if method != http.MethodGet && method != http.MethodHead {
+		req.Header.Set("Origin", c.e.http.URL) // as the app's pages send it
+	}
 	for k, v := range c.header {
+		if k == "Referer" || k == "Sec-Fetch-Site" {
+			req.Header.Del("Origin") // the test says where the request comes from
+		}
 		req.Header[k] = v
 	}
 	if c.token != "" {

@@ -183,6 +183,7 @@ func setupAccount(t *testing.T, base string) string {
 	resp.Body.Close()
 	req, _ := http.NewRequest("POST", base+"/api/tokens", strings.NewReader(`{"name":"test"}`))
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", base) // as the app's settings page sends it
 	req.AddCookie(sessionCookie)
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 201 {
