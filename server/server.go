@@ -111,8 +111,12 @@ type Config struct {
 	TrustedProxies []*net.IPNet
 	// Logger receives request logs and internal errors.
 	Logger *slog.Logger
-	// Registry receives the HTTP metrics and is served at /metrics.
+	// Registry receives the HTTP metrics and is served at /metrics, to
+	// site admins and to requests carrying MetricsToken.
 	Registry *prometheus.Registry
+	// MetricsToken, if set, lets a scraper read /metrics with
+	// "Authorization: Bearer <MetricsToken>" and nothing else.
+	MetricsToken string
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
 	// LiveConnsPerUser caps the live co-editing sockets one user holds
@@ -203,7 +207,7 @@ func New(cfg Config, svc Services) (*Server, error) {
 	e.Use(s.logRequests, s.recoverPanics, s.securityHeaders, s.limitBody, s.authenticate, s.checkOrigin, s.bumpAuthEpoch)
 
 	e.GET("/healthz", s.handleHealth)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
+	e.GET("/metrics", s.handleMetrics(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
 	e.GET("/api/live", s.handleLive)
 	e.GET(assetPrefix+"*", echo.WrapHandler(assets))
 	api := e.Group("/api")

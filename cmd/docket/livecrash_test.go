@@ -159,7 +159,7 @@ func TestKillNineUnderLiveLoad(t *testing.T) {
 
 // The live metrics count what the hub committed and acknowledged.
 func TestLiveMetrics(t *testing.T) {
-	p := startServer(t, t.TempDir())
+	p := startServer(t, t.TempDir(), "--metrics-token", "scrape-secret")
 	token, doc, url := liveDoc(t, p)
 	var acks acked[liveAck]
 	stopWriter := startWriters(1, func(_ int, stop <-chan struct{}) {
@@ -174,9 +174,14 @@ func TestLiveMetrics(t *testing.T) {
 	var raw []byte
 	scrape := func() {
 		t.Helper()
-		resp, err := http.Get(p.url + "/metrics")
+		req, _ := http.NewRequest("GET", p.url+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer scrape-secret")
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /metrics with the metrics token: %s", resp.Status)
 		}
 		defer resp.Body.Close()
 		raw, _ = io.ReadAll(resp.Body)
