@@ -70,6 +70,11 @@ type conn struct {
 	urgent     chan struct{}
 	pingDue    atomic.Bool
 	recheckDue atomic.Bool
+	// writerEpoch is the Epoch of the writer's last recheck, opEpoch that
+	// of the reader's last credential check: when Epoch has moved since,
+	// access may have been revoked, and the writer rechecks before it
+	// delivers anything, the reader before it submits an op.
+	writerEpoch, opEpoch uint64
 	// frames is the writer's frame list, kept between rounds while the
 	// writer runs; only the running writer touches it.
 	frames [][]byte

@@ -52,6 +52,12 @@ func (c *conn) submit(m *message, raw []byte) {
 		c.sendError(raw, errNotApplied, "Invalid op: "+msg)
 		return
 	}
+	// Access may have been revoked since the last check (a sign-out, a
+	// deleted token): then the credentials are checked before the op is
+	// taken, not seconds later. The role is read with the document.
+	if c.epochMoved(&c.opEpoch) && !c.credentialsHold() {
+		return
+	}
 	meta, err := c.checkDoc(m.C, m.D)
 	if err != nil {
 		c.replyErr(raw, err, true)
