@@ -317,6 +317,16 @@ func (c *conn) sendError(request []byte, code, msg string) {
 	c.send(errorFrame(request, code, msg))
 }
 
+// version reads the request's optional version (-1 when absent); when it
+// is not one, it answers the request with an error and ok is false.
+func (c *conn) version(m *message, request []byte) (v int64, ok bool) {
+	v, ok = parseVersion(m.V)
+	if !ok {
+		c.sendError(request, errBadMessage, "Invalid version")
+	}
+	return v, ok
+}
+
 // replyErr sends the request back with err translated.
 func (c *conn) replyErr(request []byte, err error, forOp bool) {
 	code, msg := wireError(err, forOp)

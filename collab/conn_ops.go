@@ -34,9 +34,8 @@ func (c *conn) submit(m *message, raw []byte) {
 		c.sendError(raw, errBadMessage, "Invalid seq")
 		return
 	}
-	v, ok := parseVersion(m.V)
+	v, ok := c.version(m, raw)
 	if !ok {
-		c.sendError(raw, errBadMessage, "Invalid version")
 		return
 	}
 	// The op's src names the agent that first sent it (a resend after a
