@@ -90,6 +90,23 @@ type Lifecycle struct {
 	ChangesSinceDecision int64 `json:"changesSinceDecision,omitempty"`
 }
 
+// CountApprovals counts the reviewers' approvals that count under rules
+// for a document owned by owner, and those left out as stale (Stale is
+// filled in by the service). The owner's approval counts only if the rules
+// let the owner approve.
+func CountApprovals(reviewers []*Reviewer, owner string, rules DecisionRules) (approved, stale int) {
+	for _, r := range reviewers {
+		switch {
+		case r.Verdict != VerdictApprove || (r.UserID == owner && !rules.OwnerMayApprove):
+		case r.Stale:
+			stale++
+		default:
+			approved++
+		}
+	}
+	return approved, stale
+}
+
 // Amendment fills in Amended and ChangesSinceDecision for a document now
 // at version.
 func (l *Lifecycle) Amendment(version int64) {

@@ -63,9 +63,9 @@ func describeLifecycle(tx *bolt.Tx, d *docket.Document, lc *docket.Lifecycle) er
 }
 
 // countApprovals fills in ChangesSince and Stale of lc's reviewers for d
-// at its current version under rules, and counts the approvals that count
-// and those left out because the text changed beyond whitespace since. An
-// owner's approval counts only if the rules let the owner approve.
+// at its current version under rules (an approval is stale when the text
+// changed beyond whitespace since), and counts the approvals as
+// [docket.CountApprovals] does.
 func countApprovals(tx *bolt.Tx, d *docket.Document, lc *docket.Lifecycle, rules docket.DecisionRules) (approved, stale int, err error) {
 	texts := map[int64]string{}
 	textOf := func(v int64) (string, error) {
@@ -81,25 +81,20 @@ func countApprovals(tx *bolt.Tx, d *docket.Document, lc *docket.Lifecycle, rules
 		if r.Verdict != "" && r.Version > 0 && r.Version < d.Version {
 			r.ChangesSince = d.Version - r.Version
 		}
-		if r.Verdict != docket.VerdictApprove || (r.UserID == d.OwnerID && !rules.OwnerMayApprove) {
+		if r.Verdict != docket.VerdictApprove || !rules.ApprovalsResetOnChange || r.ChangesSince == 0 {
 			continue
 		}
-		if rules.ApprovalsResetOnChange && r.ChangesSince > 0 {
-			before, err := textOf(r.Version)
-			if err != nil {
-				return 0, 0, err
-			}
-			after, err := textOf(d.Version)
-			if err != nil {
-				return 0, 0, err
-			}
-			if r.Stale = docket.ChangedBeyondWhitespace(before, after); r.Stale {
-				stale++
-				continue
-			}
+		before, err := textOf(r.Version)
+		if err != nil {
+			return 0, 0, err
 		}
-		approved++
+		after, err := textOf(d.Version)
+		if err != nil {
+			return 0, 0, err
+		}
+		r.Stale = docket.ChangedBeyondWhitespace(before, after)
 	}
+	approved, stale = docket.CountApprovals(lc.Reviewers, d.OwnerID, rules)
 	return approved, stale, nil
 }
 

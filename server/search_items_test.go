@@ -20,6 +20,7 @@ import (
 // owner records the decision with summary.
 func decide(owner, reviewer *client, doc, summary string) {
 	base := "/api/docs/" + doc
+	owner.setRules(owner.must(http.StatusOK, "GET", base, nil).str("spaceId"), relaxedRules)
 	owner.must(http.StatusOK, "POST", base+"/transition", map[string]any{
 		"to": "review", "due": rfc3339(time.Now().Add(7 * 24 * time.Hour)), "reviewers": []string{reviewer.id()},
 	})
@@ -129,6 +130,7 @@ func TestSearchCatchUpEvents(t *testing.T) {
 	e := newEnv(t)
 	olga, bob := e.signup("Olga"), e.signup("Bob")
 	eng := olga.createSpace("eng")
+	olga.setRules(eng, relaxedRules)
 	olga.addMember(eng, bob, docket.RoleCommenter)
 	doc := olga.createDoc(eng, "Caching plan", "Use a write-through cache.")
 	gone := olga.createDoc(eng, "Old notes", "Nothing of wombats here.")
