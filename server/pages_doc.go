@@ -343,6 +343,18 @@ func (d *docPage) rules() docket.DecisionRules {
 	return *d.Space.Rules
 }
 
+// OwnerMayReview reports whether the space lets the owner be a reviewer.
+func (d *docPage) OwnerMayReview() bool { return d.rules().OwnerMayApprove }
+
+// MinLastCall is the shortest last call of the space in words, "" if
+// there is no minimum.
+func (d *docPage) MinLastCall() string {
+	if min := d.rules().MinLastCall(); min > 0 {
+		return docket.FormatDuration(min)
+	}
+	return ""
+}
+
 // eveningAfter is 17:00 in loc on the day of t, or on the next day if t
 // is later than that.
 func eveningAfter(t time.Time, loc *time.Location) time.Time {

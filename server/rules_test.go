@@ -348,3 +348,63 @@ func TestRulesSettings(t *testing.T) {
 		t.Fatalf("rules after a restart = %s; want %s", got, want)
 	}
 }
+
+// TestRulesPages changes the rules on the space settings page and shows
+// on the document page what the rules make of it: a stale approval, the
+// banner of an edit after the decision, the amend form and round 1 kept.
+func TestRulesPages(t *testing.T) {
+	w := newRulesWorld(t)
+	settings := "/s/eng/settings"
+	page := w.ada.pageOK(settings)
+	page.has(t, `<h2 id="rules-h">Decision rules</h2>`, `name="minLastCallDays" type="number" min="0" max="366" step="any" required value="7"`,
+		`name="minApprovals" type="number" min="0" max="50" step="1" required value="1"`,
+		`name="requireLastCall" value="on" checked>`, `name="approvalsResetOnChange" value="on" checked>`)
+	page.hasNot(t, `name="ownerMayApprove" value="on" checked>`)
+	for _, tc := range []struct{ days, approvals, msg string }{
+		{"-1", "1", "The minimum last call must be a number of days from 0 to 366."},
+		{"a week", "1", "The minimum last call must be a number of days from 0 to 366."},
+		{"NaN", "1", "The minimum last call must be a number of days from 0 to 366."},
+		{"7", "1.5", "The minimum number of approvals must be a whole number from 0 to 50."},
+		{"7", "99", "The minimum number of approvals must be a whole number from 0 to 50."},
+	} {
+		p := w.ada.submit(settings, settings+"/rules", formValues("minLastCallDays", tc.days, "minApprovals", tc.approvals, "requireLastCall", "on"))
+		if p.status != http.StatusBadRequest {
+			t.Fatalf("rules %s days, %s approvals = %d; want 400", tc.days, tc.approvals, p.status)
+		}
+		p.has(t, tc.msg, `value="`+tc.days+`"`)
+	}
+	if p := w.olga.submit("/s/eng", settings+"/rules", formValues("minLastCallDays", "0", "minApprovals", "0")); p.status != http.StatusForbidden {
+		t.Fatalf("rules by an editor = %d; want 403", p.status)
+	}
+	w.ada.submit(settings, settings+"/rules", formValues("minLastCallDays", "0.5", "minApprovals", "1", "approvalsResetOnChange", "on")).
+		mustSeeOther(t, settings+"?done=rules")
+	want := `{"minLastCallSeconds":43200,"requireLastCall":false,"minApprovals":1,"ownerMayApprove":false,"approvalsResetOnChange":true}`
+	if got := strings.TrimSpace(string(w.bob.must(http.StatusOK, "GET", "/api/spaces/eng/rules", nil).raw)); got != want {
+		t.Fatalf("rules saved by the form = %s; want %s", got, want)
+	}
+	w.ada.pageOK(settings+"?done=rules").has(t, "The decision rules are saved.", `value="0.5"`)
+
+	// A stale approval, on the document page.
+	d := "/d/" + w.doc
+	w.move(http.StatusOK, map[string]any{"to": "review", "due": w.due(48 * time.Hour), "reviewers": []string{w.bob.id()}})
+	w.olga.pageOK(d).hasNot(t, `name="reviewers" value="`+w.olga.id()+`"`) // the owner is not offered as a reviewer
+	w.bob.must(http.StatusCreated, "POST", w.base+"/reviews", map[string]any{"verdict": "approve"})
+	w.edit(t, w.text+"\nMore.\n")
+	w.olga.pageOK(d).has(t, `approved version 1, 1 change since: <a href="`+d+`/history?from=1&amp;to=2#diff-h">see them</a>; it does not count`)
+	w.bob.must(http.StatusCreated, "POST", w.base+"/reviews", map[string]any{"verdict": "approve"})
+	w.move(http.StatusOK, map[string]any{"to": "accepted", "decision": map[string]any{"summary": "Ship."}})
+	w.olga.pageOK(d).hasNot(t, "amended-banner", "stale-approval")
+
+	// Edited after the decision: the banner, and the amend form.
+	w.edit(t, w.text+"\nTypo.\n")
+	page = w.bob.pageOK(d)
+	page.has(t, `<p class="amended-banner" role="note"><strong>Edited after the decision:</strong> 1 change, <a href="`+d+`/history?from=2&amp;to=3#diff-h">see them</a>.</p>`)
+	page.hasNot(t, `id="amend-h"`)
+	page = w.olga.pageOK(d)
+	page.has(t, `<h3 id="amend-h">Amend: open round 2</h3>`, `<input type="hidden" name="amend" value="true">`)
+	p := w.olga.submit(d, d+"/transition", formValues("to", "review", "amend", "true", "reviewers", w.bob.id(), "due", w.clock.Now().Add(72*time.Hour).Format("2006-01-02T15:04")))
+	p.mustSeeOther(t, d+"#review")
+	page = w.bob.pageOK(d)
+	page.has(t, "<h3>Earlier rounds</h3>", "Round 1: <strong>Accepted</strong> by Olga", `<span class="decision-summary">Ship.</span>`, `href="`+d+`/minutes?record=`)
+	page.hasNot(t, "amended-banner")
+}
