@@ -66,6 +66,7 @@ func TestWebAppLayout(t *testing.T) {
 		return rest[:strings.IndexByte(rest, '"')]
 	}
 	api(ada, "POST", "/api/spaces", `{"slug": "eng", "name": "Engineering"}`)
+	api(ada, "PATCH", "/api/spaces/eng/rules", `{"requireLastCall": false}`) // accepted straight from review
 	api(ada, "POST", "/api/spaces/eng/members", `{"email": "bob@example.com", "role": "editor"}`)
 	api(ada, "POST", "/api/spaces/eng/members", `{"email": "carol@example.com", "role": "viewer"}`)
 	// A long name, for the header and the people list on a phone.
