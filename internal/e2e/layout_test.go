@@ -45,17 +45,7 @@ func TestWebAppLayout(t *testing.T) {
 	carol.signup()
 
 	// The data, through the API in Ada's and Bob's windows.
-	api := func(p *person, method, path string, body string) string {
-		t.Helper()
-		js := fmt.Sprintf(`fetch(%q, {method: %q, headers: {"Content-Type": "application/json"}, body: %s})
-			.then(async r => r.status + " " + await r.text())`, path, method, bodyJS(body))
-		got := eval[string](p, js)
-		if !strings.HasPrefix(got, "20") {
-			t.Fatalf("%s %s: %s", method, path, got)
-		}
-		_, text, _ := strings.Cut(got, " ")
-		return text
-	}
+	api := (*person).api
 	id := func(jsonText string) string {
 		t.Helper()
 		i := strings.Index(jsonText, `"id":"`)

@@ -1,0 +1,56 @@
+package e2e_test
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"testing"
+)
+
+// api sends a request from the person's window (with their session) and
+// returns the answer's body; anything but a 2xx fails the test.
+func (p *person) api(method, path, body string) string {
+	p.t.Helper()
+	js := fmt.Sprintf(`fetch(%q, {method: %q, headers: {"Content-Type": "application/json"}, body: %s})
+		.then(async r => r.status + " " + await r.text())`, path, method, bodyJS(body))
+	got := eval[string](p, js)
+	if !strings.HasPrefix(got, "20") {
+		p.t.Fatalf("%s %s: %s", method, path, got)
+	}
+	_, text, _ := strings.Cut(got, " ")
+	return text
+}
+
+// TestWebAppAmended: a document edited after its decision shows the
+// banner with the number of changes, and its link opens the diff since
+// the decision.
+func TestWebAppAmended(t *testing.T) {
+	s := newSite(t)
+	b := browser(t)
+	shots := shotDir(t)
+	ada, bob := s.person(b, "Ada", shots), s.person(b, "Bob", shots)
+	ada.signup()
+	bob.signup()
+	ada.api("POST", "/api/spaces", `{"slug": "eng", "name": "Engineering"}`)
+	ada.api("POST", "/api/spaces/eng/members", `{"email": "bob@example.com", "role": "editor"}`)
+	ada.api("PATCH", "/api/spaces/eng/rules", `{"requireLastCall": false}`)
+	created := ada.api("POST", "/api/docs", `{"space": "eng", "kind": "rfc", "body": "# Backups\n\nNightly, kept for a month.\n"}`)
+	doc := strings.Split(strings.SplitN(created, `"id":"`, 2)[1], `"`)[0]
+	due := time.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339)
+	ada.api("POST", "/api/docs/"+doc+"/transition", `{"to": "review", "due": "`+due+`", "reviewers": ["bob@example.com"]}`)
+	bob.api("POST", "/api/docs/"+doc+"/reviews", `{"verdict": "approve"}`)
+	ada.api("POST", "/api/docs/"+doc+"/transition", `{"to": "accepted", "decision": {"summary": "Nightly it is."}}`)
+	ada.api("POST", "/api/docs/"+doc+"/edits", `{"version": 1, "body": "# Backups\n\nNightly, kept for a month.\n\nRestores are tested weekly.\n"}`)
+
+	bob.openDoc(doc)
+	bob.waitJS(contains(".amended-banner", "Edited after the decision: 1 change, see them."), wait)
+	bob.screenshot("banner", true)
+	if got := bob.text("#review .reviewers"); !strings.Contains(got, "Approved") || strings.Contains(got, "does not count") {
+		t.Errorf("reviewers of the decided document = %q; want Bob approved, without a stale note", got)
+	}
+	bob.click(".amended-banner a")
+	bob.waitJS(`location.pathname.endsWith("/history") && location.search === "?from=1&to=2"`, wait)
+	bob.waitJS(contains("main", "Restores are tested weekly."), wait)
+	bob.screenshot("diff")
+}
