@@ -53,6 +53,19 @@ func findLifecycle(tx *bolt.Tx, docID string) (*docket.Lifecycle, error) {
 	return &lc, nil
 }
 
+// putLifecycle stores a document's lifecycle without what reads fill in.
+func putLifecycle(tx *bolt.Tx, docID string, lc *docket.Lifecycle) error {
+	rec := *lc
+	rec.Amended, rec.ChangesSinceDecision = false, 0
+	rec.Reviewers = make([]*docket.Reviewer, len(lc.Reviewers))
+	for i, r := range lc.Reviewers {
+		c := *r
+		c.ChangesSince, c.Stale = 0, false
+		rec.Reviewers[i] = &c
+	}
+	return putJSON(tx.Bucket(bucketLifecycles), []byte(docID), &rec)
+}
+
 // describeLifecycle fills in what a read of lc shows about d at its
 // current version: whether it changed after its decision, and how each
 // reviewer's verdict stands against the text.
@@ -382,7 +395,7 @@ func (s *DecisionService) Transition(ctx context.Context, docID string, t docket
 				Round: lc.Round,
 			}
 		}
-		if err := putJSON(tx.Bucket(bucketLifecycles), []byte(d.ID), lc); err != nil {
+		if err := putLifecycle(tx, d.ID, lc); err != nil {
 			return nil, err
 		}
 		d.Status, d.UpdatedAt = t.To, now
@@ -408,7 +421,7 @@ func (s *DecisionService) Transition(ctx context.Context, docID string, t docket
 			if lc.Decision.MinutesID, err = s.minutes.freeze(tx, d, t.To, now); err != nil {
 				return nil, err
 			}
-			if err := putJSON(tx.Bucket(bucketLifecycles), []byte(d.ID), lc); err != nil {
+			if err := putLifecycle(tx, d.ID, lc); err != nil {
 				return nil, err
 			}
 		}
@@ -517,7 +530,7 @@ func (s *DecisionService) AddReview(ctx context.Context, rc docket.ReviewCreate)
 		}
 		if me != nil && (rc.Verdict != docket.VerdictComment || me.Verdict == "") {
 			me.Verdict, me.VerdictAt, me.Version = rc.Verdict, now, d.Version
-			if err := putJSON(tx.Bucket(bucketLifecycles), []byte(d.ID), lc); err != nil {
+			if err := putLifecycle(tx, d.ID, lc); err != nil {
 				return nil, err
 			}
 			s.db.notify(tx, docket.Change{Kind: docket.ChangeMeta, DocID: d.ID, SpaceID: d.SpaceID})
