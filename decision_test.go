@@ -67,6 +67,31 @@ func TestCheckTransitionMatrix(t *testing.T) {
 	}
 }
 
+// transitionCase is a state, a transition and the error code and part of
+// the message [docket.CheckTransition] should answer.
+type transitionCase struct {
+	name     string
+	st       docket.TransitionState
+	tr       docket.Transition
+	wantCode string // "" for allowed
+	wantMsg  string
+}
+
+func checkTransitions(t *testing.T, cases []transitionCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := docket.CheckTransition(tc.st, tc.tr)
+			if got := docket.ErrorCode(err); got != tc.wantCode {
+				t.Fatalf("CheckTransition = %v (code %q); want code %q", err, got, tc.wantCode)
+			}
+			if got := docket.ErrorMessage(err); !strings.Contains(got, tc.wantMsg) {
+				t.Fatalf("CheckTransition message = %q; want it to contain %q", got, tc.wantMsg)
+			}
+		})
+	}
+}
+
 // TestCheckTransitionRules checks the preconditions: deadlines, reviewers,
 // concerns, the end of the last call, approvals, summaries and the
 // superseding document.
@@ -81,13 +106,7 @@ func TestCheckTransitionRules(t *testing.T) {
 		f(&st)
 		return st
 	}
-	for _, tc := range []struct {
-		name     string
-		st       docket.TransitionState
-		tr       docket.Transition
-		wantCode string // "" for allowed
-		wantMsg  string
-	}{
+	checkTransitions(t, []transitionCase{
 		{"unknown status", review, docket.Transition{To: "merged"}, docket.EINVALID, `Unknown status "merged"`},
 		{"empty status", review, docket.Transition{}, docket.EINVALID, "Unknown status"},
 
@@ -168,17 +187,7 @@ func TestCheckTransitionRules(t *testing.T) {
 			docket.Transition{To: docket.StatusSuperseded}, docket.EINVALID, "supersededBy"},
 		{"supersede", docket.TransitionState{From: docket.StatusAccepted, Now: now},
 			docket.Transition{To: docket.StatusSuperseded, SupersededBy: "newdoc"}, "", ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := docket.CheckTransition(tc.st, tc.tr)
-			if got := docket.ErrorCode(err); got != tc.wantCode {
-				t.Fatalf("CheckTransition = %v (code %q); want code %q", err, got, tc.wantCode)
-			}
-			if got := docket.ErrorMessage(err); !strings.Contains(got, tc.wantMsg) {
-				t.Fatalf("CheckTransition message = %q; want it to contain %q", got, tc.wantMsg)
-			}
-		})
-	}
+	})
 }
 
 // TestCheckTransitionSpaceRules checks the rules a space sets, each by a
@@ -197,13 +206,7 @@ func TestCheckTransitionSpaceRules(t *testing.T) {
 		return st
 	}
 	accept := docket.Transition{To: docket.StatusAccepted, Summary: "Ship."}
-	for _, tc := range []struct {
-		name     string
-		st       docket.TransitionState
-		tr       docket.Transition
-		wantCode string // "" for allowed
-		wantMsg  string
-	}{
+	checkTransitions(t, []transitionCase{
 		{"owner as reviewer", draft, docket.Transition{To: docket.StatusReview, Due: now.Add(day), Reviewers: []string{"bob", "olga"}},
 			docket.ECONFLICT, "The owner cannot be a reviewer of their own document."},
 		{"owner as reviewer when allowed", with(draft, func(s *docket.TransitionState) { s.Rules.OwnerMayApprove = true }),
@@ -243,17 +246,7 @@ func TestCheckTransitionSpaceRules(t *testing.T) {
 		{"accepted to review without amending", with(draft, func(s *docket.TransitionState) { s.From = docket.StatusAccepted }),
 			docket.Transition{To: docket.StatusReview, Due: now.Add(day)},
 			docket.ECONFLICT, "An accepted document cannot move to review; amend it to open a new round."},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := docket.CheckTransition(tc.st, tc.tr)
-			if got := docket.ErrorCode(err); got != tc.wantCode {
-				t.Fatalf("CheckTransition = %v (code %q); want code %q", err, got, tc.wantCode)
-			}
-			if got := docket.ErrorMessage(err); !strings.Contains(got, tc.wantMsg) {
-				t.Fatalf("CheckTransition message = %q; want it to contain %q", got, tc.wantMsg)
-			}
-		})
-	}
+	})
 }
 
 func TestDecisionRulesValidate(t *testing.T) {

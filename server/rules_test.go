@@ -399,10 +399,15 @@ func TestRulesPages(t *testing.T) {
 	w.edit(t, w.text+"\nTypo.\n")
 	page = w.bob.pageOK(d)
 	page.has(t, `<p class="amended-banner" role="note"><strong>Edited after the decision:</strong> 1 change, <a href="`+d+`/history?from=2&amp;to=3#diff-h">see them</a>.</p>`)
-	page.hasNot(t, `id="amend-h"`)
+	page.hasNot(t, "Amend: open round")
 	page = w.olga.pageOK(d)
-	page.has(t, `<h3 id="amend-h">Amend: open round 2</h3>`, `<input type="hidden" name="amend" value="true">`)
-	p := w.olga.submit(d, d+"/transition", formValues("to", "review", "amend", "true", "reviewers", w.bob.id(), "due", w.clock.Now().Add(72*time.Hour).Format("2006-01-02T15:04")))
+	page.has(t, `<h3 id="move-review-h">Amend: open round 2</h3>`, `<input type="hidden" name="amend" value="true">`, "Amend and request review</button>")
+	p := w.olga.submit(d, d+"/transition", formValues("to", "review", "amend", "true", "reviewers", w.bob.id(), "due", "2001-01-01T00:00"))
+	if p.status != http.StatusBadRequest {
+		t.Fatalf("amend with a past deadline = %d; want 400", p.status)
+	}
+	p.has(t, "The deadline must be in the future.", `<h3 id="move-review-h">Amend: open round 2</h3>`, `value="2001-01-01T00:00"`)
+	p = w.olga.submit(d, d+"/transition", formValues("to", "review", "amend", "true", "reviewers", w.bob.id(), "due", w.clock.Now().Add(72*time.Hour).Format("2006-01-02T15:04")))
 	p.mustSeeOther(t, d+"#review")
 	page = w.bob.pageOK(d)
 	page.has(t, "<h3>Earlier rounds</h3>", "Round 1: <strong>Accepted</strong> by Olga", `<span class="decision-summary">Ship.</span>`, `href="`+d+`/minutes?record=`)
