@@ -24,7 +24,8 @@ func (p *person) api(method, path, body string) string {
 
 // TestWebAppAmended: a document edited after its decision shows the
 // banner with the number of changes, and its link opens the diff since
-// the decision.
+// the decision; the owner amends it with the page's form, which opens
+// round 2 and keeps round 1.
 func TestWebAppAmended(t *testing.T) {
 	s := newSite(t)
 	b := browser(t)
@@ -53,4 +54,12 @@ func TestWebAppAmended(t *testing.T) {
 	bob.waitJS(`location.pathname.endsWith("/history") && location.search === "?from=1&to=2"`, wait)
 	bob.waitJS(contains("main", "Restores are tested weekly."), wait)
 	bob.screenshot("diff")
+
+	ada.openDoc(doc)
+	ada.submitForm(`form:has(input[name="amend"]) button[type="submit"]`, nil)
+	ada.waitJS(statusJS+` === "Review" && `+contains("#review .earlier-decisions", "Round 1: Accepted by Ada"), wait)
+	if got := ada.text("#doc-head"); strings.Contains(got, "Edited after the decision") {
+		t.Errorf("head in round 2 = %q; want no banner", got)
+	}
+	ada.screenshot("round-2")
 }
