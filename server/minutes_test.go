@@ -32,6 +32,7 @@ func TestMinutesOfScriptedRFC(t *testing.T) {
 	doc := olga.createDoc(space, "RFC 7: Rate limits", body)
 	base := "/api/docs/" + doc
 
+	olga.setRules(space, relaxedRules) // a last call of 3 days
 	clock.Add(time.Hour)
 	olga.must(200, "POST", base+"/transition", map[string]any{
 		"to": "review", "due": rfc3339(clock.Now().Add(7 * 24 * time.Hour)), "reviewers": []string{bob.id(), carol.id()},

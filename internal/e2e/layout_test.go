@@ -46,6 +46,7 @@ func TestWebAppLayout(t *testing.T) {
 
 	// The data, through the API in Ada's and Bob's windows.
 	ada.api("POST", "/api/spaces", `{"slug": "eng", "name": "Engineering"}`)
+	ada.api("PATCH", "/api/spaces/eng/rules", `{"requireLastCall": false}`) // accepted straight from review
 	ada.api("POST", "/api/spaces/eng/members", `{"email": "bob@example.com", "role": "editor"}`)
 	ada.api("POST", "/api/spaces/eng/members", `{"email": "carol@example.com", "role": "viewer"}`)
 	// A long name, for the header and the people list on a phone.
