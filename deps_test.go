@@ -53,6 +53,7 @@ var packageLayers = map[string]string{
 	"collab":   layerAdapter, // the live hub
 	"server":   layerAdapter, // echo
 	"frontend": layerAdapter, // the embedded web app
+	"export":   layerAdapter, // the export format: files, tar.gz
 }
 
 // allowedAdapterImports are the imports between adapters that the layering

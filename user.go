@@ -25,6 +25,9 @@ type User struct {
 	Role      SiteRole  `json:"role"`
 	TimeZone  string    `json:"timeZone"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Deactivated marks an account that cannot sign in, such as one an
+	// import made for an author unknown here; it keeps the name.
+	Deactivated bool `json:"deactivated,omitempty"`
 }
 
 // IsAdmin reports whether u is a site admin. It is false for nil.

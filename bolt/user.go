@@ -293,6 +293,11 @@ func (s *UserService) Authenticate(ctx context.Context, email, password string) 
 	if len(password) > 1024 {
 		password = password[:1024]
 	}
+	if u != nil && u.Deactivated {
+		// Compare anyway, so that the answer takes as long as for others.
+		_ = bcrypt.CompareHashAndPassword(s.db.dummyHash, []byte(password))
+		return nil, docket.Errorf(docket.EFORBIDDEN, "This account is deactivated: it keeps the name of an author of imported documents and cannot sign in.")
+	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || u == nil {
 		return nil, docket.Errorf(docket.EUNAUTHORIZED, "Wrong email or password.")
 	}

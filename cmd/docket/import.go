@@ -13,6 +13,7 @@ import (
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
+	"github.com/docket-dev/docket/export"
 	"github.com/docket-dev/docket/markdown"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -33,8 +34,14 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 || *space == "" {
-		return fmt.Errorf("usage: docket import DIR --space SLUG [--as EMAIL]")
+	if len(pos) != 1 {
+		return fmt.Errorf("usage: docket import DIR [--space SLUG] [--as EMAIL]")
+	}
+	restore := export.IsExport(os.DirFS(pos[0]))
+	if restore && *space != "" {
+		return fmt.Errorf("%s is a Docket export, which brings its own spaces: leave out --space", pos[0])
+	} else if !restore && *space == "" {
+		return fmt.Errorf("usage: docket import DIR --space SLUG [--as EMAIL] (a folder of markdown files needs --space)")
 	}
 	db, err := openData(*data)
 	if err != nil {
@@ -54,6 +61,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			fmt.Fprintf(stderr, "[%d/%d] %s\n", n, total, name)
 		}
 	}
+	if restore {
+		return restoreExport(ctx, db, *data, pos[0], stdout)
+	}
 	res, err := importDir(ctx, db, pos[0], *space, *as, docket.Kind(*kind), progress, stderr)
 	if err != nil {
 		return err
@@ -63,6 +73,20 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "Imported into %s: %d created, %d updated, %d unchanged, %d skipped.\n",
 		*space, res.Created, res.Updated, res.Unchanged, res.Skipped)
+	return nil
+}
+
+// restoreExport restores the Docket export in dir and indexes it.
+func restoreExport(ctx context.Context, db *bolt.DB, dataDir, dir string, stdout io.Writer) error {
+	res, err := export.Read(docket.NewSystemContext(ctx), db, os.DirFS(dir), nil)
+	if err != nil {
+		return err
+	}
+	if err := syncIndex(ctx, db, dataDir); err != nil {
+		return fmt.Errorf("restored, but the search index could not be updated (run docket reindex): %w", err)
+	}
+	fmt.Fprintf(stdout, "Restored %d documents in %d spaces; %d unknown users became deactivated accounts.\n",
+		res.Documents, res.Spaces, res.Deactivated)
 	return nil
 }
 
