@@ -1,12 +1,12 @@
 package docket
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/json"
 	"fmt"
+	"regexp"
 )
 
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
@@ -108,26 +108,26 @@ type Restorer interface {
 	RestoreDocument(ctx context.Context, rec *DocumentRecord, ids map[string]string) (*Document, error)
 }
 
+// quotedID matches a JSON string that could be an id (see [ValidID]):
+// ids need no escaping, so the string is exactly the id.
+var quotedID = regexp.MustCompile(`"[a-z0-9]{1,32}"`)
+
 // RemapIDs returns a copy of v in which every JSON string and object key
 // equal to a key of ids is replaced by its value, wherever it appears:
 // ids name users, spaces, documents and the like in any field, including
-// fields added later. The text of ops (values under an "op" key) is left
-// alone.
+// fields added later and raw JSON such as an event's data, whose order is
+// kept. Only whole strings are replaced, never part of a text.
 func RemapIDs[T any](v *T, ids map[string]string) (*T, error) {
-	tree, err := toTree(v)
+	data, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	tree = mapStrings(tree, func(s string) string {
-		if to, ok := ids[s]; ok {
-			return to
+	data = quotedID.ReplaceAllFunc(data, func(q []byte) []byte {
+		if to, ok := ids[string(q[1:len(q)-1])]; ok {
+			return []byte(`"` + to + `"`)
 		}
-		return s
+		return q
 	})
-	data, err := json.Marshal(tree)
-	if err != nil {
-		return nil, err
-	}
 	out := new(T)
 	if err := json.Unmarshal(data, out); err != nil {
 		return nil, fmt.Errorf("remap ids: %w", err)
@@ -135,49 +135,16 @@ func RemapIDs[T any](v *T, ids map[string]string) (*T, error) {
 	return out, nil
 }
 
-// ReferencedStrings calls fn for every JSON string and object key of v
-// (except in ops, as [RemapIDs]).
-func ReferencedStrings(v any, fn func(string)) error {
-	tree, err := toTree(v)
-	if err != nil {
-		return err
-	}
-	mapStrings(tree, func(s string) string { fn(s); return s })
-	return nil
-}
-
-func toTree(v any) (any, error) {
+// ReferencedIDs returns every JSON string of v, value or key, that could
+// be an id, in order of appearance.
+func ReferencedIDs(v any) ([]string, error) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var tree any
-	if err := dec.Decode(&tree); err != nil {
-		return nil, err
+	var out []string
+	for _, q := range quotedID.FindAll(data, -1) {
+		out = append(out, string(q[1:len(q)-1]))
 	}
-	return tree, nil
-}
-
-// mapStrings replaces the strings and keys of a decoded JSON tree by f's.
-func mapStrings(tree any, f func(string) string) any {
-	switch t := tree.(type) {
-	case string:
-		return f(t)
-	case []any:
-		for i, e := range t {
-			t[i] = mapStrings(e, f)
-		}
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, e := range t {
-			if k != "op" {
-				e = mapStrings(e, f)
-			}
-			out[f(k)] = e
-		}
-		return out
-	}
-	return tree
+	return out, nil
 }

@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,8 +17,8 @@ var (
 	_ docket.Restorer = (*DB)(nil)
 )
 
-// ExportSpace implements [docket.Exporter]. The documents are in order
-// of creation.
+// ExportSpace implements [docket.Exporter]. The members and the
+// documents are in order of joining and of creation.
 func (db *DB) ExportSpace(ctx context.Context, idOrSlug string) (*docket.SpaceRecord, []string, error) {
 	var rec *docket.SpaceRecord
 	var ids []string
@@ -33,8 +34,15 @@ func (db *DB) ExportSpace(ctx context.Context, idOrSlug string) (*docket.SpaceRe
 			if err := json.Unmarshal(v, &m); err != nil {
 				return fmt.Errorf("decode member %s/%s: %w", sp.ID, userID, err)
 			}
-			rec.Members = append(rec.Members, &docket.Member{SpaceID: sp.ID, UserID: string(userID), Role: m.Role, AddedAt: m.AddedAt})
+			mem := &docket.Member{SpaceID: sp.ID, UserID: string(userID), Role: m.Role, AddedAt: m.AddedAt}
+			if u, err := findUser(tx, mem.UserID); err == nil {
+				mem.Name, mem.Email = u.Name, u.Email
+			}
+			rec.Members = append(rec.Members, mem)
 		}
+		slices.SortStableFunc(rec.Members, func(a, b *docket.Member) int {
+			return cmp.Or(a.AddedAt.Compare(b.AddedAt), cmp.Compare(a.Email, b.Email))
+		})
 		var docs []*docket.Document
 		for docID := range prefixed(tx.Bucket(bucketSpaceDocs), sp.ID) {
 			d, err := findDoc(tx, string(docID))

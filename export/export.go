@@ -32,10 +32,9 @@ type Manifest struct {
 
 // User is a user as an export names them.
 type User struct {
-	ID          string `json:"id"`
-	Name        string `json:"name"`
-	Email       string `json:"email"`
-	Deactivated bool   `json:"deactivated,omitempty"`
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Email string `json:"email"`
 }
 
 // Space is a space of an export and the file of its record.
@@ -77,11 +76,11 @@ func Write(ctx context.Context, src docket.Exporter, spaces []string, dst Sink, 
 	}
 	refs := map[string]bool{}
 	collect := func(v any) error {
-		return docket.ReferencedStrings(v, func(s string) {
-			if len(s) == 16 && docket.ValidID(s) {
-				refs[s] = true
-			}
-		})
+		ids, err := docket.ReferencedIDs(v)
+		for _, id := range ids {
+			refs[id] = true
+		}
+		return err
 	}
 	emails := map[string]string{}
 	email := func(id string) (string, error) {
@@ -132,7 +131,7 @@ func Write(ctx context.Context, src docket.Exporter, spaces []string, dst Sink, 
 		return nil, err
 	}
 	for _, u := range users {
-		m.Users = append(m.Users, &User{ID: u.ID, Name: u.Name, Email: u.Email, Deactivated: u.Deactivated})
+		m.Users = append(m.Users, &User{ID: u.ID, Name: u.Name, Email: u.Email})
 	}
 	slices.SortFunc(m.Users, func(a, b *User) int { return strings.Compare(a.Email, b.Email) })
 	return m, putJSON(dst, "manifest.json", m)
