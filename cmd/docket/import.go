@@ -185,13 +185,7 @@ func importFile(ctx context.Context, docs *bolt.DocumentService, space, path, re
 	if err != nil {
 		return false, false, err
 	}
-	title := fm.Title
-	if title == "" {
-		title = markdown.Title(body)
-	}
-	if title == "" {
-		title = strings.TrimSuffix(filepath.Base(rel), filepath.Ext(rel))
-	}
+	title := markdown.ImportTitle(body, rel)
 	tags, err := docket.CleanTags(fm.Tags)
 	if err != nil {
 		return false, false, err
