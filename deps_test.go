@@ -63,6 +63,9 @@ var allowedAdapterImports = map[[2]string]string{
 	{"server", "collab"}: "the live hub is a concrete *collab.Hub that server runs its " +
 		"REST edits through, and server hands each live WebSocket to collab.Live; collab " +
 		"imports neither echo nor server",
+	{"server", "export"}: "export is the adapter-neutral writer of the export format: it " +
+		"works over docket.Exporter and docket.Restorer only and imports no other adapter, so " +
+		"the space settings download and docket export write the same files",
 }
 
 // listedPackage is what go list says about a package.
