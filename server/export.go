@@ -11,15 +11,19 @@ import (
 
 // registerExportRoutes adds the export of a space; space admins only.
 func (s *Server) registerExportRoutes(api *echo.Group) {
-	api.GET("/spaces/:slug/export.tar.gz", s.handleSpaceExport, signedIn)
+	api.GET("/spaces/:id/export.tar.gz", s.handleSpaceExport, signedIn)
 }
 
 // handleSpaceExport serves GET /s/:slug/export.tar.gz and GET
-// /api/spaces/:slug/export.tar.gz: the export of the space (docs/EXPORT.md)
+// /api/spaces/:id/export.tar.gz (id or slug): the export of the space (docs/EXPORT.md)
 // as a gzip-compressed tar, streamed; admins of the space only.
 func (s *Server) handleSpaceExport(c echo.Context) error {
 	ctx := c.Request().Context()
-	sp, err := s.svc.Spaces.FindSpace(ctx, c.Param("slug"))
+	ref := c.Param("slug")
+	if ref == "" {
+		ref = c.Param("id")
+	}
+	sp, err := s.svc.Spaces.FindSpace(ctx, ref)
 	if err != nil {
 		return err
 	}
