@@ -86,7 +86,8 @@ type UserService interface {
 	// site admin. Returns ENOTFOUND, EINVALID.
 	UpdateUser(ctx context.Context, id string, upd UserUpdate) (*User, error)
 
-	// SetPassword replaces a user's password and ends all of their sessions.
+	// SetPassword replaces a user's password and ends all of their sessions;
+	// a deactivated account is active again.
 	// Returns ENOTFOUND, EINVALID.
 	SetPassword(ctx context.Context, id, password string) error
 }

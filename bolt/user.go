@@ -239,7 +239,8 @@ func (s *UserService) UpdateUser(ctx context.Context, id string, upd docket.User
 }
 
 // SetPassword implements [docket.UserService]. Every session of the user
-// ends, so a stolen cookie dies with the old password.
+// ends, so a stolen cookie dies with the old password. A deactivated
+// account is active again.
 func (s *UserService) SetPassword(ctx context.Context, id, password string) error {
 	if err := docket.CheckPassword(password); err != nil {
 		return err
@@ -258,6 +259,7 @@ func (s *UserService) SetPassword(ctx context.Context, id, password string) erro
 			return err
 		}
 		u.PasswordHash = hash
+		u.Deactivated = false // an imported author's account, brought back
 		if err := putJSON(tx.Bucket(bucketUsers), []byte(id), u); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/bolt"
 	"github.com/docket-dev/docket/export"
 )
 
@@ -102,4 +104,36 @@ func TestSpaceExportDownload(t *testing.T) {
 	if r := e.client().do("GET", "/api/spaces/eng/export.tar.gz", nil); r.status != http.StatusUnauthorized {
 		t.Errorf("anonymous GET export = %d; want 401", r.status)
 	}
+}
+
+// TestDeactivatedSignIn: the account an import makes for an unknown
+// author cannot sign in, with a message that says why, until an admin
+// sets its password.
+func TestDeactivatedSignIn(t *testing.T) {
+	e := newEnv(t)
+	e.signup("Ada")
+	sys := docket.NewSystemContext(context.Background())
+	cy, err := e.db.RestoreUser(sys, &docket.User{Name: "Cy Twombly", Email: "cy@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cy.Deactivated || cy.Name != "Cy Twombly" {
+		t.Fatalf("restored user = %+v; want Cy Twombly, deactivated", cy)
+	}
+	login := map[string]string{"email": "cy@example.com", "password": ""}
+	r := e.client().must(http.StatusForbidden, "POST", "/api/auth/login", login)
+	if msg, _ := r.body["error"].(map[string]any)["message"].(string); !strings.Contains(msg, "deactivated") {
+		t.Errorf("API sign-in message = %q; want it to say the account is deactivated", msg)
+	}
+	p := e.client().submit("/login", "/login", formValues("email", "cy@example.com", "password", "anything at all"))
+	if p.status != http.StatusForbidden {
+		t.Fatalf("page sign-in = %d; want 403", p.status)
+	}
+	p.has(t, `role="alert"`, "This account is deactivated")
+
+	if err := bolt.NewUserService(e.db).SetPassword(sys, cy.ID, "correct horse Cy"); err != nil {
+		t.Fatal(err)
+	}
+	login["password"] = "correct horse Cy"
+	e.client().must(http.StatusOK, "POST", "/api/auth/login", login)
 }
