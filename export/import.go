@@ -46,8 +46,9 @@ func readJSON(fsys fs.FS, name string, v any) error {
 // Read restores the export in fsys through dst: users matched by email
 // (an unknown one becomes a deactivated account that keeps the name),
 // then each space and each document with new ids and their original
-// times and versions. step, if not nil, is called before each document.
-func Read(ctx context.Context, dst docket.Restorer, fsys fs.FS, step func(path string)) (*Result, error) {
+// times and versions. progress, if not nil, is called with the number of
+// documents, and what it returns before each document with its path.
+func Read(ctx context.Context, dst docket.Restorer, fsys fs.FS, progress func(total int) func(path string)) (*Result, error) {
 	m, err := readManifest(fsys)
 	if err != nil {
 		return nil, err
@@ -87,13 +88,15 @@ func Read(ctx context.Context, dst docket.Restorer, fsys fs.FS, step func(path s
 		ids[rec.Space.ID] = sp.ID
 		res.Spaces++
 	}
+	step := func(string) {}
+	if progress != nil {
+		step = progress(len(m.Documents))
+	}
 	for _, e := range m.Documents {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		if step != nil {
-			step(e.Path)
-		}
+		step(e.Path)
 		var rec docket.DocumentRecord
 		if err := readJSON(fsys, e.Record, &rec); err != nil {
 			return res, err

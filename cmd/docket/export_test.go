@@ -216,6 +216,35 @@ func TestExportImportRoundTrip(t *testing.T) {
 	}
 	defer dst.Close()
 	sys := docket.NewSystemContext(ctx)
+	// The history replays, the threads find their anchors, and the
+	// document takes new edits where it left off.
+	docs := bolt.NewDocumentService(dst)
+	list, _, err := docs.FindDocuments(sys, docket.DocumentFilter{Space: "rfcs"})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("imported documents: %v %v", list, err)
+	}
+	d, err := docs.FindDocumentByID(sys, list[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v1, err := docs.DocumentAt(sys, d.ID, 1); err != nil || !strings.HasPrefix(d.Body, v1) || v1 == d.Body {
+		t.Errorf("version 1 = %q, %v; want the first text, a prefix of %q", v1, err, d.Body)
+	}
+	if d.Version != 3 || d.Status != docket.StatusAccepted || d.Decision == nil {
+		t.Errorf("imported document = v%d %s decision %v; want v3, accepted with its decision", d.Version, d.Status, d.Decision)
+	}
+	ths, err := bolt.NewThreadService(dst, markdown.New(markdown.Options{}), markdown.Mentions).FindThreads(sys, d.ID, docket.ThreadFilter{})
+	if err != nil || len(ths) != 3 {
+		t.Fatalf("imported threads = %d, %v; want 3", len(ths), err)
+	}
+	body := "# Shared cache\n\n" + d.Body
+	ada, err := bolt.NewUserService(dst).FindUserByEmail(sys, "ada@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := docs.EditDocument(docket.NewContextWithUser(ctx, ada), d.ID, docket.Edit{Version: d.Version, Body: &body}); err != nil {
+		t.Errorf("editing the imported document: %v", err)
+	}
 	cy, err := bolt.NewUserService(dst).FindUserByEmail(sys, "cy@example.com")
 	if err != nil {
 		t.Fatal(err)

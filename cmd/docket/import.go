@@ -38,8 +38,8 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("usage: docket import DIR [--space SLUG] [--as EMAIL]")
 	}
 	restore := export.IsExport(os.DirFS(pos[0]))
-	if restore && *space != "" {
-		return fmt.Errorf("%s is a Docket export, which brings its own spaces: leave out --space", pos[0])
+	if restore && (*space != "" || *as != "") {
+		return fmt.Errorf("%s is a Docket export, which brings its own spaces and authors: leave out --space and --as", pos[0])
 	} else if !restore && *space == "" {
 		return fmt.Errorf("usage: docket import DIR --space SLUG [--as EMAIL] (a folder of markdown files needs --space)")
 	}
@@ -62,7 +62,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	if restore {
-		return restoreExport(ctx, db, *data, pos[0], stdout)
+		return restoreExport(ctx, db, *data, pos[0], progress, stdout)
 	}
 	res, err := importDir(ctx, db, pos[0], *space, *as, docket.Kind(*kind), progress, stderr)
 	if err != nil {
@@ -77,8 +77,8 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 // restoreExport restores the Docket export in dir and indexes it.
-func restoreExport(ctx context.Context, db *bolt.DB, dataDir, dir string, stdout io.Writer) error {
-	res, err := export.Read(docket.NewSystemContext(ctx), db, os.DirFS(dir), nil)
+func restoreExport(ctx context.Context, db *bolt.DB, dataDir, dir string, progress func(int) func(string), stdout io.Writer) error {
+	res, err := export.Read(docket.NewSystemContext(ctx), db, os.DirFS(dir), progress)
 	if err != nil {
 		return err
 	}
