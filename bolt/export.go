@@ -122,19 +122,13 @@ func (db *DB) ExportDocument(ctx context.Context, id string) (*docket.DocumentRe
 // exportThreads returns a document's threads in order, each with its
 // anchor as made and its comments.
 func exportThreads(tx *bolt.Tx, docID string) ([]*docket.Thread, error) {
-	var recs []*threadRecord
-	for threadID := range prefixed(tx.Bucket(bucketDocThreads), docID) {
-		th, err := findThread(tx, string(threadID))
-		if err != nil {
-			return nil, err
-		}
-		recs = append(recs, th)
+	recs, err := docThreads(tx, docID)
+	if err != nil {
+		return nil, err
 	}
-	slices.SortFunc(recs, func(a, b *threadRecord) int { return int(a.Seq) - int(b.Seq) })
 	out := []*docket.Thread{}
 	for _, rec := range recs {
 		th := rec.Thread
-		var err error
 		if th.Comments, err = threadComments(tx, th.ID); err != nil {
 			return nil, err
 		}
