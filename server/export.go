@@ -9,11 +9,6 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// registerExportRoutes adds the export of a space; space admins only.
-func (s *Server) registerExportRoutes(api *echo.Group) {
-	api.GET("/spaces/:id/export.tar.gz", s.handleSpaceExport, signedIn)
-}
-
 // handleSpaceExport serves GET /s/:slug/export.tar.gz and GET
 // /api/spaces/:id/export.tar.gz (id or slug): the export of the space (docs/EXPORT.md)
 // as a gzip-compressed tar, streamed; admins of the space only.
