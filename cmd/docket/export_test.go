@@ -252,6 +252,14 @@ func TestExportImportRoundTrip(t *testing.T) {
 	if !cy.Deactivated || cy.Name != "Cy Twombly" {
 		t.Errorf("Cy after the import = %+v; want a deactivated account named Cy Twombly", cy)
 	}
+	dst.Close()
+	out.Reset()
+	if err := run(ctx, []string{"user", "list", "--data", dstData}, nil, &out, &out); err != nil || !regexp.MustCompile(`Cy Twombly +cy@example.com +member \(deactivated\)`).MatchString(out.String()) {
+		t.Errorf("docket user list: %v\n%s\nwant Cy shown as deactivated", err, out.String())
+	}
+	if err := dst.Open(); err != nil {
+		t.Fatal(err)
+	}
 	_, err = bolt.NewUserService(dst).Authenticate(ctx, "cy@example.com", "long enough")
 	if got, want := docket.ErrorCode(err), docket.EFORBIDDEN; got != want || !strings.Contains(docket.ErrorMessage(err), "deactivated") {
 		t.Errorf("Cy signing in: %v (%s); want %s saying the account is deactivated", err, got, want)
