@@ -1,7 +1,10 @@
 package export
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -73,5 +76,36 @@ func TestReadRefuses(t *testing.T) {
 				t.Errorf("Read = %v; want an error naming %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestExtractTarGz(t *testing.T) {
+	tarOf := func(names ...string) *bytes.Buffer {
+		var buf bytes.Buffer
+		sink := NewTarSink(&buf, time.Now())
+		for _, n := range names {
+			if err := sink.Put(n, []byte("x")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := sink.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return &buf
+	}
+	dir := t.TempDir()
+	if err := ExtractTarGz(tarOf("manifest.json", "eng/a.md"), dir); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, "eng", "a.md")); err != nil || string(data) != "x" {
+		t.Errorf("eng/a.md = %q, %v", data, err)
+	}
+	for _, bad := range []string{"../evil.md", "/etc/evil", "eng/../../evil"} {
+		if err := ExtractTarGz(tarOf(bad), t.TempDir()); err == nil || !strings.Contains(err.Error(), "outside the export") {
+			t.Errorf("extracting %q: %v; want it refused", bad, err)
+		}
+	}
+	if err := ExtractTarGz(strings.NewReader("plain text"), t.TempDir()); err == nil {
+		t.Error("extracting plain text: no error")
 	}
 }

@@ -3,7 +3,10 @@ package export
 import (
 	"archive/tar"
 	"compress/gzip"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -51,4 +54,36 @@ func (t *TarSink) Close() error {
 		return err
 	}
 	return t.gz.Close()
+}
+
+// ExtractTarGz writes the regular files of a gzip-compressed tar, such as
+// a downloaded export, under dir. A name that is not a plain relative
+// path (fs.ValidPath) is refused.
+func ExtractTarGz(r io.Reader, dir string) error {
+	gz, err := gzip.NewReader(r)
+	if err != nil {
+		return fmt.Errorf("not a .tar.gz: %w", err)
+	}
+	tr := tar.NewReader(gz)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("read the tar: %w", err)
+		}
+		if hdr.Typeflag != tar.TypeReg {
+			continue
+		}
+		if !fs.ValidPath(hdr.Name) {
+			return fmt.Errorf("the tar holds a file named %q, outside the export", hdr.Name)
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", hdr.Name, err)
+		}
+		if err := DirSink(dir).Put(hdr.Name, data); err != nil {
+			return err
+		}
+	}
 }

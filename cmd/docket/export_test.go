@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -194,6 +195,18 @@ func TestExportImportRoundTrip(t *testing.T) {
 	if got, want := normalized(t, second), normalized(t, first); got != want {
 		t.Errorf("export after import differs from the first export:\n%s", lineDiff(want, got))
 	}
+	// The same export downloaded as a .tar.gz imports the same.
+	tgz, tgzData, third := filepath.Join(t.TempDir(), "rfcs.tar.gz"), t.TempDir(), t.TempDir()
+	tarDir(t, first, tgz)
+	openTestDataAt(t, dbPath(tgzData)).Close()
+	for _, args := range [][]string{{"import", tgz, "--data", tgzData}, {"export", third, "--data", tgzData}} {
+		if err := run(ctx, args, nil, &out, &out); err != nil {
+			t.Fatalf("docket %s: %v\n%s", strings.Join(args, " "), err, out.String())
+		}
+	}
+	if got, want := normalized(t, third), normalized(t, first); got != want {
+		t.Errorf("export after importing the .tar.gz differs from the first export:\n%s", lineDiff(want, got))
+	}
 
 	text, _ := readExport(t, first)
 	text2, _ := readExport(t, second)
@@ -276,4 +289,32 @@ func lineDiff(a, b string) string {
 	}
 	part := func(l []string) string { return strings.Join(l[i:min(len(l), i+8)], "\n") }
 	return fmt.Sprintf("line %d:\n--- first export\n%s\n--- second export\n%s", i+1, part(al), part(bl))
+}
+
+// tarDir writes the files under dir as a .tar.gz at file.
+func tarDir(t *testing.T, dir, file string) {
+	t.Helper()
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sink := export.NewTarSink(f, time.Now())
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		return sink.Put(filepath.ToSlash(rel), data)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Close(); err != nil {
+		t.Fatal(err)
+	}
 }

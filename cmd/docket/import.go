@@ -35,9 +35,16 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if len(pos) != 1 {
-		return fmt.Errorf("usage: docket import DIR [--space SLUG] [--as EMAIL]")
+		return fmt.Errorf("usage: docket import DIR --space SLUG [--as EMAIL], or docket import DIR|FILE.tar.gz for a Docket export")
 	}
-	restore := export.IsExport(os.DirFS(pos[0]))
+	dir := pos[0]
+	if strings.HasSuffix(dir, ".tar.gz") || strings.HasSuffix(dir, ".tgz") {
+		if dir, err = extractExport(dir); err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+	}
+	restore := export.IsExport(os.DirFS(dir))
 	if restore && (*space != "" || *as != "") {
 		return fmt.Errorf("%s is a Docket export, which brings its own spaces and authors: leave out --space and --as", pos[0])
 	} else if !restore && *space == "" {
@@ -62,9 +69,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	if restore {
-		return restoreExport(ctx, db, *data, pos[0], progress, stdout)
+		return restoreExport(ctx, db, *data, dir, progress, stdout)
 	}
-	res, err := importDir(ctx, db, pos[0], *space, *as, docket.Kind(*kind), progress, stderr)
+	res, err := importDir(ctx, db, dir, *space, *as, docket.Kind(*kind), progress, stderr)
 	if err != nil {
 		return err
 	}
@@ -74,6 +81,25 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "Imported into %s: %d created, %d updated, %d unchanged, %d skipped.\n",
 		*space, res.Created, res.Updated, res.Unchanged, res.Skipped)
 	return nil
+}
+
+// extractExport extracts a downloaded export into a new temporary
+// directory, which the caller removes.
+func extractExport(file string) (string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	dir, err := os.MkdirTemp("", "docket-import-")
+	if err != nil {
+		return "", err
+	}
+	if err := export.ExtractTarGz(f, dir); err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("%s: %w", file, err)
+	}
+	return dir, nil
 }
 
 // restoreExport restores the Docket export in dir and indexes it.
