@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -126,7 +127,7 @@ func Write(ctx context.Context, src docket.Exporter, spaces []string, dst Sink, 
 			m.Documents = append(m.Documents, e)
 		}
 	}
-	users, err := src.ExportUsers(ctx, slices.Sorted(mapKeys(refs)))
+	users, err := src.ExportUsers(ctx, slices.Sorted(maps.Keys(refs)))
 	if err != nil {
 		return nil, err
 	}
@@ -135,16 +136,6 @@ func Write(ctx context.Context, src docket.Exporter, spaces []string, dst Sink, 
 	}
 	slices.SortFunc(m.Users, func(a, b *User) int { return strings.Compare(a.Email, b.Email) })
 	return m, putJSON(dst, "manifest.json", m)
-}
-
-func mapKeys(m map[string]bool) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 var unsafeName = regexp.MustCompile(`[^a-z0-9]+`)
