@@ -223,21 +223,8 @@ func (db *DB) restoreOps(tx *bolt.Tx, docID string, ops []*docket.OpRecord) erro
 // minutes, live sessions, action items and events.
 func restoreParts(tx *bolt.Tx, d *docket.Document, rec *docket.DocumentRecord) error {
 	for _, th := range rec.Threads {
-		tr := &threadRecord{Thread: *th}
-		var err error
-		if tr.Seq, err = tx.Bucket(bucketThreads).NextSequence(); err != nil {
+		if err := putThreadRecord(tx, th, th.Comments...); err != nil {
 			return err
-		}
-		if err := putThread(tx, tr); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketDocThreads).Put(pair(d.ID, th.ID), nil); err != nil {
-			return err
-		}
-		for _, c := range th.Comments {
-			if err := putComment(tx, c, true); err != nil {
-				return err
-			}
 		}
 	}
 	for _, r := range rec.Reviews {
