@@ -136,11 +136,10 @@ func threadResolved(tx *bolt.Tx, threadID string) bool {
 	return err == nil && ok && th.Status == docket.ThreadResolved
 }
 
-// putThreadRecord stores a new thread and its first comment in the shapes
+// putThreadRecord stores a new thread and its comments in the shapes
 // the thread service reads: the thread without its comments under its id,
-// its document index, the comment, and the comment's place (1) in the
-// thread.
-func putThreadRecord(tx *bolt.Tx, th *docket.Thread, first *docket.Comment) error {
+// its document index, the comments, and their places in the thread.
+func putThreadRecord(tx *bolt.Tx, th *docket.Thread, comments ...*docket.Comment) error {
 	rec := &threadRecord{Thread: *th}
 	rec.Comments = nil
 	var err error
@@ -153,7 +152,12 @@ func putThreadRecord(tx *bolt.Tx, th *docket.Thread, first *docket.Comment) erro
 	if err := tx.Bucket(bucketDocThreads).Put(pair(th.DocID, th.ID), nil); err != nil {
 		return err
 	}
-	return putComment(tx, first, true)
+	for _, c := range comments {
+		if err := putComment(tx, c, true); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // findReviews reads a document's reviews, oldest first, with Resolved

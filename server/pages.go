@@ -502,6 +502,7 @@ func (s *Server) registerPageRoutes() {
 	e.GET("/s/:slug/new", s.handleNewDocPage, in...)
 	e.POST("/s/:slug/new", s.handleNewDocPost, post...)
 	e.GET("/s/:slug/settings", s.handleSpaceSettingsPage, in...)
+	e.GET("/s/:slug/export.tar.gz", s.handleSpaceExport, in...)
 	e.POST("/s/:slug/settings/members", s.handleMemberPost, post...)
 	e.POST("/s/:slug/settings/rules", s.handleRulesPost, post...)
 	e.POST("/s/:slug/settings/members/:user/remove", s.handleMemberRemovePost, post...)

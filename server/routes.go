@@ -30,6 +30,7 @@ func (s *Server) registerAPIRoutes(api *echo.Group) {
 	spaces.DELETE("/:id/members/:user", s.handleMemberRemove)
 	spaces.GET("/:id/rules", s.handleRulesGet)
 	spaces.PATCH("/:id/rules", s.handleRulesPatch)
+	spaces.GET("/:id/export.tar.gz", s.handleSpaceExport)
 
 	// Documents, their versions, live sessions and event stream.
 	docs := api.Group("/docs", signedIn)

@@ -74,6 +74,8 @@ type Services struct {
 	Webhooks docket.WebhookService
 	// Visits remembers the version each reader last viewed.
 	Visits docket.VisitService
+	// Export reads the records of a space for its export.
+	Export docket.Exporter
 	// Backup streams a consistent copy of the data file for
 	// GET /api/admin/backup.
 	Backup func(ctx context.Context, w io.Writer) (int64, error)
@@ -133,6 +135,8 @@ type Config struct {
 	// MaxEventStreams is how many document event streams one user may
 	// have open at once (8; more are 429).
 	MaxEventStreams int
+	// Version is the Docket version, written into exports.
+	Version string
 }
 
 // DefaultLiveConnsPerUser is the default of Config.LiveConnsPerUser: far

@@ -210,6 +210,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		LiveConnsPerUser: cfg.LiveConnsPerUser,
 		LiveWritePace:    livePace(cfg.LiveWritePace),
 		LiveObserveAck:   live.acked,
+		Version:          Version(),
 	}, server.Services{
 		Users: users, Auth: users, Spaces: spaces, Documents: bolt.NewDocumentService(db), Renderer: renderer,
 		Hub: hub, Recordings: recordings,
@@ -222,6 +223,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Inbox:     bolt.NewInboxService(db),
 		Webhooks:  hooks,
 		Visits:    bolt.NewVisitService(db),
+		Export:    db,
 		Backup:    db.Backup,
 		OnEvent:   db.OnEvent,
 		Assets:    frontend.FS(),
