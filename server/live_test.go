@@ -48,6 +48,19 @@ func twoEditors(t *testing.T, e *env, ada *client, doc string) (bob *client, a, 
 	return bob, a, b
 }
 
+// tokenSocket opens a live socket with a new API token of c, subscribed
+// to doc, and returns it with the token's id.
+func tokenSocket(e *env, c *client, doc string) (*wsClient, string) {
+	e.t.Helper()
+	bot := e.client()
+	r := c.must(201, "POST", "/api/tokens", map[string]string{"name": "bot"})
+	bot.token = r.str("token")
+	sock := bot.live()
+	sock.handshake(nil)
+	sock.subscribe(doc)
+	return sock, r.str("id")
+}
+
 // sharePresence subscribes a and then b to the presence channel ch; a is
 // asked for its presence when b joins.
 func sharePresence(a, b *wsClient, ch string) {
@@ -872,13 +885,8 @@ func TestLiveRevokedAtOnce(t *testing.T) {
 	b.quiet(200 * time.Millisecond)
 
 	// A deleted token and a sign-out: the op sent right after is refused.
-	bot := e.client()
-	r := ada.must(201, "POST", "/api/tokens", map[string]string{"name": "bot"})
-	bot.token = r.str("token")
-	tokenSock := bot.live()
-	tokenSock.handshake(nil)
-	tokenSock.subscribe(doc)
-	ada.must(204, "DELETE", "/api/tokens/"+r.str("id"), nil)
+	tokenSock, tokenID := tokenSocket(e, ada, doc)
+	ada.must(204, "DELETE", "/api/tokens/"+tokenID, nil)
 	tokenSock.op(doc, 2, 1, []any{"T"})
 	if code := tokenSock.closed(5 * time.Second); code != 1008 {
 		t.Fatalf("op after the token was deleted: closed with %d; want 1008", code)
@@ -902,15 +910,10 @@ func TestLiveSignedOutClosed(t *testing.T) {
 	cookieSock.handshake(nil)
 	cookieSock.subscribe(doc)
 
-	bot := e.client()
-	r := ada.must(201, "POST", "/api/tokens", map[string]string{"name": "bot"})
-	bot.token = r.str("token")
-	tokenSock := bot.live()
-	tokenSock.handshake(nil)
-	tokenSock.subscribe(doc)
+	tokenSock, tokenID := tokenSocket(e, ada, doc)
 
 	start := time.Now()
-	ada.must(204, "DELETE", "/api/tokens/"+r.str("id"), nil)
+	ada.must(204, "DELETE", "/api/tokens/"+tokenID, nil)
 	if code := tokenSock.closed(10 * time.Second); code != 1008 {
 		t.Fatalf("socket of a revoked token closed with %d; want 1008", code)
 	}
