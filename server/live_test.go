@@ -866,6 +866,26 @@ func TestCloseLive(t *testing.T) {
 }
 
 // Signing out, or revoking the token a socket was opened with, closes the
+// Deleting a document that is open for live editing tells its sockets at
+// once, with the doc's error, and later ops for it are refused.
+func TestLiveDocumentDeleted(t *testing.T) {
+	e, ada, doc := liveEnv(t, "abc")
+	_, a, b := twoEditors(t, e, ada, doc)
+	ada.must(204, "DELETE", "/api/docs/"+doc, nil)
+	for _, w := range []*wsClient{a, b} {
+		f := w.next()
+		// The hub says it was deleted, or a recheck that it cannot be
+		// read, whichever reaches the socket first.
+		if f.errCode() != "ERR_DOC_DOES_NOT_EXIST" || f.str("d") != doc {
+			t.Fatalf("got %v; want the document's deletion", f)
+		}
+	}
+	b.op(doc, 1, 1, []any{"x"})
+	if f := b.next(); f.errCode() != "ERR_DOC_DOES_NOT_EXIST" {
+		t.Fatalf("op on a deleted document: %v", f)
+	}
+}
+
 // Revocation takes effect on the next op, not at the next periodic
 // recheck: an op sent right after a sign-out or a deleted token is not
 // applied (the socket closes with 1008), and a removed member is cut off
