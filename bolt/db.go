@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	docket "github.com/docket-dev/docket"
@@ -130,6 +131,12 @@ type DB struct {
 
 	dummyHash []byte
 
+	// gen counts committed write transactions; reads cache what they
+	// found with it (readCache).
+	gen    atomic.Uint64
+	tokens *readCache[string, docket.User]
+	metas  *readCache[metaKey, *docket.Document]
+
 	watchMu  sync.RWMutex
 	watchers []func(docket.Change)
 	queued   []func() // called after a commit that queued webhook deliveries
@@ -139,6 +146,8 @@ type DB struct {
 // NewDB returns a DB for the file at path with default settings. Call Open.
 func NewDB(path string) *DB {
 	return &DB{
+		tokens:        newReadCache[string, docket.User](10_000),
+		metas:         newReadCache[metaKey, *docket.Document](10_000),
 		Path:          path,
 		LockTimeout:   2 * time.Second,
 		PasswordCost:  bcrypt.DefaultCost,
@@ -323,6 +332,7 @@ func (db *DB) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	defer db.gen.Add(1) // after the commit: see readCache
 	return db.db.Update(fn)
 }
 

@@ -256,8 +256,24 @@ func (s *DocumentService) FindDocumentByID(ctx context.Context, id string) (*doc
 }
 
 // FindDocumentMeta implements [docket.DocumentService].
+// The metadata is cached per caller until the next write (readCache):
+// the document page, its HTML and every live op read it.
 func (s *DocumentService) FindDocumentMeta(ctx context.Context, id string) (*docket.Document, error) {
-	return s.find(ctx, id, false)
+	key := metaKey{docID: id, system: docket.IsSystemContext(ctx)}
+	if u := docket.UserFromContext(ctx); u != nil {
+		key.userID = u.ID
+	}
+	gen := s.db.gen.Load()
+	if d, ok := s.db.metas.get(key, gen); ok && ctx.Err() == nil {
+		d = cloneDoc(d)
+		d.Overdue = (&docket.Lifecycle{Status: d.Status, Due: d.Due}).Overdue(s.db.Now())
+		return d, nil
+	}
+	d, err := s.find(ctx, id, false)
+	if err == nil {
+		s.db.metas.put(key, gen, cloneDoc(d))
+	}
+	return d, err
 }
 
 // find reads a document the caller may read with its process state, and

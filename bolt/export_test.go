@@ -13,7 +13,7 @@ import (
 // SetThreadStatus changes a thread's stored status, as the thread service
 // does when a thread is resolved or reopened.
 func SetThreadStatus(db *DB, id string, status docket.ThreadStatus) error {
-	return db.db.Update(func(tx *bolt.Tx) error {
+	return db.update(context.Background(), func(tx *bolt.Tx) error {
 		th, err := findByID[docket.Thread](tx, bucketThreads, id, "Thread not found.")
 		if err != nil {
 			return err
@@ -70,7 +70,7 @@ func DocEvents(db *DB, docID string) []*docket.Event {
 // PutReview stores a review of a document as the decision service does,
 // so that thread tests can make a concern thread.
 func PutReview(db *DB, r *docket.Review) error {
-	return db.db.Update(func(tx *bolt.Tx) error {
+	return db.update(context.Background(), func(tx *bolt.Tx) error {
 		return appendJSON(tx.Bucket(bucketReviews), r.DocID, r)
 	})
 }

@@ -87,7 +87,7 @@ func (f *fixture) doc(ctx context.Context, space, title string) *docket.Document
 // keep (lifecycles, action items, inbox items).
 func (f *fixture) write(fn func(tx *bolt.Tx) error) {
 	f.tb.Helper()
-	if err := f.db.db.Update(fn); err != nil {
+	if err := f.db.update(context.Background(), fn); err != nil {
 		f.tb.Fatal(err)
 	}
 }

@@ -441,7 +441,11 @@ func (s *UserService) DeleteToken(ctx context.Context, id string) error {
 // FindUserByToken implements [docket.AuthService].
 func (s *UserService) FindUserByToken(ctx context.Context, secret string) (*docket.User, error) {
 	hash := hashSecret(secret)
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.User, error) {
+	gen := s.db.gen.Load()
+	if u, ok := s.db.tokens.get(string(hash), gen); ok {
+		return &u, nil
+	}
+	u, err := inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.User, error) {
 		// The key is the secret's hash, so finding it is the check; the
 		// value names the owner and the token.
 		ref := tx.Bucket(bucketTokenHashes).Get(hash)
@@ -455,6 +459,10 @@ func (s *UserService) FindUserByToken(ctx context.Context, secret string) (*dock
 		}
 		return &u.User, nil
 	})
+	if err == nil {
+		s.db.tokens.put(string(hash), gen, *u)
+	}
+	return u, err
 }
 
 // CreateInvite implements [docket.AuthService].
