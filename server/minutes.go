@@ -8,10 +8,12 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// registerMinutesRoutes adds the minutes routes.
+// registerMinutesRoutes adds the minutes routes, and the markers of the
+// decision process in a document's history.
 func (s *Server) registerMinutesRoutes(api *echo.Group) {
 	api.GET("/docs/:id/minutes", s.handleMinutes, signedIn)
 	api.GET("/docs/:id/minutes/records", s.handleMinutesRecords, signedIn)
+	api.GET("/docs/:id/markers", s.handleDocMarkers, signedIn)
 }
 
 // handleMinutes serves GET /api/docs/:id/minutes: markdown, or sanitised

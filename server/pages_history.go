@@ -30,6 +30,11 @@ type historyPage struct {
 	// PrevRecording and NextRecording are the nearest recording start or end
 	// before and after the version shown, -1 if none.
 	PrevRecording, NextRecording int64
+	// Markers are the review rounds, approvals, last calls and decisions
+	// on the slider; Approved is the version of the reader's last
+	// approval, -1 if none.
+	Markers  []historyMarker
+	Approved int64
 }
 
 // historyRow is one version: the op that made it, by whom, when.
@@ -179,6 +184,9 @@ func (s *Server) handleHistoryPage(c echo.Context) error {
 				data.NextRecording = b
 			}
 		}
+	}
+	if data.Markers, data.Approved, err = s.historyMarkers(ctx, doc); err != nil {
+		return err
 	}
 	p := s.newPage(c, "History of "+doc.Title)
 	if members, err := s.svc.Spaces.FindMembers(ctx, doc.SpaceID); err == nil {
