@@ -14,27 +14,8 @@ import (
 // my approval" is one link for Bob, whose approval the text outgrew.
 func TestHistoryMarkers(t *testing.T) {
 	e := newEnv(t)
-	olga := e.signup("Olga")
-	space := olga.createSpace("eng")
-	bob, carol := e.signup("Bob"), e.signup("Carol")
-	olga.addMember(space, bob, "commenter")
-	olga.addMember(space, carol, "commenter")
-	doc := olga.createDoc(space, "RFC 9: Markers", "# Markers\n\nOne.\n") // version 1
+	olga, bob, carol, doc := markersScript(t, e)
 	base := "/api/docs/" + doc
-	edit := func(version int, body string) {
-		t.Helper()
-		olga.must(http.StatusOK, "POST", base+"/edits", map[string]any{"version": version, "body": body})
-	}
-
-	olga.must(http.StatusOK, "POST", base+"/transition", map[string]any{
-		"to": "review", "due": rfc3339(time.Now().Add(72 * time.Hour)), "reviewers": []string{bob.id(), carol.id()},
-	})
-	edit(1, "# Markers\n\nOne.\n\nTwo.\n") // version 2
-	bob.must(http.StatusCreated, "POST", base+"/reviews", map[string]any{"verdict": "approve"})
-	edit(2, "# Markers\n\nOne.\n\nTwo.\n\nThree.\n") // version 3
-	carol.must(http.StatusCreated, "POST", base+"/reviews", map[string]any{"verdict": "approve", "body": "LGTM now."})
-	olga.must(http.StatusOK, "POST", base+"/transition", map[string]any{"to": "last-call", "due": rfc3339(time.Now().Add(72 * time.Hour))})
-	olga.must(http.StatusOK, "POST", base+"/transition", map[string]any{"to": "accepted", "decision": map[string]any{"summary": "Three it is."}})
 
 	type marker struct {
 		Version int64  `json:"version"`
@@ -87,4 +68,34 @@ func TestHistoryMarkers(t *testing.T) {
 	olga.pageOK(page).hasNot(t, "since your approval")
 	// The one click: Bob sees what changed after he approved.
 	bob.pageOK(page+"?from=2&to=3").has(t, "Changes from version 2 to 3", "Three.")
+}
+
+// markersScript makes an RFC owned by Olga at version 3 and accepted: a
+// review round from version 1, Bob's approval at 2, Carol's at 3, a last
+// call and the decision at 3.
+func markersScript(t *testing.T, e *env) (olga, bob, carol *client, doc string) {
+	t.Helper()
+	olga = e.signup("Olga")
+	space := olga.createSpace("eng")
+	bob, carol = e.signup("Bob"), e.signup("Carol")
+	olga.addMember(space, bob, "commenter")
+	olga.addMember(space, carol, "commenter")
+	doc = olga.createDoc(space, "RFC 9: Markers", "# Markers\n\nOne.\n") // version 1
+	base := "/api/docs/" + doc
+	edit := func(version int, body string) {
+		t.Helper()
+		olga.must(http.StatusOK, "POST", base+"/edits", map[string]any{"version": version, "body": body})
+	}
+
+	olga.must(http.StatusOK, "POST", base+"/transition", map[string]any{
+		"to": "review", "due": rfc3339(time.Now().Add(72 * time.Hour)), "reviewers": []string{bob.id(), carol.id()},
+	})
+	edit(1, "# Markers\n\nOne.\n\nTwo.\n") // version 2
+	bob.must(http.StatusCreated, "POST", base+"/reviews", map[string]any{"verdict": "approve"})
+	edit(2, "# Markers\n\nOne.\n\nTwo.\n\nThree.\n") // version 3
+	carol.must(http.StatusCreated, "POST", base+"/reviews", map[string]any{"verdict": "approve", "body": "LGTM now."})
+	olga.must(http.StatusOK, "POST", base+"/transition", map[string]any{"to": "last-call", "due": rfc3339(time.Now().Add(72 * time.Hour))})
+	olga.must(http.StatusOK, "POST", base+"/transition", map[string]any{"to": "accepted", "decision": map[string]any{"summary": "Three it is."}})
+
+	return olga, bob, carol, doc
 }
