@@ -2,7 +2,9 @@ package bolt
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"time"
 
@@ -301,7 +303,18 @@ func compileMinutes(tx *bolt.Tx, d *docket.Document, now time.Time, actions *Act
 	sort.Slice(recordings, func(i, j int) bool { return recordings[i].StartedAt.Before(recordings[j].StartedAt) })
 	for _, r := range recordings {
 		ms := docket.MinutesSession{StartedAt: r.StartedAt, EndedAt: r.EndedAt, StartVersion: r.StartVersion, EndVersion: r.EndVersion}
+		var counted map[string]int
+		if r.EndedAt.IsZero() && r.StartVersion < d.Version {
+			// A running session's counts are stored a few seconds
+			// behind its ops: whoever edited since it started is an
+			// editor, whatever the stored count says.
+			if counted, err = opsByAuthor(tx, d.ID, r.StartVersion, d.Version); err != nil {
+				return nil, err
+			}
+			ms.EndVersion = d.Version
+		}
 		for _, p := range r.Participants {
+			p.Ops = max(p.Ops, counted[p.UserID])
 			ms.Participants = append(ms.Participants, docket.MinutesSessionParticipant{Name: nm.of(p.UserID), Ops: p.Ops})
 			if p.Ops > 0 {
 				participant(p.UserID)
@@ -344,4 +357,25 @@ func staleness(tx *bolt.Tx, d *docket.Document, lc *docket.Lifecycle) (func(vers
 		}
 		return docket.ChangedBeyondWhitespace(t, final), nil
 	}, nil
+}
+
+// opsByAuthor counts a document's ops from version from up to version to
+// (excluded) by author.
+func opsByAuthor(tx *bolt.Tx, docID string, from, to int64) (map[string]int, error) {
+	out := map[string]int{}
+	ops := tx.Bucket(bucketOps).Bucket([]byte(docID))
+	if ops == nil {
+		return out, nil
+	}
+	c := ops.Cursor()
+	for k, v := c.Seek(u64(uint64(from))); k != nil && int64(binary.BigEndian.Uint64(k)) < to; k, v = c.Next() {
+		var rec struct {
+			Author string `json:"author"`
+		}
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return nil, fmt.Errorf("decode op %s@%d: %w", docID, binary.BigEndian.Uint64(k), err)
+		}
+		out[rec.Author]++
+	}
+	return out, nil
 }

@@ -12,11 +12,13 @@ import (
 )
 
 // TestMinutesFrozenWithLiveSession records a decision while a live
-// session is still running, with Vic only reading along, and checks the
-// frozen minutes tell it as it stood at the decision: in progress, not
-// "now" or "live"; only editors as participants; the outdated and open
-// threads called out; the reviews with their bodies, Bob's approval stale
-// at the decision; the overdue action item.
+// session is still running, with Vic only reading along and Olga's edit
+// not yet in the stored counts, and checks the frozen minutes tell it as
+// it stood at the decision: in progress, not "now" or "live"; only
+// editors as participants; the outdated and open threads called out; the
+// reviews with their bodies, Bob's approval stale at the decision and
+// Carol's not (the text changed in white space only after it); the
+// overdue action item.
 func TestMinutesFrozenWithLiveSession(t *testing.T) {
 	w := newDecisionWorld(t)
 	minutes := bolt.NewMinutesService(w.db, bolt.NewActionService(w.db, markdown.ActionItems), markdown.Minutes)
@@ -70,12 +72,13 @@ func TestMinutesFrozenWithLiveSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &docket.Recording{DocID: w.docID, StartedAt: started, StartVersion: d.Version, EndVersion: d.Version, Participants: []docket.RecordingParticipant{
-		{UserID: w.olgaID, JoinedAt: started, Joins: 1, Ops: 4},
+		{UserID: w.olgaID, JoinedAt: started, Joins: 1},
 		{UserID: w.vicID, JoinedAt: started, Joins: 1},
 	}}
 	if err := bolt.NewRecordingService(w.db).SaveRecording(w.ada, rec); err != nil {
 		t.Fatal(err)
 	}
+	edit(body + "\n") // version 4, in the session, before its counts are saved
 	lc, err := dec.Transition(w.olga, w.docID, docket.Transition{To: docket.StatusAccepted, Summary: "One queue per space."})
 	if err != nil {
 		t.Fatal(err)
@@ -90,12 +93,11 @@ func TestMinutesFrozenWithLiveSession(t *testing.T) {
 	for _, want := range []string{
 		"**Accepted with 1 open thread and 1 outdated thread** by Olga",
 		"- **Frozen:** " + w.clock.Now().Format(docket.MinutesTimeLayout) + ", with the decision\n",
-		"- In progress at the decision (started " + at + ", 1 editor so far), at version 3: Olga (4 edits); read along: 1 person\n",
+		"- In progress at the decision (started " + at + ", 1 editor so far), versions 3 to 4: Olga (1 edit); read along: 1 person\n",
 		"## Participants\n\nOlga, Bob, Carol\n",
 		"**Bob**: approve at version 2, ",
 		" (stale at the decision: the text changed after it):\n\n> Ship it.\n",
-		"**Carol**: approve at version 3, ",
-		":\n\n> Fine by me;\n> the retry part was the only doubt.\n",
+		"**Carol**: approve at version 3, " + w.clock.Now().Add(-48*time.Hour).Format(docket.MinutesTimeLayout) + ":\n\n> Fine by me;\n> the retry part was the only doubt.\n",
 		"## Outdated threads\n\n### 1. On a passage\n\n> Retries back off.\n",
 		"Outdated at the decision: the passage it was on was removed",
 		"## Open threads\n\n### 1. On a passage\n\n> one queue per space\n",
