@@ -5,32 +5,14 @@ import (
 	"encoding/json"
 	"html"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
+	"github.com/docket-dev/docket/internal/testenv"
 	"github.com/docket-dev/docket/markdown"
 )
-
-// clock is a settable time source for DB.Now.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // escaper is a Renderer that escapes instead of rendering markdown.
 type escaper struct{}
@@ -47,7 +29,7 @@ func (escaper) Title(string) string   { return "" }
 // owned by olga.
 type decisionWorld struct {
 	db                             *bolt.DB
-	clock                          *clock
+	clock                          *testenv.Clock
 	dec                            *bolt.DecisionService
 	docs                           *bolt.DocumentService
 	ada, olga, bob, carol, ed, vic context.Context
@@ -58,7 +40,7 @@ type decisionWorld struct {
 func newDecisionWorld(t *testing.T) *decisionWorld {
 	t.Helper()
 	db := mustOpenDB(t)
-	w := &decisionWorld{db: db, clock: &clock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}}
+	w := &decisionWorld{db: db, clock: testenv.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))}
 	db.Now = w.clock.Now
 	w.ada = seed(t, db)
 	w.adaID = docket.UserIDFromContext(w.ada)

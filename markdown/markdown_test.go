@@ -3,8 +3,6 @@ package markdown
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -214,11 +212,7 @@ func TestRendererTitle(t *testing.T) {
 
 // BenchmarkRender renders the largest document of the shared corpus.
 func BenchmarkRender(b *testing.B) {
-	data, err := os.ReadFile(filepath.Join(testenv.Corpus(b, "go-proposals"), "43651-type-parameters.md"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	src := string(data)
+	src := testenv.LargestProposal(b)
 	r := New(Options{})
 	ctx := context.Background()
 	if _, err := r.Render(ctx, src); err != nil {

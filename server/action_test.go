@@ -111,9 +111,7 @@ func TestDocActions(t *testing.T) {
 // TestDocActionsAfterRestart checks that action items survive a restart
 // and that changes the updater missed are caught up at startup.
 func TestDocActionsAfterRestart(t *testing.T) {
-	e := newEnv(t)
-	ada := e.signup("Ada")
-	space := ada.createSpace("eng")
+	e, ada, space := adaSpace(t)
 	doc := ada.createDoc(space, "Plan", "- [ ] @ada one\n")
 	eventually(t, "the updater to idle", func() bool { return e.actions.Idle() })
 	// Stop the updater, then edit: the change is missed.

@@ -8,14 +8,6 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// registerActivityRoutes adds the activity feed and the inbox; all need a
-// signed-in caller.
-func (s *Server) registerActivityRoutes(api *echo.Group) {
-	api.GET("/activity", s.handleActivity, signedIn)
-	api.GET("/inbox", s.handleInbox, signedIn)
-	api.POST("/inbox/read", s.handleInboxRead, signedIn)
-}
-
 // handleActivity serves GET /api/activity?space=&doc=&after=&before=&limit=:
 // events of what the caller may read. Without a cursor the newest come
 // first; after=N gives the events after N, oldest first (for polling);

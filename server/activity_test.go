@@ -192,9 +192,7 @@ func TestInboxAPI(t *testing.T) {
 // An edit made through the API goes through the live hub and still makes
 // a doc.edited event, with the editor as its actor.
 func TestActivityOfRESTEdits(t *testing.T) {
-	e := newEnv(t)
-	ada := e.signup("Ada")
-	eng := ada.createSpace("eng")
+	_, ada, eng := adaSpace(t)
 	d := ada.createDoc(eng, "Plan", "hello")
 	ada.must(http.StatusOK, "POST", "/api/docs/"+d+"/edits", map[string]any{"version": 1, "body": "hello world"})
 	r := ada.must(http.StatusOK, "GET", "/api/activity?doc="+d, nil)

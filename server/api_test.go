@@ -167,9 +167,7 @@ func TestTokens(t *testing.T) {
 }
 
 func TestDocumentLifecycle(t *testing.T) {
-	e := newEnv(t)
-	ada := e.signup("Ada")
-	space := ada.createSpace("eng")
+	_, ada, space := adaSpace(t)
 	// Title from the first heading.
 	r := ada.must(201, "POST", "/api/docs", map[string]any{"space": "eng", "body": "# Storage plan\n\nUse **bbolt**.\n", "kind": "rfc", "tags": []string{"Storage", "storage", "db"}})
 	id := r.str("id")
@@ -296,9 +294,7 @@ func TestDocumentLifecycle(t *testing.T) {
 }
 
 func TestRestartKeepsEverything(t *testing.T) {
-	e := newEnv(t)
-	ada := e.signup("Ada")
-	ada.createSpace("eng")
+	e, ada, _ := adaSpace(t)
 	id := ada.createDoc("eng", "Plan", "v1")
 	for v := 1; v <= 25; v++ {
 		ada.must(200, "POST", "/api/docs/"+id+"/edits", map[string]any{"version": v, "body": fmt.Sprintf("v%d", v+1)})

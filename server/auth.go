@@ -79,21 +79,6 @@ func requireUser(ctx context.Context) (*docket.User, error) {
 	return nil, docket.Errorf(docket.EUNAUTHORIZED, "Sign in first.")
 }
 
-func (s *Server) registerAuthRoutes(g *echo.Group) {
-	g.POST("/auth/signup", s.handleSignup)
-	g.POST("/auth/login", s.handleLogin)
-	g.POST("/auth/logout", s.handleLogout)
-	g.GET("/me", s.handleMe)
-	g.PATCH("/me", s.handleMeUpdate)
-	g.POST("/me/password", s.handlePasswordChange)
-	g.GET("/tokens", s.handleTokenList)
-	g.POST("/tokens", s.handleTokenCreate)
-	g.DELETE("/tokens/:id", s.handleTokenDelete)
-	g.POST("/invites", s.handleInviteCreate)
-	g.GET("/users", s.handleUserList)
-	g.GET("/admin/backup", s.handleBackup)
-}
-
 // setSession starts a new session for user and sets its cookie, ending the
 // session the request came with, so a session id is never carried across a
 // login (fixation).
@@ -186,6 +171,15 @@ func retryLater(c echo.Context, err error) error {
 // handleLogout serves POST /api/auth/logout. The session is deleted on the
 // server, so the cookie is dead even if a copy was kept.
 func (s *Server) handleLogout(c echo.Context) error {
+	if err := s.endSession(c); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// endSession deletes the caller's login session, if any, on the server
+// and clears its cookie.
+func (s *Server) endSession(c echo.Context) error {
 	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
 		if err := s.svc.Auth.DeleteSession(c.Request().Context(), ck.Value); err != nil {
 			return err
@@ -195,7 +189,7 @@ func (s *Server) handleLogout(c echo.Context) error {
 		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
 		HttpOnly: true, Secure: s.isSecure(c.Request()), SameSite: http.SameSiteLaxMode,
 	})
-	return c.NoContent(http.StatusNoContent)
+	return nil
 }
 
 // handleMe serves GET /api/me.
@@ -291,10 +285,7 @@ func (s *Server) handleTokenCreate(c echo.Context) error {
 // handleTokenList serves GET /api/tokens.
 func (s *Server) handleTokenList(c echo.Context) error {
 	tokens, err := s.svc.Auth.FindTokens(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, map[string]any{"tokens": tokens, "total": len(tokens)})
+	return sendList(c, "tokens", tokens, err)
 }
 
 // handleTokenDelete serves DELETE /api/tokens/:id.

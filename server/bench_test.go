@@ -3,8 +3,6 @@ package server_test
 import (
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/docket-dev/docket/internal/testenv"
@@ -13,14 +11,11 @@ import (
 // BenchmarkDocHTML serves GET /api/docs/:id/html of the largest corpus
 // document with a bearer token, through the whole middleware stack.
 func BenchmarkDocHTML(b *testing.B) {
-	body, err := os.ReadFile(filepath.Join(testenv.Corpus(b, "go-proposals"), "43651-type-parameters.md"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	body := testenv.LargestProposal(b)
 	e := newEnv(b)
 	ada := e.signup("Ada")
 	ada.createSpace("eng")
-	id := ada.createDoc("eng", "Type parameters", string(body))
+	id := ada.createDoc("eng", "Type parameters", body)
 	token := ada.must(201, "POST", "/api/tokens", map[string]string{"name": "bench"}).str("token")
 	h := e.srv.Handler()
 	b.ReportAllocs()

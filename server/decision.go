@@ -8,21 +8,6 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// registerDecisionRoutes adds the routes of the decision process: the
-// lifecycle, reviews and ownership. All need a signed-in caller.
-func (s *Server) registerDecisionRoutes(api *echo.Group) {
-	// Route-level middleware: a second group middleware on /docs would
-	// take over the not-found routes of the document group.
-	g := api.Group("/docs")
-	mw := []echo.MiddlewareFunc{signedIn, validDocID}
-	g.GET("/:id/lifecycle", s.handleLifecycleGet, mw...)
-	g.POST("/:id/transition", s.handleTransition, mw...)
-	g.GET("/:id/reviews", s.handleReviewList, mw...)
-	g.POST("/:id/reviews", s.handleReviewCreate, mw...)
-	g.GET("/:id/handoffs", s.handleHandoffList, mw...)
-	g.POST("/:id/owner", s.handleOwnerSet, mw...)
-}
-
 // validDocID answers 404 for a document id that is not one.
 func validDocID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -112,10 +97,7 @@ func (s *Server) handleReviewCreate(c echo.Context) error {
 // handleReviewList serves GET /api/docs/:id/reviews, oldest first.
 func (s *Server) handleReviewList(c echo.Context) error {
 	reviews, err := s.svc.Decisions.FindReviews(c.Request().Context(), c.Param("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, map[string]any{"reviews": reviews, "total": len(reviews)})
+	return sendList(c, "reviews", reviews, err)
 }
 
 type ownerRequest struct {
@@ -138,8 +120,5 @@ func (s *Server) handleOwnerSet(c echo.Context) error {
 // handleHandoffList serves GET /api/docs/:id/handoffs, oldest first.
 func (s *Server) handleHandoffList(c echo.Context) error {
 	hs, err := s.svc.Decisions.FindHandoffs(c.Request().Context(), c.Param("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, map[string]any{"handoffs": hs, "total": len(hs)})
+	return sendList(c, "handoffs", hs, err)
 }

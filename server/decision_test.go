@@ -5,34 +5,18 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/internal/testenv"
 	"github.com/docket-dev/docket/server"
 	bbolt "go.etcd.io/bbolt"
 )
 
-// testClock is a settable clock shared by the server and the storage.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock { return &testClock{now: time.Now().UTC().Truncate(time.Second)} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newTestClock is a settable clock shared by the server and the storage,
+// at the current second.
+func newTestClock() *testenv.Clock { return testenv.NewClock(time.Now().UTC().Truncate(time.Second)) }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
@@ -78,23 +62,11 @@ func TestDecisionPermissionMatrix(t *testing.T) {
 	e := newEnv(t)
 	site := e.signup("Site") // first user: site admin
 	space := site.createSpace("eng")
-	callers := map[string]*client{
-		"anonymous": e.client(),
-		"outsider":  e.signup("Outsider"),
-		"viewer":    e.signup("Viewer"),
-		"commenter": e.signup("Commenter"),
-		"reviewer":  e.signup("Reviewer"),
-		"editor":    e.signup("Editor"),
-		"admin":     e.signup("Admin"),
-		"siteadmin": site,
-		"owner":     e.signup("Owner"),
-	}
+	callers := roleCallers(e, site, space)
 	heir := e.signup("Heir")
-	for name, role := range map[string]docket.SpaceRole{
-		"viewer": "viewer", "commenter": "commenter", "reviewer": "commenter", "editor": "editor", "admin": "admin", "owner": "editor",
-	} {
-		site.addMember(space, callers[name], role)
-	}
+	callers["reviewer"], callers["owner"] = e.signup("Reviewer"), e.signup("Owner")
+	site.addMember(space, callers["reviewer"], "commenter")
+	site.addMember(space, callers["owner"], "editor")
 	site.addMember(space, heir, "editor")
 	owner, reviewer := callers["owner"], callers["reviewer"]
 	due := rfc3339(time.Now().Add(48 * time.Hour))

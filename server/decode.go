@@ -86,3 +86,12 @@ func paging(c echo.Context, def, max int) (limit, offset int, err error) {
 	}
 	return int(l), int(o), nil
 }
+
+// sendList answers a list of items as {key: items, total: n}, or err if
+// finding them failed.
+func sendList[T any](c echo.Context, key string, items []T, err error) error {
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{key: items, "total": len(items)})
+}

@@ -15,24 +15,6 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// registerDocRoutes adds the document routes; all need a signed-in caller.
-func (s *Server) registerDocRoutes(api *echo.Group) {
-	g := api.Group("/docs", signedIn)
-	g.GET("", s.handleDocList)
-	g.POST("", s.handleDocCreate)
-	g.GET("/:id", s.handleDocGet)
-	g.PATCH("/:id", s.handleDocUpdate)
-	g.DELETE("/:id", s.handleDocDelete)
-	g.GET("/:id/html", s.handleDocHTML)
-	g.POST("/:id/edits", s.handleDocEdit)
-	g.GET("/:id/history", s.handleDocHistory)
-	g.GET("/:id/versions/:v", s.handleDocVersion)
-	g.GET("/:id/diff", s.handleDocDiff)
-	g.GET("/:id/sessions", s.handleDocRecordings)
-	g.POST("/:id/visit", s.handleVisitPost)
-	g.GET("/:id/events/stream", s.handleDocEventStream)
-}
-
 // maxVersion bounds version numbers in URLs.
 const maxVersion = 1 << 53
 
@@ -395,8 +377,5 @@ func (s *Server) handleDocDiff(c echo.Context) error {
 // live sessions, newest first (the API calls them sessions).
 func (s *Server) handleDocRecordings(c echo.Context) error {
 	recordings, err := s.svc.Recordings.FindRecordings(c.Request().Context(), c.Param("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, map[string]any{"sessions": recordings, "total": len(recordings)})
+	return sendList(c, "sessions", recordings, err)
 }

@@ -153,17 +153,14 @@ func (s *Server) EventStreams() int { return s.streams.count() }
 // have been revoked: a reader who lost the
 // document gets an "revoked" event and the stream ends.
 func (s *Server) handleDocEventStream(c echo.Context) error {
-	req := c.Request()
-	ctx := req.Context()
-	user, err := requireUser(ctx)
+	// A page of another origin cannot read the stream (no CORS), but
+	// could hold the reader's streams open against the per-user cap.
+	user, err := s.sameOriginUser(c.Request(), "event stream")
 	if err != nil {
 		return err
 	}
-	// A page of another origin cannot read the stream (no CORS), but
-	// could hold the reader's streams open against the per-user cap.
-	if !s.sameOrigin(req) {
-		return docket.Errorf(docket.EFORBIDDEN, "Cross-origin event stream refused.")
-	}
+	req := c.Request()
+	ctx := req.Context()
 	id := c.Param("id")
 	if !docket.ValidID(id) {
 		return docket.Errorf(docket.ENOTFOUND, "Document not found.")

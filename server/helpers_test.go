@@ -315,3 +315,31 @@ func mustURL(s string) *url.URL {
 	}
 	return u
 }
+
+// roleCallers signs up a member of space for each role (viewer,
+// commenter, editor, admin), an outsider and an anonymous client, keyed by
+// those names, with site (the site admin who made space) as "siteadmin".
+func roleCallers(e *env, site *client, space string) map[string]*client {
+	callers := map[string]*client{
+		"anonymous": e.client(),
+		"outsider":  e.signup("Outsider"),
+		"siteadmin": site,
+	}
+	for _, m := range []struct {
+		name string
+		role docket.SpaceRole
+	}{{"Viewer", "viewer"}, {"Commenter", "commenter"}, {"Editor", "editor"}, {"Admin", "admin"}} {
+		callers[string(m.role)] = e.signup(m.name)
+		site.addMember(space, callers[string(m.role)], m.role)
+	}
+	return callers
+}
+
+// adaSpace starts a server (cfg may adjust it) with its first user, Ada
+// (the site admin), and her space "eng"; it returns the space's id.
+func adaSpace(t testing.TB, cfg ...func(*server.Config)) (*env, *client, string) {
+	t.Helper()
+	e := newEnv(t, cfg...)
+	ada := e.signup("Ada")
+	return e, ada, ada.createSpace("eng")
+}

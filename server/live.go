@@ -51,12 +51,9 @@ const maxPooledBatch = 64 << 10
 func (s *Server) handleLive(c echo.Context) error {
 	req := c.Request()
 	ctx := req.Context()
-	user, err := requireUser(ctx)
+	user, err := s.sameOriginUser(req, "WebSocket")
 	if err != nil {
 		return err
-	}
-	if !s.sameOrigin(req) {
-		return docket.Errorf(docket.EFORBIDDEN, "Cross-origin WebSocket refused.")
 	}
 	if !websocket.IsWebSocketUpgrade(req) {
 		return docket.Errorf(docket.EINVALID, "This endpoint only speaks WebSocket.")

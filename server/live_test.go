@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/internal/testenv"
 	"github.com/docket-dev/docket/server"
 )
@@ -20,25 +21,41 @@ import (
 // document.
 func liveEnv(t *testing.T, body string, cfg ...func(*server.Config)) (*env, *client, string) {
 	t.Helper()
-	e := newEnv(t, cfg...)
-	ada := e.signup("Ada")
-	ada.createSpace("eng")
+	e, ada, _ := adaSpace(t, cfg...)
 	doc := ada.createDoc("eng", "Live", body)
 	return e, ada, doc
+}
+
+// joinBob gives Bob role in Ada's space and returns him with Ada's and
+// his sockets, both handshaken.
+func joinBob(t *testing.T, e *env, ada *client, role docket.SpaceRole) (bob *client, a, b *wsClient) {
+	t.Helper()
+	bob = e.signup("Bob")
+	ada.addMember("eng", bob, role)
+	a, b = ada.live(), bob.live()
+	a.handshake(nil)
+	b.handshake(nil)
+	return bob, a, b
 }
 
 // twoEditors makes Bob an editor of Ada's space and returns him with
 // Ada's and his sockets, both handshaken and subscribed to doc.
 func twoEditors(t *testing.T, e *env, ada *client, doc string) (bob *client, a, b *wsClient) {
 	t.Helper()
-	bob = e.signup("Bob")
-	ada.addMember("eng", bob, "editor")
-	a, b = ada.live(), bob.live()
-	a.handshake(nil)
-	b.handshake(nil)
+	bob, a, b = joinBob(t, e, ada, "editor")
 	a.subscribe(doc)
 	b.subscribe(doc)
 	return bob, a, b
+}
+
+// sharePresence subscribes a and then b to the presence channel ch; a is
+// asked for its presence when b joins.
+func sharePresence(a, b *wsClient, ch string) {
+	a.send(map[string]any{"a": "ps", "ch": ch, "seq": 1})
+	a.expectRaw(fmt.Sprintf(`{"a":"ps","ch":%q,"seq":1}`, ch))
+	b.send(map[string]any{"a": "ps", "ch": ch, "seq": 1})
+	b.expectRaw(fmt.Sprintf(`{"a":"ps","ch":%q,"seq":1}`, ch))
+	a.expectRaw(fmt.Sprintf(`{"a":"pr","ch":%q}`, ch))
 }
 
 // The frames of a handshake are exactly ShareDB's: init on accept, and an
@@ -154,11 +171,7 @@ func TestLiveOriginAndAuth(t *testing.T) {
 // op transformed on the server.
 func TestLiveOpAckBroadcast(t *testing.T) {
 	e, ada, doc := liveEnv(t, "hi")
-	bob := e.signup("Bob")
-	ada.addMember("eng", bob, "editor")
-	a, b := ada.live(), bob.live()
-	a.handshake(nil)
-	b.handshake(nil)
+	_, a, b := joinBob(t, e, ada, "editor")
 	if v, text := a.subscribe(doc); v != 1 || text != "hi" {
 		t.Fatalf("snapshot = %d %q", v, text)
 	}
@@ -599,12 +612,7 @@ func TestLiveHugeFrame(t *testing.T) {
 // with 1008, while another client's ops keep their round trip.
 func TestLiveFlood(t *testing.T) {
 	e, ada, doc := liveEnv(t, "")
-	bob := e.signup("Bob")
-	ada.addMember("eng", bob, "editor")
-	flood := ada.live()
-	flood.handshake(nil)
-	b := bob.live()
-	b.handshake(nil)
+	_, flood, b := joinBob(t, e, ada, "editor")
 	version, _ := b.subscribe(doc)
 
 	stop := make(chan struct{})
@@ -683,18 +691,9 @@ func TestLiveFlood(t *testing.T) {
 // disconnect.
 func TestLivePresence(t *testing.T) {
 	e, ada, doc := liveEnv(t, "hello")
-	bob := e.signup("Bob")
-	ada.addMember("eng", bob, "viewer")
-	a, b := ada.live(), bob.live()
-	a.handshake(nil)
-	b.handshake(nil)
+	_, a, b := joinBob(t, e, ada, "viewer")
 	ch := "docs." + doc
-	a.send(map[string]any{"a": "ps", "ch": ch, "seq": 1})
-	a.expectRaw(fmt.Sprintf(`{"a":"ps","ch":%q,"seq":1}`, ch))
-	b.send(map[string]any{"a": "ps", "ch": ch, "seq": 1})
-	b.expectRaw(fmt.Sprintf(`{"a":"ps","ch":%q,"seq":1}`, ch))
-	// Ada is asked for her presence because Bob joined.
-	a.expectRaw(fmt.Sprintf(`{"a":"pr","ch":%q}`, ch))
+	sharePresence(a, b, ch) // Ada is asked for her presence because Bob joined
 
 	// Bob (a viewer) shares a cursor at version 1; Ada types before it.
 	a.subscribe(doc)
@@ -922,18 +921,10 @@ func TestLiveConnsPerUser(t *testing.T) {
 // client keeps receiving theirs.
 func TestLiveUnsubscribeKeepsPresence(t *testing.T) {
 	e, ada, doc := liveEnv(t, "hello")
-	bob := e.signup("Bob")
-	ada.addMember("eng", bob, "editor")
-	a, b := ada.live(), bob.live()
-	a.handshake(nil)
-	b.handshake(nil)
+	_, a, b := joinBob(t, e, ada, "editor")
 	ch := "docs." + doc
 	a.subscribe(doc)
-	a.send(map[string]any{"a": "ps", "ch": ch, "seq": 1})
-	a.next()
-	b.send(map[string]any{"a": "ps", "ch": ch, "seq": 1})
-	b.next()
-	a.next() // pr: Bob joined
+	sharePresence(a, b, ch)
 	a.send(map[string]any{"a": "p", "ch": ch, "id": "ac", "p": map[string]any{"index": 1}, "pv": 0})
 	a.next()
 	if f := b.next(); f.str("id") != "ac" {

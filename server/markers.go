@@ -161,7 +161,11 @@ func (c *versionClock) versionAt(t time.Time) (int64, error) {
 // caller's last approval (absent if none).
 func (s *Server) handleDocMarkers(c echo.Context) error {
 	ctx := c.Request().Context()
-	doc, err := s.svc.Documents.FindDocumentMeta(ctx, c.Param("id"))
+	id, err := idParam(c, "Document")
+	if err != nil {
+		return err
+	}
+	doc, err := s.svc.Documents.FindDocumentMeta(ctx, id)
 	if err != nil {
 		return err
 	}

@@ -164,6 +164,20 @@ func (s *Server) checkOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// sameOriginUser returns the signed-in caller of a request that a
+// long-lived connection (what: "WebSocket", "event stream") is opened by,
+// refusing one from a page of another origin whatever cookie it carries.
+func (s *Server) sameOriginUser(req *http.Request, what string) (*docket.User, error) {
+	user, err := requireUser(req.Context())
+	if err != nil {
+		return nil, err
+	}
+	if !s.sameOrigin(req) {
+		return nil, docket.Errorf(docket.EFORBIDDEN, "Cross-origin %s refused.", what)
+	}
+	return user, nil
+}
+
 // sameOrigin reports whether a request comes from this server's own pages.
 // It checks Origin, then Sec-Fetch-Site, then Referer; a request with none
 // of them does not come from a browser page and is allowed.

@@ -8,23 +8,15 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// registerMinutesRoutes adds the minutes routes, and the markers of the
-// decision process in a document's history.
-func (s *Server) registerMinutesRoutes(api *echo.Group) {
-	api.GET("/docs/:id/minutes", s.handleMinutes, signedIn)
-	api.GET("/docs/:id/minutes/records", s.handleMinutesRecords, signedIn)
-	api.GET("/docs/:id/markers", s.handleDocMarkers, signedIn)
-}
-
 // handleMinutes serves GET /api/docs/:id/minutes: markdown, or sanitised
 // HTML with ?format=html. A decided document answers with the minutes
 // frozen at its decision; ?live=1 compiles them as of now, and
 // ?record=ID returns an earlier frozen set.
 func (s *Server) handleMinutes(c echo.Context) error {
 	ctx := c.Request().Context()
-	id := c.Param("id")
-	if !docket.ValidID(id) {
-		return docket.Errorf(docket.ENOTFOUND, "Document not found.")
+	id, err := idParam(c, "Document")
+	if err != nil {
+		return err
 	}
 	format := c.QueryParam("format")
 	if format != "" && format != "markdown" && format != "html" {
@@ -86,13 +78,10 @@ func (s *Server) minutesMarkdown(ctx context.Context, docID, record string, live
 // handleMinutesRecords serves GET /api/docs/:id/minutes/records: the
 // minutes frozen at each decision, newest first, without their text.
 func (s *Server) handleMinutesRecords(c echo.Context) error {
-	id := c.Param("id")
-	if !docket.ValidID(id) {
-		return docket.Errorf(docket.ENOTFOUND, "Document not found.")
-	}
-	recs, err := s.svc.Minutes.FindMinutesRecords(c.Request().Context(), id)
+	id, err := idParam(c, "Document")
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"records": recs, "total": len(recs)})
+	recs, err := s.svc.Minutes.FindMinutesRecords(c.Request().Context(), id)
+	return sendList(c, "records", recs, err)
 }

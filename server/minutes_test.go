@@ -20,7 +20,7 @@ var updateGolden = flag.Bool("update", false, "rewrite the golden files of testd
 // file. The minutes are frozen at the decision: later edits do not change
 // them, while ?live=1 compiles them anew.
 func TestMinutesOfScriptedRFC(t *testing.T) {
-	clock := &testClock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	clock := testenv.NewClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	e := newEnv(t, func(c *server.Config) { c.Now = clock.Now })
 	olga := e.signup("Olga")
 	space := olga.createSpace("eng")

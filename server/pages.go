@@ -308,26 +308,11 @@ func (p *page) Zone() string { return p.loc.String() }
 
 // render writes a page with the given status.
 func (s *Server) render(c echo.Context, status int, name string, p *page) error {
-	ts, err := loadPages()
-	if err != nil {
-		return fmt.Errorf("templates: %w", err)
-	}
-	t := ts[name]
-	if t == nil {
-		return fmt.Errorf("no template %q", name)
-	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
-		return fmt.Errorf("render %s: %w", name, err)
-	}
-	h := c.Response().Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Vary", "Cookie")
-	return c.HTMLBlob(status, buf.Bytes())
+	return s.renderPart(c, status, name, "layout", p)
 }
 
-// renderPart renders one template of a page (a fragment, without the
-// layout).
+// renderPart renders one template of a page: "layout" for the whole
+// page, another name for a fragment without the layout.
 func (s *Server) renderPart(c echo.Context, status int, name, part string, p *page) error {
 	ts, err := loadPages()
 	if err != nil {
@@ -594,59 +579,46 @@ func seeOther(c echo.Context, to string) error {
 // Labels of statuses, kinds, verdicts, roles and inbox kinds.
 
 func statusLabel(s docket.Status) string {
-	switch s {
-	case docket.StatusLastCall:
-		return "Last call"
-	case "":
-		return "Draft"
-	}
-	return capitalize(string(s))
+	return label(string(s), "Draft", map[string]string{string(docket.StatusLastCall): "Last call"})
 }
 
 func kindLabel(k docket.Kind) string {
-	switch k {
-	case docket.KindRFC:
-		return "RFC"
-	case "":
-		return "Page"
+	return label(string(k), "Page", map[string]string{string(docket.KindRFC): "RFC"})
+}
+
+// label is the name a person reads for a value: the one named, the empty
+// one's, or the value capitalised with its underscores as spaces.
+func label(v, empty string, named map[string]string) string {
+	if l, ok := named[v]; ok {
+		return l
 	}
-	return capitalize(string(k))
+	if v == "" {
+		return empty
+	}
+	return capitalize(strings.ReplaceAll(v, "_", " "))
 }
 
 func verdictLabel(v docket.Verdict) string {
-	switch v {
-	case docket.VerdictApprove:
-		return "Approved"
-	case docket.VerdictConcern:
-		return "Concern"
-	case docket.VerdictComment:
-		return "Commented"
-	}
-	return "Waiting"
+	return label(string(v), "Waiting", map[string]string{
+		string(docket.VerdictApprove): "Approved",
+		string(docket.VerdictConcern): "Concern",
+		string(docket.VerdictComment): "Commented",
+	})
 }
 
 func roleLabel(r docket.SpaceRole) string { return capitalize(string(r)) }
 
 func inboxLabel(k docket.InboxKind) string {
-	switch k {
-	case docket.InboxReviewRequest:
-		return "Review requested"
-	case docket.InboxConcern:
-		return "Concern"
-	case docket.InboxMention:
-		return "Mention"
-	case docket.InboxReply:
-		return "Reply"
-	case docket.InboxDecision:
-		return "Decision"
-	case docket.InboxAction:
-		return "Action item"
-	case docket.InboxOverdue:
-		return "Overdue"
-	case docket.InboxHandoff:
-		return "Handed to you"
-	}
-	return capitalize(strings.ReplaceAll(string(k), "_", " "))
+	return label(string(k), "", map[string]string{
+		string(docket.InboxReviewRequest): "Review requested",
+		string(docket.InboxConcern):       "Concern",
+		string(docket.InboxMention):       "Mention",
+		string(docket.InboxReply):         "Reply",
+		string(docket.InboxDecision):      "Decision",
+		string(docket.InboxAction):        "Action item",
+		string(docket.InboxOverdue):       "Overdue",
+		string(docket.InboxHandoff):       "Handed to you",
+	})
 }
 
 func capitalize(s string) string {

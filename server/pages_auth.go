@@ -3,7 +3,6 @@ package server
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	docket "github.com/docket-dev/docket"
 	"github.com/labstack/echo/v4"
@@ -118,15 +117,9 @@ func (s *Server) handleSignupPost(c echo.Context) error {
 
 // handleLogoutPost serves POST /logout.
 func (s *Server) handleLogoutPost(c echo.Context) error {
-	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
-		if err := s.svc.Auth.DeleteSession(c.Request().Context(), ck.Value); err != nil {
-			return err
-		}
+	if err := s.endSession(c); err != nil {
+		return err
 	}
-	c.SetCookie(&http.Cookie{
-		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0),
-		HttpOnly: true, Secure: s.isSecure(c.Request()), SameSite: http.SameSiteLaxMode,
-	})
 	s.authEpoch.Add(1)
 	return seeOther(c, "/login?done=signed-out")
 }

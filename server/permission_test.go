@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	docket "github.com/docket-dev/docket"
 )
 
 // TestPermissionMatrix checks every role against every space and document
@@ -17,19 +15,8 @@ func TestPermissionMatrix(t *testing.T) {
 	e := newEnv(t)
 	owner := e.signup("Owner") // first user: site admin
 	space := owner.createSpace("eng")
-	callers := map[string]*client{
-		"anonymous": e.client(),
-		"outsider":  e.signup("Outsider"),
-		"viewer":    e.signup("Viewer"),
-		"commenter": e.signup("Commenter"),
-		"editor":    e.signup("Editor"),
-		"admin":     e.signup("Admin"),
-		"siteadmin": owner,
-	}
+	callers := roleCallers(e, owner, space)
 	e.signup("Newbie") // the member that "set member" adds
-	for _, role := range []docket.SpaceRole{"viewer", "commenter", "editor", "admin"} {
-		owner.addMember(space, callers[string(role)], role)
-	}
 	// A second owner-only document for deletes, created by the site admin.
 	type endpoint struct {
 		name, method, path string

@@ -6,8 +6,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -22,22 +20,19 @@ import (
 // rendered text) at random versions of the largest corpus document with
 // 10,000 versions, snapshots every 100 as in production.
 func BenchmarkReplayVersion(b *testing.B) {
-	body, err := os.ReadFile(filepath.Join(testenv.Corpus(b, "go-proposals"), "43651-type-parameters.md"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	body := testenv.LargestProposal(b)
 	const versions = 10_000
 	e := newEnv(b)
 	e.db.SnapshotEvery = 100
 	ada := e.signup("Ada")
 	ada.createSpace("eng")
-	id := ada.createDoc("eng", "Type parameters", string(body))
+	id := ada.createDoc("eng", "Type parameters", body)
 	token := ada.must(201, "POST", "/api/tokens", map[string]string{"name": "bench"}).str("token")
 
 	// 9,999 one-character edits at spread-out places, committed 500 to a
 	// transaction.
 	store := bolt.NewLiveStore(e.db)
-	text := []rune(string(body))
+	text := []rune(body)
 	var batch []docket.OpCommit
 	for v := int64(1); v < versions; v++ {
 		pos := int(v*7919) % len(text)

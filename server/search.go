@@ -16,13 +16,6 @@ const (
 	maxSuggestLimit = 20
 )
 
-// registerSearchRoutes adds the search routes; both need a signed-in caller.
-func (s *Server) registerSearchRoutes(api *echo.Group) {
-	g := api.Group("/search", signedIn)
-	g.GET("", s.handleSearch)
-	g.GET("/suggest", s.handleSuggest)
-}
-
 // handleSearch serves GET /api/search.
 func (s *Server) handleSearch(c echo.Context) error {
 	limit, offset, err := paging(c, 20, maxSearchLimit)

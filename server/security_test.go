@@ -102,9 +102,7 @@ func TestMassAssignmentAndEnums(t *testing.T) {
 
 // Row 7: hostile ids never crash and never touch the filesystem.
 func TestHostileIDs(t *testing.T) {
-	e := newEnv(t)
-	ada := e.signup("Ada")
-	ada.createSpace("eng")
+	_, ada, _ := adaSpace(t)
 	for _, id := range []string{
 		"..%2f..%2fetc%2fpasswd", "..%5c..%5cwindows", "%00", "a%00b", "%F0%9F%92%A9",
 		strings.Repeat("a", 10_000), "..", ".", "%2e%2e", "ABCDEF", "a;b", "'%20OR%201=1",
@@ -131,9 +129,7 @@ func TestHostileIDs(t *testing.T) {
 // with 413 and memory stays flat; an oversized document leaves the stored
 // one unchanged.
 func TestBodyLimits(t *testing.T) {
-	e := newEnv(t)
-	ada := e.signup("Ada")
-	ada.createSpace("eng")
+	e, ada, _ := adaSpace(t)
 	doc := ada.createDoc("eng", "Doc", "original")
 
 	var before runtime.MemStats
@@ -205,9 +201,7 @@ func (zeroReader) Read(p []byte) (int, error) {
 // Row 10: GET never changes anything; logging out by an image link does
 // not work.
 func TestGetHasNoSideEffects(t *testing.T) {
-	e := newEnv(t)
-	ada := e.signup("Ada")
-	ada.createSpace("eng")
+	_, ada, _ := adaSpace(t)
 	doc := ada.createDoc("eng", "Doc", "![](/api/auth/logout)")
 	for _, path := range []string{"/api/auth/logout", "/api/auth/login", "/api/auth/signup", "/api/tokens?name=x", "/api/docs/" + doc + "/edits"} {
 		r := ada.do("GET", path, nil)
@@ -224,9 +218,7 @@ func TestGetHasNoSideEffects(t *testing.T) {
 // Row 11: cookie-authenticated unsafe requests from another origin are
 // refused; bearer tokens are not affected.
 func TestCrossOriginRefused(t *testing.T) {
-	e := newEnv(t)
-	ada := e.signup("Ada")
-	ada.createSpace("eng")
+	e, ada, _ := adaSpace(t)
 	for _, tc := range []struct {
 		name   string
 		header map[string]string
@@ -341,9 +333,7 @@ var (
 // Rows 17-20 and 23: markdown is rendered safe through the API, and a
 // front matter alias bomb is refused.
 func TestRenderedHTMLIsSafe(t *testing.T) {
-	e := newEnv(t)
-	ada := e.signup("Ada")
-	ada.createSpace("eng")
+	_, ada, _ := adaSpace(t)
 	body := strings.Join([]string{
 		"# Title",
 		"<script>alert(1)</script>",
@@ -419,9 +409,7 @@ func TestHTMLInNamesIsData(t *testing.T) {
 }
 
 func TestHTMLGzipAndCache(t *testing.T) {
-	e := newEnv(t)
-	ada := e.signup("Ada")
-	ada.createSpace("eng")
+	e, ada, _ := adaSpace(t)
 	doc := ada.createDoc("eng", "Doc", strings.Repeat("Some *markdown* text.\n\n", 500))
 	req, _ := http.NewRequest("GET", e.http.URL+"/api/docs/"+doc+"/html", nil)
 	req.Header.Set("Accept-Encoding", "gzip")

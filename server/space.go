@@ -7,17 +7,6 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// registerSpaceRoutes adds the space routes; all need a signed-in caller.
-func (s *Server) registerSpaceRoutes(api *echo.Group) {
-	g := api.Group("/spaces", signedIn)
-	g.GET("", s.handleSpaceList)
-	g.POST("", s.handleSpaceCreate)
-	g.GET("/:id", s.handleSpaceGet)
-	g.GET("/:id/members", s.handleMemberList)
-	g.POST("/:id/members", s.handleMemberSet)
-	g.DELETE("/:id/members/:user", s.handleMemberRemove)
-}
-
 type spaceRequest struct {
 	Slug string `json:"slug"`
 	Name string `json:"name"`
@@ -41,10 +30,7 @@ func (s *Server) handleSpaceCreate(c echo.Context) error {
 func (s *Server) handleSpaceList(c echo.Context) error {
 	ctx := c.Request().Context()
 	spaces, err := s.svc.Spaces.FindSpaces(ctx)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, map[string]any{"spaces": spaces, "total": len(spaces)})
+	return sendList(c, "spaces", spaces, err)
 }
 
 // handleSpaceGet serves GET /api/spaces/:id (id or slug).
@@ -61,10 +47,7 @@ func (s *Server) handleSpaceGet(c echo.Context) error {
 func (s *Server) handleMemberList(c echo.Context) error {
 	ctx := c.Request().Context()
 	members, err := s.svc.Spaces.FindMembers(ctx, c.Param("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, map[string]any{"members": members, "total": len(members)})
+	return sendList(c, "members", members, err)
 }
 
 type memberRequest struct {

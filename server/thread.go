@@ -1,26 +1,12 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	docket "github.com/docket-dev/docket"
 	"github.com/labstack/echo/v4"
 )
-
-// registerThreadRoutes adds the routes of threads and comments; all need a
-// signed-in caller.
-func (s *Server) registerThreadRoutes(api *echo.Group) {
-	api.GET("/docs/:id/threads", s.handleThreadList, signedIn)
-	api.POST("/docs/:id/threads", s.handleThreadCreate, signedIn)
-	g := api.Group("/threads", signedIn)
-	g.GET("/:id", s.handleThreadGet)
-	g.POST("/:id/comments", s.handleCommentCreate)
-	g.POST("/:id/resolve", s.handleThreadResolve)
-	g.POST("/:id/reopen", s.handleThreadReopen)
-	cg := api.Group("/comments", signedIn)
-	cg.PATCH("/:id", s.handleCommentUpdate)
-	cg.DELETE("/:id", s.handleCommentDelete)
-}
 
 // idParam returns the :id of the URL if it has the shape of an id, and
 // ENOTFOUND (what names the object) otherwise.
@@ -38,6 +24,44 @@ func decodeOptional(c echo.Context, v any) error {
 		return nil
 	}
 	return decode(c, v)
+}
+
+// bodyRule says whether a request carries a JSON body.
+type bodyRule int
+
+const (
+	noBody       bodyRule = iota // nothing is read
+	optionalBody                 // read if there is one
+	requiredBody                 // read, and an empty body is an error
+)
+
+// onID answers a request about the one record named by the URL's :id
+// (what names its kind in the error of a malformed id): it decodes the
+// body into a Req as rule says, runs do and answers status with the
+// result as JSON, or with no content for 204.
+func onID[Req, Resp any](c echo.Context, what string, rule bodyRule, status int, do func(ctx context.Context, id string, req Req) (Resp, error)) error {
+	id, err := idParam(c, what)
+	if err != nil {
+		return err
+	}
+	var req Req
+	switch rule {
+	case optionalBody:
+		err = decodeOptional(c, &req)
+	case requiredBody:
+		err = decode(c, &req)
+	}
+	if err != nil {
+		return err
+	}
+	out, err := do(c.Request().Context(), id, req)
+	if err != nil {
+		return err
+	}
+	if status == http.StatusNoContent {
+		return c.NoContent(status)
+	}
+	return c.JSON(status, out)
 }
 
 type anchorRequest struct {
@@ -97,15 +121,9 @@ func (s *Server) handleThreadList(c echo.Context) error {
 
 // handleThreadGet serves GET /api/threads/:id.
 func (s *Server) handleThreadGet(c echo.Context) error {
-	id, err := idParam(c, "Thread")
-	if err != nil {
-		return err
-	}
-	th, err := s.svc.Threads.FindThread(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, th)
+	return onID(c, "Thread", noBody, http.StatusOK, func(ctx context.Context, id string, _ struct{}) (*docket.Thread, error) {
+		return s.svc.Threads.FindThread(ctx, id)
+	})
 }
 
 type commentRequest struct {
@@ -115,19 +133,9 @@ type commentRequest struct {
 // handleCommentCreate serves POST /api/threads/:id/comments {body}: 201
 // and the comment.
 func (s *Server) handleCommentCreate(c echo.Context) error {
-	id, err := idParam(c, "Thread")
-	if err != nil {
-		return err
-	}
-	var req commentRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	cm, err := s.svc.Threads.AddComment(c.Request().Context(), id, req.Body)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, cm)
+	return onID(c, "Thread", requiredBody, http.StatusCreated, func(ctx context.Context, id string, req commentRequest) (*docket.Comment, error) {
+		return s.svc.Threads.AddComment(ctx, id, req.Body)
+	})
 }
 
 type resolveRequest struct {
@@ -136,64 +144,30 @@ type resolveRequest struct {
 
 // handleThreadResolve serves POST /api/threads/:id/resolve {note?}.
 func (s *Server) handleThreadResolve(c echo.Context) error {
-	id, err := idParam(c, "Thread")
-	if err != nil {
-		return err
-	}
-	var req resolveRequest
-	if err := decodeOptional(c, &req); err != nil {
-		return err
-	}
-	th, err := s.svc.Threads.ResolveThread(c.Request().Context(), id, req.Note)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, th)
+	return onID(c, "Thread", optionalBody, http.StatusOK, func(ctx context.Context, id string, req resolveRequest) (*docket.Thread, error) {
+		return s.svc.Threads.ResolveThread(ctx, id, req.Note)
+	})
 }
 
 // handleThreadReopen serves POST /api/threads/:id/reopen.
 func (s *Server) handleThreadReopen(c echo.Context) error {
-	id, err := idParam(c, "Thread")
-	if err != nil {
-		return err
-	}
-	if err := decodeOptional(c, &struct{}{}); err != nil {
-		return err
-	}
-	th, err := s.svc.Threads.ReopenThread(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, th)
+	return onID(c, "Thread", optionalBody, http.StatusOK, func(ctx context.Context, id string, _ struct{}) (*docket.Thread, error) {
+		return s.svc.Threads.ReopenThread(ctx, id)
+	})
 }
 
 // handleCommentUpdate serves PATCH /api/comments/:id {body}: the caller's
 // own comment only.
 func (s *Server) handleCommentUpdate(c echo.Context) error {
-	id, err := idParam(c, "Comment")
-	if err != nil {
-		return err
-	}
-	var req commentRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	cm, err := s.svc.Threads.UpdateComment(c.Request().Context(), id, req.Body)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, cm)
+	return onID(c, "Comment", requiredBody, http.StatusOK, func(ctx context.Context, id string, req commentRequest) (*docket.Comment, error) {
+		return s.svc.Threads.UpdateComment(ctx, id, req.Body)
+	})
 }
 
 // handleCommentDelete serves DELETE /api/comments/:id: 204, leaving a
 // tombstone in the thread.
 func (s *Server) handleCommentDelete(c echo.Context) error {
-	id, err := idParam(c, "Comment")
-	if err != nil {
-		return err
-	}
-	if err := s.svc.Threads.DeleteComment(c.Request().Context(), id); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
+	return onID(c, "Comment", noBody, http.StatusNoContent, func(ctx context.Context, id string, _ struct{}) (any, error) {
+		return nil, s.svc.Threads.DeleteComment(ctx, id)
+	})
 }

@@ -39,18 +39,7 @@ func TestThreadPermissionMatrix(t *testing.T) {
 	e := newEnv(t)
 	owner := e.signup("Owner") // site admin
 	space := owner.createSpace("eng")
-	callers := map[string]*client{
-		"anonymous": e.client(),
-		"outsider":  e.signup("Outsider"),
-		"viewer":    e.signup("Viewer"),
-		"commenter": e.signup("Commenter"),
-		"editor":    e.signup("Editor"),
-		"admin":     e.signup("Admin"),
-		"siteadmin": owner,
-	}
-	for _, role := range []docket.SpaceRole{"viewer", "commenter", "editor", "admin"} {
-		owner.addMember(space, callers[string(role)], role)
-	}
+	callers := roleCallers(e, owner, space)
 	// Every case runs on a fresh document with a thread started by the
 	// commenter (the "own" thread and comment of the commenter).
 	type endpoint struct {
@@ -118,9 +107,7 @@ func TestThreadPermissionMatrix(t *testing.T) {
 // TestThreadLifecycle walks a thread through the API: anchors moving with
 // edits, replies, resolve with a note, reopen, filters, outdated.
 func TestThreadLifecycle(t *testing.T) {
-	e := newEnv(t)
-	ada := e.signup("Ada")
-	ada.createSpace("eng")
+	_, ada, _ := adaSpace(t)
 	doc := ada.createDoc("eng", "RFC", "We should use 🦀 Rust for the parser.")
 	r := ada.must(http.StatusCreated, "POST", "/api/docs/"+doc+"/threads", map[string]any{
 		"anchor": map[string]int{"version": 1, "start": 16, "end": 20}, "body": "Why not Go?",
@@ -182,9 +169,7 @@ func TestThreadLifecycle(t *testing.T) {
 
 // TestCommentTombstone deletes a comment in the middle of a thread.
 func TestCommentTombstone(t *testing.T) {
-	e := newEnv(t)
-	ada := e.signup("Ada")
-	ada.createSpace("eng")
+	_, ada, _ := adaSpace(t)
 	doc := ada.createDoc("eng", "RFC", "text")
 	thread := ada.createThread(doc, nil, "one")
 	mid := ada.must(http.StatusCreated, "POST", "/api/threads/"+thread+"/comments", map[string]string{"body": "two"}).str("id")
@@ -210,9 +195,7 @@ func TestCommentTombstone(t *testing.T) {
 
 // TestCommentInputs checks size caps, bad bodies and strict decoding.
 func TestCommentInputs(t *testing.T) {
-	e := newEnv(t)
-	ada := e.signup("Ada")
-	ada.createSpace("eng")
+	_, ada, _ := adaSpace(t)
 	doc := ada.createDoc("eng", "RFC", "short text")
 	thread := ada.createThread(doc, nil, "first")
 	big := strings.Repeat("x", docket.MaxCommentBytes+1)
@@ -260,9 +243,7 @@ func TestCommentInputs(t *testing.T) {
 // TestCommentHTMLIsSafe (row 17 and 18 for comments): markup in comments
 // is rendered and sanitised like documents.
 func TestCommentHTMLIsSafe(t *testing.T) {
-	e := newEnv(t)
-	ada := e.signup("Ada")
-	ada.createSpace("eng")
+	_, ada, _ := adaSpace(t)
 	doc := ada.createDoc("eng", "RFC", "text")
 	body := strings.Join([]string{
 		"<script>alert(1)</script>",

@@ -7,14 +7,6 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// registerWebhookRoutes adds the webhook routes; space admins only.
-func (s *Server) registerWebhookRoutes(api *echo.Group) {
-	api.GET("/spaces/:id/webhooks", s.handleWebhookList, signedIn)
-	api.POST("/spaces/:id/webhooks", s.handleWebhookCreate, signedIn)
-	api.DELETE("/webhooks/:id", s.handleWebhookDelete, signedIn)
-	api.GET("/webhooks/:id/deliveries", s.handleDeliveryList, signedIn)
-}
-
 type webhookRequest struct {
 	URL    string               `json:"url"`
 	Format docket.WebhookFormat `json:"format"`
@@ -43,10 +35,7 @@ func (s *Server) handleWebhookCreate(c echo.Context) error {
 // handleWebhookList serves GET /api/spaces/:id/webhooks.
 func (s *Server) handleWebhookList(c echo.Context) error {
 	list, err := s.svc.Webhooks.FindWebhooks(c.Request().Context(), c.Param("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, map[string]any{"webhooks": list, "total": len(list)})
+	return sendList(c, "webhooks", list, err)
 }
 
 // handleWebhookDelete serves DELETE /api/webhooks/:id.

@@ -62,6 +62,18 @@ func Corpus(tb testing.TB, name string) string {
 	return Shared(tb, "corpus", name)
 }
 
+// LargestProposal is the text of the largest document of the Go
+// proposals corpus (type parameters, about 100 KB of markdown), which the
+// benchmarks of rendering, serving and replay measure on.
+func LargestProposal(tb testing.TB) string {
+	tb.Helper()
+	data, err := os.ReadFile(filepath.Join(Corpus(tb, "go-proposals"), "43651-type-parameters.md"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(data)
+}
+
 // Query is a line of a corpus's QUERIES.tsv: a phrase, and the files of
 // the corpus that contain it, sorted.
 type Query struct {
