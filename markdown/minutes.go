@@ -95,9 +95,13 @@ func (w *minutesWriter) summary(m *docket.MinutesData) {
 	}
 }
 
-// openAtDecision is " with N open threads (and M outdated)" when the
-// decision left threads unresolved, else "".
+// openAtDecision is " with N open threads and M outdated threads" when
+// the decision left threads unresolved, else "". Only frozen minutes know
+// what the decision left: compiled later, threads may have moved on.
 func openAtDecision(m *docket.MinutesData) string {
+	if !m.Frozen {
+		return ""
+	}
 	var parts []string
 	if n := len(m.OpenThreads); n > 0 {
 		parts = append(parts, count(n, "open thread", "open threads"))
@@ -456,7 +460,7 @@ func (w *minutesWriter) thread(n int, t *docket.MinutesThread, m *docket.Minutes
 	w.line(strings.TrimRight(s, " "))
 	w.blank()
 	at := ""
-	if m.Decision != nil {
+	if m.Frozen && m.Decision != nil {
 		at = " at the decision"
 	}
 	switch t.Status {

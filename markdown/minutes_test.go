@@ -165,6 +165,13 @@ func brainstormMinutes() *docket.MinutesData {
 	}
 }
 
+// compiledLater makes m minutes compiled (not frozen) a day after its
+// decision.
+func compiledLater(m *docket.MinutesData) *docket.MinutesData {
+	m.Frozen, m.CompiledAt = false, at(21, 8, 0)
+	return m
+}
+
 func TestMinutesGolden(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -199,6 +206,14 @@ func TestMinutesSections(t *testing.T) {
 			md:     Minutes(rfcMinutes()),
 			has:    []string{"**Accepted with 1 open thread and 1 outdated thread** by Bob Builder", "- In progress at the decision (started 20 Mar 2026, 11:02 UTC, 3 editors so far)", "; read along: 1 person", "(owner Bob Builder, due 1 Dec 2026)", "(due 15 Mar 2026, **overdue**)"},
 			hasNot: []string{"now (", "(live)", "Dan Abramov (0", "T09:00:00Z"},
+		},
+		{
+			// Compiled after the decision: the threads may have moved on
+			// since, so nothing is said of what the decision left open.
+			name:   "rfc compiled later",
+			md:     Minutes(compiledLater(rfcMinutes())),
+			has:    []string{"**Accepted** by Bob Builder", "Still open.\n", "- **Compiled:** 21 Mar 2026, 08:00 UTC\n", "- In progress when compiled (started 20 Mar 2026, 11:02 UTC"},
+			hasNot: []string{"with 1 open thread", "at the decision.", "Frozen"},
 		},
 		{
 			name: "empty",
