@@ -81,6 +81,8 @@ type MinutesVerdict struct {
 	Verdict Verdict
 	At      time.Time
 	Version int64 // the version it was given at
+	// Resolved says a concern's thread is resolved.
+	Resolved bool
 	// Stale says the text changed beyond white space between Version
 	// and the version the minutes describe (ChangedBeyondWhitespace).
 	Stale bool

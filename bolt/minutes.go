@@ -206,7 +206,7 @@ func compileMinutes(tx *bolt.Tx, d *docket.Document, now time.Time, actions *Act
 		return nil, err
 	}
 	for _, rv := range reviews {
-		v := docket.MinutesVerdict{Verdict: rv.Verdict, At: rv.CreatedAt, Version: rv.Version}
+		v := docket.MinutesVerdict{Verdict: rv.Verdict, At: rv.CreatedAt, Version: rv.Version, Resolved: rv.Resolved}
 		if rv.Verdict != docket.VerdictComment {
 			if v.Stale, err = stale(rv.Version); err != nil {
 				return nil, err

@@ -216,7 +216,7 @@ func (w *minutesWriter) reviewers(m *docket.MinutesData) {
 }
 
 // verdictLine is "approve at version 12, 6 Dec 2026, 14:02 UTC", with a
-// stale mark when the text changed after it.
+// note when a concern's thread is resolved or the text changed after it.
 func verdictLine(m *docket.MinutesData, v docket.MinutesVerdict) string {
 	s := string(v.Verdict)
 	if v.Version > 0 {
@@ -225,12 +225,19 @@ func verdictLine(m *docket.MinutesData, v docket.MinutesVerdict) string {
 	if !v.At.IsZero() {
 		s += ", " + humanTime(v.At)
 	}
+	var notes []string
+	if v.Resolved && v.Verdict == docket.VerdictConcern {
+		notes = append(notes, "its thread resolved")
+	}
 	if v.Stale {
 		if m.Decision != nil {
-			s += " (stale at the decision: the text changed after it)"
+			notes = append(notes, "stale at the decision: the text changed after it")
 		} else {
-			s += " (stale: the text changed after it)"
+			notes = append(notes, "stale: the text changed after it")
 		}
+	}
+	if len(notes) > 0 {
+		s += " (" + strings.Join(notes, "; ") + ")"
 	}
 	return s
 }

@@ -132,7 +132,7 @@ func rfcMinutes() *docket.MinutesData {
 // The verdicts of the scripted RFC, at versions of a text that changed
 // after Carol approved and after Bob raised his concern.
 var (
-	bobConcern    = docket.MinutesVerdict{Verdict: docket.VerdictConcern, At: at(4, 14, 5), Version: 12, Stale: true}
+	bobConcern    = docket.MinutesVerdict{Verdict: docket.VerdictConcern, At: at(4, 14, 5), Version: 12, Resolved: true, Stale: true}
 	carolApproval = docket.MinutesVerdict{Verdict: docket.VerdictApprove, At: at(5, 8, 20), Version: 15, Stale: true}
 	bobApproval   = docket.MinutesVerdict{Verdict: docket.VerdictApprove, At: at(8, 10, 0), Version: 42}
 )
