@@ -341,7 +341,7 @@ func (w *minutesWriter) sessions(m *docket.MinutesData) {
 			}
 			line = fmt.Sprintf("- In progress %s (started %s, %s), %s", when, humanTime(s.StartedAt), so, versions(s))
 		} else {
-			line = "- " + humanSpan(s.StartedAt, s.EndedAt) + ", " + versions(s)
+			line = "- " + humanTime(s.StartedAt) + " to " + humanTime(s.EndedAt) + ", " + versions(s)
 		}
 		if len(editors) > 0 {
 			line += ": " + strings.Join(editors, ", ")
@@ -361,16 +361,6 @@ func versions(s docket.MinutesSession) string {
 		return fmt.Sprintf("versions %d to %d", s.StartVersion, s.EndVersion)
 	}
 	return fmt.Sprintf("at version %d", s.StartVersion)
-}
-
-// humanSpan is "6 Dec 2026, 14:02 to 15:10 UTC" within a day, else two
-// full times joined by "to".
-func humanSpan(from, to time.Time) string {
-	from, to = from.UTC(), to.UTC()
-	if from.Format(time.DateOnly) == to.Format(time.DateOnly) {
-		return from.Format("2 Jan 2006, 15:04") + " to " + humanTime(to)[len(to.Format("2 Jan 2006, ")):]
-	}
-	return humanTime(from) + " to " + humanTime(to)
 }
 
 // decisionByline is " by NAME on TIME at version N", with what is known.
