@@ -74,7 +74,11 @@ func (w *minutesWriter) summary(m *docket.MinutesData) {
 		w.line(created)
 	}
 	if d := m.Decision; d != nil {
-		w.line("- **Decision:** " + string(d.Outcome) + decisionByline(d))
+		s := "- **Decision:** " + string(d.Outcome) + decisionByline(d)
+		if left := leftOpen(m); left != "" {
+			s += ", with " + left
+		}
+		w.line(s)
 	} else {
 		w.line("- **Decision:** none recorded yet")
 	}
@@ -95,10 +99,10 @@ func (w *minutesWriter) summary(m *docket.MinutesData) {
 	}
 }
 
-// openAtDecision is " with N open threads and M outdated threads" when
-// the decision left threads unresolved, else "". Only frozen minutes know
-// what the decision left: compiled later, threads may have moved on.
-func openAtDecision(m *docket.MinutesData) string {
+// leftOpen is "N open threads and M outdated threads" when the decision
+// left threads unresolved, else "". Only frozen minutes know what the
+// decision left: compiled later, threads may have moved on.
+func leftOpen(m *docket.MinutesData) string {
 	if !m.Frozen {
 		return ""
 	}
@@ -109,10 +113,7 @@ func openAtDecision(m *docket.MinutesData) string {
 	if n := len(m.OutdatedThreads); n > 0 {
 		parts = append(parts, count(n, "outdated thread", "outdated threads"))
 	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return " with " + strings.Join(parts, " and ")
+	return strings.Join(parts, " and ")
 }
 
 // threadCounts is "2 resolved, 1 open, 1 outdated", or "" without threads.
@@ -140,7 +141,10 @@ func (w *minutesWriter) decision(m *docket.MinutesData) {
 	if outcome != "" {
 		outcome = strings.ToUpper(outcome[:1]) + outcome[1:]
 	}
-	w.line("**" + outcome + openAtDecision(m) + "**" + decisionByline(d) + ".")
+	if left := leftOpen(m); left != "" {
+		outcome += " with " + left
+	}
+	w.line("**" + outcome + "**" + decisionByline(d) + ".")
 	if d.SupersededBy != "" {
 		w.blank()
 		w.line("Superseded by " + inlineText(d.SupersededBy) + ".")
