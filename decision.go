@@ -3,6 +3,7 @@ package docket
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -28,6 +29,13 @@ type Reviewer struct {
 	UserID    string    `json:"userId"`
 	Verdict   Verdict   `json:"verdict,omitempty"`
 	VerdictAt time.Time `json:"verdictAt,omitzero"`
+	// Version is the document version the verdict was given at.
+	Version int64 `json:"version,omitempty"`
+	// ChangesSince and Stale are filled in on reads: how many versions
+	// the document moved since the verdict, and whether an approval no
+	// longer counts because the text changed beyond whitespace since.
+	ChangesSince int64 `json:"changesSince,omitempty"`
+	Stale        bool  `json:"stale,omitempty"`
 }
 
 // Review is one verdict given on a document. A concern is also a thread
@@ -59,6 +67,8 @@ type Decision struct {
 	SupersededBy string `json:"supersededBy,omitempty"`
 	// MinutesID names the minutes frozen when the decision was recorded.
 	MinutesID string `json:"minutesId,omitempty"`
+	// Round is the round of review the decision ended (1 for the first).
+	Round int `json:"round,omitempty"`
 }
 
 // Lifecycle is the decision process state of a document, kept with it.
@@ -69,6 +79,41 @@ type Lifecycle struct {
 	Decision  *Decision   `json:"decision,omitempty"`
 	// EnteredAt is when the document entered its current status.
 	EnteredAt time.Time `json:"enteredAt,omitzero"`
+	// Round counts the rounds of review: 1, and one more each time a
+	// decided document is amended or a decision is otherwise reopened.
+	Round int `json:"round"`
+	// Earlier lists the decisions of earlier rounds, oldest first.
+	Earlier []*Decision `json:"earlierDecisions,omitempty"`
+	// Amended and ChangesSinceDecision are filled in on reads: whether
+	// the document changed after its decision, and by how many versions.
+	Amended              bool  `json:"amended"`
+	ChangesSinceDecision int64 `json:"changesSinceDecision,omitempty"`
+}
+
+// CountApprovals counts the reviewers' approvals that count under rules
+// for a document owned by owner, and those left out as stale (Stale is
+// filled in by the service). The owner's approval counts only if the rules
+// let the owner approve.
+func CountApprovals(reviewers []*Reviewer, owner string, rules DecisionRules) (approved, stale int) {
+	for _, r := range reviewers {
+		switch {
+		case r.Verdict != VerdictApprove || (r.UserID == owner && !rules.OwnerMayApprove):
+		case r.Stale:
+			stale++
+		default:
+			approved++
+		}
+	}
+	return approved, stale
+}
+
+// Amendment fills in Amended and ChangesSinceDecision for a document now
+// at version.
+func (l *Lifecycle) Amendment(version int64) {
+	l.Amended, l.ChangesSinceDecision = false, 0
+	if l.Decision != nil && version > l.Decision.Version {
+		l.Amended, l.ChangesSinceDecision = true, version-l.Decision.Version
+	}
 }
 
 // Overdue reports whether a review or last call has passed its deadline.
@@ -87,6 +132,9 @@ type Transition struct {
 	Summary string
 	// SupersededBy is the replacing document, required for superseded.
 	SupersededBy string
+	// Amend reopens review of an accepted or declined document: a new
+	// round, with To review. The earlier decision stays on record.
+	Amend bool
 }
 
 // TransitionState is what [CheckTransition] needs to know about a document.
@@ -94,12 +142,22 @@ type TransitionState struct {
 	From Status
 	Due  time.Time // deadline of the current review or last call
 	Now  time.Time
+	// EnteredAt is when the document entered From: the start of a last
+	// call.
+	EnteredAt time.Time
 	// OpenConcerns counts concerns whose threads are not resolved.
 	OpenConcerns int
 	// Reviewers counts the reviewers; Approved those whose latest verdict
-	// is approve.
+	// is an approval that counts (not stale, not the owner's unless the
+	// rules allow it); Stale the approvals left out because the text
+	// changed since.
 	Reviewers int
 	Approved  int
+	Stale     int
+	// Owner is the document's owner (a user id).
+	Owner string
+	// Rules are the space's rules; the zero value enforces none of them.
+	Rules DecisionRules
 }
 
 // MaxDeadline is how far ahead a deadline may be set.
@@ -109,7 +167,7 @@ const MaxDeadline = 366 * 24 * time.Hour
 const MaxReviewers = 50
 
 // CheckTransition reports whether a document in state st may move as t
-// asks. It returns ECONFLICT with the reason for a transition the process
+// asks. It returns ECONFLICT with the rule for a transition the process
 // does not allow and EINVALID for missing or bad input. It checks the
 // process only; who may move a document is the service's business.
 //
@@ -117,34 +175,22 @@ const MaxReviewers = 50
 //	review    -> draft | last-call | accepted | declined | postponed | withdrawn
 //	last-call -> review | accepted | declined | postponed | withdrawn
 //	postponed -> draft | review
-//	accepted  -> superseded
+//	accepted  -> superseded, or review by amending
+//	declined  -> review by amending
 //
-// Entering last-call needs no open concern. An outcome (accepted,
-// declined) needs the last call ended, or every reviewer approving.
-// Postponing or withdrawing needs no deadline to have passed.
+// The owner is not a reviewer unless the rules allow it, and a review
+// names at least as many reviewers as acceptance needs approvals. Entering
+// last-call needs no open concern and a deadline at least the rules'
+// minimum away. Acceptance needs no open concern, a last call (if the
+// rules require one) that has run its minimum, the last call ended or
+// every reviewer approving, and the rules' number of counted approvals.
+// Declining, postponing and withdrawing need no deadline to have passed.
 func CheckTransition(st TransitionState, t Transition) error {
 	if !t.To.Valid() {
 		return Errorf(EINVALID, "Unknown status %q.", t.To)
 	}
-	if st.From == t.To {
-		return Errorf(ECONFLICT, "The document is already %s.", t.To)
-	}
-	allowed := map[Status][]Status{
-		StatusDraft:     {StatusReview, StatusWithdrawn},
-		StatusReview:    {StatusDraft, StatusLastCall, StatusAccepted, StatusDeclined, StatusPostponed, StatusWithdrawn},
-		StatusLastCall:  {StatusReview, StatusAccepted, StatusDeclined, StatusPostponed, StatusWithdrawn},
-		StatusPostponed: {StatusDraft, StatusReview},
-		StatusAccepted:  {StatusSuperseded},
-	}
-	ok := false
-	for _, to := range allowed[st.From] {
-		ok = ok || to == t.To
-	}
-	if !ok {
-		if len(allowed[st.From]) == 0 {
-			return Errorf(ECONFLICT, "A %s document is final and cannot move to %s.", st.From, t.To)
-		}
-		return Errorf(ECONFLICT, "A %s document cannot move to %s.", st.From, t.To)
+	if err := checkMove(st, t); err != nil {
+		return err
 	}
 	switch t.To {
 	case StatusReview, StatusLastCall:
@@ -160,25 +206,18 @@ func CheckTransition(st TransitionState, t Transition) error {
 	}
 	switch t.To {
 	case StatusReview:
-		if st.From != StatusLastCall && len(t.Reviewers) == 0 && st.Reviewers == 0 {
-			return Errorf(EINVALID, "A review needs at least one reviewer.")
-		}
+		return checkReviewers(st, t)
 	case StatusLastCall:
 		if st.OpenConcerns > 0 {
 			return Errorf(ECONFLICT, "%s the last call.", concernsBlock(st.OpenConcerns))
 		}
-	case StatusAccepted, StatusDeclined:
-		if st.OpenConcerns > 0 && t.To == StatusAccepted {
-			return Errorf(ECONFLICT, "%s the decision.", concernsBlock(st.OpenConcerns))
+		if min := st.Rules.MinLastCall(); t.Due.Sub(st.Now) < min {
+			return Errorf(ECONFLICT, "A last call in this space lasts at least %s; this deadline is %s away.",
+				FormatDuration(min), FormatElapsed(t.Due.Sub(st.Now), min))
 		}
-		// A last call without a deadline never ends by itself.
-		lastCallOver := st.From == StatusLastCall && !st.Due.IsZero() && !st.Now.Before(st.Due)
-		allApproved := st.Reviewers > 0 && st.Approved == st.Reviewers
-		if !lastCallOver && !allApproved {
-			if st.From == StatusLastCall {
-				return Errorf(ECONFLICT, "The last call runs until %s and not every reviewer has approved.", st.Due.UTC().Format(time.RFC3339))
-			}
-			return Errorf(ECONFLICT, "A decision needs the last call to have ended or every reviewer to approve.")
+	case StatusAccepted:
+		if err := checkAcceptance(st); err != nil {
+			return err
 		}
 	case StatusSuperseded:
 		if t.SupersededBy == "" {
@@ -187,6 +226,101 @@ func CheckTransition(st TransitionState, t Transition) error {
 	}
 	if (t.To == StatusAccepted || t.To == StatusDeclined || t.To == StatusPostponed) && strings.TrimSpace(t.Summary) == "" {
 		return Errorf(EINVALID, "Recording a decision needs a summary of why.")
+	}
+	return nil
+}
+
+// transitions lists where a document may move from each status, amending
+// aside.
+var transitions = map[Status][]Status{
+	StatusDraft:     {StatusReview, StatusWithdrawn},
+	StatusReview:    {StatusDraft, StatusLastCall, StatusAccepted, StatusDeclined, StatusPostponed, StatusWithdrawn},
+	StatusLastCall:  {StatusReview, StatusAccepted, StatusDeclined, StatusPostponed, StatusWithdrawn},
+	StatusPostponed: {StatusDraft, StatusReview},
+	StatusAccepted:  {StatusSuperseded},
+}
+
+// checkMove checks the lifecycle graph, and that amending goes from a
+// decided document to review.
+func checkMove(st TransitionState, t Transition) error {
+	amendable := st.From == StatusAccepted || st.From == StatusDeclined
+	if t.Amend {
+		if t.To != StatusReview {
+			return Errorf(EINVALID, "Amending moves a document to review, not %s.", t.To)
+		}
+		if !amendable {
+			return Errorf(ECONFLICT, "Only an accepted or declined document can be amended; this one is %s.", st.From)
+		}
+		return nil
+	}
+	if st.From == t.To {
+		return Errorf(ECONFLICT, "The document is already %s.", t.To)
+	}
+	if slices.Contains(transitions[st.From], t.To) {
+		return nil
+	}
+	switch {
+	case amendable && t.To == StatusReview:
+		return Errorf(ECONFLICT, "%s %s document cannot move to review; amend it to open a new round.", capitalize(article(string(st.From))), st.From)
+	case len(transitions[st.From]) == 0:
+		return Errorf(ECONFLICT, "%s %s document is final and cannot move to %s.", capitalize(article(string(st.From))), st.From, t.To)
+	}
+	return Errorf(ECONFLICT, "%s %s document cannot move to %s.", capitalize(article(string(st.From))), st.From, t.To)
+}
+
+// checkReviewers checks the reviewers of a review about to start: there
+// are some, the owner is not one unless the rules allow it, and there are
+// enough of them to give the approvals acceptance needs.
+func checkReviewers(st TransitionState, t Transition) error {
+	n := st.Reviewers
+	if len(t.Reviewers) > 0 {
+		n = len(t.Reviewers)
+	}
+	if n == 0 && st.From != StatusLastCall {
+		return Errorf(EINVALID, "A review needs at least one reviewer.")
+	}
+	if !st.Rules.OwnerMayApprove && st.Owner != "" && slices.Contains(t.Reviewers, st.Owner) {
+		return Errorf(ECONFLICT, "The owner cannot be a reviewer of their own document.")
+	}
+	if n < st.Rules.MinApprovals {
+		return Errorf(ECONFLICT, "Acceptance in this space needs %s; name at least %s.",
+			Plural(st.Rules.MinApprovals, "approval"), Plural(st.Rules.MinApprovals, "reviewer"))
+	}
+	return nil
+}
+
+// checkAcceptance checks the rules of accepting a document.
+func checkAcceptance(st TransitionState) error {
+	if st.OpenConcerns > 0 {
+		return Errorf(ECONFLICT, "%s acceptance.", concernsBlock(st.OpenConcerns))
+	}
+	inLastCall := st.From == StatusLastCall
+	if st.Rules.RequireLastCall && !inLastCall {
+		return Errorf(ECONFLICT, "Acceptance needs a completed last call; this document is in %s.", st.From)
+	}
+	if min := st.Rules.MinLastCall(); inLastCall && st.Now.Sub(st.EnteredAt) < min {
+		return Errorf(ECONFLICT, "Acceptance needs a last call of at least %s; this one started %s ago.",
+			FormatDuration(min), FormatElapsed(st.Now.Sub(st.EnteredAt), min))
+	}
+	// A last call without a deadline never ends by itself.
+	lastCallOver := inLastCall && !st.Due.IsZero() && !st.Now.Before(st.Due)
+	allApproved := st.Reviewers > 0 && st.Approved == st.Reviewers
+	if !lastCallOver && !allApproved {
+		if inLastCall {
+			return Errorf(ECONFLICT, "The last call runs until %s and not every reviewer has approved.", st.Due.UTC().Format(time.RFC3339))
+		}
+		return Errorf(ECONFLICT, "Acceptance needs the last call to have ended or every reviewer to approve.")
+	}
+	if st.Approved < st.Rules.MinApprovals {
+		has := "none"
+		if st.Approved > 0 {
+			has = fmt.Sprint(st.Approved)
+		}
+		stale := ""
+		if st.Stale > 0 {
+			stale = fmt.Sprintf(" (%s of an earlier version, and the text changed since)", Plural(st.Stale, "approval"))
+		}
+		return Errorf(ECONFLICT, "Acceptance needs %s of the current text; it has %s%s.", Plural(st.Rules.MinApprovals, "approval"), has, stale)
 	}
 	return nil
 }

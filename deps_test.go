@@ -53,6 +53,7 @@ var packageLayers = map[string]string{
 	"collab":   layerAdapter, // the live hub
 	"server":   layerAdapter, // echo
 	"frontend": layerAdapter, // the embedded web app
+	"export":   layerAdapter, // the export format: files, tar.gz
 }
 
 // allowedAdapterImports are the imports between adapters that the layering
@@ -62,6 +63,9 @@ var allowedAdapterImports = map[[2]string]string{
 	{"server", "collab"}: "the live hub is a concrete *collab.Hub that server runs its " +
 		"REST edits through, and server hands each live WebSocket to collab.Live; collab " +
 		"imports neither echo nor server",
+	{"server", "export"}: "export is the adapter-neutral writer of the export format: it " +
+		"works over docket.Exporter and docket.Restorer only and imports no other adapter, so " +
+		"the space settings download and docket export write the same files",
 }
 
 // listedPackage is what go list says about a package.

@@ -86,6 +86,10 @@ type Document struct {
 	Overdue   bool        `json:"overdue,omitempty"`
 	Reviewers []*Reviewer `json:"reviewers,omitempty"`
 	Decision  *Decision   `json:"decision,omitempty"`
+	// Amended reports that the document changed after its decision, by
+	// ChangesSinceDecision versions.
+	Amended              bool  `json:"amended,omitempty"`
+	ChangesSinceDecision int64 `json:"changesSinceDecision,omitempty"`
 }
 
 // DocumentCreate is the input of [DocumentService.CreateDocument].

@@ -38,6 +38,60 @@ type Space struct {
 	CreatedAt time.Time `json:"createdAt"`
 	// Role is the caller's role in the space, filled in by the service.
 	Role SpaceRole `json:"role,omitempty"`
+	// Rules are the space's decision rules; the service fills in the
+	// defaults for a space that never set them.
+	Rules *DecisionRules `json:"rules,omitempty"`
+}
+
+// DecisionRules are a space's rules for the decision process of its
+// documents. [DefaultDecisionRules] suit an RFC process with a final
+// comment period.
+type DecisionRules struct {
+	// MinLastCallSeconds is the shortest a last call may run.
+	MinLastCallSeconds int64 `json:"minLastCallSeconds"`
+	// RequireLastCall makes acceptance need a completed last call.
+	RequireLastCall bool `json:"requireLastCall"`
+	// MinApprovals is how many approvals acceptance needs.
+	MinApprovals int `json:"minApprovals"`
+	// OwnerMayApprove lets the owner be a reviewer and approve their own
+	// document.
+	OwnerMayApprove bool `json:"ownerMayApprove"`
+	// ApprovalsResetOnChange makes an approval stale, and not count, once
+	// the text changes beyond whitespace after it.
+	ApprovalsResetOnChange bool `json:"approvalsResetOnChange"`
+}
+
+// Bounds of the decision rules.
+const (
+	MaxMinLastCall  = MaxDeadline
+	MaxMinApprovals = MaxReviewers
+)
+
+// DefaultDecisionRules returns the rules of a space that never set any:
+// a last call of at least 7 days before acceptance, one approval, none
+// from the owner, approvals for the version they were given at.
+func DefaultDecisionRules() DecisionRules {
+	return DecisionRules{
+		MinLastCallSeconds: int64(7 * 24 * time.Hour / time.Second), RequireLastCall: true,
+		MinApprovals: 1, ApprovalsResetOnChange: true,
+	}
+}
+
+// MinLastCall is the shortest a last call may run.
+func (r DecisionRules) MinLastCall() time.Duration {
+	return time.Duration(r.MinLastCallSeconds) * time.Second
+}
+
+// Validate reports EINVALID for rules out of bounds.
+func (r DecisionRules) Validate() error {
+	if r.MinLastCallSeconds < 0 || r.MinLastCallSeconds > int64(MaxMinLastCall/time.Second) {
+		return Errorf(EINVALID, "The minimum last call must be between 0 and %d seconds (%s).",
+			int64(MaxMinLastCall/time.Second), FormatDuration(MaxMinLastCall))
+	}
+	if r.MinApprovals < 0 || r.MinApprovals > MaxMinApprovals {
+		return Errorf(EINVALID, "The minimum number of approvals must be between 0 and %d.", MaxMinApprovals)
+	}
+	return nil
 }
 
 // Member is a user's membership of a space.
@@ -76,6 +130,10 @@ type SpaceService interface {
 	// role; space admins only. Returns ENOTFOUND, EFORBIDDEN, EINVALID,
 	// ECONFLICT when it would leave the space without an admin.
 	SetMember(ctx context.Context, space, user string, role SpaceRole) (*Member, error)
+
+	// SetDecisionRules replaces a space's decision rules; space admins
+	// only. Returns ENOTFOUND, EFORBIDDEN, EINVALID.
+	SetDecisionRules(ctx context.Context, space string, r DecisionRules) (*Space, error)
 
 	// RemoveMember removes a user from a space; space admins only, or the
 	// member themselves. Returns ENOTFOUND, EFORBIDDEN, ECONFLICT when it

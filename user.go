@@ -25,6 +25,9 @@ type User struct {
 	Role      SiteRole  `json:"role"`
 	TimeZone  string    `json:"timeZone"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Deactivated marks an account that cannot sign in, such as one an
+	// import made for an author unknown here; it keeps the name.
+	Deactivated bool `json:"deactivated,omitempty"`
 }
 
 // IsAdmin reports whether u is a site admin. It is false for nil.
@@ -83,7 +86,8 @@ type UserService interface {
 	// site admin. Returns ENOTFOUND, EINVALID.
 	UpdateUser(ctx context.Context, id string, upd UserUpdate) (*User, error)
 
-	// SetPassword replaces a user's password and ends all of their sessions.
+	// SetPassword replaces a user's password and ends all of their sessions;
+	// a deactivated account is active again.
 	// Returns ENOTFOUND, EINVALID.
 	SetPassword(ctx context.Context, id, password string) error
 }

@@ -344,7 +344,7 @@ func TestActionsRefreshAll(t *testing.T) {
 // TestDocumentChangesNotify checks the changes documents report.
 func TestDocumentChangesNotify(t *testing.T) {
 	w := newActionWorld(t, fakeParse)
-	var changes bolt.Collector[docket.Change]
+	var changes testenv.Collector[docket.Change]
 	w.db.OnChange(changes.Add)
 	d := w.create(t, "one")
 	w.edit(t, d.ID, "one") // no change, no notification

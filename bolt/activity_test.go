@@ -9,6 +9,7 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/internal/testenv"
 	"github.com/google/go-cmp/cmp"
 	bolt "go.etcd.io/bbolt"
 )
@@ -150,7 +151,7 @@ func TestFindEventsPageCap(t *testing.T) {
 
 func TestDocumentChangesAndSessions(t *testing.T) {
 	f := newFixture(t)
-	var changes Collector[docket.ChangeKind]
+	var changes testenv.Collector[docket.ChangeKind]
 	f.db.OnChange(func(c docket.Change) { changes.Add(c.Kind) })
 	ada := f.user("ada")
 	f.space(ada, "eng")
@@ -229,7 +230,7 @@ func TestDocumentChangesAndSessions(t *testing.T) {
 // that failed.
 func TestOnEvent(t *testing.T) {
 	f := newFixture(t)
-	var events Collector[docket.Event]
+	var events testenv.Collector[docket.Event]
 	f.db.OnEvent(events.Add)
 	ada := f.user("ada")
 	f.space(ada, "eng")

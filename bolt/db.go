@@ -354,11 +354,7 @@ func pair(a, b string) []byte { return []byte(a + "/" + b) }
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 // newID returns a random 16-character id (80 bits).
-func newID() string {
-	b := make([]byte, 10)
-	rand.Read(b)
-	return idEncoding.EncodeToString(b)
-}
+func newID() string { return docket.NewID() }
 
 // newSecret returns a random secret with 256 bits of entropy.
 func newSecret(prefix string) string {

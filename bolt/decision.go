@@ -47,9 +47,68 @@ func findLifecycle(tx *bolt.Tx, docID string) (*docket.Lifecycle, error) {
 	if ok, err := getJSON(tx.Bucket(bucketLifecycles), []byte(docID), &lc); err != nil {
 		return nil, err
 	} else if !ok {
-		return &docket.Lifecycle{Status: docket.StatusDraft}, nil
+		return &docket.Lifecycle{Status: docket.StatusDraft, Round: 1}, nil
 	}
+	lc.Round = max(lc.Round, 1)
 	return &lc, nil
+}
+
+// putLifecycle stores a document's lifecycle without what reads fill in.
+func putLifecycle(tx *bolt.Tx, docID string, lc *docket.Lifecycle) error {
+	rec := *lc
+	rec.Amended, rec.ChangesSinceDecision = false, 0
+	rec.Reviewers = make([]*docket.Reviewer, len(lc.Reviewers))
+	for i, r := range lc.Reviewers {
+		c := *r
+		c.ChangesSince, c.Stale = 0, false
+		rec.Reviewers[i] = &c
+	}
+	return putJSON(tx.Bucket(bucketLifecycles), []byte(docID), &rec)
+}
+
+// describeLifecycle fills in what a read of lc shows about d at its
+// current version: whether it changed after its decision, and how each
+// reviewer's verdict stands against the text.
+func describeLifecycle(tx *bolt.Tx, d *docket.Document, lc *docket.Lifecycle) error {
+	lc.Amendment(d.Version)
+	_, _, err := countApprovals(tx, d, lc, spaceRules(tx, d.SpaceID))
+	return err
+}
+
+// countApprovals fills in ChangesSince and Stale of lc's reviewers for d
+// at its current version under rules (an approval is stale when the text
+// changed beyond whitespace since), and counts the approvals as
+// [docket.CountApprovals] does.
+func countApprovals(tx *bolt.Tx, d *docket.Document, lc *docket.Lifecycle, rules docket.DecisionRules) (approved, stale int, err error) {
+	texts := map[int64]string{}
+	textOf := func(v int64) (string, error) {
+		if text, ok := texts[v]; ok {
+			return text, nil
+		}
+		text, err := textAt(tx, d, v)
+		texts[v] = text
+		return text, err
+	}
+	for _, r := range lc.Reviewers {
+		r.ChangesSince, r.Stale = 0, false
+		if r.Verdict != "" && r.Version > 0 && r.Version < d.Version {
+			r.ChangesSince = d.Version - r.Version
+		}
+		if r.Verdict != docket.VerdictApprove || !rules.ApprovalsResetOnChange || r.ChangesSince == 0 {
+			continue
+		}
+		before, err := textOf(r.Version)
+		if err != nil {
+			return 0, 0, err
+		}
+		after, err := textOf(d.Version)
+		if err != nil {
+			return 0, 0, err
+		}
+		r.Stale = docket.ChangedBeyondWhitespace(before, after)
+	}
+	approved, stale = docket.CountApprovals(lc.Reviewers, d.OwnerID, rules)
+	return approved, stale, nil
 }
 
 // fillLifecycle copies a document's process state into d as of now; full
@@ -59,9 +118,12 @@ func fillLifecycle(tx *bolt.Tx, d *docket.Document, now time.Time, full bool) er
 	if err != nil {
 		return err
 	}
+	lc.Amendment(d.Version)
 	d.Status, d.Due, d.Overdue = lc.Status, lc.Due, lc.Overdue(now)
+	d.Amended, d.ChangesSinceDecision = lc.Amended, lc.ChangesSinceDecision
 	if full {
 		d.Reviewers, d.Decision = lc.Reviewers, lc.Decision
+		return describeLifecycle(tx, d, lc)
 	}
 	return nil
 }
@@ -74,11 +136,10 @@ func threadResolved(tx *bolt.Tx, threadID string) bool {
 	return err == nil && ok && th.Status == docket.ThreadResolved
 }
 
-// putThreadRecord stores a new thread and its first comment in the shapes
+// putThreadRecord stores a new thread and its comments in the shapes
 // the thread service reads: the thread without its comments under its id,
-// its document index, the comment, and the comment's place (1) in the
-// thread.
-func putThreadRecord(tx *bolt.Tx, th *docket.Thread, first *docket.Comment) error {
+// its document index, the comments, and their places in the thread.
+func putThreadRecord(tx *bolt.Tx, th *docket.Thread, comments ...*docket.Comment) error {
 	rec := &threadRecord{Thread: *th}
 	rec.Comments = nil
 	var err error
@@ -91,7 +152,12 @@ func putThreadRecord(tx *bolt.Tx, th *docket.Thread, first *docket.Comment) erro
 	if err := tx.Bucket(bucketDocThreads).Put(pair(th.DocID, th.ID), nil); err != nil {
 		return err
 	}
-	return putComment(tx, first, true)
+	for _, c := range comments {
+		if err := putComment(tx, c, true); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // findReviews reads a document's reviews, oldest first, with Resolved
@@ -172,11 +238,23 @@ type transitionData struct {
 	Reviewers    []string      `json:"reviewers,omitempty"`
 	Summary      string        `json:"summary,omitempty"`
 	SupersededBy string        `json:"supersededBy,omitempty"`
+	Amend        bool          `json:"amend,omitempty"`
+	Round        int           `json:"round,omitempty"`
 }
 
 // FindLifecycle implements [docket.DecisionService].
 func (s *DecisionService) FindLifecycle(ctx context.Context, docID string) (*docket.Lifecycle, error) {
-	return readDocData(ctx, s.db, docID, findLifecycle)
+	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.Lifecycle, error) {
+		d, _, err := readableDoc(ctx, tx, docID)
+		if err != nil {
+			return nil, err
+		}
+		lc, err := findLifecycle(tx, d.ID)
+		if err != nil {
+			return nil, err
+		}
+		return lc, describeLifecycle(tx, d, lc)
+	})
 }
 
 // readDocData reads with find what a document has, in a read transaction
@@ -205,6 +283,8 @@ func checkTransitionInput(t *docket.Transition) error {
 	switch {
 	case len(t.Reviewers) > 0 && t.To != docket.StatusReview:
 		return docket.Errorf(docket.EINVALID, "Reviewers are named when entering review, not %s.", t.To)
+	case t.Amend && t.To != docket.StatusReview:
+		return docket.Errorf(docket.EINVALID, "Amending moves a document to review, not %s.", t.To)
 	case len(t.Reviewers) > docket.MaxReviewers:
 		return docket.Errorf(docket.EINVALID, "At most %d reviewers.", docket.MaxReviewers)
 	case !t.Due.IsZero() && t.To != docket.StatusReview && t.To != docket.StatusLastCall:
@@ -241,14 +321,21 @@ func (s *DecisionService) Transition(ctx context.Context, docID string, t docket
 			return nil, err
 		}
 		now := s.db.Now().UTC()
-		st := docket.TransitionState{From: lc.Status, Due: lc.Due, Now: now, OpenConcerns: open, Reviewers: len(lc.Reviewers)}
-		for _, r := range lc.Reviewers {
-			if r.Verdict == docket.VerdictApprove {
-				st.Approved++
-			}
+		rules := spaceRules(tx, d.SpaceID)
+		st := docket.TransitionState{
+			From: lc.Status, Due: lc.Due, Now: now, EnteredAt: lc.EnteredAt, OpenConcerns: open,
+			Reviewers: len(lc.Reviewers), Owner: d.OwnerID, Rules: rules,
+		}
+		if st.Approved, st.Stale, err = countApprovals(tx, d, lc, rules); err != nil {
+			return nil, err
 		}
 		check := t
 		check.Reviewers = ids
+		if len(ids) == 0 && t.To == docket.StatusReview {
+			for _, r := range lc.Reviewers {
+				check.Reviewers = append(check.Reviewers, r.UserID)
+			}
+		}
 		if err := docket.CheckTransition(st, check); err != nil {
 			return nil, err
 		}
@@ -262,6 +349,17 @@ func (s *DecisionService) Transition(ctx context.Context, docID string, t docket
 		}
 
 		from := lc.Status
+		if lc.Decision != nil {
+			// The decision stays on record; reopening it starts a new
+			// round in which every reviewer answers again.
+			lc.Earlier = append(lc.Earlier, lc.Decision)
+			if t.To == docket.StatusReview || t.To == docket.StatusDraft {
+				lc.Round++
+				for _, r := range lc.Reviewers {
+					r.Verdict, r.VerdictAt, r.Version = "", time.Time{}, 0
+				}
+			}
+		}
 		// Everyone asked to review this round: all reviewers when a review
 		// starts, those newly added when it goes back from last call.
 		var requested []string
@@ -298,9 +396,10 @@ func (s *DecisionService) Transition(ctx context.Context, docID string, t docket
 		if t.To.Outcome() {
 			lc.Decision = &docket.Decision{
 				Outcome: t.To, Summary: t.Summary, By: caller, At: now, Version: d.Version, SupersededBy: t.SupersededBy,
+				Round: lc.Round,
 			}
 		}
-		if err := putJSON(tx.Bucket(bucketLifecycles), []byte(d.ID), lc); err != nil {
+		if err := putLifecycle(tx, d.ID, lc); err != nil {
 			return nil, err
 		}
 		d.Status, d.UpdatedAt = t.To, now
@@ -312,7 +411,7 @@ func (s *DecisionService) Transition(ctx context.Context, docID string, t docket
 		for _, r := range lc.Reviewers {
 			reviewers = append(reviewers, r.UserID)
 		}
-		data := transitionData{From: from, To: t.To, Reviewers: reviewers, Summary: t.Summary, SupersededBy: t.SupersededBy}
+		data := transitionData{From: from, To: t.To, Reviewers: reviewers, Summary: t.Summary, SupersededBy: t.SupersededBy, Amend: t.Amend, Round: lc.Round}
 		if !lc.Due.IsZero() {
 			data.Due = &lc.Due
 		}
@@ -326,7 +425,7 @@ func (s *DecisionService) Transition(ctx context.Context, docID string, t docket
 			if lc.Decision.MinutesID, err = s.minutes.freeze(tx, d, t.To, now); err != nil {
 				return nil, err
 			}
-			if err := putJSON(tx.Bucket(bucketLifecycles), []byte(d.ID), lc); err != nil {
+			if err := putLifecycle(tx, d.ID, lc); err != nil {
 				return nil, err
 			}
 		}
@@ -343,7 +442,7 @@ func (s *DecisionService) Transition(ctx context.Context, docID string, t docket
 			}
 		}
 		s.db.notify(tx, docket.Change{Kind: docket.ChangeMeta, DocID: d.ID, SpaceID: d.SpaceID})
-		return lc, nil
+		return lc, describeLifecycle(tx, d, lc)
 	})
 }
 
@@ -389,6 +488,9 @@ func (s *DecisionService) AddReview(ctx context.Context, rc docket.ReviewCreate)
 		}
 		switch rc.Verdict {
 		case docket.VerdictApprove, docket.VerdictConcern:
+			if rc.Verdict == docket.VerdictApprove && caller == d.OwnerID && !spaceRules(tx, d.SpaceID).OwnerMayApprove {
+				return nil, docket.Errorf(docket.ECONFLICT, "The owner cannot approve their own document.")
+			}
 			if me == nil {
 				return nil, docket.Errorf(docket.EFORBIDDEN, "Only the document's reviewers approve or raise concerns; add a comment instead.")
 			}
@@ -431,8 +533,8 @@ func (s *DecisionService) AddReview(ctx context.Context, rc docket.ReviewCreate)
 			return nil, err
 		}
 		if me != nil && (rc.Verdict != docket.VerdictComment || me.Verdict == "") {
-			me.Verdict, me.VerdictAt = rc.Verdict, now
-			if err := putJSON(tx.Bucket(bucketLifecycles), []byte(d.ID), lc); err != nil {
+			me.Verdict, me.VerdictAt, me.Version = rc.Verdict, now, d.Version
+			if err := putLifecycle(tx, d.ID, lc); err != nil {
 				return nil, err
 			}
 			s.db.notify(tx, docket.Change{Kind: docket.ChangeMeta, DocID: d.ID, SpaceID: d.SpaceID})

@@ -50,6 +50,11 @@ func newDecisionWorld(t *testing.T) *decisionWorld {
 		t.Fatal(err)
 	}
 	w.spaceID = sp.ID
+	// The rules before spaces had any: no last call required, one
+	// approval; the tests of the rules set their own.
+	if _, err := spaces.SetDecisionRules(w.ada, "eng", docket.DecisionRules{MinApprovals: 1, ApprovalsResetOnChange: true}); err != nil {
+		t.Fatal(err)
+	}
 	add := func(name string, role docket.SpaceRole) (context.Context, string) {
 		t.Helper()
 		u, err := users.CreateUser(context.Background(), docket.UserCreate{Name: name, Email: strings.ToLower(name) + "@example.com", Password: "long enough"})
@@ -209,7 +214,7 @@ func TestDecisionScript(t *testing.T) {
 	wantCode(t, "accept without summary", err, docket.EINVALID)
 	decidedAt := w.clock.Now()
 	lc = mustTransition(t, w, w.olga, docket.Transition{To: docket.StatusAccepted, Summary: "  Ship it; overflow is handled by back-pressure.  "})
-	want := docket.Decision{Outcome: docket.StatusAccepted, Summary: "Ship it; overflow is handled by back-pressure.", By: w.olgaID, At: decidedAt, Version: 1}
+	want := docket.Decision{Outcome: docket.StatusAccepted, Summary: "Ship it; overflow is handled by back-pressure.", By: w.olgaID, At: decidedAt, Version: 1, Round: 1}
 	if lc.Decision != nil {
 		if lc.Decision.MinutesID == "" {
 			t.Errorf("decision without frozen minutes")
@@ -240,11 +245,11 @@ func TestDecisionScript(t *testing.T) {
 	}
 	wantEvents := []string{
 		`doc.created {"kind":"rfc"}`,
-		`doc.transitioned {"from":"draft","to":"review","due":"2026-12-08T09:00:00Z","reviewers":["` + w.bobID + `","` + w.carolID + `"]}`,
+		`doc.transitioned {"from":"draft","to":"review","due":"2026-12-08T09:00:00Z","reviewers":["` + w.bobID + `","` + w.carolID + `"],"round":1}`,
 		`review.created {"verdict":"approve"}`,
 		`review.created {"verdict":"concern"}`,
-		`doc.transitioned {"from":"review","to":"last-call","due":"2026-12-11T09:00:00Z","reviewers":["` + w.bobID + `","` + w.carolID + `"]}`,
-		`doc.transitioned {"from":"last-call","to":"accepted","reviewers":["` + w.bobID + `","` + w.carolID + `"],"summary":"Ship it; overflow is handled by back-pressure."}`,
+		`doc.transitioned {"from":"review","to":"last-call","due":"2026-12-11T09:00:00Z","reviewers":["` + w.bobID + `","` + w.carolID + `"],"round":1}`,
+		`doc.transitioned {"from":"last-call","to":"accepted","reviewers":["` + w.bobID + `","` + w.carolID + `"],"summary":"Ship it; overflow is handled by back-pressure.","round":1}`,
 	}
 	if strings.Join(got, "\n") != strings.Join(wantEvents, "\n") {
 		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantEvents, "\n"))
@@ -391,7 +396,7 @@ func TestDecisionPermissions(t *testing.T) {
 		{"commenter not reviewer approves", w.bob, docket.VerdictApprove, "", docket.EFORBIDDEN},
 		{"commenter not reviewer raises a concern", w.bob, docket.VerdictConcern, "no", docket.EFORBIDDEN},
 		{"commenter not reviewer comments", w.bob, docket.VerdictComment, "fine", ""},
-		{"owner approves own", w.olga, docket.VerdictApprove, "", docket.EFORBIDDEN},
+		{"owner approves own", w.olga, docket.VerdictApprove, "", docket.ECONFLICT},
 		{"outsider comments", outsider, docket.VerdictComment, "x", docket.ENOTFOUND},
 		{"concern without body", w.carol, docket.VerdictConcern, " \n", docket.EINVALID},
 		{"comment without body", w.bob, docket.VerdictComment, "", docket.EINVALID},

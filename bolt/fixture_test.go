@@ -3,8 +3,6 @@ package bolt
 import (
 	"context"
 	"path/filepath"
-	"slices"
-	"sync"
 	"testing"
 
 	docket "github.com/docket-dev/docket"
@@ -48,27 +46,6 @@ func OpenTestDB(tb testing.TB) *DB {
 		db.Close()
 	})
 	return db
-}
-
-// Collector gathers what a watcher is called with ([DB.OnChange],
-// [DB.OnEvent]), for tests inside and outside the package.
-type Collector[T any] struct {
-	mu  sync.Mutex
-	got []T
-}
-
-// Add is the watcher.
-func (c *Collector[T]) Add(v T) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.got = append(c.got, v)
-}
-
-// Got returns what was gathered so far.
-func (c *Collector[T]) Got() []T {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.got)
 }
 
 // user creates a user and returns a context acting as them.

@@ -33,10 +33,6 @@ func putActions(tx *bolt.Tx, docID string, items ...*docket.ActionItem) error {
 	return putJSON(tx.Bucket(bucketActions), []byte(docID), items)
 }
 
-func putLifecycle(tx *bolt.Tx, docID string, lc *docket.Lifecycle) error {
-	return putJSON(tx.Bucket(bucketLifecycles), []byte(docID), lc)
-}
-
 // line renders an inbox item for comparison.
 func line(it *docket.InboxItem) string {
 	s := fmt.Sprintf("%s %s %q", it.Kind, it.Title, it.Text)

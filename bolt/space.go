@@ -30,7 +30,21 @@ func findSpace(tx *bolt.Tx, idOrSlug string) (*docket.Space, error) {
 	if ref := tx.Bucket(bucketSpaceSlugs).Get([]byte(idOrSlug)); ref != nil {
 		id = string(ref)
 	}
-	return findByID[docket.Space](tx, bucketSpaces, id, "Space not found.")
+	sp, err := findByID[docket.Space](tx, bucketSpaces, id, "Space not found.")
+	if err == nil && sp.Rules == nil {
+		r := docket.DefaultDecisionRules()
+		sp.Rules = &r
+	}
+	return sp, err
+}
+
+// spaceRules returns the decision rules of a space, the defaults if it
+// never set any or cannot be read.
+func spaceRules(tx *bolt.Tx, spaceID string) docket.DecisionRules {
+	if sp, err := findSpace(tx, spaceID); err == nil {
+		return *sp.Rules
+	}
+	return docket.DefaultDecisionRules()
 }
 
 // roleIn returns the caller's role in a space: admin for the system and
@@ -249,6 +263,26 @@ func (s *SpaceService) SetMember(ctx context.Context, space, user string, role d
 		}
 		m := &docket.Member{SpaceID: sp.ID, UserID: u.ID, Name: u.Name, Email: u.Email, Role: role, AddedAt: at}
 		return m, putMember(tx, sp.ID, u.ID, role, at)
+	})
+}
+
+// SetDecisionRules implements [docket.SpaceService].
+func (s *SpaceService) SetDecisionRules(ctx context.Context, space string, r docket.DecisionRules) (*docket.Space, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Space, error) {
+		sp, err := spaceWithRole(ctx, tx, space, docket.RoleAdmin, "Only space admins may change the decision rules.")
+		if err != nil {
+			return nil, err
+		}
+		role := sp.Role
+		sp.Role, sp.Rules = "", &r
+		if err := putJSON(tx.Bucket(bucketSpaces), []byte(sp.ID), sp); err != nil {
+			return nil, err
+		}
+		sp.Role = role
+		return sp, nil
 	})
 }
 

@@ -239,7 +239,8 @@ func (s *UserService) UpdateUser(ctx context.Context, id string, upd docket.User
 }
 
 // SetPassword implements [docket.UserService]. Every session of the user
-// ends, so a stolen cookie dies with the old password.
+// ends, so a stolen cookie dies with the old password. A deactivated
+// account is active again.
 func (s *UserService) SetPassword(ctx context.Context, id, password string) error {
 	if err := docket.CheckPassword(password); err != nil {
 		return err
@@ -258,6 +259,7 @@ func (s *UserService) SetPassword(ctx context.Context, id, password string) erro
 			return err
 		}
 		u.PasswordHash = hash
+		u.Deactivated = false // an imported author's account, brought back
 		if err := putJSON(tx.Bucket(bucketUsers), []byte(id), u); err != nil {
 			return err
 		}
@@ -292,6 +294,11 @@ func (s *UserService) Authenticate(ctx context.Context, email, password string) 
 	}
 	if len(password) > 1024 {
 		password = password[:1024]
+	}
+	if u != nil && u.Deactivated {
+		// Compare anyway, so that the answer takes as long as for others.
+		_ = bcrypt.CompareHashAndPassword(s.db.dummyHash, []byte(password))
+		return nil, docket.Errorf(docket.EFORBIDDEN, "This account is deactivated: it keeps the name of an author of imported documents and cannot sign in.")
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || u == nil {
 		return nil, docket.Errorf(docket.EUNAUTHORIZED, "Wrong email or password.")

@@ -70,6 +70,11 @@ type conn struct {
 	urgent     chan struct{}
 	pingDue    atomic.Bool
 	recheckDue atomic.Bool
+	// writerEpoch is the Epoch of the writer's last recheck, opEpoch that
+	// of the reader's last credential check: when Epoch has moved since,
+	// access may have been revoked, and the writer rechecks before it
+	// delivers anything, the reader before it submits an op.
+	writerEpoch, opEpoch uint64
 	// frames is the writer's frame list, kept between rounds while the
 	// writer runs; only the running writer touches it.
 	frames [][]byte
@@ -310,6 +315,16 @@ func (c *conn) takeOut() []outItem {
 
 func (c *conn) sendError(request []byte, code, msg string) {
 	c.send(errorFrame(request, code, msg))
+}
+
+// version reads the request's optional version (-1 when absent); when it
+// is not one, it answers the request with an error and ok is false.
+func (c *conn) version(m *message, request []byte) (v int64, ok bool) {
+	v, ok = parseVersion(m.V)
+	if !ok {
+		c.sendError(request, errBadMessage, "Invalid version")
+	}
+	return v, ok
 }
 
 // replyErr sends the request back with err translated.

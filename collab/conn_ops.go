@@ -34,9 +34,8 @@ func (c *conn) submit(m *message, raw []byte) {
 		c.sendError(raw, errBadMessage, "Invalid seq")
 		return
 	}
-	v, ok := parseVersion(m.V)
+	v, ok := c.version(m, raw)
 	if !ok {
-		c.sendError(raw, errBadMessage, "Invalid version")
 		return
 	}
 	// The op's src names the agent that first sent it (a resend after a
@@ -50,6 +49,12 @@ func (c *conn) submit(m *message, raw []byte) {
 	if err := op.UnmarshalJSON(m.Op); err != nil {
 		msg := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "ot: "), "invalid op: ")
 		c.sendError(raw, errNotApplied, "Invalid op: "+msg)
+		return
+	}
+	// Access may have been revoked since the last check (a sign-out, a
+	// deleted token): then the credentials are checked before the op is
+	// taken, not seconds later. The role is read with the document.
+	if c.epochMoved(&c.opEpoch) && !c.credentialsHold() {
 		return
 	}
 	meta, err := c.checkDoc(m.C, m.D)

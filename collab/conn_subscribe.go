@@ -16,9 +16,8 @@ import (
 
 // fetch answers f: the current snapshot, or with a version the ops since.
 func (c *conn) fetch(m *message, raw []byte) {
-	v, ok := parseVersion(m.V)
+	v, ok := c.version(m, raw)
 	if !ok {
-		c.sendError(raw, errBadMessage, "Invalid version")
 		return
 	}
 	if _, err := c.checkDoc(m.C, m.D); err != nil {
@@ -138,9 +137,8 @@ func (c *conn) subscribeDoc(coll, id string, from int64) (syncDoc, string, error
 
 // subscribe answers s.
 func (c *conn) subscribe(m *message, raw []byte) {
-	v, ok := parseVersion(m.V)
+	v, ok := c.version(m, raw)
 	if !ok {
-		c.sendError(raw, errBadMessage, "Invalid version")
 		return
 	}
 	d, text, err := c.subscribeDoc(m.C, m.D, v)
@@ -285,9 +283,8 @@ func (c *conn) bulk(m *message, raw []byte) {
 // snapshotAt answers nf: the text at a version (the current one when v is
 // null or past it).
 func (c *conn) snapshotAt(m *message, raw []byte) {
-	v, ok := parseVersion(m.V)
+	v, ok := c.version(m, raw)
 	if !ok {
-		c.sendError(raw, errBadMessage, "Invalid version")
 		return
 	}
 	meta, err := c.checkDoc(m.C, m.D)

@@ -168,6 +168,15 @@ func (c *conn) writeWaiting() bool {
 	// Replies and the hub's events go out in one write: under a stream of
 	// ops each write is a syscall and a wake-up of the reader's side.
 	frames := c.frames[:0]
+	if c.epochMoved(&c.writerEpoch) {
+		// Something was revoked since the last recheck: nothing more is
+		// delivered to a reader who may have lost it.
+		worked = true
+		frames = append(frames, c.recheck()...)
+		if c.closing() {
+			return true
+		}
+	}
 	if items := c.takeOut(); len(items) > 0 {
 		worked = true
 		for _, it := range items {
@@ -433,14 +442,9 @@ func (c *conn) appendEvent(frames [][]byte, ev Event) [][]byte {
 // recheck checks the read permission of every document in use again and
 // cuts the connection off those the user lost.
 func (c *conn) recheck() [][]byte {
-	if check, ok := c.ctx.Value(credentialKey{}).(func(context.Context) error); ok {
-		ctx, cancel := c.hubCtx()
-		err := check(ctx)
-		cancel()
-		if docket.ErrorCode(err) == docket.EUNAUTHORIZED {
-			c.close(ClosePolicyViolation, "Signed out; sign in again.")
-			return nil
-		}
+	c.epochMoved(&c.writerEpoch) // what follows sees every change up to now
+	if !c.credentialsHold() {
+		return nil
 	}
 	c.mu.Lock()
 	ids := make([]string, 0, len(c.state))
@@ -461,4 +465,37 @@ func (c *conn) recheck() [][]byte {
 		}
 	}
 	return frames
+}
+
+// epochMoved reports whether Epoch has changed since *seen, and records
+// the current one in *seen.
+func (c *conn) epochMoved(seen *uint64) bool {
+	if c.opts.Epoch == nil {
+		return false
+	}
+	e := c.opts.Epoch()
+	if e == *seen {
+		return false
+	}
+	*seen = e
+	return true
+}
+
+// credentialsHold runs the credential check the connection was opened
+// with, if any, and closes the connection with 1008 when the credentials
+// are gone (signed out, token deleted, password changed). A transient
+// failure counts as holding: it is checked again soon.
+func (c *conn) credentialsHold() bool {
+	check, ok := c.ctx.Value(credentialKey{}).(func(context.Context) error)
+	if !ok {
+		return true
+	}
+	ctx, cancel := c.hubCtx()
+	err := check(ctx)
+	cancel()
+	if docket.ErrorCode(err) == docket.EUNAUTHORIZED {
+		c.close(ClosePolicyViolation, "Signed out; sign in again.")
+		return false
+	}
+	return true
 }

@@ -3,6 +3,7 @@ package collab
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	docket "github.com/docket-dev/docket"
@@ -55,15 +56,21 @@ type document struct {
 	psubs    map[*Subscriber]bool       // presence subscribers
 	pids     map[string]map[string]bool // src -> presence ids it announced
 	recorder *recorder                  // the running recording, if any
-	inbox    chan request
-	quit     chan struct{}
-	stopped  chan struct{}
+	// seqs is the highest seq committed by each agent (src) while the
+	// document is loaded: an op from that agent needs a higher one, or
+	// must be a resend of the op committed with it. seqUndo takes back
+	// what a batch whose commit failed set.
+	seqs    map[string]int64
+	seqUndo []seqSet
+	inbox   chan request
+	quit    chan struct{}
+	stopped chan struct{}
 }
 
 func newDocument(h *Hub, id string, version int64, text string) *document {
 	return &document{
 		hub: h, id: id, version: version, text: text, length: ot.Length(text),
-		subs: map[*Subscriber]bool{}, psubs: map[*Subscriber]bool{}, pids: map[string]map[string]bool{},
+		subs: map[*Subscriber]bool{}, psubs: map[*Subscriber]bool{}, pids: map[string]map[string]bool{}, seqs: map[string]int64{},
 		inbox: make(chan request, 256), quit: make(chan struct{}), stopped: make(chan struct{}),
 	}
 }
@@ -155,6 +162,7 @@ func (d *document) submitAll(subs []*submitRequest) {
 		return
 	}
 	version, text, length, nrecent := d.version, d.text, d.length, len(d.recent)
+	d.seqUndo = d.seqUndo[:0]
 	var commits []docket.OpCommit
 	var acks []pendingAck
 	for _, r := range subs {
@@ -173,6 +181,9 @@ func (d *document) submitAll(subs []*submitRequest) {
 		d.hub.commits <- cr
 		if err := <-cr.result; err != nil {
 			d.version, d.text, d.length, d.recent = version, text, length, d.recent[:nrecent]
+			for i := len(d.seqUndo) - 1; i >= 0; i-- {
+				d.seqUndo[i].undo(d.seqs)
+			}
 			for _, p := range acks {
 				if p.ack.Duplicate {
 					p.req.reply <- submitReply{ack: p.ack}
@@ -309,10 +320,16 @@ func (d *document) apply(s Submission) (*Ack, *docket.OpRecord, error) {
 		return nil, nil, err
 	}
 	if s.Src != "" {
-		for _, c := range since {
+		for i, c := range since {
 			if c.rec.Src == s.Src && c.rec.Seq == s.Seq {
+				if !isResend(s.Op, since[:i], c.op) {
+					return nil, nil, seqReused(s.Seq)
+				}
 				return &Ack{Version: c.rec.Version, Op: c.op, Duplicate: true}, nil, nil
 			}
+		}
+		if last, ok := d.seqs[s.Src]; ok && s.Seq <= last {
+			return nil, nil, seqReused(s.Seq)
 		}
 	}
 	if err := ot.Check(s.Op); err != nil {
@@ -347,10 +364,52 @@ func (d *document) apply(s Submission) (*Ack, *docket.OpRecord, error) {
 		missed[i] = c.rec
 	}
 	d.recent = append(d.recent, committed{rec, op})
+	if s.Src != "" {
+		last, had := d.seqs[s.Src]
+		d.seqUndo = append(d.seqUndo, seqSet{src: s.Src, last: last, had: had})
+		d.seqs[s.Src] = s.Seq
+	}
 	d.version++
 	d.text = text
 	d.length += op.TargetLen() - op.BaseLen()
 	return &Ack{Version: rec.Version, Op: op, Missed: missed}, rec, nil
+}
+
+// seqSet is what an applied op changed in document.seqs.
+type seqSet struct {
+	src  string
+	last int64
+	had  bool
+}
+
+func (u seqSet) undo(seqs map[string]int64) {
+	if u.had {
+		seqs[u.src] = u.last
+	} else {
+		delete(seqs, u.src)
+	}
+}
+
+// isResend reports whether op, sent at the version before the ops of
+// between, is the op that was committed as stored after them: a client
+// that resends after a reconnect sends the same op at the same version.
+func isResend(op ot.Op, between []committed, stored ot.Op) bool {
+	if ot.Check(op) != nil {
+		return false
+	}
+	op = ot.Normalize(op)
+	var err error
+	for _, c := range between {
+		if op, err = ot.Transform(op, c.op, ot.Left); err != nil {
+			return false
+		}
+	}
+	return slices.Equal(op, stored)
+}
+
+// seqReused is the error of an op whose seq its agent has used already.
+func seqReused(seq int64) error {
+	return docket.Errorf(docket.EINVALID, "Seq %d of this agent was used by another op; a new op needs a new seq.", seq)
 }
 
 // invalidOp wraps an ot error as an invalid-op error.

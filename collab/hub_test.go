@@ -227,6 +227,44 @@ func TestDuplicateAckedOnce(t *testing.T) {
 	}
 }
 
+// TestSeqReuseRefused: an agent's seq names one op. A different op with
+// a seq already used is refused and changes nothing, whether it is sent
+// at the current version or at the version of the op that used the seq;
+// the op itself sent again is acknowledged once.
+func TestSeqReuseRefused(t *testing.T) {
+	f := newFixture(t)
+	id := f.newDoc(t, "abc")
+	h := f.hub(t)
+	first := collab.Submission{Version: 1, Op: ot.InsertAt(3, "d"), Src: "agent", Seq: 1, Author: "u"}
+	if ack, err := h.Submit(f.ctx, id, first); err != nil || ack.Version != 1 {
+		t.Fatalf("first = %+v, %v", ack, err)
+	}
+	if _, err := h.Submit(f.ctx, id, collab.Submission{Version: -1, Op: ot.InsertAt(0, "x"), Src: "other", Seq: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		sub  collab.Submission
+	}{
+		{"another op at the current version", collab.Submission{Version: 3, Op: ot.InsertAt(0, "Z"), Src: "agent", Seq: 1}},
+		{"another op at the first op's version", collab.Submission{Version: 1, Op: ot.InsertAt(0, "Z"), Src: "agent", Seq: 1}},
+		{"an older seq at the current version", collab.Submission{Version: 3, Op: ot.InsertAt(0, "Z"), Src: "agent", Seq: 0}},
+	} {
+		if ack, err := h.Submit(f.ctx, id, tc.sub); docket.ErrorCode(err) != docket.EINVALID {
+			t.Errorf("%s: %+v, %v; want EINVALID", tc.name, ack, err)
+		}
+	}
+	if again, err := h.Submit(f.ctx, id, first); err != nil || !again.Duplicate || again.Version != 1 {
+		t.Fatalf("resend = %+v, %v; want the duplicate at version 1", again, err)
+	}
+	if ack, err := h.Submit(f.ctx, id, collab.Submission{Version: 3, Op: ot.InsertAt(0, "n"), Src: "agent", Seq: 2}); err != nil || ack.Version != 3 {
+		t.Fatalf("next seq = %+v, %v", ack, err)
+	}
+	if v, text, _ := h.Snapshot(f.ctx, id); text != "nxabcd" || v != 4 {
+		t.Fatalf("doc = %q v%d; want nxabcd v4", text, v)
+	}
+}
+
 func TestBadSubmissionsChangeNothing(t *testing.T) {
 	f := newFixture(t)
 	h, id := f.hubWithDoc(t, "abc")
@@ -435,7 +473,7 @@ func testRequestsDuringUnload(t *testing.T) {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(f.ctx, 5*time.Second)
 			defer cancel()
-			_, err := h.Submit(ctx, id, collab.Submission{Version: -1, Op: ot.InsertAt(0, "x"), Src: "s", Seq: int64(i + 1), Author: "ada"})
+			_, err := h.Submit(ctx, id, collab.Submission{Version: -1, Op: ot.InsertAt(0, "x"), Src: fmt.Sprint("s", i), Seq: 1, Author: "ada"})
 			if err == nil {
 				_, _, err = h.Snapshot(ctx, id)
 			}

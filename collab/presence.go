@@ -285,9 +285,8 @@ func (c *conn) submitPresence(id string, m *message, raw []byte) {
 		c.sendError(raw, errBadMessage, fmt.Sprintf("Presence values are limited to %d bytes.", c.opts.MaxPresenceBytes))
 		return
 	}
-	version, ok := parseVersion(m.V)
+	version, ok := c.version(m, raw)
 	if !ok {
-		c.sendError(raw, errBadMessage, "Invalid version")
 		return
 	}
 	if version < 0 {

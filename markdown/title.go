@@ -93,29 +93,46 @@ func mayHaveATXHeading(src string) bool {
 // firstTitle parses src with p and returns the text of its first
 // top-level, non-empty level-1 ATX heading, or else of its first top-level
 // ATX heading of any level.
-func firstTitle(p parser.Parser, src []byte) (title string) {
-	defer func() {
-		if recover() != nil { // a goldmark panic or the budget spent
-			title = ""
-		}
-	}()
-	pc := newWatchContext(context.Background(), titleBudget)
-	doc := p.Parse(text.NewReader(src), parser.WithContext(pc))
-	var first string
-	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
-		h, ok := n.(*ast.Heading)
-		if !ok || h.Lines().Len() == 0 || !isATX(src, h) {
-			continue
-		}
-		t := collapseSpace(plainText(src, h))
-		if t != "" && h.Level == 1 {
-			return t
-		}
-		if first == "" {
-			first = t
+func firstTitle(p parser.Parser, src []byte) string {
+	heads := headings(p, string(src))
+	for _, h := range heads {
+		if h.level == 1 {
+			return h.text
 		}
 	}
-	return first
+	if len(heads) > 0 {
+		return heads[0].text
+	}
+	return ""
+}
+
+// heading is a top-level ATX heading: its level and its plain text.
+type heading struct {
+	level int
+	text  string
+}
+
+// headings parses src with p and returns its top-level, non-empty ATX
+// headings in order; none if parsing panics or takes over titleBudget.
+func headings(p parser.Parser, src string) (out []heading) {
+	defer func() {
+		if recover() != nil { // a goldmark panic or the budget spent
+			out = nil
+		}
+	}()
+	b := []byte(src)
+	pc := newWatchContext(context.Background(), titleBudget)
+	doc := p.Parse(text.NewReader(b), parser.WithContext(pc))
+	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
+		h, ok := n.(*ast.Heading)
+		if !ok || h.Lines().Len() == 0 || !isATX(b, h) {
+			continue
+		}
+		if t := collapseSpace(plainText(b, h)); t != "" {
+			out = append(out, heading{h.Level, t})
+		}
+	}
+	return out
 }
 
 // isATX reports whether heading h was written in ATX style: its line

@@ -145,28 +145,26 @@ func newMapping() (mapping.IndexMapping, error) {
 	m.IndexDynamic = false
 	m.DocValuesDynamic = false
 
-	// keyword is a filter: no score, no positions.
-	keyword := func(docValues bool) *mapping.FieldMapping {
-		f := bleve.NewKeywordFieldMapping()
-		f.Analyzer = keywordAnalyzer
+	// field sets up f as a field that is neither stored nor in _all.
+	field := func(f *mapping.FieldMapping, analyzer string, positions, docValues bool) *mapping.FieldMapping {
+		f.Analyzer = analyzer
 		f.Store = false
 		f.IncludeInAll = false
-		f.IncludeTermVectors = false
+		f.IncludeTermVectors = positions
 		f.DocValues = docValues
+		return f
+	}
+	// keyword is a filter: no score, no positions.
+	keyword := func(docValues bool) *mapping.FieldMapping {
+		f := field(bleve.NewKeywordFieldMapping(), keywordAnalyzer, false, docValues)
 		f.SkipFreqNorm = true
 		return f
 	}
-	// text is searched, scored and matched as phrases (which need term
-	// vectors); fragments are made from the stored text, so the index
-	// keeps positions only (see noOffsetsFilter).
-	text := func() *mapping.FieldMapping {
-		f := bleve.NewTextFieldMapping()
-		f.Analyzer = indexAnalyzer
-		f.Store = false
-		f.IncludeInAll = false
-		f.IncludeTermVectors = true
-		f.DocValues = false
-		return f
+	// text is searched and scored; with positions (term vectors) it is
+	// matched as phrases. Fragments are made from the stored text, so
+	// the index keeps positions only (see noOffsetsFilter).
+	text := func(positions bool) *mapping.FieldMapping {
+		return field(bleve.NewTextFieldMapping(), indexAnalyzer, positions, false)
 	}
 	common := func(dm *mapping.DocumentMapping) {
 		dm.Dynamic = false
@@ -176,21 +174,17 @@ func newMapping() (mapping.IndexMapping, error) {
 		// The text of an item, in sections (see bodyText), without
 		// positions: they cost as much as the text itself, and phrases
 		// are checked against the stored text instead (phrase.go).
-		body := text()
-		body.IncludeTermVectors = false
-		dm.AddFieldMappingsAt("body", body)
+		dm.AddFieldMappingsAt("body", text(false))
 	}
 	docm := bleve.NewDocumentStaticMapping()
 	common(docm)
 	// The title alone, for in:title; stored for suggestions.
-	title := text()
+	title := text(true)
 	title.Store = true
 	docm.AddFieldMappingsAt("title", title)
 	// The title and the headings again, whose words score more. They
 	// are in the body too, where phrases match them: no positions here.
-	lead := text()
-	lead.IncludeTermVectors = false
-	docm.AddFieldMappingsAt(fieldLead, lead)
+	docm.AddFieldMappingsAt(fieldLead, text(false))
 	docm.AddFieldMappingsAt(fieldTitleWords, keyword(false))
 	version := bleve.NewNumericFieldMapping()
 	version.Store = true

@@ -99,11 +99,7 @@ func (x *Index) loadItems(ctx context.Context, ld *loaded, hits []Hit, commentTi
 // loadDecisions reads the decisions of the documents of docIDs that ld
 // does not hold yet, and the names of who decided.
 func (x *Index) loadDecisions(ctx context.Context, ld *loaded, docIDs []string) error {
-	ids := toRead(docIDs, held(ld.decisions))
-	if len(ids) == 0 {
-		return nil
-	}
-	ds, err := x.opts.Loader.LoadDecisions(ctx, ids)
+	ids, ds, err := readMissing(ctx, docIDs, held(ld.decisions), x.opts.Loader.LoadDecisions)
 	if err != nil {
 		return err
 	}
@@ -115,11 +111,7 @@ func (x *Index) loadDecisions(ctx context.Context, ld *loaded, docIDs []string) 
 		}
 	}
 	markGone(ld.decisions, ids)
-	by := toRead(deciders, held(ld.names))
-	if len(by) == 0 {
-		return nil
-	}
-	names, err := x.opts.Loader.LoadUserNames(ctx, by)
+	by, names, err := readMissing(ctx, deciders, held(ld.names), x.opts.Loader.LoadUserNames)
 	if err != nil {
 		return err
 	}
@@ -132,11 +124,7 @@ func (x *Index) loadDecisions(ctx context.Context, ld *loaded, docIDs []string) 
 // loadMinutes reads the minutes of the documents of docIDs that ld has
 // not read yet.
 func (x *Index) loadMinutes(ctx context.Context, ld *loaded, docIDs []string) error {
-	ids := toRead(docIDs, func(id string) bool { return ld.minutesOf[id] })
-	if len(ids) == 0 {
-		return nil
-	}
-	rs, err := x.opts.Loader.LoadMinutes(ctx, ids)
+	ids, rs, err := readMissing(ctx, docIDs, func(id string) bool { return ld.minutesOf[id] }, x.opts.Loader.LoadMinutes)
 	if err != nil {
 		return err
 	}
@@ -153,31 +141,28 @@ func (x *Index) loadMinutes(ctx context.Context, ld *loaded, docIDs []string) er
 // their bodies if body is set) that it has not read yet. Missing items
 // are left out.
 func (x *Index) load(ctx context.Context, ld *loaded, docIDs []string, body bool, commentIDs []string) error {
-	if cids := toRead(commentIDs, held(ld.comments)); len(cids) > 0 {
-		cs, err := x.opts.Loader.LoadComments(ctx, cids)
-		if err != nil {
-			return searchError(ctx, "search: load hits", err)
-		}
-		for _, c := range cs {
-			ld.comments[c.ID] = c
-		}
-		markGone(ld.comments, cids)
+	cids, cs, err := readMissing(ctx, commentIDs, held(ld.comments), x.opts.Loader.LoadComments)
+	if err != nil {
+		return searchError(ctx, "search: load hits", err)
 	}
-	dids := toRead(docIDs, func(id string) bool {
+	for _, c := range cs {
+		ld.comments[c.ID] = c
+	}
+	markGone(ld.comments, cids)
+	dids, ds, err := readMissing(ctx, docIDs, func(id string) bool {
 		_, ok := ld.docs[id]
 		return ok && (!body || ld.withBody[id])
+	}, func(ctx context.Context, ids []string) ([]*docket.Document, error) {
+		return x.opts.Loader.LoadDocuments(ctx, ids, body)
 	})
-	if len(dids) > 0 {
-		ds, err := x.opts.Loader.LoadDocuments(ctx, dids, body)
-		if err != nil {
-			return searchError(ctx, "search: load hits", err)
-		}
-		for _, d := range ds {
-			ld.docs[d.ID] = d
-			ld.withBody[d.ID] = body
-		}
-		markGone(ld.docs, dids)
+	if err != nil {
+		return searchError(ctx, "search: load hits", err)
 	}
+	for _, d := range ds {
+		ld.docs[d.ID] = d
+		ld.withBody[d.ID] = body
+	}
+	markGone(ld.docs, dids)
 	return nil
 }
 
@@ -193,6 +178,19 @@ func toRead(ids []string, have func(id string) bool) []string {
 		}
 	}
 	return out
+}
+
+// readMissing reads with read the ids for which have is false, each once,
+// and returns them with what read returned: nothing, without calling
+// read, when there are none.
+func readMissing[T any](ctx context.Context, ids []string, have func(id string) bool, read func(context.Context, []string) (T, error)) ([]string, T, error) {
+	var none T
+	ids = toRead(ids, have)
+	if len(ids) == 0 {
+		return nil, none, nil
+	}
+	got, err := read(ctx, ids)
+	return ids, got, err
 }
 
 // held returns a function that reports whether m holds an id.

@@ -37,46 +37,42 @@ func (l *memLoader) put(docs []Doc, comments []Comment) {
 	}
 }
 
-func (l *memLoader) LoadDocuments(ctx context.Context, ids []string, withBody bool) ([]*docket.Document, error) {
+// found returns, under l's lock, what get finds of the ids.
+func found[T any](l *memLoader, ids []string, get func(id string) (T, bool)) ([]T, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var out []*docket.Document
+	var out []T
 	for _, id := range ids {
-		d, ok := l.docs[id]
-		if !ok {
-			continue
+		if v, ok := get(id); ok {
+			out = append(out, v)
 		}
+	}
+	return out, nil
+}
+
+func (l *memLoader) LoadDocuments(ctx context.Context, ids []string, withBody bool) ([]*docket.Document, error) {
+	return found(l, ids, func(id string) (*docket.Document, bool) {
+		d, ok := l.docs[id]
 		doc := &docket.Document{ID: d.ID, SpaceID: d.SpaceID, Title: d.Title, Version: d.Version}
 		if withBody {
 			doc.Body = d.Body
 		}
-		out = append(out, doc)
-	}
-	return out, nil
+		return doc, ok
+	})
 }
 
 func (l *memLoader) LoadComments(ctx context.Context, ids []string) ([]*docket.Comment, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []*docket.Comment
-	for _, id := range ids {
-		if c, ok := l.comments[id]; ok {
-			out = append(out, &docket.Comment{ID: c.ID, DocID: c.DocID, ThreadID: c.ThreadID, AuthorID: c.AuthorID, Body: c.Body, CreatedAt: c.CreatedAt})
-		}
-	}
-	return out, nil
+	return found(l, ids, func(id string) (*docket.Comment, bool) {
+		c, ok := l.comments[id]
+		return &docket.Comment{ID: c.ID, DocID: c.DocID, ThreadID: c.ThreadID, AuthorID: c.AuthorID, Body: c.Body, CreatedAt: c.CreatedAt}, ok
+	})
 }
 
 func (l *memLoader) LoadDecisions(ctx context.Context, docIDs []string) ([]*docket.Document, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []*docket.Document
-	for _, id := range docIDs {
-		if d := l.decisions[id]; d != nil {
-			out = append(out, d)
-		}
-	}
-	return out, nil
+	return found(l, docIDs, func(id string) (*docket.Document, bool) {
+		d := l.decisions[id]
+		return d, d != nil
+	})
 }
 
 func (l *memLoader) LoadMinutes(ctx context.Context, docIDs []string) ([]*docket.MinutesRecord, error) {

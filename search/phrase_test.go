@@ -105,19 +105,13 @@ func TestPhraseOrUncheckedFilter(t *testing.T) {
 // TestPhraseTotalsFacetsPaging checks that the total, facets, order and
 // pages of a phrase query count only the items that hold the phrase.
 func TestPhraseTotalsFacetsPaging(t *testing.T) {
-	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	var docs []Doc
-	for i := range 30 {
-		body := "cache latency matters here.\n"
+	docs := dailyDocs(30, func(i int, d *Doc) {
+		d.Body = "cache latency matters here.\n"
 		if i%3 == 0 {
-			body = "latency of the cache matters.\n" // both words, not the phrase
+			d.Body = "latency of the cache matters.\n" // both words, not the phrase
 		}
-		docs = append(docs, Doc{
-			ID: fmt.Sprintf("d%02d", i), SpaceID: "pub", Title: fmt.Sprintf("Doc %d", i), Body: body,
-			Status: []docket.Status{docket.StatusDraft, docket.StatusReview}[i%2], OwnerID: "alice",
-			CreatedAt: at.AddDate(0, 0, i), UpdatedAt: at.AddDate(0, 0, i),
-		})
-	}
+		d.Status, d.OwnerID = []docket.Status{docket.StatusDraft, docket.StatusReview}[i%2], "alice"
+	})
 	x, _ := indexed(t, docs, nil)
 	ctx := context.Background()
 	var want []string // newest first
@@ -173,16 +167,12 @@ func TestPhraseTotalsFacetsPaging(t *testing.T) {
 // Options.MaxPhraseChecks says the result is approximate, and that what
 // it shows still holds the phrase.
 func TestPhraseApproximate(t *testing.T) {
-	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	var docs []Doc
-	for i := range 40 {
-		body := "alpha beta gamma\n"
+	docs := dailyDocs(40, func(i int, d *Doc) {
+		d.Body = "alpha beta gamma\n"
 		if i%2 == 0 {
-			body = "beta alpha gamma\n"
+			d.Body = "beta alpha gamma\n"
 		}
-		docs = append(docs, Doc{ID: fmt.Sprintf("d%02d", i), SpaceID: "pub", Title: "T", Body: body,
-			CreatedAt: at.AddDate(0, 0, i), UpdatedAt: at.AddDate(0, 0, i)})
-	}
+	})
 	x := openIndexWith(t, Options{Loader: newMemLoader(docs, nil), MaxPhraseChecks: 10})
 	mustIndex(t, x, docs, nil)
 	ctx := context.Background()
@@ -252,4 +242,17 @@ func TestHoldsASCII(t *testing.T) {
 			}
 		}
 	}
+}
+
+// dailyDocs returns n documents dNN titled "Doc N" in space pub, one a
+// day from 2025-01-01, each handed to set to fill in the rest.
+func dailyDocs(n int, set func(i int, d *Doc)) []Doc {
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	docs := make([]Doc, n)
+	for i := range docs {
+		day := at.AddDate(0, 0, i)
+		docs[i] = Doc{ID: fmt.Sprintf("d%02d", i), SpaceID: "pub", Title: fmt.Sprintf("Doc %d", i), CreatedAt: day, UpdatedAt: day}
+		set(i, &docs[i])
+	}
+	return docs
 }

@@ -64,69 +64,55 @@ func (ix *Indexer) Rebuild(ctx context.Context, progress func(done int)) error {
 		}
 	}
 	docs := map[string]*docket.Document{} // metadata for comments and items
-	err = pages(ctx, func(after string) ([]*docket.Document, error) {
-		return ix.Scanner.ScanDocuments(ctx, after, docPage, true)
-	}, func(d *docket.Document) string { return d.ID }, func(page []*docket.Document) error {
-		batch := make([]Doc, len(page))
-		for i, d := range page {
-			batch[i] = DocFrom(d)
-			meta := *d
-			meta.Body = ""
-			docs[d.ID] = &meta
-		}
-		return ix.Index.IndexDocuments(ctx, batch)
-	}, counted)
-	if err != nil {
-		return err
-	}
-	err = pages(ctx, func(after string) ([]*docket.Comment, error) {
-		return ix.Scanner.ScanComments(ctx, after, commentPage)
-	}, func(c *docket.Comment) string { return c.ID }, func(page []*docket.Comment) error {
-		batch := make([]Comment, 0, len(page))
-		for _, c := range page {
-			if d := docs[c.DocID]; d != nil {
-				batch = append(batch, CommentFrom(c, d))
-			}
-		}
-		return ix.Index.IndexComments(ctx, batch)
-	}, counted)
-	if err != nil {
-		return err
-	}
-	err = pages(ctx, func(after string) ([]*docket.Document, error) {
-		return ix.Scanner.ScanDecisions(ctx, after, docPage)
-	}, func(d *docket.Document) string { return d.ID }, func(page []*docket.Document) error {
-		batch, err := ix.decisions(ctx, page)
-		if err != nil {
+	// The steps, in order: documents first, whose metadata the comments
+	// and minutes need.
+	for _, step := range []func() error{
+		func() error {
+			return pages(ctx, "", func(after string) ([]*docket.Document, error) {
+				return ix.Scanner.ScanDocuments(ctx, after, docPage, true)
+			}, docID, func(page []*docket.Document) error {
+				batch := make([]Doc, len(page))
+				for i, d := range page {
+					batch[i] = DocFrom(d)
+					meta := *d
+					meta.Body = ""
+					docs[d.ID] = &meta
+				}
+				return ix.Index.IndexDocuments(ctx, batch)
+			}, counted)
+		},
+		func() error {
+			return pages(ctx, "", func(after string) ([]*docket.Comment, error) {
+				return ix.Scanner.ScanComments(ctx, after, commentPage)
+			}, func(c *docket.Comment) string { return c.ID }, func(page []*docket.Comment) error {
+				return ix.Index.IndexComments(ctx, ofKnown(docs, page, func(c *docket.Comment) string { return c.DocID }, CommentFrom))
+			}, counted)
+		},
+		func() error {
+			return pages(ctx, "", func(after string) ([]*docket.Document, error) {
+				return ix.Scanner.ScanDecisions(ctx, after, docPage)
+			}, docID, func(page []*docket.Document) error {
+				batch, err := ix.decisions(ctx, page)
+				if err != nil {
+					return err
+				}
+				return ix.Index.IndexDecisions(ctx, batch)
+			}, counted)
+		},
+		func() error {
+			return pages(ctx, "", func(after string) ([]*docket.MinutesRecord, error) {
+				return ix.Scanner.ScanMinutes(ctx, after, docPage)
+			}, func(r *docket.MinutesRecord) string { return r.DocID + "/" + r.ID }, func(page []*docket.MinutesRecord) error {
+				return ix.Index.IndexMinutes(ctx, ofKnown(docs, page, func(r *docket.MinutesRecord) string { return r.DocID }, MinutesFrom))
+			}, counted)
+		},
+		func() error { return ix.Index.Compact(ctx) },
+		func() error { return ix.Index.MarkRebuilt(ctx) },
+		func() error { return ix.Index.SetEventWatermark(ctx, lastSeq) },
+	} {
+		if err := step(); err != nil {
 			return err
 		}
-		return ix.Index.IndexDecisions(ctx, batch)
-	}, counted)
-	if err != nil {
-		return err
-	}
-	err = pages(ctx, func(after string) ([]*docket.MinutesRecord, error) {
-		return ix.Scanner.ScanMinutes(ctx, after, docPage)
-	}, func(r *docket.MinutesRecord) string { return r.DocID + "/" + r.ID }, func(page []*docket.MinutesRecord) error {
-		batch := make([]Minutes, 0, len(page))
-		for _, r := range page {
-			if d := docs[r.DocID]; d != nil {
-				batch = append(batch, MinutesFrom(r, d))
-			}
-		}
-		return ix.Index.IndexMinutes(ctx, batch)
-	}, counted)
-	if err != nil {
-		return err
-	}
-	if err := ix.Index.Compact(ctx); err != nil {
-		return err
-	}
-	if err := ix.Index.MarkRebuilt(ctx); err != nil {
-		return err
-	}
-	if err := ix.Index.SetEventWatermark(ctx, lastSeq); err != nil {
-		return err
 	}
 	ix.mu.Lock()
 	ix.seenSeq, ix.savedSeq = max(ix.seenSeq, lastSeq), max(ix.savedSeq, lastSeq)
@@ -135,11 +121,11 @@ func (ix *Indexer) Rebuild(ctx context.Context, progress func(done int)) error {
 	return nil
 }
 
-// pages reads pages with scan, each after the key of the previous
-// page's last item, until an empty one, and hands each to index, then
-// its length to counted.
-func pages[T any](ctx context.Context, scan func(after string) ([]T, error), key func(T) string, index func([]T) error, counted func(int)) error {
-	after := ""
+// pages reads pages with scan, the first after from and each next one
+// after the key of the previous page's last item, until an empty one, and
+// hands each to index, then its length to counted if not nil.
+func pages[T, K any](ctx context.Context, from K, scan func(after K) ([]T, error), key func(T) K, index func([]T) error, counted func(int)) error {
+	after := from
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -151,9 +137,25 @@ func pages[T any](ctx context.Context, scan func(after string) ([]T, error), key
 		if err := index(page); err != nil {
 			return err
 		}
-		counted(len(page))
+		if counted != nil {
+			counted(len(page))
+		}
 		after = key(page[len(page)-1])
 	}
+}
+
+func docID(d *docket.Document) string { return d.ID }
+
+// ofKnown converts with from the items of page whose document is in docs,
+// leaving out those of documents removed meanwhile.
+func ofKnown[T, I any](docs map[string]*docket.Document, page []T, docIDOf func(T) string, from func(T, *docket.Document) I) []I {
+	out := make([]I, 0, len(page))
+	for _, v := range page {
+		if d := docs[docIDOf(v)]; d != nil {
+			out = append(out, from(v, d))
+		}
+	}
+	return out
 }
 
 // eventPage is how many events one read of the log returns at catch-up.
@@ -178,15 +180,9 @@ func (ix *Indexer) CatchUp(ctx context.Context) error {
 		return err
 	}
 	n := 0
-	after := ""
-	for {
-		page, err := ix.Scanner.ScanDocuments(ctx, after, docPage, false)
-		if err != nil {
-			return err
-		}
-		if len(page) == 0 {
-			break
-		}
+	err = pages(ctx, "", func(after string) ([]*docket.Document, error) {
+		return ix.Scanner.ScanDocuments(ctx, after, docPage, false)
+	}, docID, func(page []*docket.Document) error {
 		for _, d := range page {
 			v, ok := indexed[d.ID]
 			delete(indexed, d.ID)
@@ -195,7 +191,10 @@ func (ix *Indexer) CatchUp(ctx context.Context) error {
 				n++
 			}
 		}
-		after = page[len(page)-1].ID
+		return nil
+	}, nil)
+	if err != nil {
+		return err
 	}
 	for id := range indexed {
 		ix.Notify(docket.Change{Kind: docket.ChangeDeleted, DocID: id})
@@ -217,20 +216,17 @@ func (ix *Indexer) replayEvents(ctx context.Context) error {
 	ix.mu.Lock()
 	ix.savedSeq = max(ix.savedSeq, from)
 	ix.mu.Unlock()
-	n, after := 0, from
-	for {
-		page, err := ix.Scanner.ScanEvents(ctx, after, eventPage)
-		if err != nil {
-			return err
-		}
-		if len(page) == 0 {
-			break
-		}
+	n := 0
+	err := pages(ctx, from, func(after int64) ([]*docket.Event, error) {
+		return ix.Scanner.ScanEvents(ctx, after, eventPage)
+	}, func(ev *docket.Event) int64 { return ev.Seq }, func(page []*docket.Event) error {
 		for _, ev := range page {
 			ix.NotifyEvent(*ev)
 		}
-		n += len(page)
-		after = page[len(page)-1].Seq
+		return nil
+	}, func(done int) { n += done })
+	if err != nil {
+		return err
 	}
 	if n > 0 {
 		ix.Logger.Info("search index replaying events", "events", n, "after", from)

@@ -110,10 +110,7 @@ func inboxKey(userID string, seq uint64) []byte {
 }
 
 func TestInboxAPI(t *testing.T) {
-	e := newEnv(t)
-	ada, bob := e.signup("Ada"), e.signup("Bob")
-	eng := ada.createSpace("eng")
-	ada.addMember(eng, bob, docket.RoleEditor)
+	e, ada, eng, bob := withMember(t, "Ada", "Bob", docket.RoleEditor)
 	d1 := ada.createDoc(eng, "Plan", "- [ ] @bob write it")
 	d2 := bob.createDoc(eng, "Mine", "text")
 	past := time.Now().Add(-time.Hour).UTC()

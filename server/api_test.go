@@ -314,13 +314,30 @@ func TestRestartKeepsEverything(t *testing.T) {
 	}
 }
 
+// /metrics tells operators about the whole site: it answers site admins
+// and the metrics token, and nobody else.
 func TestHealthAndMetrics(t *testing.T) {
-	e := newEnv(t)
-	c := e.client()
-	c.must(200, "GET", "/healthz", nil)
-	c.must(401, "GET", "/api/me", nil)
-	r := c.must(200, "GET", "/metrics", nil)
-	for _, want := range []string{`docket_http_requests_total{code="401",method="GET",route="/api/me"} 1`, "docket_http_request_duration_seconds_bucket"} {
+	e := newEnv(t, func(c *server.Config) { c.MetricsToken = "scrape-secret" })
+	admin, member := e.signup("Admin"), e.signup("Member") // the first is the site admin
+	anon := e.client()
+	anon.must(200, "GET", "/healthz", nil)
+	anon.must(401, "GET", "/api/me", nil)
+	anon.must(401, "GET", "/metrics", nil)
+	member.must(403, "GET", "/metrics", nil)
+	for _, tc := range []struct {
+		token string
+		want  int
+	}{{"wrong-secret", 401}, {"scrape-secret", 200}} {
+		scraper := e.client()
+		scraper.token = tc.token
+		scraper.must(tc.want, "GET", "/metrics", nil)
+	}
+	// The metrics token is good for /metrics only.
+	scraper := e.client()
+	scraper.token = "scrape-secret"
+	scraper.must(401, "GET", "/api/me", nil)
+	r := admin.must(200, "GET", "/metrics", nil)
+	for _, want := range []string{`docket_http_requests_total{code="401",method="GET",route="/api/me"} 2`, "docket_http_request_duration_seconds_bucket"} {
 		if !strings.Contains(string(r.raw), want) {
 			t.Errorf("metrics lack %q", want)
 		}
@@ -328,10 +345,7 @@ func TestHealthAndMetrics(t *testing.T) {
 }
 
 func TestMembers(t *testing.T) {
-	e := newEnv(t)
-	ada, bob := e.signup("Ada"), e.signup("Bob")
-	space := ada.createSpace("eng")
-	ada.addMember(space, bob, "viewer")
+	_, ada, _, bob := withMember(t, "Ada", "Bob", "viewer")
 	m := ada.must(200, "GET", "/api/spaces/eng/members", nil)
 	if m.num("total") != 2 {
 		t.Fatalf("members = %s", m.raw)

@@ -19,6 +19,7 @@ const (
 	authNone authMethod = iota
 	authCookie
 	authBearer
+	authMetrics // the metrics token, good for GET /metrics only
 )
 
 const authMethodKey = "docket.auth"
@@ -39,6 +40,10 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			scheme, secret, ok := strings.Cut(h, " ")
 			if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" || len(secret) > 256 {
 				return docket.Errorf(docket.EUNAUTHORIZED, "Authorization must be \"Bearer <token>\".")
+			}
+			if c.Path() == "/metrics" && s.isMetricsToken(strings.TrimSpace(secret)) {
+				c.Set(authMethodKey, authMetrics)
+				return next(c)
 			}
 			user, err := s.svc.Auth.FindUserByToken(ctx, strings.TrimSpace(secret))
 			if err != nil {

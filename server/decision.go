@@ -45,10 +45,11 @@ type transitionRequest struct {
 		Summary string `json:"summary"`
 	} `json:"decision"`
 	SupersededBy string `json:"supersededBy"`
+	Amend        bool   `json:"amend"`
 }
 
 // handleTransition serves POST /api/docs/:id/transition {to, due,
-// reviewers, decision: {summary}, supersededBy}. A transition the process
+// reviewers, decision: {summary}, supersededBy, amend}. A transition the process
 // does not allow is 409 with the reason, and changes nothing.
 func (s *Server) handleTransition(c echo.Context) error {
 	var req transitionRequest
@@ -58,7 +59,7 @@ func (s *Server) handleTransition(c echo.Context) error {
 	if req.To == "" {
 		return docket.Errorf(docket.EINVALID, "Field to (the new status) required.")
 	}
-	t := docket.Transition{To: req.To, Reviewers: req.Reviewers, SupersededBy: req.SupersededBy}
+	t := docket.Transition{To: req.To, Reviewers: req.Reviewers, SupersededBy: req.SupersededBy, Amend: req.Amend}
 	if req.Due != "" {
 		due, err := time.Parse(time.RFC3339, req.Due)
 		if err != nil {

@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,6 +20,16 @@ import (
 func newTestClock() *testenv.Clock { return testenv.NewClock(time.Now().UTC().Truncate(time.Second)) }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// relaxedRules are decision rules without a last call required or a
+// minimum length, for tests of other things than the rules.
+var relaxedRules = map[string]any{"requireLastCall": false, "minLastCallSeconds": 0}
+
+// setRules changes a space's decision rules.
+func (c *client) setRules(space string, rules map[string]any) {
+	c.e.t.Helper()
+	c.must(http.StatusOK, "PATCH", "/api/spaces/"+space+"/rules", rules)
+}
 
 // errMessage returns the message of an error answer.
 func (r *response) errMessage() string {
@@ -91,7 +102,7 @@ func TestDecisionPermissionMatrix(t *testing.T) {
 	want := map[string]map[string]int{
 		"transition": {"anonymous": 401, "outsider": 404, "viewer": 403, "commenter": 403, "reviewer": 403, "editor": 403, "admin": OK, "siteadmin": OK, "owner": OK},
 		"withdraw":   {"anonymous": 401, "outsider": 404, "viewer": 403, "commenter": 403, "reviewer": 403, "editor": 403, "admin": OK, "siteadmin": OK, "owner": OK},
-		"approve":    {"anonymous": 401, "outsider": 404, "viewer": 403, "commenter": 403, "reviewer": C, "editor": 403, "admin": 403, "siteadmin": 403, "owner": 403},
+		"approve":    {"anonymous": 401, "outsider": 404, "viewer": 403, "commenter": 403, "reviewer": C, "editor": 403, "admin": 403, "siteadmin": 403, "owner": 409},
 		"concern":    {"anonymous": 401, "outsider": 404, "viewer": 403, "commenter": 403, "reviewer": C, "editor": 403, "admin": 403, "siteadmin": 403, "owner": 403},
 		"comment":    {"anonymous": 401, "outsider": 404, "viewer": 403, "commenter": C, "reviewer": C, "editor": C, "admin": C, "siteadmin": C, "owner": C},
 		"owner":      {"anonymous": 401, "outsider": 404, "viewer": 403, "commenter": 403, "reviewer": 403, "editor": 403, "admin": OK, "siteadmin": OK, "owner": OK},
@@ -184,6 +195,7 @@ func TestRFCEndToEnd(t *testing.T) {
 
 	lastCallDue := clock.Now().Add(10 * 24 * time.Hour)
 	olga.must(200, "POST", base+"/transition", map[string]any{"to": "last-call", "due": rfc3339(lastCallDue)})
+	clock.Add(7 * 24 * time.Hour) // the minimum of 7 days has passed
 	r = olga.must(409, "POST", base+"/transition", map[string]any{"to": "accepted", "decision": map[string]any{"summary": "Ship."}})
 	if want := "The last call runs until " + rfc3339(lastCallDue) + " and not every reviewer has approved."; r.errMessage() != want {
 		t.Fatalf("409 message = %q; want %q", r.errMessage(), want)
@@ -335,11 +347,12 @@ func TestOwnerHandoff(t *testing.T) {
 func TestOverdueShown(t *testing.T) {
 	clock := newTestClock()
 	e := newEnv(t, func(c *server.Config) { c.Now = clock.Now })
-	ada := e.signup("Ada")
+	ada, bob := e.signup("Ada"), e.signup("Bob")
 	space := ada.createSpace("eng")
+	ada.addMember(space, bob, "commenter")
 	doc := ada.createDoc(space, "RFC", "text")
 	due := clock.Now().Add(time.Hour)
-	ada.must(200, "POST", "/api/docs/"+doc+"/transition", map[string]any{"to": "review", "due": rfc3339(due), "reviewers": []string{ada.id()}})
+	ada.must(200, "POST", "/api/docs/"+doc+"/transition", map[string]any{"to": "review", "due": rfc3339(due), "reviewers": []string{bob.id()}})
 	check := func(want bool) {
 		t.Helper()
 		if r := ada.must(200, "GET", "/api/docs/"+doc+"/lifecycle", nil); r.body["overdue"] != want {

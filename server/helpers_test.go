@@ -107,7 +107,7 @@ func (e *env) start() {
 		Decisions: bolt.NewDecisionService(e.db, renderer, minutes), Actions: actions, Minutes: minutes,
 		Threads: bolt.NewThreadService(e.db, renderer, markdown.Mentions),
 		Events:  bolt.NewEventService(e.db), Inbox: bolt.NewInboxService(e.db), Webhooks: e.hooks,
-		Visits: bolt.NewVisitService(e.db), Backup: e.db.Backup, OnEvent: e.db.OnEvent,
+		Visits: bolt.NewVisitService(e.db), Export: e.db, Backup: e.db.Backup, OnEvent: e.db.OnEvent,
 		Assets: frontend.FS(),
 	}
 	if e.services != nil {
@@ -246,7 +246,13 @@ func (c *client) do(method, path string, body any) *response {
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if method != http.MethodGet && method != http.MethodHead {
+		req.Header.Set("Origin", c.e.http.URL) // as the app's pages send it
+	}
 	for k, v := range c.header {
+		if k == "Referer" || k == "Sec-Fetch-Site" {
+			req.Header.Del("Origin") // the test says where the request comes from
+		}
 		req.Header[k] = v
 	}
 	if c.token != "" {
@@ -342,4 +348,16 @@ func adaSpace(t testing.TB, cfg ...func(*server.Config)) (*env, *client, string)
 	e := newEnv(t, cfg...)
 	ada := e.signup("Ada")
 	return e, ada, ada.createSpace("eng")
+}
+
+// withMember starts a server with its first user (owner, the site admin),
+// her space "eng" and a second user (member) with role in it; it returns
+// them and the space's id.
+func withMember(t testing.TB, owner, member string, role docket.SpaceRole) (e *env, o *client, space string, m *client) {
+	t.Helper()
+	e = newEnv(t)
+	o, m = e.signup(owner), e.signup(member)
+	space = o.createSpace("eng")
+	o.addMember(space, m, role)
+	return e, o, space, m
 }

@@ -853,6 +853,48 @@ func TestCloseLive(t *testing.T) {
 }
 
 // Signing out, or revoking the token a socket was opened with, closes the
+// Revocation takes effect on the next op, not at the next periodic
+// recheck: an op sent right after a sign-out or a deleted token is not
+// applied (the socket closes with 1008), and a removed member is cut off
+// before the next op of another editor reaches them.
+func TestLiveRevokedAtOnce(t *testing.T) {
+	e, ada, doc := liveEnv(t, "abc")
+	bob, a, b := twoEditors(t, e, ada, doc)
+
+	// Bob loses the space; Ada types at once. Bob gets the revocation and
+	// never Ada's op.
+	ada.must(204, "DELETE", "/api/spaces/eng/members/"+bob.id(), nil)
+	a.op(doc, 1, 1, []any{"y"})
+	a.ack(doc, 1, 1)
+	if f := b.next(); f.errCode() != "ERR_DOC_DOES_NOT_EXIST" || f.str("d") != doc {
+		t.Fatalf("bob got %v; want the revocation before anything else", f)
+	}
+	b.quiet(200 * time.Millisecond)
+
+	// A deleted token and a sign-out: the op sent right after is refused.
+	bot := e.client()
+	r := ada.must(201, "POST", "/api/tokens", map[string]string{"name": "bot"})
+	bot.token = r.str("token")
+	tokenSock := bot.live()
+	tokenSock.handshake(nil)
+	tokenSock.subscribe(doc)
+	ada.must(204, "DELETE", "/api/tokens/"+r.str("id"), nil)
+	tokenSock.op(doc, 2, 1, []any{"T"})
+	if code := tokenSock.closed(5 * time.Second); code != 1008 {
+		t.Fatalf("op after the token was deleted: closed with %d; want 1008", code)
+	}
+	reader := e.client()
+	reader.token = ada.must(201, "POST", "/api/tokens", map[string]string{"name": "reader"}).str("token")
+	ada.must(204, "POST", "/api/auth/logout", nil)
+	a.op(doc, 2, 2, []any{"C"})
+	if code := a.closed(5 * time.Second); code != 1008 {
+		t.Fatalf("op after signing out: closed with %d; want 1008", code)
+	}
+	if text, v := reader.docText(doc); text != "yabc" || v != 2 {
+		t.Fatalf("doc = %q v%d; want yabc v2: no op after a revocation is applied", text, v)
+	}
+}
+
 // socket within seconds.
 func TestLiveSignedOutClosed(t *testing.T) {
 	e, ada, doc := liveEnv(t, "abc")

@@ -62,16 +62,27 @@ func (s *Server) historyMarkers(ctx context.Context, doc *docket.Document) (mark
 	rounds := 0
 	for _, ev := range transitions {
 		var data struct {
-			To docket.Status `json:"to"`
+			From  docket.Status `json:"from"`
+			To    docket.Status `json:"to"`
+			Amend bool          `json:"amend"`
+			Round int           `json:"round"` // absent from events before rounds
 		}
 		if json.Unmarshal(ev.Data, &data) != nil {
 			continue
 		}
 		m := historyMarker{Time: ev.Time, By: ev.ActorID}
 		switch {
+		case data.To == docket.StatusReview && data.From == docket.StatusLastCall:
+			m.Kind, m.Label = markerReview, "Back to review"
 		case data.To == docket.StatusReview:
 			rounds++
+			if data.Round > 0 {
+				rounds = data.Round
+			}
 			m.Kind, m.Label = markerReview, "Review round "+strconv.Itoa(rounds)
+			if data.Amend {
+				m.Label = "Amended: review round " + strconv.Itoa(rounds)
+			}
 		case data.To == docket.StatusLastCall:
 			m.Kind, m.Label = markerLastCall, "Last call"
 		case data.To.Outcome():

@@ -68,7 +68,23 @@ func TestHistoryMarkers(t *testing.T) {
 	olga.pageOK(page).hasNot(t, "since your approval")
 	// The one click: Bob sees what changed after he approved.
 	bob.pageOK(page+"?from=2&to=3").has(t, "Changes from version 2 to 3", "Three.")
+
+	// Amended after the decision: a second round, at version 4.
+	olga.must(http.StatusOK, "POST", base+"/edits", map[string]any{"version": 3, "body": "# Markers\n\nOne.\n\nTwo.\n\nFour.\n"})
+	olga.must(http.StatusOK, "POST", base+"/transition", map[string]any{"to": "review", "amend": true, "due": rfc3339(time.Now().Add(72 * time.Hour))})
+	got.Markers = nil
+	if err := json.Unmarshal(bob.must(http.StatusOK, "GET", base+"/markers", nil).raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(got.Markers); n != 6 || got.Markers[5] != (marker{4, "review", "Amended: review round 2", olga.id()}) || got.Markers[4].Version != 3 {
+		t.Errorf("markers after amending = %+v; want the decision kept at 3 and round 2 at 4", got.Markers)
+	}
 }
+
+// keptApprovals are relaxed rules (no last call required, none of a
+// minimum length) under which an approval counts after the text changes:
+// the minutes and markers tell of stale approvals all the same.
+var keptApprovals = map[string]any{"requireLastCall": false, "minLastCallSeconds": 0, "approvalsResetOnChange": false}
 
 // markersScript makes an RFC owned by Olga at version 3 and accepted: a
 // review round from version 1, Bob's approval at 2, Carol's at 3, a last
@@ -80,6 +96,7 @@ func markersScript(t *testing.T, e *env) (olga, bob, carol *client, doc string) 
 	bob, carol = e.signup("Bob"), e.signup("Carol")
 	olga.addMember(space, bob, "commenter")
 	olga.addMember(space, carol, "commenter")
+	olga.setRules(space, keptApprovals)
 	doc = olga.createDoc(space, "RFC 9: Markers", "# Markers\n\nOne.\n") // version 1
 	base := "/api/docs/" + doc
 	edit := func(version int, body string) {

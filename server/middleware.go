@@ -145,8 +145,9 @@ func (s *Server) fromTrustedProxy(r *http.Request) bool {
 }
 
 // checkOrigin refuses unsafe requests authenticated by the session cookie
-// that come from another origin (CSRF). Bearer-token requests carry no
-// ambient credentials and are not affected.
+// that come from another origin (CSRF), or that do not say where they
+// come from. Bearer-token requests carry no ambient credentials and are
+// not affected.
 func (s *Server) checkOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
@@ -154,8 +155,16 @@ func (s *Server) checkOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			return next(c)
 		}
-		if authMethodFromContext(c) == authBearer {
+		switch authMethodFromContext(c) {
+		case authBearer:
 			return next(c)
+		case authCookie:
+			// A browser says where an unsafe request comes from; a
+			// request with a cookie that says nothing is not from a page
+			// of this site.
+			if req.Header.Get("Origin") == "" && req.Header.Get("Sec-Fetch-Site") == "" && req.Header.Get("Referer") == "" {
+				return docket.Errorf(docket.EFORBIDDEN, "A request signed in with a session cookie must come from a page of this site (no Origin, Referer or Sec-Fetch-Site header); scripts use an API token.")
+			}
 		}
 		if !s.sameOrigin(req) {
 			return docket.Errorf(docket.EFORBIDDEN, "Cross-origin request refused.")

@@ -32,6 +32,7 @@ func TestMinutesOfScriptedRFC(t *testing.T) {
 	doc := olga.createDoc(space, "RFC 7: Rate limits", body)
 	base := "/api/docs/" + doc
 
+	olga.setRules(space, relaxedRules) // a last call of 3 days
 	clock.Add(time.Hour)
 	olga.must(200, "POST", base+"/transition", map[string]any{
 		"to": "review", "due": rfc3339(clock.Now().Add(7 * 24 * time.Hour)), "reviewers": []string{bob.id(), carol.id()},
@@ -108,6 +109,7 @@ func TestMinutesFrozenDuringLiveSession(t *testing.T) {
 	e, ada, doc := liveEnv(t, "# Plan\n\nKeep it.\n")
 	carol := e.signup("Carol")
 	ada.addMember("eng", carol, "commenter")
+	ada.setRules("eng", keptApprovals)
 	base := "/api/docs/" + doc
 	ada.must(http.StatusOK, "PATCH", base, map[string]any{"title": "Plan"}) // not "Live"
 	ada.must(http.StatusOK, "POST", base+"/transition", map[string]any{

@@ -196,6 +196,7 @@ var notices = map[string]string{
 	"token-deleted": "The token is deleted; scripts using it are signed out.",
 	"member":        "The member is saved.",
 	"member-gone":   "The member is removed.",
+	"rules":         "The decision rules are saved.",
 	"hook-deleted":  "The webhook is deleted.",
 	"read":          "Marked as read.",
 	"saved":         "Saved.",
@@ -501,7 +502,9 @@ func (s *Server) registerPageRoutes() {
 	e.GET("/s/:slug/new", s.handleNewDocPage, in...)
 	e.POST("/s/:slug/new", s.handleNewDocPost, post...)
 	e.GET("/s/:slug/settings", s.handleSpaceSettingsPage, in...)
+	e.GET("/s/:slug/export.tar.gz", s.handleSpaceExport, in...)
 	e.POST("/s/:slug/settings/members", s.handleMemberPost, post...)
+	e.POST("/s/:slug/settings/rules", s.handleRulesPost, post...)
 	e.POST("/s/:slug/settings/members/:user/remove", s.handleMemberRemovePost, post...)
 	e.POST("/s/:slug/settings/webhooks", s.handleWebhookCreatePost, post...)
 	e.POST("/s/:slug/settings/webhooks/:hook/delete", s.handleWebhookDeletePost, post...)

@@ -49,12 +49,15 @@ func (s *Server) handleLoginPost(c echo.Context) error {
 		return s.renderLogin(c, http.StatusTooManyRequests, data, docket.ErrorMessage(err))
 	}
 	user, err := s.svc.Auth.Authenticate(c.Request().Context(), email, c.FormValue("password"))
-	if err != nil {
-		if docket.ErrorCode(err) != docket.EUNAUTHORIZED {
-			return err
-		}
+	switch docket.ErrorCode(err) {
+	case "":
+	case docket.EUNAUTHORIZED:
 		s.limiter.failAccount(account)
 		return s.renderLogin(c, http.StatusUnauthorized, data, docket.ErrorMessage(err))
+	case docket.EFORBIDDEN: // a deactivated account
+		return s.renderLogin(c, http.StatusForbidden, data, docket.ErrorMessage(err))
+	default:
+		return err
 	}
 	if err := s.setSession(c, user); err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 type docPage struct {
 	Doc        *docket.Document
 	Space      *docket.Space
+	Lifecycle  *docket.Lifecycle
 	HTML       template.HTML
 	Threads    []*threadView
 	Open       int // open and outdated threads
@@ -34,13 +35,18 @@ type docPage struct {
 	// Moves are the transitions the state machine allows now, apart from
 	// the outcomes, which are Decide; Blocked says why the next steps of
 	// the process are not open yet.
-	Moves      []docket.Status
-	Decide     []docket.Status
-	Blocked    []string
+	Moves   []docket.Status
+	Decide  []docket.Status
+	Blocked []string
+	// Amend reports that the document may be amended: a new round.
+	Amend      bool
 	Kinds      []docket.Kind
 	DueDefault string // a week from now, for deadline inputs
 	DueMin     string
-	Form       *formState
+	// LastCallDefault is the first evening the space's minimum last call
+	// allows, for the last call's deadline.
+	LastCallDefault string
+	Form            *formState
 	// Since is what changed since the reader's last visit, nil on the
 	// first visit or when nothing did.
 	Since *sinceVisit
@@ -70,6 +76,8 @@ func (d *docPage) shows(id string) bool {
 		return len(d.Handoff) > 0
 	case id == "decide":
 		return len(d.Decide) > 0
+	case id == "amend":
+		return d.Amend
 	case id == "move-draft" || id == "move-withdrawn":
 		return d.Allowed(docket.StatusDraft) || d.Allowed(docket.StatusWithdrawn)
 	case strings.HasPrefix(id, "move-"):
@@ -174,6 +182,9 @@ func (s *Server) renderDoc(c echo.Context, status int, form *formState) error {
 	if data.Space, err = s.svc.Spaces.FindSpace(ctx, doc.SpaceID); err != nil {
 		return err
 	}
+	if data.Lifecycle, err = s.svc.Decisions.FindLifecycle(ctx, doc.ID); err != nil {
+		return err
+	}
 	if data.HTML, err = s.docHTML(ctx, doc); err != nil {
 		return err
 	}
@@ -252,6 +263,7 @@ func (s *Server) renderDoc(c echo.Context, status int, form *formState) error {
 	now := s.cfg.Now()
 	week := time.Date(now.Year(), now.Month(), now.Day()+7, 17, 0, 0, 0, p.loc)
 	data.DueDefault, data.DueMin = p.InputTime(week), p.InputTime(now)
+	data.LastCallDefault = p.InputTime(eveningAfter(now.Add(data.rules().MinLastCall()), p.loc))
 	if form != nil && !data.shows(form.ID) {
 		// The form that failed is not on the page (any more): say why
 		// at the top.
@@ -277,12 +289,19 @@ func (s *Server) allowedMoves(data *docPage, openConcerns int) {
 	if from == "" {
 		from = docket.StatusDraft
 	}
-	st := docket.TransitionState{From: from, Due: doc.Due, Now: now, OpenConcerns: openConcerns, Reviewers: len(doc.Reviewers)}
-	for _, r := range doc.Reviewers {
-		if r.Verdict == docket.VerdictApprove {
-			st.Approved++
-		}
+	st := docket.TransitionState{
+		From: from, Due: doc.Due, Now: now, OpenConcerns: openConcerns, Reviewers: len(doc.Reviewers),
+		Owner: doc.OwnerID, Rules: data.rules(),
 	}
+	if data.Lifecycle != nil {
+		st.EnteredAt = data.Lifecycle.EnteredAt
+	}
+	st.Approved, st.Stale = docket.CountApprovals(doc.Reviewers, doc.OwnerID, st.Rules)
+	standIns := make([]string, max(1, st.Rules.MinApprovals))
+	for i := range standIns {
+		standIns[i] = "reviewer " + strconv.Itoa(i)
+	}
+	data.Amend = docket.CheckTransition(st, docket.Transition{To: docket.StatusReview, Amend: true, Due: now.Add(24 * time.Hour), Reviewers: standIns}) == nil
 	targets := []docket.Status{
 		docket.StatusReview, docket.StatusLastCall, docket.StatusAccepted, docket.StatusDeclined,
 		docket.StatusPostponed, docket.StatusDraft, docket.StatusWithdrawn, docket.StatusSuperseded,
@@ -293,11 +312,10 @@ func (s *Server) allowedMoves(data *docPage, openConcerns int) {
 		}
 		t := docket.Transition{To: to}
 		switch to {
-		case docket.StatusReview, docket.StatusLastCall:
-			t.Due = now.Add(24 * time.Hour)
-			if to == docket.StatusReview {
-				t.Reviewers = []string{"someone"}
-			}
+		case docket.StatusReview:
+			t.Due, t.Reviewers = now.Add(24*time.Hour), standIns
+		case docket.StatusLastCall:
+			t.Due = now.Add(max(24*time.Hour, st.Rules.MinLastCall()))
 		case docket.StatusAccepted, docket.StatusDeclined, docket.StatusPostponed:
 			t.Summary = "why"
 		case docket.StatusSuperseded:
@@ -314,6 +332,38 @@ func (s *Server) allowedMoves(data *docPage, openConcerns int) {
 			data.Blocked = append(data.Blocked, statusLabel(to)+": "+docket.ErrorMessage(err))
 		}
 	}
+}
+
+// rules are the decision rules of the document's space; none when the
+// space is not known.
+func (d *docPage) rules() docket.DecisionRules {
+	if d.Space == nil || d.Space.Rules == nil {
+		return docket.DecisionRules{}
+	}
+	return *d.Space.Rules
+}
+
+// OwnerMayReview reports whether the space lets the owner be a reviewer.
+func (d *docPage) OwnerMayReview() bool { return d.rules().OwnerMayApprove }
+
+// MinLastCall is the shortest last call of the space in words, "" if
+// there is no minimum.
+func (d *docPage) MinLastCall() string {
+	if min := d.rules().MinLastCall(); min > 0 {
+		return docket.FormatDuration(min)
+	}
+	return ""
+}
+
+// eveningAfter is 17:00 in loc on the day of t, or on the next day if t
+// is later than that.
+func eveningAfter(t time.Time, loc *time.Location) time.Time {
+	t = t.In(loc)
+	evening := time.Date(t.Year(), t.Month(), t.Day(), 17, 0, 0, 0, loc)
+	if evening.Before(t) {
+		evening = evening.AddDate(0, 0, 1)
+	}
+	return evening
 }
 
 // docFormError renders the document page again with a failed form, or
@@ -476,7 +526,13 @@ func (s *Server) handleTransitionPost(c echo.Context) error {
 		formID = "decide"
 	}
 	form, _ := c.FormParams()
-	t := docket.Transition{To: to, Summary: formText(c, "summary"), SupersededBy: strings.TrimSpace(c.FormValue("supersededBy"))}
+	t := docket.Transition{
+		To: to, Summary: formText(c, "summary"), SupersededBy: strings.TrimSpace(c.FormValue("supersededBy")),
+		Amend: c.FormValue("amend") == "true",
+	}
+	if t.Amend {
+		formID = "amend"
+	}
 	for _, r := range form["reviewers"] {
 		t.Reviewers = append(t.Reviewers, strings.FieldsFunc(r, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\r' })...)
 	}

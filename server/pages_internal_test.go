@@ -2,6 +2,7 @@ package server
 
 import (
 	"html/template"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,16 +114,16 @@ func TestAllowedMoves(t *testing.T) {
 			[]docket.Status{docket.StatusReview, docket.StatusWithdrawn}, nil, 0},
 		{"review waiting", docket.Document{Status: docket.StatusReview, Due: now.Add(time.Hour), Reviewers: waiting}, 0,
 			[]docket.Status{docket.StatusLastCall, docket.StatusDraft, docket.StatusWithdrawn},
-			[]docket.Status{docket.StatusPostponed}, 1},
+			[]docket.Status{docket.StatusDeclined, docket.StatusPostponed}, 1},
 		{"review with a concern", docket.Document{Status: docket.StatusReview, Due: now.Add(time.Hour), Reviewers: waiting}, 1,
 			[]docket.Status{docket.StatusDraft, docket.StatusWithdrawn},
-			[]docket.Status{docket.StatusPostponed}, 2},
+			[]docket.Status{docket.StatusDeclined, docket.StatusPostponed}, 2},
 		{"review approved", docket.Document{Status: docket.StatusReview, Due: now.Add(time.Hour), Reviewers: approved}, 0,
 			[]docket.Status{docket.StatusLastCall, docket.StatusDraft, docket.StatusWithdrawn},
 			[]docket.Status{docket.StatusAccepted, docket.StatusDeclined, docket.StatusPostponed}, 0},
 		{"last call running", docket.Document{Status: docket.StatusLastCall, Due: now.Add(time.Hour), Reviewers: waiting}, 0,
 			[]docket.Status{docket.StatusReview, docket.StatusWithdrawn},
-			[]docket.Status{docket.StatusPostponed}, 1},
+			[]docket.Status{docket.StatusDeclined, docket.StatusPostponed}, 1},
 		{"last call over", docket.Document{Status: docket.StatusLastCall, Due: now.Add(-time.Hour), Reviewers: waiting}, 0,
 			[]docket.Status{docket.StatusReview, docket.StatusWithdrawn},
 			[]docket.Status{docket.StatusAccepted, docket.StatusDeclined, docket.StatusPostponed}, 0},
@@ -135,6 +136,43 @@ func TestAllowedMoves(t *testing.T) {
 			s.allowedMoves(d, tc.concerns)
 			if !equalStatuses(d.Moves, tc.moves) || !equalStatuses(d.Decide, tc.decide) || len(d.Blocked) != tc.blocked {
 				t.Errorf("moves %v, decide %v, blocked %q; want %v, %v and %d reasons", d.Moves, d.Decide, d.Blocked, tc.moves, tc.decide, tc.blocked)
+			}
+		})
+	}
+}
+
+// TestAllowedMovesUnderRules checks the moves the page offers under a
+// space's default rules: the last call cannot be skipped, a last call
+// must run its minimum, and a decided document may be amended.
+func TestAllowedMovesUnderRules(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	s := &Server{cfg: Config{Now: func() time.Time { return now }}}
+	rules := docket.DefaultDecisionRules()
+	space := &docket.Space{Rules: &rules}
+	approved := []*docket.Reviewer{{UserID: "a", Verdict: docket.VerdictApprove}}
+	for _, tc := range []struct {
+		name      string
+		doc       docket.Document
+		enteredAt time.Time
+		decide    []docket.Status
+		blocked   string
+		amend     bool
+	}{
+		{"review approved", docket.Document{Status: docket.StatusReview, Due: now.Add(time.Hour), Reviewers: approved}, now,
+			[]docket.Status{docket.StatusDeclined, docket.StatusPostponed}, "Accepted: Acceptance needs a completed last call; this document is in review.", false},
+		{"last call of a day", docket.Document{Status: docket.StatusLastCall, Due: now.Add(6 * 24 * time.Hour), Reviewers: approved}, now.Add(-24 * time.Hour),
+			[]docket.Status{docket.StatusDeclined, docket.StatusPostponed}, "Accepted: Acceptance needs a last call of at least 7 days; this one started 1 day ago.", false},
+		{"last call of a week", docket.Document{Status: docket.StatusLastCall, Due: now, Reviewers: approved}, now.Add(-7 * 24 * time.Hour),
+			[]docket.Status{docket.StatusAccepted, docket.StatusDeclined, docket.StatusPostponed}, "", false},
+		{"accepted", docket.Document{Status: docket.StatusAccepted, Reviewers: approved}, now, nil, "", true},
+		{"declined", docket.Document{Status: docket.StatusDeclined, Reviewers: approved}, now, nil, "", true},
+		{"withdrawn", docket.Document{Status: docket.StatusWithdrawn, Reviewers: approved}, now, nil, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &docPage{Doc: &tc.doc, Space: space, Lifecycle: &docket.Lifecycle{EnteredAt: tc.enteredAt, Round: 1}}
+			s.allowedMoves(d, 0)
+			if !equalStatuses(d.Decide, tc.decide) || strings.Join(d.Blocked, "|") != tc.blocked || d.Amend != tc.amend {
+				t.Errorf("decide %v, blocked %q, amend %v; want %v, %q, %v", d.Decide, d.Blocked, d.Amend, tc.decide, tc.blocked, tc.amend)
 			}
 		})
 	}

@@ -1,11 +1,13 @@
 package server
 
 import (
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	docket "github.com/docket-dev/docket"
 	"github.com/labstack/echo/v4"
@@ -250,7 +252,7 @@ func (s *Server) adminSpace(c echo.Context) (*docket.Space, error) {
 		return nil, err
 	}
 	if sp.Role != docket.RoleAdmin {
-		return nil, docket.Errorf(docket.EFORBIDDEN, "Only the admins of %s manage its members and webhooks.", sp.Name)
+		return nil, docket.Errorf(docket.EFORBIDDEN, "Only the admins of %s manage its members, rules and webhooks.", sp.Name)
 	}
 	return sp, nil
 }
@@ -281,6 +283,64 @@ func (s *Server) handleMemberPost(c echo.Context) error {
 	}
 	s.authEpoch.Add(1)
 	return seeOther(c, "/s/"+url.PathEscape(sp.Slug)+"/settings?done=member")
+}
+
+// spaceRulesForm is the rules of a space as its settings form shows them.
+type spaceRulesForm struct {
+	MinLastCallDays string
+	docket.DecisionRules
+}
+
+// RulesForm returns the space's rules for the settings form.
+func (d *spaceSettingsPage) RulesForm() spaceRulesForm {
+	r := docket.DefaultDecisionRules()
+	if d.Space.Rules != nil {
+		r = *d.Space.Rules
+	}
+	days := strconv.FormatFloat(float64(r.MinLastCallSeconds)/86400, 'f', -1, 64)
+	return spaceRulesForm{MinLastCallDays: days, DecisionRules: r}
+}
+
+// handleRulesPost serves POST /s/:slug/settings/rules {minLastCallDays,
+// requireLastCall, minApprovals, ownerMayApprove, approvalsResetOnChange}:
+// the space's decision rules; unchecked boxes are false.
+func (s *Server) handleRulesPost(c echo.Context) error {
+	sp, err := s.adminSpace(c)
+	if err != nil {
+		return err
+	}
+	r, err := rulesFromForm(c)
+	if err == nil {
+		_, err = s.svc.Spaces.SetDecisionRules(c.Request().Context(), sp.ID, r)
+	}
+	if err != nil {
+		form, status, err := failedForm(c, "rules", err)
+		if err != nil {
+			return err
+		}
+		return s.renderSpaceSettings(c, status, form, nil, "")
+	}
+	return seeOther(c, "/s/"+url.PathEscape(sp.Slug)+"/settings?done=rules")
+}
+
+// rulesFromForm reads the decision rules of the space settings form.
+func rulesFromForm(c echo.Context) (docket.DecisionRules, error) {
+	maxDays := float64(docket.MaxMinLastCall / (24 * time.Hour))
+	days, err := strconv.ParseFloat(strings.TrimSpace(c.FormValue("minLastCallDays")), 64)
+	if err != nil || !(days >= 0 && days <= maxDays) {
+		return docket.DecisionRules{}, docket.Errorf(docket.EINVALID, "The minimum last call must be a number of days from 0 to %g.", maxDays)
+	}
+	approvals, err := strconv.Atoi(strings.TrimSpace(c.FormValue("minApprovals")))
+	if err != nil || approvals < 0 || approvals > docket.MaxMinApprovals {
+		return docket.DecisionRules{}, docket.Errorf(docket.EINVALID, "The minimum number of approvals must be a whole number from 0 to %d.", docket.MaxMinApprovals)
+	}
+	checked := func(name string) bool { return c.FormValue(name) != "" }
+	r := docket.DecisionRules{
+		MinLastCallSeconds: int64(math.Round(days * 86400)), MinApprovals: approvals,
+		RequireLastCall: checked("requireLastCall"), OwnerMayApprove: checked("ownerMayApprove"),
+		ApprovalsResetOnChange: checked("approvalsResetOnChange"),
+	}
+	return r, r.Validate()
 }
 
 // handleMemberRemovePost serves POST /s/:slug/settings/members/:user/remove.

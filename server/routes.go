@@ -20,7 +20,7 @@ func (s *Server) registerAPIRoutes(api *echo.Group) {
 	api.GET("/users", s.handleUserList)
 	api.GET("/admin/backup", s.handleBackup)
 
-	// Spaces and their members.
+	// Spaces, their members and decision rules.
 	spaces := api.Group("/spaces", signedIn)
 	spaces.GET("", s.handleSpaceList)
 	spaces.POST("", s.handleSpaceCreate)
@@ -28,6 +28,9 @@ func (s *Server) registerAPIRoutes(api *echo.Group) {
 	spaces.GET("/:id/members", s.handleMemberList)
 	spaces.POST("/:id/members", s.handleMemberSet)
 	spaces.DELETE("/:id/members/:user", s.handleMemberRemove)
+	spaces.GET("/:id/rules", s.handleRulesGet)
+	spaces.PATCH("/:id/rules", s.handleRulesPatch)
+	spaces.GET("/:id/export.tar.gz", s.handleSpaceExport)
 
 	// Documents, their versions, live sessions and event stream.
 	docs := api.Group("/docs", signedIn)

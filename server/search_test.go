@@ -279,6 +279,7 @@ func TestSearchComments(t *testing.T) {
 // owner records the decision with summary.
 func decide(owner, reviewer *client, doc, summary string) {
 	base := "/api/docs/" + doc
+	owner.setRules(owner.must(http.StatusOK, "GET", base, nil).str("spaceId"), relaxedRules)
 	owner.must(http.StatusOK, "POST", base+"/transition", map[string]any{
 		"to": "review", "due": rfc3339(time.Now().Add(7 * 24 * time.Hour)), "reviewers": []string{reviewer.id()},
 	})
@@ -385,10 +386,8 @@ func TestSearchDecisionsAndMinutes(t *testing.T) {
 // document version; the event watermark finds them at the next start,
 // without a rebuild.
 func TestSearchCatchUpEvents(t *testing.T) {
-	e := newEnv(t)
-	olga, bob := e.signup("Olga"), e.signup("Bob")
-	eng := olga.createSpace("eng")
-	olga.addMember(eng, bob, docket.RoleCommenter)
+	e, olga, eng, bob := withMember(t, "Olga", "Bob", docket.RoleCommenter)
+	olga.setRules(eng, relaxedRules)
 	doc := olga.createDoc(eng, "Caching plan", "Use a write-through cache.")
 	gone := olga.createDoc(eng, "Old notes", "Nothing of wombats here.")
 	olga.must(http.StatusCreated, "POST", "/api/docs/"+gone+"/threads", map[string]any{"body": "A remark about wombats."})

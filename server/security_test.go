@@ -52,10 +52,7 @@ func TestDeleteOnlyOwnerOrAdmin(t *testing.T) {
 // Rows 4 and 5: mass assignment and invalid enums are refused and change
 // nothing.
 func TestMassAssignmentAndEnums(t *testing.T) {
-	e := newEnv(t)
-	admin, bob := e.signup("Admin"), e.signup("Bob")
-	space := admin.createSpace("eng")
-	admin.addMember(space, bob, "editor")
+	_, admin, _, bob := withMember(t, "Admin", "Bob", "editor")
 	doc := bob.createDoc("eng", "Doc", "text")
 	for _, tc := range []struct {
 		name, method, path, body string
@@ -139,6 +136,7 @@ func TestBodyLimits(t *testing.T) {
 	// A 100 MB chunked stream (unknown length).
 	req, _ := http.NewRequest("POST", e.http.URL+"/api/docs/"+doc+"/edits", io.LimitReader(zeroReader{}, 100<<20))
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", e.http.URL)
 	req.ContentLength = -1
 	resp, err := ada.hc.Do(req)
 	if err != nil {
@@ -230,6 +228,9 @@ func TestCrossOriginRefused(t *testing.T) {
 		{"evil referer", map[string]string{"Referer": "https://evil.example/page"}, 403},
 		{"same origin", map[string]string{"Origin": e.http.URL}, 201},
 		{"same-origin fetch", map[string]string{"Sec-Fetch-Site": "same-origin"}, 201},
+		// A cookie with nothing that says where the request comes from
+		// is not a page of this site: scripts use tokens.
+		{"no origin at all", map[string]string{"Origin": ""}, 403},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for k, v := range tc.header {

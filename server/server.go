@@ -74,6 +74,8 @@ type Services struct {
 	Webhooks docket.WebhookService
 	// Visits remembers the version each reader last viewed.
 	Visits docket.VisitService
+	// Export reads the records of a space for its export.
+	Export docket.Exporter
 	// Backup streams a consistent copy of the data file for
 	// GET /api/admin/backup.
 	Backup func(ctx context.Context, w io.Writer) (int64, error)
@@ -111,8 +113,12 @@ type Config struct {
 	TrustedProxies []*net.IPNet
 	// Logger receives request logs and internal errors.
 	Logger *slog.Logger
-	// Registry receives the HTTP metrics and is served at /metrics.
+	// Registry receives the HTTP metrics and is served at /metrics, to
+	// site admins and to requests carrying MetricsToken.
 	Registry *prometheus.Registry
+	// MetricsToken, if set, lets a scraper read /metrics with
+	// "Authorization: Bearer <MetricsToken>" and nothing else.
+	MetricsToken string
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
 	// LiveConnsPerUser caps the live co-editing sockets one user holds
@@ -129,6 +135,8 @@ type Config struct {
 	// MaxEventStreams is how many document event streams one user may
 	// have open at once (8; more are 429).
 	MaxEventStreams int
+	// Version is the Docket version, written into exports.
+	Version string
 }
 
 // DefaultLiveConnsPerUser is the default of Config.LiveConnsPerUser: far
@@ -203,7 +211,7 @@ func New(cfg Config, svc Services) (*Server, error) {
 	e.Use(s.logRequests, s.recoverPanics, s.securityHeaders, s.limitBody, s.authenticate, s.checkOrigin, s.bumpAuthEpoch)
 
 	e.GET("/healthz", s.handleHealth)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
+	e.GET("/metrics", s.handleMetrics(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
 	e.GET("/api/live", s.handleLive)
 	e.GET(assetPrefix+"*", echo.WrapHandler(assets))
 	api := e.Group("/api")

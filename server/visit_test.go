@@ -12,10 +12,7 @@ import (
 // the diff from the version last seen and lists the new thread; the
 // reader's own edits do not count; the view after that is quiet again.
 func TestLastVisitNotice(t *testing.T) {
-	e := newEnv(t)
-	ada, bo := e.signup("Ada"), e.signup("Bo")
-	space := ada.createSpace("eng")
-	ada.addMember(space, bo, docket.RoleEditor)
+	_, ada, space, bo := withMember(t, "Ada", "Bo", docket.RoleEditor)
 	doc := ada.createDoc(space, "Plan", "# Plan\n\nShip it.\n")
 	d := "/d/" + doc
 

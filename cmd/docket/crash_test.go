@@ -31,8 +31,8 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 	if code, _ := api(t, p.url, token, "POST", "/api/spaces", map[string]string{"slug": "eng", "name": "Eng"}); code != 201 {
 		t.Fatalf("create space = %d", code)
 	}
-	var acks acked[ack]
-	var created acked[string]
+	var acks testenv.Collector[ack]
+	var created testenv.Collector[string]
 	stopWriters := startWriters(4, func(w int, stop <-chan struct{}) {
 		code, d := api(t, p.url, token, "POST", "/api/docs", map[string]string{"space": "eng", "title": fmt.Sprintf("W%d", w), "body": "start"})
 		if code != 201 {
@@ -52,52 +52,34 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 				return // the server is gone
 			}
 			version = int64(d["version"].(float64))
-			acks.add(ack{id, version, body})
+			acks.Add(ack{id, version, body})
 			if i%5 == 0 {
 				code, d := api(t, p.url, token, "POST", "/api/docs", map[string]string{"space": "eng", "title": body, "body": body})
 				if code != 201 {
 					return
 				}
-				created.add(d["id"].(string))
+				created.Add(d["id"].(string))
 			}
 		}
 	})
-	killAfterAcks(t, p, data, "writes", acks.count, stopWriters)
+	killAfterAcks(t, p, data, "writes", acks.Len, stopWriters)
 
 	p2 := startServer(t, data)
-	for _, a := range acks.list {
+	for _, a := range acks.Got() {
 		code, d := api(t, p2.url, token, "GET", fmt.Sprintf("/api/docs/%s/versions/%d", a.doc, a.version), nil)
 		if code != 200 || d["body"] != a.body {
 			t.Fatalf("acknowledged edit %s@%d lost: %d %v; want %q", a.doc, a.version, code, d, a.body)
 		}
 	}
-	for _, id := range created.list {
+	for _, id := range created.Got() {
 		if code, _ := api(t, p2.url, token, "GET", "/api/docs/"+id, nil); code != 200 {
 			t.Fatalf("acknowledged document %s lost: %d", id, code)
 		}
 	}
-	t.Logf("%d edits and %d documents acknowledged before SIGKILL; all present after restart", len(acks.list), len(created.list))
+	t.Logf("%d edits and %d documents acknowledged before SIGKILL; all present after restart", len(acks.Got()), len(created.Got()))
 	if strings.Contains(p2.stderr.String(), `"level":"ERROR"`) {
 		t.Errorf("errors after restart:\n%s", p2.stderr)
 	}
-}
-
-// acked is the list of what concurrent writers had acknowledged.
-type acked[T any] struct {
-	mu   sync.Mutex
-	list []T
-}
-
-func (a *acked[T]) add(v T) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.list = append(a.list, v)
-}
-
-func (a *acked[T]) count() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return len(a.list)
 }
 
 // startWriters runs write in n goroutines, numbered from 0, until stop is

@@ -2,39 +2,16 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"regexp"
-	"strings"
+	"slices"
 	"time"
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
+	"github.com/docket-dev/docket/export"
 )
-
-// manifestEntry describes one exported document in manifest.json.
-type manifestEntry struct {
-	Path      string        `json:"path"`
-	ID        string        `json:"id"`
-	Space     string        `json:"space"`
-	Title     string        `json:"title"`
-	Kind      docket.Kind   `json:"kind"`
-	Status    docket.Status `json:"status"`
-	Owner     string        `json:"owner"`
-	Tags      []string      `json:"tags"`
-	Version   int64         `json:"version"`
-	CreatedAt time.Time     `json:"createdAt"`
-	UpdatedAt time.Time     `json:"updatedAt"`
-}
-
-type manifest struct {
-	ExportedAt time.Time       `json:"exportedAt"`
-	Version    string          `json:"docketVersion"`
-	Documents  []manifestEntry `json:"documents"`
-}
 
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("export", stderr)
@@ -68,56 +45,21 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-var unsafeName = regexp.MustCompile(`[^a-z0-9]+`)
-
-// fileName turns a title into a safe file name stem.
-func fileName(title string) string {
-	s := strings.Trim(unsafeName.ReplaceAllString(strings.ToLower(title), "-"), "-")
-	if len(s) > 60 {
-		s = strings.TrimRight(s[:60], "-")
-	}
-	if s == "" {
-		s = "untitled"
-	}
-	return s
-}
-
-// exportAll writes every document as DIR/<space>/<title>-<id>.md and a
-// manifest.json describing them.
+// exportAll writes every space as an export (docs/EXPORT.md) into dir.
 func exportAll(ctx context.Context, db *bolt.DB, dir string) (int, error) {
 	sys := docket.NewSystemContext(ctx)
 	spaces, err := bolt.NewSpaceService(db).FindSpaces(sys)
 	if err != nil {
 		return 0, err
 	}
-	docs := bolt.NewDocumentService(db)
-	m := manifest{ExportedAt: time.Now().UTC(), Version: Version(), Documents: []manifestEntry{}}
-	for _, sp := range spaces {
-		list, _, err := docs.FindDocuments(sys, docket.DocumentFilter{Space: sp.ID})
-		if err != nil {
-			return 0, err
-		}
-		if err := os.MkdirAll(filepath.Join(dir, sp.Slug), 0o755); err != nil {
-			return 0, err
-		}
-		for _, meta := range list {
-			d, err := docs.FindDocumentByID(sys, meta.ID)
-			if err != nil {
-				return 0, err
-			}
-			rel := sp.Slug + "/" + fileName(d.Title) + "-" + d.ID + ".md"
-			if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(rel)), []byte(d.Body), 0o644); err != nil {
-				return 0, err
-			}
-			m.Documents = append(m.Documents, manifestEntry{
-				Path: rel, ID: d.ID, Space: sp.Slug, Title: d.Title, Kind: d.Kind, Status: d.Status,
-				Owner: d.OwnerID, Tags: d.Tags, Version: d.Version, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
-			})
-		}
+	slugs := make([]string, len(spaces))
+	for i, sp := range spaces {
+		slugs[i] = sp.Slug
 	}
-	data, err := json.MarshalIndent(m, "", "  ")
+	slices.Sort(slugs)
+	m, err := export.Write(sys, db, slugs, export.DirSink(dir), Version(), time.Now())
 	if err != nil {
 		return 0, err
 	}
-	return len(m.Documents), os.WriteFile(filepath.Join(dir, "manifest.json"), append(data, '\n'), 0o644)
+	return len(m.Documents), nil
 }

@@ -13,6 +13,7 @@ import (
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
+	"github.com/docket-dev/docket/export"
 	"github.com/docket-dev/docket/markdown"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -33,8 +34,21 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 || *space == "" {
-		return fmt.Errorf("usage: docket import DIR --space SLUG [--as EMAIL]")
+	if len(pos) != 1 {
+		return fmt.Errorf("usage: docket import DIR --space SLUG [--as EMAIL], or docket import DIR|FILE.tar.gz for a Docket export")
+	}
+	dir := pos[0]
+	if strings.HasSuffix(dir, ".tar.gz") || strings.HasSuffix(dir, ".tgz") {
+		if dir, err = extractExport(dir); err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+	}
+	restore := export.IsExport(os.DirFS(dir))
+	if restore && (*space != "" || *as != "") {
+		return fmt.Errorf("%s is a Docket export, which brings its own spaces and authors: leave out --space and --as", pos[0])
+	} else if !restore && *space == "" {
+		return fmt.Errorf("usage: docket import DIR --space SLUG [--as EMAIL] (a folder of markdown files needs --space)")
 	}
 	db, err := openData(*data)
 	if err != nil {
@@ -54,7 +68,10 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			fmt.Fprintf(stderr, "[%d/%d] %s\n", n, total, name)
 		}
 	}
-	res, err := importDir(ctx, db, pos[0], *space, *as, docket.Kind(*kind), progress, stderr)
+	if restore {
+		return restoreExport(ctx, db, *data, dir, progress, stdout)
+	}
+	res, err := importDir(ctx, db, dir, *space, *as, docket.Kind(*kind), progress, stderr)
 	if err != nil {
 		return err
 	}
@@ -63,6 +80,39 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "Imported into %s: %d created, %d updated, %d unchanged, %d skipped.\n",
 		*space, res.Created, res.Updated, res.Unchanged, res.Skipped)
+	return nil
+}
+
+// extractExport extracts a downloaded export into a new temporary
+// directory, which the caller removes.
+func extractExport(file string) (string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	dir, err := os.MkdirTemp("", "docket-import-")
+	if err != nil {
+		return "", err
+	}
+	if err := export.ExtractTarGz(f, dir); err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("%s: %w", file, err)
+	}
+	return dir, nil
+}
+
+// restoreExport restores the Docket export in dir and indexes it.
+func restoreExport(ctx context.Context, db *bolt.DB, dataDir, dir string, progress func(int) func(string), stdout io.Writer) error {
+	res, err := export.Read(docket.NewSystemContext(ctx), db, os.DirFS(dir), progress)
+	if err != nil {
+		return err
+	}
+	if err := syncIndex(ctx, db, dataDir); err != nil {
+		return fmt.Errorf("restored, but the search index could not be updated (run docket reindex): %w", err)
+	}
+	fmt.Fprintf(stdout, "Restored %d documents in %d spaces; %d unknown users became deactivated accounts.\n",
+		res.Documents, res.Spaces, res.Deactivated)
 	return nil
 }
 
@@ -161,13 +211,7 @@ func importFile(ctx context.Context, docs *bolt.DocumentService, space, path, re
 	if err != nil {
 		return false, false, err
 	}
-	title := fm.Title
-	if title == "" {
-		title = markdown.Title(body)
-	}
-	if title == "" {
-		title = strings.TrimSuffix(filepath.Base(rel), filepath.Ext(rel))
-	}
+	title := markdown.ImportTitle(body, rel)
 	tags, err := docket.CleanTags(fm.Tags)
 	if err != nil {
 		return false, false, err

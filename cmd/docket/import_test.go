@@ -12,6 +12,7 @@ import (
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
 	"github.com/docket-dev/docket/internal/testenv"
+	"github.com/docket-dev/docket/markdown"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -101,7 +102,7 @@ func TestImportCorpus(t *testing.T) {
 		}
 		want := expectedTitle(t, path)
 		if want == "" {
-			want = strings.TrimSuffix(name, ".md")
+			want = markdown.ReadableName(name)
 		}
 		if d.Title != want {
 			t.Errorf("%s: title = %q; want %q", name, d.Title, want)
@@ -160,7 +161,7 @@ func TestImportFormats(t *testing.T) {
 	for _, tc := range []struct{ source, title, body string }{
 		{"import:bom.md", "Über BOM", "# Über BOM\n\nText with CRLF.\n"},
 		{"import:front.md", "From Front Matter", "---\ntitle: From Front Matter\ntags: [Storage, db]\n---\n# Heading\n\nBody.\n"},
-		{"import:noheading.md", "noheading", "Just text, no heading.\n"},
+		{"import:noheading.md", "Noheading", "Just text, no heading.\n"},
 		{"import:sub/nested.markdown", "Nested", "# Nested\n"},
 	} {
 		d, err := docs.FindDocumentBySource(sys, "notes", tc.source)
@@ -198,6 +199,42 @@ func BenchmarkImportCorpus(b *testing.B) {
 		b.StartTimer()
 		if _, err := importDir(context.Background(), db, corpusDir, "go", "", docket.KindRFC, quiet, io.Discard); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestImportTemplateTitles imports a folder of documents written from
+// proposal templates: none is titled by a section heading.
+func TestImportTemplateTitles(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct{ file, content, title string }{
+		{"text/0000-shared-cache.md", "- Feature Name: `foo_bar`\n- Start Date: 2026-01-01\n\n# Summary\n\nOne paragraph.\n\n# Motivation\n", "Foo bar"},
+		{"EIPS/eip-1559.md", "---\neip: 1559\ntitle: Fee market change\nstatus: Final\n---\n\n## Abstract\n\nText.\n", "Fee market change"},
+		{"0042-my-great-idea.md", "# Summary\n\nNo name anywhere.\n", "My great idea"},
+		{"adr/0007-use-bolt.md", "# 7. Use bolt\n\n## Context\n", "7. Use bolt"},
+	}
+	for _, tc := range tests {
+		p := filepath.Join(dir, filepath.FromSlash(tc.file))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(tc.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := openTestData(t)
+	ctx := context.Background()
+	if _, err := importDir(ctx, db, dir, "rfcs", "", docket.KindRFC, quiet, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	docs := bolt.NewDocumentService(db)
+	for _, tc := range tests {
+		d, err := docs.FindDocumentBySource(docket.NewSystemContext(ctx), "rfcs", "import:"+tc.file)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.file, err)
+		}
+		if d.Title != tc.title {
+			t.Errorf("%s: title = %q; want %q", tc.file, d.Title, tc.title)
 		}
 	}
 }

@@ -110,11 +110,11 @@ func TestKillNineUnderLiveLoad(t *testing.T) {
 	p := startServer(t, data)
 	token, doc, url := liveDoc(t, p)
 
-	var acks acked[liveAck]
+	var acks testenv.Collector[liveAck]
 	stopWriters := startWriters(6, func(w int, stop <-chan struct{}) {
-		liveWriter(t, url, token, doc, uint64(w), stop, acks.add)
+		liveWriter(t, url, token, doc, uint64(w), stop, acks.Add)
 	})
-	killAfterAcks(t, p, data, "live ops", acks.count, stopWriters)
+	killAfterAcks(t, p, data, "live ops", acks.Len, stopWriters)
 
 	p2 := startServer(t, data)
 	stored := map[string]int64{} // src/seq -> version
@@ -139,7 +139,7 @@ func TestKillNineUnderLiveLoad(t *testing.T) {
 		}
 		from = int64(next)
 	}
-	for _, a := range acks.list {
+	for _, a := range acks.Got() {
 		v, ok := stored[fmt.Sprintf("%s/%d", a.src, a.seq)]
 		if !ok || v != a.version {
 			t.Fatalf("acknowledged op %s/%d at v%d: stored %v at v%d", a.src, a.seq, a.version, ok, v)
@@ -148,35 +148,40 @@ func TestKillNineUnderLiveLoad(t *testing.T) {
 	// The text is the replay of the log and the server still takes ops.
 	_, doc2 := api(t, p2.url, token, "GET", "/api/docs/"+doc, nil)
 	version := int64(doc2["version"].(float64))
-	if version < int64(len(acks.list))+1 {
-		t.Fatalf("version after restart %d < %d acknowledged ops + creation", version, len(acks.list))
+	if version < int64(len(acks.Got()))+1 {
+		t.Fatalf("version after restart %d < %d acknowledged ops + creation", version, len(acks.Got()))
 	}
 	if code, _ := api(t, p2.url, token, "POST", "/api/docs/"+doc+"/edits", map[string]any{"version": version, "op": []any{"!"}}); code != 200 {
 		t.Fatalf("edit after restart = %d", code)
 	}
-	t.Logf("%d live ops acknowledged before SIGKILL; all stored once at their versions", len(acks.list))
+	t.Logf("%d live ops acknowledged before SIGKILL; all stored once at their versions", len(acks.Got()))
 }
 
 // The live metrics count what the hub committed and acknowledged.
 func TestLiveMetrics(t *testing.T) {
-	p := startServer(t, t.TempDir())
+	p := startServer(t, t.TempDir(), "--metrics-token", "scrape-secret")
 	token, doc, url := liveDoc(t, p)
-	var acks acked[liveAck]
+	var acks testenv.Collector[liveAck]
 	stopWriter := startWriters(1, func(_ int, stop <-chan struct{}) {
-		liveWriter(t, url, token, doc, 1, stop, acks.add)
+		liveWriter(t, url, token, doc, 1, stop, acks.Add)
 	})
-	testenv.WaitFor(t, time.Minute, "20 acknowledged ops", func() bool { return acks.count() >= 20 })
+	testenv.WaitFor(t, time.Minute, "20 acknowledged ops", func() bool { return acks.Len() >= 20 })
 	stopWriter()
-	n := acks.count()
+	n := acks.Len()
 	if n == 0 {
 		t.Fatal("no live op acknowledged")
 	}
 	var raw []byte
 	scrape := func() {
 		t.Helper()
-		resp, err := http.Get(p.url + "/metrics")
+		req, _ := http.NewRequest("GET", p.url+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer scrape-secret")
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /metrics with the metrics token: %s", resp.Status)
 		}
 		defer resp.Body.Close()
 		raw, _ = io.ReadAll(resp.Body)

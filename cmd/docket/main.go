@@ -2,7 +2,8 @@
 //
 //	docket serve                  run the server
 //	docket user add|list|reset-password
-//	docket import DIR --space SLUG
+//	docket import DIR --space SLUG   (a folder of markdown files)
+//	docket import DIR|FILE.tar.gz    (a Docket export)
 //	docket export DIR
 //	docket backup FILE
 //	docket version
@@ -37,8 +38,9 @@ Usage:
   docket user add --email E --name N [--admin] [--data DIR]   (password from stdin or prompt)
   docket user list [--data DIR]
   docket user reset-password --email E [--data DIR]
-  docket import DIR --space SLUG [--as EMAIL] [--data DIR]
-  docket export DIR [--data DIR | --db FILE]
+  docket import DIR --space SLUG [--as EMAIL] [--data DIR]   (markdown files)
+  docket import DIR|FILE.tar.gz [--data DIR]   (restore a Docket export; server stopped)
+  docket export DIR [--data DIR | --db FILE]   (every record; docs/EXPORT.md)
   docket backup FILE [--data DIR]
   docket reindex [--data DIR]   (rebuild the search index; server stopped)
   docket healthcheck            (GET /healthz on DOCKET_ADDR; for containers)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -183,6 +184,7 @@ func setupAccount(t *testing.T, base string) string {
 	resp.Body.Close()
 	req, _ := http.NewRequest("POST", base+"/api/tokens", strings.NewReader(`{"name":"test"}`))
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", base) // as the app's settings page sends it
 	req.AddCookie(sessionCookie)
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 201 {
@@ -283,5 +285,46 @@ func TestUserCommands(t *testing.T) {
 	}
 	if _, err := runCLI(t, "", "frobnicate"); err == nil {
 		t.Fatal("unknown command succeeded")
+	}
+}
+
+// --metrics-addr serves /metrics to anyone on an extra address, while the
+// main address keeps it for site admins and the metrics token.
+func TestServeMetricsAddr(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	p := startServer(t, t.TempDir(), "--metrics-addr", addr)
+	get := func(url string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, _ := get(p.url + "/metrics"); code != http.StatusUnauthorized {
+		t.Errorf("GET /metrics on the main address = %d; want 401", code)
+	}
+	var code int
+	var body string
+	testenv.WaitFor(t, 10*time.Second, "the metrics listener", func() bool {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return true
+	})
+	if code, body = get("http://" + addr + "/metrics"); code != http.StatusOK || !strings.Contains(body, "docket_documents ") {
+		t.Errorf("GET /metrics on --metrics-addr = %d %.200s; want 200 with docket_documents", code, body)
+	}
+	if code, _ = get("http://" + addr + "/api/me"); code != http.StatusNotFound {
+		t.Errorf("GET /api/me on --metrics-addr = %d; want 404 (metrics only)", code)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/docket-dev/docket/webhook"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // serveConfig is the configuration of docket serve.
@@ -36,6 +37,10 @@ type serveConfig struct {
 	LogFormat      string
 	TrustedProxies string
 	Pprof          string
+	// MetricsAddr, if set, serves /metrics to anyone on an extra address;
+	// MetricsToken lets a scraper read /metrics on the main address.
+	MetricsAddr  string
+	MetricsToken string
 	// WebhookAllowPrivate lets webhooks reach loopback, private and
 	// link-local addresses.
 	WebhookAllowPrivate bool
@@ -59,6 +64,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&cfg.LogFormat, "log-format", envDefault("DOCKET_LOG_FORMAT", "text"), "log format: text or json (env DOCKET_LOG_FORMAT)")
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", envDefault("DOCKET_TRUSTED_PROXIES", ""), "comma-separated proxy CIDRs whose X-Forwarded-For is trusted (env DOCKET_TRUSTED_PROXIES)")
 	fs.StringVar(&cfg.Pprof, "pprof", envDefault("DOCKET_PPROF", ""), "serve Go profiles on this extra address, e.g. 127.0.0.1:6060 (env DOCKET_PPROF)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", envDefault("DOCKET_METRICS_ADDR", ""), "serve /metrics without sign-in on this extra address, e.g. 127.0.0.1:9100 (env DOCKET_METRICS_ADDR)")
+	fs.StringVar(&cfg.MetricsToken, "metrics-token", envDefault("DOCKET_METRICS_TOKEN", ""), "a secret that lets a scraper read /metrics on the main address as \"Authorization: Bearer <token>\" (env DOCKET_METRICS_TOKEN); site admins may read it too")
 	allowPrivate, err := strconv.ParseBool(envDefault("DOCKET_WEBHOOK_ALLOW_PRIVATE", "false"))
 	if err != nil {
 		return cfg, fmt.Errorf("DOCKET_WEBHOOK_ALLOW_PRIVATE must be true or false")
@@ -199,10 +206,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	hooks.AllowPrivate = cfg.WebhookAllowPrivate
 	srv, err := server.New(server.Config{
 		BaseURL: cfg.BaseURL, Signup: cfg.Signup, TrustedProxies: proxies,
-		Logger: log, Registry: reg,
+		Logger: log, Registry: reg, MetricsToken: cfg.MetricsToken,
 		LiveConnsPerUser: cfg.LiveConnsPerUser,
 		LiveWritePace:    livePace(cfg.LiveWritePace),
 		LiveObserveAck:   live.acked,
+		Version:          Version(),
 	}, server.Services{
 		Users: users, Auth: users, Spaces: spaces, Documents: bolt.NewDocumentService(db), Renderer: renderer,
 		Hub: hub, Recordings: recordings,
@@ -215,6 +223,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Inbox:     bolt.NewInboxService(db),
 		Webhooks:  hooks,
 		Visits:    bolt.NewVisitService(db),
+		Export:    db,
 		Backup:    db.Backup,
 		OnEvent:   db.OnEvent,
 		Assets:    frontend.FS(),
@@ -248,13 +257,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	httpServer := srv.HTTPServer(cfg.Addr)
 	admin := startAdminSocket(cfg.Data, db, log)
 	if cfg.Pprof != "" {
-		go func() {
-			log.Info("profiles served", slog.String("addr", cfg.Pprof))
-			srv := &http.Server{Addr: cfg.Pprof, Handler: http.DefaultServeMux, ReadHeaderTimeout: 10 * time.Second}
-			if err := srv.ListenAndServe(); err != nil {
-				log.Warn("pprof listener stopped", slog.Any("err", err))
-			}
-		}()
+		go serveExtra(log, "profiles", cfg.Pprof, http.DefaultServeMux)
+	}
+	if cfg.MetricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		go serveExtra(log, "metrics", cfg.MetricsAddr, mux)
 	}
 
 	errc := make(chan error, 1)
@@ -385,4 +393,14 @@ func livePace(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// serveExtra serves what (profiles, metrics) with h on an extra address
+// until the process ends; it is meant for localhost or a private network.
+func serveExtra(log *slog.Logger, what, addr string, h http.Handler) {
+	log.Info(what+" served", slog.String("addr", addr))
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		log.Warn(what+" listener stopped", slog.Any("err", err))
+	}
 }

@@ -88,7 +88,11 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tNAME\tEMAIL\tROLE\tCREATED")
 		for _, u := range all {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.ID, u.Name, u.Email, u.Role, u.CreatedAt.Format("2006-01-02"))
+			role := string(u.Role)
+			if u.Deactivated {
+				role += " (deactivated)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.ID, u.Name, u.Email, role, u.CreatedAt.Format("2006-01-02"))
 		}
 		return tw.Flush()
 	case "reset-password":

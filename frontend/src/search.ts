@@ -6,6 +6,7 @@
 import { StyleModule } from "style-mod";
 import { cspNonce } from "./nonce";
 import { element } from "./dom";
+import { chosen, colors, framed } from "./theme";
 
 const styles = new StyleModule({
   ".dk-combo": { position: "relative" },
@@ -20,10 +21,9 @@ const styles = new StyleModule({
     margin: "2px 0 0",
     padding: "0.25rem 0",
     listStyle: "none",
-    background: "var(--bg, #fff)",
-    color: "var(--fg, #1d1f21)",
-    border: "1px solid var(--border, #d9dce1)",
-    borderRadius: "6px",
+    background: colors.bg,
+    color: colors.fg,
+    ...framed,
     boxShadow: "0 4px 12px rgba(0, 0, 0, 0.15)",
   },
   ".dk-suggest [role=option]": {
@@ -33,8 +33,8 @@ const styles = new StyleModule({
     overflow: "hidden",
     textOverflow: "ellipsis",
   },
-  ".dk-suggest [role=option]:hover": { background: "color-mix(in srgb, var(--accent, #2156c9) 10%, transparent)" },
-  ".dk-suggest [role=option][aria-selected=true]": { background: "var(--accent, #2156c9)", color: "var(--bg, #fff)" },
+  ".dk-suggest [role=option]:hover": { background: `color-mix(in srgb, ${colors.accent} 10%, transparent)` },
+  ".dk-suggest [role=option][aria-selected=true]": chosen,
 });
 
 interface Suggestion {

@@ -70,7 +70,7 @@ func newSite(t *testing.T) *site {
 		Decisions: decisions, Actions: actions,
 		Minutes: minutes, Threads: threads,
 		Events: bolt.NewEventService(db), Inbox: bolt.NewInboxService(db), Webhooks: bolt.NewWebhookService(db, webhook.CheckURL),
-		Visits: bolt.NewVisitService(db), Backup: db.Backup, OnEvent: db.OnEvent,
+		Visits: bolt.NewVisitService(db), Export: db, Backup: db.Backup, OnEvent: db.OnEvent,
 		Assets: frontend.FS(),
 	})
 	if err != nil {
@@ -140,6 +140,39 @@ func (p *person) open(path string) {
 	p.t.Helper()
 	p.do(chromedp.Navigate(p.site.url + path))
 	p.waitJS(`document.readyState === "complete"`, 10*time.Second)
+}
+
+// api sends a request to the site's API from p's window, with p's
+// session, and returns the body of the answer; an answer other than 2xx
+// ends the test.
+func (p *person) api(method, path, body string) string {
+	p.t.Helper()
+	got := eval[string](p, fmt.Sprintf(`fetch(%q, {method: %q, headers: {"Content-Type": "application/json"}, body: %s})
+		.then(async r => r.status + " " + await r.text())`, path, method, bodyJS(body)))
+	if !strings.HasPrefix(got, "20") {
+		p.t.Fatalf("%s: %s %s: %s", p.name, method, path, got)
+	}
+	_, text, _ := strings.Cut(got, " ")
+	return text
+}
+
+// bodyJS is a request body as a JavaScript expression ("undefined" if none).
+func bodyJS(body string) string {
+	if body == "" {
+		return "undefined"
+	}
+	return fmt.Sprintf("%q", body)
+}
+
+// jsonID returns the first "id" of a JSON answer.
+func jsonID(t *testing.T, jsonText string) string {
+	t.Helper()
+	i := strings.Index(jsonText, `"id":"`)
+	if i < 0 {
+		t.Fatalf("no id in %s", jsonText)
+	}
+	rest := jsonText[i+len(`"id":"`):]
+	return rest[:strings.IndexByte(rest, '"')]
 }
 
 // eval evaluates a JavaScript expression (awaiting it if it is a promise).

@@ -49,26 +49,15 @@ func TestWebAppHistory(t *testing.T) {
 	bob := s.person(b, "Bob", shots)
 	ada.signup()
 	bob.signup()
-	ada.open("/spaces")
-	ada.submitForm(`form[action="/spaces"] button[type="submit"]`, map[string]string{
-		"#space-name": "Product", "#space-slug": "product",
-	})
-	ada.waitJS(`location.pathname === "/s/product"`, wait)
-	ada.open("/s/product/settings")
-	ada.submitForm(`form:has(#member-email) button[type="submit"]`, map[string]string{
-		"#member-email": "bob@example.com", "#member-role": "editor",
-	})
-	ada.waitJS(contains(".notice", "member is saved"), wait)
-	ada.open("/s/product/new")
-	ada.submitForm(`form:has(#new-body) button[type="submit"]`, map[string]string{
+	ada.createSpace("Product", "product")
+	ada.addMember("product", "bob@example.com", "editor")
+	doc := ada.newDoc("product", map[string]string{
 		"#new-title": "Launch plan",
 		"#new-kind":  "notes",
 		"#new-body": "# Launch plan\n\nWe ship in **May**.\n\n## Steps\n\n1. Freeze the features on 1 April.\n" +
 			"2. Two weeks of beta with ten teams.\n3. Write the migration guide.\n\n## Open questions\n\n" +
 			"- Who answers support mail during the launch week?\n- Do we keep the old export format?\n\n",
 	})
-	ada.waitJS(`location.pathname.startsWith("/d/") && `+contains("h1", "Launch plan"), wait)
-	doc := strings.TrimPrefix(eval[string](ada, "location.pathname"), "/d/")
 
 	// Versions typed live by Ada, then by Bob.
 	ada.typeAtEnd(doc, "Risks.")

@@ -45,49 +45,30 @@ func TestWebAppLayout(t *testing.T) {
 	carol.signup()
 
 	// The data, through the API in Ada's and Bob's windows.
-	api := func(p *person, method, path string, body string) string {
-		t.Helper()
-		js := fmt.Sprintf(`fetch(%q, {method: %q, headers: {"Content-Type": "application/json"}, body: %s})
-			.then(async r => r.status + " " + await r.text())`, path, method, bodyJS(body))
-		got := eval[string](p, js)
-		if !strings.HasPrefix(got, "20") {
-			t.Fatalf("%s %s: %s", method, path, got)
-		}
-		_, text, _ := strings.Cut(got, " ")
-		return text
-	}
-	id := func(jsonText string) string {
-		t.Helper()
-		i := strings.Index(jsonText, `"id":"`)
-		if i < 0 {
-			t.Fatalf("no id in %s", jsonText)
-		}
-		rest := jsonText[i+len(`"id":"`):]
-		return rest[:strings.IndexByte(rest, '"')]
-	}
-	api(ada, "POST", "/api/spaces", `{"slug": "eng", "name": "Engineering"}`)
-	api(ada, "POST", "/api/spaces/eng/members", `{"email": "bob@example.com", "role": "editor"}`)
-	api(ada, "POST", "/api/spaces/eng/members", `{"email": "carol@example.com", "role": "viewer"}`)
+	ada.api("POST", "/api/spaces", `{"slug": "eng", "name": "Engineering"}`)
+	ada.api("PATCH", "/api/spaces/eng/rules", `{"requireLastCall": false}`) // accepted straight from review
+	ada.api("POST", "/api/spaces/eng/members", `{"email": "bob@example.com", "role": "editor"}`)
+	ada.api("POST", "/api/spaces/eng/members", `{"email": "carol@example.com", "role": "viewer"}`)
 	// A long name, for the header and the people list on a phone.
-	api(carol, "PATCH", "/api/me", `{"name": "Carolina Wilhelmina Featherstonehaugh-Smythe"}`)
+	carol.api("PATCH", "/api/me", `{"name": "Carolina Wilhelmina Featherstonehaugh-Smythe"}`)
 	quoted := func(s string) string { return fmt.Sprintf("%q", s) }
-	decided := id(api(ada, "POST", "/api/docs", `{"space": "eng", "kind": "rfc", "tags": ["storage", "backend"], "body": `+quoted(layoutBody)+`}`))
-	api(ada, "POST", "/api/docs/"+decided+"/edits", `{"version": 1, "body": `+quoted(layoutBody+"\nReads never block writes.\n")+`}`)
+	decided := jsonID(t, ada.api("POST", "/api/docs", `{"space": "eng", "kind": "rfc", "tags": ["storage", "backend"], "body": `+quoted(layoutBody)+`}`))
+	ada.api("POST", "/api/docs/"+decided+"/edits", `{"version": 1, "body": `+quoted(layoutBody+"\nReads never block writes.\n")+`}`)
 	due := time.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339)
-	api(ada, "POST", "/api/docs/"+decided+"/transition", `{"to": "review", "due": "`+due+`", "reviewers": ["bob@example.com"]}`)
-	thread := id(api(ada, "POST", "/api/docs/"+decided+"/threads", `{"anchor": {"version": 2, "start": 2, "end": 16}, "body": "Should we keep one file per space instead, @bob?"}`))
-	api(bob, "POST", "/api/threads/"+thread+"/comments", `{"body": "One file for everything is simpler to back up."}`)
-	api(bob, "POST", "/api/docs/"+decided+"/reviews", `{"verdict": "approve"}`)
-	api(ada, "POST", "/api/docs/"+decided+"/transition", `{"to": "accepted", "decision": {"summary": "bbolt it is: one file, online backups."}}`)
+	ada.api("POST", "/api/docs/"+decided+"/transition", `{"to": "review", "due": "`+due+`", "reviewers": ["bob@example.com"]}`)
+	thread := jsonID(t, ada.api("POST", "/api/docs/"+decided+"/threads", `{"anchor": {"version": 2, "start": 2, "end": 16}, "body": "Should we keep one file per space instead, @bob?"}`))
+	bob.api("POST", "/api/threads/"+thread+"/comments", `{"body": "One file for everything is simpler to back up."}`)
+	bob.api("POST", "/api/docs/"+decided+"/reviews", `{"verdict": "approve"}`)
+	ada.api("POST", "/api/docs/"+decided+"/transition", `{"to": "accepted", "decision": {"summary": "bbolt it is: one file, online backups."}}`)
 
-	inReview := id(api(bob, "POST", "/api/docs", `{"space": "eng", "kind": "rfc", "body": "# Search index layout\n\nOne bleve index per site, rebuilt by `+"`docket reindex`"+`.\n"}`))
-	api(bob, "POST", "/api/docs/"+inReview+"/transition", `{"to": "review", "due": "`+due+`", "reviewers": ["ada@example.com"]}`)
-	api(ada, "POST", "/api/docs/"+inReview+"/reviews", `{"verdict": "concern", "body": "What happens to the index while a backup runs?"}`)
-	api(ada, "POST", "/api/docs/"+inReview+"/threads", `{"anchor": {"version": 1, "start": 23, "end": 38}, "body": "Per site or per space?"}`)
+	inReview := jsonID(t, bob.api("POST", "/api/docs", `{"space": "eng", "kind": "rfc", "body": "# Search index layout\n\nOne bleve index per site, rebuilt by `+"`docket reindex`"+`.\n"}`))
+	bob.api("POST", "/api/docs/"+inReview+"/transition", `{"to": "review", "due": "`+due+`", "reviewers": ["ada@example.com"]}`)
+	ada.api("POST", "/api/docs/"+inReview+"/reviews", `{"verdict": "concern", "body": "What happens to the index while a backup runs?"}`)
+	ada.api("POST", "/api/docs/"+inReview+"/threads", `{"anchor": {"version": 1, "start": 23, "end": 38}, "body": "Per site or per space?"}`)
 
 	// Long words where they tend to overflow: a title, a tag, a webhook URL.
-	long := id(api(ada, "POST", "/api/docs", `{"space": "eng", "kind": "notes", "tags": ["observability-and-incident-response-runbooks"], "body": "# TheLongestTitleWithoutAnySpacesThatSomeoneCouldTypeIntoDocket\n\nText.\n"}`))
-	api(ada, "POST", "/api/spaces/eng/webhooks", `{"url": "https://hooks.example.com/services/T0123456789/B0123456789/abcdefghijklmnopqrstuvwx"}`)
+	long := jsonID(t, ada.api("POST", "/api/docs", `{"space": "eng", "kind": "notes", "tags": ["observability-and-incident-response-runbooks"], "body": "# TheLongestTitleWithoutAnySpacesThatSomeoneCouldTypeIntoDocket\n\nText.\n"}`))
+	ada.api("POST", "/api/spaces/eng/webhooks", `{"url": "https://hooks.example.com/services/T0123456789/B0123456789/abcdefghijklmnopqrstuvwx"}`)
 
 	// Search is indexed in the background.
 	ada.open("/")
@@ -138,7 +119,7 @@ func TestWebAppLayout(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := id(api(ada, "POST", "/api/docs", `{"space": "eng", "body": `+quoted(string(b))+`}`))
+			d := jsonID(t, ada.api("POST", "/api/docs", `{"space": "eng", "body": `+quoted(string(b))+`}`))
 			pages = append(pages, page{"corpus-" + strings.TrimSuffix(filepath.Base(f), ".md"), "/d/" + d, carol, editor, ""})
 		}
 	}
@@ -211,14 +192,6 @@ func suggest(q string) string {
 // mode is JavaScript that switches the document page's view mode.
 func mode(m string) string {
 	return fmt.Sprintf(`document.querySelector(".dk-modes button[data-mode=%s]").click()`, m)
-}
-
-// bodyJS is a request body as a JavaScript expression ("undefined" if none).
-func bodyJS(body string) string {
-	if body == "" {
-		return "undefined"
-	}
-	return fmt.Sprintf("%q", body)
 }
 
 // layoutShot saves the viewport (not the whole page) as dir/name.png.

@@ -59,32 +59,18 @@ func TestWebAppThreadMargin(t *testing.T) {
 	ada.signup()
 	ada.do(chromedp.EmulateViewport(1400, 900))
 
-	api := func(path, body string) string {
-		t.Helper()
-		got := eval[string](ada, fmt.Sprintf(`fetch(%q, {method: "POST", headers: {"Content-Type": "application/json"}, body: %q})
-			.then(async r => r.status + " " + await r.text())`, path, body))
-		if !strings.HasPrefix(got, "20") {
-			t.Fatalf("POST %s: %s", path, got)
-		}
-		i := strings.Index(got, `"id":"`)
-		if i < 0 {
-			return ""
-		}
-		rest := got[i+len(`"id":"`):]
-		return rest[:strings.IndexByte(rest, '"')]
-	}
 	var body strings.Builder
 	body.WriteString("# A long proposal\n\n")
 	for i := 1; i <= 60; i++ {
 		fmt.Fprintf(&body, "Paragraph %d says something about storage, backups and the way we write to disk, at some length so that it wraps.\n\n", i)
 	}
 	text := body.String()
-	api("/api/spaces", `{"slug": "eng", "name": "Engineering"}`)
-	doc := api("/api/docs", fmt.Sprintf(`{"space": "eng", "kind": "rfc", "body": %q}`, text))
+	ada.api("POST", "/api/spaces", `{"slug": "eng", "name": "Engineering"}`)
+	doc := jsonID(t, ada.api("POST", "/api/docs", fmt.Sprintf(`{"space": "eng", "kind": "rfc", "body": %q}`, text)))
 	for _, n := range []int{2, 30, 58} {
 		q := fmt.Sprintf("Paragraph %d says", n)
 		start := strings.Index(text, q) // ASCII: bytes are code points
-		api("/api/docs/"+doc+"/threads", fmt.Sprintf(`{"anchor": {"version": 1, "start": %d, "end": %d}, "body": "About paragraph %d: is this right?"}`,
+		ada.api("POST", "/api/docs/"+doc+"/threads", fmt.Sprintf(`{"anchor": {"version": 1, "start": %d, "end": %d}, "body": "About paragraph %d: is this right?"}`,
 			start, start+len(q), n))
 	}
 

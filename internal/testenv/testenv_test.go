@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -63,6 +65,20 @@ func TestReceive(t *testing.T) {
 	ch <- 7
 	if got := Receive(t, ch, time.Second, "a number"); got != 7 {
 		t.Errorf("Receive = %d; want 7", got)
+	}
+}
+
+func TestCollector(t *testing.T) {
+	var c Collector[int]
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() { c.Add(i) })
+	}
+	wg.Wait()
+	got := c.Got()
+	slices.Sort(got)
+	if want := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}; !slices.Equal(got, want) || c.Len() != len(want) {
+		t.Errorf("Got = %v, Len = %d; want %v", got, c.Len(), want)
 	}
 }
 

@@ -7,13 +7,13 @@
 //   .../threads                      POST /api/docs/:doc/threads   {body}
 //   .../threads/:id/comments|reply   POST /api/threads/:id/comments {body}
 //   .../threads/:id/resolve|reopen   POST /api/threads/:id/resolve  {note?}
-//   .../transition                   POST /api/docs/:doc/transition {to, due?, reviewers?, decision?: {summary}, supersededBy?}
+//   .../transition                   POST /api/docs/:doc/transition {to, due?, reviewers?, decision?: {summary}, supersededBy?, amend?}
 //   .../reviews                      POST /api/docs/:doc/reviews    {verdict, body?}
 //   .../owner                        POST /api/docs/:doc/owner      {user}
 //
 // Field names: body, note, to, due (a date, a datetime-local value or RFC
 // 3339), reviewers (one per field or separated by commas or spaces),
-// summary, supersededBy, verdict, user. A submit button's name and value
+// summary, supersededBy, amend ("true"), verdict, user. A submit button's name and value
 // count (a "to" or "verdict" button). Other forms submit as usual.
 
 import { element } from "../dom";
@@ -95,6 +95,7 @@ export function bodyFor(kind: Kind, fd: FormData): Record<string, unknown> {
       if (summary) out.decision = { summary };
       const sup = str(fd, "supersededBy", "superseded_by");
       if (sup) out.supersededBy = sup;
+      if (str(fd, "amend") === "true") out.amend = true;
       break;
     }
     case "reviews": {

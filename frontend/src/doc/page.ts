@@ -30,6 +30,7 @@ import { DocEvents, touchesPanels } from "./events";
 import { mountStyles } from "./styles";
 import { element } from "../dom";
 import { cspNonce } from "../nonce";
+import { colors } from "../theme";
 
 type Mode = "edit" | "split" | "preview";
 type Status = "connecting" | "saved" | "saving" | "offline" | "reconnecting" | "error";
@@ -42,10 +43,10 @@ const markdownStyle = HighlightStyle.define([
   { tag: tags.strong, fontWeight: "bold" },
   { tag: tags.emphasis, fontStyle: "italic" },
   { tag: tags.strikethrough, textDecoration: "line-through" },
-  { tag: [tags.link, tags.url], color: "var(--accent, #2156c9)" },
-  { tag: tags.monospace, color: "var(--accent, #2156c9)" },
-  { tag: [tags.processingInstruction, tags.meta, tags.contentSeparator], color: "var(--muted, #5f6368)" },
-  { tag: tags.quote, fontStyle: "italic", color: "var(--muted, #5f6368)" },
+  { tag: [tags.link, tags.url], color: colors.accent },
+  { tag: tags.monospace, color: colors.accent },
+  { tag: [tags.processingInstruction, tags.meta, tags.contentSeparator], color: colors.muted },
+  { tag: tags.quote, fontStyle: "italic", color: colors.muted },
 ]);
 
 const editorTheme = EditorView.baseTheme({
@@ -66,7 +67,7 @@ const editorTheme = EditorView.baseTheme({
     padding: "0 4px",
     borderRadius: "3px 3px 3px 0",
     background: "var(--dk-color)",
-    color: "var(--bg, #fff)",
+    color: colors.bg,
     fontFamily: "system-ui, sans-serif",
     fontSize: "0.7rem",
     lineHeight: "1.3",

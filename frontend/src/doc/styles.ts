@@ -5,6 +5,7 @@
 
 import { StyleModule } from "style-mod";
 import { cspNonce } from "../nonce";
+import { chosen, colors, framed } from "../theme";
 
 /** The colours of other people's cursors, by index. */
 export const COLORS = ["#d33a2c", "#1f7a3a", "#2156c9", "#a23bb3", "#b35f00", "#0f7c86", "#c2185b", "#5b6b00"];
@@ -35,7 +36,7 @@ const pageStyles = new StyleModule({
     padding: "0.4rem 0",
     fontSize: "0.875rem",
   },
-  ".dk-modes": { display: "inline-flex", border: "1px solid var(--border, #d9dce1)", borderRadius: "6px", overflow: "hidden" },
+  ".dk-modes": { ...framed, display: "inline-flex", overflow: "hidden" },
   ".dk-modes button": {
     font: "inherit",
     padding: "0.25rem 0.7rem",
@@ -44,8 +45,8 @@ const pageStyles = new StyleModule({
     color: "inherit",
     cursor: "pointer",
   },
-  ".dk-modes button + button": { borderLeft: "1px solid var(--border, #d9dce1)" },
-  ".dk-modes button[aria-pressed=true]": { background: "var(--accent, #2156c9)", color: "var(--bg, #fff)" },
+  ".dk-modes button + button": { borderLeft: framed.border },
+  ".dk-modes button[aria-pressed=true]": chosen,
   ".dk-people": { display: "flex", flexWrap: "wrap", gap: "0.3rem", listStyle: "none", margin: "0", padding: "0", minWidth: "0", maxWidth: "100%" },
   ".dk-people li": {
     maxWidth: "min(16rem, 100%)",
@@ -53,12 +54,12 @@ const pageStyles = new StyleModule({
     textOverflow: "ellipsis",
     padding: "0.1rem 0.5rem",
     borderRadius: "999px",
-    border: "1px solid var(--dk-color, var(--border, #d9dce1))",
+    border: `1px solid var(--dk-color, ${colors.border})`,
     color: "var(--dk-color, inherit)",
     whiteSpace: "nowrap",
   },
   ".dk-people li.dk-me": { borderStyle: "dashed" },
-  "#live-status": { marginLeft: "auto", color: "var(--muted, #5f6368)", whiteSpace: "nowrap" },
+  "#live-status": { marginLeft: "auto", color: colors.muted, whiteSpace: "nowrap" },
   "#live-status::before": {
     content: "''",
     display: "inline-block",
@@ -75,13 +76,8 @@ const pageStyles = new StyleModule({
   ".dk-panes": { display: "grid", gap: "1rem", gridTemplateColumns: "minmax(0, 1fr)", alignItems: "start" },
   ".dk-panes.dk-mode-split": { gridTemplateColumns: "minmax(0, 1fr) minmax(0, 1fr)" },
   ".dk-panes.dk-mode-edit .dk-preview-pane, .dk-panes.dk-mode-preview .dk-editor-pane": { display: "none" },
-  ".dk-editor-pane .cm-editor": {
-    border: "1px solid var(--border, #d9dce1)",
-    borderRadius: "6px",
-    minHeight: "16rem",
-    maxHeight: "80vh",
-  },
-  ".dk-editor-pane .cm-editor.cm-focused": { outline: "2px solid var(--accent, #2156c9)", outlineOffset: "1px" },
+  ".dk-editor-pane .cm-editor": { ...framed, minHeight: "16rem", maxHeight: "80vh" },
+  ".dk-editor-pane .cm-editor.cm-focused": { outline: `2px solid ${colors.accent}`, outlineOffset: "1px" },
   ".dk-editor-pane .cm-scroller": { fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace", lineHeight: "1.5" },
   // break-word, not anywhere: "anywhere" lets table cells shrink to one
   // letter wide (tables scroll sideways instead; links still break).
@@ -95,7 +91,7 @@ const pageStyles = new StyleModule({
   // A long document's blocks out of sight are neither laid out nor
   // painted, so that refreshing the preview stays cheap.
   ".dk-preview-pane > article > *": { contentVisibility: "auto", containIntrinsicSize: "auto 3em" },
-  "::highlight(dk-thread)": { backgroundColor: "var(--mark, #fff3a3)" },
+  "::highlight(dk-thread)": { backgroundColor: colors.mark },
   // Threads in the margin (doc/margin.ts): placed cards leave the flow.
   ".dk-margin #threads": { position: "relative" },
   ".dk-margin #threads > .thread.dk-placed": {
@@ -104,15 +100,14 @@ const pageStyles = new StyleModule({
     right: "0.6rem",
     margin: "0",
     padding: "0.55rem 0.7rem 0.3rem",
-    border: "1px solid var(--border, #d9dce1)",
-    borderRadius: "6px",
-    background: "var(--bg, #fff)",
+    ...framed,
+    background: colors.bg,
     boxShadow: "0 1px 4px rgba(15, 23, 42, 0.08)",
   },
-  ".dk-margin #threads > .thread.dk-placed.dk-active": { zIndex: "1", boxShadow: "var(--shadow, 0 6px 24px rgba(15, 23, 42, 0.12))" },
-  ".thread.dk-active": { outline: "2px solid var(--accent, #2156c9)", outlineOffset: "2px" },
+  ".dk-margin #threads > .thread.dk-placed.dk-active": { zIndex: "1", boxShadow: colors.shadow },
+  ".thread.dk-active": { outline: `2px solid ${colors.accent}`, outlineOffset: "2px" },
   ".dk-form-error": { color: "#d33a2c", margin: "0.3rem 0" },
-  ".dk-countdown": { marginLeft: "0.4em", color: "var(--muted, #5f6368)" },
+  ".dk-countdown": { marginLeft: "0.4em", color: colors.muted },
   ".dk-countdown.dk-overdue": { color: "#d33a2c", fontWeight: "600" },
 });
 

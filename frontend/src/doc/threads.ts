@@ -12,6 +12,7 @@ import { Decoration, EditorView, keymap, showTooltip } from "@codemirror/view";
 import type { DecorationSet, Tooltip } from "@codemirror/view";
 import type { Binding } from "./binding";
 import { element } from "../dom";
+import { framed } from "../theme";
 
 /** A thread's range in editor offsets. */
 export interface ThreadRange {
@@ -263,8 +264,7 @@ export const threadTheme = EditorView.baseTheme({
   },
   "&dark .dk-thread": { backgroundColor: "rgba(255, 214, 0, 0.22)" },
   ".cm-tooltip.dk-tip, .cm-tooltip:has(.dk-comment-tip)": {
-    border: "1px solid var(--border, #d9dce1)",
-    borderRadius: "6px",
+    ...framed,
     padding: "0.3rem",
     boxShadow: "0 2px 8px rgba(0,0,0,0.15)",
   },
