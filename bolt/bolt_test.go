@@ -48,16 +48,24 @@ func createAda(tb testing.TB, db *bolt.DB) *docket.User {
 	return u
 }
 
+// seedDoc seeds db (see seed) and creates a document in its space "eng"
+// as Ada.
+func seedDoc(tb testing.TB, db *bolt.DB, title, body string) (context.Context, *docket.Document) {
+	tb.Helper()
+	ctx := seed(tb, db)
+	d, err := bolt.NewDocumentService(db).CreateDocument(ctx, docket.DocumentCreate{Space: "eng", Title: title, Body: body})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ctx, d
+}
+
 // TestVersionsRebuild edits a document many times at random and checks
 // that every version's text is rebuilt exactly, across snapshots.
 func TestVersionsRebuild(t *testing.T) {
 	db := mustOpenDB(t)
-	ctx := seed(t, db)
+	ctx, d := seedDoc(t, db, "T", "héllo 🌍")
 	docs := bolt.NewDocumentService(db)
-	d, err := docs.CreateDocument(ctx, docket.DocumentCreate{Space: "eng", Title: "T", Body: "héllo 🌍"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	texts := []string{"", "héllo 🌍"}
 	rng := rand.New(rand.NewPCG(1, 2))
 	alphabet := []rune("ab 😀中\n")

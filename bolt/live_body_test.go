@@ -146,11 +146,7 @@ func TestLiveBodyLag(t *testing.T) {
 // A short document's text is written with every commit.
 func TestLiveBodyShortWritten(t *testing.T) {
 	db := mustOpenDB(t)
-	ctx := seed(t, db)
-	d, err := bolt.NewDocumentService(db).CreateDocument(ctx, docket.DocumentCreate{Space: "eng", Title: "Short", Body: "abc"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, d := seedDoc(t, db, "Short", "abc")
 	rec := docket.OpRecord{Version: 1, Author: d.CreatedBy, Time: time.Now(), Op: json.RawMessage(`[3,"d"]`)}
 	if err := bolt.NewLiveStore(db).CommitOps(context.Background(), []docket.OpCommit{{DocID: d.ID, Rec: rec, Text: "abcd"}}); err != nil {
 		t.Fatal(err)

@@ -14,12 +14,9 @@ import (
 // every version reads the same.
 func TestRestoreVersions(t *testing.T) {
 	src := mustOpenDB(t)
-	ctx := seed(t, src)
+	ctx, d := seedDoc(t, src, "Log", "v1\n")
 	docs := bolt.NewDocumentService(src)
-	d, err := docs.CreateDocument(ctx, docket.DocumentCreate{Space: "eng", Title: "Log", Body: "v1\n"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var err error
 	for i := 2; i <= 20; i++ {
 		body := fmt.Sprintf("v%d\n", i)
 		if d, err = docs.EditDocument(ctx, d.ID, docket.Edit{Version: d.Version, Body: &body}); err != nil {
@@ -65,11 +62,7 @@ func TestRestoreVersions(t *testing.T) {
 
 func TestRestoreRefuses(t *testing.T) {
 	db := mustOpenDB(t)
-	ctx := seed(t, db)
-	d, err := bolt.NewDocumentService(db).CreateDocument(ctx, docket.DocumentCreate{Space: "eng", Title: "One", Body: "text\n"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, d := seedDoc(t, db, "One", "text\n")
 	sys := docket.NewSystemContext(context.Background())
 	rec, err := db.ExportDocument(sys, d.ID)
 	if err != nil {

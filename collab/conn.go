@@ -407,7 +407,7 @@ var errTooManyDocs = docket.Errorf(docket.EUNPROCESS, "Too many documents open o
 // revoke cuts the connection off a document the user may no longer read:
 // its presence is cleared, its subscriptions end and the client is told
 // with an error. Called by the writer.
-func (c *conn) revoke(id string) []byte {
+func (c *conn) revoke(id, msg string) []byte {
 	c.mu.Lock()
 	st := c.state[id]
 	delete(c.state, id)
@@ -423,7 +423,6 @@ func (c *conn) revoke(id string) []byte {
 	if st.subscribed && sub != nil {
 		c.hub.Unsubscribe(id, sub)
 	}
-	const msg = "You can no longer read this document."
 	if st.subscribed {
 		return append(docFrame(nil, "op", id), `,"error":`+string(errorObject(errDocMissing, msg))+`}`...)
 	}

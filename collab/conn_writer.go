@@ -409,6 +409,12 @@ func (c *conn) flush(frames [][]byte, id string, st *docState) [][]byte {
 
 // appendEvent appends the frames of a hub event.
 func (c *conn) appendEvent(frames [][]byte, ev Event) [][]byte {
+	if ev.Gone {
+		if f := c.revoke(ev.DocID, "This document was deleted."); f != nil {
+			frames = append(frames, f)
+		}
+		return frames
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := c.state[ev.DocID]
@@ -460,7 +466,7 @@ func (c *conn) recheck() [][]byte {
 		if docket.ErrorCode(err) != docket.ENOTFOUND {
 			continue // readable, or a transient failure: checked again soon
 		}
-		if f := c.revoke(id); f != nil {
+		if f := c.revoke(id, "You can no longer read this document."); f != nil {
 			frames = append(frames, f)
 		}
 	}

@@ -258,6 +258,8 @@ func (d *document) handleSubscription(req request) {
 	case *presenceSubscribeRequest:
 		d.subscribePresence(r.sub)
 		close(r.done)
+	case *forgetRequest:
+		d.forget()
 	case *recordingEndRequest:
 		d.recordEnd(false)
 	case *recordingSaveRequest:

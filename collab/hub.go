@@ -261,6 +261,53 @@ func (h *Hub) unload(d *document) {
 	}
 }
 
+// Forget tells a loaded document that it was deleted: its op and presence
+// subscribers get a Gone event and are let go, and its running recording
+// is dropped rather than saved (there is no document to save it with).
+// The document then unloads like any idle one. Nothing happens if it is
+// not loaded.
+func (h *Hub) Forget(docID string) {
+	h.mu.Lock()
+	d := h.docs[docID]
+	h.mu.Unlock()
+	if d == nil {
+		return
+	}
+	select {
+	case d.inbox <- &forgetRequest{}:
+	case <-d.stopped:
+	}
+}
+
+type forgetRequest struct{}
+
+func (*forgetRequest) isRequest() {}
+
+// forget lets every subscriber go with a Gone event and drops the
+// recording.
+func (d *document) forget() {
+	gone := Event{DocID: d.id, Gone: true}
+	for s := range d.subs {
+		s.deliver(gone)
+	}
+	for s := range d.psubs {
+		if !d.subs[s] {
+			s.deliver(gone)
+		}
+	}
+	clear(d.subs)
+	clear(d.psubs)
+	clear(d.pids)
+	if r := d.recorder; r != nil {
+		for _, t := range []*time.Timer{r.grace, r.save} {
+			if t != nil {
+				t.Stop()
+			}
+		}
+		d.recorder = nil
+	}
+}
+
 // OpenDocuments returns how many documents are loaded.
 func (h *Hub) OpenDocuments() int {
 	h.mu.Lock()

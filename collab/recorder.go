@@ -251,6 +251,11 @@ func (w *saver) write(slot *saveSlot, rec *docket.Recording) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := w.store.SaveRecording(ctx, rec); err != nil {
+		if docket.ErrorCode(err) == docket.ENOTFOUND {
+			// The document was deleted while a save was on its way.
+			w.log.Info("recording of a deleted document not saved", slog.String("doc", rec.DocID))
+			return
+		}
 		w.log.Error("save recording", slog.String("doc", rec.DocID), slog.Any("err", err))
 		return
 	}

@@ -23,6 +23,9 @@ type Event struct {
 	// PresenceRequest asks the subscriber to send its presence again,
 	// because someone joined.
 	PresenceRequest bool
+	// Gone says the document was deleted: the subscriber is no longer
+	// subscribed to it, nor to its presence.
+	Gone bool
 	// frame is Op's wire frame, built once for every subscriber.
 	frame []byte
 }

@@ -3,6 +3,8 @@ package collab_test
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -237,5 +239,43 @@ func TestLiveSessionRecorded(t *testing.T) {
 		if p.Joins != want[0] || p.Ops != want[1] || p.LeftAt.IsZero() {
 			t.Errorf("participant %+v; want joins %d ops %d", p, want[0], want[1])
 		}
+	}
+}
+
+// TestForgetDeleted: a document deleted while people have it open lets its
+// subscribers go with a Gone event, drops its recording instead of saving
+// it against a document that is not there, and unloads; nothing is logged
+// as an error.
+func TestForgetDeleted(t *testing.T) {
+	f := newFixture(t)
+	id := f.newDoc(t, "abc")
+	var logs testenv.Buffer
+	h := collab.New(f.log, collab.Options{
+		RecentOps: 20, IdleTimeout: 20 * time.Millisecond,
+		Logger:     slog.New(slog.NewTextHandler(&logs, nil)),
+		Recordings: bolt.NewRecordingService(f.db), RecordingSave: time.Millisecond,
+	})
+	alice := collab.NewSubscriber("alice", "u1", 16)
+	if _, _, _, err := h.Subscribe(f.ctx, id, alice, -1); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.SubscribePresence(f.ctx, id, alice); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Submit(f.ctx, id, collab.Submission{Version: -1, Op: ot.InsertAt(0, "x"), Src: "alice", Seq: 1, Author: "u1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.docs.DeleteDocument(f.ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	h.Forget(id)
+	if ev := nextEvent(t, alice); !ev.Gone || ev.DocID != id {
+		t.Fatalf("event = %+v; want Gone", ev)
+	}
+	testenv.WaitFor(t, 5*time.Second, "the deleted document to unload", func() bool { return h.OpenDocuments() == 0 })
+	h.Forget(id) // not loaded: nothing happens
+	h.Close()
+	if strings.Contains(logs.String(), "level=ERROR") {
+		t.Fatalf("errors logged:\n%s", logs.String())
 	}
 }

@@ -122,6 +122,7 @@ func (s *Server) handleDocDelete(c echo.Context) error {
 	if err := s.svc.Documents.DeleteDocument(ctx, c.Param("id")); err != nil {
 		return err
 	}
+	s.svc.Hub.Forget(c.Param("id"))
 	s.html.forget(c.Param("id"))
 	return c.NoContent(http.StatusNoContent)
 }

@@ -48,6 +48,19 @@ func twoEditors(t *testing.T, e *env, ada *client, doc string) (bob *client, a, 
 	return bob, a, b
 }
 
+// tokenSocket opens a live socket with a new API token of c, subscribed
+// to doc, and returns it with the token's id.
+func tokenSocket(e *env, c *client, doc string) (*wsClient, string) {
+	e.t.Helper()
+	bot := e.client()
+	r := c.must(201, "POST", "/api/tokens", map[string]string{"name": "bot"})
+	bot.token = r.str("token")
+	sock := bot.live()
+	sock.handshake(nil)
+	sock.subscribe(doc)
+	return sock, r.str("id")
+}
+
 // sharePresence subscribes a and then b to the presence channel ch; a is
 // asked for its presence when b joins.
 func sharePresence(a, b *wsClient, ch string) {
@@ -853,6 +866,26 @@ func TestCloseLive(t *testing.T) {
 }
 
 // Signing out, or revoking the token a socket was opened with, closes the
+// Deleting a document that is open for live editing tells its sockets at
+// once, with the doc's error, and later ops for it are refused.
+func TestLiveDocumentDeleted(t *testing.T) {
+	e, ada, doc := liveEnv(t, "abc")
+	_, a, b := twoEditors(t, e, ada, doc)
+	ada.must(204, "DELETE", "/api/docs/"+doc, nil)
+	for _, w := range []*wsClient{a, b} {
+		f := w.next()
+		// The hub says it was deleted, or a recheck that it cannot be
+		// read, whichever reaches the socket first.
+		if f.errCode() != "ERR_DOC_DOES_NOT_EXIST" || f.str("d") != doc {
+			t.Fatalf("got %v; want the document's deletion", f)
+		}
+	}
+	b.op(doc, 1, 1, []any{"x"})
+	if f := b.next(); f.errCode() != "ERR_DOC_DOES_NOT_EXIST" {
+		t.Fatalf("op on a deleted document: %v", f)
+	}
+}
+
 // Revocation takes effect on the next op, not at the next periodic
 // recheck: an op sent right after a sign-out or a deleted token is not
 // applied (the socket closes with 1008), and a removed member is cut off
@@ -872,13 +905,8 @@ func TestLiveRevokedAtOnce(t *testing.T) {
 	b.quiet(200 * time.Millisecond)
 
 	// A deleted token and a sign-out: the op sent right after is refused.
-	bot := e.client()
-	r := ada.must(201, "POST", "/api/tokens", map[string]string{"name": "bot"})
-	bot.token = r.str("token")
-	tokenSock := bot.live()
-	tokenSock.handshake(nil)
-	tokenSock.subscribe(doc)
-	ada.must(204, "DELETE", "/api/tokens/"+r.str("id"), nil)
+	tokenSock, tokenID := tokenSocket(e, ada, doc)
+	ada.must(204, "DELETE", "/api/tokens/"+tokenID, nil)
 	tokenSock.op(doc, 2, 1, []any{"T"})
 	if code := tokenSock.closed(5 * time.Second); code != 1008 {
 		t.Fatalf("op after the token was deleted: closed with %d; want 1008", code)
@@ -902,15 +930,10 @@ func TestLiveSignedOutClosed(t *testing.T) {
 	cookieSock.handshake(nil)
 	cookieSock.subscribe(doc)
 
-	bot := e.client()
-	r := ada.must(201, "POST", "/api/tokens", map[string]string{"name": "bot"})
-	bot.token = r.str("token")
-	tokenSock := bot.live()
-	tokenSock.handshake(nil)
-	tokenSock.subscribe(doc)
+	tokenSock, tokenID := tokenSocket(e, ada, doc)
 
 	start := time.Now()
-	ada.must(204, "DELETE", "/api/tokens/"+r.str("id"), nil)
+	ada.must(204, "DELETE", "/api/tokens/"+tokenID, nil)
 	if code := tokenSock.closed(10 * time.Second); code != 1008 {
 		t.Fatalf("socket of a revoked token closed with %d; want 1008", code)
 	}

@@ -50,6 +50,13 @@ func scriptRFC(t *testing.T, db *bolt.DB) {
 	spaces := bolt.NewSpaceService(db)
 	_, err = spaces.CreateSpace(as(ada), "rfcs", "RFCs")
 	must(err)
+	// Rules other than the defaults, which the export must keep: no minimum
+	// last call, and acceptance need not wait for one; an owner who may
+	// approve (Bob approves, then the document is handed to him).
+	_, err = spaces.SetDecisionRules(as(ada), "rfcs", docket.DecisionRules{
+		MinLastCallSeconds: 0, RequireLastCall: false, MinApprovals: 1, OwnerMayApprove: true, ApprovalsResetOnChange: true,
+	})
+	must(err)
 	_, err = spaces.SetMember(as(ada), "rfcs", bob.ID, docket.RoleEditor)
 	must(err)
 	_, err = spaces.SetMember(as(ada), "rfcs", cy.ID, docket.RoleCommenter)

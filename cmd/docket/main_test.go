@@ -66,7 +66,7 @@ type proc struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	url    string
-	stderr *lockedWriter
+	stderr *testenv.Buffer
 	done   chan error
 }
 
@@ -83,7 +83,7 @@ func startServer(t *testing.T, data string, extra ...string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{t: t, cmd: cmd, stderr: &lockedWriter{}, done: make(chan error, 1)}
+	p := &proc{t: t, cmd: cmd, stderr: &testenv.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -123,24 +123,6 @@ func (p *proc) stop(t *testing.T) {
 	if err := testenv.Receive(t, p.done, 20*time.Second, "the server to stop after SIGTERM"); err != nil {
 		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.stderr)
 	}
-}
-
-// lockedWriter collects a process's output for reading while it runs.
-type lockedWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 // api sends a JSON request with a bearer token and decodes the answer.
