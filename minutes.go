@@ -30,6 +30,9 @@ type MinutesData struct {
 	// Frozen says the minutes are compiled to be kept with a decision:
 	// what was still running at CompiledAt was running at the decision.
 	Frozen bool
+	// Round is the round of review described when the document had more
+	// than one (it was amended); 0 otherwise.
+	Round int
 
 	Timeline []MinutesTransition
 	Handoffs []MinutesHandoff
@@ -59,6 +62,8 @@ type MinutesTransition struct {
 	At   time.Time
 	By   string    // name
 	Due  time.Time // the deadline set with it (review, last call), if any
+	// Amend says the move reopened a decided document for a new round.
+	Amend bool
 }
 
 // MinutesHandoff is one change of the document's owner.
@@ -69,8 +74,9 @@ type MinutesHandoff struct {
 	At   time.Time
 }
 
-// MinutesReviewer is a reviewer and the verdicts they gave, oldest first;
-// the last one stands. No verdicts means they have not answered.
+// MinutesReviewer is a reviewer and the verdicts they gave in the round
+// described, oldest first; the last one stands. No verdicts means they
+// have not answered in it.
 type MinutesReviewer struct {
 	Name     string
 	Verdicts []MinutesVerdict
@@ -81,6 +87,7 @@ type MinutesVerdict struct {
 	Verdict Verdict
 	At      time.Time
 	Version int64 // the version it was given at
+	Round   int   // the round of review it was given in, when MinutesData.Round is set
 	// Resolved says a concern's thread is resolved.
 	Resolved bool
 	// Stale says the text changed beyond white space between Version

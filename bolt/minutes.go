@@ -165,7 +165,7 @@ func compileMinutes(tx *bolt.Tx, d *docket.Document, now time.Time, actions *Act
 		if err := json.Unmarshal(ev.Data, &data); err != nil {
 			return nil, err
 		}
-		t := docket.MinutesTransition{From: data.From, To: data.To, At: ev.Time, By: nm.of(ev.ActorID)}
+		t := docket.MinutesTransition{From: data.From, To: data.To, At: ev.Time, By: nm.of(ev.ActorID), Amend: data.Amend}
 		if data.Due != nil {
 			t.Due = *data.Due
 		}
@@ -205,8 +205,11 @@ func compileMinutes(tx *bolt.Tx, d *docket.Document, now time.Time, actions *Act
 	if err != nil {
 		return nil, err
 	}
+	if lc.Round > 1 {
+		m.Round = lc.Round
+	}
 	for _, rv := range reviews {
-		v := docket.MinutesVerdict{Verdict: rv.Verdict, At: rv.CreatedAt, Version: rv.Version, Resolved: rv.Resolved}
+		v := docket.MinutesVerdict{Verdict: rv.Verdict, At: rv.CreatedAt, Version: rv.Version, Resolved: rv.Resolved, Round: reviewRound(lc, rv)}
 		if rv.Verdict != docket.VerdictComment {
 			if v.Stale, err = stale(rv.Version); err != nil {
 				return nil, err
@@ -218,7 +221,9 @@ func compileMinutes(tx *bolt.Tx, d *docket.Document, now time.Time, actions *Act
 			continue
 		}
 		r := reviewer(rv.AuthorID)
-		r.Verdicts = append(r.Verdicts, v)
+		if v.Round == m.Round {
+			r.Verdicts = append(r.Verdicts, v)
+		}
 	}
 	for _, id := range order {
 		m.Reviewers = append(m.Reviewers, *byUser[id])
@@ -323,6 +328,21 @@ func compileMinutes(tx *bolt.Tx, d *docket.Document, now time.Time, actions *Act
 		m.Sessions = append(m.Sessions, ms)
 	}
 	return m, nil
+}
+
+// reviewRound is the round of review rv was given in, when lc had more
+// than one, else 0: one more than the earlier decisions taken before it.
+func reviewRound(lc *docket.Lifecycle, rv *docket.Review) int {
+	if lc.Round <= 1 {
+		return 0
+	}
+	round := 1
+	for _, d := range lc.Earlier {
+		if d.At.Before(rv.CreatedAt) {
+			round++
+		}
+	}
+	return min(round, lc.Round)
 }
 
 // staleness returns a test of whether a review given at a version is

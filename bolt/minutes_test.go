@@ -1,6 +1,7 @@
 package bolt_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -109,4 +110,56 @@ func TestMinutesFrozenWithLiveSession(t *testing.T) {
 		"Still open at the decision.",
 		"- [ ] size the queue (owner Bob, due 2 Dec 2026, **overdue**)\n",
 	}, []string{"Vic", "(0 edits)", "T09:00:00Z"})
+}
+
+// TestMinutesOfAmendedRound decides an RFC, amends it and decides it
+// again: the second frozen minutes tell the round, give each reviewer's
+// verdict in it (Bob gave none) and mark the reviews of the first round.
+func TestMinutesOfAmendedRound(t *testing.T) {
+	w := newDecisionWorld(t)
+	minutes := bolt.NewMinutesService(w.db, nil, markdown.Minutes)
+	dec := bolt.NewDecisionService(w.db, escaper{}, minutes)
+	move := func(ctx context.Context, tr docket.Transition) *docket.Lifecycle {
+		t.Helper()
+		lc, err := dec.Transition(ctx, w.docID, tr)
+		if err != nil {
+			t.Fatalf("Transition(%s): %v", tr.To, err)
+		}
+		return lc
+	}
+	approve := func(ctx context.Context) {
+		t.Helper()
+		w.clock.Add(time.Minute)
+		if _, err := dec.AddReview(ctx, docket.ReviewCreate{DocID: w.docID, Verdict: docket.VerdictApprove}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	move(w.olga, docket.Transition{To: docket.StatusReview, Due: w.clock.Now().Add(time.Hour), Reviewers: []string{w.bobID, w.carolID}})
+	approve(w.bob)
+	approve(w.carol)
+	w.clock.Add(time.Minute)
+	move(w.olga, docket.Transition{To: docket.StatusAccepted, Summary: "Queues it is."})
+
+	body := "# Queues\n\nWith a dead letter queue.\n"
+	if _, err := w.docs.EditDocument(w.olga, w.docID, docket.Edit{Version: 1, Body: &body}); err != nil {
+		t.Fatal(err)
+	}
+	w.clock.Add(time.Minute)
+	move(w.olga, docket.Transition{To: docket.StatusReview, Amend: true, Due: w.clock.Now().Add(time.Hour)})
+	approve(w.carol)
+	move(w.olga, docket.Transition{To: docket.StatusLastCall, Due: w.clock.Now().Add(time.Hour)})
+	w.clock.Add(2 * time.Hour)
+	lc := move(w.olga, docket.Transition{To: docket.StatusAccepted, Summary: "With the dead letter queue."})
+
+	r, err := minutes.FindMinutesRecord(w.olga, w.docID, lc.Decision.MinutesID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.FrozenMinutes(t, r.Markdown, []string{
+		"- **Round of review:** 2, after the document was amended\n",
+		": accepted → review (amended) by Olga, due ",
+		"## Reviewers\n\n- **Bob**: no verdict in round 2\n- **Carol**: approve at version 2 in round 2, ",
+		"## Reviews\n\n**Bob**: approve at version 1 in round 1, ",
+		" (stale at the decision: the text changed after it).\n\n**Carol**: approve at version 1 in round 1, ",
+	}, []string{"**Bob**: approve at version 1, "})
 }

@@ -82,6 +82,9 @@ func (w *minutesWriter) summary(m *docket.MinutesData) {
 	} else {
 		w.line("- **Decision:** none recorded yet")
 	}
+	if m.Round > 0 {
+		w.line(fmt.Sprintf("- **Round of review:** %d, after the document was amended", m.Round))
+	}
 	if th := threadCounts(m); th != "" {
 		w.line("- **Threads:** " + th)
 	}
@@ -168,6 +171,9 @@ func (w *minutesWriter) timeline(m *docket.MinutesData) {
 		} else {
 			s += string(t.From) + " → " + string(t.To)
 		}
+		if t.Amend {
+			s += " (amended)"
+		}
 		if t.By != "" {
 			s += " by " + inlineText(t.By)
 		}
@@ -204,6 +210,9 @@ func (w *minutesWriter) reviewers(m *docket.MinutesData) {
 		s := "- **" + inlineText(r.Name) + "**: "
 		if len(r.Verdicts) == 0 {
 			s += "no verdict"
+			if m.Round > 0 {
+				s += fmt.Sprintf(" in round %d", m.Round)
+			}
 		} else {
 			last := r.Verdicts[len(r.Verdicts)-1]
 			s += verdictLine(m, last)
@@ -225,6 +234,9 @@ func verdictLine(m *docket.MinutesData, v docket.MinutesVerdict) string {
 	s := string(v.Verdict)
 	if v.Version > 0 {
 		s += fmt.Sprintf(" at version %d", v.Version)
+	}
+	if v.Round > 0 {
+		s += fmt.Sprintf(" in round %d", v.Round)
 	}
 	if !v.At.IsZero() {
 		s += ", " + humanTime(v.At)

@@ -172,6 +172,18 @@ func compiledLater(m *docket.MinutesData) *docket.MinutesData {
 	return m
 }
 
+// amended makes m the minutes of a second round of review: the move to
+// last call reopened the document, and Carol's review was of round 1.
+func amended(m *docket.MinutesData) *docket.MinutesData {
+	m.Round = 2
+	m.Timeline[2].Amend = true
+	for i := range m.Reviews {
+		m.Reviews[i].Round = 2
+	}
+	m.Reviews[1].Round = 1
+	return m
+}
+
 func TestMinutesGolden(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -214,6 +226,12 @@ func TestMinutesSections(t *testing.T) {
 			md:     Minutes(compiledLater(rfcMinutes())),
 			has:    []string{"**Accepted** by Bob Builder", "Still open.\n", "- **Compiled:** 21 Mar 2026, 08:00 UTC\n", "- In progress when compiled (started 20 Mar 2026, 11:02 UTC"},
 			hasNot: []string{"with 1 open thread", "at the decision.", "Frozen"},
+		},
+		{
+			name:   "amended",
+			md:     Minutes(amended(rfcMinutes())),
+			has:    []string{"- **Round of review:** 2, after the document was amended\n", "- **Dan Abramov**: no verdict in round 2\n", "**Carol Shaw**: approve at version 15 in round 1, ", "review → last-call (amended) by Bob Builder"},
+			hasNot: []string{"in round 0"},
 		},
 		{
 			name: "empty",
