@@ -163,7 +163,14 @@ func importDir(ctx context.Context, db *bolt.DB, dir, slug, as string, kind dock
 			return filepath.SkipDir
 		}
 		ext := strings.ToLower(filepath.Ext(path))
-		if d.Type().IsRegular() && (ext == ".md" || ext == ".markdown") {
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			// A link may lead out of the folder given; say so rather than
+			// leave out silently what the reader may expect imported.
+			rel, _ := filepath.Rel(dir, path)
+			res.Skipped++
+			fmt.Fprintf(warn, "skipped %s: a symbolic link (import reads the files inside the folder; copy the file in instead)\n", filepath.ToSlash(rel))
+		case d.Type().IsRegular() && (ext == ".md" || ext == ".markdown"):
 			files = append(files, path)
 		}
 		return nil
@@ -199,9 +206,9 @@ func importDir(ctx context.Context, db *bolt.DB, dir, slug, as string, kind dock
 
 // importFile creates or updates the document imported from one file.
 func importFile(ctx context.Context, docs *bolt.DocumentService, space, path, rel string, kind docket.Kind) (created, changed bool, err error) {
-	raw, err := os.ReadFile(path)
+	raw, err := readLimited(path, docket.MaxDocumentBytes)
 	if err != nil {
-		return false, false, docket.Errorf(docket.EINVALID, "%v", err)
+		return false, false, err
 	}
 	body := normalizeText(raw)
 	if err := docket.CheckBody(body); err != nil {
@@ -237,6 +244,28 @@ func importFile(ctx context.Context, docs *bolt.DocumentService, space, path, re
 		changed = true
 	}
 	return false, changed, nil
+}
+
+// readLimited reads a file of at most max bytes, and reads no more than
+// that of a larger one: a file too large for a document is refused
+// without taking its size in memory.
+func readLimited(path string, max int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, docket.Errorf(docket.EINVALID, "%v", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() > int64(max) {
+		return nil, docket.Errorf(docket.ETOOLARGE, "The file is %d bytes; a document is at most %d bytes.", fi.Size(), max)
+	}
+	raw, err := io.ReadAll(io.LimitReader(f, int64(max)+1))
+	if err != nil {
+		return nil, docket.Errorf(docket.EINVALID, "%v", err)
+	}
+	if len(raw) > max {
+		return nil, docket.Errorf(docket.ETOOLARGE, "The file is larger than %d bytes, the most a document may be.", max)
+	}
+	return raw, nil
 }
 
 // normalizeText drops a UTF-8 byte order mark and turns CRLF and lone CR

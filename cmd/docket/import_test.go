@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -188,6 +190,52 @@ func TestImportFormats(t *testing.T) {
 	d, _ := docs.FindDocumentBySource(sys, "notes", "import:noheading.md")
 	if d.Title != "Now with a heading" || d.Version != 2 {
 		t.Errorf("updated doc = %q v%d", d.Title, d.Version)
+	}
+}
+
+// TestImportRefusesLargeFilesAndLinks: a file over the document limit is
+// skipped with a reason and without being read into memory; a symbolic
+// link, which may lead out of the folder, is skipped with a word rather
+// than silently; the rest imports.
+func TestImportRefusesLargeFilesAndLinks(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "ok.md"), []byte("# Fine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	big, err := os.Create(filepath.Join(dir, "big.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := big.Truncate(50 << 20); err != nil { // 50 MB of zeros, sparse
+		t.Fatal(err)
+	}
+	big.Close()
+	secret := filepath.Join(outside, "secret.md")
+	if err := os.WriteFile(secret, []byte("# Outside\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, filepath.Join(dir, "link.md")); err != nil {
+		t.Fatal(err)
+	}
+	db := openTestData(t)
+	var warn bytes.Buffer
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	res, err := importDir(context.Background(), db, dir, "notes", "", docket.KindNotes, quiet, &warn)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (importResult{Created: 1, Skipped: 2}); res != want {
+		t.Fatalf("import = %+v; want %+v\n%s", res, want, warn.String())
+	}
+	for _, want := range []string{"skipped big.md: The file is 52428800 bytes; a document is at most", "skipped link.md: a symbolic link"} {
+		if !strings.Contains(warn.String(), want) {
+			t.Errorf("warnings lack %q:\n%s", want, warn.String())
+		}
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 20<<20 {
+		t.Errorf("import allocated %d MB for a 50 MB file it refuses", grew>>20)
 	}
 }
 
