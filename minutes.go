@@ -11,6 +11,10 @@ import (
 // whoever builds it resolves user ids. Lists are written in the order
 // given, which should be oldest first. Package markdown writes it as a
 // markdown document (markdown.Minutes).
+//
+// Minutes tell the truth as of CompiledAt: frozen minutes are compiled
+// at the decision, and whatever was still running then (a live session)
+// is described as it stood at the decision, never as running "now".
 type MinutesData struct {
 	DocID     string
 	Title     string
@@ -23,18 +27,33 @@ type MinutesData struct {
 	// CompiledAt is when the minutes were compiled, or frozen with the
 	// decision; left out when zero.
 	CompiledAt time.Time
+	// Frozen says the minutes are compiled to be kept with a decision:
+	// what was still running at CompiledAt was running at the decision.
+	Frozen bool
+	// Round is the round of review described when the document had more
+	// than one (it was amended); 0 otherwise.
+	Round int
 
-	Timeline     []MinutesTransition
-	Handoffs     []MinutesHandoff
-	Participants []string // everyone who wrote, commented, reviewed or edited live
+	Timeline []MinutesTransition
+	Handoffs []MinutesHandoff
+	// Participants is everyone who wrote, commented, reviewed or edited
+	// live; who only read along in a live session is not one.
+	Participants []string
 	Reviewers    []MinutesReviewer
+	Reviews      []MinutesReview  // every review and comment given, oldest first
 	Decision     *MinutesDecision // nil while undecided
 
 	ResolvedThreads []MinutesThread
-	OpenThreads     []MinutesThread // open and outdated ones
+	OpenThreads     []MinutesThread // still open at the version described
+	OutdatedThreads []MinutesThread // open, but their passage was removed
 	Actions         []MinutesAction
 	Sessions        []MinutesSession
 }
+
+// MinutesTimeLayout is how minutes write an instant for people to read,
+// in UTC to the minute (a time.Format layout): 6 Dec 2026, 14:02 UTC.
+// Machine fields (JSON) stay RFC 3339.
+const MinutesTimeLayout = "2 Jan 2006, 15:04 UTC"
 
 // MinutesTransition is one move of the document's status.
 type MinutesTransition struct {
@@ -43,6 +62,8 @@ type MinutesTransition struct {
 	At   time.Time
 	By   string    // name
 	Due  time.Time // the deadline set with it (review, last call), if any
+	// Amend says the move reopened a decided document for a new round.
+	Amend bool
 }
 
 // MinutesHandoff is one change of the document's owner.
@@ -53,8 +74,9 @@ type MinutesHandoff struct {
 	At   time.Time
 }
 
-// MinutesReviewer is a reviewer and the verdicts they gave, oldest first;
-// the last one stands. No verdicts means they have not answered.
+// MinutesReviewer is a reviewer and the verdicts they gave in the round
+// described, oldest first; the last one stands. No verdicts means they
+// have not answered in it.
 type MinutesReviewer struct {
 	Name     string
 	Verdicts []MinutesVerdict
@@ -64,6 +86,21 @@ type MinutesReviewer struct {
 type MinutesVerdict struct {
 	Verdict Verdict
 	At      time.Time
+	Version int64 // the version it was given at
+	Round   int   // the round of review it was given in, when MinutesData.Round is set
+	// Resolved says a concern's thread is resolved.
+	Resolved bool
+	// Stale says the text changed beyond white space between Version
+	// and the version the minutes describe (ChangedBeyondWhitespace).
+	Stale bool
+}
+
+// MinutesReview is one review as given: a verdict with its body, by a
+// reviewer, or a comment by anyone.
+type MinutesReview struct {
+	Name string
+	MinutesVerdict
+	Body string // as written (markdown); the minutes quote it as text
 }
 
 // MinutesDecision is the recorded outcome.
@@ -98,18 +135,22 @@ type MinutesAction struct {
 	Owner string // the assignee's name, or the @name as written; empty if unassigned
 	Due   time.Time
 	Done  bool
+	// Overdue says the due date had passed, undone, at CompiledAt
+	// (ActionItem.OverdueAt).
+	Overdue bool
 }
 
 // MinutesSession is a live co-editing session.
 type MinutesSession struct {
 	StartedAt    time.Time
-	EndedAt      time.Time // zero while live
+	EndedAt      time.Time // zero if it was still running at CompiledAt
 	StartVersion int64
 	EndVersion   int64
 	Participants []MinutesSessionParticipant
 }
 
-// MinutesSessionParticipant is one person's part in a live session.
+// MinutesSessionParticipant is one person's part in a live session:
+// an editor, or, with no ops, a reader who had it open.
 type MinutesSessionParticipant struct {
 	Name string
 	Ops  int

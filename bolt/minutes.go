@@ -2,7 +2,9 @@ package bolt
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"time"
 
@@ -94,6 +96,7 @@ func (s *MinutesService) freeze(tx *bolt.Tx, d *docket.Document, outcome docket.
 	if err != nil {
 		return "", err
 	}
+	m.Frozen = true
 	r := docket.MinutesRecord{ID: newID(), DocID: d.ID, Version: d.Version, Outcome: outcome, FrozenAt: now, Markdown: s.write(m)}
 	if err := putJSON(tx.Bucket(bucketMinutes), pair(d.ID, r.ID), &r); err != nil {
 		return "", err
@@ -122,9 +125,13 @@ func (n *names) of(id string) string {
 	return name
 }
 
-// compileMinutes gathers everything the minutes of d say, from the
-// records of one transaction. Action items come from storage, or, when
-// the stored ones are behind the text and actions is set, from the text.
+// compileMinutes gathers everything the minutes of d say as of now, from
+// the records of one transaction. Action items come from storage, or,
+// when the stored ones are behind the text and actions is set, from the
+// text. Reviews are stale when the text changed beyond white space
+// between their version and the decision's (the current one while
+// undecided); threads whose passage is gone are outdated; who only read
+// along in a live session is not a participant.
 func compileMinutes(tx *bolt.Tx, d *docket.Document, now time.Time, actions *ActionService) (*docket.MinutesData, error) {
 	nm := &names{tx: tx, cache: map[string]string{}}
 	lc, err := findLifecycle(tx, d.ID)
@@ -158,7 +165,7 @@ func compileMinutes(tx *bolt.Tx, d *docket.Document, now time.Time, actions *Act
 		if err := json.Unmarshal(ev.Data, &data); err != nil {
 			return nil, err
 		}
-		t := docket.MinutesTransition{From: data.From, To: data.To, At: ev.Time, By: nm.of(ev.ActorID)}
+		t := docket.MinutesTransition{From: data.From, To: data.To, At: ev.Time, By: nm.of(ev.ActorID), Amend: data.Amend}
 		if data.Due != nil {
 			t.Due = *data.Due
 		}
@@ -194,14 +201,29 @@ func compileMinutes(tx *bolt.Tx, d *docket.Document, now time.Time, actions *Act
 		reviewer(r.UserID)
 		participant(r.UserID)
 	}
+	stale, err := staleness(tx, d, lc)
+	if err != nil {
+		return nil, err
+	}
+	if lc.Round > 1 {
+		m.Round = lc.Round
+	}
 	for _, rv := range reviews {
+		v := docket.MinutesVerdict{Verdict: rv.Verdict, At: rv.CreatedAt, Version: rv.Version, Resolved: rv.Resolved, Round: reviewRound(lc, rv)}
+		if rv.Verdict != docket.VerdictComment {
+			if v.Stale, err = stale(rv.Version); err != nil {
+				return nil, err
+			}
+		}
+		m.Reviews = append(m.Reviews, docket.MinutesReview{Name: nm.of(rv.AuthorID), MinutesVerdict: v, Body: rv.Body})
+		participant(rv.AuthorID)
 		if rv.Verdict == docket.VerdictComment && byUser[rv.AuthorID] == nil {
-			participant(rv.AuthorID)
 			continue
 		}
 		r := reviewer(rv.AuthorID)
-		r.Verdicts = append(r.Verdicts, docket.MinutesVerdict{Verdict: rv.Verdict, At: rv.CreatedAt})
-		participant(rv.AuthorID)
+		if v.Round == m.Round {
+			r.Verdicts = append(r.Verdicts, v)
+		}
 	}
 	for _, id := range order {
 		m.Reviewers = append(m.Reviewers, *byUser[id])
@@ -222,12 +244,17 @@ func compileMinutes(tx *bolt.Tx, d *docket.Document, now time.Time, actions *Act
 	if err != nil {
 		return nil, err
 	}
+	// Where the anchors are at this version, to tell the outdated
+	// threads; the moves are not cached (this may be a read).
+	if _, err := moveAnchors(tx, d, threads, -1); err != nil {
+		return nil, err
+	}
 	for _, th := range threads {
 		comments, err := threadComments(tx, th.ID)
 		if err != nil {
 			return nil, err
 		}
-		mt := docket.MinutesThread{Status: th.Status, Author: nm.of(th.AuthorID), CreatedAt: th.CreatedAt}
+		mt := docket.MinutesThread{Status: th.view(d.Version, nil).Status, Author: nm.of(th.AuthorID), CreatedAt: th.CreatedAt}
 		if th.Anchor != nil {
 			mt.Quote = th.Anchor.Quote
 		}
@@ -243,10 +270,13 @@ func compileMinutes(tx *bolt.Tx, d *docket.Document, now time.Time, actions *Act
 			mt.Comments++
 			participant(cm.AuthorID)
 		}
-		if th.Status == docket.ThreadResolved {
+		switch mt.Status {
+		case docket.ThreadResolved:
 			mt.ResolvedBy, mt.ResolvedAt, mt.Resolution = nm.of(th.ResolvedBy), th.ResolvedAt, th.Resolution
 			m.ResolvedThreads = append(m.ResolvedThreads, mt)
-		} else {
+		case docket.ThreadOutdated:
+			m.OutdatedThreads = append(m.OutdatedThreads, mt)
+		default:
 			m.OpenThreads = append(m.OpenThreads, mt)
 		}
 	}
@@ -268,7 +298,7 @@ func compileMinutes(tx *bolt.Tx, d *docket.Document, now time.Time, actions *Act
 		if id := members.resolve(it.Assignee); id != "" {
 			owner = nm.of(id)
 		}
-		m.Actions = append(m.Actions, docket.MinutesAction{Text: it.Text, Owner: owner, Due: it.Due, Done: it.Done})
+		m.Actions = append(m.Actions, docket.MinutesAction{Text: it.Text, Owner: owner, Due: it.Due, Done: it.Done, Overdue: it.OverdueAt(now)})
 	}
 
 	recordings, err := findRecordings(tx, d.ID)
@@ -278,11 +308,94 @@ func compileMinutes(tx *bolt.Tx, d *docket.Document, now time.Time, actions *Act
 	sort.Slice(recordings, func(i, j int) bool { return recordings[i].StartedAt.Before(recordings[j].StartedAt) })
 	for _, r := range recordings {
 		ms := docket.MinutesSession{StartedAt: r.StartedAt, EndedAt: r.EndedAt, StartVersion: r.StartVersion, EndVersion: r.EndVersion}
+		var counted map[string]int
+		if r.EndedAt.IsZero() && r.StartVersion < d.Version {
+			// A running session's counts are stored a few seconds
+			// behind its ops: whoever edited since it started is an
+			// editor, whatever the stored count says.
+			if counted, err = opsByAuthor(tx, d.ID, r.StartVersion, d.Version); err != nil {
+				return nil, err
+			}
+			ms.EndVersion = d.Version
+		}
 		for _, p := range r.Participants {
+			p.Ops = max(p.Ops, counted[p.UserID])
 			ms.Participants = append(ms.Participants, docket.MinutesSessionParticipant{Name: nm.of(p.UserID), Ops: p.Ops})
-			participant(p.UserID)
+			if p.Ops > 0 {
+				participant(p.UserID)
+			}
 		}
 		m.Sessions = append(m.Sessions, ms)
 	}
 	return m, nil
+}
+
+// reviewRound is the round of review rv was given in, when lc had more
+// than one, else 0: one more than the earlier decisions taken before it.
+func reviewRound(lc *docket.Lifecycle, rv *docket.Review) int {
+	if lc.Round <= 1 {
+		return 0
+	}
+	round := 1
+	for _, d := range lc.Earlier {
+		if d.At.Before(rv.CreatedAt) {
+			round++
+		}
+	}
+	return min(round, lc.Round)
+}
+
+// staleness returns a test of whether a review given at a version is
+// stale: the text changed beyond white space between that version and
+// the decision's, or the current one while undecided. Texts are read
+// once per version.
+func staleness(tx *bolt.Tx, d *docket.Document, lc *docket.Lifecycle) (func(version int64) (bool, error), error) {
+	at := d.Version
+	if lc.Decision != nil && lc.Decision.Version <= d.Version {
+		at = lc.Decision.Version
+	}
+	texts := map[int64]string{}
+	text := func(v int64) (string, error) {
+		if t, ok := texts[v]; ok {
+			return t, nil
+		}
+		t, err := textAt(tx, d, v)
+		texts[v] = t
+		return t, err
+	}
+	final, err := text(at)
+	if err != nil {
+		return nil, err
+	}
+	return func(v int64) (bool, error) {
+		if v == at || v < 0 || v > d.Version {
+			return false, nil
+		}
+		t, err := text(v)
+		if err != nil {
+			return false, err
+		}
+		return docket.ChangedBeyondWhitespace(t, final), nil
+	}, nil
+}
+
+// opsByAuthor counts a document's ops from version from up to version to
+// (excluded) by author.
+func opsByAuthor(tx *bolt.Tx, docID string, from, to int64) (map[string]int, error) {
+	out := map[string]int{}
+	ops := tx.Bucket(bucketOps).Bucket([]byte(docID))
+	if ops == nil {
+		return out, nil
+	}
+	c := ops.Cursor()
+	for k, v := c.Seek(u64(uint64(from))); k != nil && int64(binary.BigEndian.Uint64(k)) < to; k, v = c.Next() {
+		var rec struct {
+			Author string `json:"author"`
+		}
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return nil, fmt.Errorf("decode op %s@%d: %w", docID, binary.BigEndian.Uint64(k), err)
+		}
+		out[rec.Author]++
+	}
+	return out, nil
 }

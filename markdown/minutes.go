@@ -14,18 +14,23 @@ import (
 const minutesExcerptRunes = 280
 
 // Minutes writes the minutes m as a markdown document: a title, a summary
-// (status, owner, decision), then the sections that have something to say:
-// decision, status timeline, ownership, participants, reviewers, resolved
-// threads, open threads, action items and live sessions. Open threads and
-// action items say "None." when empty; the other sections are left out.
-// Times are UTC in ISO 8601 (2026-03-01T09:00:00Z); due dates of action
-// items are dates (2026-12-01).
+// (status, owner, decision and the threads it left open), then the
+// sections that have something to say: decision, status timeline,
+// ownership, participants, reviewers, reviews, resolved threads,
+// outdated threads, open threads, action items and editing sessions.
+// Open threads and action items say "None." when empty; the other
+// sections are left out. Times a person reads are UTC, to the minute
+// (6 Dec 2026, 14:02 UTC); due dates of action items are days (1 Dec
+// 2026). A session running at CompiledAt is written as in progress at
+// the decision (or when compiled), never as running now; people who only
+// read along are counted apart from its editors.
 //
 // Everything users wrote (titles, names, quotes, comments, summaries,
-// notes, item texts) is escaped so that it reads as text and cannot add
-// structure: markdown punctuation gets a backslash, one-line fields have
-// their line breaks folded, and quotes and summaries become block quotes
-// with every line prefixed and no line able to open a block.
+// notes, review bodies, item texts) is escaped so that it reads as text
+// and cannot add structure: markdown punctuation gets a backslash,
+// one-line fields have their line breaks folded, and quotes, summaries
+// and review bodies become block quotes with every line prefixed and no
+// line able to open a block.
 func Minutes(m *docket.MinutesData) string {
 	w := &minutesWriter{}
 	title := inlineText(m.Title)
@@ -34,7 +39,26 @@ func Minutes(m *docket.MinutesData) string {
 	}
 	w.line("# Minutes: " + title)
 	w.blank()
+	w.summary(m)
+	w.decision(m)
+	w.timeline(m)
+	w.handoffs(m.Handoffs)
+	if len(m.Participants) > 0 {
+		w.section("Participants")
+		w.line(joinNames(m.Participants))
+	}
+	w.reviewers(m)
+	w.reviews(m)
+	w.threads("Resolved threads", m.ResolvedThreads, false, m)
+	w.threads("Outdated threads", m.OutdatedThreads, false, m)
+	w.threads("Open threads", m.OpenThreads, true, m)
+	w.actions(m.Actions)
+	w.sessions(m)
+	return w.b.String()
+}
 
+// summary writes the list under the title.
+func (w *minutesWriter) summary(m *docket.MinutesData) {
 	w.line("- **Status:** " + string(m.Status))
 	if m.Kind != "" {
 		w.line("- **Kind:** " + string(m.Kind))
@@ -43,16 +67,26 @@ func Minutes(m *docket.MinutesData) string {
 		w.line("- **Owner:** " + inlineText(m.Owner))
 	}
 	if !m.CreatedAt.IsZero() {
-		created := "- **Created:** " + isoTime(m.CreatedAt)
+		created := "- **Created:** " + humanTime(m.CreatedAt)
 		if m.CreatedBy != "" {
 			created += " by " + inlineText(m.CreatedBy)
 		}
 		w.line(created)
 	}
 	if d := m.Decision; d != nil {
-		w.line("- **Decision:** " + string(d.Outcome) + decisionByline(d))
+		s := "- **Decision:** " + string(d.Outcome) + decisionByline(d)
+		if left := leftOpen(m); left != "" {
+			s += ", with " + left
+		}
+		w.line(s)
 	} else {
 		w.line("- **Decision:** none recorded yet")
+	}
+	if m.Round > 0 {
+		w.line(fmt.Sprintf("- **Round of review:** %d, after the document was amended", m.Round))
+	}
+	if th := threadCounts(m); th != "" {
+		w.line("- **Threads:** " + th)
 	}
 	doc := "- **Document:** " + inlineText(m.DocID)
 	if m.Version > 0 {
@@ -60,106 +94,218 @@ func Minutes(m *docket.MinutesData) string {
 	}
 	w.line(doc)
 	if !m.CompiledAt.IsZero() {
-		w.line("- **Compiled:** " + isoTime(m.CompiledAt))
-	}
-
-	if d := m.Decision; d != nil {
-		w.section("Decision")
-		outcome := string(d.Outcome)
-		if outcome != "" {
-			outcome = strings.ToUpper(outcome[:1]) + outcome[1:]
-		}
-		w.line("**" + outcome + "**" + decisionByline(d) + ".")
-		if d.SupersededBy != "" {
-			w.blank()
-			w.line("Superseded by " + inlineText(d.SupersededBy) + ".")
-		}
-		if strings.TrimSpace(d.Summary) != "" {
-			w.blank()
-			w.quote(d.Summary)
+		if m.Frozen {
+			w.line("- **Frozen:** " + humanTime(m.CompiledAt) + ", with the decision")
+		} else {
+			w.line("- **Compiled:** " + humanTime(m.CompiledAt))
 		}
 	}
+}
 
-	if len(m.Timeline) > 0 {
-		w.section("Status timeline")
-		for _, t := range m.Timeline {
-			s := "- " + isoTime(t.At) + ": "
-			if t.From == "" {
-				s += "created as " + string(t.To)
-			} else {
-				s += string(t.From) + " → " + string(t.To)
+// leftOpen is "N open threads and M outdated threads" when the decision
+// left threads unresolved, else "". Only frozen minutes know what the
+// decision left: compiled later, threads may have moved on.
+func leftOpen(m *docket.MinutesData) string {
+	if !m.Frozen {
+		return ""
+	}
+	var parts []string
+	if n := len(m.OpenThreads); n > 0 {
+		parts = append(parts, count(n, "open thread", "open threads"))
+	}
+	if n := len(m.OutdatedThreads); n > 0 {
+		parts = append(parts, count(n, "outdated thread", "outdated threads"))
+	}
+	return strings.Join(parts, " and ")
+}
+
+// threadCounts is "2 resolved, 1 open, 1 outdated", or "" without threads.
+func threadCounts(m *docket.MinutesData) string {
+	var parts []string
+	for _, c := range []struct {
+		n    int
+		name string
+	}{{len(m.ResolvedThreads), "resolved"}, {len(m.OpenThreads), "open"}, {len(m.OutdatedThreads), "outdated"}} {
+		if c.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.name))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// decision writes the decision section, if decided.
+func (w *minutesWriter) decision(m *docket.MinutesData) {
+	d := m.Decision
+	if d == nil {
+		return
+	}
+	w.section("Decision")
+	outcome := string(d.Outcome)
+	if outcome != "" {
+		outcome = strings.ToUpper(outcome[:1]) + outcome[1:]
+	}
+	if left := leftOpen(m); left != "" {
+		outcome += " with " + left
+	}
+	w.line("**" + outcome + "**" + decisionByline(d) + ".")
+	if d.SupersededBy != "" {
+		w.blank()
+		w.line("Superseded by " + inlineText(d.SupersededBy) + ".")
+	}
+	if strings.TrimSpace(d.Summary) != "" {
+		w.blank()
+		w.quote(d.Summary)
+	}
+}
+
+// timeline writes the moves of the document's status.
+func (w *minutesWriter) timeline(m *docket.MinutesData) {
+	if len(m.Timeline) == 0 {
+		return
+	}
+	w.section("Status timeline")
+	for _, t := range m.Timeline {
+		s := "- " + humanTime(t.At) + ": "
+		if t.From == "" {
+			s += "created as " + string(t.To)
+		} else {
+			s += string(t.From) + " → " + string(t.To)
+		}
+		if t.Amend {
+			s += " (amended)"
+		}
+		if t.By != "" {
+			s += " by " + inlineText(t.By)
+		}
+		if !t.Due.IsZero() {
+			s += ", due " + humanTime(t.Due)
+		}
+		w.line(s)
+	}
+}
+
+// handoffs writes the changes of owner.
+func (w *minutesWriter) handoffs(hs []docket.MinutesHandoff) {
+	if len(hs) == 0 {
+		return
+	}
+	w.section("Ownership")
+	for _, h := range hs {
+		s := "- " + humanTime(h.At) + ": " + inlineText(h.From) + " → " + inlineText(h.To)
+		if h.By != "" && h.By != h.From {
+			s += " (by " + inlineText(h.By) + ")"
+		}
+		w.line(s)
+	}
+}
+
+// reviewers writes each reviewer's standing verdict, with the earlier
+// ones.
+func (w *minutesWriter) reviewers(m *docket.MinutesData) {
+	if len(m.Reviewers) == 0 {
+		return
+	}
+	w.section("Reviewers")
+	for _, r := range m.Reviewers {
+		s := "- **" + inlineText(r.Name) + "**: "
+		if len(r.Verdicts) == 0 {
+			s += "no verdict"
+			if m.Round > 0 {
+				s += fmt.Sprintf(" in round %d", m.Round)
 			}
-			if t.By != "" {
-				s += " by " + inlineText(t.By)
-			}
-			if !t.Due.IsZero() {
-				s += ", due " + isoTime(t.Due)
-			}
-			w.line(s)
-		}
-	}
-
-	if len(m.Handoffs) > 0 {
-		w.section("Ownership")
-		for _, h := range m.Handoffs {
-			s := "- " + isoTime(h.At) + ": " + inlineText(h.From) + " → " + inlineText(h.To)
-			if h.By != "" && h.By != h.From {
-				s += " (by " + inlineText(h.By) + ")"
-			}
-			w.line(s)
-		}
-	}
-
-	if len(m.Participants) > 0 {
-		w.section("Participants")
-		names := make([]string, len(m.Participants))
-		for i, p := range m.Participants {
-			names[i] = inlineText(p)
-		}
-		w.line(strings.Join(names, ", "))
-	}
-
-	if len(m.Reviewers) > 0 {
-		w.section("Reviewers")
-		for _, r := range m.Reviewers {
-			s := "- **" + inlineText(r.Name) + "**: "
-			if len(r.Verdicts) == 0 {
-				s += "no verdict"
-			} else {
-				last := r.Verdicts[len(r.Verdicts)-1]
-				s += string(last.Verdict) + " (" + isoTime(last.At) + ")"
-				if len(r.Verdicts) > 1 {
-					var earlier []string
-					for _, v := range r.Verdicts[:len(r.Verdicts)-1] {
-						earlier = append(earlier, string(v.Verdict)+" ("+isoTime(v.At)+")")
-					}
-					s += "; earlier " + strings.Join(earlier, ", ")
+		} else {
+			last := r.Verdicts[len(r.Verdicts)-1]
+			s += verdictLine(m, last)
+			if len(r.Verdicts) > 1 {
+				var earlier []string
+				for _, v := range r.Verdicts[:len(r.Verdicts)-1] {
+					earlier = append(earlier, string(v.Verdict)+" ("+humanTime(v.At)+")")
 				}
+				s += "; earlier " + strings.Join(earlier, ", ")
 			}
-			w.line(s)
+		}
+		w.line(s)
+	}
+}
+
+// verdictLine is "approve at version 12, 6 Dec 2026, 14:02 UTC", with a
+// note when a concern's thread is resolved or the text changed after it.
+func verdictLine(m *docket.MinutesData, v docket.MinutesVerdict) string {
+	s := string(v.Verdict)
+	if v.Version > 0 {
+		s += fmt.Sprintf(" at version %d", v.Version)
+	}
+	if v.Round > 0 {
+		s += fmt.Sprintf(" in round %d", v.Round)
+	}
+	if !v.At.IsZero() {
+		s += ", " + humanTime(v.At)
+	}
+	var notes []string
+	if v.Resolved && v.Verdict == docket.VerdictConcern {
+		notes = append(notes, "its thread resolved")
+	}
+	if v.Stale {
+		if m.Decision != nil {
+			notes = append(notes, "stale at the decision: the text changed after it")
+		} else {
+			notes = append(notes, "stale: the text changed after it")
 		}
 	}
-
-	if len(m.ResolvedThreads) > 0 {
-		w.section("Resolved threads")
-		for i, t := range m.ResolvedThreads {
-			w.thread(i+1, &t)
-		}
+	if len(notes) > 0 {
+		s += " (" + strings.Join(notes, "; ") + ")"
 	}
+	return s
+}
 
-	w.section("Open threads")
-	if len(m.OpenThreads) == 0 {
+// reviews writes every review in the order given, with its body.
+func (w *minutesWriter) reviews(m *docket.MinutesData) {
+	if len(m.Reviews) == 0 {
+		return
+	}
+	w.section("Reviews")
+	for i, r := range m.Reviews {
+		if i > 0 {
+			w.blank()
+		}
+		name := inlineText(r.Name)
+		if name == "" {
+			name = "Someone"
+		}
+		body := strings.TrimSpace(r.Body)
+		s := "**" + name + "**: " + verdictLine(m, r.MinutesVerdict)
+		if body == "" {
+			w.line(s + ".")
+			continue
+		}
+		w.line(s + ":")
+		w.blank()
+		w.quote(body)
+	}
+}
+
+// threads writes a section of threads; "None." if there are none and
+// always is set, else nothing.
+func (w *minutesWriter) threads(title string, ts []docket.MinutesThread, always bool, m *docket.MinutesData) {
+	if len(ts) == 0 && !always {
+		return
+	}
+	w.section(title)
+	if len(ts) == 0 {
 		w.line("None.")
 	}
-	for i, t := range m.OpenThreads {
-		w.thread(i+1, &t)
+	for i, t := range ts {
+		w.thread(i+1, &t, m)
 	}
+}
 
+// actions writes the action items.
+func (w *minutesWriter) actions(as []docket.MinutesAction) {
 	w.section("Action items")
-	if len(m.Actions) == 0 {
+	if len(as) == 0 {
 		w.line("None.")
 	}
-	for _, a := range m.Actions {
+	for _, a := range as {
 		box := "[ ]"
 		if a.Done {
 			box = "[x]"
@@ -170,35 +316,67 @@ func Minutes(m *docket.MinutesData) string {
 			meta = append(meta, "owner "+inlineText(a.Owner))
 		}
 		if !a.Due.IsZero() {
-			meta = append(meta, "due "+a.Due.UTC().Format(time.DateOnly))
+			meta = append(meta, "due "+humanDate(a.Due))
+		}
+		if a.Overdue {
+			meta = append(meta, "**overdue**")
 		}
 		if len(meta) > 0 {
 			s += " (" + strings.Join(meta, ", ") + ")"
 		}
 		w.line(strings.TrimRight(s, " "))
 	}
+}
 
-	if len(m.Sessions) > 0 {
-		w.section("Live sessions")
-		for _, s := range m.Sessions {
-			line := "- " + isoTime(s.StartedAt) + " to "
-			if s.EndedAt.IsZero() {
-				line += "now (live)"
-			} else {
-				line += isoTime(s.EndedAt)
-			}
-			line += fmt.Sprintf(", versions %d to %d", s.StartVersion, s.EndVersion)
-			var people []string
-			for _, p := range s.Participants {
-				people = append(people, fmt.Sprintf("%s (%d %s)", inlineText(p.Name), p.Ops, plural(p.Ops, "edit", "edits")))
-			}
-			if len(people) > 0 {
-				line += ": " + strings.Join(people, ", ")
-			}
-			w.line(line)
-		}
+// sessions writes the live editing sessions: who edited how much, how
+// many only read along, and, for one still running, how it stood.
+func (w *minutesWriter) sessions(m *docket.MinutesData) {
+	if len(m.Sessions) == 0 {
+		return
 	}
-	return w.b.String()
+	w.section("Editing sessions")
+	for _, s := range m.Sessions {
+		var editors []string
+		readers := 0
+		for _, p := range s.Participants {
+			if p.Ops == 0 {
+				readers++
+				continue
+			}
+			editors = append(editors, fmt.Sprintf("%s (%s)", inlineText(p.Name), count(p.Ops, "edit", "edits")))
+		}
+		var line string
+		if s.EndedAt.IsZero() {
+			when := "when compiled"
+			if m.Frozen {
+				when = "at the decision"
+			}
+			so := "no edits so far"
+			if len(editors) > 0 {
+				so = count(len(editors), "editor", "editors") + " so far"
+			}
+			line = fmt.Sprintf("- In progress %s (started %s, %s), %s", when, humanTime(s.StartedAt), so, versions(s))
+		} else {
+			line = "- " + humanTime(s.StartedAt) + " to " + humanTime(s.EndedAt) + ", " + versions(s)
+		}
+		if len(editors) > 0 {
+			line += ": " + strings.Join(editors, ", ")
+		} else if !s.EndedAt.IsZero() {
+			line += ": no edits"
+		}
+		if readers > 0 {
+			line += "; read along: " + count(readers, "person", "people")
+		}
+		w.line(line)
+	}
+}
+
+// versions is "versions 3 to 9" or "at version 3".
+func versions(s docket.MinutesSession) string {
+	if s.EndVersion > s.StartVersion {
+		return fmt.Sprintf("versions %d to %d", s.StartVersion, s.EndVersion)
+	}
+	return fmt.Sprintf("at version %d", s.StartVersion)
 }
 
 // decisionByline is " by NAME on TIME at version N", with what is known.
@@ -208,12 +386,26 @@ func decisionByline(d *docket.MinutesDecision) string {
 		s += " by " + inlineText(d.By)
 	}
 	if !d.At.IsZero() {
-		s += " on " + isoTime(d.At)
+		s += " on " + humanTime(d.At)
 	}
 	if d.Version > 0 {
 		s += fmt.Sprintf(" at version %d", d.Version)
 	}
 	return s
+}
+
+// joinNames joins names with commas, each escaped.
+func joinNames(names []string) string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = inlineText(n)
+	}
+	return strings.Join(out, ", ")
+}
+
+// count is "1 thing" or "n things".
+func count(n int, one, many string) string {
+	return fmt.Sprintf("%d %s", n, plural(n, one, many))
 }
 
 func plural(n int, one, many string) string {
@@ -250,17 +442,16 @@ func (w *minutesWriter) quote(s string) {
 	}
 }
 
-// thread writes the nth thread of a section under a level-3 heading.
-func (w *minutesWriter) thread(n int, t *docket.MinutesThread) {
+// thread writes the nth thread of a section under a level-3 heading,
+// ending with how it ended: resolved (by whom, with the note), outdated
+// (its passage removed, the quote kept) or still open.
+func (w *minutesWriter) thread(n int, t *docket.MinutesThread, m *docket.MinutesData) {
 	if n > 1 {
 		w.blank()
 	}
 	heading := fmt.Sprintf("### %d. On a passage", n)
 	if t.Quote == "" {
 		heading = fmt.Sprintf("### %d. On the whole document", n)
-	}
-	if t.Status == docket.ThreadOutdated {
-		heading += " (outdated: its text was deleted)"
 	}
 	w.line(heading)
 	w.blank()
@@ -273,21 +464,26 @@ func (w *minutesWriter) thread(n int, t *docket.MinutesThread) {
 		s = "**Someone**"
 	}
 	if !t.CreatedAt.IsZero() {
-		s += ", " + isoTime(t.CreatedAt)
+		s += ", " + humanTime(t.CreatedAt)
 	}
 	s += ": " + inlineText(excerpt(t.FirstComment, minutesExcerptRunes))
 	if t.Comments > 1 {
 		s += fmt.Sprintf(" (%d comments)", t.Comments)
 	}
 	w.line(strings.TrimRight(s, " "))
-	if t.Status == docket.ThreadResolved {
-		w.blank()
+	w.blank()
+	at := ""
+	if m.Frozen && m.Decision != nil {
+		at = " at the decision"
+	}
+	switch t.Status {
+	case docket.ThreadResolved:
 		r := "Resolved"
 		if t.ResolvedBy != "" {
 			r += " by " + inlineText(t.ResolvedBy)
 		}
 		if !t.ResolvedAt.IsZero() {
-			r += " on " + isoTime(t.ResolvedAt)
+			r += " on " + humanTime(t.ResolvedAt)
 		}
 		if note := inlineText(t.Resolution); note != "" {
 			r += ": " + note
@@ -295,11 +491,19 @@ func (w *minutesWriter) thread(n int, t *docket.MinutesThread) {
 			r += "."
 		}
 		w.line(r)
+	case docket.ThreadOutdated:
+		w.line("Outdated" + at + ": the passage it was on was removed; the quote above is what it said.")
+	default:
+		w.line("Still open" + at + ".")
 	}
 }
 
-// isoTime formats t in UTC as ISO 8601 to the second.
-func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+// humanTime formats t as a person reads it, in UTC to the minute:
+// 6 Dec 2026, 14:02 UTC.
+func humanTime(t time.Time) string { return t.UTC().Format(docket.MinutesTimeLayout) }
+
+// humanDate formats a day (a due date, midnight UTC): 1 Dec 2026.
+func humanDate(t time.Time) string { return t.UTC().Format("2 Jan 2006") }
 
 // excerpt shortens s to at most n runes, at a word boundary when it can,
 // with an ellipsis.

@@ -20,9 +20,12 @@ func at(day, hour, min int) time.Time {
 	return time.Date(2026, time.March, day, hour, min, 0, 0, time.UTC)
 }
 
-// rfcMinutes is a scripted RFC: drafted by Ada, reviewed by Bob (who
-// raised a concern, resolved, then approved) and Carol, a handoff to Bob,
-// a last call, and accepted.
+// rfcMinutes is a scripted RFC, frozen at its decision: drafted by Ada,
+// reviewed by Bob (who raised a concern, resolved, then approved) and
+// Carol (whose approval the text outgrew), a comment by Dan, a handoff
+// to Bob, a last call, and accepted with one open and one outdated
+// thread, an overdue action item, and a live session still running at
+// the decision with a reader in it.
 func rfcMinutes() *docket.MinutesData {
 	return &docket.MinutesData{
 		DocID:      "k3xq7mrz2a4b6c8d",
@@ -33,7 +36,8 @@ func rfcMinutes() *docket.MinutesData {
 		CreatedBy:  "Ada Lovelace",
 		CreatedAt:  at(2, 9, 0),
 		Version:    42,
-		CompiledAt: at(20, 12, 0),
+		CompiledAt: at(20, 11, 45),
+		Frozen:     true,
 		Timeline: []docket.MinutesTransition{
 			{To: docket.StatusDraft, At: at(2, 9, 0), By: "Ada Lovelace"},
 			{From: docket.StatusDraft, To: docket.StatusReview, At: at(3, 10, 0), By: "Ada Lovelace", Due: at(10, 17, 0)},
@@ -45,12 +49,15 @@ func rfcMinutes() *docket.MinutesData {
 		},
 		Participants: []string{"Ada Lovelace", "Bob Builder", "Carol Shaw"},
 		Reviewers: []docket.MinutesReviewer{
-			{Name: "Bob Builder", Verdicts: []docket.MinutesVerdict{
-				{Verdict: docket.VerdictConcern, At: at(4, 14, 5)},
-				{Verdict: docket.VerdictApprove, At: at(8, 10, 0)},
-			}},
-			{Name: "Carol Shaw", Verdicts: []docket.MinutesVerdict{{Verdict: docket.VerdictApprove, At: at(5, 8, 20)}}},
+			{Name: "Bob Builder", Verdicts: []docket.MinutesVerdict{bobConcern, bobApproval}},
+			{Name: "Carol Shaw", Verdicts: []docket.MinutesVerdict{carolApproval}},
 			{Name: "Dan Abramov"},
+		},
+		Reviews: []docket.MinutesReview{
+			{Name: "Bob Builder", MinutesVerdict: bobConcern, Body: "slog allocates on every call with attributes.\n\n- measure the hot path first"},
+			{Name: "Carol Shaw", MinutesVerdict: carolApproval, Body: "LGTM now."},
+			{Name: "Dan Abramov", MinutesVerdict: docket.MinutesVerdict{Verdict: docket.VerdictComment, At: at(6, 9, 0), Version: 17}, Body: "Please keep *one* logger per request."},
+			{Name: "Bob Builder", MinutesVerdict: bobApproval},
 		},
 		Decision: &docket.MinutesDecision{
 			Outcome: docket.StatusAccepted,
@@ -90,6 +97,8 @@ func rfcMinutes() *docket.MinutesData {
 				FirstComment: "Nit: should we document which level a failed webhook delivery uses?",
 				Comments:     1,
 			},
+		},
+		OutdatedThreads: []docket.MinutesThread{
 			{
 				Status:       docket.ThreadOutdated,
 				Quote:        "Text logs by default.",
@@ -103,10 +112,30 @@ func rfcMinutes() *docket.MinutesData {
 			{Text: "write the migration plan", Owner: "Bob Builder", Due: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
 			{Text: "add the allocation benchmark to CI", Owner: "Ada Lovelace", Done: true},
 			{Text: "announce the change", Owner: "@ghost"},
-			{Text: "update the style guide", Due: time.Date(2026, 4, 15, 0, 0, 0, 0, time.UTC)},
+			{Text: "update the style guide", Due: time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC), Overdue: true},
+		},
+		Sessions: []docket.MinutesSession{
+			{
+				StartedAt: at(6, 14, 0), EndedAt: at(6, 15, 10), StartVersion: 12, EndVersion: 30,
+				Participants: []docket.MinutesSessionParticipant{{Name: "Ada Lovelace", Ops: 96}, {Name: "Carol Shaw", Ops: 1}},
+			},
+			{
+				StartedAt: at(20, 11, 2), StartVersion: 40, EndVersion: 42,
+				Participants: []docket.MinutesSessionParticipant{
+					{Name: "Ada Lovelace", Ops: 3}, {Name: "Dan Abramov"}, {Name: "Bob Builder", Ops: 1}, {Name: "Carol Shaw", Ops: 2},
+				},
+			},
 		},
 	}
 }
+
+// The verdicts of the scripted RFC, at versions of a text that changed
+// after Carol approved and after Bob raised his concern.
+var (
+	bobConcern    = docket.MinutesVerdict{Verdict: docket.VerdictConcern, At: at(4, 14, 5), Version: 12, Resolved: true, Stale: true}
+	carolApproval = docket.MinutesVerdict{Verdict: docket.VerdictApprove, At: at(5, 8, 20), Version: 15, Stale: true}
+	bobApproval   = docket.MinutesVerdict{Verdict: docket.VerdictApprove, At: at(8, 10, 0), Version: 42}
+)
 
 // brainstormMinutes is a brainstorm with live sessions only.
 func brainstormMinutes() *docket.MinutesData {
@@ -136,6 +165,25 @@ func brainstormMinutes() *docket.MinutesData {
 	}
 }
 
+// compiledLater makes m minutes compiled (not frozen) a day after its
+// decision.
+func compiledLater(m *docket.MinutesData) *docket.MinutesData {
+	m.Frozen, m.CompiledAt = false, at(21, 8, 0)
+	return m
+}
+
+// amended makes m the minutes of a second round of review: the move to
+// last call reopened the document, and Carol's review was of round 1.
+func amended(m *docket.MinutesData) *docket.MinutesData {
+	m.Round = 2
+	m.Timeline[2].Amend = true
+	for i := range m.Reviews {
+		m.Reviews[i].Round = 2
+	}
+	m.Reviews[1].Round = 1
+	return m
+}
+
 func TestMinutesGolden(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -162,8 +210,28 @@ func TestMinutesSections(t *testing.T) {
 		{
 			name:   "brainstorm",
 			md:     brainstorm,
-			has:    []string{"# Minutes: Q3 offsite ideas\n", "## Live sessions", "now (live)", "## Open threads\n\nNone.", "## Action items\n\nNone.", "- **Decision:** none recorded yet"},
-			hasNot: []string{"## Decision", "## Reviewers", "## Status timeline", "## Ownership", "## Resolved threads"},
+			has:    []string{"# Minutes: Q3 offsite ideas\n", "## Editing sessions", "- In progress when compiled (started 9 Mar 2026, 15:40 UTC, 2 editors so far)", "## Open threads\n\nNone.", "## Action items\n\nNone.", "- **Decision:** none recorded yet"},
+			hasNot: []string{"## Decision", "## Reviewers", "## Status timeline", "## Ownership", "## Resolved threads", "now", "live"},
+		},
+		{
+			name:   "rfc",
+			md:     Minutes(rfcMinutes()),
+			has:    []string{"**Accepted with 1 open thread and 1 outdated thread** by Bob Builder", "- In progress at the decision (started 20 Mar 2026, 11:02 UTC, 3 editors so far)", "; read along: 1 person", "(owner Bob Builder, due 1 Dec 2026)", "(due 15 Mar 2026, **overdue**)"},
+			hasNot: []string{"now (", "(live)", "Dan Abramov (0", "T09:00:00Z"},
+		},
+		{
+			// Compiled after the decision: the threads may have moved on
+			// since, so nothing is said of what the decision left open.
+			name:   "rfc compiled later",
+			md:     Minutes(compiledLater(rfcMinutes())),
+			has:    []string{"**Accepted** by Bob Builder", "Still open.\n", "- **Compiled:** 21 Mar 2026, 08:00 UTC\n", "- In progress when compiled (started 20 Mar 2026, 11:02 UTC"},
+			hasNot: []string{"with 1 open thread", "at the decision.", "Frozen"},
+		},
+		{
+			name:   "amended",
+			md:     Minutes(amended(rfcMinutes())),
+			has:    []string{"- **Round of review:** 2, after the document was amended\n", "- **Dan Abramov**: no verdict in round 2\n", "**Carol Shaw**: approve at version 15 in round 1, ", "review → last-call (amended) by Bob Builder"},
+			hasNot: []string{"in round 0"},
 		},
 		{
 			name: "empty",
@@ -255,9 +323,11 @@ func TestMinutesCannotBeInjected(t *testing.T) {
 		Decision:     &docket.MinutesDecision{Outcome: docket.StatusAccepted, Summary: join, By: join, SupersededBy: join},
 		ResolvedThreads: []docket.MinutesThread{{Status: docket.ThreadResolved, Quote: join, Author: join,
 			FirstComment: join, ResolvedBy: join, Resolution: join}},
-		OpenThreads: []docket.MinutesThread{{Status: docket.ThreadOpen, Quote: join, Author: join, FirstComment: join}},
-		Actions:     []docket.MinutesAction{{Text: join, Owner: join}},
-		Sessions:    []docket.MinutesSession{{Participants: []docket.MinutesSessionParticipant{{Name: join, Ops: 1}}}},
+		OpenThreads:     []docket.MinutesThread{{Status: docket.ThreadOpen, Quote: join, Author: join, FirstComment: join}},
+		OutdatedThreads: []docket.MinutesThread{{Status: docket.ThreadOutdated, Quote: join, Author: join, FirstComment: join}},
+		Reviews:         []docket.MinutesReview{{Name: join, MinutesVerdict: docket.MinutesVerdict{Verdict: docket.VerdictComment}, Body: join}},
+		Actions:         []docket.MinutesAction{{Text: join, Owner: join}},
+		Sessions:        []docket.MinutesSession{{Participants: []docket.MinutesSessionParticipant{{Name: join, Ops: 1}}}},
 	}
 	src := []byte(Minutes(m))
 	doc := newGoldmark().Parser().Parse(text.NewReader(src))
@@ -303,15 +373,16 @@ func TestMinutesCannotBeInjected(t *testing.T) {
 		t.Errorf("user text made a %s", p)
 	}
 	// The title; Decision, Status timeline, Ownership, Participants,
-	// Reviewers, Resolved threads, Open threads, Action items, Live
-	// sessions; one heading per thread; the summary and two quotes.
-	if h1 != 1 || h2 != 9 || h3 != 2 || quotes != 3 {
-		t.Errorf("headings %d/%d/%d and %d quotes; want 1/9/2 and 3", h1, h2, h3, quotes)
+	// Reviewers, Reviews, Resolved, Outdated and Open threads, Action
+	// items, Editing sessions; one heading per thread; the summary, the
+	// review body and three quotes.
+	if h1 != 1 || h2 != 11 || h3 != 3 || quotes != 5 {
+		t.Errorf("headings %d/%d/%d and %d quotes; want 1/11/3 and 5", h1, h2, h3, quotes)
 	}
-	// Summary (status, owner, decision, document), timeline, ownership,
-	// reviewers, actions, sessions.
-	if lists != 6 || items != 9 {
-		t.Errorf("%d lists of %d items; want 6 of 9", lists, items)
+	// Summary (status, owner, decision, threads, document), timeline,
+	// ownership, reviewers, actions, sessions.
+	if lists != 6 || items != 10 {
+		t.Errorf("%d lists of %d items; want 6 of 10", lists, items)
 	}
 
 	html, err := New(Options{}).Render(context.Background(), string(src))

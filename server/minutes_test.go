@@ -98,3 +98,46 @@ func TestMinutesOfScriptedRFC(t *testing.T) {
 		t.Errorf("outsider minutes = %d", r.status)
 	}
 }
+
+// TestMinutesFrozenDuringLiveSession records a decision while Ada edits
+// live and Bob only has the document open: the frozen minutes say the
+// session was in progress at the decision with Ada's edits (counted from
+// the op log, though the stored counts lag), count Bob as reading along
+// and not as a participant, and never say "now" or "live". Carol's
+// approval, given before Ada's edits, is stale at the decision.
+func TestMinutesFrozenDuringLiveSession(t *testing.T) {
+	e, ada, doc := liveEnv(t, "# Plan\n\nKeep it.\n")
+	carol := e.signup("Carol")
+	ada.addMember("eng", carol, "commenter")
+	ada.setRules("eng", keptApprovals)
+	base := "/api/docs/" + doc
+	ada.must(http.StatusOK, "PATCH", base, map[string]any{"title": "Plan"}) // not "Live"
+	ada.must(http.StatusOK, "POST", base+"/transition", map[string]any{
+		"to": "review", "due": rfc3339(time.Now().Add(72 * time.Hour)), "reviewers": []string{carol.id()},
+	})
+	carol.must(http.StatusCreated, "POST", base+"/reviews", map[string]any{"verdict": "approve", "body": "Fine as it is."})
+
+	_, a, _ := twoEditors(t, e, ada, doc)
+	a.op(doc, 1, 1, []any{"A"})
+	a.ack(doc, 1, 1)
+	a.op(doc, 2, 2, []any{"B"})
+	a.ack(doc, 2, 2)
+	// The session is stored when people join; its counts lag.
+	var sessions *response
+	if !testenv.Eventually(5*time.Second, func() bool {
+		sessions = ada.must(http.StatusOK, "GET", base+"/sessions", nil)
+		return strings.Contains(string(sessions.raw), `"participants":[{`) && strings.Count(string(sessions.raw), `"userId"`) == 2
+	}) {
+		t.Fatalf("no running session with Ada and Bob: %s", sessions.raw)
+	}
+	ada.must(http.StatusOK, "POST", base+"/transition", map[string]any{"to": "accepted", "decision": map[string]any{"summary": "Keep it."}})
+
+	md := string(carol.must(http.StatusOK, "GET", base+"/minutes", nil).raw)
+	testenv.FrozenMinutes(t, md, []string{
+		"- In progress at the decision (started ",
+		", 1 editor so far), versions 1 to 3: Ada (2 edits); read along: 1 person\n",
+		"## Participants\n\nAda, Carol\n",
+		"**Carol**: approve at version 1, ",
+		" (stale at the decision: the text changed after it):\n\n> Fine as it is.\n",
+	}, []string{"Bob"}) // he only read along
+}

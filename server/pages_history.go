@@ -30,6 +30,11 @@ type historyPage struct {
 	// PrevRecording and NextRecording are the nearest recording start or end
 	// before and after the version shown, -1 if none.
 	PrevRecording, NextRecording int64
+	// Markers are the review rounds, approvals, last calls and decisions
+	// on the slider; Approved is the version of the reader's last
+	// approval, -1 if none.
+	Markers  []historyMarker
+	Approved int64
 }
 
 // historyRow is one version: the op that made it, by whom, when.
@@ -180,6 +185,9 @@ func (s *Server) handleHistoryPage(c echo.Context) error {
 			}
 		}
 	}
+	if data.Markers, data.Approved, err = s.historyMarkers(ctx, doc); err != nil {
+		return err
+	}
 	p := s.newPage(c, "History of "+doc.Title)
 	if members, err := s.svc.Spaces.FindMembers(ctx, doc.SpaceID); err == nil {
 		p.noteNames(members)
@@ -240,8 +248,9 @@ func compareWith(v, latest int64) (from, to int64) {
 	return max(v-1, 0), v
 }
 
-// isoInstant is a time as the minutes write it (RFC 3339, UTC, seconds).
-var isoInstant = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\b`)
+// minutesInstant is a time as the minutes write it for people
+// (docket.MinutesTimeLayout: 6 Dec 2026, 14:02 UTC).
+var minutesInstant = regexp.MustCompile(`\b\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC\b`)
 
 // localTimes shows the instants in the text of sanitised minutes HTML
 // as the page's <time> elements in the reader's zone (the markdown, the
@@ -254,8 +263,8 @@ func localTimes(h string, p *page) string {
 		if lt < 0 {
 			lt = len(h)
 		}
-		b.WriteString(isoInstant.ReplaceAllStringFunc(h[:lt], func(m string) string {
-			t, err := time.Parse(time.RFC3339, m)
+		b.WriteString(minutesInstant.ReplaceAllStringFunc(h[:lt], func(m string) string {
+			t, err := time.Parse(docket.MinutesTimeLayout, m)
 			if err != nil {
 				return m
 			}

@@ -45,6 +45,7 @@ func (s *Server) registerAPIRoutes(api *echo.Group) {
 	docs.GET("/:id/versions/:v", s.handleDocVersion)
 	docs.GET("/:id/diff", s.handleDocDiff)
 	docs.GET("/:id/sessions", s.handleDocRecordings)
+	docs.GET("/:id/markers", s.handleDocMarkers)
 	docs.POST("/:id/visit", s.handleVisitPost)
 	docs.GET("/:id/events/stream", s.handleDocEventStream)
 

@@ -33,6 +33,14 @@ interface Session {
   endedAt?: string;
 }
 
+/** Marker is a moment of the decision process, listed in #replay-markers. */
+interface Marker {
+  version: number;
+  kind: string;
+  label: string;
+  item: HTMLElement;
+}
+
 type Mode = "text" | "source";
 
 const cacheSize = 200;
@@ -59,6 +67,7 @@ class Replay {
   private dir = 1;
   private dragging = false;
   private sessions: Session[] = [];
+  private markers: Marker[] = [];
   private cmpFrom: HTMLInputElement | null = null;
   private cmpTo: HTMLInputElement | null = null;
   private cmpTouched = false;
@@ -137,8 +146,37 @@ class Replay {
     for (const input of [this.cmpFrom, this.cmpTo]) {
       input?.addEventListener("input", () => { this.cmpTouched = true; });
     }
+    this.markers = this.placeMarkers();
     this.updateControls();
     void this.loadSessions();
+  }
+
+  /**
+   * placeMarkers reads the page's list of review rounds, approvals, last
+   * calls and decisions and puts a tick for each on the slider's track.
+   * The ticks are for the eye and the pointer; the list's links are
+   * what keyboards and screen readers use.
+   */
+  private placeMarkers(): Marker[] {
+    const markers: Marker[] = [];
+    for (const li of this.root.querySelectorAll<HTMLElement>("#replay-markers li[data-v]")) {
+      const version = Number(li.dataset.v);
+      if (!Number.isFinite(version) || version < 0 || version > this.latest) continue;
+      const label = li.querySelector("a")?.textContent ?? "";
+      markers.push({ version, kind: li.dataset.kind ?? "", label, item: li });
+    }
+    if (markers.length === 0) return markers;
+    const track = element("div", { className: "replay-ticks" });
+    track.setAttribute("aria-hidden", "true");
+    for (const m of markers) {
+      const tick = element("span", { className: `tick tick-${m.kind}`, title: `${m.label} · version ${m.version}` });
+      tick.dataset.v = String(m.version);
+      tick.style.left = `${this.latest > 0 ? (m.version / this.latest) * 100 : 0}%`;
+      tick.addEventListener("click", () => this.go(m.version));
+      track.append(tick);
+    }
+    this.range.after(track);
+    return markers;
   }
 
   private checkedMode(): Mode {
@@ -280,6 +318,11 @@ class Replay {
       }
       parts.push(" characters");
     }
+    for (const m of this.markers) {
+      if (m.version !== d.version) continue;
+      parts.push(" · ", element("span", { className: `badge marker-badge marker-${m.kind}`, textContent: m.label }));
+      label += `, ${m.label}`;
+    }
     if (d.version === d.latest) {
       parts.push(" · ", element("span", { className: "badge", textContent: "Current" }));
     }
@@ -360,6 +403,9 @@ class Replay {
     nextSession.disabled = ns < 0;
     prevSession.title = ps < 0 ? "No earlier live session" : `The start or end of a live session: version ${ps}`;
     nextSession.title = ns < 0 ? "No later live session" : `The start or end of a live session: version ${ns}`;
+    for (const m of this.markers) {
+      m.item.classList.toggle("is-current", m.version === this.v);
+    }
     for (const li of document.querySelectorAll<HTMLElement>("#sessions li[data-start]")) {
       const inside = Number(li.dataset.start) <= this.v && this.v <= Number(li.dataset.end);
       li.classList.toggle("is-current", inside);
