@@ -80,15 +80,7 @@ func describeLifecycle(tx *bolt.Tx, d *docket.Document, lc *docket.Lifecycle) er
 // changed beyond whitespace since), and counts the approvals as
 // [docket.CountApprovals] does.
 func countApprovals(tx *bolt.Tx, d *docket.Document, lc *docket.Lifecycle, rules docket.DecisionRules) (approved, stale int, err error) {
-	texts := map[int64]string{}
-	textOf := func(v int64) (string, error) {
-		if text, ok := texts[v]; ok {
-			return text, nil
-		}
-		text, err := textAt(tx, d, v)
-		texts[v] = text
-		return text, err
-	}
+	textOf := textsAt(tx, d)
 	for _, r := range lc.Reviewers {
 		r.ChangesSince, r.Stale = 0, false
 		if r.Verdict != "" && r.Version > 0 && r.Version < d.Version {

@@ -600,6 +600,22 @@ func (s *DocumentService) DocumentAt(ctx context.Context, id string, version int
 	})
 }
 
+// textsAt returns a reader of d's text at versions, which reads each
+// version once however often it is asked for it.
+func textsAt(tx *bolt.Tx, d *docket.Document) func(version int64) (string, error) {
+	texts := map[int64]string{}
+	return func(v int64) (string, error) {
+		if t, ok := texts[v]; ok {
+			return t, nil
+		}
+		t, err := textAt(tx, d, v)
+		if err == nil {
+			texts[v] = t
+		}
+		return t, err
+	}
+}
+
 // textAt returns the text of document d at a version between 0 and its
 // current one, starting from the nearest snapshot at or before the version
 // and applying the ops after it.

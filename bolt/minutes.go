@@ -354,15 +354,7 @@ func staleness(tx *bolt.Tx, d *docket.Document, lc *docket.Lifecycle) (func(vers
 	if lc.Decision != nil && lc.Decision.Version <= d.Version {
 		at = lc.Decision.Version
 	}
-	texts := map[int64]string{}
-	text := func(v int64) (string, error) {
-		if t, ok := texts[v]; ok {
-			return t, nil
-		}
-		t, err := textAt(tx, d, v)
-		texts[v] = t
-		return t, err
-	}
+	text := textsAt(tx, d)
 	final, err := text(at)
 	if err != nil {
 		return nil, err

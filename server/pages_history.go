@@ -62,6 +62,16 @@ type diffRow struct {
 
 const historyPageSize = 50
 
+// pageDocMeta returns the metadata of the document of a page URL's :id,
+// or ENOTFOUND.
+func (s *Server) pageDocMeta(c echo.Context) (*docket.Document, error) {
+	id, err := pageDocID(c)
+	if err != nil {
+		return nil, err
+	}
+	return s.svc.Documents.FindDocumentMeta(c.Request().Context(), id)
+}
+
 // handleHistoryPage serves GET /d/:id/history?v=&view=&before=&from=&to=:
 // the replay of version v (the current one by default; view=source shows
 // its markdown with the change that made it instead of the rendered text),
@@ -69,11 +79,7 @@ const historyPageSize = 50
 // newest version of the page), and from and to the diff between two.
 func (s *Server) handleHistoryPage(c echo.Context) error {
 	ctx := c.Request().Context()
-	id, err := pageDocID(c)
-	if err != nil {
-		return err
-	}
-	doc, err := s.svc.Documents.FindDocumentMeta(ctx, id)
+	doc, err := s.pageDocMeta(c)
 	if err != nil {
 		return err
 	}
@@ -211,14 +217,11 @@ type minutesPage struct {
 // the list of frozen sets.
 func (s *Server) handleMinutesPage(c echo.Context) error {
 	ctx := c.Request().Context()
-	id, err := pageDocID(c)
+	doc, err := s.pageDocMeta(c)
 	if err != nil {
 		return err
 	}
-	doc, err := s.svc.Documents.FindDocumentMeta(ctx, id)
-	if err != nil {
-		return err
-	}
+	id := doc.ID
 	data := &minutesPage{Doc: doc, Live: c.QueryParam("live") == "1"}
 	md, record, err := s.minutesMarkdown(ctx, id, c.QueryParam("record"), data.Live)
 	if err != nil {
