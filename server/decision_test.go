@@ -150,12 +150,7 @@ func TestDecisionPermissionMatrix(t *testing.T) {
 // refused until every reviewer approves, then accepted with a summary.
 func TestRFCEndToEnd(t *testing.T) {
 	clock := newTestClock()
-	e := newEnv(t, func(c *server.Config) { c.Now = clock.Now })
-	olga := e.signup("Olga")
-	space := olga.createSpace("eng")
-	bob, carol := e.signup("Bob"), e.signup("Carol")
-	olga.addMember(space, bob, "commenter")
-	olga.addMember(space, carol, "commenter")
+	e, olga, space, bob, carol := rfcTeam(t, clock, "commenter")
 	doc := olga.createDoc(space, "RFC 7: Rate limits", "# Rate limits\n\nPer user.\n")
 	base := "/api/docs/" + doc
 
@@ -377,4 +372,17 @@ func TestOverdueShown(t *testing.T) {
 	if r := ada.must(200, "GET", "/api/docs/"+doc, nil); r.body["overdue"] != nil || r.body["due"] != nil {
 		t.Fatalf("draft document = %s; want no deadline", r.raw)
 	}
+}
+
+// rfcTeam starts a server on clock with Olga (the site admin), her space
+// "eng", Bob as a commenter and Carol with carolRole in it.
+func rfcTeam(t *testing.T, clock *testenv.Clock, carolRole docket.SpaceRole) (e *env, olga *client, space string, bob, carol *client) {
+	t.Helper()
+	e = newEnv(t, func(c *server.Config) { c.Now = clock.Now })
+	olga = e.signup("Olga")
+	space = olga.createSpace("eng")
+	bob, carol = e.signup("Bob"), e.signup("Carol")
+	olga.addMember(space, bob, "commenter")
+	olga.addMember(space, carol, carolRole)
+	return e, olga, space, bob, carol
 }

@@ -278,3 +278,13 @@ func (c *client) history(id string) []map[string]any {
 		from = int64(next)
 	}
 }
+
+// typeAB sends two ops on doc at versions 1 and 2 ("A", then "B" before
+// it) and waits for their acks.
+func (w *wsClient) typeAB(doc string) {
+	w.t.Helper()
+	w.op(doc, 1, 1, []any{"A"})
+	w.ack(doc, 1, 1)
+	w.op(doc, 2, 2, []any{"B"})
+	w.ack(doc, 2, 2)
+}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/docket-dev/docket/internal/testenv"
-	"github.com/docket-dev/docket/server"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files of testdata/")
@@ -21,12 +20,7 @@ var updateGolden = flag.Bool("update", false, "rewrite the golden files of testd
 // them, while ?live=1 compiles them anew.
 func TestMinutesOfScriptedRFC(t *testing.T) {
 	clock := testenv.NewClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
-	e := newEnv(t, func(c *server.Config) { c.Now = clock.Now })
-	olga := e.signup("Olga")
-	space := olga.createSpace("eng")
-	bob, carol := e.signup("Bob"), e.signup("Carol")
-	olga.addMember(space, bob, "commenter")
-	olga.addMember(space, carol, "editor")
+	e, olga, space, bob, carol := rfcTeam(t, clock, "editor")
 	body := "# RFC 7: Rate limits\n\nEvery user gets 100 requests per minute.\n\n" +
 		"- [ ] @carol write the migration plan due:2026-11-20\n- [x] @olga measure current traffic\n"
 	doc := olga.createDoc(space, "RFC 7: Rate limits", body)
@@ -118,10 +112,7 @@ func TestMinutesFrozenDuringLiveSession(t *testing.T) {
 	carol.must(http.StatusCreated, "POST", base+"/reviews", map[string]any{"verdict": "approve", "body": "Fine as it is."})
 
 	_, a, _ := twoEditors(t, e, ada, doc)
-	a.op(doc, 1, 1, []any{"A"})
-	a.ack(doc, 1, 1)
-	a.op(doc, 2, 2, []any{"B"})
-	a.ack(doc, 2, 2)
+	a.typeAB(doc)
 	// The session is stored when people join; its counts lag.
 	var sessions *response
 	if !testenv.Eventually(5*time.Second, func() bool {

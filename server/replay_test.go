@@ -87,10 +87,7 @@ func TestVersionChangeAPI(t *testing.T) {
 func TestHistoryPageSessions(t *testing.T) {
 	e, ada, doc := liveEnv(t, "hi")
 	_, a, _ := twoEditors(t, e, ada, doc)
-	a.op(doc, 1, 1, []any{"A"})
-	a.ack(doc, 1, 1)
-	a.op(doc, 2, 2, []any{"B"})
-	a.ack(doc, 2, 2)
+	a.typeAB(doc)
 	// Counts of a running recording are stored within RecordingSave (5 s).
 	var page *htmlPage
 	if !testenv.Eventually(15*time.Second, func() bool {
