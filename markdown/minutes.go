@@ -158,13 +158,21 @@ func (w *minutesWriter) decision(m *docket.MinutesData) {
 	}
 }
 
-// timeline writes the moves of the document's status.
-func (w *minutesWriter) timeline(m *docket.MinutesData) {
-	if len(m.Timeline) == 0 {
+// listSection writes a section of one line per item, made by line, or
+// nothing when there are no items.
+func listSection[T any](w *minutesWriter, title string, items []T, line func(T) string) {
+	if len(items) == 0 {
 		return
 	}
-	w.section("Status timeline")
-	for _, t := range m.Timeline {
+	w.section(title)
+	for _, it := range items {
+		w.line(line(it))
+	}
+}
+
+// timeline writes the moves of the document's status.
+func (w *minutesWriter) timeline(m *docket.MinutesData) {
+	listSection(w, "Status timeline", m.Timeline, func(t docket.MinutesTransition) string {
 		s := "- " + humanTime(t.At) + ": "
 		if t.From == "" {
 			s += "created as " + string(t.To)
@@ -180,52 +188,43 @@ func (w *minutesWriter) timeline(m *docket.MinutesData) {
 		if !t.Due.IsZero() {
 			s += ", due " + humanTime(t.Due)
 		}
-		w.line(s)
-	}
+		return s
+	})
 }
 
 // handoffs writes the changes of owner.
 func (w *minutesWriter) handoffs(hs []docket.MinutesHandoff) {
-	if len(hs) == 0 {
-		return
-	}
-	w.section("Ownership")
-	for _, h := range hs {
+	listSection(w, "Ownership", hs, func(h docket.MinutesHandoff) string {
 		s := "- " + humanTime(h.At) + ": " + inlineText(h.From) + " → " + inlineText(h.To)
 		if h.By != "" && h.By != h.From {
 			s += " (by " + inlineText(h.By) + ")"
 		}
-		w.line(s)
-	}
+		return s
+	})
 }
 
 // reviewers writes each reviewer's standing verdict, with the earlier
 // ones.
 func (w *minutesWriter) reviewers(m *docket.MinutesData) {
-	if len(m.Reviewers) == 0 {
-		return
-	}
-	w.section("Reviewers")
-	for _, r := range m.Reviewers {
+	listSection(w, "Reviewers", m.Reviewers, func(r docket.MinutesReviewer) string {
 		s := "- **" + inlineText(r.Name) + "**: "
 		if len(r.Verdicts) == 0 {
 			s += "no verdict"
 			if m.Round > 0 {
 				s += fmt.Sprintf(" in round %d", m.Round)
 			}
-		} else {
-			last := r.Verdicts[len(r.Verdicts)-1]
-			s += verdictLine(m, last)
-			if len(r.Verdicts) > 1 {
-				var earlier []string
-				for _, v := range r.Verdicts[:len(r.Verdicts)-1] {
-					earlier = append(earlier, string(v.Verdict)+" ("+humanTime(v.At)+")")
-				}
-				s += "; earlier " + strings.Join(earlier, ", ")
-			}
+			return s
 		}
-		w.line(s)
-	}
+		s += verdictLine(m, r.Verdicts[len(r.Verdicts)-1])
+		if len(r.Verdicts) > 1 {
+			var earlier []string
+			for _, v := range r.Verdicts[:len(r.Verdicts)-1] {
+				earlier = append(earlier, string(v.Verdict)+" ("+humanTime(v.At)+")")
+			}
+			s += "; earlier " + strings.Join(earlier, ", ")
+		}
+		return s
+	})
 }
 
 // verdictLine is "approve at version 12, 6 Dec 2026, 14:02 UTC", with a
