@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -84,15 +85,9 @@ type reviewRequest struct {
 
 // handleReviewCreate serves POST /api/docs/:id/reviews {verdict, body}.
 func (s *Server) handleReviewCreate(c echo.Context) error {
-	var req reviewRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	r, err := s.svc.Decisions.AddReview(c.Request().Context(), docket.ReviewCreate{DocID: c.Param("id"), Verdict: req.Verdict, Body: req.Body})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, r)
+	return onID(c, "Document", requiredBody, http.StatusCreated, func(ctx context.Context, id string, req reviewRequest) (*docket.Review, error) {
+		return s.svc.Decisions.AddReview(ctx, docket.ReviewCreate{DocID: id, Verdict: req.Verdict, Body: req.Body})
+	})
 }
 
 // handleReviewList serves GET /api/docs/:id/reviews, oldest first.
@@ -107,15 +102,9 @@ type ownerRequest struct {
 
 // handleOwnerSet serves POST /api/docs/:id/owner {user}: a handoff.
 func (s *Server) handleOwnerSet(c echo.Context) error {
-	var req ownerRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	h, err := s.svc.Decisions.SetOwner(c.Request().Context(), c.Param("id"), req.User)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, h)
+	return onID(c, "Document", requiredBody, http.StatusOK, func(ctx context.Context, id string, req ownerRequest) (*docket.Handoff, error) {
+		return s.svc.Decisions.SetOwner(ctx, id, req.User)
+	})
 }
 
 // handleHandoffList serves GET /api/docs/:id/handoffs, oldest first.

@@ -93,5 +93,10 @@ func sendList[T any](c echo.Context, key string, items []T, err error) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{key: items, "total": len(items)})
+	return c.JSON(http.StatusOK, listOf(key, items))
+}
+
+// listOf is the answer of a list: {key: items, total: n}.
+func listOf[T any](key string, items []T) map[string]any {
+	return map[string]any{key: items, "total": len(items)}
 }

@@ -78,10 +78,8 @@ func (s *Server) minutesMarkdown(ctx context.Context, docID, record string, live
 // handleMinutesRecords serves GET /api/docs/:id/minutes/records: the
 // minutes frozen at each decision, newest first, without their text.
 func (s *Server) handleMinutesRecords(c echo.Context) error {
-	id, err := idParam(c, "Document")
-	if err != nil {
-		return err
-	}
-	recs, err := s.svc.Minutes.FindMinutesRecords(c.Request().Context(), id)
-	return sendList(c, "records", recs, err)
+	return onID(c, "Document", noBody, http.StatusOK, func(ctx context.Context, id string, _ struct{}) (map[string]any, error) {
+		recs, err := s.svc.Minutes.FindMinutesRecords(ctx, id)
+		return listOf("records", recs), err
+	})
 }
