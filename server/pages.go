@@ -338,7 +338,7 @@ func (s *Server) renderPart(c echo.Context, status int, name, part string, p *pa
 func isPageRequest(r *http.Request) bool {
 	p := r.URL.Path
 	return !strings.HasPrefix(p, "/api/") && p != "/api" && !strings.HasPrefix(p, assetPrefix) &&
-		p != "/healthz" && p != "/metrics"
+		p != "/healthz" && p != "/metrics" && p != "/favicon.ico"
 }
 
 // errorPage is the data of the error page.
