@@ -86,7 +86,7 @@ func TestEditorOfflineTypingArrivesOnce(t *testing.T) {
 	a.waitJS(`document.getElementById("live-status")?.dataset.state === "offline"`, 10*time.Second)
 	a.focusEditor(kb.End)
 	a.typeText(" Typed offline.")
-	a.waitJS(`document.getElementById("live-status")?.textContent.includes("kept")`, 10*time.Second)
+	a.waitJS(`document.getElementById("live-status")?.textContent.includes("changes waiting")`, 10*time.Second)
 	a.screenshot("offline")
 
 	// Nothing has left the window: the server and Bob still have the old

@@ -13,7 +13,7 @@
 
 import { Compartment, EditorState } from "@codemirror/state";
 import type { Extension } from "@codemirror/state";
-import { EditorView, drawSelection, keymap } from "@codemirror/view";
+import { EditorView, drawSelection, keymap, placeholder } from "@codemirror/view";
 import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
 import { markdownKeymap, markdownLanguage } from "@codemirror/lang-markdown";
 import { HighlightStyle, LanguageSupport, syntaxHighlighting } from "@codemirror/language";
@@ -53,6 +53,7 @@ const editorTheme = EditorView.baseTheme({
   "&": { fontSize: "0.95rem" },
   ".cm-content": { padding: "0.75rem 0" },
   ".cm-line": { padding: "0 0.9rem" },
+  ".cm-placeholder": { color: colors.muted },
   ".dk-cursor": {
     position: "relative",
     borderLeft: "2px solid var(--dk-color)",
@@ -189,6 +190,7 @@ export function start(main: HTMLElement): void {
         // Editors can type at once: what they type before the live
         // document has loaded is rebased onto it and sent then.
         editable.of(lockedExt(canEdit)),
+        canEdit ? placeholder("Start writing: markdown, such as # A title, then paragraphs and - lists") : [],
         binding.extension(),
         presence.extension(),
         cursorsExtension(),
@@ -254,56 +256,69 @@ export function start(main: HTMLElement): void {
     margin.schedule();
   }
   setMode(mode, false);
+  // A new, empty document: the cursor waits in the editor.
+  if (canEdit && view.state.doc.length === 0) {
+    if (mode === "preview") setMode(wide ? "split" : "edit", false);
+    view.focus();
+  }
 
-  // Connection state.
+  // Connection state. "Saved" means that the server has acknowledged
+  // every local edit; until then "Saving…", or the edits waiting while
+  // the connection is down.
   let shown: Status | "" = "";
-  let savingTimer: number | undefined;
+  let savingSince = 0;
+  let statusTimer: number | undefined;
+  const pending = (): boolean => binding.waiting > 0 || doc.hasWritePending();
   function currentStatus(): Status {
     const link = live.state;
     if (link === "offline") return "offline";
     if (link === "reconnecting") return "reconnecting";
     if (link === "connecting" || !binding.live) return "connecting";
     if (lastError) return "error";
-    return doc.hasWritePending() ? "saving" : "saved";
+    return pending() ? "saving" : "saved";
+  }
+  function waitingText(): string {
+    const n = binding.waiting;
+    if (!n && !doc.hasWritePending()) return "";
+    return n === 1 ? "1 change waiting" : n > 1 ? `${n} changes waiting` : "changes waiting";
   }
   function label(s: Status): string {
-    const pending = doc.hasWritePending();
+    const w = waitingText();
     switch (s) {
       case "connecting":
-        return "Connecting…";
+        return w ? `Connecting… ${w}` : "Connecting…";
       case "saved":
         return canEdit ? "Saved" : "Up to date";
       case "saving":
         return "Saving…";
       case "offline":
-        return pending ? "Offline: your changes are kept and will be sent when you are back" : "Offline";
+        return w ? `Offline, ${w}` : "Offline";
       case "reconnecting":
-        return pending ? "Reconnecting… your changes are kept" : "Reconnecting…";
+        return w ? `Reconnecting… ${w}` : "Reconnecting…";
       case "error":
         return "Not saved: " + lastError;
     }
   }
   function show(s: Status): void {
-    window.clearTimeout(savingTimer);
-    savingTimer = undefined;
     const text = label(s);
+    if (s === "saving" && shown !== "saving") savingSince = performance.now();
     if (shown === s && status!.textContent === text) return;
     shown = s;
     status!.dataset.state = s;
     status!.textContent = text;
   }
   function updateStatus(): void {
+    window.clearTimeout(statusTimer);
+    statusTimer = undefined;
     const s = currentStatus();
-    // Saved -> saving -> saved flickers with every keystroke: show
-    // "Saving…" only when it takes a moment.
-    if (s === "saving" && shown === "saved") {
-      if (savingTimer === undefined) {
-        savingTimer = window.setTimeout(() => {
-          savingTimer = undefined;
-          if (currentStatus() === "saving") show("saving");
-        }, 400);
+    // "Saving…" shows at once, and stays a moment once all is acked, so
+    // that steady typing does not make it flicker with "Saved".
+    if (s === "saved" && shown === "saving") {
+      const left = savingSince + 600 - performance.now();
+      if (left > 0) {
+        statusTimer = window.setTimeout(updateStatus, left);
+        return;
       }
-      return;
     }
     show(s);
   }

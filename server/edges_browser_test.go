@@ -1,0 +1,93 @@
+package server_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// slowAcksJS, run in a window before its pages, holds back what the live
+// socket receives by window.liveDelay milliseconds (0: not at all), as a
+// slow network does with the server's acks.
+const slowAcksJS = `(() => {
+  const WS = window.WebSocket;
+  window.liveDelay = 0;
+  window.WebSocket = class extends WS {
+    set onmessage(fn) {
+      super.onmessage = fn && ((ev) => {
+        const d = window.liveDelay;
+        if (!d) return fn.call(this, ev);
+        setTimeout(() => fn.call(this, ev), d);
+      });
+    }
+    get onmessage() { return super.onmessage; }
+  };
+})()`
+
+// slowAcks installs slowAcksJS in the window for the pages it opens next.
+func (p *edPage) slowAcks() {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: slowAcksJS}); err != nil {
+		p.t.Fatalf("%s: init script: %v", p.name, err)
+	}
+}
+
+// statusText is the text of the connection state.
+func (p *edPage) statusText() string {
+	p.t.Helper()
+	return evalT[string](p, `document.getElementById("live-status")?.textContent || ""`)
+}
+
+// TestEditorNewDocAndSavedState: a new, empty document waits for its text
+// with a placeholder and the cursor in the editor; "Saved" shows only once
+// the server has acknowledged every keystroke ("Saving…" until then), and
+// edits typed offline are counted as waiting.
+func TestEditorNewDocAndSavedState(t *testing.T) {
+	s, alice, _, _, doc := edSetup(t, "")
+	a := s.window("Alice")
+	b := s.window("Bob")
+	a.slowAcks()
+	a.openDoc(doc)
+	b.openDoc(doc)
+
+	if !evalT[bool](a, `document.activeElement?.classList.contains("cm-content") && !!document.querySelector(".cm-placeholder")`) {
+		t.Errorf("empty document: want the cursor in the editor and a placeholder")
+	}
+	a.screenshot("empty")
+
+	// The server's acks take 700 ms: the keystrokes show "Saving…" at
+	// once, and when "Saved" shows the server has the text.
+	evalT[int](a, `window.liveDelay = 700`)
+	a.typeText("Hi")
+	if got, text := a.status(), a.statusText(); got != "saving" || text != "Saving…" {
+		t.Errorf("right after typing: status %q %q; want saving, Saving…", got, text)
+	}
+	a.waitJS(`document.getElementById("live-status").dataset.state === "saved"`, 10*time.Second)
+	if got, _ := alice.docText(doc); got != "Hi" {
+		t.Errorf("when Saved shows the server has %q; want Hi", got)
+	}
+	evalT[int](a, `window.liveDelay = 0`)
+
+	// Offline, the edits wait and are counted.
+	a.offline(true)
+	a.waitJS(`document.getElementById("live-status").dataset.state === "offline"`, 10*time.Second)
+	a.do(chromedp.KeyEvent(kb.End))
+	a.typeText("!!!")
+	if got := a.statusText(); got != "Offline, 3 changes waiting" {
+		t.Errorf("offline after 3 keystrokes: %q; want Offline, 3 changes waiting", got)
+	}
+	a.offline(false)
+	a.waitJS(`document.getElementById("live-status").dataset.state === "saved"`, 15*time.Second)
+	if got, _ := alice.docText(doc); got != "Hi!!!" {
+		t.Errorf("back online and Saved: the server has %q; want Hi!!!", got)
+	}
+	b.waitJS(editorTextJS+` === "Hi!!!"`, 10*time.Second)
+	a.checkConsole("ERR_INTERNET_DISCONNECTED", "WebSocket")
+	b.checkConsole()
+}
