@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -35,6 +36,22 @@ func (p *edPage) slowAcks() {
 	defer cancel()
 	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: slowAcksJS}); err != nil {
 		p.t.Fatalf("%s: init script: %v", p.name, err)
+	}
+}
+
+// pressEnter presses Enter as a keyboard does: one keydown that carries
+// the text, so that a handler which prevents its default stops the text
+// too (chromedp's KeyEvent sends the text as an event of its own).
+func (p *edPage) pressEnter() {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	down := input.DispatchKeyEventParams{Type: input.DispatchKeyEventTypeKeyDown, Key: "Enter", Code: "Enter", WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13, Text: "\r", UnmodifiedText: "\r"}
+	up := input.DispatchKeyEventParams{Type: input.DispatchKeyEventTypeKeyUp, Key: "Enter", Code: "Enter", WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13}
+	for _, ev := range []input.DispatchKeyEventParams{down, up} {
+		if _, err := chromedp.Call(ctx, input.DispatchKeyEvent, ev); err != nil {
+			p.t.Fatalf("%s: Enter: %v", p.name, err)
+		}
 	}
 }
 
@@ -89,5 +106,39 @@ func TestEditorNewDocAndSavedState(t *testing.T) {
 	}
 	b.waitJS(editorTextJS+` === "Hi!!!"`, 10*time.Second)
 	a.checkConsole("ERR_INTERNET_DISCONNECTED", "WebSocket")
+	b.checkConsole()
+}
+
+// TestEditorEnterEndsList: Enter on an empty list item ends the list with
+// a blank line, so that the next paragraph is not part of the list, for
+// the writer and for another reader's preview.
+func TestEditorEnterEndsList(t *testing.T) {
+	s, alice, _, _, doc := edSetup(t, "")
+	a := s.window("Alice")
+	b := s.window("Bob")
+	a.openDoc(doc)
+	b.openDoc(doc)
+	b.click(`.dk-modes button[data-mode="preview"]`)
+
+	a.typeText("Steps:")
+	a.pressEnter()
+	a.typeText("- one")
+	a.pressEnter()
+	a.typeText("two")
+	a.pressEnter()
+	a.pressEnter()
+	a.typeText("After the list.")
+	want := "Steps:\n- one\n- two\n\nAfter the list."
+	a.waitJS(`document.getElementById("live-status").dataset.state === "saved"`, 10*time.Second)
+	if got, _ := alice.docText(doc); got != want {
+		t.Errorf("text = %q; want %q", got, want)
+	}
+	b.waitJS(`[...document.querySelectorAll("#doc-html > p")].some(p => p.textContent === "After the list.") &&
+		document.querySelectorAll("#doc-html li").length === 2`, 10*time.Second)
+
+	// Undo takes the blank line back with the marker, in one step.
+	a.do(chromedp.KeyEvent("z", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+	a.waitJS(editorTextJS+` === "Steps:\n- one\n- two\n- "`, 5*time.Second)
+	a.checkConsole()
 	b.checkConsole()
 }

@@ -19,6 +19,7 @@ import { markdownKeymap, markdownLanguage } from "@codemirror/lang-markdown";
 import { HighlightStyle, LanguageSupport, syntaxHighlighting } from "@codemirror/language";
 import { tags } from "@lezer/highlight";
 import { Binding, LOCAL } from "./binding";
+import { listEnter } from "./lists";
 import { Live, liveURL } from "./live";
 import { PresenceSync, cursorsExtension } from "./presence";
 import type { Person } from "./presence";
@@ -181,7 +182,7 @@ export function start(main: HTMLElement): void {
         // GFM markdown without the HTML, CSS and JavaScript modes that
         // markdown() brings (they would double the bundle).
         new LanguageSupport(markdownLanguage),
-        keymap.of([...markdownKeymap, ...defaultKeymap, ...historyKeymap]),
+        keymap.of([{ key: "Enter", run: listEnter }, ...markdownKeymap, ...defaultKeymap, ...historyKeymap]),
         syntaxHighlighting(markdownStyle),
         EditorView.lineWrapping,
         EditorView.contentAttributes.of({
