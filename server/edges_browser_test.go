@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/docket-dev/docket/internal/testenv"
 )
 
 // slowAcksJS, run in a window before its pages, holds back what the live
@@ -139,6 +142,52 @@ func TestEditorEnterEndsList(t *testing.T) {
 	// Undo takes the blank line back with the marker, in one step.
 	a.do(chromedp.KeyEvent("z", chromedp.KeyModifiers(chromedp.ModifierCtrl)))
 	a.waitJS(editorTextJS+` === "Steps:\n- one\n- two\n- "`, 5*time.Second)
+	a.checkConsole()
+	b.checkConsole()
+}
+
+// TestEditorSinceLastVisit: what a reader watched live is not news when
+// the page is reloaded at once; what another wrote while the reader was
+// away is told in lines changed, by whom and when, with the diff linked.
+func TestEditorSinceLastVisit(t *testing.T) {
+	s, alice, _, _, doc := edSetup(t, "# Plan\n\nShip it.\n")
+	a := s.window("Alice")
+	b := s.window("Bob")
+	a.openDoc(doc)
+	b.openDoc(doc)
+
+	// Bob types while Alice watches; Alice reloads as soon as she has it.
+	b.focusEditor(kb.End)
+	b.typeText("Then rest.")
+	b.waitJS(`document.getElementById("live-status").dataset.state === "saved"`, 10*time.Second)
+	a.waitJS(editorTextJS+`.endsWith("Then rest.")`, 10*time.Second)
+	a.do(chromedp.Reload())
+	a.waitJS(`document.getElementById("doc")?.dataset.live === "ready"`, 10*time.Second)
+	if evalT[bool](a, `!!document.querySelector(".since-visit")`) {
+		t.Errorf("after watching Bob type and reloading: %q; want no notice",
+			evalT[string](a, `document.querySelector(".since-visit").textContent`))
+	}
+
+	// Alice leaves; once her visit is recorded, Bob adds two lines.
+	_, seen := alice.docText(doc)
+	a.do(chromedp.Navigate(s.ts.URL + "/healthz"))
+	if !testenv.Eventually(10*time.Second, func() bool {
+		v, _ := alice.must(http.StatusOK, "GET", "/api/docs/"+doc, nil).body["lastVisit"].(map[string]any)
+		return v != nil && v["version"] == float64(seen)
+	}) {
+		t.Fatalf("Alice's visit of version %d was not recorded on leaving", seen)
+	}
+	b.pressEnter()
+	b.typeText("Then ship again.")
+	b.waitJS(`document.getElementById("live-status").dataset.state === "saved"`, 10*time.Second)
+	a.openDoc(doc)
+	got := evalT[string](a, `document.querySelector(".since-visit")?.textContent.replace(/\s+/g, " ").trim() || ""`)
+	for _, want := range []string{"Edited by Bob just now, since your last visit on ", ": 1 line changed, see the changes."} {
+		if !strings.Contains(got, want) {
+			t.Errorf("notice = %q; want %q in it", got, want)
+		}
+	}
+	a.screenshot("since-visit")
 	a.checkConsole()
 	b.checkConsole()
 }

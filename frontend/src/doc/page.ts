@@ -382,17 +382,52 @@ export function start(main: HTMLElement): void {
     if (doc.hasWritePending()) e.preventDefault();
   });
 
-  // What was seen live counts as seen: on leaving, the last visit moves
-  // to the version on screen, so the next visit's "changed since" notice
-  // starts there instead of at the version the page was loaded at.
+  // What was seen live counts as seen: the last visit follows the
+  // version on screen (a few seconds after it changes, and on leaving),
+  // so that the next visit's "since your last visit" starts there. A
+  // reload can be rendered before the leaving page's update arrives: the
+  // version seen is also kept in the browser, and a notice about what
+  // this window has just shown live is dropped.
+  const seenKey = `docket.seen.${me.user}.${docId}`;
+  const since = document.querySelector<HTMLElement>(".since-visit");
+  if (since) {
+    let seen: { v?: number; at?: number } = {};
+    try {
+      seen = JSON.parse(localStorage.getItem(seenKey) || "{}");
+    } catch {
+      // private mode, or not ours
+    }
+    if ((seen.v ?? -1) >= Number(since.dataset.to) && Date.now() - (seen.at ?? 0) < 60_000) since.remove();
+  }
   let visited = pageVersion;
-  window.addEventListener("pagehide", () => {
+  let visitTimer: number | undefined;
+  function sendVisit(leaving: boolean): void {
+    window.clearTimeout(visitTimer);
+    visitTimer = undefined;
     const v = typeof doc.version === "number" ? doc.version : 0;
+    if (leaving) {
+      try {
+        localStorage.setItem(seenKey, JSON.stringify({ v, at: Date.now() }));
+      } catch {
+        // private mode
+      }
+    }
     if (v <= visited) return;
     visited = v;
-    const body = new Blob([JSON.stringify({ version: v })], { type: "application/json" });
-    navigator.sendBeacon(`/api/docs/${encodeURIComponent(docId)}/visit`, body);
+    const url = `/api/docs/${encodeURIComponent(docId)}/visit`;
+    const body = JSON.stringify({ version: v });
+    if (leaving) {
+      navigator.sendBeacon(url, new Blob([body], { type: "application/json" }));
+      return;
+    }
+    fetch(url, { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body }).catch(() => {
+      visited = Math.min(visited, v - 1); // try again with the next change
+    });
+  }
+  doc.on("op", () => {
+    if (visitTimer === undefined) visitTimer = window.setTimeout(() => sendVisit(false), 3000);
   });
+  window.addEventListener("pagehide", () => sendVisit(true));
 
   // Threads and the review panel: refreshed from the server's markup
   // (the panels fragment, or a fresh copy of the page), one refresh at a
