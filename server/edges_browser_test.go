@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/internal/testenv"
 )
 
@@ -188,6 +190,37 @@ func TestEditorSinceLastVisit(t *testing.T) {
 		}
 	}
 	a.screenshot("since-visit")
+	a.checkConsole()
+	b.checkConsole()
+}
+
+// TestEditorPageKeptCurrent: while others type, the header shows the
+// version and time of the last change; a member added to the space
+// meanwhile appears among the reviewers to choose from.
+func TestEditorPageKeptCurrent(t *testing.T) {
+	s, alice, _, space, doc := edSetup(t, "# Plan\n\nShip it.\n")
+	a := s.window("Alice")
+	b := s.window("Bob")
+	a.openDoc(doc)
+	b.openDoc(doc)
+	if got := evalT[string](a, `document.querySelector("#doc-head .doc-version").textContent`); got != "1" {
+		t.Fatalf("header version = %q; want 1", got)
+	}
+	before := evalT[string](a, `document.querySelector("#doc-head .doc-updated time").getAttribute("datetime")`)
+
+	b.focusEditor(kb.End)
+	b.typeText("Soon.")
+	b.waitJS(`document.getElementById("live-status").dataset.state === "saved"`, 10*time.Second)
+	_, v := alice.docText(doc)
+	a.waitJS(fmt.Sprintf(`document.querySelector("#doc-head .doc-version").textContent === "%d"`, v), 10*time.Second)
+	if after := evalT[string](a, `document.querySelector("#doc-head .doc-updated time").getAttribute("datetime")`); after <= before {
+		t.Errorf("header updated at %s after Bob typed; want later than %s", after, before)
+	}
+
+	carol := s.e.signup("Carol")
+	alice.addMember(space, carol, docket.RoleEditor)
+	a.waitJS(`[...document.querySelectorAll('#review input[name="reviewers"]')].some(i => i.parentElement.textContent.includes("Carol"))`, 10*time.Second)
+	a.screenshot("kept-current")
 	a.checkConsole()
 	b.checkConsole()
 }

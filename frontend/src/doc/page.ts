@@ -20,6 +20,7 @@ import { HighlightStyle, LanguageSupport, syntaxHighlighting } from "@codemirror
 import { tags } from "@lezer/highlight";
 import { Binding, LOCAL } from "./binding";
 import { listEnter } from "./lists";
+import { LiveHeader } from "./header";
 import { Live, liveURL } from "./live";
 import { PresenceSync, cursorsExtension } from "./presence";
 import type { Person } from "./presence";
@@ -325,6 +326,7 @@ export function start(main: HTMLElement): void {
   }
   live.onChange(updateStatus);
   doc.on("op", (_op: unknown, source: unknown) => {
+    header.changed(true);
     if (source === LOCAL) {
       lastError = "";
       updateStatus();
@@ -332,6 +334,8 @@ export function start(main: HTMLElement): void {
       preview?.schedule(400);
     }
   });
+  const header = new LiveHeader(() => doc.version ?? 0);
+  doc.on("load", () => header.changed(false));
   doc.on("no write pending", () => {
     updateStatus();
     preview?.schedule(150);
@@ -439,6 +443,7 @@ export function start(main: HTMLElement): void {
     const fresh = panelsURL ? await fetchPanels(panelsURL) : await freshPage();
     if (!fresh) return;
     swapSections(fresh, panelsURL ? ["doc-head", ...ids] : ids);
+    header.changed(false);
     margin.layout(); // at once, before the swapped cards are painted in the flow
     const root = (fresh.getElementById("doc-panels") ?? fresh.getElementById("doc")) as HTMLElement | null;
     const v = Number(root?.dataset.version ?? doc.version ?? 0);
@@ -481,6 +486,7 @@ export function start(main: HTMLElement): void {
         lastError = "this document was deleted or you lost access to it";
         updateStatus();
       },
+      () => void reloadSections(["threads", "review"]),
     );
   }
   main.addEventListener("click", (ev) => {
