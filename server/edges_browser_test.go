@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -57,6 +58,17 @@ func (p *edPage) pressEnter() {
 		if _, err := chromedp.Call(ctx, input.DispatchKeyEvent, ev); err != nil {
 			p.t.Fatalf("%s: Enter: %v", p.name, err)
 		}
+	}
+}
+
+// focusAlways makes the window behave as the focused one (:focus-within
+// and focus events), as a person's window is, though windows take turns.
+func (p *edPage) focusAlways() {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
+		p.t.Fatalf("%s: focus emulation: %v", p.name, err)
 	}
 }
 
@@ -223,4 +235,125 @@ func TestEditorPageKeptCurrent(t *testing.T) {
 	a.screenshot("kept-current")
 	a.checkConsole()
 	b.checkConsole()
+}
+
+// rectJS is the client rectangle of the element sel finds, as JSON.
+func rectJS(sel string) string {
+	return `(() => { const r = document.querySelector(` + "`" + sel + "`" + `)?.getBoundingClientRect(); return r ? {top: r.top, bottom: r.bottom, left: r.left, right: r.right} : null; })()`
+}
+
+type rect struct{ Top, Bottom, Left, Right float64 }
+
+// TestEditorCommentCardAndCursors: at 1280 px a new comment is written in
+// a card in the margin beside its text (not over it), with the app's
+// buttons; the reply and resolution boxes of a thread open only when it
+// is in use; another person's name shows at their cursor while they type
+// and on hover, not for good.
+func TestEditorCommentCardAndCursors(t *testing.T) {
+	var body strings.Builder
+	body.WriteString("# Storage plan\n\n")
+	for i := 1; i <= 8; i++ {
+		fmt.Fprintf(&body, "Paragraph %d: we keep the data in one file and back it up every night.\n\n", i)
+	}
+	s, alice, _, _, doc := edSetup(t, body.String())
+	q := "Paragraph 2: we keep"
+	start := strings.Index(body.String(), q)
+	th := alice.createThread(doc, map[string]any{"version": 1, "start": start, "end": start + len(q)}, "Why one file?")
+	a := s.window("Alice")
+	b := s.window("Bob")
+	for _, p := range []*edPage{a, b} {
+		p.do(chromedp.EmulateViewport(1280, 900))
+		p.focusAlways()
+	}
+	a.openDoc(doc)
+	b.openDoc(doc)
+
+	// The thread's reply and resolve wait until it is in use.
+	card := "#t-" + th
+	folded := `!document.querySelector("` + card + ` .resolve-form input[name=note]").checkVisibility() && !document.querySelector("` + card + ` .reply-form button").checkVisibility()`
+	if !evalT[bool](a, folded) {
+		t.Errorf("resolution note or reply button shown before the thread is used")
+	}
+	a.do(chromedp.Focus(chromedp.CSS(card + ` textarea[name="body"]`)))
+	a.waitJS(`document.querySelector("`+card+` .resolve-form input[name=note]").checkVisibility() && document.querySelector("`+card+` .reply-form button").checkVisibility()`, 5*time.Second)
+	a.screenshot("thread-in-use")
+
+	// Alice selects paragraph 5 in the editor and comments on it.
+	a.focusEditor(kb.Home)
+	evalT[bool](a, `(() => {
+		const line = [...document.querySelectorAll(".cm-content > .cm-line")].find(l => l.textContent.startsWith("Paragraph 5"));
+		const text = line.firstChild, r = document.createRange();
+		r.setStart(text, 0);
+		r.setEnd(text, text.length);
+		getSelection().removeAllRanges();
+		getSelection().addRange(r);
+		return true;
+	})()`)
+	a.click(".dk-comment-button")
+	a.waitJS(`document.querySelector("#threads #t-draft.dk-placed textarea") === document.activeElement`, 5*time.Second)
+	a.waitJS(`!!document.querySelector(".dk-comment-form button.button.primary")`, 5*time.Second)
+	sel := evalT[rect](a, rectJS(".cm-content .dk-draft-mark"))
+	draft := evalT[rect](a, rectJS("#t-draft"))
+	if draft.Left < sel.Right || draft.Top > sel.Top+40 || draft.Bottom < sel.Top {
+		t.Errorf("new comment card at %+v; want it beside the selected text at %+v", draft, sel)
+	}
+	if w := evalT[string](a, `getComputedStyle(document.querySelector("#t-draft textarea")).fontWeight`); w != "400" {
+		t.Errorf("comment text weight = %s; want 400", w)
+	}
+	a.screenshot("comment-card")
+	a.typeText("Every night is not enough.")
+	a.click(`#t-draft button[type="submit"]`)
+	a.waitJS(`!document.getElementById("t-draft") && [...document.querySelectorAll("#threads .comment-body")].some(c => c.textContent.includes("Every night is not enough."))`, 10*time.Second)
+	b.waitJS(`[...document.querySelectorAll("#threads .comment-body")].some(c => c.textContent.includes("Every night is not enough."))`, 10*time.Second)
+
+	// Bob's name shows at his cursor while he types, then goes; hovering
+	// his cursor shows it again.
+	label := `[...document.querySelectorAll(".cm-editor .dk-cursor-name")].find(e => e.textContent === "Bob")`
+	b.focusEditor(kb.End)
+	b.typeText("More.")
+	a.waitJS(label+`?.checkVisibility({visibilityProperty: true})`, 5*time.Second)
+	a.screenshot("typing-label")
+	a.waitJS(label+` && !`+label+`.checkVisibility({visibilityProperty: true})`, 10*time.Second)
+	at := evalT[rect](a, rectJS(".cm-editor .dk-cursor"))
+	a.do(chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, at.Left+1, (at.Top+at.Bottom)/2))
+	a.waitJS(label+`?.checkVisibility({visibilityProperty: true})`, 5*time.Second)
+	a.checkConsole()
+	b.checkConsole()
+}
+
+// TestEditorRoomForText: at 1280 px an editor starts in the editor alone
+// (side by side would leave each pane 400 px), with a readable line
+// length; the side panel folds away (and stays so) to give side by side
+// the page's width.
+func TestEditorRoomForText(t *testing.T) {
+	s, _, _, _, doc := edSetup(t, "# Plan\n\n"+strings.Repeat("A sentence that goes on for a while. ", 30)+"\n")
+	a := s.window("Alice")
+	a.do(chromedp.EmulateViewport(1280, 900))
+	a.openDoc(doc)
+	width := func(sel string) float64 {
+		r := evalT[rect](a, rectJS(sel))
+		return r.Right - r.Left
+	}
+	if got := evalT[string](a, `document.querySelector(".dk-modes [aria-pressed=true]").dataset.mode`); got != "edit" {
+		t.Errorf("mode at 1280 px = %s; want edit", got)
+	}
+	if w := width(".cm-content"); w < 700 || w > 850 {
+		t.Errorf("editor text %.0f px wide at 1280 px; want 700 to 850", w)
+	}
+	a.screenshot("edit")
+
+	a.click(".dk-side-toggle")
+	a.click(`.dk-modes button[data-mode="split"]`)
+	a.waitJS(`!document.querySelector(".doc-side").checkVisibility()`, 5*time.Second)
+	if w := width(".dk-editor-pane"); w < 550 {
+		t.Errorf("side by side without the side panel: editor %.0f px wide; want at least 550", w)
+	}
+	a.screenshot("split-no-side")
+	a.openDoc(doc)
+	if evalT[bool](a, `document.querySelector(".doc-side").checkVisibility()`) || evalT[string](a, `document.querySelector(".dk-side-toggle").textContent`) != "Show side panel" {
+		t.Errorf("after a reload the side panel is shown; want it kept folded")
+	}
+	a.click(".dk-side-toggle")
+	a.waitJS(`document.querySelector(".doc-side").checkVisibility()`, 5*time.Second)
+	a.checkConsole()
 }

@@ -35,6 +35,7 @@ func TestEditorTwoWindowsConverge(t *testing.T) {
 	b := s.window("Bob")
 	a.openDoc(doc)
 	b.openDoc(doc)
+	b.click(`.dk-modes button[data-mode="split"]`) // Bob watches the preview too
 
 	// Presence: each sees the other in the list of people here.
 	a.waitJS(`document.querySelector(".dk-people")?.textContent.includes("Bob")`, 10*time.Second)

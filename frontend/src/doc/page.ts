@@ -26,7 +26,7 @@ import { PresenceSync, cursorsExtension } from "./presence";
 import type { Person } from "./presence";
 import { Preview } from "./preview";
 import { Margin } from "./margin";
-import { Threads, activateThread, threadRanges, threadTheme } from "./threads";
+import { Threads, activateThread, draftRange, threadRanges, threadTheme } from "./threads";
 import { countdowns, enhanceForms, fetchPanels, freshPage, swapSections } from "./forms";
 import { DocEvents, touchesPanels } from "./events";
 import { mountStyles } from "./styles";
@@ -61,8 +61,10 @@ const editorTheme = EditorView.baseTheme({
     borderLeft: "2px solid var(--dk-color)",
     marginLeft: "-1px",
     marginRight: "-1px",
-    pointerEvents: "none",
   },
+  // A wider area to hover than the 2 px line.
+  ".dk-cursor::before": { content: "''", position: "absolute", top: "0", bottom: "0", left: "-5px", width: "8px" },
+  ".dk-cursor:hover .dk-cursor-name": { animation: "none", opacity: "1", visibility: "visible" },
   ".dk-cursor-name": {
     position: "absolute",
     bottom: "100%",
@@ -76,6 +78,8 @@ const editorTheme = EditorView.baseTheme({
     lineHeight: "1.3",
     whiteSpace: "nowrap",
     zIndex: "5",
+    pointerEvents: "none",
+    animation: "dk-cursor-name 2.5s forwards",
   },
   ".dk-rsel": { backgroundColor: "color-mix(in srgb, var(--dk-color) 22%, transparent)" },
 });
@@ -121,7 +125,35 @@ export function start(main: HTMLElement): void {
   }
   status.setAttribute("role", "status");
   status.setAttribute("aria-live", "polite");
-  toolbar.append(modes, people, status);
+  // The side column (decision, threads) can fold away to give the text
+  // the page's width.
+  const layout = main.querySelector<HTMLElement>(".doc-layout");
+  const sideToggle = element("button", { type: "button", className: "dk-side-toggle" });
+  function setSide(shown: boolean, remember: boolean): void {
+    layout?.classList.toggle("dk-side-hidden", !shown);
+    sideToggle.textContent = shown ? "Hide side panel" : "Show side panel";
+    sideToggle.setAttribute("aria-expanded", String(shown));
+    if (remember) {
+      try {
+        localStorage.setItem("docket.side", shown ? "shown" : "hidden");
+      } catch {
+        // private mode
+      }
+    }
+  }
+  sideToggle.addEventListener("click", () => {
+    setSide(!!layout?.classList.contains("dk-side-hidden"), true);
+    view.requestMeasure();
+    margin.schedule();
+  });
+  if (layout?.querySelector(".doc-side")) {
+    sideToggle.setAttribute("aria-controls", "doc-side");
+    layout.querySelector(".doc-side")!.id ||= "doc-side";
+    setSide(localStorage.getItem("docket.side") !== "hidden", false);
+  } else {
+    sideToggle.hidden = true;
+  }
+  toolbar.append(modes, people, status, sideToggle);
 
   const panes = element("div", { className: "dk-panes" });
   const editorPane = element("div", { className: "dk-editor-pane" });
@@ -155,6 +187,7 @@ export function start(main: HTMLElement): void {
     binding,
     docId,
     canComment,
+    inMargin: () => margin.on,
     created: async (id) => {
       await reloadSections(["threads", "review"]);
       activateThread(id, false);
@@ -218,7 +251,7 @@ export function start(main: HTMLElement): void {
         if (r && (r.top || r.height)) return r.top;
         if (mode === "preview") return null;
       }
-      const t = threadRanges(view.state).find((x) => x.id === id);
+      const t = id === "draft" ? draftRange(view.state) : threadRanges(view.state).find((x) => x.id === id);
       if (!t) return null;
       return view.coordsAtPos(t.from, 1)?.top ?? view.documentTop + view.lineBlockAt(t.from).top;
     },
@@ -237,8 +270,11 @@ export function start(main: HTMLElement): void {
   for (const el of [view.scrollDOM, previewPane, window]) el.addEventListener("scroll", () => margin.schedule(), { passive: true });
 
   // View modes.
+  // Side by side where both get a readable width; else the editor, with
+  // the preview a click away.
   const wide = window.matchMedia("(min-width: 901px)").matches;
-  let mode: Mode = canEdit ? (wide ? "split" : "edit") : "preview";
+  const roomy = window.matchMedia("(min-width: 1500px)").matches;
+  let mode: Mode = canEdit ? (roomy ? "split" : "edit") : "preview";
   const saved = localStorage.getItem("docket.mode") as Mode | null;
   if (saved && modeButtons.has(saved)) mode = saved;
   function setMode(m: Mode, remember: boolean): void {
@@ -489,6 +525,16 @@ export function start(main: HTMLElement): void {
       () => void reloadSections(["threads", "review"]),
     );
   }
+  // Writing in a thread's box makes it the chosen one (which unfolds its
+  // reply and resolution boxes); buttons do not, see app.css.
+  main.addEventListener("focusin", (ev) => {
+    const t = ev.target as HTMLElement;
+    const art = t.closest<HTMLElement>("#threads article.thread");
+    if (!art || art.classList.contains("dk-active") || !t.matches("textarea, input")) return;
+    for (const el of document.querySelectorAll("#threads article.thread.dk-active")) el.classList.remove("dk-active");
+    art.classList.add("dk-active");
+    margin.schedule();
+  });
   main.addEventListener("click", (ev) => {
     const t = ev.target as HTMLElement;
     const art = t.closest<HTMLElement>("#threads article.thread");
