@@ -17,6 +17,23 @@ import (
 	"github.com/docket-dev/docket/internal/testenv"
 )
 
+// edPair sets up as edSetup does and opens the document in a window of
+// Alice's and one of Bob's.
+func edPair(t *testing.T, body string) (s *edServer, alice *client, space, doc string, a, b *edPage) {
+	t.Helper()
+	s, alice, _, space, doc = edSetup(t, body)
+	a, b = s.window("Alice"), s.window("Bob")
+	a.openDoc(doc)
+	b.openDoc(doc)
+	return s, alice, space, doc, a, b
+}
+
+// waitSaved waits until the window shows that the server has all its edits.
+func (p *edPage) waitSaved() {
+	p.t.Helper()
+	p.waitJS(`document.getElementById("live-status").dataset.state === "saved"`, 15*time.Second)
+}
+
 // slowAcksJS, run in a window before its pages, holds back what the live
 // socket receives by window.liveDelay milliseconds (0: not at all), as a
 // slow network does with the server's acks.
@@ -102,7 +119,7 @@ func TestEditorNewDocAndSavedState(t *testing.T) {
 	if got, text := a.status(), a.statusText(); got != "saving" || text != "Saving…" {
 		t.Errorf("right after typing: status %q %q; want saving, Saving…", got, text)
 	}
-	a.waitJS(`document.getElementById("live-status").dataset.state === "saved"`, 10*time.Second)
+	a.waitSaved()
 	if got, _ := alice.docText(doc); got != "Hi" {
 		t.Errorf("when Saved shows the server has %q; want Hi", got)
 	}
@@ -117,7 +134,7 @@ func TestEditorNewDocAndSavedState(t *testing.T) {
 		t.Errorf("offline after 3 keystrokes: %q; want Offline, 3 changes waiting", got)
 	}
 	a.offline(false)
-	a.waitJS(`document.getElementById("live-status").dataset.state === "saved"`, 15*time.Second)
+	a.waitSaved()
 	if got, _ := alice.docText(doc); got != "Hi!!!" {
 		t.Errorf("back online and Saved: the server has %q; want Hi!!!", got)
 	}
@@ -130,11 +147,7 @@ func TestEditorNewDocAndSavedState(t *testing.T) {
 // a blank line, so that the next paragraph is not part of the list, for
 // the writer and for another reader's preview.
 func TestEditorEnterEndsList(t *testing.T) {
-	s, alice, _, _, doc := edSetup(t, "")
-	a := s.window("Alice")
-	b := s.window("Bob")
-	a.openDoc(doc)
-	b.openDoc(doc)
+	_, alice, _, doc, a, b := edPair(t, "")
 	b.click(`.dk-modes button[data-mode="preview"]`)
 
 	a.typeText("Steps:")
@@ -146,7 +159,7 @@ func TestEditorEnterEndsList(t *testing.T) {
 	a.pressEnter()
 	a.typeText("After the list.")
 	want := "Steps:\n- one\n- two\n\nAfter the list."
-	a.waitJS(`document.getElementById("live-status").dataset.state === "saved"`, 10*time.Second)
+	a.waitSaved()
 	if got, _ := alice.docText(doc); got != want {
 		t.Errorf("text = %q; want %q", got, want)
 	}
@@ -164,16 +177,12 @@ func TestEditorEnterEndsList(t *testing.T) {
 // the page is reloaded at once; what another wrote while the reader was
 // away is told in lines changed, by whom and when, with the diff linked.
 func TestEditorSinceLastVisit(t *testing.T) {
-	s, alice, _, _, doc := edSetup(t, "# Plan\n\nShip it.\n")
-	a := s.window("Alice")
-	b := s.window("Bob")
-	a.openDoc(doc)
-	b.openDoc(doc)
+	s, alice, _, doc, a, b := edPair(t, "# Plan\n\nShip it.\n")
 
 	// Bob types while Alice watches; Alice reloads as soon as she has it.
 	b.focusEditor(kb.End)
 	b.typeText("Then rest.")
-	b.waitJS(`document.getElementById("live-status").dataset.state === "saved"`, 10*time.Second)
+	b.waitSaved()
 	a.waitJS(editorTextJS+`.endsWith("Then rest.")`, 10*time.Second)
 	a.do(chromedp.Reload())
 	a.waitJS(`document.getElementById("doc")?.dataset.live === "ready"`, 10*time.Second)
@@ -193,7 +202,7 @@ func TestEditorSinceLastVisit(t *testing.T) {
 	}
 	b.pressEnter()
 	b.typeText("Then ship again.")
-	b.waitJS(`document.getElementById("live-status").dataset.state === "saved"`, 10*time.Second)
+	b.waitSaved()
 	a.openDoc(doc)
 	got := evalT[string](a, `document.querySelector(".since-visit")?.textContent.replace(/\s+/g, " ").trim() || ""`)
 	for _, want := range []string{"Edited by Bob just now, since your last visit on ", ": 1 line changed, see the changes."} {
@@ -210,11 +219,7 @@ func TestEditorSinceLastVisit(t *testing.T) {
 // version and time of the last change; a member added to the space
 // meanwhile appears among the reviewers to choose from.
 func TestEditorPageKeptCurrent(t *testing.T) {
-	s, alice, _, space, doc := edSetup(t, "# Plan\n\nShip it.\n")
-	a := s.window("Alice")
-	b := s.window("Bob")
-	a.openDoc(doc)
-	b.openDoc(doc)
+	s, alice, space, doc, a, b := edPair(t, "# Plan\n\nShip it.\n")
 	if got := evalT[string](a, `document.querySelector("#doc-head .doc-version").textContent`); got != "1" {
 		t.Fatalf("header version = %q; want 1", got)
 	}
@@ -222,7 +227,7 @@ func TestEditorPageKeptCurrent(t *testing.T) {
 
 	b.focusEditor(kb.End)
 	b.typeText("Soon.")
-	b.waitJS(`document.getElementById("live-status").dataset.state === "saved"`, 10*time.Second)
+	b.waitSaved()
 	_, v := alice.docText(doc)
 	a.waitJS(fmt.Sprintf(`document.querySelector("#doc-head .doc-version").textContent === "%d"`, v), 10*time.Second)
 	if after := evalT[string](a, `document.querySelector("#doc-head .doc-updated time").getAttribute("datetime")`); after <= before {
