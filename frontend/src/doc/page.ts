@@ -419,7 +419,7 @@ export function start(main: HTMLElement): void {
 
   // Never leave with typed text unsent.
   window.addEventListener("beforeunload", (e) => {
-    if (doc.hasWritePending()) e.preventDefault();
+    if (doc.hasWritePending() || binding.waiting > 0) e.preventDefault();
   });
 
   // What was seen live counts as seen: the last visit follows the

@@ -48,6 +48,9 @@ const threadField = StateField.define<DecorationSet>({
   provide: (f) => EditorView.decorations.from(f),
 });
 
+/** Moves the comment tooltip once it holds the form. */
+const formShown = StateEffect.define<null>();
+
 /** The text a comment is being written about, while it is. */
 const setDraft = StateEffect.define<{ from: number; to: number } | null>();
 
@@ -136,7 +139,9 @@ export class Threads {
       const tooltipField = StateField.define<readonly Tooltip[]>({
         create: (s) => this.tooltips(s),
         update: (t, tr) =>
-          tr.docChanged || tr.selection || tr.effects.some((e) => e.is(setDraft)) ? this.tooltips(tr.state) : t,
+          tr.docChanged || tr.selection || tr.effects.some((e) => e.is(setDraft) || e.is(formShown))
+            ? this.tooltips(tr.state)
+            : t,
         provide: (f) => showTooltip.computeN([f], (s) => s.field(f)),
       });
       exts.push(
@@ -157,6 +162,9 @@ export class Threads {
   }
 
   private create = (): { dom: HTMLElement } => ({ dom: this.tooltipDOM });
+  // The form is a tooltip of its own (a new one is placed anew: below).
+  private formDOM = element("div", { className: "dk-comment-tip" });
+  private createForm = (): { dom: HTMLElement } => ({ dom: this.formDOM });
 
   private tooltips(state: EditorState): readonly Tooltip[] {
     const sel = state.selection.main;
@@ -169,7 +177,7 @@ export class Threads {
       return [];
     }
     // The form opens below the selection, not over the text it is about.
-    if (this.openForm) return [{ pos: sel.to, above: false, strictSide: true, arrow: false, create: this.create }];
+    if (this.openForm) return [{ pos: sel.to, above: false, strictSide: true, arrow: false, create: this.createForm }];
     return [{ pos: sel.head, above: sel.head < sel.anchor, strictSide: false, arrow: false, create: this.create }];
   }
 
@@ -217,7 +225,8 @@ export class Threads {
       this.renderButton();
       view.focus();
     });
-    this.tooltipDOM.replaceChildren(form);
+    this.formDOM.replaceChildren(form);
+    view.dispatch({ effects: formShown.of(null) }); // in place of the button
     ta.focus();
   }
 
