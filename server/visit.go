@@ -81,15 +81,9 @@ func (s *Server) changesSince(ctx context.Context, doc *docket.Document, prev *d
 			out.Names = "others"
 		}
 		if out.Names != "" {
-			// What a person sees: the lines that differ between the
-			// version seen and this one, not the keystrokes.
-			seen, err := s.svc.Documents.DocumentAt(ctx, doc.ID, prev.Version)
-			if err != nil {
+			if out.Lines, err = s.linesSince(ctx, doc, prev.Version); err != nil {
 				return nil, err
 			}
-			// (A last line without its newline is the same line.)
-			d := diffTexts(withNewline(seen), withNewline(doc.Body), "", "")
-			out.Lines = max(d.added, d.removed)
 		}
 		if out.Lines > 0 {
 			out.DiffURL = "/d/" + doc.ID + "/history?from=" + strconv.FormatInt(prev.Version, 10) + "&to=" + strconv.FormatInt(doc.Version, 10) + "#diff-h"
@@ -116,6 +110,63 @@ func (s *Server) changesSince(ctx context.Context, doc *docket.Document, prev *d
 		out.Threads = append(out.Threads, st)
 	}
 	return out, nil
+}
+
+// editedSince maps earlier versions of a document to the lines that
+// differ between them and the text now.
+type editedSince map[int64]int
+
+// Lines says how much changed since version v: "1 line changed".
+func (e editedSince) Lines(v int64) string {
+	switch n := e[v]; n {
+	case 0:
+		return "no line differs"
+	case 1:
+		return "1 line changed"
+	default:
+		return strconv.Itoa(n) + " lines changed"
+	}
+}
+
+// editedSince counts the changed lines since the versions the document
+// page shows as passed: the decision's when the text was edited after
+// it, and stale approvals' while in review.
+func (s *Server) editedSince(ctx context.Context, doc *docket.Document, inReview bool) (editedSince, error) {
+	var versions []int64
+	if doc.Amended && doc.Decision != nil {
+		versions = append(versions, doc.Decision.Version)
+	}
+	if inReview {
+		for _, r := range doc.Reviewers {
+			if r.Stale {
+				versions = append(versions, r.Version)
+			}
+		}
+	}
+	out := editedSince{}
+	for _, v := range versions {
+		if _, ok := out[v]; ok || v >= doc.Version {
+			continue
+		}
+		n, err := s.linesSince(ctx, doc, v)
+		if err != nil {
+			return nil, err
+		}
+		out[v] = n
+	}
+	return out, nil
+}
+
+// linesSince counts the lines that differ between version v of doc and
+// its text now: what a person sees changed, not the keystrokes. (A last
+// line without its newline is the same line.)
+func (s *Server) linesSince(ctx context.Context, doc *docket.Document, v int64) (int, error) {
+	then, err := s.svc.Documents.DocumentAt(ctx, doc.ID, v)
+	if err != nil {
+		return 0, err
+	}
+	d := diffTexts(withNewline(then), withNewline(doc.Body), "", "")
+	return max(d.added, d.removed), nil
 }
 
 // Ago formats t as a <time> element saying how long ago it was: "just

@@ -27,3 +27,19 @@ func TestAgo(t *testing.T) {
 		}
 	}
 }
+
+func TestEditedSinceLines(t *testing.T) {
+	e := editedSince{1: 0, 2: 1, 3: 12}
+	for _, tc := range []struct {
+		v    int64
+		want string
+	}{
+		{1, "no line differs"},
+		{2, "1 line changed"},
+		{3, "12 lines changed"},
+	} {
+		if got := e.Lines(tc.v); got != tc.want {
+			t.Errorf("Lines(%d) = %q; want %q", tc.v, got, tc.want)
+		}
+	}
+}
