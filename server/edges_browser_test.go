@@ -217,7 +217,8 @@ func TestEditorSinceLastVisit(t *testing.T) {
 
 // TestEditorPageKeptCurrent: while others type, the header shows the
 // version and time of the last change; a member added to the space
-// meanwhile appears among the reviewers to choose from.
+// meanwhile appears among the reviewers to choose from; a task written
+// in the text appears among the action items.
 func TestEditorPageKeptCurrent(t *testing.T) {
 	s, alice, space, doc, a, b := edPair(t, "# Plan\n\nShip it.\n")
 	if got := evalT[string](a, `document.querySelector("#doc-head .doc-version").textContent`); got != "1" {
@@ -238,6 +239,16 @@ func TestEditorPageKeptCurrent(t *testing.T) {
 	alice.addMember(space, carol, docket.RoleEditor)
 	a.waitJS(`[...document.querySelectorAll('#review input[name="reviewers"]')].some(i => i.parentElement.textContent.includes("Carol"))`, 10*time.Second)
 	a.screenshot("kept-current")
+
+	// A task Alice writes appears in Bob's action items.
+	if evalT[bool](b, `document.getElementById("actions").checkVisibility()`) {
+		t.Errorf("action items shown before there are any")
+	}
+	a.focusEditor(kb.End)
+	a.pressEnter()
+	a.pressEnter()
+	a.typeText("- [ ] write the plan")
+	b.waitJS(`document.getElementById("actions").checkVisibility() && document.querySelector("#actions .action-list").textContent.includes("write the plan")`, 15*time.Second)
 	a.checkConsole()
 	b.checkConsole()
 }

@@ -84,6 +84,14 @@ const editorTheme = EditorView.baseTheme({
   ".dk-rsel": { backgroundColor: "color-mix(in srgb, var(--dk-color) 22%, transparent)" },
 });
 
+/** The task-list lines of a markdown text ("- [ ] ..."), as one string. */
+function taskLines(text: string): string {
+  return text
+    .split("\n")
+    .filter((l) => /^[\s>]*(?:[-*+]|\d{1,9}[.)])\s+\[[ xX]\]/.test(l))
+    .join("\n");
+}
+
 /** Enhances the document page under main. */
 export function start(main: HTMLElement): void {
   const docId = main.dataset.docId || "";
@@ -469,12 +477,12 @@ export function start(main: HTMLElement): void {
   });
   window.addEventListener("pagehide", () => sendVisit(true));
 
-  // Threads and the review panel: refreshed from the server's markup
-  // (the panels fragment, or a fresh copy of the page), one refresh at a
-  // time; asking while one runs makes one more.
+  // Threads, the review panel and the action items: refreshed from the
+  // server's markup (the panels fragment, or a fresh copy of the page),
+  // one refresh at a time; asking while one runs makes one more.
   const panelsURL = main.dataset.panels;
   let refreshing: Promise<void> | null = null;
-  let again = false;
+  const wanted = new Set<string>(); // the sections the next round refreshes
   async function reloadOnce(ids: string[]): Promise<void> {
     const fresh = panelsURL ? await fetchPanels(panelsURL) : await freshPage();
     if (!fresh) return;
@@ -488,15 +496,14 @@ export function start(main: HTMLElement): void {
     countdowns();
   }
   function reloadSections(ids: string[]): Promise<void> {
-    if (refreshing) {
-      again = true;
-      return refreshing;
-    }
+    for (const id of ids) wanted.add(id);
+    if (refreshing) return refreshing;
     refreshing = (async () => {
-      do {
-        again = false;
-        await reloadOnce(ids);
-      } while (again);
+      while (wanted.size) {
+        const round = [...wanted];
+        wanted.clear();
+        await reloadOnce(round);
+      }
     })().finally(() => {
       refreshing = null;
     });
@@ -504,6 +511,21 @@ export function start(main: HTMLElement): void {
   }
   enhanceForms(main, docId, async () => {
     await reloadSections(["threads", "review"]);
+  });
+
+  // Action items follow the task-list lines of the text (the server
+  // gathers them a moment after a change): when those lines changed, the
+  // list is fetched again once the typing pauses.
+  let tasks = taskLines(view.state.doc.toString());
+  let tasksTimer: number | undefined;
+  doc.on("op", () => {
+    window.clearTimeout(tasksTimer);
+    tasksTimer = window.setTimeout(() => {
+      const now = taskLines(view.state.doc.toString());
+      if (now === tasks) return;
+      tasks = now;
+      void reloadSections(["actions"]);
+    }, 2500);
   });
 
   // What others do (threads, comments, reviews, transitions) arrives on
