@@ -176,7 +176,9 @@ func TestEditorThreadFromSelection(t *testing.T) {
 	a.do(chromedp.KeyEvent(kb.ArrowUp), chromedp.KeyEvent(kb.End), chromedp.KeyEvent(kb.Home, chromedp.KeyModifiers(chromedp.ModifierShift)))
 	a.click(".dk-comment-button")
 	a.waitJS(`!!document.querySelector(".dk-comment-form textarea")`, 10*time.Second)
-	// The form opens below the text it is about, not over it.
+	// The form opens below the text it is about, not over it (once
+	// placed: a tooltip is made off screen and placed at the next measure).
+	a.waitJS(`document.querySelector(".dk-comment-form").getBoundingClientRect().top >= 0`, 5*time.Second)
 	line := evalT[rect](a, `(() => { const r = [...document.querySelectorAll(".cm-line")].find(l => l.textContent === "Use a write-ahead log.").getBoundingClientRect(); return {top: r.top, bottom: r.bottom}; })()`)
 	if form := evalT[rect](a, rectJS(".dk-comment-form")); form.Top < line.Bottom-4 { // (the line box reaches a little below the text)
 		t.Errorf("comment form at %+v covers the selected line at %+v", form, line)
