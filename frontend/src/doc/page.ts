@@ -431,7 +431,7 @@ export function start(main: HTMLElement): void {
   });
 
   // What was seen live counts as seen: the last visit follows the
-  // version on screen (a few seconds after it changes, and on leaving),
+  // version on screen (10 s after it changes, and on leaving),
   // so that the next visit's "since your last visit" starts there. A
   // reload can be rendered before the leaving page's update arrives: the
   // version seen is also kept in the browser, and a notice about what
@@ -473,7 +473,7 @@ export function start(main: HTMLElement): void {
     });
   }
   doc.on("op", () => {
-    if (visitTimer === undefined) visitTimer = window.setTimeout(() => sendVisit(false), 3000);
+    if (visitTimer === undefined) visitTimer = window.setTimeout(() => sendVisit(false), 10_000);
   });
   window.addEventListener("pagehide", () => sendVisit(true));
 
