@@ -8,7 +8,8 @@
 // which esbuild imports by relative URL, so they are served from /assets/
 // like the entries.
 import * as esbuild from "esbuild";
-import { readdirSync, rmSync, mkdirSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, mkdirSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { basename, extname } from "node:path";
 
 const outdir = "dist";
@@ -37,7 +38,17 @@ const manifest = {};
 for (const [file, out] of Object.entries(result.metafile.outputs)) {
   if (!out.entryPoint) continue;
   const name = Object.keys(entries).find((k) => entries[k] === out.entryPoint);
+  if (!name) continue; // a chunk of a dynamic import, loaded by its importer
   manifest[name + extname(file)] = basename(file);
+}
+// Files served as they are (the favicon), under a hash of their content.
+for (const src of ["src/favicon.svg"]) {
+  const body = readFileSync(src);
+  const hash = createHash("sha256").update(body).digest("hex").slice(0, 8).toUpperCase();
+  const name = basename(src, extname(src));
+  const file = `${name}-${hash}${extname(src)}`;
+  writeFileSync(`${outdir}/${file}`, body);
+  manifest[name + extname(src)] = file;
 }
 writeFileSync(`${outdir}/manifest.json`, JSON.stringify(manifest, Object.keys(manifest).sort(), 2) + "\n");
 console.log(readdirSync(outdir).join("\n"));

@@ -27,7 +27,7 @@ func manifest(t *testing.T) map[string]string {
 // bundle.
 func TestBundleEntries(t *testing.T) {
 	m := manifest(t)
-	for _, name := range []string{"app.js", "doc.js", "style.css"} {
+	for _, name := range []string{"app.js", "doc.js", "style.css", "favicon.svg"} {
 		file := m[name]
 		ext := path.Ext(name)
 		if !strings.HasPrefix(file, strings.TrimSuffix(name, ext)+"-") || path.Ext(file) != ext {

@@ -55,7 +55,7 @@ func getAsset(t *testing.T, e *env, path string) (int, http.Header, []byte) {
 // is.
 func TestBundleServed(t *testing.T) {
 	e := newEnv(t)
-	for _, name := range []string{"app.js", "doc.js", "style.css"} {
+	for _, name := range []string{"app.js", "doc.js", "style.css", "favicon.svg"} {
 		p := assetPath(name)
 		if !strings.HasPrefix(p, "/assets/") || p == "/assets/" {
 			t.Fatalf("assetPath(%q) = %q", name, p)
@@ -86,6 +86,30 @@ func TestBundleServed(t *testing.T) {
 		if status, _, _ := getAsset(t, e, bad); status != http.StatusNotFound {
 			t.Errorf("GET %s = %d; want 404", bad, status)
 		}
+	}
+}
+
+// TestFavicon checks that pages link the bundle's icon and that
+// /favicon.ico, which browsers ask for by themselves, leads to it.
+func TestFavicon(t *testing.T) {
+	e := newEnv(t)
+	icon := assetPath("favicon.svg")
+	login := e.client().must(http.StatusOK, "GET", "/login", nil)
+	if want := `<link rel="icon" type="image/svg+xml" href="` + icon + `">`; !strings.Contains(string(login.raw), want) {
+		t.Errorf("GET /login: no %s", want)
+	}
+	status, h, _ := getAsset(t, e, icon)
+	if got := h.Get("Content-Type"); status != http.StatusOK || got != "image/svg+xml" {
+		t.Errorf("GET %s = %d, Content-Type %q; want 200 image/svg+xml", icon, status, got)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(e.http.URL + "/favicon.ico")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Location"); resp.StatusCode != http.StatusMovedPermanently || got != icon {
+		t.Errorf("GET /favicon.ico = %d to %q; want 301 to %s", resp.StatusCode, got, icon)
 	}
 }
 

@@ -35,6 +35,7 @@ func TestEditorTwoWindowsConverge(t *testing.T) {
 	b := s.window("Bob")
 	a.openDoc(doc)
 	b.openDoc(doc)
+	b.click(`.dk-modes button[data-mode="split"]`) // Bob watches the preview too
 
 	// Presence: each sees the other in the list of people here.
 	a.waitJS(`document.querySelector(".dk-people")?.textContent.includes("Bob")`, 10*time.Second)
@@ -86,7 +87,7 @@ func TestEditorOfflineTypingArrivesOnce(t *testing.T) {
 	a.waitJS(`document.getElementById("live-status")?.dataset.state === "offline"`, 10*time.Second)
 	a.focusEditor(kb.End)
 	a.typeText(" Typed offline.")
-	a.waitJS(`document.getElementById("live-status")?.textContent.includes("kept")`, 10*time.Second)
+	a.waitJS(`document.getElementById("live-status")?.textContent.includes("changes waiting")`, 10*time.Second)
 	a.screenshot("offline")
 
 	// Nothing has left the window: the server and Bob still have the old
@@ -175,6 +176,13 @@ func TestEditorThreadFromSelection(t *testing.T) {
 	a.do(chromedp.KeyEvent(kb.ArrowUp), chromedp.KeyEvent(kb.End), chromedp.KeyEvent(kb.Home, chromedp.KeyModifiers(chromedp.ModifierShift)))
 	a.click(".dk-comment-button")
 	a.waitJS(`!!document.querySelector(".dk-comment-form textarea")`, 10*time.Second)
+	// The form opens below the text it is about, not over it (once
+	// placed: a tooltip is made off screen and placed at the next measure).
+	a.waitJS(`document.querySelector(".dk-comment-form").getBoundingClientRect().top >= 0`, 5*time.Second)
+	line := evalT[rect](a, `(() => { const r = [...document.querySelectorAll(".cm-line")].find(l => l.textContent === "Use a write-ahead log.").getBoundingClientRect(); return {top: r.top, bottom: r.bottom}; })()`)
+	if form := evalT[rect](a, rectJS(".dk-comment-form")); form.Top < line.Bottom-4 { // (the line box reaches a little below the text)
+		t.Errorf("comment form at %+v covers the selected line at %+v", form, line)
+	}
 	a.do(chromedp.SendKeys(chromedp.CSS(".dk-comment-form textarea"), "Which log?"))
 	a.screenshot("new-thread")
 	a.click(`.dk-comment-form button[type="submit"]`)

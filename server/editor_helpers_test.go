@@ -500,9 +500,6 @@ next:
 					continue next
 				}
 			}
-			if strings.Contains(line, "favicon.ico") {
-				continue
-			}
 		}
 		p.t.Errorf("%s: console: %s", p.name, line)
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -206,6 +207,7 @@ func (s *Server) handleDocEventStream(c echo.Context) error {
 
 	credentials := s.credentialCheck(c)
 	epoch := s.authEpoch.Load()
+	members := s.memberPrint(ctx, id)
 	now := time.Now()
 	lastCheck, lastWrite := now, now
 	tick := time.NewTicker(streamTick)
@@ -263,6 +265,12 @@ func (s *Server) handleDocEventStream(c echo.Context) error {
 						w.flush()
 						return nil
 					}
+					// The members of the space are on the page (the
+					// reviewers to choose from): tell it when they change.
+					if m := s.memberPrint(ctx, id); m != "" && m != members {
+						members = m
+						w.buf.WriteString("event: members\ndata: {}\n\n")
+					}
 					poll = true
 				}
 				if !poll && t.Sub(lastWrite) >= streamHeartbeat {
@@ -276,6 +284,24 @@ func (s *Server) handleDocEventStream(c echo.Context) error {
 		}
 		pending, err = s.svc.Events.FindEvents(ctx, docket.EventFilter{DocID: id, After: after, Limit: docket.MaxEventsPage})
 	}
+}
+
+// memberPrint sums up the members of a document's space and their roles,
+// to notice a change; "" if they cannot be read.
+func (s *Server) memberPrint(ctx context.Context, docID string) string {
+	doc, err := s.svc.Documents.FindDocumentMeta(ctx, docID)
+	if err != nil {
+		return ""
+	}
+	members, err := s.svc.Spaces.FindMembers(ctx, doc.SpaceID)
+	if err != nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, m := range members {
+		b.WriteString(m.UserID + ":" + string(m.Role) + ",")
+	}
+	return b.String()
 }
 
 // streamCursor reads where a stream starts: the Last-Event-ID header,

@@ -388,3 +388,17 @@ func TestDocPanels(t *testing.T) {
 		t.Errorf("a stranger's panels = %d; want 404", p.status)
 	}
 }
+
+// TestEventStreamMembers: a change of the space's members is told to the
+// streams of its documents, which list them (the reviewers to choose).
+func TestEventStreamMembers(t *testing.T) {
+	e, ada, _, space, doc := eventSetup(t)
+	s, r := ada.openStream(doc, "", "")
+	if r != nil {
+		t.Fatalf("open = %d", r.status)
+	}
+	ada.addMember(space, e.signup("Cy"), docket.RoleEditor)
+	if f := s.next(3 * time.Second); f.event != "members" {
+		t.Errorf("after a member was added: %+v; want a members event", f)
+	}
+}

@@ -235,10 +235,15 @@ func (p *page) timeTag(t time.Time, layout, attrs string) template.HTML {
 	if t.IsZero() {
 		return ""
 	}
-	local := t.In(p.loc)
+	return p.timeText(t, t.In(p.loc).Format(layout), attrs)
+}
+
+// timeText is a <time> element of t showing text, with the full day and
+// time in the reader's zone as its title.
+func (p *page) timeText(t time.Time, text, attrs string) template.HTML {
 	return template.HTML(fmt.Sprintf(`<time datetime="%s" title="%s"%s>%s</time>`,
-		t.UTC().Format(time.RFC3339), template.HTMLEscapeString(local.Format("Monday 2 January 2006, 15:04 MST")),
-		attrs, template.HTMLEscapeString(local.Format(layout))))
+		t.UTC().Format(time.RFC3339), template.HTMLEscapeString(t.In(p.loc).Format("Monday 2 January 2006, 15:04 MST")),
+		attrs, template.HTMLEscapeString(text)))
 }
 
 // Name returns the display name of a user id, "someone" if unknown.
@@ -338,7 +343,7 @@ func (s *Server) renderPart(c echo.Context, status int, name, part string, p *pa
 func isPageRequest(r *http.Request) bool {
 	p := r.URL.Path
 	return !strings.HasPrefix(p, "/api/") && p != "/api" && !strings.HasPrefix(p, assetPrefix) &&
-		p != "/healthz" && p != "/metrics"
+		p != "/healthz" && p != "/metrics" && p != "/favicon.ico"
 }
 
 // errorPage is the data of the error page.

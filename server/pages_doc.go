@@ -50,6 +50,9 @@ type docPage struct {
 	// Since is what changed since the reader's last visit, nil on the
 	// first visit or when nothing did.
 	Since *sinceVisit
+	// Edited says how much the text changed since the versions the
+	// page shows as passed (the decision's, stale approvals').
+	Edited editedSince
 }
 
 // Allowed reports whether the document may move to status now.
@@ -244,6 +247,9 @@ func (s *Server) renderDoc(c echo.Context, status int, form *formState) error {
 				}
 			}
 		}
+	}
+	if data.Edited, err = s.editedSince(ctx, doc, data.InReview); err != nil {
+		return err
 	}
 	if c.Request().Method == http.MethodGet {
 		prev, err := s.svc.Visits.RecordVisit(ctx, doc.ID, doc.Version)

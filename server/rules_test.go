@@ -391,7 +391,7 @@ func TestRulesPages(t *testing.T) {
 	w.olga.pageOK(d).hasNot(t, `name="reviewers" value="`+w.olga.id()+`"`) // the owner is not offered as a reviewer
 	w.bob.must(http.StatusCreated, "POST", w.base+"/reviews", map[string]any{"verdict": "approve"})
 	w.edit(t, w.text+"\nMore.\n")
-	w.olga.pageOK(d).has(t, `approved version 1, 1 change since: <a href="`+d+`/history?from=1&amp;to=2#diff-h">see them</a>; it does not count`)
+	w.olga.pageOK(d).has(t, `approved version 1, 2 lines changed since: <a href="`+d+`/history?from=1&amp;to=2#diff-h">see them</a>; it does not count`)
 	w.bob.must(http.StatusCreated, "POST", w.base+"/reviews", map[string]any{"verdict": "approve"})
 	w.move(http.StatusOK, map[string]any{"to": "accepted", "decision": map[string]any{"summary": "Ship."}})
 	w.olga.pageOK(d).hasNot(t, "amended-banner", "stale-approval")
@@ -399,7 +399,7 @@ func TestRulesPages(t *testing.T) {
 	// Edited after the decision: the banner, and the amend form.
 	w.edit(t, w.text+"\nTypo.\n")
 	page = w.bob.pageOK(d)
-	page.has(t, `<p class="amended-banner" role="note"><strong>Edited after the decision:</strong> 1 change, <a href="`+d+`/history?from=2&amp;to=3#diff-h">see them</a>.</p>`)
+	page.has(t, `<p class="amended-banner" role="note"><strong>Edited after the decision:</strong> 2 lines changed, <a href="`+d+`/history?from=2&amp;to=3#diff-h">see them</a>.</p>`)
 	page.hasNot(t, "Amend: open round")
 	page = w.olga.pageOK(d)
 	page.has(t, `<h3 id="move-review-h">Amend: open round 2</h3>`, `<input type="hidden" name="amend" value="true">`, "Amend and request review</button>")

@@ -214,6 +214,7 @@ func New(cfg Config, svc Services) (*Server, error) {
 	e.GET("/metrics", s.handleMetrics(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
 	e.GET("/api/live", s.handleLive)
 	e.GET(assetPrefix+"*", echo.WrapHandler(assets))
+	e.GET("/favicon.ico", s.handleFavicon)
 	api := e.Group("/api")
 	s.registerAPIRoutes(api)
 	s.registerPageRoutes()
@@ -247,6 +248,16 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 // handleHealth serves GET /healthz.
 func (s *Server) handleHealth(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleFavicon serves GET /favicon.ico, which browsers ask for where a
+// response has no page linking the icon: a redirect to the bundle's.
+func (s *Server) handleFavicon(c echo.Context) error {
+	u := s.assets.path("favicon.svg")
+	if u == "" {
+		return docket.Errorf(docket.ENOTFOUND, "No favicon in the web bundle.")
+	}
+	return c.Redirect(http.StatusMovedPermanently, u)
 }
 
 func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {

@@ -3,10 +3,12 @@ package server
 import (
 	"cmp"
 	"context"
+	"html/template"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	docket "github.com/docket-dev/docket"
@@ -14,15 +16,17 @@ import (
 )
 
 // sinceVisit is what changed in a document since the reader's last visit:
-// the edits of others, who made them, and the threads and replies others
-// wrote since. The reader's own edits and comments are left out.
+// the edits of others, who made them and when, and the threads and
+// replies others wrote since. The reader's own edits and comments are
+// left out.
 type sinceVisit struct {
-	Visit   *docket.Visit
-	Changes int      // ops by others
-	Authors []string // user ids, most changes first
-	Names   string   // "Ada and Bo"
-	DiffURL string
-	Threads []*sinceThread // new threads, or threads with new replies
+	Visit    *docket.Visit
+	Lines    int       // lines changed between the version seen and now, when others edited
+	Authors  []string  // user ids of the others who edited, most edits first
+	Names    string    // "Ada and Bo"
+	LastEdit time.Time // the last edit by others
+	DiffURL  string
+	Threads  []*sinceThread // new threads, or threads with new replies
 }
 
 // sinceThread is a thread with what is new in it.
@@ -34,10 +38,10 @@ type sinceThread struct {
 }
 
 // Any reports whether there is something to tell.
-func (s *sinceVisit) Any() bool { return s.Changes > 0 || len(s.Threads) > 0 }
+func (s *sinceVisit) Any() bool { return s.Lines > 0 || len(s.Threads) > 0 }
 
-// maxSinceOps bounds the op log read to count the changes since a visit;
-// older changes are counted without their authors.
+// maxSinceOps bounds the op log read to find who edited since a visit;
+// the authors of older edits are not named.
 const maxSinceOps = 20_000
 
 // changesSince works out what changed in doc since the caller's visit
@@ -55,11 +59,9 @@ func (s *Server) changesSince(ctx context.Context, doc *docket.Document, prev *d
 		for _, rec := range ops {
 			if rec.Author != me {
 				counts[rec.Author]++
-				out.Changes++
+				out.LastEdit = rec.Time
 			}
 		}
-		// Beyond the bound, counted as changes by others.
-		out.Changes += int(from - prev.Version)
 		for id := range counts {
 			out.Authors = append(out.Authors, id)
 		}
@@ -75,7 +77,15 @@ func (s *Server) changesSince(ctx context.Context, doc *docket.Document, prev *d
 			names = append(names, p.Name(id))
 		}
 		out.Names = joinNames(names)
-		if out.Changes > 0 {
+		if from > prev.Version && out.Names == "" {
+			out.Names = "others"
+		}
+		if out.Names != "" {
+			if out.Lines, err = s.linesSince(ctx, doc, prev.Version); err != nil {
+				return nil, err
+			}
+		}
+		if out.Lines > 0 {
 			out.DiffURL = "/d/" + doc.ID + "/history?from=" + strconv.FormatInt(prev.Version, 10) + "&to=" + strconv.FormatInt(doc.Version, 10) + "#diff-h"
 		}
 	}
@@ -100,6 +110,97 @@ func (s *Server) changesSince(ctx context.Context, doc *docket.Document, prev *d
 		out.Threads = append(out.Threads, st)
 	}
 	return out, nil
+}
+
+// editedSince maps earlier versions of a document to the lines that
+// differ between them and the text now.
+type editedSince map[int64]int
+
+// Lines says how much changed since version v: "1 line changed".
+func (e editedSince) Lines(v int64) string {
+	switch n := e[v]; n {
+	case 0:
+		return "no line differs"
+	case 1:
+		return "1 line changed"
+	default:
+		return strconv.Itoa(n) + " lines changed"
+	}
+}
+
+// editedSince counts the changed lines since the versions the document
+// page shows as passed: the decision's when the text was edited after
+// it, and stale approvals' while in review.
+func (s *Server) editedSince(ctx context.Context, doc *docket.Document, inReview bool) (editedSince, error) {
+	var versions []int64
+	if doc.Amended && doc.Decision != nil {
+		versions = append(versions, doc.Decision.Version)
+	}
+	if inReview {
+		for _, r := range doc.Reviewers {
+			if r.Stale {
+				versions = append(versions, r.Version)
+			}
+		}
+	}
+	out := editedSince{}
+	for _, v := range versions {
+		if _, ok := out[v]; ok || v >= doc.Version {
+			continue
+		}
+		n, err := s.linesSince(ctx, doc, v)
+		if err != nil {
+			return nil, err
+		}
+		out[v] = n
+	}
+	return out, nil
+}
+
+// linesSince counts the lines that differ between version v of doc and
+// its text now: what a person sees changed, not the keystrokes. (A last
+// line without its newline is the same line.)
+func (s *Server) linesSince(ctx context.Context, doc *docket.Document, v int64) (int, error) {
+	then, err := s.svc.Documents.DocumentAt(ctx, doc.ID, v)
+	if err != nil {
+		return 0, err
+	}
+	d := diffTexts(withNewline(then), withNewline(doc.Body), "", "")
+	return max(d.added, d.removed), nil
+}
+
+// Ago formats t as a <time> element saying how long ago it was: "just
+// now", "12 minutes ago", "3 hours ago", else the day and time.
+func (p *page) Ago(t time.Time) template.HTML {
+	d := p.s.cfg.Now().Sub(t)
+	var text string
+	switch {
+	case d < time.Minute:
+		text = "just now"
+	case d < time.Hour:
+		text = plural(int(d/time.Minute), "minute") + " ago"
+	case d < 24*time.Hour:
+		text = plural(int(d/time.Hour), "hour") + " ago"
+	default:
+		return p.timeTag(t, "on 2 Jan 2006, 15:04", "")
+	}
+	return p.timeText(t, text, "")
+}
+
+// withNewline returns text ending with a newline unless it is empty.
+func withNewline(text string) string {
+	if text == "" || strings.HasSuffix(text, "\n") {
+		return text
+	}
+	return text + "\n"
+}
+
+// plural says n things: "1 minute", "2 minutes".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return strconv.Itoa(n) + " " + thing + "s"
 }
 
 // joinNames joins names as "Ada", "Ada and Bo", "Ada, Bo and Cy".

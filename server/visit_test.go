@@ -8,7 +8,8 @@ import (
 )
 
 // TestLastVisitNotice: a first view shows no notice; after others edit and
-// comment, the next view says how many changes by whom since when, links
+// comment, the next view says who edited, how long ago, how many lines
+// differ since the version last seen, links
 // the diff from the version last seen and lists the new thread; the
 // reader's own edits do not count; the view after that is quiet again.
 func TestLastVisitNotice(t *testing.T) {
@@ -35,8 +36,8 @@ func TestLastVisitNotice(t *testing.T) {
 	home.has(t, "Changed since your visit")
 
 	p = ada.pageOK(d)
-	p.has(t, `class="since-visit"`, "<strong>2 changes</strong> by Bo", "since your last visit on <time",
-		`<a href="/d/`+doc+`/history?from=1&amp;to=4#diff-h">see the changes</a>`,
+	p.has(t, `class="since-visit"`, "<strong>Edited by Bo</strong> <time", ">just now</time>, since your last visit on <time",
+		"</time>: 3 lines changed, ", `<a href="/d/`+doc+`/history?from=1&amp;to=4#diff-h">see the changes</a>.`,
 		`<a href="#t-`+th+`">“Ship it”</a> <span class="muted">new thread</span>`)
 	p.hasNot(t, "by Ada", "by Bo and Ada")
 	if v := ada.must(http.StatusOK, "GET", "/api/docs/"+doc, nil).body["lastVisit"].(map[string]any); v["version"] != float64(4) {
@@ -56,6 +57,6 @@ func TestLastVisitNotice(t *testing.T) {
 	// Since version 2, Bo made one change and Ada one; Bo started the
 	// thread himself, so it is not news to him.
 	p = bo.pageOK(d)
-	p.has(t, "<strong>1 change</strong> by Ada", `history?from=2&amp;to=4#diff-h`)
+	p.has(t, "<strong>Edited by Ada</strong>", "2 lines changed", `history?from=2&amp;to=4#diff-h`)
 	p.hasNot(t, `href="#t-`+th+`"`)
 }

@@ -30,7 +30,7 @@ func TestWebAppAmended(t *testing.T) {
 	ada.api("POST", "/api/docs/"+doc+"/edits", `{"version": 1, "body": "# Backups\n\nNightly, kept for a month.\n\nRestores are tested weekly.\n"}`)
 
 	bob.openDoc(doc)
-	bob.waitJS(contains(".amended-banner", "Edited after the decision: 1 change, see them."), wait)
+	bob.waitJS(contains(".amended-banner", "Edited after the decision: 2 lines changed, see them."), wait)
 	bob.screenshot("banner", true)
 	if got := bob.text("#review .reviewers"); !strings.Contains(got, "Approved") || strings.Contains(got, "does not count") {
 		t.Errorf("reviewers of the decided document = %q; want Bob approved, without a stale note", got)

@@ -31,6 +31,11 @@ export class Binding {
   astral = false;
   /** Whether the document is loaded and local edits are sent. */
   live = false;
+  /**
+   * Local edits (one a transaction) not yet acknowledged by the server:
+   * typed before the document loaded, or sent and waiting for the ack.
+   */
+  waiting = 0;
   // Edits typed before the document first loads: the text they were made
   // on (the page's) and the changes, composed.
   private base: Text | null = null;
@@ -75,6 +80,7 @@ export class Binding {
       if (remote) continue;
       if (!this.live) {
         // Typed before the snapshot came: kept, and sent once it has.
+        this.waiting++;
         if (!this.early) {
           this.base = tr.startState.doc;
           this.early = tr.changes;
@@ -88,9 +94,7 @@ export class Binding {
         if (!this.astral && ins.length && mayHaveAstral(ins.toString())) this.astral = true;
       });
       if (!op.some((c) => typeof c !== "number")) continue;
-      this.doc.submitOp(op, { source: LOCAL }, (err) => {
-        if (err) this.onSubmitError(err);
-      });
+      this.submit(op, 1);
       sent = true;
     }
     if (!sent) return;
@@ -100,6 +104,15 @@ export class Binding {
     // one transaction has nothing to be combined with.
     this.doc.flush();
     this.check();
+  }
+
+  /** Sends op, which carries n local edits, and counts them until acked. */
+  private submit(op: TextOp, n: number): void {
+    this.waiting += n;
+    this.doc.submitOp(op, { source: LOCAL }, (err) => {
+      this.waiting = Math.max(0, this.waiting - n);
+      if (err) this.onSubmitError(err);
+    });
   }
 
   private applyRemote(op: TextOp): void {
@@ -143,11 +156,9 @@ export class Binding {
       mine.iterChanges((_a, _b, _c, _d, ins) => {
         if (!this.astral && ins.length && mayHaveAstral(ins.toString())) this.astral = true;
       });
-      if (op.some((c) => typeof c !== "number")) {
-        this.doc.submitOp(op, { source: LOCAL }, (err) => {
-          if (err) this.onSubmitError(err);
-        });
-      }
+      const typed = this.waiting;
+      this.waiting = 0;
+      if (op.some((c) => typeof c !== "number")) this.submit(op, typed);
       this.check();
     }
     for (const fn of this.loadListeners) fn();

@@ -61,6 +61,7 @@ export class DocEvents {
     after: number | null,
     private onEvents: (evs: DocEvent[]) => void,
     private onRevoked: () => void = () => {},
+    private onMembers: () => void = () => {},
   ) {
     this.last = after;
     document.addEventListener("visibilitychange", () => this.visibility());
@@ -101,6 +102,7 @@ export class DocEvents {
         this.batchTimer = window.setTimeout(() => this.deliver(), batchDelay);
       }
     };
+    es.addEventListener("members", () => this.onMembers());
     es.addEventListener("revoked", () => {
       this.stop();
       this.onRevoked();

@@ -215,6 +215,13 @@ function morphChildren(now: Element, next: Element): void {
     const kept = n instanceof Element ? reuse.get(n) : undefined;
     out.push(kept ?? document.importNode(n, true));
   }
+  // What the page script keeps (a comment being written) stays after the
+  // heading.
+  const pinned = [...now.children].filter((c) => c.classList.contains("dk-keep"));
+  if (pinned.length) {
+    const at = out.findIndex((n) => n instanceof Element) + 1;
+    out.splice(at, 0, ...pinned);
+  }
   const keep = new Set(out);
   for (const c of [...now.childNodes]) if (!keep.has(c)) c.remove();
   let ref = now.firstChild;

@@ -38,6 +38,11 @@ export class Margin {
     if (typeof ResizeObserver === "function") this.resize = new ResizeObserver(() => this.schedule());
   }
 
+  /** Whether the cards sit beside the text now. */
+  get on(): boolean {
+    return this.layoutRoot.classList.contains("dk-margin");
+  }
+
   /** Watches an element whose size moves anchors (the panes, the text). */
   observe(el: Element | null): void {
     if (el && this.resize && !this.observed.has(el)) {
@@ -65,7 +70,8 @@ export class Margin {
     if (!section) return;
     const cards = [...section.querySelectorAll<HTMLElement>(":scope > article.thread[id^='t-']")];
     // Only beside the text: the page's side column of a two-column layout.
-    const on = this.wide.matches && !!section.parentElement?.classList.contains("doc-side");
+    const side = section.parentElement;
+    const on = this.wide.matches && !!side?.classList.contains("doc-side") && side.getClientRects().length > 0;
     this.placeSection(section, on);
     const heading = section.querySelector<HTMLElement>(":scope > h2");
     if (!on) {

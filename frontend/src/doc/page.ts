@@ -13,18 +13,20 @@
 
 import { Compartment, EditorState } from "@codemirror/state";
 import type { Extension } from "@codemirror/state";
-import { EditorView, drawSelection, keymap } from "@codemirror/view";
+import { EditorView, drawSelection, keymap, placeholder } from "@codemirror/view";
 import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
 import { markdownKeymap, markdownLanguage } from "@codemirror/lang-markdown";
 import { HighlightStyle, LanguageSupport, syntaxHighlighting } from "@codemirror/language";
 import { tags } from "@lezer/highlight";
 import { Binding, LOCAL } from "./binding";
+import { listEnter } from "./lists";
+import { LiveHeader } from "./header";
 import { Live, liveURL } from "./live";
 import { PresenceSync, cursorsExtension } from "./presence";
 import type { Person } from "./presence";
 import { Preview } from "./preview";
 import { Margin } from "./margin";
-import { Threads, activateThread, threadRanges, threadTheme } from "./threads";
+import { Threads, activateThread, draftRange, threadRanges, threadTheme } from "./threads";
 import { countdowns, enhanceForms, fetchPanels, freshPage, swapSections } from "./forms";
 import { DocEvents, touchesPanels } from "./events";
 import { mountStyles } from "./styles";
@@ -53,13 +55,16 @@ const editorTheme = EditorView.baseTheme({
   "&": { fontSize: "0.95rem" },
   ".cm-content": { padding: "0.75rem 0" },
   ".cm-line": { padding: "0 0.9rem" },
+  ".cm-placeholder": { color: colors.muted },
   ".dk-cursor": {
     position: "relative",
     borderLeft: "2px solid var(--dk-color)",
     marginLeft: "-1px",
     marginRight: "-1px",
-    pointerEvents: "none",
   },
+  // A wider area to hover than the 2 px line.
+  ".dk-cursor::before": { content: "''", position: "absolute", top: "0", bottom: "0", left: "-5px", width: "8px" },
+  ".dk-cursor:hover .dk-cursor-name": { animation: "none", opacity: "1", visibility: "visible" },
   ".dk-cursor-name": {
     position: "absolute",
     bottom: "100%",
@@ -73,9 +78,19 @@ const editorTheme = EditorView.baseTheme({
     lineHeight: "1.3",
     whiteSpace: "nowrap",
     zIndex: "5",
+    pointerEvents: "none",
+    animation: "dk-cursor-name 2.5s forwards",
   },
   ".dk-rsel": { backgroundColor: "color-mix(in srgb, var(--dk-color) 22%, transparent)" },
 });
+
+/** The task-list lines of a markdown text ("- [ ] ..."), as one string. */
+function taskLines(text: string): string {
+  return text
+    .split("\n")
+    .filter((l) => /^[\s>]*(?:[-*+]|\d{1,9}[.)])\s+\[[ xX]\]/.test(l))
+    .join("\n");
+}
 
 /** Enhances the document page under main. */
 export function start(main: HTMLElement): void {
@@ -118,7 +133,35 @@ export function start(main: HTMLElement): void {
   }
   status.setAttribute("role", "status");
   status.setAttribute("aria-live", "polite");
-  toolbar.append(modes, people, status);
+  // The side column (decision, threads) can fold away to give the text
+  // the page's width.
+  const layout = main.querySelector<HTMLElement>(".doc-layout");
+  const sideToggle = element("button", { type: "button", className: "dk-side-toggle" });
+  function setSide(shown: boolean, remember: boolean): void {
+    layout?.classList.toggle("dk-side-hidden", !shown);
+    sideToggle.textContent = shown ? "Hide side panel" : "Show side panel";
+    sideToggle.setAttribute("aria-expanded", String(shown));
+    if (remember) {
+      try {
+        localStorage.setItem("docket.side", shown ? "shown" : "hidden");
+      } catch {
+        // private mode
+      }
+    }
+  }
+  sideToggle.addEventListener("click", () => {
+    setSide(!!layout?.classList.contains("dk-side-hidden"), true);
+    view.requestMeasure();
+    margin.schedule();
+  });
+  if (layout?.querySelector(".doc-side")) {
+    sideToggle.setAttribute("aria-controls", "doc-side");
+    layout.querySelector(".doc-side")!.id ||= "doc-side";
+    setSide(localStorage.getItem("docket.side") !== "hidden", false);
+  } else {
+    sideToggle.hidden = true;
+  }
+  toolbar.append(modes, people, status, sideToggle);
 
   const panes = element("div", { className: "dk-panes" });
   const editorPane = element("div", { className: "dk-editor-pane" });
@@ -152,6 +195,7 @@ export function start(main: HTMLElement): void {
     binding,
     docId,
     canComment,
+    inMargin: () => margin.on,
     created: async (id) => {
       await reloadSections(["threads", "review"]);
       activateThread(id, false);
@@ -180,7 +224,7 @@ export function start(main: HTMLElement): void {
         // GFM markdown without the HTML, CSS and JavaScript modes that
         // markdown() brings (they would double the bundle).
         new LanguageSupport(markdownLanguage),
-        keymap.of([...markdownKeymap, ...defaultKeymap, ...historyKeymap]),
+        keymap.of([{ key: "Enter", run: listEnter }, ...markdownKeymap, ...defaultKeymap, ...historyKeymap]),
         syntaxHighlighting(markdownStyle),
         EditorView.lineWrapping,
         EditorView.contentAttributes.of({
@@ -189,6 +233,7 @@ export function start(main: HTMLElement): void {
         // Editors can type at once: what they type before the live
         // document has loaded is rebased onto it and sent then.
         editable.of(lockedExt(canEdit)),
+        canEdit ? placeholder("Start writing: markdown, such as # A title, then paragraphs and - lists") : [],
         binding.extension(),
         presence.extension(),
         cursorsExtension(),
@@ -214,7 +259,7 @@ export function start(main: HTMLElement): void {
         if (r && (r.top || r.height)) return r.top;
         if (mode === "preview") return null;
       }
-      const t = threadRanges(view.state).find((x) => x.id === id);
+      const t = id === "draft" ? draftRange(view.state) : threadRanges(view.state).find((x) => x.id === id);
       if (!t) return null;
       return view.coordsAtPos(t.from, 1)?.top ?? view.documentTop + view.lineBlockAt(t.from).top;
     },
@@ -233,8 +278,11 @@ export function start(main: HTMLElement): void {
   for (const el of [view.scrollDOM, previewPane, window]) el.addEventListener("scroll", () => margin.schedule(), { passive: true });
 
   // View modes.
+  // Side by side where both get a readable width; else the editor, with
+  // the preview a click away.
   const wide = window.matchMedia("(min-width: 901px)").matches;
-  let mode: Mode = canEdit ? (wide ? "split" : "edit") : "preview";
+  const roomy = window.matchMedia("(min-width: 1500px)").matches;
+  let mode: Mode = canEdit ? (roomy ? "split" : "edit") : "preview";
   const saved = localStorage.getItem("docket.mode") as Mode | null;
   if (saved && modeButtons.has(saved)) mode = saved;
   function setMode(m: Mode, remember: boolean): void {
@@ -254,61 +302,75 @@ export function start(main: HTMLElement): void {
     margin.schedule();
   }
   setMode(mode, false);
+  // A new, empty document: the cursor waits in the editor.
+  if (canEdit && view.state.doc.length === 0) {
+    if (mode === "preview") setMode(wide ? "split" : "edit", false);
+    view.focus();
+  }
 
-  // Connection state.
+  // Connection state. "Saved" means that the server has acknowledged
+  // every local edit; until then "Saving…", or the edits waiting while
+  // the connection is down.
   let shown: Status | "" = "";
-  let savingTimer: number | undefined;
+  let savingSince = 0;
+  let statusTimer: number | undefined;
+  const pending = (): boolean => binding.waiting > 0 || doc.hasWritePending();
   function currentStatus(): Status {
     const link = live.state;
     if (link === "offline") return "offline";
     if (link === "reconnecting") return "reconnecting";
     if (link === "connecting" || !binding.live) return "connecting";
     if (lastError) return "error";
-    return doc.hasWritePending() ? "saving" : "saved";
+    return pending() ? "saving" : "saved";
+  }
+  function waitingText(): string {
+    const n = binding.waiting;
+    if (!n && !doc.hasWritePending()) return "";
+    return n === 1 ? "1 change waiting" : n > 1 ? `${n} changes waiting` : "changes waiting";
   }
   function label(s: Status): string {
-    const pending = doc.hasWritePending();
+    const w = waitingText();
     switch (s) {
       case "connecting":
-        return "Connecting…";
+        return w ? `Connecting… ${w}` : "Connecting…";
       case "saved":
         return canEdit ? "Saved" : "Up to date";
       case "saving":
         return "Saving…";
       case "offline":
-        return pending ? "Offline: your changes are kept and will be sent when you are back" : "Offline";
+        return w ? `Offline, ${w}` : "Offline";
       case "reconnecting":
-        return pending ? "Reconnecting… your changes are kept" : "Reconnecting…";
+        return w ? `Reconnecting… ${w}` : "Reconnecting…";
       case "error":
         return "Not saved: " + lastError;
     }
   }
   function show(s: Status): void {
-    window.clearTimeout(savingTimer);
-    savingTimer = undefined;
     const text = label(s);
+    if (s === "saving" && shown !== "saving") savingSince = performance.now();
     if (shown === s && status!.textContent === text) return;
     shown = s;
     status!.dataset.state = s;
     status!.textContent = text;
   }
   function updateStatus(): void {
+    window.clearTimeout(statusTimer);
+    statusTimer = undefined;
     const s = currentStatus();
-    // Saved -> saving -> saved flickers with every keystroke: show
-    // "Saving…" only when it takes a moment.
-    if (s === "saving" && shown === "saved") {
-      if (savingTimer === undefined) {
-        savingTimer = window.setTimeout(() => {
-          savingTimer = undefined;
-          if (currentStatus() === "saving") show("saving");
-        }, 400);
+    // "Saving…" shows at once, and stays a moment once all is acked, so
+    // that steady typing does not make it flicker with "Saved".
+    if (s === "saved" && shown === "saving") {
+      const left = savingSince + 600 - performance.now();
+      if (left > 0) {
+        statusTimer = window.setTimeout(updateStatus, left);
+        return;
       }
-      return;
     }
     show(s);
   }
   live.onChange(updateStatus);
   doc.on("op", (_op: unknown, source: unknown) => {
+    header.changed(true);
     if (source === LOCAL) {
       lastError = "";
       updateStatus();
@@ -316,6 +378,8 @@ export function start(main: HTMLElement): void {
       preview?.schedule(400);
     }
   });
+  const header = new LiveHeader(() => doc.version ?? 0);
+  doc.on("load", () => header.changed(false));
   doc.on("no write pending", () => {
     updateStatus();
     preview?.schedule(150);
@@ -363,31 +427,67 @@ export function start(main: HTMLElement): void {
 
   // Never leave with typed text unsent.
   window.addEventListener("beforeunload", (e) => {
-    if (doc.hasWritePending()) e.preventDefault();
+    if (doc.hasWritePending() || binding.waiting > 0) e.preventDefault();
   });
 
-  // What was seen live counts as seen: on leaving, the last visit moves
-  // to the version on screen, so the next visit's "changed since" notice
-  // starts there instead of at the version the page was loaded at.
+  // What was seen live counts as seen: the last visit follows the
+  // version on screen (10 s after it changes, and on leaving),
+  // so that the next visit's "since your last visit" starts there. A
+  // reload can be rendered before the leaving page's update arrives: the
+  // version seen is also kept in the browser, and a notice about what
+  // this window has just shown live is dropped.
+  const seenKey = `docket.seen.${me.user}.${docId}`;
+  const since = document.querySelector<HTMLElement>(".since-visit");
+  if (since) {
+    let seen: { v?: number; at?: number } = {};
+    try {
+      seen = JSON.parse(localStorage.getItem(seenKey) || "{}");
+    } catch {
+      // private mode, or not ours
+    }
+    if ((seen.v ?? -1) >= Number(since.dataset.to) && Date.now() - (seen.at ?? 0) < 60_000) since.remove();
+  }
   let visited = pageVersion;
-  window.addEventListener("pagehide", () => {
+  let visitTimer: number | undefined;
+  function sendVisit(leaving: boolean): void {
+    window.clearTimeout(visitTimer);
+    visitTimer = undefined;
     const v = typeof doc.version === "number" ? doc.version : 0;
+    if (leaving) {
+      try {
+        localStorage.setItem(seenKey, JSON.stringify({ v, at: Date.now() }));
+      } catch {
+        // private mode
+      }
+    }
     if (v <= visited) return;
     visited = v;
-    const body = new Blob([JSON.stringify({ version: v })], { type: "application/json" });
-    navigator.sendBeacon(`/api/docs/${encodeURIComponent(docId)}/visit`, body);
+    const url = `/api/docs/${encodeURIComponent(docId)}/visit`;
+    const body = JSON.stringify({ version: v });
+    if (leaving) {
+      navigator.sendBeacon(url, new Blob([body], { type: "application/json" }));
+      return;
+    }
+    fetch(url, { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body }).catch(() => {
+      visited = Math.min(visited, v - 1); // try again with the next change
+    });
+  }
+  doc.on("op", () => {
+    if (visitTimer === undefined) visitTimer = window.setTimeout(() => sendVisit(false), 10_000);
   });
+  window.addEventListener("pagehide", () => sendVisit(true));
 
-  // Threads and the review panel: refreshed from the server's markup
-  // (the panels fragment, or a fresh copy of the page), one refresh at a
-  // time; asking while one runs makes one more.
+  // Threads, the review panel and the action items: refreshed from the
+  // server's markup (the panels fragment, or a fresh copy of the page),
+  // one refresh at a time; asking while one runs makes one more.
   const panelsURL = main.dataset.panels;
   let refreshing: Promise<void> | null = null;
-  let again = false;
+  const wanted = new Set<string>(); // the sections the next round refreshes
   async function reloadOnce(ids: string[]): Promise<void> {
     const fresh = panelsURL ? await fetchPanels(panelsURL) : await freshPage();
     if (!fresh) return;
     swapSections(fresh, panelsURL ? ["doc-head", ...ids] : ids);
+    header.changed(false);
     margin.layout(); // at once, before the swapped cards are painted in the flow
     const root = (fresh.getElementById("doc-panels") ?? fresh.getElementById("doc")) as HTMLElement | null;
     const v = Number(root?.dataset.version ?? doc.version ?? 0);
@@ -396,15 +496,14 @@ export function start(main: HTMLElement): void {
     countdowns();
   }
   function reloadSections(ids: string[]): Promise<void> {
-    if (refreshing) {
-      again = true;
-      return refreshing;
-    }
+    for (const id of ids) wanted.add(id);
+    if (refreshing) return refreshing;
     refreshing = (async () => {
-      do {
-        again = false;
-        await reloadOnce(ids);
-      } while (again);
+      while (wanted.size) {
+        const round = [...wanted];
+        wanted.clear();
+        await reloadOnce(round);
+      }
     })().finally(() => {
       refreshing = null;
     });
@@ -412,6 +511,21 @@ export function start(main: HTMLElement): void {
   }
   enhanceForms(main, docId, async () => {
     await reloadSections(["threads", "review"]);
+  });
+
+  // Action items follow the task-list lines of the text (the server
+  // gathers them a moment after a change): when those lines changed, the
+  // list is fetched again once the typing pauses.
+  let tasks = taskLines(view.state.doc.toString());
+  let tasksTimer: number | undefined;
+  doc.on("op", () => {
+    window.clearTimeout(tasksTimer);
+    tasksTimer = window.setTimeout(() => {
+      const now = taskLines(view.state.doc.toString());
+      if (now === tasks) return;
+      tasks = now;
+      void reloadSections(["actions"]);
+    }, 2500);
   });
 
   // What others do (threads, comments, reviews, transitions) arrives on
@@ -430,8 +544,19 @@ export function start(main: HTMLElement): void {
         lastError = "this document was deleted or you lost access to it";
         updateStatus();
       },
+      () => void reloadSections(["threads", "review"]),
     );
   }
+  // Writing in a thread's box makes it the chosen one (which unfolds its
+  // reply and resolution boxes); buttons do not, see app.css.
+  main.addEventListener("focusin", (ev) => {
+    const t = ev.target as HTMLElement;
+    const art = t.closest<HTMLElement>("#threads article.thread");
+    if (!art || art.classList.contains("dk-active") || !t.matches("textarea, input")) return;
+    for (const el of document.querySelectorAll("#threads article.thread.dk-active")) el.classList.remove("dk-active");
+    art.classList.add("dk-active");
+    margin.schedule();
+  });
   main.addEventListener("click", (ev) => {
     const t = ev.target as HTMLElement;
     const art = t.closest<HTMLElement>("#threads article.thread");

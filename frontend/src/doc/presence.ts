@@ -31,7 +31,11 @@ export interface RemoteCursor {
   color: number;
   anchor: number;
   head: number;
+  /** Counts the person's moves: a new one shows the name again. */
+  moves: number;
 }
+
+let moves = 0;
 
 const setCursor = StateEffect.define<{ id: string; cursor: RemoteCursor | null }>();
 
@@ -66,11 +70,14 @@ class CursorWidget extends WidgetType {
   constructor(
     readonly name: string,
     readonly color: number,
+    readonly moves: number,
   ) {
     super();
   }
+  // A new DOM node for each move replays the name's show-and-fade
+  // animation: the name shows while the person types, and on hover.
   eq(other: CursorWidget): boolean {
-    return other.name === this.name && other.color === this.color;
+    return other.name === this.name && other.color === this.color && other.moves === this.moves;
   }
   toDOM(): HTMLElement {
     const cursor = element("span", { className: `dk-cursor dk-c${this.color}` });
@@ -92,7 +99,7 @@ function cursorDecorations(state: EditorState): DecorationSet {
     const from = Math.min(head, anchor);
     const to = Math.max(head, anchor);
     if (from < to) ranges.push(Decoration.mark({ class: `dk-rsel dk-c${c.color}` }).range(from, to));
-    ranges.push(Decoration.widget({ widget: new CursorWidget(c.name, c.color), side: 1 }).range(head));
+    ranges.push(Decoration.widget({ widget: new CursorWidget(c.name, c.color, c.moves), side: 1 }).range(head));
   }
   return Decoration.set(ranges, true);
 }
@@ -214,6 +221,7 @@ export class PresenceSync {
         color: colorIndex(user),
         anchor,
         head,
+        moves: ++moves,
       });
     }
   }

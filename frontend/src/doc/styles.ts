@@ -60,6 +60,14 @@ const pageStyles = new StyleModule({
   },
   ".dk-people li.dk-me": { borderStyle: "dashed" },
   "#live-status": { marginLeft: "auto", color: colors.muted, whiteSpace: "nowrap" },
+  ".dk-side-toggle": { ...framed, font: "inherit", padding: "0.25rem 0.7rem", background: "transparent", color: "inherit", cursor: "pointer" },
+  "@media (min-width: 1101px)": {
+    ".doc-layout.dk-side-hidden": { gridTemplateColumns: "minmax(0, 1fr)" },
+    ".doc-layout.dk-side-hidden > .doc-side": { display: "none" },
+  },
+  // A readable line length where the editor is wide.
+  ".dk-panes .cm-content": { maxWidth: "52rem" },
+  "@media (max-width: 1100px)": { ".dk-side-toggle": { display: "none" } },
   "#live-status::before": {
     content: "''",
     display: "inline-block",
@@ -93,7 +101,9 @@ const pageStyles = new StyleModule({
   ".dk-preview-pane > article > *": { contentVisibility: "auto", containIntrinsicSize: "auto 3em" },
   "::highlight(dk-thread)": { backgroundColor: colors.mark },
   // Threads in the margin (doc/margin.ts): placed cards leave the flow.
-  ".dk-margin #threads": { position: "relative" },
+  // Beside the text the cards float in the margin, without a panel
+  // around them (its frame made a large gap above the first card).
+  ".dk-margin #threads": { position: "relative", border: "0", background: "transparent", boxShadow: "none", paddingTop: "0" },
   ".dk-margin #threads > .thread.dk-placed": {
     position: "absolute",
     left: "0.6rem",
@@ -106,6 +116,17 @@ const pageStyles = new StyleModule({
   },
   ".dk-margin #threads > .thread.dk-placed.dk-active": { zIndex: "1", boxShadow: colors.shadow },
   ".thread.dk-active": { outline: `2px solid ${colors.accent}`, outlineOffset: "2px" },
+  // A cursor's name shows for a moment after each move, then fades.
+  "@keyframes dk-cursor-name": {
+    "0%, 70%": { opacity: "1", visibility: "visible" },
+    "100%": { opacity: "0", visibility: "hidden" },
+  },
+  ".dk-comment-form": { display: "grid", gap: "0.4rem", fontSize: "0.9rem" },
+  ".cm-tooltip .dk-comment-form": { width: "18rem" },
+  ".dk-comment-form textarea": { width: "100%", boxSizing: "border-box", fontWeight: "normal" },
+  ".dk-buttons": { display: "flex", gap: "0.4rem" },
+  ".thread.dk-draft .quote": { margin: "0 0 0.4rem" },
+  ".thread.dk-draft": { paddingBottom: "0.55rem" },
   ".dk-form-error": { color: "#d33a2c", margin: "0.3rem 0" },
   ".dk-countdown": { marginLeft: "0.4em", color: colors.muted },
   ".dk-countdown.dk-overdue": { color: "#d33a2c", fontWeight: "600" },

@@ -48,6 +48,36 @@ const threadField = StateField.define<DecorationSet>({
   provide: (f) => EditorView.decorations.from(f),
 });
 
+/** Moves the comment tooltip once it holds the form. */
+const formShown = StateEffect.define<null>();
+
+/** The text a comment is being written about, while it is. */
+const setDraft = StateEffect.define<{ from: number; to: number } | null>();
+
+const draftField = StateField.define<DecorationSet>({
+  create: () => Decoration.none,
+  update(deco, tr) {
+    deco = deco.map(tr.changes);
+    for (const e of tr.effects) {
+      if (!e.is(setDraft)) continue;
+      deco = e.value && e.value.from < e.value.to ? Decoration.set([draftMark.range(e.value.from, e.value.to)]) : Decoration.none;
+    }
+    return deco;
+  },
+  provide: (f) => EditorView.decorations.from(f),
+});
+
+const draftMark = Decoration.mark({ class: "dk-thread dk-draft-mark", inclusiveStart: false, inclusiveEnd: false });
+
+/** The range a comment is being written about, if any. */
+export function draftRange(state: EditorState): { from: number; to: number } | null {
+  let out: { from: number; to: number } | null = null;
+  state.field(draftField, false)?.between(0, state.doc.length, (from, to) => {
+    out = { from, to };
+  });
+  return out;
+}
+
 /** The current thread ranges of an editor state. */
 export function threadRanges(state: EditorState): ThreadRange[] {
   const out: ThreadRange[] = [];
@@ -67,12 +97,16 @@ export interface ThreadHost {
   created(threadId: string): Promise<void>;
   /** Called when thread marks moved or changed. */
   changed(): void;
+  /** Whether thread cards sit in the margin beside the text. */
+  inMargin(): boolean;
 }
 
 /** Threads wires thread marks, the comment button and the panel. */
 export class Threads {
   private tooltipDOM: HTMLElement;
   private openForm = false;
+  /** The new comment's card in the margin, while it is written. */
+  private card: HTMLElement | null = null;
 
   constructor(private host: ThreadHost) {
     this.tooltipDOM = element("div", { className: "dk-comment-tip" });
@@ -83,10 +117,13 @@ export class Threads {
   extension(): Extension {
     const exts: Extension[] = [
       threadField,
+      draftField,
       EditorView.updateListener.of((u) => {
-        if (u.docChanged || u.transactions.some((tr) => tr.effects.some((e) => e.is(setThreads)))) {
+        if (u.docChanged || u.transactions.some((tr) => tr.effects.some((e) => e.is(setThreads) || e.is(setDraft)))) {
           this.host.changed();
         }
+        // A draft nobody wrote in goes when the selection does.
+        if (this.card && u.selectionSet && u.state.selection.main.empty && !this.cardText()) this.closeCard(false);
       }),
       EditorView.domEventHandlers({
         click: (ev, view) => {
@@ -101,7 +138,10 @@ export class Threads {
     if (this.host.canComment) {
       const tooltipField = StateField.define<readonly Tooltip[]>({
         create: (s) => this.tooltips(s),
-        update: (t, tr) => (tr.docChanged || tr.selection ? this.tooltips(tr.state) : t),
+        update: (t, tr) =>
+          tr.docChanged || tr.selection || tr.effects.some((e) => e.is(setDraft) || e.is(formShown))
+            ? this.tooltips(tr.state)
+            : t,
         provide: (f) => showTooltip.computeN([f], (s) => s.field(f)),
       });
       exts.push(
@@ -122,9 +162,13 @@ export class Threads {
   }
 
   private create = (): { dom: HTMLElement } => ({ dom: this.tooltipDOM });
+  // The form is a tooltip of its own (a new one is placed anew: below).
+  private formDOM = element("div", { className: "dk-comment-tip" });
+  private createForm = (): { dom: HTMLElement } => ({ dom: this.formDOM });
 
   private tooltips(state: EditorState): readonly Tooltip[] {
     const sel = state.selection.main;
+    if (this.card) return [];
     if (sel.empty) {
       if (this.openForm) {
         this.openForm = false;
@@ -132,13 +176,15 @@ export class Threads {
       }
       return [];
     }
+    // The form opens below the selection, not over the text it is about.
+    if (this.openForm) return [{ pos: sel.to, above: false, strictSide: true, arrow: false, create: this.createForm }];
     return [{ pos: sel.head, above: sel.head < sel.anchor, strictSide: false, arrow: false, create: this.create }];
   }
 
   private renderButton(): void {
     const b = element("button", {
       type: "button",
-      className: "dk-comment-button",
+      className: "dk-comment-button button small",
       textContent: "Comment",
       title: "Start a thread on the selected text (Ctrl/Cmd+Alt+M)",
     });
@@ -147,22 +193,52 @@ export class Threads {
     this.tooltipDOM.replaceChildren(b);
   }
 
-  /** Opens the new-thread form in the tooltip. */
+  /**
+   * Opens the new-thread form: as a card in the margin beside the text
+   * where there is one, else in the tooltip below the selection.
+   */
   showForm(): void {
+    const view = this.host.binding.view;
+    const sel = view.state.selection.main;
+    if (sel.empty) return;
+    const section = document.getElementById("threads");
+    if (this.host.inMargin() && section) {
+      this.closeCard(false);
+      const card = element("article", { className: "thread dk-draft dk-keep", id: "t-draft" });
+      card.dataset.status = "open";
+      card.setAttribute("aria-label", "New comment");
+      const quote = element("blockquote", { className: "quote", textContent: shortQuote(view.state.sliceDoc(sel.from, sel.to)) });
+      const { form, ta } = this.buildForm(() => this.closeCard(true));
+      card.append(quote, form);
+      const heading = section.querySelector(":scope > h2");
+      if (heading) heading.after(card);
+      else section.prepend(card);
+      this.card = card;
+      view.dispatch({ effects: setDraft.of({ from: sel.from, to: sel.to }) });
+      activateThread("draft", false);
+      ta.focus({ preventScroll: true });
+      return;
+    }
     this.openForm = true;
-    const form = element("form", { className: "dk-comment-form" });
-    const label = element("label", { textContent: "Comment on the selection" });
-    const ta = element("textarea", { name: "body", rows: 3, required: true });
-    label.append(ta);
-    const err = element("p", { className: "dk-form-error", hidden: true });
-    err.setAttribute("role", "alert");
-    const send = element("button", { type: "submit", textContent: "Comment" });
-    const cancel = element("button", { type: "button", textContent: "Cancel" });
-    const close = () => {
+    const { form, ta } = this.buildForm(() => {
       this.openForm = false;
       this.renderButton();
-      this.host.binding.view.focus();
-    };
+      view.focus();
+    });
+    this.formDOM.replaceChildren(form);
+    view.dispatch({ effects: formShown.of(null) }); // in place of the button
+    ta.focus();
+  }
+
+  /** The new-thread form; close takes it away. */
+  private buildForm(close: () => void): { form: HTMLFormElement; ta: HTMLTextAreaElement } {
+    const form = element("form", { className: "dk-comment-form" });
+    const ta = element("textarea", { name: "body", rows: 3, required: true, placeholder: "Comment…" });
+    ta.setAttribute("aria-label", "Comment on the selection");
+    const err = element("p", { className: "dk-form-error", hidden: true });
+    err.setAttribute("role", "alert");
+    const send = element("button", { type: "submit", className: "button primary small", textContent: "Comment" });
+    const cancel = element("button", { type: "button", className: "button small", textContent: "Cancel" });
     cancel.addEventListener("click", close);
     form.addEventListener("keydown", (e) => {
       if (e.key === "Escape") {
@@ -179,21 +255,35 @@ export class Threads {
     });
     const buttons = element("div", { className: "dk-buttons" });
     buttons.append(send, cancel);
-    form.append(label, err, buttons);
-    this.tooltipDOM.replaceChildren(form);
-    ta.focus();
+    form.append(ta, err, buttons);
+    return { form, ta };
+  }
+
+  private cardText(): string {
+    return this.card?.querySelector("textarea")?.value.trim() ?? "";
+  }
+
+  /** Takes the margin card away (and back to the text, if focus). */
+  private closeCard(focus: boolean): void {
+    if (!this.card) return;
+    this.card.remove();
+    this.card = null;
+    const view = this.host.binding.view;
+    view.dispatch({ effects: setDraft.of(null) });
+    if (focus) view.focus();
+    this.host.changed();
   }
 
   private async submit(body: string, form: HTMLFormElement, err: HTMLElement): Promise<void> {
     if (!body.trim()) return;
     const view = this.host.binding.view;
-    const sel = view.state.selection.main;
-    if (sel.empty) return;
+    const range = this.card ? draftRange(view.state) : view.state.selection.main;
+    if (!range || range.from >= range.to) return;
     form.setAttribute("aria-busy", "true");
     for (const b of form.querySelectorAll("button")) b.disabled = true;
     err.hidden = true;
     try {
-      const anchor = await this.host.binding.rangeWhenSaved(sel.from, sel.to);
+      const anchor = await this.host.binding.rangeWhenSaved(range.from, range.to);
       const res = await fetch(`/api/docs/${encodeURIComponent(this.host.docId)}/threads`, {
         method: "POST",
         credentials: "same-origin",
@@ -202,8 +292,12 @@ export class Threads {
       });
       const data = await res.json().catch(() => ({}));
       if (!res.ok) throw new Error(data?.error?.message || `The server answered ${res.status}.`);
-      this.openForm = false;
-      this.renderButton();
+      if (this.card) {
+        this.closeCard(false);
+      } else {
+        this.openForm = false;
+        this.renderButton();
+      }
       view.dispatch({ selection: { anchor: view.state.selection.main.head } });
       await this.host.created(String(data.id));
     } catch (e) {
@@ -241,6 +335,12 @@ export class Threads {
   }
 }
 
+/** The start of a quote, on one line. */
+function shortQuote(text: string): string {
+  const one = text.replace(/\s+/g, " ").trim();
+  return one.length > 140 ? one.slice(0, 139).trimEnd() + "…" : one;
+}
+
 /** Marks the thread's article as the active one and brings it into view. */
 export function activateThread(id: string, focus: boolean): void {
   for (const el of document.querySelectorAll("#threads article.thread.dk-active")) el.classList.remove("dk-active");
@@ -268,9 +368,5 @@ export const threadTheme = EditorView.baseTheme({
     padding: "0.3rem",
     boxShadow: "0 2px 8px rgba(0,0,0,0.15)",
   },
-  ".dk-comment-button": { font: "inherit", fontSize: "0.85rem", padding: "0.2rem 0.6rem", cursor: "pointer" },
-  ".dk-comment-form": { display: "grid", gap: "0.3rem", width: "18rem", fontSize: "0.85rem" },
-  ".dk-comment-form label": { display: "grid", gap: "0.2rem" },
-  ".dk-comment-form textarea": { font: "inherit", width: "100%", boxSizing: "border-box" },
-  ".dk-buttons": { display: "flex", gap: "0.4rem" },
+  ".dk-draft-mark": { backgroundColor: "rgba(255, 214, 0, 0.55)" },
 });
