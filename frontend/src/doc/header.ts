@@ -2,12 +2,15 @@
 // version and the time of the last change. (Others' threads, reviews
 // and transitions refresh the header from the server's markup.)
 
+import { soon } from "../dom";
+
 /** The reader's month names, as the server writes them ("2 Jan 2006"). */
 const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /** LiveHeader updates .doc-version and .doc-updated in #doc-head. */
 export class LiveHeader {
-  private timer: number | undefined;
+  // At most a few times a second: every keystroke is an op.
+  private applySoon = soon(() => this.apply(), 250);
   private edited = 0;
 
   constructor(private version: () => number) {}
@@ -15,12 +18,7 @@ export class LiveHeader {
   /** Notes a change of the text (edited: now) and updates soon. */
   changed(edited: boolean): void {
     if (edited) this.edited = Date.now();
-    if (this.timer !== undefined) return;
-    // At most a few times a second: every keystroke is an op.
-    this.timer = window.setTimeout(() => {
-      this.timer = undefined;
-      this.apply();
-    }, 250);
+    this.applySoon();
   }
 
   private apply(): void {

@@ -12,7 +12,7 @@ import type { DecorationSet } from "@codemirror/view";
 import type { Connection, Doc, LocalPresence, Presence } from "sharedb/lib/client";
 import { Binding, LOCAL, remoteChange } from "./binding";
 import { colorIndex } from "./styles";
-import { element } from "../dom";
+import { element, soon } from "../dom";
 
 /** What a client publishes about itself. */
 interface PresenceValue {
@@ -123,7 +123,8 @@ export class PresenceSync {
   private local: LocalPresence;
   private waiting = new Map<string, PresenceValue>(); // values for a version we lack yet
   private people = new Map<string, PresenceValue>();
-  private timer: number | undefined;
+  /** Publishes the selection shortly (at most ~12 times a second). */
+  readonly publishSoon = soon(() => this.publish(), 80);
   private listeners: ((people: Person[]) => void)[] = [];
 
   constructor(
@@ -162,14 +163,6 @@ export class PresenceSync {
     });
   }
 
-  /** Publishes the selection shortly (at most ~12 times a second). */
-  publishSoon(): void {
-    if (this.timer !== undefined) return;
-    this.timer = window.setTimeout(() => {
-      this.timer = undefined;
-      this.publish();
-    }, 80);
-  }
 
   private publish(): void {
     if (!this.binding.live || !this.doc.type) return;
