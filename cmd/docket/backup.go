@@ -20,14 +20,11 @@ import (
 func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("backup", stderr)
 	data := dataFlag(fs)
-	pos, err := parseArgs(fs, args)
+	arg, err := oneArg(fs, args, "docket backup FILE [--data DIR]")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return fmt.Errorf("usage: docket backup FILE [--data DIR]")
-	}
-	dest := pos[0]
+	dest := arg
 	tmp := dest + ".partial"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {

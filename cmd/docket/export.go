@@ -17,12 +17,9 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlagSet("export", stderr)
 	data := dataFlag(fs)
 	file := fs.String("db", "", "export from this data file (such as a backup) instead of --data")
-	pos, err := parseArgs(fs, args)
+	arg, err := oneArg(fs, args, "docket export DIR [--data DIR | --db FILE]")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return fmt.Errorf("usage: docket export DIR [--data DIR | --db FILE]")
 	}
 	path := *file
 	if path == "" {
@@ -37,11 +34,11 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("%w\n(while the server runs, export from a backup: docket backup b.db && docket export DIR --db b.db)", err)
 	}
 	defer db.Close()
-	n, err := exportAll(ctx, db, pos[0])
+	n, err := exportAll(ctx, db, arg)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Exported %d documents to %s.\n", n, pos[0])
+	fmt.Fprintf(stdout, "Exported %d documents to %s.\n", n, arg)
 	return nil
 }
 

@@ -30,14 +30,11 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	space := fset.String("space", "", "slug of the space to import into (created if missing)")
 	as := fset.String("as", "", "email of the importing user (default: the first site admin)")
 	kind := fset.String("kind", string(docket.KindRFC), "kind of the imported documents")
-	pos, err := parseArgs(fset, args)
+	arg, err := oneArg(fset, args, "docket import DIR --space SLUG [--as EMAIL], or docket import DIR|FILE.tar.gz for a Docket export")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return fmt.Errorf("usage: docket import DIR --space SLUG [--as EMAIL], or docket import DIR|FILE.tar.gz for a Docket export")
-	}
-	dir := pos[0]
+	dir := arg
 	if strings.HasSuffix(dir, ".tar.gz") || strings.HasSuffix(dir, ".tgz") {
 		if dir, err = extractExport(dir); err != nil {
 			return err
@@ -46,7 +43,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	restore := export.IsExport(os.DirFS(dir))
 	if restore && (*space != "" || *as != "") {
-		return fmt.Errorf("%s is a Docket export, which brings its own spaces and authors: leave out --space and --as", pos[0])
+		return fmt.Errorf("%s is a Docket export, which brings its own spaces and authors: leave out --space and --as", arg)
 	} else if !restore && *space == "" {
 		return fmt.Errorf("usage: docket import DIR --space SLUG [--as EMAIL] (a folder of markdown files needs --space)")
 	}

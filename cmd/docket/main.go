@@ -155,6 +155,19 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// oneArg parses args with fs and returns the one positional argument
+// they must hold, or an error that shows usage.
+func oneArg(fs *flag.FlagSet, args []string, usage string) (string, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) != 1 {
+		return "", fmt.Errorf("usage: %s", usage)
+	}
+	return pos[0], nil
+}
+
 func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 	switch format {
 	case "text", "":
