@@ -114,6 +114,7 @@ func (r *Renderer) Render(ctx context.Context, src string) (string, error) {
 	if err := checkNesting(body); err != nil {
 		return "", err
 	}
+	body = defuse(body)
 	var buf bytes.Buffer
 	buf.Grow(min(2*len(body)+64, r.maxOut))
 	pc := newWatchContext(ctx, r.maxTime)

@@ -1,0 +1,346 @@
+package markdown
+
+import (
+	"strings"
+)
+
+// goldmark's inline parser is quadratic on some runs of brackets: every
+// "]" walks the text of the label it may close and copies it, and every
+// "](" scans for the end of a link destination (to the end of a run
+// without white space) and title (to the end of the paragraph) before it
+// gives up. 120 KB of "[a](" took seconds; a megabyte of "[" then "]"
+// allocated more than a gigabyte. defuse escapes, paragraph by paragraph,
+// the brackets that make this happen, which real documents never have:
+//
+//   - an opening bracket when MaxOpenBrackets are already open in the
+//     paragraph: it becomes "\[", plain text;
+//   - a run of "*", "_" or "~" when the paragraph has had MaxDelimiterRuns
+//     of them, except at the start of a line (a list item);
+//   - the "(" of a "](" once the scans of the paragraph's earlier "]("
+//     have cost more than linkScanBudget: it becomes "\(", so that the
+//     "]" is not followed by a destination.
+//
+// What is escaped still shows as the same characters (except inside a
+// code span of such a paragraph, where the backslash shows). Fenced code
+// blocks are left alone. The cost of defuse itself is linear.
+
+// MaxDelimiterRuns is the most runs of emphasis or strikethrough
+// delimiters ("*", "_", "~") one paragraph may have before more are
+// escaped: goldmark looks for the opener of each closer through all the
+// runs before it.
+const MaxDelimiterRuns = 256
+
+// MaxOpenBrackets is the most "[" that may be open (not yet closed by "]")
+// at once in one paragraph before more are escaped.
+const MaxOpenBrackets = 32
+
+// linkScanBudget returns how many bytes goldmark may scan for the link
+// destinations and titles of a paragraph of n bytes: a few times the
+// paragraph, so that a paragraph of real links never reaches it.
+func linkScanBudget(n int) int { return 4*n + 64<<10 }
+
+// defuse returns src with the brackets escaped that would make goldmark
+// super-linear, or src itself when there are none.
+func defuse(src string) string {
+	if !strings.ContainsAny(src, "[]*_~") {
+		return src
+	}
+	var b strings.Builder
+	done := 0 // src[:done] is in b (once b is used)
+	fence := ""
+	start := -1 // start of the current paragraph, -1 outside one
+	flush := func(end int) {
+		if start < 0 {
+			return
+		}
+		if esc := defuseParagraph(src[start:end]); esc != nil {
+			if b.Len() == 0 {
+				b.Grow(len(src) + len(src)/8)
+			}
+			b.WriteString(src[done:start])
+			writeEscaped(&b, src[start:end], esc)
+			done = end
+		}
+		start = -1
+	}
+	for i := 0; i < len(src); {
+		end := strings.IndexByte(src[i:], '\n') + i + 1
+		if end == i {
+			end = len(src)
+		}
+		line := src[i:end]
+		switch {
+		case fence != "":
+			if f := fenceOf(line); f != "" && f[0] == fence[0] && len(f) >= len(fence) && strings.TrimSpace(line[strings.Index(line, f)+len(f):]) == "" {
+				fence = ""
+			}
+		case strings.TrimSpace(line) == "":
+			flush(i)
+		default:
+			if f := fenceOf(line); f != "" {
+				flush(i)
+				fence = f
+			} else if start < 0 {
+				start = i
+			} else if startsBlock(line) {
+				flush(i)
+				start = i
+			}
+		}
+		i = end
+	}
+	flush(len(src))
+	if b.Len() == 0 {
+		return src
+	}
+	b.WriteString(src[done:])
+	return b.String()
+}
+
+// fenceOf returns the code fence ("```" or "~~~", three or more) that line
+// opens or closes, or "".
+func fenceOf(line string) string {
+	t := strings.TrimLeft(line, " ")
+	if len(line)-len(t) > 3 || len(t) < 3 || (t[0] != '`' && t[0] != '~') {
+		return ""
+	}
+	n := 0
+	for n < len(t) && t[n] == t[0] {
+		n++
+	}
+	if n < 3 {
+		return ""
+	}
+	return t[:n]
+}
+
+// startsBlock reports whether line, indented by at most three spaces,
+// starts a list item, heading or block quote, which ends the paragraph
+// before it: goldmark parses its inlines apart.
+func startsBlock(line string) bool {
+	t := strings.TrimLeft(line, " ")
+	if len(line)-len(t) > 3 || t == "" {
+		return false
+	}
+	switch t[0] {
+	case '>', '#':
+		return true
+	case '-', '+', '*':
+		return spaceAt(t, 1)
+	case '1':
+		return len(t) > 1 && (t[1] == '.' || t[1] == ')') && spaceAt(t, 2)
+	}
+	return false
+}
+
+// writeEscaped writes p to b with a backslash before each offset in esc
+// (ascending).
+func writeEscaped(b *strings.Builder, p string, esc []int) {
+	last := 0
+	for _, i := range esc {
+		b.WriteString(p[last:i])
+		b.WriteByte('\\')
+		last = i
+	}
+	b.WriteString(p[last:])
+}
+
+// defuseParagraph returns the offsets in p, ascending, before which a
+// backslash goes, or nil.
+func defuseParagraph(p string) []int {
+	var esc []int
+	open := 0
+	links := 0
+	runs := 0
+	lineStart := true
+	for i := 0; i < len(p); i++ {
+		first := lineStart
+		lineStart = p[i] == '\n' || (lineStart && (p[i] == ' ' || p[i] == '>'))
+		switch c := p[i]; c {
+		case '\\':
+			i++
+		case '*', '_', '~':
+			j := i
+			for j+1 < len(p) && p[j+1] == c {
+				j++
+			}
+			if !(first && spaceAt(p, j+1)) {
+				if runs >= MaxDelimiterRuns {
+					esc = append(esc, i)
+				}
+				runs++
+			}
+			i = j
+		case '[':
+			if open >= MaxOpenBrackets {
+				esc = append(esc, i)
+			} else {
+				open++
+			}
+		case ']':
+			if open > 0 {
+				open--
+			}
+			if i+1 < len(p) && p[i+1] == '(' {
+				links++
+			}
+		}
+	}
+	// Each "](" scans at most the rest of the paragraph: only a paragraph
+	// where that could add up to more than the budget is looked at.
+	if links > 0 && links*len(p) > linkScanBudget(len(p)) {
+		esc = mergeSorted(esc, linkEscapes(p))
+	}
+	return esc
+}
+
+// linkEscapes returns the offsets of the "(" of the "](" in p whose scans
+// would take the paragraph over its link scan budget.
+func linkEscapes(p string) []int {
+	ends := destinationEnds(p)
+	closers := nextClosers(p)
+	budget := linkScanBudget(len(p))
+	var esc []int
+	for i := 0; i+1 < len(p); i++ {
+		if p[i] == '\\' {
+			i++
+			continue
+		}
+		if p[i] != ']' || p[i+1] != '(' {
+			continue
+		}
+		cost := linkScanCost(p, i+2, ends, closers)
+		if cost > budget {
+			esc = append(esc, i+1)
+			continue
+		}
+		budget -= cost
+	}
+	return esc
+}
+
+// linkScanCost returns how many bytes goldmark scans for the destination
+// and title of a link whose "(" ends before s: the destination (to its
+// closing ">" or the end of the line when it starts with "<", else to
+// white space or an unbalanced ")"), and from the title's opening quote or
+// parenthesis to its closer.
+func linkScanCost(p string, s int, ends []int32, closers *[4][]int32) int {
+	i := s
+	for i < len(p) && isSpace(p[i]) {
+		i++
+	}
+	if i >= len(p) {
+		return i - s
+	}
+	var end int
+	if p[i] == '<' {
+		end = int(closers[3][i])
+	} else {
+		end = int(ends[i])
+	}
+	j := end
+	for j < len(p) && isSpace(p[j]) {
+		j++
+	}
+	cost := j - s
+	if j < len(p) {
+		if k := strings.IndexByte(`"')`, titleCloser(p[j])); k >= 0 {
+			cost += int(closers[k][min(j+1, len(p))]) - j
+		}
+	}
+	return cost
+}
+
+// titleCloser returns the byte that closes a link title opened by c, or 0.
+func titleCloser(c byte) byte {
+	switch c {
+	case '"', '\'':
+		return c
+	case '(':
+		return ')'
+	}
+	return 0
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
+}
+
+// destinationEnds returns, for each offset i of p, where a link
+// destination starting at i ends: at the first white space or at the first
+// ")" that closes more parentheses than were opened since i. It works from
+// the end of p with the depth of parentheses so far, in linear time.
+func destinationEnds(p string) []int32 {
+	n := len(p)
+	depth := make([]int32, n+1) // depth[i]: "(" minus ")" in p[:i]
+	for i := 0; i < n; i++ {
+		depth[i+1] = depth[i]
+		switch p[i] {
+		case '\\':
+			if i+1 < n {
+				depth[i+2] = depth[i]
+				i++
+			}
+		case '(':
+			depth[i+1]++
+		case ')':
+			depth[i+1]--
+		}
+	}
+	// at[d+n] is the smallest offset seen so far of a ")" after which the
+	// depth is d.
+	at := make([]int32, 2*n+2)
+	for i := range at {
+		at[i] = int32(n)
+	}
+	ends := make([]int32, n+1)
+	ends[n] = int32(n)
+	for i := n - 1; i >= 0; i-- {
+		if p[i] == ')' && (i == 0 || p[i-1] != '\\') {
+			at[int(depth[i+1])+n] = int32(i)
+		}
+		ends[i] = ends[i+1]
+		if isSpace(p[i]) {
+			ends[i] = int32(i)
+		}
+		ends[i] = min(ends[i], at[int(depth[i])-1+n])
+	}
+	return ends
+}
+
+// closerSets are the bytes that end the scans of linkScanCost: a title
+// opened by '"', '\” or '(', and a destination opened by '<'.
+var closerSets = [4]string{`"`, `'`, `)`, ">\n"}
+
+// nextClosers returns, for each of closerSets, the offset at or after each
+// offset of p of the next byte of the set (len(p) if none).
+func nextClosers(p string) *[4][]int32 {
+	var next [4][]int32
+	for k, set := range closerSets {
+		next[k] = make([]int32, len(p)+1)
+		next[k][len(p)] = int32(len(p))
+		for i := len(p) - 1; i >= 0; i-- {
+			next[k][i] = next[k][i+1]
+			if strings.IndexByte(set, p[i]) >= 0 {
+				next[k][i] = int32(i)
+			}
+		}
+	}
+	return &next
+}
+
+// mergeSorted merges two ascending slices.
+func mergeSorted(a, b []int) []int {
+	if len(a) == 0 {
+		return b
+	}
+	out := make([]int, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if a[0] <= b[0] {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
+}

@@ -1,0 +1,144 @@
+//go:build linux
+
+package markdown
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// hostilePatterns are the inputs on which goldmark was, or could be,
+// super-linear (after cmark's pathological tests), as a function of a
+// repeat count.
+var hostilePatterns = map[string]func(n int) string{
+	"nested brackets":          func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) },
+	"nested brackets on lines": func(n int) string { return strings.Repeat("[\n", n) + strings.Repeat("]\n", n) },
+	"image openers":            func(n int) string { return strings.Repeat("![", n) },
+	"link closers":             func(n int) string { return strings.Repeat("a]", n) },
+	"unclosed links":           func(n int) string { return strings.Repeat("[a](", n) },
+	"unclosed links <":         func(n int) string { return strings.Repeat("[a](<", n) },
+	"unclosed link titles":     func(n int) string { return strings.Repeat("[a](b (", n) },
+	"unclosed links per line":  func(n int) string { return strings.Repeat(strings.Repeat("[a](", 256)+"\n", n/256+1) },
+	"emphasis":                 func(n int) string { return strings.Repeat("*a **a ", n) },
+	"emphasis closers":         func(n int) string { return strings.Repeat("a* ", n) },
+	"emphasis openers":         func(n int) string { return strings.Repeat("*a ", n) },
+	"mismatched emphasis":      func(n int) string { return strings.Repeat("*a_ ", n) },
+	"nested emphasis":          func(n int) string { return strings.Repeat("*a ", n) + "b" + strings.Repeat(" a*", n) },
+	"strikethrough":            func(n int) string { return strings.Repeat("~~a ", n) },
+	"backticks": func(n int) string {
+		var b strings.Builder
+		for i := 1; b.Len() < 3*n; i++ {
+			b.WriteString("e" + strings.Repeat("`", i%200+1))
+		}
+		return b.String()
+	},
+	"autolink openers": func(n int) string { return strings.Repeat("<a", n) },
+	"html openers":     func(n int) string { return strings.Repeat("<a href=", n) },
+	"html comments":    func(n int) string { return strings.Repeat("<!--", n) },
+	"entities":         func(n int) string { return strings.Repeat("&#", n) },
+	"linkify":          func(n int) string { return strings.Repeat("www.a", n) },
+	"footnote openers": func(n int) string { return strings.Repeat("[^a", n) },
+	"block quote":      func(n int) string { return strings.Repeat("> ", 16) + strings.Repeat("a\n", n) },
+	"nested lists":     func(n int) string { return strings.Repeat("- a\n  ", n) },
+	"wide table": func(n int) string {
+		return "|" + strings.Repeat("a|", n) + "\n|" + strings.Repeat("-|", n) + "\n" + strings.Repeat("a\n", n)
+	},
+}
+
+// TestRenderNearLinear renders each hostile pattern repeated n and 4n
+// times and compares the CPU time of the rendering thread (the least of
+// three renders, which other processes on the machine do not inflate the
+// way they do wall time): linear parsing takes about 4 times as long,
+// quadratic 16 times.
+func TestRenderNearLinear(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders about 50 MB of markdown")
+	}
+	r := New(Options{MaxRenderTime: time.Minute})
+	const n = 4000
+	for name, pattern := range hostilePatterns {
+		t.Run(name, func(t *testing.T) {
+			small, large := renderCPU(t, r, pattern(n)), renderCPU(t, r, pattern(4*n))
+			// Below a millisecond the clock's resolution and the fixed
+			// costs of a render dominate: nothing to compare.
+			if large < time.Millisecond {
+				return
+			}
+			if got := float64(large) / float64(max(small, time.Microsecond)); got > 8 {
+				t.Errorf("4 times the input took %.1f times the CPU (%v, then %v), want < 8", got, small, large)
+			}
+		})
+	}
+}
+
+// renderCPU returns the least thread CPU time of three renders of src.
+func renderCPU(t *testing.T, r *Renderer, src string) time.Duration {
+	t.Helper()
+	best := time.Duration(1<<63 - 1)
+	for range 3 {
+		var err error
+		d := threadCPU(func() { _, err = r.Render(context.Background(), src) })
+		if err != nil {
+			t.Fatalf("Render of %d bytes: %v", len(src), err)
+		}
+		best = min(best, d)
+	}
+	return best
+}
+
+// threadCPU returns the CPU time the calling thread spends running f.
+func threadCPU(f func()) time.Duration {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	const clockThreadCPUTime = 3 // CLOCK_THREAD_CPUTIME_ID
+	var a, b syscall.Timespec
+	syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTime, uintptr(unsafe.Pointer(&a)), 0)
+	f()
+	syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTime, uintptr(unsafe.Pointer(&b)), 0)
+	return time.Duration(b.Nano() - a.Nano())
+}
+
+// TestRenderHostileMemory renders the largest hostile documents and
+// bounds the bytes allocated: before defuse, a megabyte of brackets
+// allocated 1.3 GB.
+func TestRenderHostileMemory(t *testing.T) {
+	r := New(Options{MaxRenderTime: time.Minute})
+	const half = 1 << 19
+	for name, src := range map[string]string{
+		"brackets":       strings.Repeat("[", half) + strings.Repeat("]", half),
+		"unclosed links": strings.Repeat("[a](", 2*half/4),
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, err := r.Render(context.Background(), src); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		runtime.ReadMemStats(&after)
+		if got := after.TotalAlloc - before.TotalAlloc; got > 256<<20 {
+			t.Errorf("%s: rendering %d bytes allocated %d MiB, want < 256", name, len(src), got>>20)
+		}
+	}
+}
+
+// TestDefuseLeavesDocumentsAlone checks that defuse escapes only past its
+// limits.
+func TestDefuseLeavesDocumentsAlone(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"links", "[a](b) [c](d \"t\")\n", "[a](b) [c](d \"t\")\n"},
+		{"32 brackets", strings.Repeat("[", 32) + "x", strings.Repeat("[", 32) + "x"},
+		{"33 brackets", strings.Repeat("[", 33) + "x", strings.Repeat("[", 32) + `\[x`},
+		{"brackets per paragraph", strings.Repeat("[", 32) + "\n\n[x", strings.Repeat("[", 32) + "\n\n[x"},
+		{"fenced code", "```\n" + strings.Repeat("[", 40) + "\n```\n", "```\n" + strings.Repeat("[", 40) + "\n```\n"},
+		{"delimiter runs", strings.Repeat("*a* ", 129), strings.Repeat("*a* ", 128) + `\*a\* `},
+		{"list markers", strings.Repeat("* a\n", 300), strings.Repeat("* a\n", 300)},
+	} {
+		if got := defuse(tc.in); got != tc.want {
+			t.Errorf("%s: defuse(%q) = %q, want %q", tc.name, tc.in, got, tc.want)
+		}
+	}
+}
