@@ -2,6 +2,11 @@ package markdown
 
 import (
 	"strings"
+
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
 )
 
 // goldmark's inline parser is quadratic on some runs of brackets: every
@@ -343,4 +348,68 @@ func mergeSorted(a, b []int) []int {
 		}
 	}
 	return append(append(out, a...), b...)
+}
+
+// refChunk is how many lines of a paragraph chunkedRefs hands to
+// goldmark's link reference definition parser at once.
+const refChunk = 64
+
+// chunkedRefs wraps goldmark's link reference definition transformer,
+// which copies the rest of a paragraph's lines for every definition it
+// takes out: 60,000 definitions in a row took seconds. It hands a long
+// paragraph to it refChunk lines at a time, in a paragraph of its own,
+// until one takes no definition.
+type chunkedRefs struct{ parser.ParagraphTransformer }
+
+// Transform implements parser.ParagraphTransformer.
+func (t chunkedRefs) Transform(node *ast.Paragraph, reader text.Reader, pc parser.Context) {
+	lines := node.Lines()
+	if lines.Len() <= refChunk {
+		t.ParagraphTransformer.Transform(node, reader, pc)
+		return
+	}
+	rest := lines.Sliced(0, lines.Len())
+	first := true
+	for len(rest) > 0 {
+		n := min(refChunk, len(rest))
+		chunk := ast.NewParagraph()
+		chunk.Lines().AppendAll(rest[:n])
+		chunk.SetBlankPreviousLines(first && node.HasBlankPreviousLines())
+		node.Parent().InsertBefore(node.Parent(), node, chunk)
+		t.ParagraphTransformer.Transform(chunk, reader, pc)
+		left := 0
+		if chunk.Parent() != nil {
+			left = chunk.Lines().Len()
+			chunk.Parent().RemoveChild(chunk.Parent(), chunk)
+		}
+		if left == n {
+			break
+		}
+		rest = rest[n-left:]
+		first = false
+	}
+	if len(rest) == 0 {
+		node.Parent().RemoveChild(node.Parent(), node)
+		return
+	}
+	var kept text.Segments
+	kept.AppendAll(rest)
+	node.SetLines(&kept)
+}
+
+// newParser returns goldmark's default parser with chunkedRefs in place
+// of its link reference definition transformer.
+func newParser() parser.Parser {
+	var pts []util.PrioritizedValue
+	for _, v := range parser.DefaultParagraphTransformers() {
+		if v.Value == parser.LinkReferenceParagraphTransformer {
+			v.Value = chunkedRefs{parser.LinkReferenceParagraphTransformer}
+		}
+		pts = append(pts, v)
+	}
+	return parser.NewParser(
+		parser.WithBlockParsers(parser.DefaultBlockParsers()...),
+		parser.WithInlineParsers(parser.DefaultInlineParsers()...),
+		parser.WithParagraphTransformers(pts...),
+	)
 }

@@ -4,6 +4,7 @@ package markdown
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"strings"
 	"syscall"
@@ -43,6 +44,9 @@ var hostilePatterns = map[string]func(n int) string{
 	"entities":         func(n int) string { return strings.Repeat("&#", n) },
 	"linkify":          func(n int) string { return strings.Repeat("www.a", n) },
 	"footnote openers": func(n int) string { return strings.Repeat("[^a", n) },
+	"reference definitions": func(n int) string {
+		return strings.Repeat("[a]: b\n", n/2) + "\n" + strings.Repeat("[a] ", n/2)
+	},
 	"block quote":      func(n int) string { return strings.Repeat("> ", 16) + strings.Repeat("a\n", n) },
 	"nested lists":     func(n int) string { return strings.Repeat("- a\n  ", n) },
 	"wide table": func(n int) string {
@@ -140,5 +144,28 @@ func TestDefuseLeavesDocumentsAlone(t *testing.T) {
 		if got := defuse(tc.in); got != tc.want {
 			t.Errorf("%s: defuse(%q) = %q, want %q", tc.name, tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestChunkedRefs checks that link reference definitions in a paragraph
+// longer than refChunk lines are all taken, one spanning two chunks
+// included, and that the text after them stays a paragraph.
+func TestChunkedRefs(t *testing.T) {
+	var src strings.Builder
+	for i := range refChunk - 1 {
+		fmt.Fprintf(&src, "[d%d]: /u%d\n", i, i)
+	}
+	src.WriteString("[span]:\n/spanned\n") // lines refChunk and refChunk+1
+	for i := range 2 * refChunk {
+		fmt.Fprintf(&src, "[e%d]: /v%d\n", i, i)
+	}
+	src.WriteString("text after [d0] [span] [e127]\n")
+	got, err := New(Options{}).Render(context.Background(), src.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `<p>text after <a href="/u0" rel="nofollow noopener noreferrer">d0</a> <a href="/spanned" rel="nofollow noopener noreferrer">span</a> <a href="/v127" rel="nofollow noopener noreferrer">e127</a></p>` + "\n"
+	if got != want {
+		t.Errorf("Render = %q, want %q", got, want)
 	}
 }
