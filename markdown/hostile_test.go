@@ -47,8 +47,8 @@ var hostilePatterns = map[string]func(n int) string{
 	"reference definitions": func(n int) string {
 		return strings.Repeat("[a]: b\n", n/2) + "\n" + strings.Repeat("[a] ", n/2)
 	},
-	"block quote":      func(n int) string { return strings.Repeat("> ", 16) + strings.Repeat("a\n", n) },
-	"nested lists":     func(n int) string { return strings.Repeat("- a\n  ", n) },
+	"block quote":  func(n int) string { return strings.Repeat("> ", 16) + strings.Repeat("a\n", n) },
+	"nested lists": func(n int) string { return strings.Repeat("- a\n  ", n) },
 	"wide table": func(n int) string {
 		return "|" + strings.Repeat("a|", n) + "\n|" + strings.Repeat("-|", n) + "\n" + strings.Repeat("a\n", n)
 	},
