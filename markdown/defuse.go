@@ -398,8 +398,9 @@ func (t chunkedRefs) Transform(node *ast.Paragraph, reader text.Reader, pc parse
 }
 
 // newParser returns goldmark's default parser with chunkedRefs in place
-// of its link reference definition transformer.
-func newParser() parser.Parser {
+// of its link reference definition transformer and the inline parsers
+// given (extensions add theirs).
+func newParser(inlines ...util.PrioritizedValue) parser.Parser {
 	var pts []util.PrioritizedValue
 	for _, v := range parser.DefaultParagraphTransformers() {
 		if v.Value == parser.LinkReferenceParagraphTransformer {
@@ -409,7 +410,7 @@ func newParser() parser.Parser {
 	}
 	return parser.NewParser(
 		parser.WithBlockParsers(parser.DefaultBlockParsers()...),
-		parser.WithInlineParsers(parser.DefaultInlineParsers()...),
+		parser.WithInlineParsers(inlines...),
 		parser.WithParagraphTransformers(pts...),
 	)
 }

@@ -73,7 +73,7 @@ func New(opts Options) *Renderer {
 // html.WithUnsafe): goldmark replaces it with a comment.
 func newGoldmark() goldmark.Markdown {
 	return goldmark.New(
-		goldmark.WithParser(newParser()),
+		goldmark.WithParser(newParser(parser.DefaultInlineParsers()...)),
 		goldmark.WithExtensions(
 			extension.NewLinkify(extension.WithLinkifyAllowedProtocols([]string{
 				"http:", "https:", "mailto:",
