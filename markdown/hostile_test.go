@@ -55,40 +55,55 @@ var hostilePatterns = map[string]func(n int) string{
 }
 
 // TestRenderNearLinear renders each hostile pattern repeated n and 4n
-// times and compares the CPU time of the rendering thread (the least of
-// three renders, which other processes on the machine do not inflate the
-// way they do wall time): linear parsing takes about 4 times as long,
-// quadratic 16 times.
+// times, and reads its action items, and compares the CPU time of the
+// thread (the least of three runs, which other processes on the machine
+// do not inflate the way they do wall time): linear parsing takes about 4
+// times as long, quadratic 16 times.
 func TestRenderNearLinear(t *testing.T) {
 	if testing.Short() {
 		t.Skip("renders about 50 MB of markdown")
 	}
 	r := New(Options{MaxRenderTime: time.Minute})
+	render := func(src string) error {
+		_, err := r.Render(context.Background(), src)
+		return err
+	}
+	actions := func(src string) error {
+		if items := ActionItems("- [ ] an item\n" + src); len(items) == 0 {
+			return fmt.Errorf("no action item")
+		}
+		return nil
+	}
 	const n = 4000
 	for name, pattern := range hostilePatterns {
-		t.Run(name, func(t *testing.T) {
-			small, large := renderCPU(t, r, pattern(n)), renderCPU(t, r, pattern(4*n))
-			// Below a millisecond the clock's resolution and the fixed
-			// costs of a render dominate: nothing to compare.
-			if large < time.Millisecond {
-				return
-			}
-			if got := float64(large) / float64(max(small, time.Microsecond)); got > 8 {
-				t.Errorf("4 times the input took %.1f times the CPU (%v, then %v), want < 8", got, small, large)
-			}
-		})
+		for _, step := range []struct {
+			name string
+			f    func(string) error
+		}{{"render", render}, {"actions", actions}} {
+			t.Run(name+"/"+step.name, func(t *testing.T) {
+				small, large := cpuOf(t, step.f, pattern(n)), cpuOf(t, step.f, pattern(4*n))
+				// Below a millisecond the clock's resolution and the fixed
+				// costs dominate: nothing to compare.
+				if large < time.Millisecond {
+					return
+				}
+				if got := float64(large) / float64(max(small, time.Microsecond)); got > 8 {
+					t.Errorf("4 times the input took %.1f times the CPU (%v, then %v), want < 8", got, small, large)
+				}
+			})
+		}
 	}
 }
 
-// renderCPU returns the least thread CPU time of three renders of src.
-func renderCPU(t *testing.T, r *Renderer, src string) time.Duration {
+// cpuOf returns the least thread CPU time of three runs of f on src.
+func cpuOf(t *testing.T, f func(string) error, src string) time.Duration {
 	t.Helper()
 	best := time.Duration(1<<63 - 1)
 	for range 3 {
 		var err error
-		d := threadCPU(func() { _, err = r.Render(context.Background(), src) })
+		d := threadCPU(func() { err = f(src) })
 		if err != nil {
-			t.Fatalf("Render of %d bytes: %v", len(src), err)
+			t.Fatalf("%d bytes: %v", len(src), err)
 		}
 		best = min(best, d)
 	}
