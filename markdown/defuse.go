@@ -15,7 +15,8 @@ import (
 // without white space) and title (to the end of the paragraph) before it
 // gives up. 120 KB of "[a](" took seconds; a megabyte of "[" then "]"
 // allocated more than a gigabyte. defuse escapes, paragraph by paragraph,
-// the brackets that make this happen, which real documents never have:
+// the brackets, delimiters and backticks that make this happen, past
+// limits that real documents do not reach:
 //
 //   - an opening bracket when MaxOpenBrackets are already open in the
 //     paragraph: it becomes "\[", plain text;
@@ -23,10 +24,15 @@ import (
 //     of them, except at the start of a line (a list item);
 //   - the "(" of a "](" once the scans of the paragraph's earlier "]("
 //     have cost more than linkScanBudget: it becomes "\(", so that the
-//     "]" is not followed by a destination.
+//     "]" is not followed by a destination;
+//   - a "]" closing a "[" once goldmark's searches for the lines of the
+//     labels closed so far (from the paragraph's end back) add up to more
+//     than 16 steps per byte: it becomes "\]";
+//   - the backticks of a code span opener with no closer once the scans
+//     for closers have cost more than linkScanBudget: they become "&#96;".
 //
 // What is escaped still shows as the same characters (except inside a
-// code span of such a paragraph, where the backslash shows). Fenced code
+// code span of such a paragraph, where the backslash or reference shows). Fenced code
 // blocks are left alone. The cost of defuse itself is linear.
 
 // MaxDelimiterRuns is the most runs of emphasis or strikethrough
@@ -47,7 +53,7 @@ func linkScanBudget(n int) int { return 4*n + 64<<10 }
 // defuse returns src with the brackets escaped that would make goldmark
 // super-linear, or src itself when there are none.
 func defuse(src string) string {
-	if !strings.ContainsAny(src, "[]*_~") {
+	if !strings.ContainsAny(src, "[]*_~`") {
 		return src
 	}
 	var b strings.Builder
@@ -120,50 +126,81 @@ func fenceOf(line string) string {
 }
 
 // startsBlock reports whether line, indented by at most three spaces,
-// starts a list item, heading or block quote, which ends the paragraph
-// before it: goldmark parses its inlines apart.
+// is a heading or starts a list item with text, which ends the paragraph
+// before it: goldmark parses its inlines apart. A block quote marker does
+// not end a paragraph in a block quote, and an empty list item none.
 func startsBlock(line string) bool {
 	t := strings.TrimLeft(line, " ")
 	if len(line)-len(t) > 3 || t == "" {
 		return false
 	}
 	switch t[0] {
-	case '>', '#':
-		return true
+	case '#':
+		n := 0
+		for n < len(t) && n < 7 && t[n] == '#' {
+			n++
+		}
+		return n <= 6 && spaceAt(t, n)
 	case '-', '+', '*':
-		return spaceAt(t, 1)
+		return hasItemText(t, 1)
 	case '1':
-		return len(t) > 1 && (t[1] == '.' || t[1] == ')') && spaceAt(t, 2)
+		return len(t) > 1 && (t[1] == '.' || t[1] == ')') && hasItemText(t, 2)
 	}
 	return false
 }
 
-// writeEscaped writes p to b with a backslash before each offset in esc
-// (ascending).
+// hasItemText reports whether a list marker ending before i in t is
+// followed by a space and some text.
+func hasItemText(t string, i int) bool {
+	return i < len(t) && (t[i] == ' ' || t[i] == '\t') && strings.TrimSpace(t[i:]) != ""
+}
+
+// writeEscaped writes p to b with the bytes at the offsets in esc
+// (ascending) neutralised: a backtick becomes the character reference
+// "&#96;" (a backslash before it would leave a backtick that closes code
+// spans), anything else gets a backslash before it.
 func writeEscaped(b *strings.Builder, p string, esc []int) {
 	last := 0
 	for _, i := range esc {
 		b.WriteString(p[last:i])
+		if p[i] == '`' {
+			b.WriteString("&#96;")
+			last = i + 1
+			continue
+		}
 		b.WriteByte('\\')
 		last = i
 	}
 	b.WriteString(p[last:])
 }
 
-// defuseParagraph returns the offsets in p, ascending, before which a
-// backslash goes, or nil.
+// defuseParagraph returns the offsets in p, ascending, of the bytes to
+// neutralise (see writeEscaped), or nil.
 func defuseParagraph(p string) []int {
 	var esc []int
 	open := 0
 	links := 0
 	runs := 0
+	ticks := false
 	lineStart := true
+	// Every "]" that closes a "[" makes goldmark look for the line of the
+	// label from the paragraph's last line back: lineSteps counts those
+	// steps against lineBudget.
+	lines := strings.Count(p, "\n") + 1
+	line, lineSteps, lineBudget := 0, 0, 16*len(p)+1<<20
 	for i := 0; i < len(p); i++ {
 		first := lineStart
 		lineStart = p[i] == '\n' || (lineStart && (p[i] == ' ' || p[i] == '>'))
 		switch c := p[i]; c {
+		case '\n':
+			line++
 		case '\\':
+			if i+1 < len(p) && p[i+1] == '\n' {
+				line++
+			}
 			i++
+		case '`':
+			ticks = true
 		case '*', '_', '~':
 			j := i
 			for j+1 < len(p) && p[j+1] == c {
@@ -184,6 +221,10 @@ func defuseParagraph(p string) []int {
 			}
 		case ']':
 			if open > 0 {
+				if lineSteps += lines - line; lineSteps > lineBudget {
+					esc = append(esc, i)
+					break
+				}
 				open--
 			}
 			if i+1 < len(p) && p[i+1] == '(' {
@@ -195,6 +236,70 @@ func defuseParagraph(p string) []int {
 	// where that could add up to more than the budget is looked at.
 	if links > 0 && links*len(p) > linkScanBudget(len(p)) {
 		esc = mergeSorted(esc, linkEscapes(p))
+	}
+	if ticks {
+		esc = mergeSorted(esc, codeSpanEscapes(p))
+	}
+	return esc
+}
+
+// codeSpanEscapes returns the offsets of the backticks in p that open
+// code spans goldmark would look for the end of past the paragraph's link
+// scan budget. goldmark looks for a closing run of as many backticks as
+// the opening one up to the end of the paragraph; an opener without one
+// costs the rest of the paragraph. This follows goldmark: an opener
+// preceded by a backslash loses its first backtick, closers are any run,
+// and what a code span holds opens nothing.
+func codeSpanEscapes(p string) []int {
+	type run struct{ start, n int }
+	var all []run
+	byLen := map[int][]int{} // run length -> starts, ascending
+	for i := 0; i < len(p); i++ {
+		if p[i] != '`' {
+			continue
+		}
+		j := i
+		for j < len(p) && p[j] == '`' {
+			j++
+		}
+		all = append(all, run{i, j - i})
+		byLen[j-i] = append(byLen[j-i], i)
+		i = j - 1
+	}
+	if len(all)*len(p) <= linkScanBudget(len(p)) {
+		return nil
+	}
+	var esc []int
+	budget := linkScanBudget(len(p))
+	resume := 0 // the end of the last code span
+	for _, r := range all {
+		s, n := r.start, r.n
+		if s < resume {
+			continue
+		}
+		if s > 0 && p[s-1] == '\\' {
+			s, n = s+1, n-1
+		}
+		if n == 0 {
+			continue
+		}
+		closers := byLen[n]
+		for len(closers) > 0 && closers[0] <= s {
+			closers = closers[1:]
+		}
+		byLen[n] = closers
+		if len(closers) > 0 {
+			resume = closers[0] + n
+			budget -= closers[0] - s
+			continue
+		}
+		if cost := len(p) - s; cost <= budget {
+			budget -= cost
+			continue
+		}
+		for k := s; k < s+n; k++ {
+			esc = append(esc, k)
+		}
 	}
 	return esc
 }

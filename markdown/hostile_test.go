@@ -5,6 +5,7 @@ package markdown
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"syscall"
@@ -155,11 +156,36 @@ func TestDefuseLeavesDocumentsAlone(t *testing.T) {
 		{"fenced code", "```\n" + strings.Repeat("[", 40) + "\n```\n", "```\n" + strings.Repeat("[", 40) + "\n```\n"},
 		{"delimiter runs", strings.Repeat("*a* ", 129), strings.Repeat("*a* ", 128) + `\*a\* `},
 		{"list markers", strings.Repeat("* a\n", 300), strings.Repeat("* a\n", 300)},
+		{"code spans", strings.Repeat("`a` ", 1000), strings.Repeat("`a` ", 1000)},
+		{"one unclosed code span", "`a " + strings.Repeat("b", 100000), "`a " + strings.Repeat("b", 100000)},
+		{"block quote lines are one paragraph", strings.Repeat("a\n> *b\n", 300), strings.Repeat("a\n> *b\n", 256) + strings.Repeat("a\n> \\*b\n", 44)},
 	} {
 		if got := defuse(tc.in); got != tc.want {
-			t.Errorf("%s: defuse(%q) = %q, want %q", tc.name, tc.in, got, tc.want)
+			t.Errorf("%s: defuse(%.40q…) = %.80q…, want %.80q…", tc.name, tc.in, got[min(len(got), firstDiff(got, tc.want)):], tc.want[min(len(tc.want), firstDiff(got, tc.want)):])
 		}
 	}
+	// Code span openers of lengths 1 to 400, none closed: goldmark looks
+	// for each closer to the end of the paragraph (80 KB), so the first
+	// four fit the budget (4 times the paragraph and 64 KiB) and the
+	// backticks of the others become character references.
+	var b strings.Builder
+	for k := 1; k <= 400; k++ {
+		b.WriteString("x" + strings.Repeat("`", k))
+	}
+	in := b.String()
+	got := defuse(in)
+	if n := strings.Count(got, "&#96;"); n == 0 || strings.ReplaceAll(got, "&#96;", "`") != in || !strings.HasPrefix(got, in[:14]+"x&#96;") {
+		t.Errorf("unclosed code spans: %d backticks neutralised, the rest changed or the first ones not kept", n)
+	}
+}
+
+// firstDiff returns the first offset where a and b differ.
+func firstDiff(a, b string) int {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	return i
 }
 
 // TestChunkedRefs checks that link reference definitions in a paragraph
@@ -182,5 +208,47 @@ func TestChunkedRefs(t *testing.T) {
 	want := `<p>text after <a href="/u0" rel="nofollow noopener noreferrer">d0</a> <a href="/spanned" rel="nofollow noopener noreferrer">span</a> <a href="/v127" rel="nofollow noopener noreferrer">e127</a></p>` + "\n"
 	if got != want {
 		t.Errorf("Render = %q, want %q", got, want)
+	}
+}
+
+// randomUnitAlphabet is what TestRenderNearLinearRandom builds its
+// repeated units from: markdown's syntax characters, container markers,
+// indentation and a few letters.
+var randomUnitAlphabet = []string{
+	"[", "]", "(", ")", "<", ">", "*", "_", "~", "!", "`", "\\", "\n", "\"", "'", "#", "-",
+	" ", "a", "|", ":", "&", "^", "w", "@", "1.", "> ", "- ", "    ", "\t", "=", "h", "x",
+}
+
+// TestRenderNearLinearRandom renders units of up to six pieces of
+// randomUnitAlphabet (seeded, so the same ones every run) repeated to 4 KB
+// and to 64 KB: linear parsing takes about 16 times the CPU, quadratic
+// 256 times. It found the code span, label line and block quote cases.
+func TestRenderNearLinearRandom(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders about 40 MB of markdown")
+	}
+	r := New(Options{MaxRenderTime: time.Minute})
+	render := func(src string) error {
+		_, err := r.Render(context.Background(), src)
+		return err
+	}
+	rng := rand.New(rand.NewPCG(17, 17))
+	for range 200 {
+		var u strings.Builder
+		for k := rng.IntN(6) + 1; k > 0; k-- {
+			u.WriteString(randomUnitAlphabet[rng.IntN(len(randomUnitAlphabet))])
+		}
+		unit := u.String()
+		n := 4000 / len(unit)
+		if checkNesting(strings.Repeat(unit, 16*n)) != nil {
+			continue // refused before parsing
+		}
+		small, large := cpuOf(t, render, strings.Repeat(unit, n)), cpuOf(t, render, strings.Repeat(unit, 16*n))
+		if large < 4*time.Millisecond {
+			continue
+		}
+		if got := float64(large) / float64(max(small, time.Microsecond)); got > 64 {
+			t.Errorf("%q: 16 times the input took %.1f times the CPU (%v, then %v), want < 64", unit, got, small, large)
+		}
 	}
 }
