@@ -181,7 +181,7 @@ func defuseParagraph(p string) []int {
 	open := 0
 	links := 0
 	runs := 0
-	ticks := false
+	ticks := 0 // runs of backticks
 	lineStart := true
 	// Every "]" that closes a "[" makes goldmark look for the line of the
 	// label from the paragraph's last line back: lineSteps counts those
@@ -200,7 +200,10 @@ func defuseParagraph(p string) []int {
 			}
 			i++
 		case '`':
-			ticks = true
+			for i+1 < len(p) && p[i+1] == '`' {
+				i++
+			}
+			ticks++
 		case '*', '_', '~':
 			j := i
 			for j+1 < len(p) && p[j+1] == c {
@@ -237,7 +240,8 @@ func defuseParagraph(p string) []int {
 	if links > 0 && links*len(p) > linkScanBudget(len(p)) {
 		esc = mergeSorted(esc, linkEscapes(p))
 	}
-	if ticks {
+	// Each code span opener scans at most the rest of the paragraph too.
+	if ticks*len(p) > linkScanBudget(len(p)) {
 		esc = mergeSorted(esc, codeSpanEscapes(p))
 	}
 	return esc
@@ -265,9 +269,6 @@ func codeSpanEscapes(p string) []int {
 		all = append(all, run{i, j - i})
 		byLen[j-i] = append(byLen[j-i], i)
 		i = j - 1
-	}
-	if len(all)*len(p) <= linkScanBudget(len(p)) {
-		return nil
 	}
 	var esc []int
 	budget := linkScanBudget(len(p))
