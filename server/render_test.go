@@ -11,6 +11,7 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/markdown"
 	"github.com/docket-dev/docket/server"
 )
 
@@ -125,7 +126,12 @@ func TestHostileReadersMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("renders megabytes of hostile markdown")
 	}
-	e := newEnv(t)
+	// A budget long enough for the race detector's slowdown: every
+	// render must finish for the memory it takes to count.
+	e := &env{t: t, dir: t.TempDir(), cfg: server.Config{Signup: server.SignupOpen},
+		services: func(svc *server.Services) { svc.Renderer = markdown.New(markdown.Options{MaxRenderTime: time.Minute}) }}
+	e.start()
+	t.Cleanup(e.stop)
 	ada := e.signup("Ada")
 	ada.createSpace("eng")
 	var docs []string
