@@ -183,11 +183,17 @@ func defuseParagraph(p string) []int {
 	runs := 0
 	ticks := 0 // runs of backticks
 	lineStart := true
-	// Every "]" that closes a "[" makes goldmark look for the line of the
-	// label from the paragraph's last line back: lineSteps counts those
-	// steps against lineBudget.
+	// Every "]" that closes a "[" but not an inline link makes goldmark
+	// look for the line of the label from the paragraph's last line back:
+	// lineSteps counts those steps against lineBudget. Telling inline
+	// links apart takes destinationEnds, only done where the closers
+	// could reach the budget.
 	lines := strings.Count(p, "\n") + 1
 	line, lineSteps, lineBudget := 0, 0, 16*len(p)+1<<20
+	var ends []int32
+	if strings.Count(p, "]")*lines > lineBudget {
+		ends = destinationEnds(p)
+	}
 	for i := 0; i < len(p); i++ {
 		first := lineStart
 		lineStart = p[i] == '\n' || (lineStart && (p[i] == ' ' || p[i] == '>'))
@@ -224,9 +230,11 @@ func defuseParagraph(p string) []int {
 			}
 		case ']':
 			if open > 0 {
-				if lineSteps += lines - line; lineSteps > lineBudget {
-					esc = append(esc, i)
-					break
+				if !inlineLink(p, i, ends) {
+					if lineSteps += lines - line; lineSteps > lineBudget {
+						esc = append(esc, i)
+						break
+					}
 				}
 				open--
 			}
@@ -245,6 +253,17 @@ func defuseParagraph(p string) []int {
 		esc = mergeSorted(esc, codeSpanEscapes(p))
 	}
 	return esc
+}
+
+// inlineLink reports whether the "]" at i is followed by an inline link's
+// destination in parentheses (without a title), by the destination ends
+// of p (false if ends is nil).
+func inlineLink(p string, i int, ends []int32) bool {
+	if ends == nil || i+2 >= len(p) || p[i+1] != '(' {
+		return false
+	}
+	e := ends[i+2]
+	return int(e) < len(p) && p[e] == ')'
 }
 
 // codeSpanEscapes returns the offsets of the backticks in p that open
