@@ -20,6 +20,7 @@ import (
 var hostilePatterns = map[string]func(n int) string{
 	"nested brackets":          func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) },
 	"nested brackets on lines": func(n int) string { return strings.Repeat("[\n", n) + strings.Repeat("]\n", n) },
+	"labels on lines":          func(n int) string { return strings.Repeat("[a]\n", n) },
 	"image openers":            func(n int) string { return strings.Repeat("![", n) },
 	"link closers":             func(n int) string { return strings.Repeat("a]", n) },
 	"unclosed links":           func(n int) string { return strings.Repeat("[a](", n) },
@@ -156,6 +157,7 @@ func TestDefuseLeavesDocumentsAlone(t *testing.T) {
 		{"fenced code", "```\n" + strings.Repeat("[", 40) + "\n```\n", "```\n" + strings.Repeat("[", 40) + "\n```\n"},
 		{"delimiter runs", strings.Repeat("*a* ", 129), strings.Repeat("*a* ", 128) + `\*a\* `},
 		{"list markers", strings.Repeat("* a\n", 300), strings.Repeat("* a\n", 300)},
+		{"many lines of links", strings.Repeat("[a](b) [c](d)\n", 50000), strings.Repeat("[a](b) [c](d)\n", 50000)},
 		{"code spans", strings.Repeat("`a` ", 1000), strings.Repeat("`a` ", 1000)},
 		{"one unclosed code span", "`a " + strings.Repeat("b", 100000), "`a " + strings.Repeat("b", 100000)},
 		{"block quote lines are one paragraph", strings.Repeat("a\n> *b\n", 300), strings.Repeat("a\n> *b\n", 256) + strings.Repeat("a\n> \\*b\n", 44)},
