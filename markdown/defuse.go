@@ -1,6 +1,7 @@
 package markdown
 
 import (
+	"math"
 	"strings"
 
 	"github.com/yuin/goldmark/ast"
@@ -20,7 +21,7 @@ import (
 //
 //   - an opening bracket when MaxOpenBrackets are already open in the
 //     paragraph: it becomes "\[", plain text;
-//   - a run of "*", "_" or "~" when the paragraph has had MaxDelimiterRuns
+//   - a run of "*", "_" or "~" when the paragraph has had delimiterRuns
 //     of them, except at the start of a line (a list item);
 //   - the "(" of a "](" once the scans of the paragraph's earlier "]("
 //     have cost more than linkScanBudget: it becomes "\(", so that the
@@ -35,11 +36,14 @@ import (
 // code span of such a paragraph, where the backslash or reference shows). Fenced code
 // blocks are left alone. The cost of defuse itself is linear.
 
-// MaxDelimiterRuns is the most runs of emphasis or strikethrough
-// delimiters ("*", "_", "~") one paragraph may have before more are
-// escaped: goldmark looks for the opener of each closer through all the
-// runs before it.
-const MaxDelimiterRuns = 256
+// delimiterRuns returns how many runs of emphasis or strikethrough
+// delimiters ("*", "_", "~") a paragraph of n bytes may have before more
+// are escaped: goldmark looks for the opener of each closer through the
+// runs before it, so runs² steps are allowed up to 64 per byte, and 256
+// runs in any paragraph.
+func delimiterRuns(n int) int {
+	return max(256, int(math.Sqrt(64*float64(n))))
+}
 
 // MaxOpenBrackets is the most "[" that may be open (not yet closed by "]")
 // at once in one paragraph before more are escaped.
@@ -177,11 +181,13 @@ func writeEscaped(b *strings.Builder, p string, esc []int) {
 // defuseParagraph returns the offsets in p, ascending, of the bytes to
 // neutralise (see writeEscaped), or nil.
 func defuseParagraph(p string) []int {
-	var esc []int
+	var esc, spans []int // spans: start and end of each code span
+	if strings.IndexByte(p, '`') >= 0 {
+		spans, esc = codeSpans(p)
+	}
 	open := 0
 	links := 0
-	runs := 0
-	ticks := 0 // runs of backticks
+	runs, maxRuns := 0, delimiterRuns(len(p))
 	lineStart := true
 	// Every "]" that closes a "[" but not an inline link makes goldmark
 	// look for the line of the label from the paragraph's last line back:
@@ -194,7 +200,14 @@ func defuseParagraph(p string) []int {
 	if strings.Count(p, "]")*lines > lineBudget {
 		ends = destinationEnds(p)
 	}
+	span := spans
 	for i := 0; i < len(p); i++ {
+		if end := skipSpan(&span, i); end > i { // what a code span holds opens nothing
+			line += strings.Count(p[i:end], "\n")
+			i = end - 1
+			lineStart = false
+			continue
+		}
 		first := lineStart
 		lineStart = p[i] == '\n' || (lineStart && (p[i] == ' ' || p[i] == '>'))
 		switch c := p[i]; c {
@@ -205,18 +218,13 @@ func defuseParagraph(p string) []int {
 				line++
 			}
 			i++
-		case '`':
-			for i+1 < len(p) && p[i+1] == '`' {
-				i++
-			}
-			ticks++
 		case '*', '_', '~':
 			j := i
 			for j+1 < len(p) && p[j+1] == c {
 				j++
 			}
 			if !(first && spaceAt(p, j+1)) {
-				if runs >= MaxDelimiterRuns {
+				if runs >= maxRuns {
 					esc = append(esc, i)
 				}
 				runs++
@@ -246,11 +254,7 @@ func defuseParagraph(p string) []int {
 	// Each "](" scans at most the rest of the paragraph: only a paragraph
 	// where that could add up to more than the budget is looked at.
 	if links > 0 && links*len(p) > linkScanBudget(len(p)) {
-		esc = mergeSorted(esc, linkEscapes(p))
-	}
-	// Each code span opener scans at most the rest of the paragraph too.
-	if ticks*len(p) > linkScanBudget(len(p)) {
-		esc = mergeSorted(esc, codeSpanEscapes(p))
+		esc = mergeSorted(esc, linkEscapes(p, spans))
 	}
 	return esc
 }
@@ -266,18 +270,38 @@ func inlineLink(p string, i int, ends []int32) bool {
 	return int(e) < len(p) && p[e] == ')'
 }
 
-// codeSpanEscapes returns the offsets of the backticks in p that open
-// code spans goldmark would look for the end of past the paragraph's link
-// scan budget. goldmark looks for a closing run of as many backticks as
-// the opening one up to the end of the paragraph; an opener without one
-// costs the rest of the paragraph. This follows goldmark: an opener
-// preceded by a backslash loses its first backtick, closers are any run,
-// and what a code span holds opens nothing.
-func codeSpanEscapes(p string) []int {
-	type run struct{ start, n int }
+// codeSpans returns where the code spans of p start and end (pairs of
+// offsets, ascending), and the offsets of the backticks of openers
+// without a closer that goldmark would scan past the paragraph's link
+// scan budget for: it looks for a closing run of as many backticks up to
+// the end of the paragraph, so each such opener costs the rest of it.
+// This follows goldmark: an opener preceded by a backslash loses its
+// first backtick, closers are any run, and what a code span holds opens
+// nothing; where goldmark might not open one, none is opened.
+func codeSpans(p string) (spans, esc []int) {
+	type run struct {
+		start, n int
+		opens    bool
+	}
 	var all []run
 	byLen := map[int][]int{} // run length -> starts, ascending
+	// A run after a "<" not yet closed by ">" may be in raw HTML or an
+	// autolink, one after "](" before white space or ")" in a link
+	// destination: goldmark opens no code span there. Such a run is not
+	// taken for an opener, so that a paragraph cannot hide text from
+	// defuse in what only looks like a code span.
+	tag, dest := false, false
 	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c == '<':
+			tag = true
+		case c == '>':
+			tag = false
+		case c == ']' && i+1 < len(p) && p[i+1] == '(':
+			dest = true
+		case c == ')' || isSpace(c):
+			dest = false
+		}
 		if p[i] != '`' {
 			continue
 		}
@@ -285,13 +309,13 @@ func codeSpanEscapes(p string) []int {
 		for j < len(p) && p[j] == '`' {
 			j++
 		}
-		all = append(all, run{i, j - i})
+		all = append(all, run{i, j - i, !tag && !dest})
 		byLen[j-i] = append(byLen[j-i], i)
 		i = j - 1
 	}
-	var esc []int
 	budget := linkScanBudget(len(p))
-	resume := 0 // the end of the last code span
+	check := len(all)*len(p) > budget // else the budget cannot run out
+	resume := 0                       // the end of the last code span
 	for _, r := range all {
 		s, n := r.start, r.n
 		if s < resume {
@@ -308,12 +332,17 @@ func codeSpanEscapes(p string) []int {
 			closers = closers[1:]
 		}
 		byLen[n] = closers
+		// A run that opens no span here still costs its scan if goldmark
+		// does open one.
 		if len(closers) > 0 {
-			resume = closers[0] + n
 			budget -= closers[0] - s
+			if r.opens {
+				resume = closers[0] + n
+				spans = append(spans, s, resume)
+			}
 			continue
 		}
-		if cost := len(p) - s; cost <= budget {
+		if cost := len(p) - s; !check || cost <= budget {
 			budget -= cost
 			continue
 		}
@@ -321,17 +350,35 @@ func codeSpanEscapes(p string) []int {
 			esc = append(esc, k)
 		}
 	}
-	return esc
+	return spans, esc
 }
 
-// linkEscapes returns the offsets of the "(" of the "](" in p whose scans
-// would take the paragraph over its link scan budget.
-func linkEscapes(p string) []int {
+// skipSpan returns the end of the code span of spans (start and end
+// pairs, ascending) that starts at i, or i. It drops the spans before i
+// from *spans: offsets must be asked in ascending order.
+func skipSpan(spans *[]int, i int) int {
+	for len(*spans) > 0 && (*spans)[0] < i {
+		*spans = (*spans)[2:]
+	}
+	if len(*spans) > 0 && (*spans)[0] == i {
+		return (*spans)[1]
+	}
+	return i
+}
+
+// linkEscapes returns the offsets of the "(" of the "](" in p, outside
+// the code spans, whose scans would take the paragraph over its link scan
+// budget.
+func linkEscapes(p string, spans []int) []int {
 	ends := destinationEnds(p)
 	closers := nextClosers(p)
 	budget := linkScanBudget(len(p))
 	var esc []int
 	for i := 0; i+1 < len(p); i++ {
+		if end := skipSpan(&spans, i); end > i {
+			i = end - 1
+			continue
+		}
 		if p[i] == '\\' {
 			i++
 			continue

@@ -21,8 +21,8 @@
 // and code span openers, mixed emphasis delimiters, long runs of link
 // reference definitions): before parsing, the body is defused, paragraph
 // by paragraph, escaping the few characters past limits that real
-// documents do not reach ([MaxOpenBrackets], [MaxDelimiterRuns], scan
-// budgets; see defuse.go), so that rendering stays near-linear in time
+// documents do not reach ([MaxOpenBrackets], counts and scan budgets;
+// see defuse.go), so that rendering stays near-linear in time
 // and memory; the time budget is the last resort.
 //
 // Documents may start with a YAML front matter block, which [SplitFrontMatter]

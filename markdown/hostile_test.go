@@ -20,6 +20,10 @@ import (
 var hostilePatterns = map[string]func(n int) string{
 	"nested brackets":          func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) },
 	"nested brackets on lines": func(n int) string { return strings.Repeat("[\n", n) + strings.Repeat("]\n", n) },
+	"backticks in html":        func(n int) string { return "<a b=\"`\">" + strings.Repeat("*a_ ", n) + "`" },
+	"backticks in html lines":  func(n int) string { return "<a\nb=\"`\">" + strings.Repeat("*a_\n", n) + "`" },
+	"backticks after a <":      func(n int) string { return "a < b" + codeRuns(n) },
+	"backticks in destination": func(n int) string { return "[a](`x)" + strings.Repeat("*a_ ", n) + "`" },
 	"labels on lines":          func(n int) string { return strings.Repeat("[a]\n", n) },
 	"image openers":            func(n int) string { return strings.Repeat("![", n) },
 	"link closers":             func(n int) string { return strings.Repeat("a]", n) },
@@ -160,7 +164,9 @@ func TestDefuseLeavesDocumentsAlone(t *testing.T) {
 		{"many lines of links", strings.Repeat("[a](b) [c](d)\n", 50000), strings.Repeat("[a](b) [c](d)\n", 50000)},
 		{"code spans", strings.Repeat("`a` ", 1000), strings.Repeat("`a` ", 1000)},
 		{"one unclosed code span", "`a " + strings.Repeat("b", 100000), "`a " + strings.Repeat("b", 100000)},
-		{"block quote lines are one paragraph", strings.Repeat("a\n> *b\n", 300), strings.Repeat("a\n> *b\n", 256) + strings.Repeat("a\n> \\*b\n", 44)},
+		// 600 runs in 4,200 bytes: delimiterRuns allows 518.
+		{"block quote lines are one paragraph", strings.Repeat("a\n> *b\n", 600), strings.Repeat("a\n> *b\n", 518) + strings.Repeat("a\n> \\*b\n", 82)},
+		{"code spans hold no delimiters", strings.Repeat("`a_b` ", 600), strings.Repeat("`a_b` ", 600)},
 	} {
 		if got := defuse(tc.in); got != tc.want {
 			t.Errorf("%s: defuse(%.40q…) = %.80q…, want %.80q…", tc.name, tc.in, got[min(len(got), firstDiff(got, tc.want)):], tc.want[min(len(tc.want), firstDiff(got, tc.want)):])
@@ -170,11 +176,7 @@ func TestDefuseLeavesDocumentsAlone(t *testing.T) {
 	// for each closer to the end of the paragraph (80 KB), so the first
 	// four fit the budget (4 times the paragraph and 64 KiB) and the
 	// backticks of the others become character references.
-	var b strings.Builder
-	for k := 1; k <= 400; k++ {
-		b.WriteString("x" + strings.Repeat("`", k))
-	}
-	in := b.String()
+	in := codeRuns(80000)
 	got := defuse(in)
 	if n := strings.Count(got, "&#96;"); n == 0 || strings.ReplaceAll(got, "&#96;", "`") != in || !strings.HasPrefix(got, in[:14]+"x&#96;") {
 		t.Errorf("unclosed code spans: %d backticks neutralised, the rest changed or the first ones not kept", n)
@@ -253,4 +255,14 @@ func TestRenderNearLinearRandom(t *testing.T) {
 			t.Errorf("%q: 16 times the input took %.1f times the CPU (%v, then %v), want < 64", unit, got, small, large)
 		}
 	}
+}
+
+// codeRuns returns runs of 1, 2, 3… backticks between letters, about n
+// bytes: no run has a closer.
+func codeRuns(n int) string {
+	var b strings.Builder
+	for k := 1; b.Len() < n; k++ {
+		b.WriteString("x" + strings.Repeat("`", k))
+	}
+	return b.String()
 }
