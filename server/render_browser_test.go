@@ -24,7 +24,7 @@ func TestEditorUnrenderableDocument(t *testing.T) {
 	if got := evalT[string](a, `document.querySelector("#doc-html .notice")?.textContent || ""`); !strings.Contains(got, "This document could not be rendered") {
 		t.Errorf("notice = %q", got)
 	}
-	if got := evalT[int](a, `document.querySelector("#doc-html pre.doc-source")?.textContent.length || 0`); got != len(body) {
+	if got := evalT[int](a, `document.querySelector("#doc-html pre.unrendered")?.textContent.length || 0`); got != len(body) {
 		t.Errorf("the text shown is %d characters; want %d", got, len(body))
 	}
 	a.focusEditor(kb.Home)

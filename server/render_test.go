@@ -63,7 +63,7 @@ func TestUnrenderableDocument(t *testing.T) {
 	}
 	p := ada.pageOK("/d/" + doc)
 	p.has(t, "This document could not be rendered: Document is too complex to render. Its text is shown as written.",
-		`<pre class="doc-source">FAIL-RENDER &lt;b&gt;bold?&lt;/b&gt; &amp; [link](javascript:alert(1))</pre>`)
+		`<pre class="unrendered">FAIL-RENDER &lt;b&gt;bold?&lt;/b&gt; &amp; [link](javascript:alert(1))</pre>`)
 	p.hasNot(t, "<b>bold?</b>", `href="javascript`)
 	ada.pageOK("/d/" + doc + "/panels")
 	if got := r.calls.Load(); got != 1 {
