@@ -12,16 +12,27 @@ import (
 
 	"github.com/docket-dev/docket"
 	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/extension"
 	extast "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
 )
 
-// actionsParser is the parser [ActionItems] uses: the one of the Renderer
-// pipeline, so that a line is an action item exactly when it renders as a
-// task list item. It is built on first use and shared.
+// actionsParser is the parser [ActionItems] uses: the block parsers and
+// paragraph transformers of the Renderer pipeline, so that a line is an
+// action item exactly when it renders as a task list item, but of the
+// inline parsers only the task list checkbox: links, emphasis and the
+// rest cannot make or unmake a checkbox, which starts its item, and
+// parsing them took most of the time (and, on hostile text, seconds). It
+// is built on first use and shared.
 var actionsParser = sync.OnceValue(func() parser.Parser {
-	return newGoldmark().Parser()
+	p := newParser(util.Prioritized(extension.NewTaskCheckBoxParser(), 0))
+	p.AddOptions(
+		parser.WithBlockParsers(util.Prioritized(extension.NewFootnoteBlockParser(), 999)),
+		parser.WithParagraphTransformers(util.Prioritized(tableGuard{extension.NewTableParagraphTransformer()}, 200)),
+	)
+	return p
 })
 
 // actionsBudget bounds the time ActionItems spends parsing a document:

@@ -17,9 +17,13 @@
 // of empty cells are left as paragraphs; highlighting stops after a few
 // hundred blocks; and a panic inside the markdown library becomes a
 // [docket.EINVALID] error instead of taking the server down. goldmark is
-// super-linear on some inputs (deeply nested containers, runs of link
-// destinations, mixed emphasis delimiters), so these limits are what keeps
-// one hostile document from holding a CPU for minutes.
+// super-linear on some inputs (nested brackets, runs of link destinations
+// and code span openers, mixed emphasis delimiters, long runs of link
+// reference definitions): before parsing, the body is defused, paragraph
+// by paragraph, escaping the few characters past limits that real
+// documents do not reach ([MaxOpenBrackets], counts and scan budgets;
+// see defuse.go), so that rendering stays near-linear in time
+// and memory; the time budget is the last resort.
 //
 // Documents may start with a YAML front matter block, which [SplitFrontMatter]
 // separates from the body and parses into a [FrontMatter]. YAML anchors and

@@ -73,6 +73,7 @@ func New(opts Options) *Renderer {
 // html.WithUnsafe): goldmark replaces it with a comment.
 func newGoldmark() goldmark.Markdown {
 	return goldmark.New(
+		goldmark.WithParser(newParser(parser.DefaultInlineParsers()...)),
 		goldmark.WithExtensions(
 			extension.NewLinkify(extension.WithLinkifyAllowedProtocols([]string{
 				"http:", "https:", "mailto:",
@@ -114,6 +115,7 @@ func (r *Renderer) Render(ctx context.Context, src string) (string, error) {
 	if err := checkNesting(body); err != nil {
 		return "", err
 	}
+	body = defuse(body)
 	var buf bytes.Buffer
 	buf.Grow(min(2*len(body)+64, r.maxOut))
 	pc := newWatchContext(ctx, r.maxTime)

@@ -120,7 +120,7 @@ func headings(p parser.Parser, src string) (out []heading) {
 			out = nil
 		}
 	}()
-	b := []byte(src)
+	b := []byte(defuse(src)) // near-linear, as for Render
 	pc := newWatchContext(context.Background(), titleBudget)
 	doc := p.Parse(text.NewReader(b), parser.WithContext(pc))
 	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {

@@ -130,7 +130,8 @@ func (s *Server) handleDocDelete(c echo.Context) error {
 // handleDocHTML serves GET /api/docs/:id/html: the sanitised HTML of the
 // current version, rendered once per version and served gzipped to
 // clients that accept it. The ETag is the version, so a client that has it
-// gets 304.
+// gets 304. A version that cannot be rendered answers with the error of
+// its render (413 or 400), remembered like the HTML.
 func (s *Server) handleDocHTML(c echo.Context) error {
 	ctx := c.Request().Context()
 	doc, err := s.svc.Documents.FindDocumentMeta(ctx, c.Param("id"))
@@ -140,16 +141,15 @@ func (s *Server) handleDocHTML(c echo.Context) error {
 	h := c.Response().Header()
 	h.Set("Cache-Control", "private, no-cache")
 	h.Set("Vary", "Accept-Encoding")
-	r := s.html.get(doc.ID, doc.Version)
-	if r == nil {
-		if doc, err = s.svc.Documents.FindDocumentByID(ctx, doc.ID); err != nil {
-			return err
-		}
-		html, err := s.svc.Renderer.Render(ctx, doc.Body)
+	r, err := s.docHTMLAt(ctx, doc.ID, doc.Version, func() (string, int64, error) {
+		full, err := s.svc.Documents.FindDocumentByID(ctx, doc.ID)
 		if err != nil {
-			return err
+			return "", 0, err
 		}
-		r = s.html.put(doc.ID, doc.Version, html)
+		return full.Body, full.Version, nil
+	})
+	if err != nil {
+		return err
 	}
 	etag := fmt.Sprintf(`"%s-%d"`, r.docID, r.version)
 	h.Set("ETag", etag)

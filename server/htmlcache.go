@@ -7,18 +7,21 @@ import (
 	"sync"
 )
 
-// renderedHTML is a document's HTML at one version, plain and gzipped.
+// renderedHTML is a document's HTML at one version, plain and gzipped,
+// or the error that its render ended with.
 type renderedHTML struct {
 	docID   string
 	version int64
 	html    []byte
 	gzipped []byte
+	err     error
 }
 
 func (r *renderedHTML) size() int { return len(r.html) + len(r.gzipped) + 64 }
 
 // htmlCache keeps the rendered HTML of the latest version seen of each
-// document, least recently used evicted first, within a byte budget.
+// document, or the failure of its render, least recently used evicted
+// first, within a byte budget.
 type htmlCache struct {
 	mu    sync.Mutex
 	max   int
@@ -53,7 +56,18 @@ func (c *htmlCache) put(docID string, version int64, html string) *renderedHTML 
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 	zw.Write([]byte(html))
 	zw.Close()
-	r := &renderedHTML{docID: docID, version: version, html: []byte(html), gzipped: buf.Bytes()}
+	return c.store(&renderedHTML{docID: docID, version: version, html: []byte(html), gzipped: buf.Bytes()})
+}
+
+// putFailed stores that rendering a version of a document failed with err.
+func (c *htmlCache) putFailed(docID string, version int64, err error) *renderedHTML {
+	return c.store(&renderedHTML{docID: docID, version: version, err: err})
+}
+
+// store puts r in the cache unless a newer version is there, and returns
+// it.
+func (c *htmlCache) store(r *renderedHTML) *renderedHTML {
+	docID, version := r.docID, r.version
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el := c.byID[docID]; el != nil {

@@ -35,7 +35,7 @@ func (s *Server) handleMinutes(c echo.Context) error {
 	}
 	c.Response().Header().Set("Cache-Control", "private, no-cache")
 	if format == "html" {
-		html, err := s.svc.Renderer.Render(ctx, md)
+		html, err := s.renderMarkdown(ctx, md)
 		if err != nil {
 			return err
 		}

@@ -16,10 +16,13 @@ import (
 
 // docPage is the data of the document page.
 type docPage struct {
-	Doc        *docket.Document
-	Space      *docket.Space
-	Lifecycle  *docket.Lifecycle
-	HTML       template.HTML
+	Doc       *docket.Document
+	Space     *docket.Space
+	Lifecycle *docket.Lifecycle
+	HTML      template.HTML
+	// Unrendered says why the text could not be rendered; the page then
+	// shows it as written.
+	Unrendered string
 	Threads    []*threadView
 	Open       int // open and outdated threads
 	Concerns   []*docket.Review
@@ -117,15 +120,13 @@ type threadView struct {
 // docHTML returns the sanitised HTML of a document's current text, from
 // the cache that GET /api/docs/:id/html uses.
 func (s *Server) docHTML(ctx context.Context, doc *docket.Document) (template.HTML, error) {
-	if r := s.html.get(doc.ID, doc.Version); r != nil {
-		return template.HTML(r.html), nil
-	}
-	html, err := s.svc.Renderer.Render(ctx, doc.Body)
+	r, err := s.docHTMLAt(ctx, doc.ID, doc.Version, func() (string, int64, error) {
+		return doc.Body, doc.Version, nil
+	})
 	if err != nil {
 		return "", err
 	}
-	s.html.put(doc.ID, doc.Version, html)
-	return template.HTML(html), nil
+	return template.HTML(r.html), nil
 }
 
 // pageDocID returns the :id of a page URL, or ENOTFOUND if it cannot be
@@ -188,7 +189,11 @@ func (s *Server) renderDoc(c echo.Context, status int, form *formState) error {
 	if data.Lifecycle, err = s.svc.Decisions.FindLifecycle(ctx, doc.ID); err != nil {
 		return err
 	}
-	if data.HTML, err = s.docHTML(ctx, doc); err != nil {
+	// A text that cannot be rendered is shown as written: whoever may
+	// read the document can still read and edit it.
+	if data.HTML, err = s.docHTML(ctx, doc); unrenderable(err) {
+		data.Unrendered = docket.ErrorMessage(err)
+	} else if err != nil {
 		return err
 	}
 	if data.Members, err = s.svc.Spaces.FindMembers(ctx, doc.SpaceID); err != nil {

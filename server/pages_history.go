@@ -227,7 +227,7 @@ func (s *Server) handleMinutesPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	html, err := s.svc.Renderer.Render(ctx, md)
+	html, err := s.renderMarkdown(ctx, md)
 	if err != nil {
 		return err
 	}

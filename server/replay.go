@@ -155,7 +155,7 @@ func (s *Server) loadVersion(ctx context.Context, doc *docket.Document, v int64,
 			out.HTML, err = s.docHTML(ctx, &full)
 		} else {
 			var h string
-			h, err = s.svc.Renderer.Render(ctx, out.Source)
+			h, err = s.renderMarkdown(ctx, out.Source)
 			out.HTML = template.HTML(h)
 		}
 		if err != nil {

@@ -19,7 +19,9 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -137,6 +139,13 @@ type Config struct {
 	MaxEventStreams int
 	// Version is the Docket version, written into exports.
 	Version string
+	// MaxRenders is how many markdown renders may run at once (the
+	// number of CPUs); more wait their turn.
+	MaxRenders int
+	// RenderMemory bounds the memory the renders running at once may
+	// hold, estimated from the size of their text (192 MiB): one render
+	// of a document at the size limit at a time.
+	RenderMemory int64
 }
 
 // DefaultLiveConnsPerUser is the default of Config.LiveConnsPerUser: far
@@ -154,6 +163,9 @@ type Server struct {
 	secure     bool
 	limiter    *loginLimiter
 	html       *htmlCache
+	renders    *renderGate
+	flightMu   sync.Mutex
+	flights    map[flightKey]*renderFlight
 	metrics    *httpMetrics
 	assets     *assets
 	liveSrv    *collab.Live
@@ -186,6 +198,12 @@ func New(cfg Config, svc Services) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.MaxRenders <= 0 {
+		cfg.MaxRenders = runtime.NumCPU()
+	}
+	if cfg.RenderMemory <= 0 {
+		cfg.RenderMemory = defaultRenderMemory
+	}
 	if cfg.LiveConnsPerUser <= 0 {
 		cfg.LiveConnsPerUser = DefaultLiveConnsPerUser
 	}
@@ -194,6 +212,8 @@ func New(cfg Config, svc Services) (*Server, error) {
 		assets:    assets,
 		limiter:   newLoginLimiter(cfg.Now),
 		html:      newHTMLCache(64 << 20),
+		renders:   newRenderGate(cfg.MaxRenders, cfg.RenderMemory),
+		flights:   map[flightKey]*renderFlight{},
 		metrics:   newHTTPMetrics(cfg.Registry),
 		liveConns: newUserLimit(cfg.LiveConnsPerUser),
 		streams:   newStreamHub(cfg.MaxEventStreams),
