@@ -288,3 +288,12 @@ func (w *wsClient) typeAB(doc string) {
 	w.op(doc, 2, 2, []any{"B"})
 	w.ack(doc, 2, 2)
 }
+
+// liveOn opens a live socket of c, handshaken and subscribed to doc.
+func (c *client) liveOn(doc string) *wsClient {
+	c.e.t.Helper()
+	w := c.live()
+	w.handshake(nil)
+	w.subscribe(doc)
+	return w
+}

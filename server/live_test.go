@@ -55,9 +55,7 @@ func tokenSocket(e *env, c *client, doc string) (*wsClient, string) {
 	bot := e.client()
 	r := c.must(201, "POST", "/api/tokens", map[string]string{"name": "bot"})
 	bot.token = r.str("token")
-	sock := bot.live()
-	sock.handshake(nil)
-	sock.subscribe(doc)
+	sock := bot.liveOn(doc)
 	return sock, r.str("id")
 }
 
@@ -266,13 +264,9 @@ func TestLiveResubmitAfterReconnect(t *testing.T) {
 	e, ada, doc := liveEnv(t, "hi")
 	bob := e.signup("Bob")
 	ada.addMember("eng", bob, "editor")
-	b := bob.live()
-	b.handshake(nil)
-	b.subscribe(doc)
+	b := bob.liveOn(doc)
 
-	a := ada.live()
-	a.handshake(nil)
-	a.subscribe(doc)
+	a := ada.liveOn(doc)
 	src := a.src
 	// The op goes out and the socket dies before the ack is read.
 	a.op(doc, 1, 1, []any{"x"})
@@ -426,9 +420,7 @@ func TestLiveBadOps(t *testing.T) {
 // that changes nothing is not stored.
 func TestLiveVersionAheadAndNoOp(t *testing.T) {
 	_, ada, doc := liveEnv(t, "abc")
-	a := ada.live()
-	a.handshake(nil)
-	a.subscribe(doc)
+	a := ada.liveOn(doc)
 	a.op(doc, 99, 1, []any{"x"})
 	if f := a.next(); f.errCode() != "ERR_OP_VERSION_NEWER_THAN_CURRENT_SNAPSHOT" || f.num("seq") != 1 {
 		t.Fatalf("op ahead: %v", f)
@@ -812,9 +804,7 @@ func TestLiveBulk(t *testing.T) {
 // changes nothing.
 func TestLiveTooLarge(t *testing.T) {
 	_, ada, doc := liveEnv(t, "")
-	a := ada.live()
-	a.handshake(nil)
-	a.subscribe(doc)
+	a := ada.liveOn(doc)
 	chunk := strings.Repeat("x", 250_000)
 	for i := range 4 {
 		a.op(doc, int64(1+i), int64(1+i), []any{chunk})
@@ -834,9 +824,7 @@ func TestLiveTooLarge(t *testing.T) {
 // CloseLive closes every socket with 1001 and refuses new ones.
 func TestCloseLive(t *testing.T) {
 	e, ada, doc := liveEnv(t, "abc")
-	a := ada.live()
-	a.handshake(nil)
-	a.subscribe(doc)
+	a := ada.liveOn(doc)
 	if n := e.srv.LiveConnections(); n != 1 {
 		t.Fatalf("LiveConnections = %d", n)
 	}
@@ -926,9 +914,7 @@ func TestLiveRevokedAtOnce(t *testing.T) {
 // socket within seconds.
 func TestLiveSignedOutClosed(t *testing.T) {
 	e, ada, doc := liveEnv(t, "abc")
-	cookieSock := ada.live()
-	cookieSock.handshake(nil)
-	cookieSock.subscribe(doc)
+	cookieSock := ada.liveOn(doc)
 
 	tokenSock, tokenID := tokenSocket(e, ada, doc)
 
