@@ -75,10 +75,7 @@ func TestWebAppPerformance(t *testing.T) {
 	t.Logf("JavaScript transferred (cold): %.1f KB", jsBytes/1024)
 
 	// Typing latency with 20 people in the document.
-	a := s.window("Alice")
-	b := s.window("Bob")
-	a.openDoc(doc)
-	b.openDoc(doc)
+	a, b := s.bothOn(doc)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var botOps atomic.Int64

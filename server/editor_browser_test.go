@@ -31,10 +31,7 @@ func edSetup(t *testing.T, body string) (s *edServer, alice, bob *client, space,
 
 func TestEditorTwoWindowsConverge(t *testing.T) {
 	s, alice, _, _, doc := edSetup(t, "# Storage plan\n\nWe need a log.\n")
-	a := s.window("Alice")
-	b := s.window("Bob")
-	a.openDoc(doc)
-	b.openDoc(doc)
+	a, b := s.bothOn(doc)
 	b.click(`.dk-modes button[data-mode="split"]`) // Bob watches the preview too
 
 	// Presence: each sees the other in the list of people here.
@@ -77,10 +74,7 @@ func TestEditorTwoWindowsConverge(t *testing.T) {
 
 func TestEditorOfflineTypingArrivesOnce(t *testing.T) {
 	s, alice, _, _, doc := edSetup(t, "Line one.\n")
-	a := s.window("Alice")
-	b := s.window("Bob")
-	a.openDoc(doc)
-	b.openDoc(doc)
+	a, b := s.bothOn(doc)
 	_, v0 := alice.docText(doc)
 
 	a.offline(true)
@@ -327,10 +321,7 @@ func TestEditorTypesBeforeLoad(t *testing.T) {
 // the windows reconnect by themselves and every character arrives once.
 func TestEditorSocketDropped(t *testing.T) {
 	s, alice, _, _, doc := edSetup(t, "Text.\n")
-	a := s.window("Alice")
-	b := s.window("Bob")
-	a.openDoc(doc)
-	b.openDoc(doc)
+	a, b := s.bothOn(doc)
 	evalT[chromedp.Void](a, `window.__states = []; new MutationObserver(() => window.__states.push(document.getElementById("live-status").dataset.state))
 		.observe(document.getElementById("live-status"), {attributes: true})`)
 	a.focusEditor(kb.End)

@@ -504,3 +504,11 @@ next:
 		p.t.Errorf("%s: console: %s", p.name, line)
 	}
 }
+
+// bothOn opens Alice's and Bob's windows on the document id.
+func (s *edServer) bothOn(id string) (alice, bob *edPage) {
+	alice, bob = s.window("Alice"), s.window("Bob")
+	alice.openDoc(id)
+	bob.openDoc(id)
+	return alice, bob
+}

@@ -17,10 +17,7 @@ import (
 func TestEditorPushedUpdates(t *testing.T) {
 	s, alice, bob, _, doc := edSetup(t, "# Plan\n\nUse a write-ahead log.\n\nKeep it small.\n")
 	first := alice.createThread(doc, nil, "Is this the plan?")
-	a := s.window("Alice")
-	b := s.window("Bob")
-	a.openDoc(doc)
-	b.openDoc(doc)
+	a, b := s.bothOn(doc)
 	evalT[chromedp.Void](a, `window.__noReload = true`)
 	if n := evalT[int](a, `document.querySelectorAll("#threads article.thread").length`); n != 1 {
 		t.Fatalf("Alice sees %d threads at first; want 1", n)
