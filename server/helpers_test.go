@@ -361,3 +361,18 @@ func withMember(t testing.TB, owner, member string, role docket.SpaceRole) (e *e
 	o.addMember(space, m, role)
 	return e, o, space, m
 }
+
+// stoppedAs stops the server and opens its data file directly, to change
+// it while no server or indexer follows it, with a context of c's user.
+// Close the DB and start the server again.
+func (e *env) stoppedAs(c *client) (*bolt.DB, context.Context) {
+	e.t.Helper()
+	e.stop()
+	db := openTestDB(e.t, filepath.Join(e.dir, "docket.db"))
+	sys := docket.NewSystemContext(context.Background())
+	user, err := bolt.NewUserService(db).FindUserByID(sys, c.id())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return db, docket.NewContextWithUser(sys, user)
+}

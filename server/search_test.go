@@ -194,14 +194,8 @@ func TestSearchCatchUpAndRebuild(t *testing.T) {
 	ada.waitSearch("quokka", hasTotal(1))
 
 	// Change the data file while no indexer follows it.
-	e.stop()
-	db := openTestDB(t, filepath.Join(e.dir, "docket.db"))
-	sys := docket.NewSystemContext(t.Context())
-	user, err := bolt.NewUserService(db).FindUserByID(sys, ada.id())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bolt.NewDocumentService(db).CreateDocument(docket.NewContextWithUser(sys, user), docket.DocumentCreate{Space: sp, Title: "Wombat census", Body: "Wombats are counted too."}); err != nil {
+	db, ctx := e.stoppedAs(ada)
+	if _, err := bolt.NewDocumentService(db).CreateDocument(ctx, docket.DocumentCreate{Space: sp, Title: "Wombat census", Body: "Wombats are counted too."}); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -211,7 +205,7 @@ func TestSearchCatchUpAndRebuild(t *testing.T) {
 	// Corrupt every file of the index: the server still starts, and
 	// search comes back complete after the rebuild.
 	e.stop()
-	err = filepath.Walk(filepath.Join(e.dir, "index"), func(path string, info os.FileInfo, err error) error {
+	err := filepath.Walk(filepath.Join(e.dir, "index"), func(path string, info os.FileInfo, err error) error {
 		if err == nil && !info.IsDir() {
 			return os.WriteFile(path, []byte("garbage"), 0o600)
 		}
@@ -400,14 +394,7 @@ func TestSearchCatchUpEvents(t *testing.T) {
 	before := waitWatermark(t, e, 1)
 
 	// Change the data file while no indexer follows it.
-	e.stop()
-	db := openTestDB(t, filepath.Join(e.dir, "docket.db"))
-	sys := docket.NewSystemContext(t.Context())
-	user, err := bolt.NewUserService(db).FindUserByID(sys, olga.id())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := docket.NewContextWithUser(sys, user)
+	db, ctx := e.stoppedAs(olga)
 	renderer := markdown.New(markdown.Options{})
 	threads := bolt.NewThreadService(db, renderer, markdown.Mentions)
 	if _, err := threads.CreateThread(ctx, docket.ThreadCreate{DocID: doc, Body: "What about stampede protection?"}); err != nil {
