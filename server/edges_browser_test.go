@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
@@ -55,11 +56,20 @@ const slowAcksJS = `(() => {
 // slowAcks installs slowAcksJS in the window for the pages it opens next.
 func (p *edPage) slowAcks() {
 	p.t.Helper()
+	cdpCall(p, "init script", page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: slowAcksJS})
+}
+
+// cdpCall runs one DevTools command in p's window; what names it if it
+// fails the test.
+func cdpCall[P, R any](p *edPage, what string, cmd cdp.Command[P, R], params P) R {
+	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
 	defer cancel()
-	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: slowAcksJS}); err != nil {
-		p.t.Fatalf("%s: init script: %v", p.name, err)
+	r, err := chromedp.Call(ctx, cmd, params)
+	if err != nil {
+		p.t.Fatalf("%s: %s: %v", p.name, what, err)
 	}
+	return r
 }
 
 // pressEnter presses Enter as a keyboard does: one keydown that carries
@@ -67,14 +77,10 @@ func (p *edPage) slowAcks() {
 // too (chromedp's KeyEvent sends the text as an event of its own).
 func (p *edPage) pressEnter() {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
-	defer cancel()
 	down := input.DispatchKeyEventParams{Type: input.DispatchKeyEventTypeKeyDown, Key: "Enter", Code: "Enter", WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13, Text: "\r", UnmodifiedText: "\r"}
 	up := input.DispatchKeyEventParams{Type: input.DispatchKeyEventTypeKeyUp, Key: "Enter", Code: "Enter", WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13}
 	for _, ev := range []input.DispatchKeyEventParams{down, up} {
-		if _, err := chromedp.Call(ctx, input.DispatchKeyEvent, ev); err != nil {
-			p.t.Fatalf("%s: Enter: %v", p.name, err)
-		}
+		cdpCall(p, "Enter", input.DispatchKeyEvent, ev)
 	}
 }
 
@@ -82,11 +88,7 @@ func (p *edPage) pressEnter() {
 // and focus events), as a person's window is, though windows take turns.
 func (p *edPage) focusAlways() {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
-	defer cancel()
-	if _, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
-		p.t.Fatalf("%s: focus emulation: %v", p.name, err)
-	}
+	cdpCall(p, "focus emulation", emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
 }
 
 // statusText is the text of the connection state.
