@@ -35,12 +35,8 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func TestDocActions(t *testing.T) {
-	e := newEnv(t)
-	ada := e.signup("Ada")
-	bob := e.signup("Bob")
-	carol := e.signup("Carol")
-	dave := e.signup("Dave")
-	space := ada.createSpace("eng")
+	e, ada, space := adaSpace(t)
+	bob, carol, dave := e.signup("Bob"), e.signup("Carol"), e.signup("Dave")
 	ada.addMember(space, bob, "editor")
 	ada.addMember(space, carol, "viewer")
 
