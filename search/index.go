@@ -40,7 +40,12 @@ import (
 // Version 4 adds decisions and frozen minutes as items of their own
 // (types decision and minutes) and the event watermark of catch-up.
 // The two were made on separate branches; version 5 has both changes.
-const MappingVersion = 5
+//
+// Version 6 keeps the word positions of the body field again: on long
+// documents, checking phrases against the stored text cost hundreds of
+// milliseconds, and the index answers them itself in a few. Only a
+// phrase whose last word is a prefix ("open-cod*") is still checked.
+const MappingVersion = 6
 
 // Internal keys of the bleve index.
 var (
@@ -171,10 +176,9 @@ func newMapping() (mapping.IndexMapping, error) {
 		dm.AddFieldMappingsAt(fieldFacet, keyword(true))
 		dm.AddFieldMappingsAt(fieldFilter, keyword(false))
 		dm.AddFieldMappingsAt(fieldDate, keyword(true))
-		// The text of an item, in sections (see bodyText), without
-		// positions: they cost as much as the text itself, and phrases
-		// are checked against the stored text instead (phrase.go).
-		dm.AddFieldMappingsAt("body", text(false))
+		// The text of an item, in sections (see bodyText), with the
+		// positions of its words, which phrases need.
+		dm.AddFieldMappingsAt("body", text(true))
 	}
 	docm := bleve.NewDocumentStaticMapping()
 	common(docm)

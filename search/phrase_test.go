@@ -38,8 +38,8 @@ func phraseDocs() ([]Doc, []Comment) {
 	return docs, comments
 }
 
-// TestPhraseChecks checks the phrases that the index finds as the
-// conjunction of their words and Search checks against the text.
+// TestPhraseChecks checks phrases, those the index matches and the
+// prefix phrases that Search checks against the text.
 func TestPhraseChecks(t *testing.T) {
 	docs, comments := phraseDocs()
 	x, _ := indexed(t, docs, comments)
@@ -66,6 +66,8 @@ func TestPhraseChecks(t *testing.T) {
 		{"or a filter", `"ahead log" OR author:carol`, []string{"c1", "c2", "d1"}},
 		{"two phrases", `"ahead log" "log for"`, []string{"d1"}},
 		{"prefix", "write-ahea*", []string{"d1"}},
+		{"prefix, words not adjacent", "durability-writ*", nil},
+		{"negated prefix", `log -write-ahea*`, []string{"c1", "c2", "d2"}},
 		{"negated", `log -"ahead log"`, []string{"c1", "c2", "d2"}},
 		{"negated, words not adjacent", `log -"durability written"`, []string{"c1", "c2", "d1", "d2"}},
 		{"negated in a comment", `log -"redo log"`, []string{"c2", "d1", "d2"}},
@@ -88,17 +90,19 @@ func TestPhraseChecks(t *testing.T) {
 	}
 }
 
-// TestPhraseOrUncheckedFilter checks that a phrase in OR with a filter
-// that candidates cannot be checked against says the result is
-// approximate.
+// TestPhraseOrUncheckedFilter checks that a prefix phrase in OR with a
+// filter that candidates cannot be checked against says the result is
+// approximate, and that a phrase, which the index matches, does not.
 func TestPhraseOrUncheckedFilter(t *testing.T) {
 	docs, comments := phraseDocs()
 	docs[1].Kind = docket.KindRFC
 	x := openIndex(t, newMemLoader(docs, comments))
 	mustIndex(t, x, docs, nil)
-	res := search(t, x, `"ahead log" OR kind:rfc`, "pub")
-	if got := ids(res); !slices.Equal(got, []string{"d1", "d2"}) || !res.Approximate {
-		t.Errorf("hits %v, approximate %v; want [d1 d2], true", got, res.Approximate)
+	for q, approximate := range map[string]bool{`ahead-lo* OR kind:rfc`: true, `"ahead log" OR kind:rfc`: false} {
+		res := search(t, x, q, "pub")
+		if got := ids(res); !slices.Equal(got, []string{"d1", "d2"}) || res.Approximate != approximate {
+			t.Errorf("Search(%s): hits %v, approximate %v; want [d1 d2], %v", q, got, res.Approximate, approximate)
+		}
 	}
 }
 
@@ -163,9 +167,9 @@ func TestPhraseTotalsFacetsPaging(t *testing.T) {
 	}
 }
 
-// TestPhraseApproximate checks that a phrase with more candidates than
-// Options.MaxPhraseChecks says the result is approximate, and that what
-// it shows still holds the phrase.
+// TestPhraseApproximate checks that a prefix phrase with more candidates
+// than Options.MaxPhraseChecks says the result is approximate, and that
+// what it shows still holds the phrase.
 func TestPhraseApproximate(t *testing.T) {
 	docs := dailyDocs(40, func(i int, d *Doc) {
 		d.Body = "alpha beta gamma\n"
@@ -185,17 +189,17 @@ func TestPhraseApproximate(t *testing.T) {
 	}{
 		// The 10 newest candidates are checked: d39..d30, half of them
 		// hold the phrase.
-		{`"alpha beta"`, SortDate, 5, true, []string{"d31", "d33", "d35", "d37", "d39"}},
-		{`"alpha beta" before:2025-01-06`, SortDate, 2, false, []string{"d01", "d03"}},
+		{`alpha-be*`, SortDate, 5, true, []string{"d31", "d33", "d35", "d37", "d39"}},
+		{`alpha-be* before:2025-01-06`, SortDate, 2, false, []string{"d01", "d03"}},
 		// Excluding: the 40 candidates are too many, so every item
 		// with both words is left out.
-		{`gamma -"alpha beta"`, SortDate, 0, true, nil},
-		{`gamma -"alpha beta" before:2025-01-06`, SortDate, 3, false, []string{"d00", "d02", "d04"}},
+		{`gamma -alpha-be*`, SortDate, 0, true, nil},
+		{`gamma -alpha-be* before:2025-01-06`, SortDate, 3, false, []string{"d00", "d02", "d04"}},
 	}
 	for _, tc := range tests {
 		q := mustParse(t, tc.q)
 		q.ReadableSpaces, q.Sort, q.Limit = []string{"pub"}, tc.sort, 3
-		if tc.q == `"alpha beta"` {
+		if tc.q == `alpha-be*` {
 			q.Limit = 100
 		}
 		res, err := x.Search(ctx, q)
