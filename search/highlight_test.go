@@ -39,6 +39,7 @@ func TestASCIIWords(t *testing.T) {
 func TestFragments(t *testing.T) {
 	x := openIndex(t, nil)
 	long := strings.Repeat("filler words here. ", 30)
+	lines := strings.Repeat("A filler line of a long document.\n", 1000)
 	tests := []struct {
 		name, title, body, q string
 		want                 []string // substrings of the joined fragments
@@ -59,6 +60,15 @@ func TestFragments(t *testing.T) {
 		{"no match shows the start", "", "Nothing to see [link](http://x.example/gcshape).", "gcshape", []string{"Nothing to see link."}, []string{"<mark>"}},
 		{"CJK phrase", "", "数据库迁移计划已经完成。", "迁移计划", []string{"数据库<mark>迁移计划</mark>已经完成"}, nil},
 		{"words inside words are not marked", "", "caches and cachet", "cache", nil, []string{"<mark>"}},
+		{"deep in a long document", "", lines + "The **needle** is deep.\n" + lines, "needle", []string{"The <mark>needle</mark> is deep."}, nil},
+		{"the words of a long document apart", "", "Alpha first.\n" + lines + "Then omega.\n" + lines, "alpha omega",
+			[]string{"<mark>Alpha</mark> first.", "<mark>omega</mark>"}, nil},
+		{"in a code block of a long document", "", lines + "```\n" + lines + "x := needle * 2 * y\n```\n" + lines, "needle",
+			[]string{"x := <mark>needle</mark> * 2 * y"}, nil},
+		{"a phrase of a long document whose first word comes earlier", "", "Per unit.\n" + lines + "A per-iteration loop.\n" + lines, `"per-iteration loop"`,
+			[]string{"A <mark>per-iteration loop</mark>."}, nil},
+		{"no match in a long document shows its start", "", "Start here.\n" + lines, "gcshape", []string{"Start here."}, []string{"<mark>"}},
+		{"folded accents in a long document", "", lines + "Le café est ouvert.\n" + lines, "cafe", []string{"Le <mark>café</mark> est ouvert"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -392,6 +392,12 @@ func asciiUnit(u unit) bool {
 // text around each place found, cut at white space: white space always
 // separates words, so the words of such a window are those of the text.
 func holdsASCII(lower string, u unit) bool {
+	return findASCII(lower, u, 0) >= 0
+}
+
+// findASCII returns where the first match of u in lower at or after byte
+// at has its longest word (see holdsASCII), or -1 if there is none.
+func findASCII(lower string, u unit, at int) int {
 	k := len(u.toks)
 	anchor := 0
 	for i, t := range u.toks {
@@ -408,10 +414,10 @@ func holdsASCII(lower string, u unit) bool {
 			after += len(t) + 4
 		}
 	}
-	for at := 0; at < len(lower); {
+	for at < len(lower) {
 		i := strings.Index(lower[at:], w)
 		if i < 0 {
-			return false
+			return -1
 		}
 		i += at
 		at = i + 1
@@ -445,10 +451,10 @@ func holdsASCII(lower string, u unit) bool {
 				continue // the window is too small: widen it
 			}
 			if first >= 0 && matchAt(ws, first, u) >= 0 {
-				return true
+				return i
 			}
 			break
 		}
 	}
-	return false
+	return -1
 }
