@@ -91,7 +91,7 @@ func (x *Index) fragments(title, markdown string, units []unit) []string {
 // sourceSize is the most markdown that the fragments of one hit are
 // made from: turning a whole long document into plain text costs more
 // than the search (a few milliseconds for 60 KB).
-const sourceSize = 4096
+const sourceSize = 2048
 
 // sourceText returns the plain text that the fragments of markdown are
 // made from: all of it if it is short; else about sourceSize bytes of
@@ -126,7 +126,10 @@ func sourceText(markdown string, units []unit) string {
 				continue
 			}
 		}
-		found := candidates(markdown, []unit{u})
+		var found []span
+		if searchable(u) {
+			found = candidatesIn(lower, []unit{u})
+		}
 		if found == nil && (!searchable(u) || !isASCII([]byte(markdown))) {
 			// It may match a folded form ("cafe" in "café").
 			body, _, _ := plainText(markdown)
@@ -166,14 +169,24 @@ func sourceText(markdown string, units []unit) string {
 
 // lines returns the bytes of the whole lines of markdown from the one
 // that holds byte start to the one that holds byte end, both clamped to
-// the text.
+// the text. A line longer than sourceSize is cut at a space instead.
 func lines(markdown string, start, end int) (int, int) {
 	start, end = max(start, 0), min(max(end, 0), len(markdown))
-	start = strings.LastIndexByte(markdown[:start], '\n') + 1
-	if i := strings.IndexByte(markdown[end:], '\n'); i >= 0 {
+	from := max(start-sourceSize, 0)
+	if i := strings.LastIndexByte(markdown[from:start], '\n'); i >= 0 {
+		start = from + i + 1
+	} else if i := strings.LastIndexByte(markdown[from:start], ' '); i >= 0 {
+		start = from + i + 1
+	} else {
+		start = from
+	}
+	to := min(end+sourceSize, len(markdown))
+	if i := strings.IndexByte(markdown[end:to], '\n'); i >= 0 {
+		end += i
+	} else if i := strings.IndexByte(markdown[end:to], ' '); i >= 0 {
 		end += i
 	} else {
-		end = len(markdown)
+		end = to
 	}
 	return start, end
 }
@@ -305,7 +318,12 @@ func candidates(text string, units []unit) []span {
 			}
 		}
 	}
-	lower := asciiLower(text)
+	return candidatesIn(asciiLower(text), units)
+}
+
+// candidatesIn is candidates in a text with its ASCII letters
+// lower-cased.
+func candidatesIn(lower string, units []unit) []span {
 	var out []span
 	for ui, u := range units {
 		w := u.toks[0]
