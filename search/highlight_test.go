@@ -2,6 +2,7 @@ package search
 
 import (
 	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -104,6 +105,32 @@ func TestOneEdit(t *testing.T) {
 	for _, tc := range tests {
 		if got := oneEdit(tc.a, tc.b); got != tc.want {
 			t.Errorf("oneEdit(%q, %q) = %v; want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+// TestDropEmphasis compares dropEmphasis and dropUnderline with the
+// expressions they replace, on random text of the characters they treat
+// apart.
+func TestDropEmphasis(t *testing.T) {
+	emphasis := regexp.MustCompile("\\*+|`+|~~+")
+	underline := regexp.MustCompile(`(^|[^\p{L}\p{N}])_+|_+([^\p{L}\p{N}]|$)`)
+	chars := []string{"a", "1", "_", "_", "_", " ", "*", "`", "~", "~", "é", "٣", ".", "\xff"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	cases := []string{"", "_", "__a", "a__b", "a_b", "x___", "_a_", "snake_case _x_ __", "**bold** `code` ~~gone~~ ~one"}
+	for range 50000 {
+		var b strings.Builder
+		for range rng.IntN(12) {
+			b.WriteString(chars[rng.IntN(len(chars))])
+		}
+		cases = append(cases, b.String())
+	}
+	for _, s := range cases {
+		if got, want := dropEmphasis(s), emphasis.ReplaceAllString(s, ""); got != want {
+			t.Fatalf("dropEmphasis(%q) = %q; want %q", s, got, want)
+		}
+		if got, want := dropUnderline(s), underline.ReplaceAllString(s, "$1$2"); got != want {
+			t.Fatalf("dropUnderline(%q) = %q; want %q", s, got, want)
 		}
 	}
 }
