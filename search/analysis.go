@@ -23,9 +23,6 @@ const (
 	textTokenizer   = "docket_tokenizer"
 	foldFilter      = "docket_fold"
 	noOffsetsFilter = "docket_no_offsets"
-	// pairsAnalyzer makes the word pairs of the pairs field.
-	pairsAnalyzer = "docket_pairs"
-	pairsFilter   = "docket_pairs"
 )
 
 func init() {
@@ -37,9 +34,6 @@ func init() {
 	})
 	registry.RegisterTokenFilter(noOffsetsFilter, func(map[string]any, *registry.Cache) (analysis.TokenFilter, error) {
 		return noOffsetsTokenFilter{}, nil
-	})
-	registry.RegisterTokenFilter(pairsFilter, func(map[string]any, *registry.Cache) (analysis.TokenFilter, error) {
-		return pairsTokenFilter{}, nil
 	})
 }
 
@@ -153,31 +147,6 @@ func (noOffsetsTokenFilter) Filter(ts analysis.TokenStream) analysis.TokenStream
 	}
 	return ts
 }
-
-// pairsTokenFilter replaces the tokens by the pairs of tokens that follow
-// each other (see pair), without offsets: a phrase of two words is one
-// term of the pairs field, and a longer one is looked for among the items
-// that hold all its pairs.
-type pairsTokenFilter struct{}
-
-// Filter implements analysis.TokenFilter.
-func (pairsTokenFilter) Filter(ts analysis.TokenStream) analysis.TokenStream {
-	out := make(analysis.TokenStream, 0, len(ts))
-	for i := 0; i+1 < len(ts); i++ {
-		a, b := ts[i], ts[i+1]
-		if b.Position != a.Position+1 {
-			continue // a section break lies between them
-		}
-		out = append(out, &analysis.Token{
-			Term: []byte(pair(string(a.Term), string(b.Term))), Position: len(out) + 1, Type: analysis.AlphaNumeric,
-		})
-	}
-	return out
-}
-
-// pair returns the term of the pairs field of two words that follow
-// each other. Words hold no space.
-func pair(a, b string) string { return a + " " + b }
 
 // analyze returns the terms of s under the text analyzer.
 func (x *Index) analyze(s string) []string {

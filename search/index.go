@@ -45,11 +45,7 @@ import (
 // documents, checking phrases against the stored text cost hundreds of
 // milliseconds, and the index answers them itself in a few. Only a
 // phrase whose last word is a prefix ("open-cod*") is still checked.
-//
-// Version 7 adds the pairs field: the pairs of words that follow each
-// other in the body, so that a phrase of broad words reads the few items
-// that hold its pairs, not every item that holds its words.
-const MappingVersion = 7
+const MappingVersion = 6
 
 // Internal keys of the bleve index.
 var (
@@ -108,9 +104,6 @@ const (
 	// fieldTitleWords holds the prefixes of every title word, and those
 	// of the first word again marked with firstWord, for [Index.Suggest].
 	fieldTitleWords = "tw"
-	// fieldPairs holds the pairs of words of the body that follow each
-	// other (see pairsTokenFilter), without positions.
-	fieldPairs = "p"
 )
 
 // maxWordPrefix is the longest prefix of a title word indexed for
@@ -141,7 +134,6 @@ func newMapping() (mapping.IndexMapping, error) {
 	for name, filters := range map[string][]string{
 		textAnalyzer:  {lowercase.Name, foldFilter},
 		indexAnalyzer: {lowercase.Name, foldFilter, noOffsetsFilter},
-		pairsAnalyzer: {lowercase.Name, foldFilter, pairsFilter},
 	} {
 		if err := m.AddCustomAnalyzer(name, map[string]any{
 			"type":          custom.Name,
@@ -187,9 +179,6 @@ func newMapping() (mapping.IndexMapping, error) {
 		// The text of an item, in sections (see bodyText), with the
 		// positions of its words, which phrases need.
 		dm.AddFieldMappingsAt("body", text(true))
-		pairs := text(false)
-		pairs.Analyzer = pairsAnalyzer
-		dm.AddFieldMappingsAt(fieldPairs, pairs)
 	}
 	docm := bleve.NewDocumentStaticMapping()
 	common(docm)

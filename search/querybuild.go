@@ -192,8 +192,6 @@ func fieldQuery(t Term, toks []string, field string, boost float64) query.Query 
 		tq := keywordQuery(field, toks[0])
 		tq.SetBoost(boost)
 		return tq
-	case field == "body":
-		return bodyPhrase(toks, boost)
 	case !positional[field]:
 		return nil
 	default:
@@ -203,31 +201,6 @@ func fieldQuery(t Term, toks []string, field string, boost float64) query.Query 
 		pq.SetBoost(boost)
 		return pq
 	}
-}
-
-// bodyPhrase returns the query of a phrase of several tokens in the body:
-// the term of its pair of words in the pairs field if it has two, else
-// the phrase among the items that hold each of its pairs. The pairs of a
-// broad phrase ("the index") are in far fewer items than its words, whose
-// positions a phrase query reads in every item that holds them all.
-func bodyPhrase(toks []string, boost float64) query.Query {
-	if len(toks) == 2 {
-		tq := keywordQuery(fieldPairs, pair(toks[0], toks[1]))
-		tq.SetBoost(boost)
-		return tq
-	}
-	seen := map[string]bool{}
-	var parts []query.Query
-	for i := 0; i+1 < len(toks); i++ {
-		if p := pair(toks[i], toks[i+1]); !seen[p] {
-			seen[p] = true
-			parts = append(parts, keywordQuery(fieldPairs, p))
-		}
-	}
-	parts = append(parts, bleve.NewPhraseQuery(toks, "body"))
-	c := bleve.NewConjunctionQuery(parts...)
-	c.SetBoost(boost)
-	return c
 }
 
 func keywordQuery(field, value string) *query.TermQuery {
