@@ -108,41 +108,20 @@ func sourceText(markdown string, units []unit) string {
 		body, _, _ := plainText(markdown)
 		return body
 	}
-	var spans []span
-	lower := asciiLower(markdown)
-	for ui, u := range units {
-		if len(u.toks) > 1 && searchable(u) {
-			// Where the words of a phrase follow each other.
-			n := len(spans)
-			for at := 0; len(spans)-n < 1000; {
-				i := findASCII(lower, u, at)
-				if i < 0 {
-					break
-				}
-				spans = append(spans, span{start: i, end: i + 1, u: ui})
-				at = i + 1
-			}
-			if len(spans) > n {
-				continue
-			}
-		}
-		var found []span
-		if searchable(u) {
-			found = candidatesIn(lower, []unit{u})
-		}
-		if found == nil && (!searchable(u) || !isASCII([]byte(markdown))) {
-			// It may match a folded form ("cafe" in "café").
-			body, _, _ := plainText(markdown)
-			return body
-		}
-		for _, s := range found {
-			s.u = ui
-			spans = append(spans, s)
-		}
+	// Most queries are found in the start of a long text: look there
+	// first, and in the whole text for the units not found there.
+	whole := len(markdown) <= sourceScan
+	spans, missing, ok := unitSpans(asciiLower(markdown[:min(len(markdown), sourceScan)]), units, whole)
+	if ok && missing && !whole {
+		spans, missing, ok = unitSpans(asciiLower(markdown), units, true)
+	}
+	if !ok || missing && !isASCII([]byte(markdown)) {
+		// A unit may match a folded form ("cafe" in "café").
+		body, _, _ := plainText(markdown)
+		return body
 	}
 	at := 0
 	if len(spans) > 0 {
-		slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
 		at = spans[bestWindow(spans, len(units))].start
 	}
 	start, end := lines(markdown, at-sourceSize/4, at+sourceSize*3/4)
@@ -165,6 +144,49 @@ func sourceText(markdown string, units []unit) string {
 		}
 	}
 	return body
+}
+
+// sourceScan is how much of a long text sourceText first looks for the
+// units in.
+const sourceScan = 16 << 10
+
+// maxUnitSpans is the most places of one unit that sourceText looks at:
+// bestWindow looks at the first 500 places of all units.
+const maxUnitSpans = 500
+
+// unitSpans returns where the units seem to match in lower, a markdown
+// text with its ASCII letters lower-cased (see sourceText), sorted, and
+// whether a unit was not found; ok is false if a unit cannot be looked
+// for that way. A phrase whose words are not found one after the other
+// is placed where its first word is, if last is set (lower is the whole
+// text), else it is missing.
+func unitSpans(lower string, units []unit, last bool) (spans []span, missing, ok bool) {
+	for ui, u := range units {
+		if !searchable(u) {
+			return nil, false, false
+		}
+		n := len(spans)
+		if len(u.toks) > 1 {
+			// Where the words of a phrase follow each other.
+			for at := 0; len(spans)-n < maxUnitSpans; {
+				i := findASCII(lower, u, at)
+				if i < 0 {
+					break
+				}
+				spans = append(spans, span{start: i, end: i + 1, u: ui})
+				at = i + 1
+			}
+		}
+		if len(spans) == n && (len(u.toks) == 1 || last) {
+			for _, s := range candidatesIn(lower, []unit{u}, maxUnitSpans) {
+				s.u = ui
+				spans = append(spans, s)
+			}
+		}
+		missing = missing || len(spans) == n
+	}
+	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
+	return spans, missing, true
 }
 
 // lines returns the bytes of the whole lines of markdown from the one
@@ -318,18 +340,18 @@ func candidates(text string, units []unit) []span {
 			}
 		}
 	}
-	return candidatesIn(asciiLower(text), units)
+	return candidatesIn(asciiLower(text), units, 10000)
 }
 
 // candidatesIn is candidates in a text with its ASCII letters
-// lower-cased.
-func candidatesIn(lower string, units []unit) []span {
+// lower-cased, at most limit places.
+func candidatesIn(lower string, units []unit, limit int) []span {
 	var out []span
 	for ui, u := range units {
 		w := u.toks[0]
 		whole := len(u.toks) == 1 && !u.prefix
 		found := false
-		for at := 0; len(out) < 10000; {
+		for at := 0; len(out) < limit; {
 			i := strings.Index(lower[at:], w)
 			if i < 0 {
 				break
