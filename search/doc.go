@@ -38,6 +38,8 @@
 //     that query, which also counts the facets of its matches.
 //   - search.go: [Index.Search], running a query: sort, page, totals,
 //     facets.
+//   - phrasequery.go: phraseQuery, a phrase of the body matched by the
+//     positions of its words in the items that hold its pairs of words.
 //   - phrase.go: prefix phrases ("open-cod*"), positive and excluded,
 //     checked against the text of their candidates.
 //   - load.go: [TextLoader]; the items of hits, read once per search; the

@@ -45,7 +45,12 @@ import (
 // documents, checking phrases against the stored text cost hundreds of
 // milliseconds, and the index answers them itself in a few. Only a
 // phrase whose last word is a prefix ("open-cod*") is still checked.
-const MappingVersion = 6
+//
+// Version 7 adds the pairs field: hashes of the pairs of words that
+// follow each other in the body, so that a phrase of broad words reads
+// the positions of the few items that hold its pairs, not of every item
+// that holds its words (see phraseQuery).
+const MappingVersion = 7
 
 // Internal keys of the bleve index.
 var (
@@ -104,6 +109,10 @@ const (
 	// fieldTitleWords holds the prefixes of every title word, and those
 	// of the first word again marked with firstWord, for [Index.Suggest].
 	fieldTitleWords = "tw"
+	// fieldPairs holds hashes of the pairs of words of the body that
+	// follow each other (see pairsTokenFilter), without positions,
+	// frequencies or norms.
+	fieldPairs = "p"
 )
 
 // maxWordPrefix is the longest prefix of a title word indexed for
@@ -134,6 +143,7 @@ func newMapping() (mapping.IndexMapping, error) {
 	for name, filters := range map[string][]string{
 		textAnalyzer:  {lowercase.Name, foldFilter},
 		indexAnalyzer: {lowercase.Name, foldFilter, noOffsetsFilter},
+		pairsAnalyzer: {lowercase.Name, foldFilter, pairsFilter},
 	} {
 		if err := m.AddCustomAnalyzer(name, map[string]any{
 			"type":          custom.Name,
@@ -179,6 +189,10 @@ func newMapping() (mapping.IndexMapping, error) {
 		// The text of an item, in sections (see bodyText), with the
 		// positions of its words, which phrases need.
 		dm.AddFieldMappingsAt("body", text(true))
+		pairs := text(false)
+		pairs.Analyzer = pairsAnalyzer
+		pairs.SkipFreqNorm = true // a filter: the words score
+		dm.AddFieldMappingsAt(fieldPairs, pairs)
 	}
 	docm := bleve.NewDocumentStaticMapping()
 	common(docm)

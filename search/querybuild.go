@@ -192,6 +192,8 @@ func fieldQuery(t Term, toks []string, field string, boost float64) query.Query 
 		tq := keywordQuery(field, toks[0])
 		tq.SetBoost(boost)
 		return tq
+	case field == "body":
+		return bodyPhrase(toks, boost)
 	case !positional[field]:
 		return nil
 	default:
@@ -201,6 +203,30 @@ func fieldQuery(t Term, toks []string, field string, boost float64) query.Query 
 		pq.SetBoost(boost)
 		return pq
 	}
+}
+
+// bodyPhrase returns the query of a phrase of several tokens in the body
+// (see phraseQuery).
+func bodyPhrase(toks []string, boost float64) query.Query {
+	seen := map[string]bool{}
+	var parts []query.Query
+	for i := 0; i+1 < len(toks); i++ {
+		if p := pair(toks[i], toks[i+1]); !seen[p] {
+			seen[p] = true
+			tq := keywordQuery(fieldPairs, p)
+			tq.SetBoost(0) // a filter: the words score
+			parts = append(parts, tq)
+		}
+	}
+	for _, tok := range toks {
+		if !seen[" "+tok] {
+			seen[" "+tok] = true
+			parts = append(parts, keywordQuery("body", tok))
+		}
+	}
+	c := bleve.NewConjunctionQuery(parts...)
+	c.SetBoost(boost)
+	return &phraseQuery{candidates: c, toks: toks}
 }
 
 func keywordQuery(field, value string) *query.TermQuery {
