@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -85,6 +86,12 @@ func TestPhraseChecks(t *testing.T) {
 			}
 			if res.Total != uint64(len(tc.want)) || res.Approximate {
 				t.Errorf("Search(%s): total %d, approximate %v; want %d, false", tc.q, res.Total, res.Approximate, len(tc.want))
+			}
+			for _, h := range res.Hits {
+				// JSON has no NaN: a score of NaN fails the request.
+				if math.IsNaN(h.Score) || math.IsInf(h.Score, 0) {
+					t.Errorf("Search(%s): hit %s scores %v", tc.q, h.ID, h.Score)
+				}
 			}
 		})
 	}

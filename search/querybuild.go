@@ -209,24 +209,26 @@ func fieldQuery(t Term, toks []string, field string, boost float64) query.Query 
 // (see phraseQuery).
 func bodyPhrase(toks []string, boost float64) query.Query {
 	seen := map[string]bool{}
-	var parts []query.Query
+	var pairs, words []query.Query
 	for i := 0; i+1 < len(toks); i++ {
 		if p := pair(toks[i], toks[i+1]); !seen[p] {
 			seen[p] = true
-			tq := keywordQuery(fieldPairs, p)
-			tq.SetBoost(0) // a filter: the words score
-			parts = append(parts, tq)
+			pairs = append(pairs, keywordQuery(fieldPairs, p))
 		}
 	}
 	for _, tok := range toks {
 		if !seen[" "+tok] {
 			seen[" "+tok] = true
-			parts = append(parts, keywordQuery("body", tok))
+			words = append(words, keywordQuery("body", tok))
 		}
 	}
-	c := bleve.NewConjunctionQuery(parts...)
-	c.SetBoost(boost)
-	return &phraseQuery{candidates: c, toks: toks}
+	// The words score; the pairs, without frequencies or norms, only
+	// filter.
+	b := bleve.NewBooleanQuery()
+	b.AddMust(bleve.NewConjunctionQuery(words...))
+	b.AddFilter(bleve.NewConjunctionQuery(pairs...))
+	b.SetBoost(boost)
+	return &phraseQuery{candidates: b, toks: toks}
 }
 
 func keywordQuery(field, value string) *query.TermQuery {

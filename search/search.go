@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -187,6 +188,11 @@ func timedOut() error {
 // tells.
 func hitOf(h *bsearch.DocumentMatch) Hit {
 	hit := Hit{Score: h.Score}
+	if math.IsNaN(hit.Score) || math.IsInf(hit.Score, 0) {
+		// A match of a filter alone, whose field has no norms, scores
+		// NaN; JSON has no NaN.
+		hit.Score = 0
+	}
 	kind, id, _ := strings.Cut(h.ID, ":")
 	switch kind {
 	case "c":
