@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blevesearch/bleve/v2"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/docket-dev/docket"
@@ -266,4 +267,29 @@ func dailyDocs(n int, set func(i int, d *Doc)) []Doc {
 		set(i, &docs[i])
 	}
 	return docs
+}
+
+// TestPhraseQueryPositions checks that phraseQuery keeps the candidates
+// whose words follow each other, whatever its candidates query finds:
+// here every item with both words, as if all their pairs had collided.
+func TestPhraseQueryPositions(t *testing.T) {
+	bodies := []string{"cache latency matters", "latency of the cache", "the cache, latency", "cache\n\nlatency", "latency cache", "a cache latency cache"}
+	docs := dailyDocs(len(bodies), func(i int, d *Doc) { d.Body = bodies[i] })
+	x, _ := indexed(t, docs, nil)
+	q := &phraseQuery{
+		candidates: bleve.NewConjunctionQuery(keywordQuery("body", "cache"), keywordQuery("body", "latency")),
+		toks:       []string{"cache", "latency"},
+	}
+	res, err := x.idx.Search(bleve.NewSearchRequest(q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range res.Hits {
+		got = append(got, hitOf(h).ID)
+	}
+	slices.Sort(got)
+	if want := []string{"d00", "d02", "d03", "d05"}; !slices.Equal(got, want) {
+		t.Errorf("hits %v; want %v", got, want)
+	}
 }
