@@ -2,6 +2,8 @@ package search
 
 import (
 	"bytes"
+	"hash/fnv"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -23,6 +25,9 @@ const (
 	textTokenizer   = "docket_tokenizer"
 	foldFilter      = "docket_fold"
 	noOffsetsFilter = "docket_no_offsets"
+	// pairsAnalyzer makes the word pairs of the pairs field.
+	pairsAnalyzer = "docket_pairs"
+	pairsFilter   = "docket_pairs"
 )
 
 func init() {
@@ -34,6 +39,9 @@ func init() {
 	})
 	registry.RegisterTokenFilter(noOffsetsFilter, func(map[string]any, *registry.Cache) (analysis.TokenFilter, error) {
 		return noOffsetsTokenFilter{}, nil
+	})
+	registry.RegisterTokenFilter(pairsFilter, func(map[string]any, *registry.Cache) (analysis.TokenFilter, error) {
+		return pairsTokenFilter{}, nil
 	})
 }
 
@@ -147,6 +155,42 @@ func (noOffsetsTokenFilter) Filter(ts analysis.TokenStream) analysis.TokenStream
 	}
 	return ts
 }
+
+// pairsTokenFilter replaces the tokens by the pairs of tokens that follow
+// each other (see pair), without offsets: a phrase is looked for among
+// the items that hold all its pairs (see phraseQuery).
+type pairsTokenFilter struct{}
+
+// Filter implements analysis.TokenFilter.
+func (pairsTokenFilter) Filter(ts analysis.TokenStream) analysis.TokenStream {
+	out := make(analysis.TokenStream, 0, len(ts))
+	for i := 0; i+1 < len(ts); i++ {
+		a, b := ts[i], ts[i+1]
+		if b.Position != a.Position+1 {
+			continue // a section break lies between them
+		}
+		out = append(out, &analysis.Token{
+			Term: []byte(pair(string(a.Term), string(b.Term))), Position: len(out) + 1, Type: analysis.AlphaNumeric,
+		})
+	}
+	return out
+}
+
+// pair returns the term of the pairs field of two words that follow
+// each other: one of pairBuckets hashes of the two, so that the field's
+// dictionary stays small (every distinct pair of words as a term made the
+// index 3.5 times the raw text). Pairs that share a hash only make more
+// candidates, whose positions phraseQuery checks.
+func pair(a, b string) string {
+	h := fnv.New64a()
+	h.Write([]byte(a))
+	h.Write([]byte{' '})
+	h.Write([]byte(b))
+	return strconv.FormatUint(h.Sum64()%pairBuckets, 36)
+}
+
+// pairBuckets is the number of distinct terms of the pairs field.
+const pairBuckets = 1 << 18
 
 // analyze returns the terms of s under the text analyzer.
 func (x *Index) analyze(s string) []string {

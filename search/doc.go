@@ -38,8 +38,10 @@
 //     that query, which also counts the facets of its matches.
 //   - search.go: [Index.Search], running a query: sort, page, totals,
 //     facets.
-//   - phrase.go: phrases, positive and excluded, checked against the text
-//     of their candidates.
+//   - phrasequery.go: phraseQuery, a phrase of the body matched by the
+//     positions of its words in the items that hold its pairs of words.
+//   - phrase.go: prefix phrases ("open-cod*"), positive and excluded,
+//     checked against the text of their candidates.
 //   - load.go: [TextLoader]; the items of hits, read once per search; the
 //     hits of a page filled in with titles and fragments.
 //   - highlight.go: fragments and their marks, made from the stored text.

@@ -64,7 +64,8 @@ type span struct {
 
 // fragments returns the fragments of a hit: its title if it matches,
 // then up to maxBodyFragments pieces of the plain text of the markdown
-// body that hold the most distinct matches. If nothing matches (the
+// body that hold the most distinct matches, found in a window of the
+// markdown (see sourceText). If nothing matches (the
 // match was in a link's URL, or the text changed since it was indexed),
 // it returns the start of the body, so that a hit always shows some text.
 func (x *Index) fragments(title, markdown string, units []unit) []string {
@@ -74,7 +75,7 @@ func (x *Index) fragments(title, markdown string, units []unit) []string {
 			out = append(out, render(title, spans, 0, len(title)))
 		}
 	}
-	body, _, _ := plainText(markdown)
+	body := sourceText(markdown, units)
 	if frags, ok := x.bodyFragments(body, units, true); ok {
 		return append(out, frags...)
 	}
@@ -85,6 +86,160 @@ func (x *Index) fragments(title, markdown string, units []unit) []string {
 		}
 	}
 	return append(out, frags...)
+}
+
+// sourceSize is the most markdown that the fragments of one hit are
+// made from: turning a whole long document into plain text costs more
+// than the search (a few milliseconds for 60 KB).
+const sourceSize = 2048
+
+// sourceText returns the plain text that the fragments of markdown are
+// made from: all of it if it is short; else about sourceSize bytes of
+// whole lines around the place where the most distinct units seem to
+// match, as their words are found as ASCII substrings of the markdown
+// (see candidates and findASCII), or its start if none is found, and a quarter of that
+// around the first place of a unit found outside it. A window that
+// starts in a code block starts with a fence, so that it reads as one.
+// When the units cannot be looked for that way (not ASCII, or fuzzy), or
+// one is not found in a text that is not all ASCII, it is made from all
+// of markdown.
+func sourceText(markdown string, units []unit) string {
+	if len(markdown) <= sourceSize {
+		body, _, _ := plainText(markdown)
+		return body
+	}
+	// Most queries are found in the start of a long text: look there
+	// first, and in the whole text for the units not found there.
+	whole := len(markdown) <= sourceScan
+	spans, missing, ok := unitSpans(asciiLower(markdown[:min(len(markdown), sourceScan)]), units, whole)
+	if ok && missing && !whole {
+		spans, missing, ok = unitSpans(asciiLower(markdown), units, true)
+	}
+	if !ok || missing && !isASCII([]byte(markdown)) {
+		// A unit may match a folded form ("cafe" in "café").
+		body, _, _ := plainText(markdown)
+		return body
+	}
+	at := 0
+	if len(spans) > 0 {
+		at = spans[bestWindow(spans, len(units))].start
+	}
+	start, end := lines(markdown, at-sourceSize/4, at+sourceSize*3/4)
+	body := plainWindow(markdown, start, end)
+	in := make([]bool, len(units))
+	for _, s := range spans {
+		in[s.u] = in[s.u] || s.start >= start && s.end <= end
+	}
+	for _, s := range spans {
+		if !in[s.u] {
+			from, to := lines(markdown, s.start-sourceSize/16, s.start+sourceSize*3/16)
+			if from < end && to > start {
+				break // overlaps the first window
+			}
+			other := plainWindow(markdown, from, to)
+			if from < start {
+				return other + "\n\n" + body
+			}
+			return body + "\n\n" + other
+		}
+	}
+	return body
+}
+
+// sourceScan is how much of a long text sourceText first looks for the
+// units in.
+const sourceScan = 16 << 10
+
+// maxUnitSpans is the most places of one unit that sourceText looks at:
+// bestWindow looks at the first 500 places of all units.
+const maxUnitSpans = 500
+
+// unitSpans returns where the units seem to match in lower, a markdown
+// text with its ASCII letters lower-cased (see sourceText), sorted, and
+// whether a unit was not found; ok is false if a unit cannot be looked
+// for that way. A phrase whose words are not found one after the other
+// is placed where its first word is, if last is set (lower is the whole
+// text), else it is missing.
+func unitSpans(lower string, units []unit, last bool) (spans []span, missing, ok bool) {
+	for ui, u := range units {
+		if !searchable(u) {
+			return nil, false, false
+		}
+		n := len(spans)
+		if len(u.toks) > 1 {
+			// Where the words of a phrase follow each other.
+			for at := 0; len(spans)-n < maxUnitSpans; {
+				i := findASCII(lower, u, at)
+				if i < 0 {
+					break
+				}
+				spans = append(spans, span{start: i, end: i + 1, u: ui})
+				at = i + 1
+			}
+		}
+		if len(spans) == n && (len(u.toks) == 1 || last) {
+			for _, s := range candidatesIn(lower, []unit{u}, maxUnitSpans) {
+				s.u = ui
+				spans = append(spans, s)
+			}
+		}
+		missing = missing || len(spans) == n
+	}
+	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
+	return spans, missing, true
+}
+
+// lines returns the bytes of the whole lines of markdown from the one
+// that holds byte start to the one that holds byte end, both clamped to
+// the text. A line longer than sourceSize is cut at a space instead.
+func lines(markdown string, start, end int) (int, int) {
+	start, end = max(start, 0), min(max(end, 0), len(markdown))
+	from := max(start-sourceSize, 0)
+	if i := strings.LastIndexByte(markdown[from:start], '\n'); i >= 0 {
+		start = from + i + 1
+	} else if i := strings.LastIndexByte(markdown[from:start], ' '); i >= 0 {
+		start = from + i + 1
+	} else {
+		start = from
+	}
+	to := min(end+sourceSize, len(markdown))
+	if i := strings.IndexByte(markdown[end:to], '\n'); i >= 0 {
+		end += i
+	} else if i := strings.IndexByte(markdown[end:to], ' '); i >= 0 {
+		end += i
+	} else {
+		end = to
+	}
+	return start, end
+}
+
+// plainWindow returns the plain text of markdown[start:end], read as in
+// a code block if it starts in one.
+func plainWindow(markdown string, start, end int) string {
+	md := markdown[start:end]
+	if inFence(markdown[:start]) {
+		md = "```\n" + md
+	}
+	body, _, _ := plainText(md)
+	return body
+}
+
+// searchable reports whether every match of u can be found as ASCII
+// substrings (see candidates).
+func searchable(u unit) bool {
+	return !u.fuzzy && asciiUnit(u)
+}
+
+// inFence reports whether markdown ends inside a fenced code block.
+func inFence(markdown string) bool {
+	in := false
+	for line := range strings.SplitSeq(markdown, "\n") {
+		t := strings.TrimLeft(line, " \t")
+		if t != "" && (t[0] == '`' || t[0] == '~') && mdFence.MatchString(line) {
+			in = !in
+		}
+	}
+	return in
 }
 
 // bodyFragments returns up to maxBodyFragments fragments of body: the
@@ -185,13 +340,18 @@ func candidates(text string, units []unit) []span {
 			}
 		}
 	}
-	lower := asciiLower(text)
+	return candidatesIn(asciiLower(text), units, 10000)
+}
+
+// candidatesIn is candidates in a text with its ASCII letters
+// lower-cased, at most limit places.
+func candidatesIn(lower string, units []unit, limit int) []span {
 	var out []span
 	for ui, u := range units {
 		w := u.toks[0]
 		whole := len(u.toks) == 1 && !u.prefix
 		found := false
-		for at := 0; len(out) < 10000; {
+		for at := 0; len(out) < limit; {
 			i := strings.Index(lower[at:], w)
 			if i < 0 {
 				break

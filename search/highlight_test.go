@@ -2,6 +2,7 @@ package search
 
 import (
 	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -39,6 +40,7 @@ func TestASCIIWords(t *testing.T) {
 func TestFragments(t *testing.T) {
 	x := openIndex(t, nil)
 	long := strings.Repeat("filler words here. ", 30)
+	lines := strings.Repeat("A filler line of a long document.\n", 1000)
 	tests := []struct {
 		name, title, body, q string
 		want                 []string // substrings of the joined fragments
@@ -59,6 +61,15 @@ func TestFragments(t *testing.T) {
 		{"no match shows the start", "", "Nothing to see [link](http://x.example/gcshape).", "gcshape", []string{"Nothing to see link."}, []string{"<mark>"}},
 		{"CJK phrase", "", "数据库迁移计划已经完成。", "迁移计划", []string{"数据库<mark>迁移计划</mark>已经完成"}, nil},
 		{"words inside words are not marked", "", "caches and cachet", "cache", nil, []string{"<mark>"}},
+		{"deep in a long document", "", lines + "The **needle** is deep.\n" + lines, "needle", []string{"The <mark>needle</mark> is deep."}, nil},
+		{"the words of a long document apart", "", "Alpha first.\n" + lines + "Then omega.\n" + lines, "alpha omega",
+			[]string{"<mark>Alpha</mark> first.", "<mark>omega</mark>"}, nil},
+		{"in a code block of a long document", "", lines + "```\n" + lines + "x := needle * 2 * y\n```\n" + lines, "needle",
+			[]string{"x := <mark>needle</mark> * 2 * y"}, nil},
+		{"a phrase of a long document whose first word comes earlier", "", "Per unit.\n" + lines + "A per-iteration loop.\n" + lines, `"per-iteration loop"`,
+			[]string{"A <mark>per-iteration loop</mark>."}, nil},
+		{"no match in a long document shows its start", "", "Start here.\n" + lines, "gcshape", []string{"Start here."}, []string{"<mark>"}},
+		{"folded accents in a long document", "", lines + "Le café est ouvert.\n" + lines, "cafe", []string{"Le <mark>café</mark> est ouvert"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -94,6 +105,32 @@ func TestOneEdit(t *testing.T) {
 	for _, tc := range tests {
 		if got := oneEdit(tc.a, tc.b); got != tc.want {
 			t.Errorf("oneEdit(%q, %q) = %v; want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+// TestDropEmphasis compares dropEmphasis and dropUnderline with the
+// expressions they replace, on random text of the characters they treat
+// apart.
+func TestDropEmphasis(t *testing.T) {
+	emphasis := regexp.MustCompile("\\*+|`+|~~+")
+	underline := regexp.MustCompile(`(^|[^\p{L}\p{N}])_+|_+([^\p{L}\p{N}]|$)`)
+	chars := []string{"a", "1", "_", "_", "_", " ", "*", "`", "~", "~", "é", "٣", ".", "\xff"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	cases := []string{"", "_", "__a", "a__b", "a_b", "x___", "_a_", "snake_case _x_ __", "**bold** `code` ~~gone~~ ~one"}
+	for range 50000 {
+		var b strings.Builder
+		for range rng.IntN(12) {
+			b.WriteString(chars[rng.IntN(len(chars))])
+		}
+		cases = append(cases, b.String())
+	}
+	for _, s := range cases {
+		if got, want := dropEmphasis(s), emphasis.ReplaceAllString(s, ""); got != want {
+			t.Fatalf("dropEmphasis(%q) = %q; want %q", s, got, want)
+		}
+		if got, want := dropUnderline(s), underline.ReplaceAllString(s, "$1$2"); got != want {
+			t.Fatalf("dropUnderline(%q) = %q; want %q", s, got, want)
 		}
 	}
 }

@@ -40,7 +40,17 @@ import (
 // Version 4 adds decisions and frozen minutes as items of their own
 // (types decision and minutes) and the event watermark of catch-up.
 // The two were made on separate branches; version 5 has both changes.
-const MappingVersion = 5
+//
+// Version 6 keeps the word positions of the body field again: on long
+// documents, checking phrases against the stored text cost hundreds of
+// milliseconds, and the index answers them itself in a few. Only a
+// phrase whose last word is a prefix ("open-cod*") is still checked.
+//
+// Version 7 adds the pairs field: hashes of the pairs of words that
+// follow each other in the body, so that a phrase of broad words reads
+// the positions of the few items that hold its pairs, not of every item
+// that holds its words (see phraseQuery).
+const MappingVersion = 7
 
 // Internal keys of the bleve index.
 var (
@@ -99,6 +109,10 @@ const (
 	// fieldTitleWords holds the prefixes of every title word, and those
 	// of the first word again marked with firstWord, for [Index.Suggest].
 	fieldTitleWords = "tw"
+	// fieldPairs holds hashes of the pairs of words of the body that
+	// follow each other (see pairsTokenFilter), without positions,
+	// frequencies or norms.
+	fieldPairs = "p"
 )
 
 // maxWordPrefix is the longest prefix of a title word indexed for
@@ -129,6 +143,7 @@ func newMapping() (mapping.IndexMapping, error) {
 	for name, filters := range map[string][]string{
 		textAnalyzer:  {lowercase.Name, foldFilter},
 		indexAnalyzer: {lowercase.Name, foldFilter, noOffsetsFilter},
+		pairsAnalyzer: {lowercase.Name, foldFilter, pairsFilter},
 	} {
 		if err := m.AddCustomAnalyzer(name, map[string]any{
 			"type":          custom.Name,
@@ -171,10 +186,13 @@ func newMapping() (mapping.IndexMapping, error) {
 		dm.AddFieldMappingsAt(fieldFacet, keyword(true))
 		dm.AddFieldMappingsAt(fieldFilter, keyword(false))
 		dm.AddFieldMappingsAt(fieldDate, keyword(true))
-		// The text of an item, in sections (see bodyText), without
-		// positions: they cost as much as the text itself, and phrases
-		// are checked against the stored text instead (phrase.go).
-		dm.AddFieldMappingsAt("body", text(false))
+		// The text of an item, in sections (see bodyText), with the
+		// positions of its words, which phrases need.
+		dm.AddFieldMappingsAt("body", text(true))
+		pairs := text(false)
+		pairs.Analyzer = pairsAnalyzer
+		pairs.SkipFreqNorm = true // a filter: the words score
+		dm.AddFieldMappingsAt(fieldPairs, pairs)
 	}
 	docm := bleve.NewDocumentStaticMapping()
 	common(docm)

@@ -212,6 +212,12 @@ func newBuilder(m mapping.IndexMapping, x *Index) (*builder, error) {
 	return b, nil
 }
 
+// addBody adds the body field of text to doc, and its pairs field.
+func (b *builder) addBody(doc *document.Document, text string) {
+	b.add(doc, "body", nil, text)
+	b.add(doc, fieldPairs, nil, text)
+}
+
 // add adds a field of name to doc.
 func (b *builder) add(doc *document.Document, name string, arrayPos []uint64, value string) {
 	f := b.fields[name]
@@ -256,7 +262,7 @@ func (b *builder) doc(d Doc) *document.Document {
 	b.add(doc, "title", nil, d.Title)
 	b.addAll(doc, fieldTitleWords, b.x.titlePrefixes(d.Title))
 	b.addAll(doc, fieldLead, append([]string{d.Title}, headings...))
-	b.add(doc, "body", nil, bodyText(d.Title, body, links))
+	b.addBody(doc, bodyText(d.Title, body, links))
 	doc.AddField(document.NewNumericFieldWithIndexingOptions("version", nil, float64(d.Version), b.fields["version"].opts))
 	return doc
 }
@@ -267,7 +273,7 @@ func (b *builder) comment(c Comment) *document.Document {
 	b.addAll(doc, fieldFacet, []string{term("type", TypeComment), term("space", c.SpaceID), term("author", c.AuthorID)})
 	b.addAll(doc, fieldFilter, append(dateTerms(c.CreatedAt), term("doc", c.DocID)))
 	b.add(doc, fieldDate, nil, dateKey(c.CreatedAt))
-	b.add(doc, "body", nil, bodyText("", body, links))
+	b.addBody(doc, bodyText("", body, links))
 	return doc
 }
 
@@ -275,7 +281,7 @@ func (b *builder) decision(d Decision) *document.Document {
 	doc := document.NewDocument(decisionKey(d.DocID))
 	b.docLike(doc, TypeDecision, d.DocID, d.SpaceID, d.ByID, d.OwnerID, d.Status, d.Kind, d.Tags, d.At)
 	body, _, links := plainText(d.Text)
-	b.add(doc, "body", nil, bodyText(d.Title, body, links))
+	b.addBody(doc, bodyText(d.Title, body, links))
 	return doc
 }
 
@@ -283,7 +289,7 @@ func (b *builder) minutes(m Minutes) *document.Document {
 	doc := document.NewDocument(minutesKey(m.DocID, m.ID))
 	b.docLike(doc, TypeMinutes, m.DocID, m.SpaceID, m.OwnerID, m.OwnerID, m.Status, m.Kind, m.Tags, m.FrozenAt)
 	body, _, links := plainText(m.Text)
-	b.add(doc, "body", nil, bodyText(m.Title, body, links))
+	b.addBody(doc, bodyText(m.Title, body, links))
 	return doc
 }
 

@@ -145,8 +145,7 @@ func TestSearchDecisionsAndMinutes(t *testing.T) {
 	}
 }
 
-// Phrases are checked against the text of decisions and minutes as
-// against documents and comments (the body keeps no positions).
+// Phrases match in decisions and minutes as in documents and comments.
 func TestPhraseDecisionsAndMinutes(t *testing.T) {
 	x, loader := itemsIndex(t)
 	ctx := context.Background()
@@ -218,15 +217,21 @@ func TestPhraseDecisionsAndMinutes(t *testing.T) {
 		t.Errorf("type facet (-want +got):\n%s", diff)
 	}
 
-	// A decision changed in storage before it is reindexed is checked
-	// against its stored text.
+	// A decision changed in storage is found by its new text once it
+	// is reindexed.
 	changed := d1
 	changed.Decision = &docket.Decision{Outcome: dec.Outcome, By: dec.By, At: dec.At, Summary: "The amber option, and a lighthouse."}
 	loader.mu.Lock()
 	loader.decisions["d1"] = &changed
 	loader.mu.Unlock()
+	if err := x.IndexDecisions(ctx, []Decision{DecisionFrom(&changed, loader.names[dec.By])}); err != nil {
+		t.Fatal(err)
+	}
 	if res := search(t, x, `"amber lighthouse option"`, "pub"); res.Total != 0 {
-		t.Errorf("phrase found in a decision whose stored text lacks it: %+v", res.Hits)
+		t.Errorf("phrase found in a decision whose new text lacks it: %+v", res.Hits)
+	}
+	if res := search(t, x, `"amber option"`, "pub"); res.Total != 1 {
+		t.Errorf("phrase of the new text of a decision: %d hits; want 1", res.Total)
 	}
 }
 

@@ -14,15 +14,14 @@ import (
 	"github.com/docket-dev/docket"
 )
 
-// The body field keeps no word positions (they cost as much as the text
-// itself), so the index cannot match a phrase. A phrase, or any word that
-// analyses to several tokens ("open-coded", 東京), is looked up as the
-// conjunction of its words, and the items found (the candidates) are
-// checked against their stored text, read through the [TextLoader] as
-// fragments are: the phrase's tokens must follow each other in one
+// The body and title fields keep word positions, so the index matches a
+// phrase, or a word that analyses to several tokens ("open-coded", 東京),
+// itself. A phrase whose last word is a prefix ("open-cod*") is looked up
+// as the conjunction of its words, and the items found (the candidates)
+// are checked against their stored text, read through the [TextLoader]
+// as fragments are: the phrase's tokens must follow each other in one
 // section of the item (the title, the plain text, the link words), across
-// line breaks. Titles keep their positions, so in:title phrases are
-// matched by the index.
+// line breaks.
 
 // MaxPhraseChecks is the most candidates whose text one search reads to
 // check its phrases, unless Options.MaxPhraseChecks says otherwise; the
@@ -33,9 +32,10 @@ import (
 const MaxPhraseChecks = 2000
 
 // checked reports whether the text term t, analysed to toks, is matched
-// by the index only approximately, and so is checked against the text.
+// by the index only approximately, and so is checked against the text:
+// a phrase whose last word is a prefix.
 func checked(t Term, toks []string, inTitle bool) bool {
-	return t.Field == "" && len(toks) > 1 && !inTitle
+	return t.Field == "" && len(toks) > 1 && t.Prefix && !inTitle
 }
 
 // clauseCheck is a positive clause of a query that holds a term to check:
@@ -392,6 +392,12 @@ func asciiUnit(u unit) bool {
 // text around each place found, cut at white space: white space always
 // separates words, so the words of such a window are those of the text.
 func holdsASCII(lower string, u unit) bool {
+	return findASCII(lower, u, 0) >= 0
+}
+
+// findASCII returns where the first match of u in lower at or after byte
+// at has its longest word (see holdsASCII), or -1 if there is none.
+func findASCII(lower string, u unit, at int) int {
 	k := len(u.toks)
 	anchor := 0
 	for i, t := range u.toks {
@@ -408,10 +414,10 @@ func holdsASCII(lower string, u unit) bool {
 			after += len(t) + 4
 		}
 	}
-	for at := 0; at < len(lower); {
+	for at < len(lower) {
 		i := strings.Index(lower[at:], w)
 		if i < 0 {
-			return false
+			return -1
 		}
 		i += at
 		at = i + 1
@@ -445,10 +451,10 @@ func holdsASCII(lower string, u unit) bool {
 				continue // the window is too small: widen it
 			}
 			if first >= 0 && matchAt(ws, first, u) >= 0 {
-				return true
+				return i
 			}
 			break
 		}
 	}
-	return false
+	return -1
 }

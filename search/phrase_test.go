@@ -3,11 +3,13 @@ package search
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/blevesearch/bleve/v2"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/docket-dev/docket"
@@ -38,8 +40,8 @@ func phraseDocs() ([]Doc, []Comment) {
 	return docs, comments
 }
 
-// TestPhraseChecks checks the phrases that the index finds as the
-// conjunction of their words and Search checks against the text.
+// TestPhraseChecks checks phrases, those the index matches and the
+// prefix phrases that Search checks against the text.
 func TestPhraseChecks(t *testing.T) {
 	docs, comments := phraseDocs()
 	x, _ := indexed(t, docs, comments)
@@ -66,6 +68,8 @@ func TestPhraseChecks(t *testing.T) {
 		{"or a filter", `"ahead log" OR author:carol`, []string{"c1", "c2", "d1"}},
 		{"two phrases", `"ahead log" "log for"`, []string{"d1"}},
 		{"prefix", "write-ahea*", []string{"d1"}},
+		{"prefix, words not adjacent", "durability-writ*", nil},
+		{"negated prefix", `log -write-ahea*`, []string{"c1", "c2", "d2"}},
 		{"negated", `log -"ahead log"`, []string{"c1", "c2", "d2"}},
 		{"negated, words not adjacent", `log -"durability written"`, []string{"c1", "c2", "d1", "d2"}},
 		{"negated in a comment", `log -"redo log"`, []string{"c2", "d1", "d2"}},
@@ -84,21 +88,29 @@ func TestPhraseChecks(t *testing.T) {
 			if res.Total != uint64(len(tc.want)) || res.Approximate {
 				t.Errorf("Search(%s): total %d, approximate %v; want %d, false", tc.q, res.Total, res.Approximate, len(tc.want))
 			}
+			for _, h := range res.Hits {
+				// JSON has no NaN: a score of NaN fails the request.
+				if math.IsNaN(h.Score) || math.IsInf(h.Score, 0) {
+					t.Errorf("Search(%s): hit %s scores %v", tc.q, h.ID, h.Score)
+				}
+			}
 		})
 	}
 }
 
-// TestPhraseOrUncheckedFilter checks that a phrase in OR with a filter
-// that candidates cannot be checked against says the result is
-// approximate.
+// TestPhraseOrUncheckedFilter checks that a prefix phrase in OR with a
+// filter that candidates cannot be checked against says the result is
+// approximate, and that a phrase, which the index matches, does not.
 func TestPhraseOrUncheckedFilter(t *testing.T) {
 	docs, comments := phraseDocs()
 	docs[1].Kind = docket.KindRFC
 	x := openIndex(t, newMemLoader(docs, comments))
 	mustIndex(t, x, docs, nil)
-	res := search(t, x, `"ahead log" OR kind:rfc`, "pub")
-	if got := ids(res); !slices.Equal(got, []string{"d1", "d2"}) || !res.Approximate {
-		t.Errorf("hits %v, approximate %v; want [d1 d2], true", got, res.Approximate)
+	for q, approximate := range map[string]bool{`ahead-lo* OR kind:rfc`: true, `"ahead log" OR kind:rfc`: false} {
+		res := search(t, x, q, "pub")
+		if got := ids(res); !slices.Equal(got, []string{"d1", "d2"}) || res.Approximate != approximate {
+			t.Errorf("Search(%s): hits %v, approximate %v; want [d1 d2], %v", q, got, res.Approximate, approximate)
+		}
 	}
 }
 
@@ -163,9 +175,9 @@ func TestPhraseTotalsFacetsPaging(t *testing.T) {
 	}
 }
 
-// TestPhraseApproximate checks that a phrase with more candidates than
-// Options.MaxPhraseChecks says the result is approximate, and that what
-// it shows still holds the phrase.
+// TestPhraseApproximate checks that a prefix phrase with more candidates
+// than Options.MaxPhraseChecks says the result is approximate, and that
+// what it shows still holds the phrase.
 func TestPhraseApproximate(t *testing.T) {
 	docs := dailyDocs(40, func(i int, d *Doc) {
 		d.Body = "alpha beta gamma\n"
@@ -185,17 +197,17 @@ func TestPhraseApproximate(t *testing.T) {
 	}{
 		// The 10 newest candidates are checked: d39..d30, half of them
 		// hold the phrase.
-		{`"alpha beta"`, SortDate, 5, true, []string{"d31", "d33", "d35", "d37", "d39"}},
-		{`"alpha beta" before:2025-01-06`, SortDate, 2, false, []string{"d01", "d03"}},
+		{`alpha-be*`, SortDate, 5, true, []string{"d31", "d33", "d35", "d37", "d39"}},
+		{`alpha-be* before:2025-01-06`, SortDate, 2, false, []string{"d01", "d03"}},
 		// Excluding: the 40 candidates are too many, so every item
 		// with both words is left out.
-		{`gamma -"alpha beta"`, SortDate, 0, true, nil},
-		{`gamma -"alpha beta" before:2025-01-06`, SortDate, 3, false, []string{"d00", "d02", "d04"}},
+		{`gamma -alpha-be*`, SortDate, 0, true, nil},
+		{`gamma -alpha-be* before:2025-01-06`, SortDate, 3, false, []string{"d00", "d02", "d04"}},
 	}
 	for _, tc := range tests {
 		q := mustParse(t, tc.q)
 		q.ReadableSpaces, q.Sort, q.Limit = []string{"pub"}, tc.sort, 3
-		if tc.q == `"alpha beta"` {
+		if tc.q == `alpha-be*` {
 			q.Limit = 100
 		}
 		res, err := x.Search(ctx, q)
@@ -255,4 +267,29 @@ func dailyDocs(n int, set func(i int, d *Doc)) []Doc {
 		set(i, &docs[i])
 	}
 	return docs
+}
+
+// TestPhraseQueryPositions checks that phraseQuery keeps the candidates
+// whose words follow each other, whatever its candidates query finds:
+// here every item with both words, as if all their pairs had collided.
+func TestPhraseQueryPositions(t *testing.T) {
+	bodies := []string{"cache latency matters", "latency of the cache", "the cache, latency", "cache\n\nlatency", "latency cache", "a cache latency cache"}
+	docs := dailyDocs(len(bodies), func(i int, d *Doc) { d.Body = bodies[i] })
+	x, _ := indexed(t, docs, nil)
+	q := &phraseQuery{
+		candidates: bleve.NewConjunctionQuery(keywordQuery("body", "cache"), keywordQuery("body", "latency")),
+		toks:       []string{"cache", "latency"},
+	}
+	res, err := x.idx.Search(bleve.NewSearchRequest(q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range res.Hits {
+		got = append(got, hitOf(h).ID)
+	}
+	slices.Sort(got)
+	if want := []string{"d00", "d02", "d03", "d05"}; !slices.Equal(got, want) {
+		t.Errorf("hits %v; want %v", got, want)
+	}
 }

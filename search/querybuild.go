@@ -16,8 +16,9 @@ var fieldOf = map[string]string{
 // headings score more. Filters are a filter, which neither scores nor
 // needs positions, and readableQuery keeps the readable matches.
 //
-// Phrases match as the conjunction of their words: Search checks them
-// against the text. An excluded phrase excludes what excl says for its
+// Phrases match in the body's positions; one whose last word is a prefix
+// matches as the conjunction of its words, and Search checks it against
+// the text (see checked). Such an excluded phrase excludes what excl says for its
 // clause (see exclusions); without an entry, the clause is left out.
 func (x *Index) buildQuery(q Query, excl map[int]*exclusion) (query.Query, error) {
 	var filters, must, should, mustNot []query.Query
@@ -144,15 +145,16 @@ func (x *Index) textQuery(t Term, inTitle bool) (match query.Query, boosts []que
 	match = fieldQuery(t, toks, "body", 1)
 	if len(toks) > 1 {
 		// A phrase scores more in the title; the lead has no positions.
-		return match, []query.Query{fieldQuery(t, toks, "title", boostLead)}
+		if boost := fieldQuery(t, toks, "title", boostLead); boost != nil {
+			return match, []query.Query{boost}
+		}
+		return match, nil
 	}
 	return match, []query.Query{fieldQuery(t, toks, fieldLead, boostLead)}
 }
 
 // positional are the text fields that keep positions, which phrases need.
-// The body has none: a phrase matches there as the conjunction of its
-// words, and Search checks it against the text.
-var positional = map[string]bool{"title": true}
+var positional = map[string]bool{"title": true, "body": true}
 
 // fieldQuery returns the query of a text term, analysed to toks, in
 // field; nil if toks must match as a phrase and field has no positions.
@@ -191,13 +193,7 @@ func fieldQuery(t Term, toks []string, field string, boost float64) query.Query 
 		tq.SetBoost(boost)
 		return tq
 	case field == "body":
-		parts := make([]query.Query, len(toks))
-		for i, tok := range toks {
-			parts[i] = keywordQuery(field, tok)
-		}
-		c := bleve.NewConjunctionQuery(parts...)
-		c.SetBoost(boost)
-		return c
+		return bodyPhrase(toks, boost)
 	case !positional[field]:
 		return nil
 	default:
@@ -207,6 +203,32 @@ func fieldQuery(t Term, toks []string, field string, boost float64) query.Query 
 		pq.SetBoost(boost)
 		return pq
 	}
+}
+
+// bodyPhrase returns the query of a phrase of several tokens in the body
+// (see phraseQuery).
+func bodyPhrase(toks []string, boost float64) query.Query {
+	seen := map[string]bool{}
+	var pairs, words []query.Query
+	for i := 0; i+1 < len(toks); i++ {
+		if p := pair(toks[i], toks[i+1]); !seen[p] {
+			seen[p] = true
+			pairs = append(pairs, keywordQuery(fieldPairs, p))
+		}
+	}
+	for _, tok := range toks {
+		if !seen[" "+tok] {
+			seen[" "+tok] = true
+			words = append(words, keywordQuery("body", tok))
+		}
+	}
+	// The words score; the pairs, without frequencies or norms, only
+	// filter.
+	b := bleve.NewBooleanQuery()
+	b.AddMust(bleve.NewConjunctionQuery(words...))
+	b.AddFilter(bleve.NewConjunctionQuery(pairs...))
+	b.SetBoost(boost)
+	return &phraseQuery{candidates: b, toks: toks}
 }
 
 func keywordQuery(field, value string) *query.TermQuery {

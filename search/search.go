@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -37,8 +38,8 @@ type Result struct {
 	Facets map[string][]FacetCount
 	// Took is how long the search took.
 	Took time.Duration
-	// Approximate is set when the phrases of the query were not all
-	// checked against the text (more than MaxPhraseChecks candidates, or
+	// Approximate is set when the prefix phrases of the query were not
+	// all checked against the text (more than MaxPhraseChecks candidates, or
 	// no TextLoader): Total and Facets then count the matches among the
 	// candidates that were checked, in the order of the sort, so there
 	// may be more.
@@ -69,10 +70,11 @@ type FacetCount struct {
 // about other spaces reaches hits, totals or facets; the hits of the page
 // are then read through the [TextLoader] for their titles and fragments,
 // and a hit whose stored space is no longer readable (the index lags
-// storage by a moment) is left out. Phrases are found as the
-// conjunction of their words and checked against the text of the
-// candidates (see [MaxPhraseChecks]); totals, facets and pages then count
-// the candidates that hold them. Returns EINVALID for a query that
+// storage by a moment) is left out. Phrases are matched by the index;
+// a phrase whose last word is a prefix is found as the conjunction of its
+// words and checked against the text of the candidates (see
+// [MaxPhraseChecks]), and totals, facets and pages then count the
+// candidates that hold it. Returns EINVALID for a query that
 // cannot be run, EUNAVAILABLE when ctx is done or the index closed.
 func (x *Index) Search(ctx context.Context, q Query) (*Result, error) {
 	if err := x.check(ctx); err != nil {
@@ -186,6 +188,11 @@ func timedOut() error {
 // tells.
 func hitOf(h *bsearch.DocumentMatch) Hit {
 	hit := Hit{Score: h.Score}
+	if math.IsNaN(hit.Score) || math.IsInf(hit.Score, 0) {
+		// A match of a filter alone, whose field has no norms, scores
+		// NaN; JSON has no NaN.
+		hit.Score = 0
+	}
 	kind, id, _ := strings.Cut(h.ID, ":")
 	switch kind {
 	case "c":

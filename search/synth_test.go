@@ -29,7 +29,10 @@ import (
 //	DOCKET_SYNTH_DIR=/tmp/synth-index go test ./search -run '^$' -bench Synthetic -benchtime 2000x -timeout 60m
 //
 // DOCKET_SYNTH_DIR keeps the index between runs (it is built when empty,
-// with the same sizes); DOCKET_SYNTH_PHRASE_CHECKS sets
+// with the same sizes); DOCKET_SYNTH_LENGTHS, a list of folders of
+// markdown files such as the real corpora, makes the documents as long as
+// files drawn from them (see synth.Corpus.DrawLengths) instead of 2.3 KB
+// on average; DOCKET_SYNTH_PHRASE_CHECKS sets
 // Options.MaxPhraseChecks. The searcher reads 10 of the 20 spaces, or the
 // first DOCKET_SYNTH_READABLE. Hits are read back through a TextLoader that
 // generates the text of an item again, as storage would read it.
@@ -208,6 +211,9 @@ func openSynth(b *testing.B) *Index {
 		return synthIndex
 	}
 	nDocs, nComments := synthSize(b)
+	if env := os.Getenv("DOCKET_SYNTH_LENGTHS"); env != "" {
+		synthCorpus.DrawLengths(fileSizes(b, filepath.SplitList(env)))
+	}
 	dir := os.Getenv("DOCKET_SYNTH_DIR")
 	if dir == "" {
 		dir = filepath.Join(b.TempDir(), "index")
@@ -273,6 +279,28 @@ func openSynth(b *testing.B) *Index {
 		compacted.Round(time.Second), closed.Round(time.Second), float64(raw)/1e6, float64(size)/1e6, float64(size)/float64(raw), float64(before)/1e6)
 	synthIndex = x
 	return x
+}
+
+// fileSizes returns the sizes of the markdown files of the folders.
+func fileSizes(b *testing.B, folders []string) []int {
+	var out []int
+	for _, f := range folders {
+		files, err := filepath.Glob(filepath.Join(f, "*.md"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, p := range files {
+			fi, err := os.Stat(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			out = append(out, int(fi.Size()))
+		}
+	}
+	if len(out) == 0 {
+		b.Fatalf("no markdown files in %v", folders)
+	}
+	return out
 }
 
 // readable returns the spaces the searcher may read: every other one, or

@@ -3,6 +3,8 @@ package search
 import (
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 var (
@@ -14,8 +16,6 @@ var (
 	mdLinkURL   = regexp.MustCompile(`\]\(([^)]*)\)`)
 	urlWords    = regexp.MustCompile(`[^\p{L}\p{N}]+`)
 	mdHTMLTag   = regexp.MustCompile(`</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>`)
-	mdEmphasis  = regexp.MustCompile("\\*+|`+|~~+")
-	mdUnderline = regexp.MustCompile(`(^|[^\p{L}\p{N}])_+|_+([^\p{L}\p{N}]|$)`)
 	mdListMark  = regexp.MustCompile(`^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?`)
 	mdQuoteMark = regexp.MustCompile(`^\s*(?:>\s?)+`)
 	mdHeading   = regexp.MustCompile(`^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$`)
@@ -154,10 +154,80 @@ func inlineText(s string) string {
 		s = mdHTMLTag.ReplaceAllString(s, " ")
 	}
 	if strings.IndexByte(s, '*') >= 0 || strings.IndexByte(s, '`') >= 0 || strings.IndexByte(s, '~') >= 0 {
-		s = mdEmphasis.ReplaceAllString(s, "")
+		s = dropEmphasis(s)
 	}
 	if strings.IndexByte(s, '_') >= 0 {
-		s = mdUnderline.ReplaceAllString(s, "$1$2")
+		s = dropUnderline(s)
 	}
 	return s
+}
+
+// dropEmphasis removes runs of emphasis marks: runs of * and `, and of
+// two ~ or more. The expressions of emphasis were most of the cost of
+// turning text plain; TestDropEmphasis compares this with them.
+func dropEmphasis(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c != '*' && c != '`' && c != '~' {
+			b.WriteByte(c)
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(s) && s[j] == c {
+			j++
+		}
+		if c == '~' && j-i == 1 {
+			b.WriteByte(c)
+		}
+		i = j
+	}
+	return b.String()
+}
+
+// dropUnderline removes underscores of emphasis:
+// runs of _ at the start of s or after a character that is neither a
+// letter nor a digit go, and so do those at the end of s or before such
+// a character, which stays. TestDropEmphasis compares the two.
+func dropUnderline(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	run := func(i int) int { // the end of the run of _ from i
+		for i < len(s) && s[i] == '_' {
+			i++
+		}
+		return i
+	}
+	for i := 0; i < len(s); {
+		if i == 0 && s[0] == '_' {
+			i = run(0)
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !isWordRune(r) && i+size < len(s) && s[i+size] == '_' {
+			b.WriteString(s[i : i+size])
+			i = run(i + size)
+			continue
+		}
+		if r == '_' { // one _, with a letter or digit before it
+			if i+1 == len(s) {
+				break
+			}
+			if r2, size2 := utf8.DecodeRuneInString(s[i+1:]); !isWordRune(r2) {
+				b.WriteString(s[i+1 : i+1+size2])
+				i += 1 + size2
+				continue
+			}
+		}
+		b.WriteString(s[i : i+size])
+		i += size
+	}
+	return b.String()
+}
+
+// isWordRune reports whether r is a letter or a digit (\p{L}, \p{N}).
+func isWordRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsNumber(r)
 }

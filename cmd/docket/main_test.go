@@ -55,6 +55,9 @@ func buildBinary(t *testing.T) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	for _, f := range corpusCleanup {
+		f()
+	}
 	if binaryPath != "" {
 		os.RemoveAll(filepath.Dir(binaryPath))
 	}

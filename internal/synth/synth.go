@@ -1,6 +1,6 @@
 // Package synth generates a deterministic synthetic corpus of documents
 // and comments for benchmarks: RFC-like markdown documents of 1 to 3 KB
-// with headings, lists and code, and comments of a sentence or three, over
+// (or of lengths drawn from a real corpus) with headings, lists and code, and comments of a sentence or three, over
 // a vocabulary with a Zipf distribution like natural text.
 //
 // Every item is generated from its own seed, so item i is the same
@@ -38,8 +38,27 @@ va wo xe yu zo bra cle dri fro glu pla sto tri vex zan mor tel quin dor`)
 
 // Corpus generates documents, comments and queries.
 type Corpus struct {
-	seed  uint64
-	vocab []string
+	seed    uint64
+	vocab   []string
+	lengths []int // of documents, in bytes, to draw from; nil for 150-450 words
+}
+
+// Lengths of documents drawn by [Corpus.DrawLengths] are clamped to this
+// range, in bytes.
+const (
+	MinLength = 2 << 10
+	MaxLength = 60 << 10
+)
+
+// DrawLengths makes the documents of c as long as lengths drawn from
+// these (in bytes, such as those of a real corpus), clamped to
+// MinLength..MaxLength, instead of 150 to 450 words. It must be called
+// before the first document is generated.
+func (c *Corpus) DrawLengths(lengths []int) {
+	c.lengths = nil
+	for _, n := range lengths {
+		c.lengths = append(c.lengths, min(max(n, MinLength), MaxLength))
+	}
 }
 
 // New returns a corpus of the given seed with a vocabulary of vocab
@@ -139,12 +158,18 @@ func (g *gen) title() string {
 }
 
 // Doc returns document i: its title and its markdown body of 150 to 450
-// words (1 to 3 KB), starting with the title as a heading.
+// words (1 to 3 KB), or of a length drawn from those given to
+// [Corpus.DrawLengths], starting with the title as a heading.
 func (c *Corpus) Doc(i int) (title, body string) {
 	g := c.gen(kindDoc, i)
 	title = g.title()
 	words := 150 + g.rng.IntN(300)
 	var b strings.Builder
+	if c.lengths != nil {
+		size := c.lengths[g.rng.IntN(len(c.lengths))]
+		words = size * 4 / 27 // about 6.75 bytes a word, as counted below
+		b.Grow(size + 256)
+	}
 	fmt.Fprintf(&b, "# %s\n\n", title)
 	n := 0
 	for section := 0; n < words; section++ {
