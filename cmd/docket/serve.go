@@ -211,6 +211,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		LiveWritePace:    livePace(cfg.LiveWritePace),
 		LiveObserveAck:   live.acked,
 		Version:          Version(),
+		RenderMemory:     renderBudget(cfg.MemoryLimit),
 	}, server.Services{
 		Users: users, Auth: users, Spaces: spaces, Documents: bolt.NewDocumentService(db), Renderer: renderer,
 		Hub: hub, Recordings: recordings,
@@ -403,4 +404,15 @@ func serveExtra(log *slog.Logger, what, addr string, h http.Handler) {
 	if err := srv.ListenAndServe(); err != nil {
 		log.Warn(what+" listener stopped", slog.Any("err", err))
 	}
+}
+
+// renderBudget is the memory the markdown renders running at once may
+// hold under a --memory-limit of limit bytes: three eighths of it, at
+// most the server's default of 192 MiB and at least 32 MiB (a larger
+// render then runs alone). Without a limit, 0 keeps the default.
+func renderBudget(limit int64) int64 {
+	if limit <= 0 {
+		return 0
+	}
+	return min(max(limit*3/8, 32<<20), 192<<20)
 }

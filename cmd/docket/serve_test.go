@@ -46,6 +46,20 @@ func TestServeMemoryLimitFlag(t *testing.T) {
 	}
 }
 
+func TestRenderBudget(t *testing.T) {
+	for _, tc := range []struct{ limit, want int64 }{
+		{0, 0},
+		{64 << 20, 32 << 20},
+		{256 << 20, 96 << 20},
+		{512 << 20, 192 << 20},
+		{4 << 30, 192 << 20},
+	} {
+		if got := renderBudget(tc.limit); got != tc.want {
+			t.Errorf("renderBudget(%d MiB) = %d MiB; want %d MiB", tc.limit>>20, got>>20, tc.want>>20)
+		}
+	}
+}
+
 // The server runs at least two Ps unless GOMAXPROCS says otherwise.
 func TestEnsureProcs(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
