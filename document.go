@@ -186,7 +186,9 @@ type DocumentService interface {
 	FindDocumentByID(ctx context.Context, id string) (*Document, error)
 
 	// FindDocumentMeta returns a document without its body, which is
-	// cheaper when only the metadata or version is needed. Returns ENOTFOUND.
+	// cheaper when only the metadata or version is needed: its reviewers'
+	// Stale is left false (telling it replays texts; FindDocumentByID
+	// and DecisionService.FindLifecycle tell it). Returns ENOTFOUND.
 	FindDocumentMeta(ctx context.Context, id string) (*Document, error)
 
 	// FindDocuments lists readable documents without bodies, most recently

@@ -67,12 +67,30 @@ func putLifecycle(tx *bolt.Tx, docID string, lc *docket.Lifecycle) error {
 }
 
 // describeLifecycle fills in what a read of lc shows about d at its
-// current version: whether it changed after its decision, and how each
-// reviewer's verdict stands against the text.
-func describeLifecycle(tx *bolt.Tx, d *docket.Document, lc *docket.Lifecycle) error {
+// current version: whether it changed after its decision, how many
+// versions each verdict is behind, and, with texts, whether each approval
+// is stale, which replays the text at the approval's version and at the
+// current one (milliseconds for a long document): reads that only need
+// the metadata, such as a live op's permission check, leave it out.
+func describeLifecycle(tx *bolt.Tx, d *docket.Document, lc *docket.Lifecycle, texts bool) error {
 	lc.Amendment(d.Version)
+	if !texts {
+		for _, r := range lc.Reviewers {
+			r.ChangesSince, r.Stale = changesSince(r, d.Version), false
+		}
+		return nil
+	}
 	_, _, err := countApprovals(tx, d, lc, spaceRules(tx, d.SpaceID))
 	return err
+}
+
+// changesSince is how many versions a reviewer's verdict is behind
+// version: 0 without a verdict or a version.
+func changesSince(r *docket.Reviewer, version int64) int64 {
+	if r.Verdict != "" && r.Version > 0 && r.Version < version {
+		return version - r.Version
+	}
+	return 0
 }
 
 // countApprovals fills in ChangesSince and Stale of lc's reviewers for d
@@ -82,10 +100,7 @@ func describeLifecycle(tx *bolt.Tx, d *docket.Document, lc *docket.Lifecycle) er
 func countApprovals(tx *bolt.Tx, d *docket.Document, lc *docket.Lifecycle, rules docket.DecisionRules) (approved, stale int, err error) {
 	textOf := textsAt(tx, d)
 	for _, r := range lc.Reviewers {
-		r.ChangesSince, r.Stale = 0, false
-		if r.Verdict != "" && r.Version > 0 && r.Version < d.Version {
-			r.ChangesSince = d.Version - r.Version
-		}
+		r.ChangesSince, r.Stale = changesSince(r, d.Version), false
 		if r.Verdict != docket.VerdictApprove || !rules.ApprovalsResetOnChange || r.ChangesSince == 0 {
 			continue
 		}
@@ -103,9 +118,23 @@ func countApprovals(tx *bolt.Tx, d *docket.Document, lc *docket.Lifecycle, rules
 	return approved, stale, nil
 }
 
-// fillLifecycle copies a document's process state into d as of now; full
-// adds the reviewers and the decision, which lists leave out.
-func fillLifecycle(tx *bolt.Tx, d *docket.Document, now time.Time, full bool) error {
+// lifecycleDetail says how much of a document's process state a read
+// fills in.
+type lifecycleDetail int
+
+const (
+	// listDetail: status, deadline and amendment, as lists show them.
+	listDetail lifecycleDetail = iota
+	// metaDetail adds the reviewers and the decision, without telling
+	// whether approvals are stale (FindDocumentMeta).
+	metaDetail
+	// fullDetail adds whether each approval is stale, which replays texts.
+	fullDetail
+)
+
+// fillLifecycle copies a document's process state into d as of now, as
+// much as detail says.
+func fillLifecycle(tx *bolt.Tx, d *docket.Document, now time.Time, detail lifecycleDetail) error {
 	lc, err := findLifecycle(tx, d.ID)
 	if err != nil {
 		return err
@@ -113,11 +142,11 @@ func fillLifecycle(tx *bolt.Tx, d *docket.Document, now time.Time, full bool) er
 	lc.Amendment(d.Version)
 	d.Status, d.Due, d.Overdue = lc.Status, lc.Due, lc.Overdue(now)
 	d.Amended, d.ChangesSinceDecision = lc.Amended, lc.ChangesSinceDecision
-	if full {
-		d.Reviewers, d.Decision = lc.Reviewers, lc.Decision
-		return describeLifecycle(tx, d, lc)
+	if detail == listDetail {
+		return nil
 	}
-	return nil
+	d.Reviewers, d.Decision = lc.Reviewers, lc.Decision
+	return describeLifecycle(tx, d, lc, detail == fullDetail)
 }
 
 // threadResolved reports whether a thread's record says it is resolved; a
@@ -245,7 +274,7 @@ func (s *DecisionService) FindLifecycle(ctx context.Context, docID string) (*doc
 		if err != nil {
 			return nil, err
 		}
-		return lc, describeLifecycle(tx, d, lc)
+		return lc, describeLifecycle(tx, d, lc, true)
 	})
 }
 
@@ -434,7 +463,7 @@ func (s *DecisionService) Transition(ctx context.Context, docID string, t docket
 			}
 		}
 		s.db.notify(tx, docket.Change{Kind: docket.ChangeMeta, DocID: d.ID, SpaceID: d.SpaceID})
-		return lc, describeLifecycle(tx, d, lc)
+		return lc, describeLifecycle(tx, d, lc, true)
 	})
 }
 

@@ -277,7 +277,7 @@ func (s *DocumentService) FindDocumentMeta(ctx context.Context, id string) (*doc
 }
 
 // find reads a document the caller may read with its process state, and
-// its body if withBody is set.
+// its body and the standing of its approvals if withBody is set.
 func (s *DocumentService) find(ctx context.Context, id string, withBody bool) (*docket.Document, error) {
 	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.Document, error) {
 		d, _, err := readableDoc(ctx, tx, id)
@@ -289,7 +289,11 @@ func (s *DocumentService) find(ctx context.Context, id string, withBody bool) (*
 				return nil, err
 			}
 		}
-		return d, fillLifecycle(tx, d, s.db.Now(), true)
+		detail := metaDetail
+		if withBody {
+			detail = fullDetail
+		}
+		return d, fillLifecycle(tx, d, s.db.Now(), detail)
 	})
 }
 
@@ -335,7 +339,7 @@ func (s *DocumentService) FindDocuments(ctx context.Context, f docket.DocumentFi
 				if err != nil {
 					return nil, err
 				}
-				if err := fillLifecycle(tx, d, now, false); err != nil {
+				if err := fillLifecycle(tx, d, now, listDetail); err != nil {
 					return nil, err
 				}
 				if (f.Status != "" && d.Status != f.Status) || (f.Kind != "" && d.Kind != f.Kind) ||
@@ -415,7 +419,7 @@ func (s *DocumentService) UpdateDocument(ctx context.Context, id string, upd doc
 		if err := putDoc(tx, d); err != nil {
 			return nil, err
 		}
-		if err := fillLifecycle(tx, d, s.db.Now(), true); err != nil {
+		if err := fillLifecycle(tx, d, s.db.Now(), fullDetail); err != nil {
 			return nil, err
 		}
 		if len(changed) == 0 {
@@ -478,7 +482,7 @@ func (s *DocumentService) EditDocument(ctx context.Context, id string, e docket.
 		if err := docket.CheckBody(text); err != nil {
 			return nil, err
 		}
-		if err := fillLifecycle(tx, d, s.db.Now(), true); err != nil {
+		if err := fillLifecycle(tx, d, s.db.Now(), fullDetail); err != nil {
 			return nil, err
 		}
 		d.Body = text
