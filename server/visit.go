@@ -178,9 +178,9 @@ func (p *page) Ago(t time.Time) template.HTML {
 	case d < time.Minute:
 		text = "just now"
 	case d < time.Hour:
-		text = plural(int(d/time.Minute), "minute") + " ago"
+		text = docket.Plural(int(d/time.Minute), "minute") + " ago"
 	case d < 24*time.Hour:
-		text = plural(int(d/time.Hour), "hour") + " ago"
+		text = docket.Plural(int(d/time.Hour), "hour") + " ago"
 	default:
 		return p.timeTag(t, "on 2 Jan 2006, 15:04", "")
 	}
@@ -193,14 +193,6 @@ func withNewline(text string) string {
 		return text
 	}
 	return text + "\n"
-}
-
-// plural says n things: "1 minute", "2 minutes".
-func plural(n int, thing string) string {
-	if n == 1 {
-		return "1 " + thing
-	}
-	return strconv.Itoa(n) + " " + thing + "s"
 }
 
 // joinNames joins names as "Ada", "Ada and Bo", "Ada, Bo and Cy".
