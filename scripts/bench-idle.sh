@@ -29,7 +29,7 @@ trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf
 base="http://127.0.0.1:$PORT"
 i=0; until curl -s -o /dev/null "$base/healthz"; do i=$((i+1)); [ $i -le 100 ] || exit 1; sleep 0.1; done
 curl -s -c "$OUT/jar" -H 'Content-Type: application/json' -d '{"email":"b@example.com","password":"bench password"}' "$base/api/auth/login" >/dev/null
-token=$(curl -s -b "$OUT/jar" -H 'Content-Type: application/json' -d '{"name":"bench"}' "$base/api/tokens" | sed 's/.*"token":"\([^"]*\)".*/\1/')
+token=$(curl -s -b "$OUT/jar" -H "Origin: $base" -H 'Content-Type: application/json' -d '{"name":"bench"}' "$base/api/tokens" | sed 's/.*"token":"\([^"]*\)".*/\1/')
 taskset -c 1 "$OUT/idleconns" --url "$base" --token "$token" --docs "$DOCS" --conns "$CONNS" --pid "$pid" --hold "$HOLD" >"$OUT/idle.txt" &
 load=$!
 # Server CPU over 10 s of idling, from 5 s after the last subscription.

@@ -65,11 +65,11 @@ run_docket() { # n m rep
   local base="http://127.0.0.1:$PORT"
   curl -s -c "$OUT/jar" -H 'Content-Type: application/json' -d '{"email":"b@example.com","password":"bench password"}' "$base/api/auth/login" >/dev/null
   local token doc
-  token=$(curl -s -b "$OUT/jar" -H 'Content-Type: application/json' -d '{"name":"bench"}' "$base/api/tokens" | sed 's/.*"token":"\([^"]*\)".*/\1/')
+  token=$(curl -s -b "$OUT/jar" -H "Origin: $base" -H 'Content-Type: application/json' -d '{"name":"bench"}' "$base/api/tokens" | sed 's/.*"token":"\([^"]*\)".*/\1/')
   curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{"slug":"bench","name":"Bench"}' "$base/api/spaces" >/dev/null
   doc=$(curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{"space":"bench","title":"Bench","body":""}' "$base/api/docs" | sed 's/.*"id":"\([^"]*\)".*/\1/' | head -c 16)
   load "ws://127.0.0.1:$PORT/api/live" docs "$doc" "$token" "$1" "$2" "$3" "$pid" | sed 's/"system":"[a-z-]*"/"system":"docket"/'
-  curl -s "$base/metrics" | grep '^docket_live_' >"$OUT/metrics-$1x$2-$3.txt" || true # server-side commit and ack latency
+  curl -s -b "$OUT/jar" "$base/metrics" | grep '^docket_live_' >"$OUT/metrics-$1x$2-$3.txt" || true # server-side commit and ack latency
   kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
   rm -rf "$data"
 }
