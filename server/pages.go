@@ -491,6 +491,8 @@ func (s *Server) registerPageRoutes() {
 	e.GET("/signup", s.handleSignupPage)
 	e.POST("/signup", s.handleSignupPost, s.checkCSRF)
 	e.POST("/logout", s.handleLogoutPost, s.checkCSRF)
+	e.GET("/auth/oidc/login", s.handleSSOLogin)
+	e.GET("/auth/oidc/callback", s.handleSSOCallback)
 
 	e.GET("/inbox", s.handleInboxPage, in...)
 	e.POST("/inbox/read", s.handleInboxReadPost, post...)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -67,12 +66,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func backupTo(ctx context.Context, dataDir string, w io.Writer) (int64, string, error) {
 	sock := socketPath(dataDir)
 	if _, err := os.Stat(sock); err == nil {
-		client := &http.Client{Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				var d net.Dialer
-				return d.DialContext(ctx, "unix", sock)
-			},
-		}}
+		client := adminClient(sock)
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://docket/backup", nil)
 		resp, err := client.Do(req)
 		if err == nil {
