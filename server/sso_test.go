@@ -208,9 +208,11 @@ func TestSSORefusals(t *testing.T) {
 			status: http.StatusForbidden, want: "has not verified the email address ada@acme.test",
 		},
 		{
-			name:   "domain not allowed",
-			cfg:    func(c *server.Config) { c.SSODomains = []string{"acme.test"} },
-			setup:  func(t *testing.T, se *ssoEnv) { se.op.SetPerson(oidctest.Person{Subject: "eve", Email: "eve@evil.test", EmailVerified: true}) },
+			name: "domain not allowed",
+			cfg:  func(c *server.Config) { c.SSODomains = []string{"acme.test"} },
+			setup: func(t *testing.T, se *ssoEnv) {
+				se.op.SetPerson(oidctest.Person{Subject: "eve", Email: "eve@evil.test", EmailVerified: true})
+			},
 			status: http.StatusForbidden, want: "open to addresses at acme.test only; eve@evil.test is not one of them",
 		},
 		{

@@ -119,16 +119,29 @@ func (s *signedIn) cutOff(t *testing.T) {
 	}
 }
 
+// cutOffByCLI signs email in (cookie, token, live socket, event stream),
+// runs 'docket user ARGS... --email EMAIL' with stdin, checks that it says
+// want, and that everything the person had open is cut off.
+func cutOffByCLI(t *testing.T, base, doc, email, password, stdin, want string, args ...string) {
+	t.Helper()
+	s := signIn(t, base, email, password, doc)
+	out, err := runCLI(t, stdin, append(append([]string{"user"}, args...), "--email", email)...)
+	if err != nil || !strings.Contains(out, want) {
+		t.Fatalf("docket user %s: %v\n%s", args[0], err, out)
+	}
+	if c, tk := s.status(t, base); c != http.StatusUnauthorized || tk != http.StatusUnauthorized {
+		t.Errorf("after docket user %s, GET /api/me = %d with the old cookie, %d with the old token; want 401, 401", args[0], c, tk)
+	}
+	s.cutOff(t)
+}
+
 // While the server runs, docket user add, list, reset-password and
 // disable work through its admin socket, and a reset or a disable ends
 // the user's sessions, tokens, live sockets and event streams at once.
 func TestUserCommandsWhileServing(t *testing.T) {
 	data := t.TempDir()
 	p := startServer(t, data)
-	root := setupAccount(t, p.url)
-	api(t, p.url, root, "POST", "/api/spaces", map[string]string{"slug": "eng", "name": "Eng"})
-	_, d := api(t, p.url, root, "POST", "/api/docs", map[string]string{"space": "eng", "title": "Plan", "body": "x"})
-	doc := d["id"].(string)
+	root, doc, _ := liveDoc(t, p)
 
 	out, err := runCLI(t, "bob's first password\n", "user", "add", "--data", data, "--email", "bob@example.com", "--name", "Bob")
 	if err != nil || !strings.Contains(out, "Created Bob <bob@example.com> (member)") {
@@ -147,31 +160,16 @@ func TestUserCommandsWhileServing(t *testing.T) {
 	api(t, p.url, root, "POST", "/api/spaces/eng/members", map[string]string{"user": "bob@example.com", "role": "editor"})
 
 	t.Run("reset-password", func(t *testing.T) {
-		ada := signIn(t, p.url, "ada@example.com", "correct horse battery", doc)
-		out, err := runCLI(t, "a brand new password\n", "user", "reset-password", "--data", data, "--email", "ada@example.com")
-		if err != nil || !strings.Contains(out, "signed out everywhere and their API tokens are revoked") {
-			t.Fatalf("reset-password while serving: %v\n%s", err, out)
-		}
-		if c, tk := ada.status(t, p.url); c != http.StatusUnauthorized || tk != http.StatusUnauthorized {
-			t.Errorf("after the reset, GET /api/me = %d with the old cookie, %d with the old token; want 401, 401", c, tk)
-		}
+		cutOffByCLI(t, p.url, doc, "ada@example.com", "correct horse battery",
+			"a brand new password\n", "signed out everywhere and their API tokens are revoked", "reset-password", "--data", data)
 		if c, _ := api(t, p.url, root, "GET", "/api/me", nil); c != http.StatusUnauthorized {
 			t.Errorf("Ada's first token after the reset: %d; want 401", c)
 		}
-		ada.cutOff(t)
 		signIn(t, p.url, "ada@example.com", "a brand new password", doc)
 	})
 
 	t.Run("disable", func(t *testing.T) {
-		bob := signIn(t, p.url, "bob@example.com", "bob's first password", doc)
-		out, err := runCLI(t, "", "user", "disable", "--data", data, "--email", "bob@example.com")
-		if err != nil || !strings.Contains(out, "Disabled bob@example.com") {
-			t.Fatalf("disable while serving: %v\n%s", err, out)
-		}
-		if c, tk := bob.status(t, p.url); c != http.StatusUnauthorized || tk != http.StatusUnauthorized {
-			t.Errorf("after disabling, GET /api/me = %d with the old cookie, %d with the old token; want 401, 401", c, tk)
-		}
-		bob.cutOff(t)
+		cutOffByCLI(t, p.url, doc, "bob@example.com", "bob's first password", "", "Disabled bob@example.com", "disable", "--data", data)
 		code, body := api(t, p.url, "", "POST", "/api/auth/login", map[string]string{"email": "bob@example.com", "password": "bob's first password"})
 		if msg, _ := body["error"].(map[string]any)["message"].(string); code != http.StatusForbidden || !strings.Contains(msg, "deactivated") {
 			t.Errorf("a disabled account signing in: %d %v; want 403 saying it is deactivated", code, body)
