@@ -346,7 +346,7 @@ func (s *UserService) Authenticate(ctx context.Context, email, password string) 
 		return nil, err
 	}
 	hash := s.db.dummyHash
-	if u != nil {
+	if u != nil && len(u.PasswordHash) > 0 { // an account made by single sign-on has none
 		hash = u.PasswordHash
 	}
 	if len(password) > 1024 {
@@ -357,7 +357,7 @@ func (s *UserService) Authenticate(ctx context.Context, email, password string) 
 		_ = bcrypt.CompareHashAndPassword(s.db.dummyHash, []byte(password))
 		return nil, errDeactivated
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || u == nil {
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || u == nil || len(u.PasswordHash) == 0 {
 		return nil, docket.Errorf(docket.EUNAUTHORIZED, "Wrong email or password.")
 	}
 	return &u.User, nil
