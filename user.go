@@ -26,7 +26,8 @@ type User struct {
 	TimeZone  string    `json:"timeZone"`
 	CreatedAt time.Time `json:"createdAt"`
 	// Deactivated marks an account that cannot sign in, such as one an
-	// import made for an author unknown here; it keeps the name.
+	// import made for an author unknown here or one an admin disabled; it
+	// keeps the name.
 	Deactivated bool `json:"deactivated,omitempty"`
 }
 

@@ -152,7 +152,9 @@ func serveAccounts(mux *http.ServeMux, a accounts, log *slog.Logger) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			var req accountRequest
 			if r.Method == http.MethodPost {
-				if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
+				dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+				dec.DisallowUnknownFields()
+				if err := dec.Decode(&req); err != nil {
 					writeAdminJSON(w, http.StatusBadRequest, map[string]any{"error": adminError{docket.EINVALID, "The request is not valid JSON."}})
 					return
 				}
