@@ -769,3 +769,28 @@ func TestPagesInboxGroups(t *testing.T) {
 		t.Errorf("done of an unknown id = %d; want 404", p.status)
 	}
 }
+
+// A comment posted through the page form that mentions someone who cannot
+// read the space is saved, and the page says so: with an Invite link for
+// a space admin, with advice for others.
+func TestPagesMentionNotMember(t *testing.T) {
+	f := newPageFixture(t)
+	bob := f.e.signup("Bob")
+	f.e.signup("Outsider")
+	f.ada.addMember(f.space, bob, docket.RoleEditor)
+	d := "/d/" + f.doc
+	p := bob.submit(d, d+"/threads", formValues("body", "Ask @outsider and @nobody"))
+	p.mustSeeOther(t, d+"?unreached=outsider#t-")
+	page := bob.pageOK(strings.Split(p.location, "#")[0])
+	page.has(t, "@outsider cannot read this space and was not notified.", "Ask a space admin to invite them.", "Ask @outsider and @nobody")
+	page.hasNot(t, "@nobody cannot", `data-invite=`)
+	th := regexp.MustCompile(`#t-(\w+)$`).FindStringSubmatch(p.location)[1]
+	p = f.ada.submit(d, d+"/threads/"+th+"/comments", formValues("body", "cc @outsider@example.com"))
+	p.mustSeeOther(t, d+"?unreached=outsider%40example.com#t-"+th)
+	f.ada.pageOK(strings.Split(p.location, "#")[0]).has(t, "@outsider@example.com cannot read this space",
+		`<a class="button" href="/s/eng/settings#members-h">Invite</a>`, `data-invite="/s/eng/settings#members-h"`)
+	// The names come from the URL: only mention characters are shown.
+	p = f.ada.pageOK(d + "?unreached=" + url.QueryEscape("<b>x</b>,ok"))
+	p.has(t, "@ok cannot")
+	p.hasNot(t, "<b>x", "&lt;b&gt;")
+}
