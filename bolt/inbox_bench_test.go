@@ -131,4 +131,15 @@ func BenchmarkFindInboxThousands(b *testing.B) {
 			}
 		}
 	})
+	groups, total, unread, err := inbox.FindInboxGroups(bob, docket.InboxFilter{})
+	if err != nil || total != 120 || unread != 3020 || groups[0].Count != 30 || groups[0].Actors[0].Name != "ada" {
+		b.Fatalf("FindInboxGroups = %d groups, unread %d, %v", total, unread, err)
+	}
+	b.Run("groups", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, _, err := inbox.FindInboxGroups(bob, docket.InboxFilter{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
