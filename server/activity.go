@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -92,24 +93,22 @@ type inboxReadRequest struct {
 // handleInboxRead serves POST /api/inbox/read {ids}: marks the caller's
 // items read, all of them when ids is empty or missing.
 func (s *Server) handleInboxRead(c echo.Context) error {
-	var req inboxReadRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	if err := s.svc.Inbox.MarkRead(c.Request().Context(), req.IDs); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
+	return markInbox(c, s.svc.Inbox.MarkRead)
 }
 
 // handleInboxDone serves POST /api/inbox/done {ids}: marks the caller's
 // items done; they leave the inbox.
 func (s *Server) handleInboxDone(c echo.Context) error {
+	return markInbox(c, s.svc.Inbox.MarkDone)
+}
+
+// markInbox reads {ids} and marks them with mark.
+func markInbox(c echo.Context, mark func(ctx context.Context, ids []string) error) error {
 	var req inboxReadRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	if err := s.svc.Inbox.MarkDone(c.Request().Context(), req.IDs); err != nil {
+	if err := mark(c.Request().Context(), req.IDs); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
