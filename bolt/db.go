@@ -32,7 +32,7 @@ import (
 // SchemaVersion is the version of the bucket layout this code writes.
 // Opening a file with an older version runs the migrations in order; a file
 // from a newer Docket is refused.
-const SchemaVersion = 6
+const SchemaVersion = 5
 
 // Bucket names.
 var (
@@ -85,7 +85,11 @@ var (
 	// Schema 5: bodies written less often than every commit.
 	bucketBodyVersions = []byte("body_versions") // docID -> u64 version of its stored body, when older than the document
 
-	// Schema 6: single sign-on identities linked to accounts.
+	// Created on first use (no schema step): read and done marks of
+	// computed inbox items.
+	bucketInboxMarks = []byte("inbox_marks") // userID/computed item id -> inboxMark
+	// Created on first use (no schema step): single sign-on identities
+	// linked to accounts.
 	bucketIdentities = []byte("identities") // issuer NUL subject -> userID
 
 	// bucketsV1 are the buckets of schema 1.
@@ -102,8 +106,6 @@ var (
 		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketVisits}) },
 		// 4 -> 5: versions of bodies older than their documents.
 		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketBodyVersions}) },
-		// 5 -> 6: single sign-on identities.
-		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketIdentities}) },
 	}
 )
 

@@ -44,7 +44,10 @@ func (s *UserService) LoginIdentity(ctx context.Context, id docket.Identity, cre
 	}
 	key := identityKey(id)
 	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.User, error) {
-		links := tx.Bucket(bucketIdentities)
+		links, err := tx.CreateBucketIfNotExists(bucketIdentities)
+		if err != nil {
+			return nil, err
+		}
 		if uid := links.Get(key); uid != nil {
 			u, err := findUser(tx, string(uid))
 			if err != nil {
