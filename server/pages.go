@@ -626,6 +626,7 @@ func inboxLabel(k docket.InboxKind) string {
 		string(docket.InboxAction):        "Action item",
 		string(docket.InboxOverdue):       "Overdue",
 		string(docket.InboxHandoff):       "Handed to you",
+		string(docket.InboxSuggestion):    "Suggested change",
 	})
 }
 

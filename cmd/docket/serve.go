@@ -201,6 +201,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go actionUpdater.Run(ctx)
 	minutes := bolt.NewMinutesService(db, actions, markdown.Minutes)
 	decisions := bolt.NewDecisionService(db, renderer, minutes)
+	threads := bolt.NewThreadService(db, renderer, markdown.Mentions)
 
 	hooks := bolt.NewWebhookService(db, webhook.CheckURL)
 	hooks.AllowPrivate = cfg.WebhookAllowPrivate
@@ -215,19 +216,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}, server.Services{
 		Users: users, Auth: users, Spaces: spaces, Documents: bolt.NewDocumentService(db), Renderer: renderer,
 		Hub: hub, Recordings: recordings,
-		Search:    &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: indexer},
-		Decisions: decisions,
-		Actions:   actions,
-		Minutes:   minutes,
-		Threads:   bolt.NewThreadService(db, renderer, markdown.Mentions),
-		Events:    bolt.NewEventService(db),
-		Inbox:     bolt.NewInboxService(db),
-		Webhooks:  hooks,
-		Visits:    bolt.NewVisitService(db),
-		Export:    db,
-		Backup:    db.Backup,
-		OnEvent:   db.OnEvent,
-		Assets:    frontend.FS(),
+		Search:      &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: indexer},
+		Decisions:   decisions,
+		Actions:     actions,
+		Minutes:     minutes,
+		Threads:     threads,
+		Suggestions: threads,
+		Events:      bolt.NewEventService(db),
+		Inbox:       bolt.NewInboxService(db),
+		Webhooks:    hooks,
+		Visits:      bolt.NewVisitService(db),
+		Export:      db,
+		Backup:      db.Backup,
+		OnEvent:     db.OnEvent,
+		Assets:      frontend.FS(),
 	})
 	if err != nil {
 		return err
