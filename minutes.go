@@ -47,6 +47,9 @@ type MinutesData struct {
 	OpenThreads     []MinutesThread // still open at the version described
 	OutdatedThreads []MinutesThread // open, but their passage was removed
 	Actions         []MinutesAction
+	// Suggested changes by state: applied, rejected, and still open
+	// (outdated ones included).
+	SuggestionsApplied, SuggestionsRejected, SuggestionsOpen int
 	Sessions        []MinutesSession
 }
 

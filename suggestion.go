@@ -34,7 +34,7 @@ type Suggestion struct {
 	DecidedAt   time.Time       `json:"decidedAt,omitzero"`
 	// Reason is the note given with a rejection, if any.
 	Reason string `json:"reason,omitempty"`
-	// AppliedVersion is the version the change was committed at.
+	// AppliedVersion is the first version of the text with the change.
 	AppliedVersion int64 `json:"appliedVersion,omitempty"`
 }
 
@@ -68,7 +68,8 @@ type SuggestionService interface {
 	// (decided already, or outdated).
 	PrepareAccept(ctx context.Context, id string) (*Thread, error)
 
-	// MarkApplied records that the change was committed at version: the
+	// MarkApplied records that the change was made, version being the
+	// first version with it (0 if the text had it already): the
 	// suggestion is applied, the thread resolved with an "Applied"
 	// comment by the caller. Returns ENOTFOUND, EFORBIDDEN, ECONFLICT.
 	MarkApplied(ctx context.Context, id string, version int64) (*Thread, error)

@@ -107,7 +107,7 @@ func (s *Server) acceptSuggestion(ctx context.Context, id string) (*docket.Threa
 	}
 	version := int64(0)
 	if ack != nil {
-		version = ack.Version
+		version = ack.Version + 1 // the op's v is the version it applies to
 	}
 	return s.svc.Suggestions.MarkApplied(ctx, id, version)
 }
