@@ -522,6 +522,8 @@ func (s *Server) registerPageRoutes() {
 	e.POST("/d/:id/threads/:thread/comments", s.handleReplyPost, post...)
 	e.POST("/d/:id/threads/:thread/resolve", s.handleResolvePost, post...)
 	e.POST("/d/:id/threads/:thread/reopen", s.handleReopenPost, post...)
+	e.POST("/d/:id/threads/:thread/accept", s.handleAcceptPost, post...)
+	e.POST("/d/:id/threads/:thread/reject", s.handleRejectPost, post...)
 	e.POST("/d/:id/reviews", s.handleReviewPost, post...)
 	e.POST("/d/:id/transition", s.handleTransitionPost, post...)
 	e.POST("/d/:id/owner", s.handleOwnerPost, post...)

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -229,5 +230,35 @@ func TestSuggestionSearch(t *testing.T) {
 	res := w.ada.waitSearch("afternoon", func(r searchResult) bool { return r.Total == 1 })
 	if h := res.Hits[0]; h.Type != "comment" || h.DocID != doc || h.URL != "/d/"+doc+"#t-"+id {
 		t.Errorf("hit %+v", h)
+	}
+}
+
+// TestSuggestionPageWithoutJS checks the server-rendered thread list: the
+// change as a diff, Accept and Reject forms for the owner only, and the
+// forms working without JavaScript.
+func TestSuggestionPageWithoutJS(t *testing.T) {
+	w := newSuggestionWorld(t)
+	doc := w.ada.createDoc(w.space, "Plan", "We ship on Monday.")
+	d := "/d/" + doc
+	acc := w.bob.suggest(doc, 11, 17, "<Friday>")
+	rej := w.bob.suggest(doc, 0, 2, "They")
+
+	page := w.ada.pageOK(d)
+	page.has(t, `data-suggestion="open"`, `<del>Monday</del><span class="visually-hidden"> with </span><ins>&lt;Friday&gt;</ins>`,
+		`action="`+d+`/threads/`+acc+`/accept"`, `action="`+d+`/threads/`+rej+`/reject"`, "Suggested change")
+	w.bob.pageOK(d).hasNot(t, `/accept"`, `/reject"`)
+
+	w.ada.submit(d, d+"/threads/"+acc+"/accept", url.Values{}).mustSeeOther(t, d+"#t-"+acc)
+	w.ada.submit(d, d+"/threads/"+rej+"/reject", formValues("reason", "Keep we.")).mustSeeOther(t, d+"#t-"+rej)
+	if text, _ := w.ada.docText(doc); text != "We ship on <Friday>." {
+		t.Errorf("text after the form accept: %q", text)
+	}
+	page = w.ada.pageOK(d)
+	page.has(t, `data-suggestion="applied"`, `data-suggestion="rejected"`, "Applied by", "Rejected by", "Keep we.")
+	page.hasNot(t, `/accept"`)
+	// Accepting again says why, in the thread's form.
+	p := w.ada.submit(d, d+"/threads/"+acc+"/accept", url.Values{})
+	if p.status != http.StatusConflict {
+		t.Errorf("accepting twice through the form = %d; want 409", p.status)
 	}
 }
