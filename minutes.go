@@ -50,7 +50,7 @@ type MinutesData struct {
 	// Suggested changes by state: applied, rejected, and still open
 	// (outdated ones included).
 	SuggestionsApplied, SuggestionsRejected, SuggestionsOpen int
-	Sessions        []MinutesSession
+	Sessions                                                 []MinutesSession
 }
 
 // MinutesTimeLayout is how minutes write an instant for people to read,

@@ -34,9 +34,9 @@ func (c *client) suggestion(thread string) map[string]any {
 // suggestionWorld is a space of Ada (site admin, owner of the document)
 // where Bob comments, Vi views and Ed edits, and Out is no member.
 type suggestionWorld struct {
-	e                    *env
+	e                     *env
 	ada, bob, vi, ed, out *client
-	space                string
+	space                 string
 }
 
 func newSuggestionWorld(t *testing.T) *suggestionWorld {
