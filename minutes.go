@@ -47,10 +47,11 @@ type MinutesData struct {
 	OpenThreads     []MinutesThread // still open at the version described
 	OutdatedThreads []MinutesThread // open, but their passage was removed
 	Actions         []MinutesAction
+	Sessions        []MinutesSession
+
 	// Suggested changes by state: applied, rejected, and still open
 	// (outdated ones included).
 	SuggestionsApplied, SuggestionsRejected, SuggestionsOpen int
-	Sessions                                                 []MinutesSession
 }
 
 // MinutesTimeLayout is how minutes write an instant for people to read,
