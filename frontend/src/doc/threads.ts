@@ -290,7 +290,10 @@ export class Threads {
     });
     const buttons = element("div", { className: "dk-buttons" });
     buttons.append(send, cancel);
-    if (suggest) form.append(ta, note, err, buttons);
+    if (suggest) {
+      const label = element("p", { className: "dk-suggest-label", textContent: "Replace with:" });
+      form.append(label, ta, note, err, buttons);
+    }
     else form.append(ta, err, buttons);
     return { form, ta };
   }
