@@ -30,30 +30,23 @@ type suggestionCreateRequest struct {
 // handleSuggestionCreate serves POST /api/docs/:id/suggestions {anchor,
 // replacement, comment?}: 201 and the suggestion's thread.
 func (s *Server) handleSuggestionCreate(c echo.Context) error {
-	docID, err := idParam(c, "Document")
-	if err != nil {
-		return err
-	}
-	var req suggestionCreateRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	if req.Replacement == nil {
-		return docket.Errorf(docket.EINVALID, "Replacement required: the text to put in place of the selection (empty to delete it).")
-	}
-	ctx := c.Request().Context()
-	sc := docket.SuggestionCreate{DocID: docID, Replacement: *req.Replacement, Comment: req.Comment}
-	if a := req.Anchor; a != nil {
-		if sc.Anchor, err = s.quotedAnchor(ctx, docID, a); err != nil {
-			return err
+	return onID(c, "Document", requiredBody, http.StatusCreated, func(ctx context.Context, docID string, req suggestionCreateRequest) (*docket.Thread, error) {
+		if req.Replacement == nil {
+			return nil, docket.Errorf(docket.EINVALID, "Replacement required: the text to put in place of the selection (empty to delete it).")
 		}
-	}
-	th, err := s.svc.Suggestions.CreateSuggestion(ctx, sc)
-	if err != nil {
-		return err
-	}
-	c.Response().Header().Set("Location", "/api/threads/"+th.ID)
-	return c.JSON(http.StatusCreated, th)
+		sc := docket.SuggestionCreate{DocID: docID, Replacement: *req.Replacement, Comment: req.Comment}
+		if a := req.Anchor; a != nil {
+			var err error
+			if sc.Anchor, err = s.quotedAnchor(ctx, docID, a); err != nil {
+				return nil, err
+			}
+		}
+		th, err := s.svc.Suggestions.CreateSuggestion(ctx, sc)
+		if err == nil {
+			c.Response().Header().Set("Location", "/api/threads/"+th.ID)
+		}
+		return th, err
+	})
 }
 
 // quotedAnchor returns the anchor of a request: its range, or the place of

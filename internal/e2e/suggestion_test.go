@@ -45,9 +45,8 @@ func TestWebAppSuggestion(t *testing.T) {
 	b := browser(t)
 	shots := shotDir(t)
 	ada, bob := s.person(b, "Ada", shots), s.person(b, "Bob", shots)
-	ada.signup()
-	bob.signup()
 	for _, p := range []*person{ada, bob} {
+		p.signup()
 		p.do(chromedp.EmulateViewport(1400, 900))
 	}
 	ada.api("POST", "/api/spaces", `{"slug": "eng", "name": "Engineering"}`)
