@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	docket "github.com/docket-dev/docket"
@@ -260,5 +261,31 @@ func TestSuggestionPageWithoutJS(t *testing.T) {
 	p := w.ada.submit(d, d+"/threads/"+acc+"/accept", url.Values{})
 	if p.status != http.StatusConflict {
 		t.Errorf("accepting twice through the form = %d; want 409", p.status)
+	}
+}
+
+// TestSuggestionAcceptedOnceAtOnce: two accepts of one suggestion sent
+// at the same time apply it once; the other answers 409.
+func TestSuggestionAcceptedOnceAtOnce(t *testing.T) {
+	w := newSuggestionWorld(t)
+	doc := w.ada.createDoc(w.space, "Plan", "We ship on Monday.")
+	id := w.bob.suggest(doc, 11, 17, "Friday")
+	statuses := make(chan int, 2)
+	var wg sync.WaitGroup
+	for _, c := range []*client{w.ada, w.ed} {
+		wg.Go(func() { statuses <- c.do("POST", "/api/suggestions/"+id+"/accept", nil).status })
+	}
+	wg.Wait()
+	close(statuses)
+	var got []int
+	for s := range statuses {
+		got = append(got, s)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, []int{http.StatusOK, http.StatusConflict}) {
+		t.Errorf("statuses %v; want one 200 and one 409", got)
+	}
+	if text, _ := w.ada.docText(doc); text != "We ship on Friday." {
+		t.Errorf("text %q; want the change applied once", text)
 	}
 }
