@@ -82,7 +82,12 @@ func TestWebAppSuggestion(t *testing.T) {
 	// Ada sees it live: the card with the diff and her buttons, the word
 	// marked in her editor, the replacement beside it in the preview.
 	ada.waitJS(contains(card+" .suggestion-diff del", "Monday")+" && "+contains(card+" .suggestion-diff ins", "Friday"), wait)
-	ada.waitJS(contains(".cm-content .dk-suggest", "Monday"), wait)
+	ada.waitJS(contains(".cm-content .dk-suggestion", "Monday"), wait)
+	// The marked word stays in its line (no class of another widget).
+	if !eval[bool](ada, `(() => { const e = document.querySelector(".cm-content .dk-suggestion"), l = e.closest(".cm-line").getBoundingClientRect(), r = e.getBoundingClientRect();
+	  return getComputedStyle(e).position === "static" && r.height > 0 && r.top >= l.top - 1 && r.bottom <= l.bottom + 1; })()`) {
+		t.Errorf("the suggestion's mark in the editor is not laid out in its line")
+	}
 	ada.waitJS(contains("#doc-html .dk-sugg-ins", "Friday"), wait)
 	if n := eval[int](bob, `document.querySelectorAll("`+card+` form.accept-form").length`); n != 0 {
 		t.Errorf("Bob, a commenter, has %d accept buttons; want none", n)
@@ -98,7 +103,7 @@ func TestWebAppSuggestion(t *testing.T) {
 		})`, wait)
 		p.waitJS(fmt.Sprintf(`document.querySelector(%q)?.dataset.suggestion === "applied" && %s`, card, contains(card+" .badge", "Applied")), wait)
 	}
-	ada.waitJS(`!document.querySelector(".cm-content .dk-suggest") && !document.querySelector("#doc-html .dk-sugg-ins")`, wait)
+	ada.waitJS(`!document.querySelector(".cm-content .dk-suggestion") && !document.querySelector("#doc-html .dk-sugg-ins")`, wait)
 	history := ada.api("GET", "/api/docs/"+doc+"/history", "")
 	bobID := jsonID(t, bob.api("GET", "/api/me", ""))
 	if i := strings.LastIndex(history, `"author":"`); i < 0 || !strings.HasPrefix(history[i+len(`"author":"`):], bobID) {

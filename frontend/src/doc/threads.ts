@@ -39,7 +39,7 @@ const threadField = StateField.define<DecorationSet>({
         const suggest = t.replacement !== undefined;
         ranges.push(
           Decoration.mark({
-            class: suggest ? "dk-thread dk-suggest" : "dk-thread",
+            class: suggest ? "dk-thread dk-suggestion" : "dk-thread",
             attributes: suggest ? { "data-thread": t.id, "data-replacement": t.replacement! } : { "data-thread": t.id },
             inclusiveStart: false,
             inclusiveEnd: false,
@@ -404,7 +404,7 @@ export const threadTheme = EditorView.baseTheme({
   },
   "&dark .dk-thread": { backgroundColor: "rgba(255, 214, 0, 0.22)" },
   // An open suggested change: the text it would replace, struck through.
-  ".dk-thread.dk-suggest": {
+  ".dk-thread.dk-suggestion": {
     backgroundColor: "rgba(211, 58, 44, 0.12)",
     borderBottom: "2px solid rgba(211, 58, 44, 0.8)",
     textDecoration: "line-through",
