@@ -25,6 +25,10 @@ const (
 	EventDocTransitioned EventType = "doc.transitioned"
 	EventOwnerChanged    EventType = "doc.owner"
 	EventSessionEnded    EventType = "session.ended"
+
+	EventSuggestionCreated  EventType = "suggestion.created"
+	EventSuggestionApplied  EventType = "suggestion.applied"
+	EventSuggestionRejected EventType = "suggestion.rejected"
 )
 
 // Event is one change, for the activity feed, the inbox, webhooks and the
@@ -83,6 +87,7 @@ const (
 	InboxAction        InboxKind = "action"         // an open action item of yours
 	InboxOverdue       InboxKind = "overdue"        // a deadline of yours has passed
 	InboxHandoff       InboxKind = "handoff"        // a document was handed over to you
+	InboxSuggestion    InboxKind = "suggestion"     // a change suggested on your document
 )
 
 // InboxItem is something waiting on a user. Items made from events are

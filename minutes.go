@@ -48,6 +48,10 @@ type MinutesData struct {
 	OutdatedThreads []MinutesThread // open, but their passage was removed
 	Actions         []MinutesAction
 	Sessions        []MinutesSession
+
+	// Suggested changes by state: applied, rejected, and still open
+	// (outdated ones included).
+	SuggestionsApplied, SuggestionsRejected, SuggestionsOpen int
 }
 
 // MinutesTimeLayout is how minutes write an instant for people to read,

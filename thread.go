@@ -53,8 +53,10 @@ type Thread struct {
 	ResolvedBy string       `json:"resolvedBy,omitempty"`
 	ResolvedAt time.Time    `json:"resolvedAt,omitzero"`
 	// Resolution is the note given when the thread was resolved, if any.
-	Resolution string     `json:"resolution,omitempty"`
-	Comments   []*Comment `json:"comments"`
+	Resolution string `json:"resolution,omitempty"`
+	// Suggestion is the change the thread proposes, if it suggests one.
+	Suggestion *Suggestion `json:"suggestion,omitempty"`
+	Comments   []*Comment  `json:"comments"`
 	// Warnings are those of the first comment, in the answer to
 	// CreateThread only.
 	Warnings []Warning `json:"warnings,omitempty"`

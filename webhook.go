@@ -39,6 +39,7 @@ var EventTypes = []EventType{
 	EventThreadCreated, EventThreadResolved, EventThreadReopened,
 	EventCommentCreated, EventCommentEdited, EventCommentDeleted,
 	EventReviewCreated, EventDocTransitioned, EventOwnerChanged, EventSessionEnded,
+	EventSuggestionCreated, EventSuggestionApplied, EventSuggestionRejected,
 }
 
 // Webhook sends the events of a space to a URL. Its signing secret is

@@ -255,6 +255,16 @@ func compileMinutes(tx *bolt.Tx, d *docket.Document, now time.Time, actions *Act
 			return nil, err
 		}
 		mt := docket.MinutesThread{Status: th.view(d.Version, nil).Status, Author: nm.of(th.AuthorID), CreatedAt: th.CreatedAt}
+		if sug := th.Suggestion; sug != nil {
+			switch sug.State {
+			case docket.SuggestionApplied:
+				m.SuggestionsApplied++
+			case docket.SuggestionRejected:
+				m.SuggestionsRejected++
+			default:
+				m.SuggestionsOpen++
+			}
+		}
 		if th.Anchor != nil {
 			mt.Quote = th.Anchor.Quote
 		}

@@ -122,6 +122,10 @@ func deleteThreads(tx *bolt.Tx, docID string) error {
 // gone, and the comments.
 func (rec *threadRecord) view(version int64, comments []*docket.Comment) *docket.Thread {
 	t := rec.Thread
+	if rec.Suggestion != nil {
+		sug := *rec.Suggestion // the view's state may differ
+		t.Suggestion = &sug
+	}
 	if rec.Anchor != nil {
 		a := *rec.Anchor
 		a.Version, a.Start, a.End = version, rec.cur[0], rec.cur[1]
@@ -180,16 +184,16 @@ func (s *ThreadService) CreateThread(ctx context.Context, tc docket.ThreadCreate
 		return nil, err
 	}
 	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Thread, error) {
-		return s.createThread(ctx, tx, tc, in)
+		return s.createThread(ctx, tx, tc, in, nil)
 	})
 }
 
 // createThread creates a thread in the caller's transaction, with the
 // caller's permissions checked, its event, inbox items and change
 // notification: the whole of CreateThread after the input is checked and
-// the body prepared with prepareComment. Other services of this package
-// (a review's concern) start threads with it inside their own changes.
-func (s *ThreadService) createThread(ctx context.Context, tx *bolt.Tx, tc docket.ThreadCreate, in *commentInput) (*docket.Thread, error) {
+// the body prepared with prepareComment. A non-nil sug makes the thread a
+// suggested change of the anchored text (CreateSuggestion).
+func (s *ThreadService) createThread(ctx context.Context, tx *bolt.Tx, tc docket.ThreadCreate, in *commentInput, sug *docket.Suggestion) (*docket.Thread, error) {
 	d, role, err := readableDoc(ctx, tx, tc.DocID)
 	if err != nil {
 		return nil, err
@@ -218,6 +222,12 @@ func (s *ThreadService) createThread(ctx context.Context, tx *bolt.Tx, tc docket
 		}
 		rec.Anchor = &docket.Anchor{Version: a.Version, Start: a.Start, End: a.End, Quote: quote(text, a.Start, a.End)}
 	}
+	if sug != nil {
+		if err := checkSuggestion(rec.Anchor, sug); err != nil {
+			return nil, err
+		}
+		rec.Suggestion = sug
+	}
 	if rec.Seq, err = tx.Bucket(bucketThreads).NextSequence(); err != nil {
 		return nil, err
 	}
@@ -240,6 +250,9 @@ func (s *ThreadService) createThread(ctx context.Context, tx *bolt.Tx, tc docket
 	var data map[string]any
 	if rec.Anchor != nil {
 		data = map[string]any{"quote": shorten(collapseSpace(rec.Anchor.Quote), excerptRunes)}
+	}
+	if sug != nil {
+		return rec.view(d.Version, []*docket.Comment{cm}), s.announceSuggestion(ctx, tx, d, cm, data)
 	}
 	if _, err := s.announceComment(ctx, tx, docket.EventThreadCreated, d, cm, nil, data); err != nil {
 		return nil, err
@@ -265,7 +278,8 @@ func (s *ThreadService) FindThread(ctx context.Context, id string) (*docket.Thre
 		if err != nil {
 			return nil, err
 		}
-		return rec.view(d.Version, comments), nil
+		t := rec.view(d.Version, comments)
+		return t, markOutdated(tx, d, []*docket.Thread{t})
 	})
 	if err == nil {
 		s.storeMoves(ctx, dirty)
@@ -307,7 +321,7 @@ func (s *ThreadService) FindThreads(ctx context.Context, docID string, f docket.
 			}
 			out = append(out, t)
 		}
-		return out, nil
+		return out, markOutdated(tx, d, out)
 	})
 	if err == nil {
 		s.storeMoves(ctx, dirty)
@@ -375,6 +389,7 @@ func (s *ThreadService) setStatus(ctx context.Context, id string, to docket.Thre
 		if err != nil {
 			return nil, err
 		}
-		return rec.view(d.Version, comments), nil
+		t := rec.view(d.Version, comments)
+		return t, markOutdated(tx, d, []*docket.Thread{t})
 	})
 }

@@ -88,6 +88,9 @@ func (w *minutesWriter) summary(m *docket.MinutesData) {
 	if th := threadCounts(m); th != "" {
 		w.line("- **Threads:** " + th)
 	}
+	if sc := suggestionCounts(m); sc != "" {
+		w.line("- **Suggested changes:** " + sc)
+	}
 	doc := "- **Document:** " + inlineText(m.DocID)
 	if m.Version > 0 {
 		doc += fmt.Sprintf(", version %d", m.Version)
@@ -127,6 +130,26 @@ func threadCounts(m *docket.MinutesData) string {
 		name string
 	}{{len(m.ResolvedThreads), "resolved"}, {len(m.OpenThreads), "open"}, {len(m.OutdatedThreads), "outdated"}} {
 		if c.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.name))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// suggestionCounts is "3 suggestions applied, 1 rejected, 2 open": the
+// first count names the suggestions, the zero counts are left out; "" when
+// there were none.
+func suggestionCounts(m *docket.MinutesData) string {
+	var parts []string
+	for _, c := range []struct {
+		n    int
+		name string
+	}{{m.SuggestionsApplied, "applied"}, {m.SuggestionsRejected, "rejected"}, {m.SuggestionsOpen, "open"}} {
+		switch {
+		case c.n == 0:
+		case len(parts) == 0:
+			parts = append(parts, docket.Plural(c.n, "suggestion")+" "+c.name)
+		default:
 			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.name))
 		}
 	}

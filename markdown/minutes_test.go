@@ -409,3 +409,29 @@ func TestMinutesCannotBeInjected(t *testing.T) {
 		t.Logf("minutes:\n%s", src)
 	}
 }
+
+func TestMinutesSuggestionLine(t *testing.T) {
+	for _, tc := range []struct {
+		name                      string
+		applied, rejected, isOpen int
+		want                      string // "" for no line
+	}{
+		{"none", 0, 0, 0, ""},
+		{"applied and rejected", 3, 1, 0, "- **Suggested changes:** 3 suggestions applied, 1 rejected\n"},
+		{"one applied", 1, 0, 0, "- **Suggested changes:** 1 suggestion applied\n"},
+		{"rejected and open", 0, 1, 2, "- **Suggested changes:** 1 suggestion rejected, 2 open\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			md := Minutes(&docket.MinutesData{SuggestionsApplied: tc.applied, SuggestionsRejected: tc.rejected, SuggestionsOpen: tc.isOpen})
+			if tc.want == "" {
+				if strings.Contains(md, "Suggested changes") {
+					t.Errorf("minutes have a suggestion line:\n%s", md)
+				}
+				return
+			}
+			if !strings.Contains(md, tc.want) {
+				t.Errorf("minutes lack %q:\n%s", tc.want, md)
+			}
+		})
+	}
+}

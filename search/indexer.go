@@ -165,7 +165,8 @@ func changeOf(ev docket.Event) (docket.Change, bool) {
 		ch.Kind = docket.ChangeDeleted
 	case docket.EventThreadCreated, docket.EventThreadResolved, docket.EventThreadReopened,
 		docket.EventCommentCreated, docket.EventCommentEdited, docket.EventCommentDeleted,
-		docket.EventReviewCreated:
+		docket.EventReviewCreated, docket.EventSuggestionCreated, docket.EventSuggestionApplied,
+		docket.EventSuggestionRejected:
 		if ev.ThreadID == "" {
 			return ch, false // a verdict without a thread
 		}

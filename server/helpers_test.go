@@ -101,12 +101,13 @@ func (e *env) start() {
 	spaces := bolt.NewSpaceService(e.db)
 	renderer := markdown.New(markdown.Options{})
 	minutes := bolt.NewMinutesService(e.db, actions, markdown.Minutes)
+	threads := bolt.NewThreadService(e.db, renderer, markdown.Mentions)
 	svc := server.Services{
 		Users: users, Auth: users, Identities: users, Spaces: spaces, Documents: bolt.NewDocumentService(e.db), Renderer: renderer,
 		Hub: e.hub, Recordings: recordings, Search: e.startSearch(users, spaces),
 		Decisions: bolt.NewDecisionService(e.db, renderer, minutes), Actions: actions, Minutes: minutes,
-		Threads: bolt.NewThreadService(e.db, renderer, markdown.Mentions),
-		Events:  bolt.NewEventService(e.db), Inbox: bolt.NewInboxService(e.db), Webhooks: e.hooks,
+		Threads: threads, Suggestions: threads,
+		Events: bolt.NewEventService(e.db), Inbox: bolt.NewInboxService(e.db), Webhooks: e.hooks,
 		Visits: bolt.NewVisitService(e.db), Export: e.db, Backup: e.db.Backup, OnEvent: e.db.OnEvent,
 		Assets: frontend.FS(),
 	}

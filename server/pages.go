@@ -527,6 +527,8 @@ func (s *Server) registerPageRoutes() {
 	e.POST("/d/:id/threads/:thread/comments", s.handleReplyPost, post...)
 	e.POST("/d/:id/threads/:thread/resolve", s.handleResolvePost, post...)
 	e.POST("/d/:id/threads/:thread/reopen", s.handleReopenPost, post...)
+	e.POST("/d/:id/threads/:thread/accept", s.handleAcceptPost, post...)
+	e.POST("/d/:id/threads/:thread/reject", s.handleRejectPost, post...)
 	e.POST("/d/:id/reviews", s.handleReviewPost, post...)
 	e.POST("/d/:id/transition", s.handleTransitionPost, post...)
 	e.POST("/d/:id/owner", s.handleOwnerPost, post...)
@@ -631,6 +633,7 @@ func inboxLabel(k docket.InboxKind) string {
 		string(docket.InboxAction):        "Action item",
 		string(docket.InboxOverdue):       "Overdue",
 		string(docket.InboxHandoff):       "Handed to you",
+		string(docket.InboxSuggestion):    "Suggested change",
 	})
 }
 

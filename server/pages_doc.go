@@ -97,6 +97,9 @@ func (d *docPage) shows(id string) bool {
 	case strings.HasPrefix(id, "reply-"):
 		th := d.thread(strings.TrimPrefix(id, "reply-"))
 		return d.CanComment && th != nil && th.Status != docket.ThreadResolved
+	case strings.HasPrefix(id, "suggestion-"):
+		th := d.thread(strings.TrimPrefix(id, "suggestion-"))
+		return th != nil && th.CanDecide
 	case strings.HasPrefix(id, "resolve-"):
 		th := d.thread(strings.TrimPrefix(id, "resolve-"))
 		return th != nil && th.CanResolve
@@ -121,6 +124,9 @@ type threadView struct {
 	Start, End string
 	CanResolve bool
 	Concern    bool
+	// CanDecide says the reader may accept or reject the thread's open
+	// suggestion: the owner or an editor.
+	CanDecide bool
 }
 
 // docHTML returns the sanitised HTML of a document's current text, from
@@ -233,6 +239,10 @@ func (s *Server) renderDoc(c echo.Context, status int, form *formState) error {
 			CanResolve: th.AuthorID == me.ID || data.CanEdit}
 		if th.Anchor != nil {
 			v.Start, v.End = strconv.Itoa(th.Anchor.Start), strconv.Itoa(th.Anchor.End)
+		}
+		if sug := th.Suggestion; sug != nil {
+			open := sug.State == docket.SuggestionOpen || sug.State == docket.SuggestionOutdated
+			v.CanDecide = open && (data.CanEdit || (doc.OwnerID == me.ID && data.CanComment))
 		}
 		if th.Status != docket.ThreadResolved {
 			data.Open++
@@ -543,6 +553,36 @@ func (s *Server) handleReopenPost(c echo.Context) error {
 	}
 	if _, err := s.svc.Threads.ReopenThread(c.Request().Context(), th.ID); err != nil {
 		return s.docFormError(c, "resolve-"+th.ID, err)
+	}
+	return seeOther(c, docURL(id, "t-"+th.ID))
+}
+
+// handleAcceptPost serves POST /d/:id/threads/:thread/accept: the
+// suggestion is applied as POST /api/suggestions/:id/accept does.
+func (s *Server) handleAcceptPost(c echo.Context) error {
+	return s.suggestionPost(c, func(ctx context.Context, id string) error {
+		_, err := s.acceptSuggestion(ctx, id)
+		return err
+	})
+}
+
+// handleRejectPost serves POST /d/:id/threads/:thread/reject {reason}.
+func (s *Server) handleRejectPost(c echo.Context) error {
+	return s.suggestionPost(c, func(ctx context.Context, id string) error {
+		_, err := s.svc.Suggestions.RejectSuggestion(ctx, id, formText(c, "reason"))
+		return err
+	})
+}
+
+// suggestionPost runs a decision on the suggestion of the URL and goes
+// back to its thread, with the error in the thread's form if it failed.
+func (s *Server) suggestionPost(c echo.Context, do func(ctx context.Context, id string) error) error {
+	id, th, err := s.pageThread(c)
+	if err != nil {
+		return err
+	}
+	if err := do(c.Request().Context(), th.ID); err != nil {
+		return s.docFormError(c, "suggestion-"+th.ID, err)
 	}
 	return seeOther(c, docURL(id, "t-"+th.ID))
 }

@@ -68,6 +68,9 @@ type Services struct {
 	Minutes docket.MinutesService
 	// Threads serves threads and comments.
 	Threads docket.ThreadService
+	// Suggestions records suggested changes and their decisions; the
+	// change itself goes through Hub.
+	Suggestions docket.SuggestionService
 	// Events serves the activity feed and the document event streams.
 	Events docket.EventService
 	// Inbox serves what waits on the caller (/api/inbox).
@@ -184,6 +187,9 @@ type Server struct {
 	liveConns  *userLimit
 	streams    *streamHub
 	ssoStates  ssoStates
+	// accepting serialises accepting suggestions, so that one is never
+	// applied twice by two requests at once.
+	accepting sync.Mutex
 	// authEpoch changes whenever access may have been revoked; open live
 	// sockets recheck their permissions when it does.
 	authEpoch atomic.Uint64

@@ -99,6 +99,10 @@ var deeds = map[docket.EventType]string{
 	docket.EventCommentEdited:  "edited a comment",
 	docket.EventCommentDeleted: "deleted a comment",
 	docket.EventOwnerChanged:   "handed it over to a new owner",
+
+	docket.EventSuggestionCreated:  "suggested a change",
+	docket.EventSuggestionApplied:  "applied a suggested change",
+	docket.EventSuggestionRejected: "rejected a suggested change",
 }
 
 // Describe says in a few words what an event did, such as "Ada moved it

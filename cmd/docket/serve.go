@@ -237,6 +237,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go actionUpdater.Run(ctx)
 	minutes := bolt.NewMinutesService(db, actions, markdown.Minutes)
 	decisions := bolt.NewDecisionService(db, renderer, minutes)
+	threads := bolt.NewThreadService(db, renderer, markdown.Mentions)
 
 	hooks := bolt.NewWebhookService(db, webhook.CheckURL)
 	hooks.AllowPrivate = cfg.WebhookAllowPrivate
@@ -265,20 +266,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}, server.Services{
 		Users: users, Auth: users, Identities: users, Spaces: spaces, Documents: bolt.NewDocumentService(db), Renderer: renderer,
 		Hub: hub, Recordings: recordings,
-		Search:    &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: indexer},
-		Decisions: decisions,
-		Actions:   actions,
-		Minutes:   minutes,
-		Threads:   bolt.NewThreadService(db, renderer, markdown.Mentions),
-		Events:    bolt.NewEventService(db),
-		Inbox:     bolt.NewInboxService(db),
-		Webhooks:  hooks,
-		Visits:    bolt.NewVisitService(db),
-		Export:    db,
-		Backup:    db.Backup,
-		OnEvent:   db.OnEvent,
-		Assets:    frontend.FS(),
-		SSO:       sso,
+		Search:      &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: indexer},
+		Decisions:   decisions,
+		Actions:     actions,
+		Minutes:     minutes,
+		Threads:     threads,
+		Suggestions: threads,
+		Events:      bolt.NewEventService(db),
+		Inbox:       bolt.NewInboxService(db),
+		Webhooks:    hooks,
+		Visits:      bolt.NewVisitService(db),
+		Export:      db,
+		Backup:      db.Backup,
+		OnEvent:     db.OnEvent,
+		Assets:      frontend.FS(),
+		SSO:         sso,
 	})
 	if err != nil {
 		return err

@@ -10,6 +10,10 @@ export const colors = {
   accent: "var(--accent, #2156c9)",
   border: "var(--border, #d9dce1)",
   mark: "var(--mark, #fff3a3)",
+  danger: "var(--danger, #b3261e)",
+  ok: "var(--ok, #17703a)",
+  diffAdd: "var(--diff-add, #e3f6e8)",
+  diffDel: "var(--diff-del, #fde7e5)",
   shadow: "var(--shadow, 0 6px 24px rgba(15, 23, 42, 0.12))",
 };
 

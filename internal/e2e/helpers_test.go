@@ -68,7 +68,7 @@ func newSite(t *testing.T) *site {
 		Hub: hub, Recordings: recordings,
 		Search:    &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: indexer},
 		Decisions: decisions, Actions: actions,
-		Minutes: minutes, Threads: threads,
+		Minutes: minutes, Threads: threads, Suggestions: threads,
 		Events: bolt.NewEventService(db), Inbox: bolt.NewInboxService(db), Webhooks: bolt.NewWebhookService(db, webhook.CheckURL),
 		Visits: bolt.NewVisitService(db), Export: db, Backup: db.Backup, OnEvent: db.OnEvent,
 		Assets: frontend.FS(),

@@ -7,18 +7,19 @@
 //   .../threads                      POST /api/docs/:doc/threads   {body}
 //   .../threads/:id/comments|reply   POST /api/threads/:id/comments {body}
 //   .../threads/:id/resolve|reopen   POST /api/threads/:id/resolve  {note?}
+//   .../threads/:id/accept|reject    POST /api/suggestions/:id/accept {} or .../reject {reason?}
 //   .../transition                   POST /api/docs/:doc/transition {to, due?, reviewers?, decision?: {summary}, supersededBy?, amend?}
 //   .../reviews                      POST /api/docs/:doc/reviews    {verdict, body?}
 //   .../owner                        POST /api/docs/:doc/owner      {user}
 //
 // Field names: body, note, to, due (a date, a datetime-local value or RFC
 // 3339), reviewers (one per field or separated by commas or spaces),
-// summary, supersededBy, amend ("true"), verdict, user. A submit button's name and value
+// summary, supersededBy, amend ("true"), verdict, user, reason. A submit button's name and value
 // count (a "to" or "verdict" button). Other forms submit as usual.
 
 import { element } from "../dom";
 
-type Kind = "thread" | "comment" | "resolve" | "reopen" | "transition" | "reviews" | "owner";
+type Kind = "thread" | "comment" | "resolve" | "reopen" | "accept" | "reject" | "transition" | "reviews" | "owner";
 
 interface Call {
   path: string;
@@ -42,6 +43,8 @@ export function callFor(form: HTMLFormElement, docId: string): Call | null {
   if (m) return { path: `/api/threads/${m[1]}/comments`, kind: "comment" };
   m = path.match(/\/threads\/([^/]+)\/(resolve|reopen)$/);
   if (m) return { path: `/api/threads/${m[1]}/${m[2]}`, kind: m[2] as Kind };
+  m = path.match(/\/threads\/([^/]+)\/(accept|reject)$/);
+  if (m) return { path: `/api/suggestions/${m[1]}/${m[2]}`, kind: m[2] as Kind };
   if (/\/threads$/.test(path)) return { path: `${doc}/threads`, kind: "thread" };
   if (/\/transition$/.test(path)) return { path: `${doc}/transition`, kind: "transition" };
   if (/\/reviews?$/.test(path)) return { path: `${doc}/reviews`, kind: "reviews" };
@@ -81,7 +84,13 @@ export function bodyFor(kind: Kind, fd: FormData): Record<string, unknown> {
       break;
     }
     case "reopen":
+    case "accept":
       break;
+    case "reject": {
+      const reason = str(fd, "reason");
+      if (reason) out.reason = reason;
+      break;
+    }
     case "transition": {
       out.to = str(fd, "to");
       const due = str(fd, "due");

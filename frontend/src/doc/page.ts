@@ -206,7 +206,9 @@ export function start(main: HTMLElement): void {
       highlightTimer = window.setTimeout(() => {
         if (!preview) return;
         const state = binding.view.state;
-        preview.quotes = new Map(threadRanges(state).map((t) => [t.id, state.sliceDoc(t.from, t.to)]));
+        const ranges = threadRanges(state);
+        preview.quotes = new Map(ranges.map((t) => [t.id, state.sliceDoc(t.from, t.to)]));
+        preview.replacements = new Map(ranges.flatMap((t) => (t.replacement === undefined ? [] : [[t.id, t.replacement]])));
         preview.highlight();
       }, 200);
     },

@@ -1,7 +1,9 @@
 // The rendered preview: the page's #doc-html, refreshed from
 // /api/docs/:id/html (sanitised on the server) a moment after the text
 // changes, with open threads highlighted through the CSS Custom Highlight
-// API (no change to the rendered DOM).
+// API (no change to the rendered DOM). An open suggested change is
+// highlighted struck through, and its replacement is shown after it in an
+// <ins class="dk-sugg-ins"> that the next highlight takes out again.
 
 /** Preview keeps #doc-html current. */
 export class Preview {
@@ -12,6 +14,8 @@ export class Preview {
   private since = 0; // when the pending refresh was first asked for
   /** The thread quotes to highlight, by thread id. */
   quotes = new Map<string, string>();
+  /** The replacements of the open suggested changes, by thread id. */
+  replacements = new Map<string, string>();
   /** Where each quote was found in the rendered text, by thread id. */
   found = new Map<string, Range>();
   /** Called after the highlights were placed again. */
@@ -107,6 +111,11 @@ export class Preview {
 
   /** Highlights the quotes of open threads in the rendered text. */
   highlight(): void {
+    for (const el of [...this.article.querySelectorAll(".dk-sugg-ins")]) {
+      const parent = el.parentNode;
+      el.remove();
+      parent?.normalize(); // the text node split for it is one again
+    }
     this.found.clear();
     if (this.quotes.size) {
       const index = textIndex(this.article);
@@ -116,9 +125,27 @@ export class Preview {
       }
     }
     const registry = (globalThis.CSS as { highlights?: HighlightRegistry } | undefined)?.highlights;
+    const plain: Range[] = [];
+    const suggested: Range[] = [];
+    for (const [id, r] of this.found) (this.replacements.has(id) ? suggested : plain).push(r);
     if (registry && typeof Highlight !== "undefined") {
-      if (this.found.size) registry.set("dk-thread", new Highlight(...this.found.values()));
-      else registry.delete("dk-thread");
+      for (const [name, ranges] of [["dk-thread", plain], ["dk-suggest", suggested]] as const) {
+        if (ranges.length) registry.set(name, new Highlight(...ranges));
+        else registry.delete(name);
+      }
+    }
+    // The replacements, after the text they replace; the found ranges are
+    // live and keep their place when a text node is split.
+    for (const [id, r] of this.found) {
+      const text = this.replacements.get(id);
+      if (!text) continue;
+      const ins = document.createElement("ins");
+      ins.className = "dk-sugg-ins";
+      ins.textContent = text;
+      ins.title = "Suggested replacement";
+      const at = r.cloneRange();
+      at.collapse(false);
+      at.insertNode(ins);
     }
     this.onHighlight();
   }

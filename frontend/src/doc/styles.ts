@@ -100,6 +100,11 @@ const pageStyles = new StyleModule({
   // painted, so that refreshing the preview stays cheap.
   ".dk-preview-pane > article > *": { contentVisibility: "auto", containIntrinsicSize: "auto 3em" },
   "::highlight(dk-thread)": { backgroundColor: colors.mark },
+  // A suggested change in the preview: the text it replaces struck
+  // through, the replacement shown after it.
+  "::highlight(dk-suggest)": { backgroundColor: colors.diffDel, color: colors.danger, textDecoration: "line-through" },
+  ".dk-suggest-label": { margin: "0 0 0.2rem", fontSize: "0.8rem", fontWeight: "600" },
+  ".dk-sugg-ins": { backgroundColor: colors.diffAdd, color: colors.ok, textDecoration: "none", marginLeft: "0.15em" },
   // Threads in the margin (doc/margin.ts): placed cards leave the flow.
   // Beside the text the cards float in the margin, without a panel
   // around them (its frame made a large gap above the first card).

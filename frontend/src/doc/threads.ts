@@ -4,7 +4,9 @@
 // They become editor marks that CodeMirror maps through every edit, local
 // or remote, with exclusive ends (text typed exactly at either end stays
 // outside, as the server moves anchors), and CSS highlights in the
-// preview. Selecting text offers a button that starts a thread there.
+// preview. Selecting text offers a button that starts a thread there, and
+// one that suggests a change of it (a thread with a replacement, shown in
+// the editor as a struck-through mark).
 
 import { StateEffect, StateField } from "@codemirror/state";
 import type { EditorState, Extension, Range } from "@codemirror/state";
@@ -19,6 +21,8 @@ export interface ThreadRange {
   id: string;
   from: number;
   to: number;
+  /** The replacement of an open suggested change. */
+  replacement?: string;
 }
 
 const setThreads = StateEffect.define<ThreadRange[]>();
@@ -32,10 +36,11 @@ const threadField = StateField.define<DecorationSet>({
       const ranges: Range<Decoration>[] = [];
       for (const t of e.value) {
         if (t.from >= t.to) continue;
+        const suggest = t.replacement !== undefined;
         ranges.push(
           Decoration.mark({
-            class: "dk-thread",
-            attributes: { "data-thread": t.id },
+            class: suggest ? "dk-thread dk-suggestion" : "dk-thread",
+            attributes: suggest ? { "data-thread": t.id, "data-replacement": t.replacement! } : { "data-thread": t.id },
             inclusiveStart: false,
             inclusiveEnd: false,
           }).range(t.from, t.to),
@@ -82,8 +87,9 @@ export function draftRange(state: EditorState): { from: number; to: number } | n
 export function threadRanges(state: EditorState): ThreadRange[] {
   const out: ThreadRange[] = [];
   state.field(threadField).between(0, state.doc.length, (from, to, value) => {
-    const id = (value.spec.attributes as Record<string, string> | undefined)?.["data-thread"];
-    if (id) out.push({ id, from, to });
+    const attrs = value.spec.attributes as Record<string, string> | undefined;
+    const id = attrs?.["data-thread"];
+    if (id) out.push({ id, from, to, replacement: attrs?.["data-replacement"] });
   });
   return out;
 }
@@ -188,27 +194,35 @@ export class Threads {
       textContent: "Comment",
       title: "Start a thread on the selected text (Ctrl/Cmd+Alt+M)",
     });
-    b.addEventListener("mousedown", (e) => e.preventDefault()); // keep the selection
+    const s = element("button", {
+      type: "button",
+      className: "dk-suggest-button button small",
+      textContent: "Suggest a change",
+      title: "Propose a replacement for the selected text; the owner or an editor accepts or rejects it",
+    });
+    for (const el of [b, s]) el.addEventListener("mousedown", (e) => e.preventDefault()); // keep the selection
     b.addEventListener("click", () => this.showForm());
-    this.tooltipDOM.replaceChildren(b);
+    s.addEventListener("click", () => this.showForm(true));
+    this.tooltipDOM.replaceChildren(b, s);
   }
 
   /**
    * Opens the new-thread form: as a card in the margin beside the text
    * where there is one, else in the tooltip below the selection.
    */
-  showForm(): void {
+  showForm(suggest = false): void {
     const view = this.host.binding.view;
     const sel = view.state.selection.main;
     if (sel.empty) return;
+    const selected = view.state.sliceDoc(sel.from, sel.to);
     const section = document.getElementById("threads");
     if (this.host.inMargin() && section) {
       this.closeCard(false);
       const card = element("article", { className: "thread dk-draft dk-keep", id: "t-draft" });
       card.dataset.status = "open";
-      card.setAttribute("aria-label", "New comment");
-      const quote = element("blockquote", { className: "quote", textContent: shortQuote(view.state.sliceDoc(sel.from, sel.to)) });
-      const { form, ta } = this.buildForm(() => this.closeCard(true));
+      card.setAttribute("aria-label", suggest ? "New suggested change" : "New comment");
+      const quote = element("blockquote", { className: "quote", textContent: shortQuote(selected) });
+      const { form, ta } = this.buildForm(() => this.closeCard(true), suggest ? selected : null);
       card.append(quote, form);
       const heading = section.querySelector(":scope > h2");
       if (heading) heading.after(card);
@@ -220,24 +234,36 @@ export class Threads {
       return;
     }
     this.openForm = true;
-    const { form, ta } = this.buildForm(() => {
-      this.openForm = false;
-      this.renderButton();
-      view.focus();
-    });
+    const { form, ta } = this.buildForm(
+      () => {
+        this.openForm = false;
+        this.renderButton();
+        view.focus();
+      },
+      suggest ? selected : null,
+    );
     this.formDOM.replaceChildren(form);
     view.dispatch({ effects: formShown.of(null) }); // in place of the button
     ta.focus();
   }
 
-  /** The new-thread form; close takes it away. */
-  private buildForm(close: () => void): { form: HTMLFormElement; ta: HTMLTextAreaElement } {
+  /**
+   * The new-thread form; close takes it away. With the selected text
+   * (original not null) it is the form of a suggested change: the
+   * replacement, starting as the original, and an optional comment.
+   */
+  private buildForm(close: () => void, original: string | null): { form: HTMLFormElement; ta: HTMLTextAreaElement } {
     const form = element("form", { className: "dk-comment-form" });
-    const ta = element("textarea", { name: "body", rows: 3, required: true, placeholder: "Comment…" });
-    ta.setAttribute("aria-label", "Comment on the selection");
+    const suggest = original !== null;
+    const ta = suggest
+      ? element("textarea", { name: "replacement", rows: 3, value: original, placeholder: "Replacement (empty to delete the text)" })
+      : element("textarea", { name: "body", rows: 3, required: true, placeholder: "Comment…" });
+    ta.setAttribute("aria-label", suggest ? "Replace the selection with" : "Comment on the selection");
+    const note = element("textarea", { name: "comment", rows: 2, placeholder: "Why? (optional)" });
+    note.setAttribute("aria-label", "Comment on the suggested change (optional)");
     const err = element("p", { className: "dk-form-error", hidden: true });
     err.setAttribute("role", "alert");
-    const send = element("button", { type: "submit", className: "button primary small", textContent: "Comment" });
+    const send = element("button", { type: "submit", className: "button primary small", textContent: suggest ? "Suggest" : "Comment" });
     const cancel = element("button", { type: "button", className: "button small", textContent: "Cancel" });
     cancel.addEventListener("click", close);
     form.addEventListener("keydown", (e) => {
@@ -251,11 +277,24 @@ export class Threads {
     });
     form.addEventListener("submit", (e) => {
       e.preventDefault();
-      void this.submit(ta.value, form, err);
+      if (suggest) {
+        if (ta.value === original) {
+          err.textContent = "Change the text to suggest something.";
+          err.hidden = false;
+          return;
+        }
+        void this.submit("suggestions", { replacement: ta.value, comment: note.value.trim() }, form, err);
+      } else if (ta.value.trim()) {
+        void this.submit("threads", { body: ta.value }, form, err);
+      }
     });
     const buttons = element("div", { className: "dk-buttons" });
     buttons.append(send, cancel);
-    form.append(ta, err, buttons);
+    if (suggest) {
+      const label = element("p", { className: "dk-suggest-label", textContent: "Replace with:" });
+      form.append(label, ta, note, err, buttons);
+    }
+    else form.append(ta, err, buttons);
     return { form, ta };
   }
 
@@ -274,8 +313,8 @@ export class Threads {
     this.host.changed();
   }
 
-  private async submit(body: string, form: HTMLFormElement, err: HTMLElement): Promise<void> {
-    if (!body.trim()) return;
+  /** Sends a new thread or suggestion (what) on the selection or draft. */
+  private async submit(what: "threads" | "suggestions", body: Record<string, string>, form: HTMLFormElement, err: HTMLElement): Promise<void> {
     const view = this.host.binding.view;
     const range = this.card ? draftRange(view.state) : view.state.selection.main;
     if (!range || range.from >= range.to) return;
@@ -284,11 +323,11 @@ export class Threads {
     err.hidden = true;
     try {
       const anchor = await this.host.binding.rangeWhenSaved(range.from, range.to);
-      const res = await fetch(`/api/docs/${encodeURIComponent(this.host.docId)}/threads`, {
+      const res = await fetch(`/api/docs/${encodeURIComponent(this.host.docId)}/${what}`, {
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ anchor, body }),
+        body: JSON.stringify({ anchor, ...body }),
       });
       const data = await res.json().catch(() => ({}));
       if (!res.ok) throw new Error(data?.error?.message || `The server answered ${res.status}.`);
@@ -314,14 +353,15 @@ export class Threads {
    */
   async load(section: Element | null, v: number): Promise<void> {
     if (!section) return;
-    const items: { id: string; start: number; end: number }[] = [];
+    const items: { id: string; start: number; end: number; replacement?: string }[] = [];
     for (const el of section.querySelectorAll<HTMLElement>("article.thread[id^='t-']")) {
       const status = el.dataset.status || "open";
       const start = Number(el.dataset.start);
       const end = Number(el.dataset.end);
       if (status !== "open" || !Number.isFinite(start) || !Number.isFinite(end) || end <= start) continue;
       if (el.dataset.start === "" || el.dataset.end === "") continue;
-      items.push({ id: el.id.slice(2), start, end });
+      const replacement = el.dataset.suggestion === "open" ? (el.dataset.replacement ?? "") : undefined;
+      items.push({ id: el.id.slice(2), start, end, replacement });
     }
     const cps: number[] = [];
     const right: boolean[] = [];
@@ -330,7 +370,7 @@ export class Threads {
       right.push(true, false);
     }
     const pos = items.length ? await this.host.binding.positionsAt(v, cps, right) : [];
-    const ranges = items.map((t, i) => ({ id: t.id, from: pos[2 * i], to: pos[2 * i + 1] }));
+    const ranges = items.map((t, i) => ({ id: t.id, from: pos[2 * i], to: pos[2 * i + 1], replacement: t.replacement }));
     this.host.binding.view.dispatch({ effects: setThreads.of(ranges) });
   }
 }
@@ -363,6 +403,13 @@ export const threadTheme = EditorView.baseTheme({
     cursor: "pointer",
   },
   "&dark .dk-thread": { backgroundColor: "rgba(255, 214, 0, 0.22)" },
+  // An open suggested change: the text it would replace, struck through.
+  ".dk-thread.dk-suggestion": {
+    backgroundColor: "rgba(211, 58, 44, 0.12)",
+    borderBottom: "2px solid rgba(211, 58, 44, 0.8)",
+    textDecoration: "line-through",
+    textDecorationColor: "rgba(179, 38, 30, 0.9)",
+  },
   ".cm-tooltip.dk-tip, .cm-tooltip:has(.dk-comment-tip)": {
     ...framed,
     padding: "0.3rem",
