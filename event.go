@@ -25,6 +25,11 @@ const (
 	EventDocTransitioned EventType = "doc.transitioned"
 	EventOwnerChanged    EventType = "doc.owner"
 	EventSessionEnded    EventType = "session.ended"
+	// Reminders, appended by the scheduler (no actor): a review or last
+	// call ends within a day, has ended, or an action item is past due.
+	EventDocDueSoon    EventType = "doc.due_soon"
+	EventDocOverdue    EventType = "doc.overdue"
+	EventActionOverdue EventType = "action.overdue"
 )
 
 // Event is one change, for the activity feed, the inbox, webhooks and the
@@ -83,6 +88,7 @@ const (
 	InboxAction        InboxKind = "action"         // an open action item of yours
 	InboxOverdue       InboxKind = "overdue"        // a deadline of yours has passed
 	InboxHandoff       InboxKind = "handoff"        // a document was handed over to you
+	InboxDueSoon       InboxKind = "due_soon"       // a deadline of yours ends within a day
 )
 
 // InboxItem is something waiting on a user. Items made from events have

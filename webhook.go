@@ -39,6 +39,7 @@ var EventTypes = []EventType{
 	EventThreadCreated, EventThreadResolved, EventThreadReopened,
 	EventCommentCreated, EventCommentEdited, EventCommentDeleted,
 	EventReviewCreated, EventDocTransitioned, EventOwnerChanged, EventSessionEnded,
+	EventDocDueSoon, EventDocOverdue, EventActionOverdue,
 }
 
 // Webhook sends the events of a space to a URL. Its signing secret is
