@@ -251,6 +251,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}()
 	defer func() { stopDispatch(); <-dispatched }()
 
+	// Reminders of deadlines: a pass every minute, the first at once to
+	// catch up on what came due while the server was down.
+	reminders := bolt.NewReminders(db, bolt.RemindersOptions{Logger: log})
+	remindCtx, stopReminders := context.WithCancel(context.Background())
+	reminded := make(chan struct{})
+	go func() {
+		defer close(reminded)
+		reminders.Run(remindCtx)
+	}()
+	defer func() { stopReminders(); <-reminded }()
+
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -299,6 +310,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	actionUpdater.Close()
 	stopDispatch() // attempts in flight are cancelled and retried after a restart
 	<-dispatched
+	stopReminders() // a pass in flight rolls back and is made again after a restart
+	<-reminded
 	if cerr := db.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
