@@ -242,7 +242,7 @@ func (s *ThreadService) DeleteComment(ctx context.Context, id string) error {
 // the watchers, and puts a mention item in the inbox of everyone the
 // comment mentions who was not in before. It returns the event.
 func (s *ThreadService) announceComment(ctx context.Context, tx *bolt.Tx, typ docket.EventType, d *docket.Document, cm *docket.Comment, before []string, data map[string]any) (*docket.Event, error) {
-	text := excerpt(cm.HTML)
+	text := newExcerpt(cm.HTML)
 	if data == nil {
 		data = map[string]any{}
 	}

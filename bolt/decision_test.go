@@ -247,7 +247,7 @@ func TestDecisionScript(t *testing.T) {
 		`doc.created {"kind":"rfc"}`,
 		`doc.transitioned {"from":"draft","to":"review","due":"2026-12-08T09:00:00Z","reviewers":["` + w.bobID + `","` + w.carolID + `"],"round":1}`,
 		`review.created {"verdict":"approve"}`,
-		`review.created {"verdict":"concern"}`,
+		`review.created {"verdict":"concern","excerpt":"What happens on \u003coverflow\u003e?"}`,
 		`doc.transitioned {"from":"review","to":"last-call","due":"2026-12-11T09:00:00Z","reviewers":["` + w.bobID + `","` + w.carolID + `"],"round":1}`,
 		`doc.transitioned {"from":"last-call","to":"accepted","reviewers":["` + w.bobID + `","` + w.carolID + `"],"summary":"Ship it; overflow is handled by back-pressure.","round":1}`,
 	}

@@ -62,3 +62,45 @@ func shorten(s string, n int) string {
 	r := []rune(s)
 	return strings.TrimSpace(string(r[:n-1])) + "…"
 }
+
+// newExcerpt is the excerpt of what a comment's sanitised HTML says that
+// is new: its block quotes (the lines a reply quotes with ">") are left
+// out. A comment that is all quote keeps its whole excerpt.
+func newExcerpt(h string) string {
+	if s := excerpt(dropQuotes(h)); s != "" {
+		return s
+	}
+	return excerpt(h)
+}
+
+// dropQuotes removes the blockquote elements, nested ones included, from
+// sanitised HTML.
+func dropQuotes(h string) string {
+	const open, closing = "<blockquote", "</blockquote>"
+	var b strings.Builder
+	depth := 0
+	for h != "" {
+		i, j := strings.Index(h, open), strings.Index(h, closing)
+		if i < 0 && j < 0 {
+			if depth == 0 {
+				b.WriteString(h)
+			}
+			break
+		}
+		next := i
+		if i < 0 || (j >= 0 && j < i) {
+			next = j
+		}
+		if depth == 0 {
+			b.WriteString(h[:next])
+		}
+		if next == i {
+			depth++
+			h = h[i+len(open):]
+		} else {
+			depth = max(depth-1, 0)
+			h = h[j+len(closing):]
+		}
+	}
+	return b.String()
+}
