@@ -310,7 +310,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	actionUpdater.Close()
 	stopDispatch() // attempts in flight are cancelled and retried after a restart
 	<-dispatched
-	stopReminders() // a pass in flight rolls back and is made again after a restart
+	stopReminders() // waits for a pass in flight to commit
 	<-reminded
 	if cerr := db.Close(); cerr != nil && err == nil {
 		err = cerr
