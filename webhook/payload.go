@@ -276,15 +276,6 @@ var deeds = map[docket.EventType]deed{
 	docket.EventOwnerChanged:   {"handed it over to a new owner", "handed %s over to a new owner"},
 }
 
-// outcomes are the deeds of a transition to a decision.
-var outcomes = map[docket.Status]deed{
-	docket.StatusAccepted:   {"accepted it", "accepted %s"},
-	docket.StatusDeclined:   {"declined it", "declined %s"},
-	docket.StatusPostponed:  {"postponed it", "postponed %s"},
-	docket.StatusWithdrawn:  {"withdrew it", "withdrew %s"},
-	docket.StatusSuperseded: {"marked it superseded", "marked %s superseded"},
-}
-
 // actorWord names who did an event: the actor's name, "Someone" for an
 // actor whose name is unknown, "Docket" for the server itself.
 func actorWord(ev *docket.Event, actorName string) string {
@@ -350,10 +341,13 @@ func describe(ev *docket.Event, data details, who, title string, names map[strin
 		return who + " " + say(deed{"reviewed it", "reviewed %s"})
 	case docket.EventDocTransitioned:
 		to := docket.Status(data.To)
-		if d, ok := outcomes[to]; ok {
-			return who + " " + say(d)
-		}
 		switch {
+		case to == docket.StatusWithdrawn:
+			return who + " " + say(deed{"withdrew it", "withdrew %s"})
+		case to == docket.StatusSuperseded:
+			return who + " " + say(deed{"marked it superseded", "marked %s superseded"})
+		case to.Outcome(): // accepted, declined, postponed
+			return who + " " + say(deed{string(to) + " it", string(to) + " %s"})
 		case to == docket.StatusReview && data.From == string(docket.StatusDraft):
 			return who + " " + say(deed{"asked for a review", "asked for a review of %s"})
 		case to == docket.StatusLastCall:
