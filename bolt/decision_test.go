@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"html"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -733,7 +732,7 @@ func reminderEvents(db *bolt.DB, docID string) []string {
 
 func wantList(t *testing.T, what string, got, want []string) {
 	t.Helper()
-	if !slices.Equal(got, want) {
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("%s:\n got %q\nwant %q", what, got, want)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -394,29 +393,6 @@ func (s *WebhookService) claim(tx *bolt.Tx, id uint64, now time.Time, lease time
 	}
 	t.Names = eventNames(tx, &ev)
 	return t, nil
-}
-
-// eventNames returns the names of the users an event's data names: the
-// reviewers and those who have not answered, an action item's owner.
-func eventNames(tx *bolt.Tx, ev *docket.Event) map[string]string {
-	var data struct {
-		Reviewers []string `json:"reviewers"`
-		Waiting   []string `json:"waiting"`
-		UserID    string   `json:"userId"`
-	}
-	if json.Unmarshal(ev.Data, &data) != nil {
-		return nil
-	}
-	names := map[string]string{}
-	for _, id := range append(append(data.Reviewers, data.Waiting...), data.UserID) {
-		if _, done := names[id]; done || id == "" {
-			continue
-		}
-		if u, err := findUser(tx, id); err == nil {
-			names[id] = u.Name
-		}
-	}
-	return names
 }
 
 // FinishDelivery implements [docket.WebhookQueue].
