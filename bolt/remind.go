@@ -177,11 +177,14 @@ func dueDocs(tx *bolt.Tx, now time.Time, limit int) ([]string, error) {
 	for _, b := range [][]byte{bucketLifecycles, bucketActions} {
 		c := tx.Bucket(b).Cursor()
 		for k, _ := c.First(); k != nil && count < limit; k, _ = c.Next() {
+			if found[string(k)] {
+				continue
+			}
 			due, err := docReminders(tx, string(k), now)
 			if err != nil {
 				return nil, err
 			}
-			if len(due) > 0 && !found[string(k)] {
+			if len(due) > 0 {
 				found[string(k)] = true
 			}
 			count += len(due)
@@ -197,33 +200,59 @@ func dueDocs(tx *bolt.Tx, now time.Time, limit int) ([]string, error) {
 
 // docReminders returns the reminders of a document due at now and not
 // yet recorded: that of its review or last call, then those of its
-// action items.
+// action items. What is recorded is passed over before anything else is
+// read or made.
 func docReminders(tx *bolt.Tx, docID string, now time.Time) ([]*reminder, error) {
-	d, err := findDoc(tx, docID)
-	if err != nil {
-		return nil, nil // gone: its lifecycle and actions go with it
-	}
 	records := tx.Bucket(bucketReminders)
-	var out []*reminder
+	var lc docket.Lifecycle
 	if raw := tx.Bucket(bucketLifecycles).Get([]byte(docID)); raw != nil {
-		var lc docket.Lifecycle
 		if err := json.Unmarshal(raw, &lc); err != nil {
 			return nil, fmt.Errorf("decode lifecycle %s: %w", docID, err)
 		}
-		if rm := deadlineReminder(d, &lc, now); rm != nil && records.Get(rm.key) == nil {
-			out = append(out, rm)
-		}
+	}
+	stage := deadlineStage(&lc, now)
+	if stage != "" && records.Get(deadlineRecordKey(docID, &lc, stage)) != nil {
+		stage = ""
 	}
 	var items []*docket.ActionItem
 	if _, err := getJSON(tx.Bucket(bucketActions), []byte(docID), &items); err != nil {
 		return nil, err
 	}
+	var overdue []*docket.ActionItem
 	for _, a := range items {
-		if rm := actionReminder(d, a, now); rm != nil && records.Get(rm.key) == nil {
-			out = append(out, rm)
+		if a != nil && a.UserID != "" && a.OverdueAt(now) && records.Get(actionRecordKey(docID, a, now)) == nil {
+			overdue = append(overdue, a)
 		}
 	}
+	if stage == "" && len(overdue) == 0 {
+		return nil, nil
+	}
+	d, err := findDoc(tx, docID)
+	if err != nil {
+		return nil, nil // gone: its lifecycle and actions go with it
+	}
+	var out []*reminder
+	if stage != "" {
+		out = append(out, deadlineReminder(d, &lc, stage))
+	}
+	for _, a := range overdue {
+		out = append(out, actionReminder(d, a, now))
+	}
 	return out, nil
+}
+
+// deadlineRecordKey is the record key of a review's or last call's
+// reminder at stage.
+func deadlineRecordKey(docID string, lc *docket.Lifecycle, stage string) []byte {
+	return []byte(fmt.Sprintf("%s/%s/%s/%s", docID, lc.Status, lc.Due.UTC().Format(time.RFC3339), stage))
+}
+
+// actionRecordKey is the record key of an overdue action item's reminder
+// of the day of now.
+func actionRecordKey(docID string, a *docket.ActionItem, now time.Time) []byte {
+	sum := sha256.Sum256([]byte(a.Text))
+	return []byte(fmt.Sprintf("%s/action/%s/%s/%s/%s", docID, a.UserID, hex.EncodeToString(sum[:8]),
+		a.Due.Format(time.DateOnly), now.Format(time.DateOnly)))
 }
 
 // deadlineData is the Data of doc.due_soon and doc.overdue events.
@@ -239,21 +268,13 @@ type deadlineData struct {
 	DecisionDue bool `json:"decisionDue,omitempty"`
 }
 
-// deadlineReminder returns the reminder of a review or last call at now:
-// the one at its end once it has passed, else the one a day before (not
-// sent if the deadline was set less than a day before it), or nil.
-func deadlineReminder(d *docket.Document, lc *docket.Lifecycle, now time.Time) *reminder {
-	if (lc.Status != docket.StatusReview && lc.Status != docket.StatusLastCall) || lc.Due.IsZero() {
-		return nil
-	}
+// deadlineReminder returns the reminder of a review or last call at a
+// stage (see deadlineStage).
+func deadlineReminder(d *docket.Document, lc *docket.Lifecycle, stage string) *reminder {
 	due := lc.Due.UTC()
-	stage, typ, kind := stageDue, docket.EventDocOverdue, docket.InboxOverdue
-	switch {
-	case !now.Before(due):
-	case !now.Before(due.Add(-dueSoonWindow)) && !lc.EnteredAt.After(due.Add(-dueSoonWindow)):
-		stage, typ, kind = stageSoon, docket.EventDocDueSoon, docket.InboxDueSoon
-	default:
-		return nil
+	typ, kind := docket.EventDocOverdue, docket.InboxOverdue
+	if stage == stageSoon {
+		typ, kind = docket.EventDocDueSoon, docket.InboxDueSoon
 	}
 	data := deadlineData{Status: lc.Status, Due: due, OwnerID: d.OwnerID, Reviewers: []string{}, Waiting: []string{},
 		DecisionDue: stage == stageDue && lc.Status == docket.StatusLastCall}
@@ -267,7 +288,7 @@ func deadlineReminder(d *docket.Document, lc *docket.Lifecycle, now time.Time) *
 		}
 	}
 	rm := &reminder{
-		key:   []byte(fmt.Sprintf("%s/%s/%s/%s", d.ID, lc.Status, due.Format(time.RFC3339), stage)),
+		key:   deadlineRecordKey(d.ID, lc, stage),
 		ev:    docket.Event{Type: typ, SpaceID: d.SpaceID, DocID: d.ID, Title: d.Title, Data: eventData(data)},
 		items: map[string]docket.InboxItem{},
 	}
@@ -282,6 +303,24 @@ func deadlineReminder(d *docket.Document, lc *docket.Lifecycle, now time.Time) *
 		rm.items[d.OwnerID] = item
 	}
 	return rm
+}
+
+// deadlineStage is the stage of a review's or last call's reminder due
+// at now: stageDue once the deadline has passed, stageSoon within a day
+// before it (unless the deadline was set less than a day before it), ""
+// for none.
+func deadlineStage(lc *docket.Lifecycle, now time.Time) string {
+	if (lc.Status != docket.StatusReview && lc.Status != docket.StatusLastCall) || lc.Due.IsZero() {
+		return ""
+	}
+	soon := lc.Due.Add(-dueSoonWindow)
+	switch {
+	case !now.Before(lc.Due):
+		return stageDue
+	case !now.Before(soon) && !lc.EnteredAt.After(soon):
+		return stageSoon
+	}
+	return ""
 }
 
 // waitingText is the inbox text of a reviewer who has not answered.
@@ -324,19 +363,13 @@ type actionData struct {
 	DaysOverdue int `json:"daysOverdue"`
 }
 
-// actionReminder returns the reminder of an overdue action item for the
-// day of now, or nil for an item that is done, has no owner or is not
-// overdue.
+// actionReminder returns the reminder of an overdue action item with an
+// owner for the day of now.
 func actionReminder(d *docket.Document, a *docket.ActionItem, now time.Time) *reminder {
-	if a == nil || a.UserID == "" || !a.OverdueAt(now) {
-		return nil
-	}
-	sum := sha256.Sum256([]byte(a.Text))
-	day := now.Format(time.DateOnly)
 	data := actionData{Text: a.Text, UserID: a.UserID, Due: a.Due, Line: a.Line,
 		DaysOverdue: int(now.Sub(a.Due.AddDate(0, 0, 1))/(24*time.Hour)) + 1}
 	return &reminder{
-		key: []byte(fmt.Sprintf("%s/action/%s/%s/%s/%s", d.ID, a.UserID, hex.EncodeToString(sum[:8]), a.Due.Format(time.DateOnly), day)),
+		key: actionRecordKey(d.ID, a, now),
 		ev:  docket.Event{Type: docket.EventActionOverdue, SpaceID: d.SpaceID, DocID: d.ID, Title: d.Title, Data: eventData(data)},
 		items: map[string]docket.InboxItem{a.UserID: {
 			Kind: docket.InboxOverdue, Text: a.Text, Due: a.Due, Overdue: true,
