@@ -88,6 +88,10 @@ var (
 	// Schema 6: reminders sent (see Reminders).
 	bucketReminders = []byte("reminders") // docID/deadline/stage -> reminderRecord
 
+	// Created on first use (no schema step): read and done marks of
+	// computed inbox items.
+	bucketInboxMarks = []byte("inbox_marks") // userID/computed item id -> inboxMark
+
 	// bucketsV1 are the buckets of schema 1.
 	bucketsV1       = [][]byte{bucketMeta, bucketUsers, bucketUserEmails, bucketSessions, bucketUserSess, bucketTokens, bucketTokenHashes, bucketInvites, bucketSpaces, bucketSpaceSlugs, bucketMembers, bucketUserSpaces, bucketDocs, bucketBodies, bucketSpaceDocs, bucketDocSources, bucketOps, bucketSnapshots}
 	errSchemaTooNew = errors.New("data file was written by a newer version of docket")

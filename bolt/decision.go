@@ -274,7 +274,7 @@ type reviewData struct {
 // was rendered.
 func reviewExcerpt(html, body string) string {
 	if html != "" {
-		return newExcerpt(html)
+		return excerpt(html)
 	}
 	return textExcerpt(body)
 }

@@ -16,23 +16,46 @@ const excerptRunes = 200
 
 // excerpt returns the start of a comment's sanitised HTML as plain text,
 // for events and inbox items: tags are dropped (block tags leave a space),
-// entities decoded, white space collapsed.
+// entities decoded, white space collapsed. What the comment quotes (its
+// blockquotes) is left out, so the excerpt is what was said; a comment
+// that is nothing but a quote keeps it.
 func excerpt(h string) string {
+	if s := plainText(h, true); s != "" {
+		return s
+	}
+	return plainText(h, false)
+}
+
+// plainText is excerpt, without what blockquotes hold when skipQuotes.
+func plainText(h string, skipQuotes bool) string {
 	var b strings.Builder
+	quotes := 0 // depth of blockquotes being skipped
 	for len(h) > 0 && b.Len() < 8*excerptRunes {
 		i := strings.IndexByte(h, '<')
 		if i < 0 {
-			b.WriteString(h)
+			if quotes == 0 {
+				b.WriteString(h)
+			}
 			break
 		}
-		b.WriteString(h[:i])
+		if quotes == 0 {
+			b.WriteString(h[:i])
+		}
 		j := strings.IndexByte(h[i:], '>')
 		if j < 0 {
 			break
 		}
+		closing := strings.HasPrefix(h[i+1:], "/")
 		name := strings.TrimPrefix(h[i+1:i+j], "/")
 		if k := strings.IndexAny(name, " /"); k >= 0 {
 			name = name[:k]
+		}
+		if skipQuotes && name == "blockquote" {
+			if closing {
+				quotes = max(quotes-1, 0)
+			} else {
+				quotes++
+			}
 		}
 		if !inlineTags[name] {
 			b.WriteByte(' ')
@@ -61,46 +84,4 @@ func shorten(s string, n int) string {
 	}
 	r := []rune(s)
 	return strings.TrimSpace(string(r[:n-1])) + "…"
-}
-
-// newExcerpt is the excerpt of what a comment's sanitised HTML says that
-// is new: its block quotes (the lines a reply quotes with ">") are left
-// out. A comment that is all quote keeps its whole excerpt.
-func newExcerpt(h string) string {
-	if s := excerpt(dropQuotes(h)); s != "" {
-		return s
-	}
-	return excerpt(h)
-}
-
-// dropQuotes removes the blockquote elements, nested ones included, from
-// sanitised HTML.
-func dropQuotes(h string) string {
-	const open, closing = "<blockquote", "</blockquote>"
-	var b strings.Builder
-	depth := 0
-	for h != "" {
-		i, j := strings.Index(h, open), strings.Index(h, closing)
-		if i < 0 && j < 0 {
-			if depth == 0 {
-				b.WriteString(h)
-			}
-			break
-		}
-		next := i
-		if i < 0 || (j >= 0 && j < i) {
-			next = j
-		}
-		if depth == 0 {
-			b.WriteString(h[:next])
-		}
-		if next == i {
-			depth++
-			h = h[i+len(open):]
-		} else {
-			depth = max(depth-1, 0)
-			h = h[j+len(closing):]
-		}
-	}
-	return b.String()
 }

@@ -1,17 +1,19 @@
 package bolt
 
-import (
-	"slices"
-	"testing"
-)
+import "testing"
 
-// TestNewExcerpt: the excerpt of a reply leaves out what it quotes.
-func TestNewExcerpt(t *testing.T) {
-	quoted := "<blockquote>\n<p>What about backups?</p>\n</blockquote>\n<p>They run nightly.</p>"
-	nested := "<p>Before</p><blockquote><p>a</p><blockquote><p>b</p></blockquote><p>c</p></blockquote><p>after</p>"
-	got := []string{newExcerpt("<p>Plain words.</p>"), newExcerpt(quoted), newExcerpt(nested),
-		newExcerpt("<blockquote><p>Only a quote</p></blockquote>"), newExcerpt("<p>Unclosed</p><blockquote><p>quote")}
-	if want := []string{"Plain words.", "They run nightly.", "Before after", "Only a quote", "Unclosed"}; !slices.Equal(got, want) {
-		t.Errorf("excerpts %q; want %q", got, want)
+// TestExcerpt checks that excerpts are what was said: quotes are left out
+// unless there is nothing else.
+func TestExcerpt(t *testing.T) {
+	for html, want := range map[string]string{
+		"<p>Looks <em>good</em> to me.</p>":                                                              "Looks good to me.",
+		"<blockquote>\n<p>@ada what about S3?</p>\n</blockquote>\n<p>We keep bolt.</p>":                  "We keep bolt.",
+		"<blockquote><blockquote><p>old</p></blockquote><p>older</p></blockquote><p>new &amp; short</p>": "new & short",
+		"<p>Yes.</p><blockquote><p>x</p></blockquote><p>And more.</p>":                                   "Yes. And more.",
+		"<blockquote><p>+1 to this</p></blockquote>":                                                     "+1 to this",
+	} {
+		if got := excerpt(html); got != want {
+			t.Errorf("excerpt(%q) = %q; want %q", html, got, want)
+		}
 	}
 }

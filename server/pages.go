@@ -53,6 +53,7 @@ var pageFuncs = template.FuncMap{
 	"verdictLabel": verdictLabel,
 	"roleLabel":    roleLabel,
 	"inboxLabel":   inboxLabel,
+	"inboxSummary": inboxSummary,
 	"add":          func(a, b int) int { return a + b },
 	"add64":        func(a, b int64) int64 { return a + b },
 	"join":         strings.Join,
@@ -199,6 +200,7 @@ var notices = map[string]string{
 	"rules":         "The decision rules are saved.",
 	"hook-deleted":  "The webhook is deleted.",
 	"read":          "Marked as read.",
+	"inbox-done":    "Marked as done; see them under Done.",
 	"saved":         "Saved.",
 	"space":         "The space is created.",
 	"signed-out":    "You are signed out.",
@@ -494,6 +496,7 @@ func (s *Server) registerPageRoutes() {
 
 	e.GET("/inbox", s.handleInboxPage, in...)
 	e.POST("/inbox/read", s.handleInboxReadPost, post...)
+	e.POST("/inbox/done", s.handleInboxDonePost, post...)
 	e.GET("/search", s.handleSearchPage, in...)
 	e.GET("/settings", s.handleSettingsPage, in...)
 	e.POST("/settings/account", s.handleAccountPost, post...)

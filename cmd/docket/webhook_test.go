@@ -198,7 +198,7 @@ func TestServeRemindsAndSaysWhat(t *testing.T) {
 		m := it.(map[string]any)
 		if m["kind"] == "overdue" {
 			found++
-			if m["id"] == "" || m["id"] == nil || !strings.Contains(m["text"].(string), "move the document on") {
+			if id, _ := m["id"].(string); id == "" || strings.HasPrefix(id, "overdue:") || !strings.Contains(m["text"].(string), "move the document on") {
 				t.Errorf("overdue item %v", m)
 			}
 		}
