@@ -879,7 +879,8 @@ func TestRemindersActionOverdue(t *testing.T) {
 	bob := w.addUser(t, "bob", "bob@example.com", docket.RoleEditor)
 	now := time.Date(2026, 6, 9, 12, 0, 0, 0, time.UTC)
 	w.db.Now = func() time.Time { return now }
-	d := w.create(t, "- [ ] @bob write the plan due:2026-06-09\n- [x] @bob done due:2026-06-01\n- [ ] nobody's due:2026-06-01\n")
+	d := w.create(t, "- [ ] @bob write the plan due:2026-06-09\n- [x] @bob done due:2026-06-01\n- [ ] nobody's due:2026-06-01\n"+
+		"- [ ] @bob write the plan due:2026-06-09\n") // the same line again: one reminder
 	if err := w.actions.Refresh(context.Background(), d.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -911,9 +912,9 @@ func TestRemindersActionOverdue(t *testing.T) {
 	for _, it := range items {
 		got = append(got, string(it.Kind)+": "+it.Text)
 	}
-	wantList(t, "bob's inbox", got, []string{"overdue: write the plan", "action: write the plan"})
-	if unread != 2 {
-		t.Errorf("unread = %d; want 2", unread)
+	wantList(t, "bob's inbox", got, []string{"overdue: write the plan", "action: write the plan", "action: write the plan"})
+	if unread != 3 {
+		t.Errorf("unread = %d; want 3", unread)
 	}
 }
 

@@ -219,8 +219,13 @@ func docReminders(tx *bolt.Tx, docID string, now time.Time) ([]*reminder, error)
 		return nil, err
 	}
 	var overdue []*docket.ActionItem
+	seen := map[string]bool{} // the same line twice is reminded once
 	for _, a := range items {
-		if a != nil && a.UserID != "" && a.OverdueAt(now) && records.Get(actionRecordKey(docID, a, now)) == nil {
+		if a == nil || a.UserID == "" || !a.OverdueAt(now) {
+			continue
+		}
+		if k := actionRecordKey(docID, a, now); !seen[string(k)] && records.Get(k) == nil {
+			seen[string(k)] = true
 			overdue = append(overdue, a)
 		}
 	}
