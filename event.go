@@ -29,6 +29,11 @@ const (
 	EventSuggestionCreated  EventType = "suggestion.created"
 	EventSuggestionApplied  EventType = "suggestion.applied"
 	EventSuggestionRejected EventType = "suggestion.rejected"
+	// Reminders, appended by the scheduler (no actor): a review or last
+	// call ends within a day, has ended, or an action item is past due.
+	EventDocDueSoon    EventType = "doc.due_soon"
+	EventDocOverdue    EventType = "doc.overdue"
+	EventActionOverdue EventType = "action.overdue"
 )
 
 // Event is one change, for the activity feed, the inbox, webhooks and the
@@ -88,6 +93,7 @@ const (
 	InboxOverdue       InboxKind = "overdue"        // a deadline of yours has passed
 	InboxHandoff       InboxKind = "handoff"        // a document was handed over to you
 	InboxSuggestion    InboxKind = "suggestion"     // a change suggested on your document
+	InboxDueSoon       InboxKind = "due_soon"       // a deadline of yours ends within a day
 )
 
 // InboxItem is something waiting on a user. Items made from events are

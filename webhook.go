@@ -40,6 +40,7 @@ var EventTypes = []EventType{
 	EventCommentCreated, EventCommentEdited, EventCommentDeleted,
 	EventReviewCreated, EventDocTransitioned, EventOwnerChanged, EventSessionEnded,
 	EventSuggestionCreated, EventSuggestionApplied, EventSuggestionRejected,
+	EventDocDueSoon, EventDocOverdue, EventActionOverdue,
 }
 
 // Webhook sends the events of a space to a URL. Its signing secret is
@@ -134,6 +135,11 @@ type WebhookTask struct {
 	Event    *Event
 	// ActorName is the name of the event's actor, "" if unknown.
 	ActorName string
+	// SpaceName is the name of the event's space.
+	SpaceName string
+	// Names are the names of the users the event's data names (reviewers,
+	// an action item's owner), by id.
+	Names map[string]string
 }
 
 // WebhookQueue is the storage side of webhook delivery, used by the

@@ -32,7 +32,7 @@ import (
 // SchemaVersion is the version of the bucket layout this code writes.
 // Opening a file with an older version runs the migrations in order; a file
 // from a newer Docket is refused.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // Bucket names.
 var (
@@ -85,6 +85,9 @@ var (
 	// Schema 5: bodies written less often than every commit.
 	bucketBodyVersions = []byte("body_versions") // docID -> u64 version of its stored body, when older than the document
 
+	// Schema 6: reminders sent (see Reminders).
+	bucketReminders = []byte("reminders") // docID/deadline/stage -> reminderRecord
+
 	// Created on first use (no schema step): read and done marks of
 	// computed inbox items.
 	bucketInboxMarks = []byte("inbox_marks") // userID/computed item id -> inboxMark
@@ -106,6 +109,8 @@ var (
 		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketVisits}) },
 		// 4 -> 5: versions of bodies older than their documents.
 		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketBodyVersions}) },
+		// 5 -> 6: reminders sent.
+		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketReminders}) },
 	}
 )
 

@@ -263,6 +263,22 @@ type transitionData struct {
 	Round        int           `json:"round,omitempty"`
 }
 
+// reviewData is the Data of a review.created event.
+type reviewData struct {
+	Verdict docket.Verdict `json:"verdict"`
+	// Excerpt is the start of the review's new text (without quotes).
+	Excerpt string `json:"excerpt,omitempty"`
+}
+
+// reviewExcerpt is the excerpt of a review's body, from its HTML when it
+// was rendered.
+func reviewExcerpt(html, body string) string {
+	if html != "" {
+		return excerpt(html)
+	}
+	return textExcerpt(body)
+}
+
 // FindLifecycle implements [docket.DecisionService].
 func (s *DecisionService) FindLifecycle(ctx context.Context, docID string) (*docket.Lifecycle, error) {
 	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.Lifecycle, error) {
@@ -562,7 +578,7 @@ func (s *DecisionService) AddReview(ctx context.Context, rc docket.ReviewCreate)
 		}
 		ev := &docket.Event{
 			Type: docket.EventReviewCreated, SpaceID: d.SpaceID, DocID: d.ID, ThreadID: r.ThreadID, Title: d.Title,
-			Data: eventData(map[string]docket.Verdict{"verdict": rc.Verdict}),
+			Data: eventData(reviewData{Verdict: rc.Verdict, Excerpt: reviewExcerpt(html, rc.Body)}),
 		}
 		if comment != nil {
 			ev.CommentID = comment.ID

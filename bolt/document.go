@@ -518,7 +518,7 @@ func (s *DocumentService) DeleteDocument(ctx context.Context, id string) error {
 		}, docket.ChangeDeleted); err != nil {
 			return err
 		}
-		for _, name := range [][]byte{bucketDocEvents, bucketRecordings, bucketVisits} {
+		for _, name := range [][]byte{bucketDocEvents, bucketRecordings, bucketVisits, bucketReminders} {
 			if err := deletePrefix(tx.Bucket(name), id, nil); err != nil {
 				return err
 			}

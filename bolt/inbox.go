@@ -47,6 +47,9 @@ type inboxReader struct {
 	now    time.Time
 	docs   map[string]*docket.Document // nil for a document that is gone or unreadable
 	spaces map[string]bool
+	// reminded holds the deadlines (doc id and due time) the caller has a
+	// stored overdue reminder of, which stands for the computed item.
+	reminded map[string]bool
 }
 
 // doc returns a document the caller may read, or nil.
@@ -77,13 +80,32 @@ func (r *inboxReader) stored(out []*docket.InboxItem) ([]*docket.InboxItem, erro
 	if err != nil {
 		return nil, err
 	}
+	// The reminders of an overdue action item come once a day; only the
+	// latest of them is listed.
+	latest := map[string]int{}
 	for _, it := range items {
-		if d := r.doc(it.DocID); d != nil {
-			it.Title, it.SpaceID = d.Title, d.SpaceID
-			out = append(out, it)
+		d := r.doc(it.DocID)
+		if d == nil {
+			continue
 		}
+		it.Title, it.SpaceID = d.Title, d.SpaceID
+		if it.Kind == docket.InboxOverdue {
+			r.reminded[deadlineKey(it.DocID, it.Due)] = true
+			k := deadlineKey(it.DocID, it.Due) + "/" + it.Text
+			if i, ok := latest[k]; ok {
+				out[i] = it
+				continue
+			}
+			latest[k] = len(out)
+		}
+		out = append(out, it)
 	}
 	return out, nil
+}
+
+// deadlineKey names a document's deadline in inboxReader.reminded.
+func deadlineKey(docID string, due time.Time) string {
+	return docID + "/" + due.UTC().Format(time.RFC3339Nano)
 }
 
 // actions appends the caller's open action items.
@@ -147,7 +169,7 @@ func (r *inboxReader) overdue(out []*docket.InboxItem) ([]*docket.InboxItem, err
 				return nil, fmt.Errorf("decode lifecycle %s: %w", docID, err)
 			}
 			l := docket.Lifecycle{Status: lc.Status, Due: lc.Due}
-			if !l.Overdue(r.now) {
+			if !l.Overdue(r.now) || r.reminded[deadlineKey(string(docID), lc.Due)] {
 				continue
 			}
 			d := r.doc(string(docID))
@@ -178,7 +200,9 @@ func (r *inboxReader) overdue(out []*docket.InboxItem) ([]*docket.InboxItem, err
 
 // FindInbox implements [docket.InboxService]. Items are sorted newest
 // first: stored items by their event's time, action items by their
-// document's last update, overdue deadlines by the deadline.
+// document's last update, overdue deadlines by the deadline. A stored
+// overdue reminder of a deadline (see Reminders) replaces the computed
+// item of that deadline, so a deadline shows once.
 func (s *InboxService) FindInbox(ctx context.Context, f docket.InboxFilter) ([]*docket.InboxItem, int, int, error) {
 	var items []*docket.InboxItem
 	var unread int
@@ -237,7 +261,7 @@ func (s *InboxService) read(ctx context.Context, f docket.InboxFilter, fn func(r
 
 func newInboxReader(ctx context.Context, tx *bolt.Tx, userID string, now time.Time) *inboxReader {
 	return &inboxReader{ctx: ctx, tx: tx, userID: userID, now: now,
-		docs: map[string]*docket.Document{}, spaces: map[string]bool{}}
+		docs: map[string]*docket.Document{}, spaces: map[string]bool{}, reminded: map[string]bool{}}
 }
 
 // all reads the stored and the computed items, with the read and done

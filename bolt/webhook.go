@@ -388,6 +388,10 @@ func (s *WebhookService) claim(tx *bolt.Tx, id uint64, now time.Time, lease time
 	if u, err := findUser(tx, ev.ActorID); err == nil {
 		t.ActorName = u.Name
 	}
+	if sp, err := findSpace(tx, ev.SpaceID); err == nil {
+		t.SpaceName = sp.Name
+	}
+	t.Names = eventNames(tx, &ev)
 	return t, nil
 }
 

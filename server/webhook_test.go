@@ -197,10 +197,10 @@ func TestWebhookDelivery(t *testing.T) {
 	}
 
 	slack := slackRcv.next(t)
-	var sp map[string]string
+	var sp struct{ Text string }
 	json.Unmarshal(slack.body, &sp)
-	if want := "<" + e.http.URL + "/d/" + doc + "|Plan &lt;B&gt;>: Ada changed the title"; sp["text"] != want {
-		t.Errorf("slack text %q; want %q", sp["text"], want)
+	if want := "<" + e.http.URL + "/d/" + doc + "|Plan &lt;B&gt;>: Ada changed the title"; sp.Text != want {
+		t.Errorf("slack text %q; want %q", sp.Text, want)
 	}
 
 	// The delivery log: the creation went through at its second attempt.

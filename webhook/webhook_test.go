@@ -228,11 +228,12 @@ func TestDeliverSlack(t *testing.T) {
 	if d := q.next(t); d.Status != docket.DeliveryOK {
 		t.Fatalf("delivery = %+v", d)
 	}
-	var p map[string]string
+	var p slackPayload
 	if err := json.Unmarshal(rcv.bodies[0], &p); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"text": "<https://docs.example.com/d/doc1|Plan &lt;v2&gt; ¦ B>: Ada moved it from review to last-call"}
+	want := slackPayload{Text: "<https://docs.example.com/d/doc1|Plan &lt;v2&gt; ¦ B>: Ada started the last call",
+		Blocks: []slackBlock{{Type: "section", Text: &slackText{Type: "mrkdwn", Text: "Ada started the last call on <https://docs.example.com/d/doc1|Plan &lt;v2&gt; ¦ B>"}}}}
 	if diff := cmp.Diff(want, p); diff != "" {
 		t.Errorf("slack payload (-want +got):\n%s", diff)
 	}
@@ -460,6 +461,11 @@ func TestDescribe(t *testing.T) {
 		{docket.Event{Type: docket.EventCommentCreated, ActorID: "a"}, "", "Someone commented"},
 		{docket.Event{Type: docket.EventSessionEnded, Data: json.RawMessage(`{"startVersion":3,"endVersion":9,"participants":["a","b"]}`)}, "", "A live session ended (versions 3 to 9, 2 people)"},
 		{docket.Event{Type: "x.future"}, "", "Docket: x.future"},
+		{docket.Event{Type: docket.EventDocTransitioned, ActorID: "a", Data: json.RawMessage(`{"from":"review","to":"draft"}`)}, "Ada", "Ada moved it from review to draft"},
+		{docket.Event{Type: docket.EventDocTransitioned, ActorID: "a", Data: json.RawMessage(`{"from":"last-call","to":"withdrawn"}`)}, "Ada", "Ada withdrew it"},
+		{docket.Event{Type: docket.EventDocOverdue, Data: json.RawMessage(`{"status":"review"}`)}, "", "The review is overdue"},
+		{docket.Event{Type: docket.EventDocDueSoon, Data: json.RawMessage(`{"status":"last-call"}`)}, "", "The last call ends within a day"},
+		{docket.Event{Type: docket.EventActionOverdue, Data: json.RawMessage(`{"userId":"b"}`)}, "", "An action item is overdue"},
 	} {
 		if got := Describe(&tc.ev, tc.actor); got != tc.want {
 			t.Errorf("Describe(%s) = %q; want %q", tc.ev.Type, got, tc.want)
@@ -467,7 +473,7 @@ func TestDescribe(t *testing.T) {
 	}
 	// A deleted document is named, not linked.
 	p, _ := Payload(task(1, "https://x", docket.WebhookSlack, &docket.Event{Type: docket.EventDocDeleted, ActorID: "a", DocID: "d", Title: "Old"}), "https://b")
-	if want := `{"text":"*Old*: Ada deleted the document"}`; string(p) != want {
+	if want := `{"text":"*Old*: Ada deleted the document","blocks":[{"type":"section","text":{"type":"mrkdwn","text":"Ada deleted *Old*"}}]}`; string(p) != want {
 		t.Errorf("payload %s; want %s", p, want)
 	}
 	// Thread events link to the thread.

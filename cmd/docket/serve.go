@@ -296,13 +296,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// queues a delivery; requests only store the pending delivery.
 	dispatcher := webhook.New(hooks, webhook.Options{BaseURL: cfg.BaseURL, AllowPrivate: cfg.WebhookAllowPrivate, Logger: log})
 	db.OnDeliveryQueued(dispatcher.Wake)
-	dispatchCtx, stopDispatch := context.WithCancel(context.Background())
-	dispatched := make(chan struct{})
-	go func() {
-		defer close(dispatched)
-		dispatcher.Run(dispatchCtx)
-	}()
-	defer func() { stopDispatch(); <-dispatched }()
+	stopDispatch := background(func(ctx context.Context) { dispatcher.Run(ctx) })
+	defer stopDispatch()
+
+	// Reminders of deadlines: a pass every minute, the first at once to
+	// catch up on what came due while the server was down.
+	stopReminders := background(bolt.NewReminders(db, bolt.RemindersOptions{Logger: log}).Run)
+	defer stopReminders()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -350,8 +350,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Warn("closing the search index", slog.Any("err", cerr))
 	}
 	actionUpdater.Close()
-	stopDispatch() // attempts in flight are cancelled and retried after a restart
-	<-dispatched
+	stopDispatch()  // attempts in flight are cancelled and retried after a restart
+	stopReminders() // waits for a pass in flight to commit
 	if cerr := db.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
@@ -360,6 +360,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// background runs fn in a goroutine and returns a function that cancels
+// fn's context and waits for fn to return; calling it again returns at
+// once.
+func background(fn func(ctx context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(ctx)
+	}()
+	return func() { cancel(); <-done }
 }
 
 // startAdminSocket serves maintenance requests from the same machine on a
