@@ -41,6 +41,7 @@ func (s *Server) registerAPIRoutes(api *echo.Group) {
 	docs.DELETE("/:id", s.handleDocDelete)
 	docs.GET("/:id/html", s.handleDocHTML)
 	docs.POST("/:id/edits", s.handleDocEdit)
+	docs.POST("/:id/tasks", s.handleDocTask)
 	docs.GET("/:id/history", s.handleDocHistory)
 	docs.GET("/:id/versions/:v", s.handleDocVersion)
 	docs.GET("/:id/diff", s.handleDocDiff)
