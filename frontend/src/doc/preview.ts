@@ -16,6 +16,8 @@ export class Preview {
   found = new Map<string, Range>();
   /** Called after the highlights were placed again. */
   onHighlight: () => void = () => {};
+  /** Called after new HTML was put in the article. */
+  onApplied: () => void = () => {};
 
   constructor(
     readonly article: HTMLElement,
@@ -72,6 +74,7 @@ export class Preview {
       this.etag = res.headers.get("ETag") || "";
       this.stale = false;
       this.apply(html);
+      this.onApplied();
       this.highlight();
     } catch {
       // aborted or offline: the next change tries again
