@@ -32,7 +32,7 @@ import (
 // SchemaVersion is the version of the bucket layout this code writes.
 // Opening a file with an older version runs the migrations in order; a file
 // from a newer Docket is refused.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // Bucket names.
 var (
@@ -85,6 +85,10 @@ var (
 	// Schema 5: bodies written less often than every commit.
 	bucketBodyVersions = []byte("body_versions") // docID -> u64 version of its stored body, when older than the document
 
+	// Schema 6: document templates of spaces.
+	bucketTemplates     = []byte("templates")      // spaceID/templateID -> docket.Template
+	bucketTemplateSeeds = []byte("template_seeds") // spaceID -> nil, once its defaults were stored
+
 	// bucketsV1 are the buckets of schema 1.
 	bucketsV1       = [][]byte{bucketMeta, bucketUsers, bucketUserEmails, bucketSessions, bucketUserSess, bucketTokens, bucketTokenHashes, bucketInvites, bucketSpaces, bucketSpaceSlugs, bucketMembers, bucketUserSpaces, bucketDocs, bucketBodies, bucketSpaceDocs, bucketDocSources, bucketOps, bucketSnapshots}
 	errSchemaTooNew = errors.New("data file was written by a newer version of docket")
@@ -99,6 +103,8 @@ var (
 		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketVisits}) },
 		// 4 -> 5: versions of bodies older than their documents.
 		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketBodyVersions}) },
+		// 5 -> 6: templates.
+		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketTemplates, bucketTemplateSeeds}) },
 	}
 )
 

@@ -20,7 +20,9 @@ func TestEditorTickTask(t *testing.T) {
 	c.openDoc(doc)
 
 	b.click(`.dk-modes button[data-mode="preview"]`)
-	box := func(line string) string { return `document.querySelector('#doc-html li[data-task-line="` + line + `"] > input')` }
+	box := func(line string) string {
+		return `document.querySelector('#doc-html li[data-task-line="` + line + `"] > input')`
+	}
 	b.waitJS(box("3")+` && !`+box("3")+`.disabled && !`+box("4")+`.disabled`, 10*time.Second)
 	b.click(`#doc-html li[data-task-line="3"] > input`)
 	want := "# Plan\n\n- [x] write the plan\n- [x] book a room\n"
