@@ -87,7 +87,7 @@ var (
 
 	// Schema 6: document templates of spaces.
 	bucketTemplates     = []byte("templates")      // spaceID/templateID -> docket.Template
-	bucketTemplateSeeds = []byte("template_seeds") // spaceID -> nil, once its defaults were stored
+	bucketTemplateSeeds = []byte("template_seeds") // spaceID -> 1, once its defaults were stored
 
 	// bucketsV1 are the buckets of schema 1.
 	bucketsV1       = [][]byte{bucketMeta, bucketUsers, bucketUserEmails, bucketSessions, bucketUserSess, bucketTokens, bucketTokenHashes, bucketInvites, bucketSpaces, bucketSpaceSlugs, bucketMembers, bucketUserSpaces, bucketDocs, bucketBodies, bucketSpaceDocs, bucketDocSources, bucketOps, bucketSnapshots}

@@ -42,7 +42,7 @@ func seedTemplates(tx *bolt.Tx, spaceID string, now time.Time) (bool, error) {
 			return false, err
 		}
 	}
-	return true, seeds.Put([]byte(spaceID), nil)
+	return true, seeds.Put([]byte(spaceID), []byte{1}) // a nil value would read back as nil
 }
 
 // FindTemplates implements [docket.TemplateService].

@@ -24,17 +24,24 @@ type docCreateRequest struct {
 	Body  string      `json:"body"`
 	Kind  docket.Kind `json:"kind"`
 	Tags  []string    `json:"tags"`
+	// Template is the id of a template of the space to start from.
+	Template string `json:"template"`
 }
 
 // handleDocCreate serves POST /api/docs. Without a title, the first
-// heading of the body names the document.
+// heading of the body names the document. With a template, the body is
+// the template's (see fromTemplate).
 func (s *Server) handleDocCreate(c echo.Context) error {
 	ctx := c.Request().Context()
 	var req docCreateRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	doc, err := s.createDocument(ctx, req.Space, req.Title, req.Body, req.Kind, req.Tags)
+	title, body, kind, err := s.fromTemplate(ctx, req.Space, req.Template, req.Title, req.Body, req.Kind)
+	if err != nil {
+		return err
+	}
+	doc, err := s.createDocument(ctx, req.Space, title, body, kind, req.Tags)
 	if err != nil {
 		return err
 	}
