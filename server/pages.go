@@ -517,7 +517,7 @@ func (s *Server) registerPageRoutes() {
 	e.POST("/s/:slug/settings/webhooks/:hook/delete", s.handleWebhookDeletePost, post...)
 	e.GET("/s/:slug/templates", s.handleTemplatesPage, in...)
 	e.POST("/s/:slug/templates", s.handleTemplateCreatePost, post...)
-	e.GET("/s/:slug/templates/:tid", s.handleTemplatePage, in...)
+	e.GET("/s/:slug/templates/:tid", s.handleTemplatesPage, in...)
 	e.POST("/s/:slug/templates/:tid", s.handleTemplateUpdatePost, post...)
 	e.POST("/s/:slug/templates/:tid/delete", s.handleTemplateDeletePost, post...)
 

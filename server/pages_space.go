@@ -186,32 +186,24 @@ func (s *Server) renderNewDoc(c echo.Context, status int, form *formState) error
 // template}: creates the document as the API does and opens it. Blank
 // (no template) with no kind chosen makes an RFC, as the form always did.
 func (s *Server) handleNewDocPost(c echo.Context) error {
-	ctx := c.Request().Context()
 	body := formText(c, "body")
-	tags := splitTags(c.FormValue("tags"))
-	kind, tid := docket.Kind(c.FormValue("kind")), c.FormValue("template")
-	if kind == "" && tid == "" {
-		kind = docket.KindRFC
+	req := docCreateRequest{Space: c.Param("slug"), Title: strings.TrimSpace(c.FormValue("title")), Body: body,
+		Tags: splitTags(c.FormValue("tags")), Kind: docket.Kind(c.FormValue("kind")), Template: c.FormValue("template")}
+	if req.Kind == "" && req.Template == "" {
+		req.Kind = docket.KindRFC
 	}
-	title, body, kind, err := s.fromTemplate(ctx, c.Param("slug"), tid, strings.TrimSpace(c.FormValue("title")), body, kind)
-	if docket.ErrorCode(err) == docket.EINVALID && strings.TrimSpace(formText(c, "body")) != "" {
+	var err error
+	next := ""
+	if req.Template != "" && strings.TrimSpace(body) != "" {
 		err = docket.Errorf(docket.EINVALID, "Choose Blank to write your own text, or empty the text to start from a template.")
+	} else if doc, cerr := s.createDocument(c.Request().Context(), req); cerr != nil {
+		err = cerr
+	} else {
+		next = "/d/" + doc.ID
 	}
-	var doc *docket.Document
-	if err == nil {
-		doc, err = s.createDocument(ctx, c.Param("slug"), title, body, kind, tags)
-	}
-	if err != nil {
-		if docket.ErrorCode(err) == docket.ENOTFOUND {
-			return err
-		}
-		form, status, err := failedForm(c, "newdoc", err)
-		if err != nil {
-			return err
-		}
+	return afterForm(c, "newdoc", err, next, func(status int, form *formState) error {
 		return s.renderNewDoc(c, status, form)
-	}
-	return seeOther(c, "/d/"+doc.ID)
+	})
 }
 
 // splitTags splits a comma- or space-separated tag field.

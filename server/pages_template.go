@@ -18,24 +18,39 @@ type templatesPage struct {
 	Form      *formState
 }
 
-// handleTemplatesPage serves GET /s/:slug/templates: the space's
-// templates and a form to add one (space admins).
+// handleTemplatesPage serves GET /s/:slug/templates, the space's
+// templates and a form to add one, and GET /s/:slug/templates/:tid, the
+// form that edits one (space admins).
 func (s *Server) handleTemplatesPage(c echo.Context) error {
 	return s.renderTemplates(c, http.StatusOK, nil)
 }
 
+// renderTemplates renders the space's templates page or, with :tid in
+// the URL, the page that edits that template.
 func (s *Server) renderTemplates(c echo.Context, status int, form *formState) error {
 	sp, err := s.adminSpace(c)
 	if err != nil {
 		return err
 	}
-	list, err := s.svc.Templates.FindTemplates(c.Request().Context(), sp.ID)
+	ctx := c.Request().Context()
+	data := &templatesPage{Space: sp, Kinds: docKinds, Form: form}
+	name := "spacetemplates"
+	if tid := c.Param("tid"); tid != "" {
+		name = "templateedit"
+		data.Template, err = s.svc.Templates.FindTemplate(ctx, sp.ID, tid)
+	} else {
+		data.Templates, err = s.svc.Templates.FindTemplates(ctx, sp.ID)
+	}
 	if err != nil {
 		return err
 	}
-	p := s.newPage(c, "Templates of "+sp.Name)
-	p.Data = &templatesPage{Space: sp, Templates: list, Kinds: docKinds, Form: form}
-	return s.render(c, status, "spacetemplates", p)
+	title := "Templates of " + sp.Name
+	if data.Template != nil {
+		title = "Template " + data.Template.Name
+	}
+	p := s.newPage(c, title)
+	p.Data = data
+	return s.render(c, status, name, p)
 }
 
 // templateForm reads the fields of a template form.
@@ -52,34 +67,10 @@ func (s *Server) handleTemplateCreatePost(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.svc.Templates.CreateTemplate(c.Request().Context(), sp.ID, templateForm(c)); err != nil {
-		form, status, err := failedForm(c, "template-new", err)
-		if err != nil {
-			return err
-		}
+	_, err = s.svc.Templates.CreateTemplate(c.Request().Context(), sp.ID, templateForm(c))
+	return afterForm(c, "template-new", err, "/s/"+url.PathEscape(sp.Slug)+"/templates?done=template", func(status int, form *formState) error {
 		return s.renderTemplates(c, status, form)
-	}
-	return seeOther(c, "/s/"+url.PathEscape(sp.Slug)+"/templates?done=template")
-}
-
-// handleTemplatePage serves GET /s/:slug/templates/:tid: the form that
-// edits a template.
-func (s *Server) handleTemplatePage(c echo.Context) error {
-	return s.renderTemplate(c, http.StatusOK, nil)
-}
-
-func (s *Server) renderTemplate(c echo.Context, status int, form *formState) error {
-	sp, err := s.adminSpace(c)
-	if err != nil {
-		return err
-	}
-	t, err := s.svc.Templates.FindTemplate(c.Request().Context(), sp.ID, c.Param("tid"))
-	if err != nil {
-		return err
-	}
-	p := s.newPage(c, "Template "+t.Name)
-	p.Data = &templatesPage{Space: sp, Template: t, Kinds: docKinds, Form: form}
-	return s.render(c, status, "templateedit", p)
+	})
 }
 
 // handleTemplateUpdatePost serves POST /s/:slug/templates/:tid {name,
@@ -89,17 +80,28 @@ func (s *Server) handleTemplateUpdatePost(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.svc.Templates.UpdateTemplate(c.Request().Context(), sp.ID, c.Param("tid"), templateForm(c)); err != nil {
-		if docket.ErrorCode(err) == docket.ENOTFOUND {
-			return err
-		}
-		form, status, err := failedForm(c, "template", err)
-		if err != nil {
-			return err
-		}
-		return s.renderTemplate(c, status, form)
+	_, err = s.svc.Templates.UpdateTemplate(c.Request().Context(), sp.ID, c.Param("tid"), templateForm(c))
+	return afterForm(c, "template", err, "/s/"+url.PathEscape(sp.Slug)+"/templates?done=template", func(status int, form *formState) error {
+		return s.renderTemplates(c, status, form)
+	})
+}
+
+// afterForm answers a form post whose action ended with err: without
+// one, a redirect to next; with one about the input, the page again
+// (again) with the form id showing it; a missing record or an internal
+// error as it is.
+func afterForm(c echo.Context, id string, err error, next string, again func(status int, form *formState) error) error {
+	if err == nil {
+		return seeOther(c, next)
 	}
-	return seeOther(c, "/s/"+url.PathEscape(sp.Slug)+"/templates?done=template")
+	if docket.ErrorCode(err) == docket.ENOTFOUND {
+		return err
+	}
+	form, status, err := failedForm(c, id, err)
+	if err != nil {
+		return err
+	}
+	return again(status, form)
 }
 
 // handleTemplateDeletePost serves POST /s/:slug/templates/:tid/delete.

@@ -29,29 +29,31 @@ func (s *Server) handleTemplateGet(c echo.Context) error {
 // handleTemplateCreate serves POST /api/spaces/:id/templates {name,
 // description?, kind?, body} (space admins): 201 and the template.
 func (s *Server) handleTemplateCreate(c echo.Context) error {
-	var in docket.TemplateInput
-	if err := decode(c, &in); err != nil {
-		return err
-	}
-	t, err := s.svc.Templates.CreateTemplate(c.Request().Context(), c.Param("id"), in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, t)
+	return saveTemplate(c, http.StatusCreated, func(ctx context.Context, in docket.TemplateInput) (*docket.Template, error) {
+		return s.svc.Templates.CreateTemplate(ctx, c.Param("id"), in)
+	})
 }
 
 // handleTemplateUpdate serves PATCH /api/spaces/:id/templates/:tid with
 // any of {name, description, kind, body} (space admins).
 func (s *Server) handleTemplateUpdate(c echo.Context) error {
+	return saveTemplate(c, http.StatusOK, func(ctx context.Context, in docket.TemplateInput) (*docket.Template, error) {
+		return s.svc.Templates.UpdateTemplate(ctx, c.Param("id"), c.Param("tid"), in)
+	})
+}
+
+// saveTemplate decodes the fields of a template from the request and
+// answers status with the template save makes of them.
+func saveTemplate(c echo.Context, status int, save func(context.Context, docket.TemplateInput) (*docket.Template, error)) error {
 	var in docket.TemplateInput
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	t, err := s.svc.Templates.UpdateTemplate(c.Request().Context(), c.Param("id"), c.Param("tid"), in)
+	t, err := save(c.Request().Context(), in)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, t)
+	return c.JSON(status, t)
 }
 
 // handleTemplateDelete serves DELETE /api/spaces/:id/templates/:tid
