@@ -18,9 +18,10 @@ func TestDocTask(t *testing.T) {
 	if got, want := r.str("body"), "# Plan\n\nIntro.\n\n- [x] @ada write the plan\n- [x] book a room\n\nPlain line\n"; got != want {
 		t.Fatalf("after the tick, body = %q; want %q", got, want)
 	}
-	if got := ada.actions(id); len(got) != 2 || !got[0].Done || got[0].Line != 5 {
-		t.Errorf("actions after the tick = %+v; want the first done at line 5", got)
-	}
+	eventually(t, "the first action item done, at line 5", func() bool {
+		got := ada.actions(id)
+		return len(got) == 2 && got[0].Done && got[0].Line == 5 && got[1].Done
+	})
 	v := r.num("version")
 
 	// Unticking at the current version; ticking again what is ticked changes nothing.
