@@ -357,7 +357,7 @@ func FuzzActionItems(f *testing.F) {
 // rendered box ticks its own line.
 func TestRenderedTaskLines(t *testing.T) {
 	docs := map[string]string{
-		"nested": "# T\n\n> quote\n> - [ ] q1\n>   - [x] q2\n\n1. one\n   - [ ] n1\n\n```\n- [ ] code\n```\n- [ ] last\n",
+		"nested":       "# T\n\n> quote\n> - [ ] q1\n>   - [x] q2\n\n1. one\n   - [ ] n1\n\n```\n- [ ] code\n```\n- [ ] last\n",
 		"front matter": "---\ntitle: Plan\ntags: [a]\n---\n# Plan\n\n* [X] shipped\n2) [ ] numbered\n\n- [ ] loose\n\n- [ ] list\n",
 		"defused":      strings.Repeat("[", 40) + "\n\n- [ ] after " + strings.Repeat("*a ", 300) + "\n- [x] done\n",
 	}
