@@ -28,10 +28,10 @@ func TestEditorTickTask(t *testing.T) {
 	box := func(line string) string {
 		return `document.querySelector('#doc-html li[data-task-line="` + line + `"] > input')`
 	}
-	b.waitJS(box("3")+` && !`+box("3")+`.disabled && !`+box("4")+`.disabled`, 10*time.Second)
+	b.waitJS(box("3")+` && !`+box("3")+`.disabled && !`+box("4")+`.disabled`, 20*time.Second)
 	b.click(`#doc-html li[data-task-line="3"] > input`)
 	want := "# Plan\n\n- [x] write the plan\n- [x] book a room\n"
-	a.waitJS(editorTextJS+` === `+jsString(want), 10*time.Second)
+	a.waitJS(editorTextJS+` === `+jsString(want), 20*time.Second)
 	b.waitSaved()
 	if got, _ := alice.docText(doc); got != want {
 		t.Errorf("after Bob's tick the server has %q; want %q", got, want)
@@ -44,11 +44,11 @@ func TestEditorTickTask(t *testing.T) {
 	a.typeText("Owner: Alice")
 	a.pressEnter()
 	a.waitSaved()
-	b.waitJS(box("5")+` && !`+box("5")+`.disabled && `+box("5")+`.checked`, 10*time.Second)
+	b.waitJS(box("5")+` && !`+box("5")+`.disabled && `+box("5")+`.checked`, 20*time.Second)
 	b.click(`#doc-html li[data-task-line="5"] > input`)
 	want = "Owner: Alice\n# Plan\n\n- [x] write the plan\n- [ ] book a room\n"
-	a.waitJS(editorTextJS+` === `+jsString(want), 10*time.Second)
-	b.waitJS(`!`+box("5")+`.checked`, 10*time.Second)
+	a.waitJS(editorTextJS+` === `+jsString(want), 20*time.Second)
+	b.waitJS(`!`+box("5")+`.checked`, 20*time.Second)
 	// The action items follow the text a moment later.
 	eventually(t, "action items: the first done, the second open", func() bool {
 		got := alice.actions(doc)
@@ -56,7 +56,7 @@ func TestEditorTickTask(t *testing.T) {
 	})
 
 	// Carol may not edit: her boxes stay disabled.
-	c.waitJS(`document.getElementById("doc")?.dataset.live === "ready"`, 10*time.Second)
+	c.waitJS(`document.getElementById("doc")?.dataset.live === "ready"`, 20*time.Second)
 	if !evalT[bool](c, `[...document.querySelectorAll("#doc-html li[data-task-line] > input")].every(i => i.disabled)`) {
 		t.Errorf("a viewer's task boxes are clickable")
 	}
@@ -74,7 +74,7 @@ func TestEditorNewDocFromTemplate(t *testing.T) {
 	rfc := alice.templates(space)[0]
 	b := s.window("Bob")
 	b.do(chromedp.Navigate(s.ts.URL + "/s/eng/new"))
-	b.waitJS(`!!document.querySelector('input[name="template"][value="`+rfc.ID+`"]')`, 10*time.Second)
+	b.waitJS(`!!document.querySelector('input[name="template"][value="`+rfc.ID+`"]')`, 20*time.Second)
 	if got := evalT[string](b, `document.querySelector('input[name="template"]:checked').value`); got != "" {
 		t.Errorf("template chosen at first = %q; want Blank", got)
 	}
@@ -82,7 +82,7 @@ func TestEditorNewDocFromTemplate(t *testing.T) {
 	b.do(chromedp.SendKeys(`#new-title`, "Faster search"))
 	b.screenshot("new-from-template")
 	b.click(`.doc-form button[type="submit"]`)
-	b.waitJS(`document.getElementById("doc")?.dataset.live === "ready"`, 15*time.Second)
+	b.waitJS(`document.getElementById("doc")?.dataset.live === "ready"`, 20*time.Second)
 	if got := b.editorText(); !strings.HasPrefix(got, "# Faster search\n\n## Summary\n") {
 		t.Fatalf("editor of the new document starts %q; want the RFC sections under its title", got[:min(len(got), 60)])
 	}
@@ -96,7 +96,7 @@ func TestEditorNewDocFromTemplate(t *testing.T) {
 	a.focusEditor(kb.End) // the editor draws the lines in view only
 	b.focusEditor(kb.End)
 	b.typeText("Owner: Bob")
-	a.waitJS(editorTextJS+`.endsWith("Owner: Bob")`, 10*time.Second)
+	a.waitJS(editorTextJS+`.endsWith("Owner: Bob")`, 20*time.Second)
 	b.waitSaved()
 	if got, _ := bob.docText(id); !strings.HasSuffix(got, "Owner: Bob") {
 		t.Errorf("server text ends %q; want Owner: Bob", got[max(0, len(got)-30):])

@@ -304,7 +304,7 @@ export function start(main: HTMLElement): void {
       },
     });
     tasks.enable();
-    if (preview) preview.onApplied = () => tasks.enable();
+    if (preview) preview.prepare = (html) => tasks.enable(html);
   }
   margin.observe(panes);
   margin.observe(article);

@@ -16,8 +16,11 @@ export class Preview {
   found = new Map<string, Range>();
   /** Called after the highlights were placed again. */
   onHighlight: () => void = () => {};
-  /** Called after new HTML was put in the article. */
-  onApplied: () => void = () => {};
+  /**
+   * Adjusts new HTML before it replaces the article's (so that blocks
+   * which did not change compare equal to what the page made of them).
+   */
+  prepare: (html: DocumentFragment) => void = () => {};
 
   constructor(
     readonly article: HTMLElement,
@@ -74,7 +77,6 @@ export class Preview {
       this.etag = res.headers.get("ETag") || "";
       this.stale = false;
       this.apply(html);
-      this.onApplied();
       this.highlight();
     } catch {
       // aborted or offline: the next change tries again
@@ -91,6 +93,7 @@ export class Preview {
   private apply(html: string): void {
     const tpl = document.createElement("template");
     tpl.innerHTML = html;
+    this.prepare(tpl.content);
     const next = [...tpl.content.childNodes];
     const cur = [...this.article.childNodes];
     let start = 0;

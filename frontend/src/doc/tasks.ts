@@ -36,10 +36,10 @@ export class Tasks {
     });
   }
 
-  /** Enables the checkboxes now in the article; call after each render. */
-  enable(): void {
+  /** Enables the checkboxes under root (by default the article's). */
+  enable(root: ParentNode = this.article): void {
     const boxes = "li[data-task-line] > input[type=checkbox], li[data-task-line] > p:first-child > input[type=checkbox]";
-    for (const input of this.article.querySelectorAll<HTMLInputElement>(boxes)) {
+    for (const input of root.querySelectorAll<HTMLInputElement>(boxes)) {
       input.disabled = false;
       input.title = input.checked ? "Done: click to reopen" : "Click to mark done";
     }
