@@ -85,10 +85,6 @@ var (
 	// Schema 5: bodies written less often than every commit.
 	bucketBodyVersions = []byte("body_versions") // docID -> u64 version of its stored body, when older than the document
 
-	// Schema 6: document templates of spaces.
-	bucketTemplates     = []byte("templates")      // spaceID/templateID -> docket.Template
-	bucketTemplateSeeds = []byte("template_seeds") // spaceID -> 1, once its defaults were stored
-
 	// bucketsV1 are the buckets of schema 1.
 	bucketsV1       = [][]byte{bucketMeta, bucketUsers, bucketUserEmails, bucketSessions, bucketUserSess, bucketTokens, bucketTokenHashes, bucketInvites, bucketSpaces, bucketSpaceSlugs, bucketMembers, bucketUserSpaces, bucketDocs, bucketBodies, bucketSpaceDocs, bucketDocSources, bucketOps, bucketSnapshots}
 	errSchemaTooNew = errors.New("data file was written by a newer version of docket")

@@ -10,6 +10,13 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// Schema 6: document templates of spaces (made by the 5 -> 6 migration
+// in db.go).
+var (
+	bucketTemplates     = []byte("templates")      // spaceID/templateID -> docket.Template
+	bucketTemplateSeeds = []byte("template_seeds") // spaceID -> 1, once its defaults were stored
+)
+
 // TemplateService implements [docket.TemplateService]. Templates are kept
 // apart from documents (bucket templates, spaceID/templateID -> template),
 // so that no list, search, inbox or action item sees them; a space whose

@@ -191,19 +191,19 @@ func (s *Server) newPage(c echo.Context, title string) *page {
 // notices are the success messages shown after a redirect, by the
 // redirect's ?done= value; nothing else from the URL is ever shown.
 var notices = map[string]string{
-	"account":          "Your account is saved.",
-	"password":         "Your password is changed.",
-	"token-deleted":    "The token is deleted; scripts using it are signed out.",
-	"member":           "The member is saved.",
-	"member-gone":      "The member is removed.",
-	"rules":            "The decision rules are saved.",
-	"hook-deleted":     "The webhook is deleted.",
-	"read":             "Marked as read.",
-	"saved":            "Saved.",
-	"space":            "The space is created.",
-	"template":         "The template is saved.",
-	"template-deleted": "The template is deleted; documents made from it stay.",
-	"signed-out":       "You are signed out.",
+	"account":       "Your account is saved.",
+	"password":      "Your password is changed.",
+	"token-deleted": "The token is deleted; scripts using it are signed out.",
+	"member":        "The member is saved.",
+	"member-gone":   "The member is removed.",
+	"rules":         "The decision rules are saved.",
+	"hook-deleted":  "The webhook is deleted.",
+	"read":          "Marked as read.",
+	"saved":         "Saved.",
+	"space":         "The space is created.",
+	"template":      "The template is saved.",
+	"template-gone": "The template is deleted; documents made from it stay.",
+	"signed-out":    "You are signed out.",
 }
 
 // When formats t as a <time> element in the reader's time zone: the UTC

@@ -113,5 +113,5 @@ func (s *Server) handleTemplateDeletePost(c echo.Context) error {
 	if err := s.svc.Templates.DeleteTemplate(c.Request().Context(), sp.ID, c.Param("tid")); err != nil {
 		return err
 	}
-	return seeOther(c, "/s/"+url.PathEscape(sp.Slug)+"/templates?done=template-deleted")
+	return seeOther(c, "/s/"+url.PathEscape(sp.Slug)+"/templates?done=template-gone")
 }

@@ -74,7 +74,7 @@ func TestPagesTemplates(t *testing.T) {
 	if tpl.str("name") != "Incident review" || tpl.str("body") != "# {{title}}\n\n## Causes\n" {
 		t.Errorf("edited template = %s", tpl.raw)
 	}
-	f.ada.submit("/s/eng/templates", edit+"/delete", url.Values{}).mustSeeOther(t, "/s/eng/templates?done=template-deleted")
+	f.ada.submit("/s/eng/templates", edit+"/delete", url.Values{}).mustSeeOther(t, "/s/eng/templates?done=template-gone")
 	if p := f.ada.page(edit); p.status != http.StatusNotFound {
 		t.Errorf("deleted template's page = %d; want 404", p.status)
 	}
