@@ -164,6 +164,7 @@ func TestMigrates(t *testing.T) {
 	}{
 		{1, []string{"live_sessions"}},
 		{3, []string{"visits"}},
+		{5, []string{"templates", "template_seeds"}},
 	} {
 		t.Run(fmt.Sprintf("schema %d", tc.version), func(t *testing.T) {
 			path := fileAtSchema(t, tc.version, tc.lacks...)

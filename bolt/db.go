@@ -109,8 +109,10 @@ var (
 		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketVisits}) },
 		// 4 -> 5: versions of bodies older than their documents.
 		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketBodyVersions}) },
-		// 5 -> 6: reminders sent.
-		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketReminders}) },
+		// 5 -> 6: reminders sent, document templates.
+		func(tx *bolt.Tx) error {
+			return createBuckets(tx, [][]byte{bucketReminders, bucketTemplates, bucketTemplateSeeds})
+		},
 	}
 )
 

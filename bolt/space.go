@@ -148,6 +148,9 @@ func (s *SpaceService) CreateSpace(ctx context.Context, slug, name string) (*doc
 		if err := tx.Bucket(bucketSpaceSlugs).Put([]byte(slug), []byte(sp.ID)); err != nil {
 			return err
 		}
+		if _, err := seedTemplates(tx, sp.ID, now); err != nil {
+			return err
+		}
 		return putMember(tx, sp.ID, caller.ID, docket.RoleAdmin, now)
 	})
 	if err != nil {

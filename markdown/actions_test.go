@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -348,4 +349,54 @@ func FuzzActionItems(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRenderedTaskLines: the source lines the renderer puts on task items
+// (data-task-line) are the lines of the action items, in order, and each
+// is a line docket.TaskMark finds the checkbox of, so that a click on a
+// rendered box ticks its own line.
+func TestRenderedTaskLines(t *testing.T) {
+	docs := map[string]string{
+		"nested":       "# T\n\n> quote\n> - [ ] q1\n>   - [x] q2\n\n1. one\n   - [ ] n1\n\n```\n- [ ] code\n```\n- [ ] last\n",
+		"front matter": "---\ntitle: Plan\ntags: [a]\n---\n# Plan\n\n* [X] shipped\n2) [ ] numbered\n\n- [ ] loose\n\n- [ ] list\n",
+		"defused":      strings.Repeat("[", 40) + "\n\n- [ ] after " + strings.Repeat("*a ", 300) + "\n- [x] done\n",
+	}
+	// Corpus documents with their list items made tasks.
+	files, _ := filepath.Glob(filepath.Join(testenv.Corpus(t, "go-proposals"), "*.md"))
+	for _, f := range files[:min(len(files), 60)] {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs[filepath.Base(f)] = bulletRE.ReplaceAllString(string(data), "$1[ ] $2")
+	}
+	r := New(Options{})
+	lineRE := regexp.MustCompile(`data-task-line="(\d+)"`)
+	total := 0
+	defer func() { t.Logf("%d documents, %d task items", len(docs), total) }()
+	for name, src := range docs {
+		html, err := r.Render(t.Context(), src)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var rendered []string
+		for _, m := range lineRE.FindAllStringSubmatch(html, -1) {
+			rendered = append(rendered, m[1])
+		}
+		var items []string
+		for _, it := range ActionItems(src) {
+			items = append(items, strconv.Itoa(it.Line))
+		}
+		total += len(rendered)
+		if diff := cmp.Diff(items, rendered); diff != "" {
+			t.Errorf("%s: rendered task lines differ from the action items' (-items +rendered):\n%s", name, diff)
+		}
+		lines := strings.Split(src, "\n")
+		for _, l := range rendered {
+			n, _ := strconv.Atoi(l)
+			if _, _, ok := docket.TaskMark(lines[n-1]); !ok {
+				t.Errorf("%s: rendered task line %d is %q, where TaskMark finds no box", name, n, lines[n-1])
+			}
+		}
+	}
 }

@@ -23,19 +23,29 @@ import (
 // linkRel is the rel attribute of every link in rendered documents.
 const linkRel = "nofollow noopener noreferrer"
 
-// Classes the renderer puts on task lists, in the style of GitHub.
+// Classes the renderer puts on task lists, in the style of GitHub, and the
+// attribute of a task list item that holds the 1-based line of its
+// checkbox in the document's source (front matter counted), the line a
+// click on the checkbox ticks.
 const (
 	taskListClass     = "contains-task-list"
 	taskListItemClass = "task-list-item"
+	taskLineAttr      = "data-task-line"
 )
 
+// lineOffsetKey holds, in the parser context of a render, how many lines
+// of the source come before the text parsed (the front matter's).
+var lineOffsetKey = parser.NewContextKey()
+
 // linkTransformer is an AST transformer that gives links rel=linkRel and
-// marks task lists and their items with classes.
+// marks task lists and their items with classes and source lines.
 type linkTransformer struct{}
 
 // Transform implements parser.ASTTransformer.
 func (linkTransformer) Transform(doc *ast.Document, reader text.Reader, pc parser.Context) {
 	rel := []byte(linkRel)
+	var lines lineIndex // built at the first checkbox
+	offset, _ := pc.Get(lineOffsetKey).(int)
 	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if !entering {
 			return ast.WalkContinue, nil
@@ -50,6 +60,13 @@ func (linkTransformer) Transform(doc *ast.Document, reader text.Reader, pc parse
 			} else if item, ok := p.Parent().(*ast.ListItem); ok && item.Parent() != nil {
 				item.SetAttributeString("class", []byte(taskListItemClass))
 				item.Parent().SetAttributeString("class", []byte(taskListClass))
+				if p.Lines().Len() > 0 {
+					if lines == nil {
+						lines = newLineIndex(string(reader.Source()))
+					}
+					line := offset + lines.line(p.Lines().At(0).Start)
+					item.SetAttributeString(taskLineAttr, []byte(strconv.Itoa(line)))
+				}
 			}
 		}
 		return ast.WalkContinue, nil

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/docket-dev/docket"
@@ -115,10 +116,13 @@ func (r *Renderer) Render(ctx context.Context, src string) (string, error) {
 	if err := checkNesting(body); err != nil {
 		return "", err
 	}
+	// defuse escapes characters within lines, so lines stay where they are.
+	fmLines := strings.Count(src[:len(src)-len(body)], "\n")
 	body = defuse(body)
 	var buf bytes.Buffer
 	buf.Grow(min(2*len(body)+64, r.maxOut))
 	pc := newWatchContext(ctx, r.maxTime)
+	pc.Set(lineOffsetKey, fmLines)
 	if err := r.convert([]byte(body), newRenderWriter(&buf, r.maxOut, pc), pc); err != nil {
 		return "", err
 	}

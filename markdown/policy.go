@@ -25,7 +25,8 @@ import (
 //     doc-endnotes role on div, id fnref:N on sup and fn:N on li;
 //   - ids on headings;
 //   - task lists: class contains-task-list on ul/ol, task-list-item on li,
-//     and input limited to type="checkbox" with checked and disabled;
+//     data-task-line (a line number) on li, and input limited to
+//     type="checkbox" with checked and disabled;
 //   - start on ol, and rel="nofollow noopener noreferrer" on links
 //     (rel="noreferrer" is also enforced).
 func newPolicy() *bluemonday.Policy {
@@ -55,6 +56,7 @@ func newPolicy() *bluemonday.Policy {
 	// Task lists.
 	p.AllowAttrs("class").Matching(regexp.MustCompile(`^`+taskListClass+`$`)).OnElements("ul", "ol")
 	p.AllowAttrs("class").Matching(regexp.MustCompile(`^` + taskListItemClass + `$`)).OnElements("li")
+	p.AllowAttrs(taskLineAttr).Matching(regexp.MustCompile(`^[1-9][0-9]{0,8}$`)).OnElements("li")
 	p.AllowAttrs("type").Matching(regexp.MustCompile(`^checkbox$`)).OnElements("input")
 	p.AllowAttrs("checked", "disabled").Matching(regexp.MustCompile(`^$`)).OnElements("input")
 

@@ -10,7 +10,7 @@ OUT="$(mktemp -d /tmp/docket-shots.XXXXXX)"
 (cd "$ROOT" && DOCKET_SCREENSHOTS="$OUT" go test ./internal/e2e -run 'TestWebAppLayout$' -count=1)
 DEST="$ROOT/docs/screenshots"
 rm -f "$DEST"/*.png
-for page in login home space document review history search minutes inbox settings space-settings; do
+for page in login home space new document review history search minutes inbox settings space-settings templates; do
   for v in "" -dark -phone; do
     cp "$OUT/layout-$page$v.png" "$DEST/$page$v.png"
   done

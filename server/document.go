@@ -24,17 +24,19 @@ type docCreateRequest struct {
 	Body  string      `json:"body"`
 	Kind  docket.Kind `json:"kind"`
 	Tags  []string    `json:"tags"`
+	// Template is the id of a template of the space, whose text the
+	// document starts with (see fromTemplate).
+	Template string `json:"template"`
 }
 
 // handleDocCreate serves POST /api/docs. Without a title, the first
 // heading of the body names the document.
 func (s *Server) handleDocCreate(c echo.Context) error {
-	ctx := c.Request().Context()
 	var req docCreateRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	doc, err := s.createDocument(ctx, req.Space, req.Title, req.Body, req.Kind, req.Tags)
+	doc, err := s.createDocument(c.Request().Context(), req)
 	if err != nil {
 		return err
 	}
@@ -43,10 +45,16 @@ func (s *Server) handleDocCreate(c echo.Context) error {
 }
 
 // createDocument checks a new document's text and creates it; without a
-// title, the first heading of the body names it.
-func (s *Server) createDocument(ctx context.Context, space, title, body string, kind docket.Kind, tags []string) (*docket.Document, error) {
+// title, the first heading of the body names it. With a template, the
+// text is the template's (see fromTemplate).
+func (s *Server) createDocument(ctx context.Context, req docCreateRequest) (*docket.Document, error) {
+	space, tags := req.Space, req.Tags
 	if space == "" {
 		return nil, docket.Errorf(docket.EINVALID, "Space required.")
+	}
+	title, body, kind, err := s.fromTemplate(ctx, space, req.Template, req.Title, req.Body, req.Kind)
+	if err != nil {
+		return nil, err
 	}
 	if err := docket.CheckBody(body); err != nil {
 		return nil, err

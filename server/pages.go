@@ -203,6 +203,8 @@ var notices = map[string]string{
 	"inbox-done":    "Marked as done; see them under Done.",
 	"saved":         "Saved.",
 	"space":         "The space is created.",
+	"template":      "The template is saved.",
+	"template-gone": "The template is deleted; documents made from it stay.",
 	"signed-out":    "You are signed out.",
 }
 
@@ -518,6 +520,11 @@ func (s *Server) registerPageRoutes() {
 	e.POST("/s/:slug/settings/members/:user/remove", s.handleMemberRemovePost, post...)
 	e.POST("/s/:slug/settings/webhooks", s.handleWebhookCreatePost, post...)
 	e.POST("/s/:slug/settings/webhooks/:hook/delete", s.handleWebhookDeletePost, post...)
+	e.GET("/s/:slug/templates", s.handleTemplatesPage, in...)
+	e.POST("/s/:slug/templates", s.handleTemplateCreatePost, post...)
+	e.GET("/s/:slug/templates/:tid", s.handleTemplatesPage, in...)
+	e.POST("/s/:slug/templates/:tid", s.handleTemplateUpdatePost, post...)
+	e.POST("/s/:slug/templates/:tid/delete", s.handleTemplateDeletePost, post...)
 
 	e.GET("/d/:id", s.handleDocPage, in...)
 	e.GET("/d/:id/panels", s.handleDocPanels, in...)

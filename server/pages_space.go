@@ -152,9 +152,10 @@ func (s *Server) renderSpace(c echo.Context, status int, form *formState) error 
 
 // newDocPage is the data of the new document form.
 type newDocPage struct {
-	Space *docket.Space
-	Kinds []docket.Kind
-	Form  *formState
+	Space     *docket.Space
+	Kinds     []docket.Kind
+	Templates []*docket.Template
+	Form      *formState
 }
 
 var docKinds = docket.Kinds
@@ -172,30 +173,37 @@ func (s *Server) renderNewDoc(c echo.Context, status int, form *formState) error
 	if !sp.Role.AtLeast(docket.RoleEditor) {
 		return docket.Errorf(docket.EFORBIDDEN, "You need the editor role in %s to write documents.", sp.Name)
 	}
+	templates, err := s.svc.Templates.FindTemplates(c.Request().Context(), sp.ID)
+	if err != nil {
+		return err
+	}
 	p := s.newPage(c, "New document")
-	p.Data = &newDocPage{Space: sp, Kinds: docKinds, Form: form}
+	p.Data = &newDocPage{Space: sp, Kinds: docKinds, Templates: templates, Form: form}
 	return s.render(c, status, "newdoc", p)
 }
 
-// handleNewDocPost serves POST /s/:slug/new {title, kind, tags, body}:
-// creates the document as the API does and opens it.
+// handleNewDocPost serves POST /s/:slug/new {title, kind, tags, body,
+// template}: creates the document as the API does and opens it. Blank
+// (no template) with no kind chosen makes an RFC, as the form always did.
 func (s *Server) handleNewDocPost(c echo.Context) error {
-	ctx := c.Request().Context()
 	body := formText(c, "body")
-	tags := splitTags(c.FormValue("tags"))
-	title := strings.TrimSpace(c.FormValue("title"))
-	doc, err := s.createDocument(ctx, c.Param("slug"), title, body, docket.Kind(c.FormValue("kind")), tags)
-	if err != nil {
-		if docket.ErrorCode(err) == docket.ENOTFOUND {
-			return err
-		}
-		form, status, err := failedForm(c, "newdoc", err)
-		if err != nil {
-			return err
-		}
-		return s.renderNewDoc(c, status, form)
+	req := docCreateRequest{Space: c.Param("slug"), Title: strings.TrimSpace(c.FormValue("title")), Body: body,
+		Tags: splitTags(c.FormValue("tags")), Kind: docket.Kind(c.FormValue("kind")), Template: c.FormValue("template")}
+	if req.Kind == "" && req.Template == "" {
+		req.Kind = docket.KindRFC
 	}
-	return seeOther(c, "/d/"+doc.ID)
+	var err error
+	next := ""
+	if req.Template != "" && strings.TrimSpace(body) != "" {
+		err = docket.Errorf(docket.EINVALID, "Choose Blank to write your own text, or empty the text to start from a template.")
+	} else if doc, cerr := s.createDocument(c.Request().Context(), req); cerr != nil {
+		err = cerr
+	} else {
+		next = "/d/" + doc.ID
+	}
+	return afterForm(c, "newdoc", err, next, func(status int, form *formState) error {
+		return s.renderNewDoc(c, status, form)
+	})
 }
 
 // splitTags splits a comma- or space-separated tag field.
@@ -252,7 +260,7 @@ func (s *Server) adminSpace(c echo.Context) (*docket.Space, error) {
 		return nil, err
 	}
 	if sp.Role != docket.RoleAdmin {
-		return nil, docket.Errorf(docket.EFORBIDDEN, "Only the admins of %s manage its members, rules and webhooks.", sp.Name)
+		return nil, docket.Errorf(docket.EFORBIDDEN, "Only the admins of %s manage its members, rules, webhooks and templates.", sp.Name)
 	}
 	return sp, nil
 }

@@ -41,6 +41,7 @@ func (s *Server) registerAPIRoutes(api *echo.Group) {
 	docs.DELETE("/:id", s.handleDocDelete)
 	docs.GET("/:id/html", s.handleDocHTML)
 	docs.POST("/:id/edits", s.handleDocEdit)
+	docs.POST("/:id/tasks", s.handleDocTask)
 	docs.GET("/:id/history", s.handleDocHistory)
 	docs.GET("/:id/versions/:v", s.handleDocVersion)
 	docs.GET("/:id/diff", s.handleDocDiff)
@@ -96,5 +97,12 @@ func (s *Server) registerAPIRoutes(api *echo.Group) {
 	api.GET("/spaces/:id/webhooks", s.handleWebhookList, signedIn)
 	api.POST("/spaces/:id/webhooks", s.handleWebhookCreate, signedIn)
 	api.DELETE("/webhooks/:id", s.handleWebhookDelete, signedIn)
+
+	// Document templates (read by members, changed by space admins).
+	api.GET("/spaces/:id/templates", s.handleTemplateList, signedIn)
+	api.POST("/spaces/:id/templates", s.handleTemplateCreate, signedIn)
+	api.GET("/spaces/:id/templates/:tid", s.handleTemplateGet, signedIn)
+	api.PATCH("/spaces/:id/templates/:tid", s.handleTemplateUpdate, signedIn)
+	api.DELETE("/spaces/:id/templates/:tid", s.handleTemplateDelete, signedIn)
 	api.GET("/webhooks/:id/deliveries", s.handleDeliveryList, signedIn)
 }

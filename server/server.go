@@ -79,6 +79,8 @@ type Services struct {
 	Webhooks docket.WebhookService
 	// Visits remembers the version each reader last viewed.
 	Visits docket.VisitService
+	// Templates keeps the document templates of spaces.
+	Templates docket.TemplateService
 	// Export reads the records of a space for its export.
 	Export docket.Exporter
 	// Backup streams a consistent copy of the data file for

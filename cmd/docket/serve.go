@@ -276,6 +276,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Inbox:       bolt.NewInboxService(db),
 		Webhooks:    hooks,
 		Visits:      bolt.NewVisitService(db),
+		Templates:   bolt.NewTemplateService(db),
 		Export:      db,
 		Backup:      db.Backup,
 		OnEvent:     db.OnEvent,

@@ -29,8 +29,8 @@ const layoutBody = "# Storage engine for the whole site\n\n" +
 // (document.documentElement.scrollWidth <= innerWidth): the landing,
 // login and sign-up pages, home, spaces, a space, a new document, a
 // document in review with threads (the editor loaded), one decided, its
-// minutes, its history (replay and diff), search, the inbox and both
-// settings pages; every control on them has a label. With $DOCKET_SCREENSHOTS set it saves every page at
+// minutes, its history (replay and diff), search, the inbox, both
+// settings pages and the space's templates; every control on them has a label. With $DOCKET_SCREENSHOTS set it saves every page at
 // 1280x800 light and dark and at 375x812: layout-<page>[-dark|-phone].png.
 func TestWebAppLayout(t *testing.T) {
 	s := newSite(t)
@@ -109,6 +109,7 @@ func TestWebAppLayout(t *testing.T) {
 		{"inbox", "/inbox", bob, "", ""},
 		{"settings", "/settings", ada, "", ""},
 		{"space-settings", "/s/eng/settings", ada, "", ""},
+		{"templates", "/s/eng/templates", ada, "", ""},
 	}
 	// $DOCKET_LAYOUT_CORPUS: also every markdown file of a directory
 	// (e.g. the go-proposals corpus), as documents read at 375 px.

@@ -25,9 +25,10 @@ import { Live, liveURL } from "./live";
 import { PresenceSync, cursorsExtension } from "./presence";
 import type { Person } from "./presence";
 import { Preview } from "./preview";
+import { Tasks, findMark } from "./tasks";
 import { Margin } from "./margin";
 import { Threads, activateThread, draftRange, threadRanges, threadTheme } from "./threads";
-import { countdowns, enhanceForms, fetchPanels, freshPage, swapSections } from "./forms";
+import { countdowns, enhanceForms, fetchPanels, freshPage, postJSON, swapSections } from "./forms";
 import { DocEvents, touchesPanels } from "./events";
 import { mountStyles } from "./styles";
 import { element } from "../dom";
@@ -273,6 +274,40 @@ export function start(main: HTMLElement): void {
     },
   });
   if (preview) preview.onHighlight = () => margin.schedule();
+
+  // Task checkboxes, for people who may edit.
+  if (article && canEdit) {
+    const note = element("p", { className: "dk-task-note", hidden: true });
+    note.setAttribute("role", "alert");
+    previewPane.prepend(note);
+    let noteTimer: number | undefined;
+    const tasks = new Tasks(article, {
+      tick: async (line, done, shown) => {
+        if (binding.live) {
+          const at = findMark(view.state.doc.toJSON(), line, shown);
+          if (typeof at === "string") {
+            preview?.schedule(0);
+            throw new Error(at);
+          }
+          const mark = done ? "x" : " ";
+          if ((view.state.sliceDoc(at, at + 1) !== " ") === done) return;
+          view.dispatch({ changes: { from: at, to: at + 1, insert: mark }, userEvent: "input.task" });
+          return;
+        }
+        const version = typeof doc.version === "number" ? doc.version : pageVersion;
+        await postJSON(`/api/docs/${encodeURIComponent(docId)}/tasks`, { line, done, version });
+        preview?.schedule(0);
+      },
+      refused: (message) => {
+        note.textContent = message;
+        note.hidden = false;
+        window.clearTimeout(noteTimer);
+        noteTimer = window.setTimeout(() => (note.hidden = true), 8000);
+      },
+    });
+    tasks.enable();
+    if (preview) preview.prepare = (html) => tasks.enable(html);
+  }
   margin.observe(panes);
   margin.observe(article);
   // The page's own scroll too: blocks of the preview are laid out as they

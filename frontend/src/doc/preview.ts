@@ -20,6 +20,11 @@ export class Preview {
   found = new Map<string, Range>();
   /** Called after the highlights were placed again. */
   onHighlight: () => void = () => {};
+  /**
+   * Adjusts new HTML before it replaces the article's (so that blocks
+   * which did not change compare equal to what the page made of them).
+   */
+  prepare: (html: DocumentFragment) => void = () => {};
 
   constructor(
     readonly article: HTMLElement,
@@ -92,6 +97,7 @@ export class Preview {
   private apply(html: string): void {
     const tpl = document.createElement("template");
     tpl.innerHTML = html;
+    this.prepare(tpl.content);
     const next = [...tpl.content.childNodes];
     const cur = [...this.article.childNodes];
     let start = 0;

@@ -133,6 +133,8 @@ const pageStyles = new StyleModule({
   ".thread.dk-draft .quote": { margin: "0 0 0.4rem" },
   ".thread.dk-draft": { paddingBottom: "0.55rem" },
   ".dk-form-error": { color: "#d33a2c", margin: "0.3rem 0" },
+  ".dk-task-note": { ...framed, background: colors.mark, color: colors.fg, padding: "0.4rem 0.7rem", margin: "0 0 0.6rem" },
+  ".markdown .task-list-item input:not([disabled])": { cursor: "pointer" },
   ".dk-countdown": { marginLeft: "0.4em", color: colors.muted },
   ".dk-countdown.dk-overdue": { color: "#d33a2c", fontWeight: "600" },
 });
