@@ -118,8 +118,17 @@ func TestServeRemindsAndSaysWhat(t *testing.T) {
 		got <- d
 	}))
 	t.Cleanup(rcv.Close)
+	// The dispatcher posts up to four deliveries at once, so they may
+	// arrive in any order: those not asked for yet wait in seen.
+	var seen []slackDelivery
 	next := func(event string) slackDelivery {
 		t.Helper()
+		for i, d := range seen {
+			if d.event == event {
+				seen = append(seen[:i], seen[i+1:]...)
+				return d
+			}
+		}
 		deadline := time.After(30 * time.Second)
 		for {
 			select {
@@ -127,6 +136,7 @@ func TestServeRemindsAndSaysWhat(t *testing.T) {
 				if d.event == event {
 					return d
 				}
+				seen = append(seen, d)
 			case <-deadline:
 				t.Fatalf("no %s delivery", event)
 			}
