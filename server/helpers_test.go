@@ -107,7 +107,7 @@ func (e *env) start() {
 		Decisions: bolt.NewDecisionService(e.db, renderer, minutes), Actions: actions, Minutes: minutes,
 		Threads: bolt.NewThreadService(e.db, renderer, markdown.Mentions),
 		Events:  bolt.NewEventService(e.db), Inbox: bolt.NewInboxService(e.db), Webhooks: e.hooks,
-		Visits: bolt.NewVisitService(e.db), Export: e.db, Backup: e.db.Backup, OnEvent: e.db.OnEvent,
+		Visits: bolt.NewVisitService(e.db), Mail: bolt.NewMailService(e.db), Export: e.db, Backup: e.db.Backup, OnEvent: e.db.OnEvent,
 		Assets: frontend.FS(),
 	}
 	if e.services != nil {

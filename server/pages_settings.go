@@ -60,6 +60,7 @@ type settingsPage struct {
 	NewToken string        // a new token's secret, shown once
 	Created  *docket.Token // the token it belongs to
 	Form     *formState
+	Email    []notifyRow
 }
 
 // handleSettingsPage serves GET /settings: name, time zone, password and
@@ -79,7 +80,7 @@ func (s *Server) renderSettings(c echo.Context, status int, form *formState, tok
 		zone = "UTC"
 	}
 	groups := timeZones()
-	p.Data = &settingsPage{Zones: groups, Zone: zone, Listed: zoneDefined[zone], Tokens: tokens, NewToken: secret, Created: tok, Form: form}
+	p.Data = &settingsPage{Zones: groups, Zone: zone, Listed: zoneDefined[zone], Tokens: tokens, NewToken: secret, Created: tok, Form: form, Email: notifyRows(p.User)}
 	return s.render(c, status, "settings", p)
 }
 

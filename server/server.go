@@ -74,6 +74,8 @@ type Services struct {
 	Inbox docket.InboxService
 	// Webhooks manages the webhooks of spaces.
 	Webhooks docket.WebhookService
+	// Mail lists the outbox for admins and serves unsubscribe links.
+	Mail docket.MailService
 	// Visits remembers the version each reader last viewed.
 	Visits docket.VisitService
 	// Export reads the records of a space for its export.

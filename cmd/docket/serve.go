@@ -52,6 +52,8 @@ type serveConfig struct {
 	// LiveWritePace is the shortest time between two writes to one live
 	// socket; 0 keeps the default.
 	LiveWritePace time.Duration
+	// Mail configures email (mail.go).
+	Mail mailConfig
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
@@ -82,8 +84,15 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 		return cfg, fmt.Errorf("DOCKET_LIVE_WRITE_PACE must be a duration from 0 to 1s, e.g. 5ms")
 	}
 	fs.DurationVar(&cfg.LiveWritePace, "live-write-pace", pace, "shortest time between two writes to one live co-editing socket: frames that arrive meanwhile go out in one write; longer saves CPU under heavy co-editing and delays frames up to this much, 0 writes at once (env DOCKET_LIVE_WRITE_PACE)")
+	fs.StringVar(&cfg.Mail.SMTPURL, "smtp-url", envDefault("DOCKET_SMTP_URL", ""), "send email through this SMTP server: smtp://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465 (TLS) or smtp://host:25 (a relay without password); email is off when unset (env DOCKET_SMTP_URL)")
+	fs.StringVar(&cfg.Mail.MailFrom, "mail-from", envDefault("DOCKET_MAIL_FROM", ""), "the sender of mails, e.g. \"Docket <docket@example.com>\" (env DOCKET_MAIL_FROM)")
+	fs.StringVar(&cfg.Mail.SMTPCAFile, "smtp-ca-file", envDefault("DOCKET_SMTP_CA_FILE", ""), "a PEM file of CA certificates to trust for the SMTP server, besides the system's (env DOCKET_SMTP_CA_FILE)")
+	fs.BoolVar(&cfg.Mail.SMTPInsecure, "smtp-insecure-skip-verify", envDefault("DOCKET_SMTP_INSECURE_SKIP_VERIFY", "") == "true", "accept any certificate of the SMTP server; for tests only (env DOCKET_SMTP_INSECURE_SKIP_VERIFY)")
 	if _, err := parseArgs(fs, args); err != nil {
 		return cfg, err
+	}
+	if cfg.Mail.SMTPURL != "" && cfg.Mail.MailFrom == "" {
+		return cfg, fmt.Errorf("--smtp-url needs --mail-from, the sender of mails")
 	}
 	if cfg.LiveWritePace < 0 || cfg.LiveWritePace > time.Second {
 		return cfg, fmt.Errorf("--live-write-pace must be from 0 to 1s")
@@ -202,6 +211,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	minutes := bolt.NewMinutesService(db, actions, markdown.Minutes)
 	decisions := bolt.NewDecisionService(db, renderer, minutes)
 
+	stopMail, err := startMail(cfg, db, log, reg)
+	if err != nil {
+		return err
+	}
+	defer stopMail()
+
 	hooks := bolt.NewWebhookService(db, webhook.CheckURL)
 	hooks.AllowPrivate = cfg.WebhookAllowPrivate
 	srv, err := server.New(server.Config{
@@ -224,6 +239,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Inbox:     bolt.NewInboxService(db),
 		Webhooks:  hooks,
 		Visits:    bolt.NewVisitService(db),
+		Mail:      bolt.NewMailService(db),
 		Export:    db,
 		Backup:    db.Backup,
 		OnEvent:   db.OnEvent,
