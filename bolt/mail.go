@@ -268,18 +268,19 @@ func claimMail(tx *bolt.Tx, id uint64, now time.Time, lease time.Duration) (*doc
 	if err == nil {
 		items = mailItems(tx, u.ID, rec.Items)
 	}
+	skip := ""
 	switch {
 	case err != nil:
-		rec.Error = "The recipient's account is gone."
+		skip = "The recipient's account is gone."
 	case u.Deactivated || u.Email == "":
-		rec.Error = "The recipient's account is deactivated."
+		skip = "The recipient's account is deactivated."
 	case rec.Kind != docket.MailDigest && u.Notify(rec.Kind) == docket.NotifyOff:
-		rec.Error = "The recipient turned these mails off."
+		skip = "The recipient turned these mails off."
 	case len(items) == 0:
-		rec.Error = "The recipient may no longer read what the mail is about."
+		skip = "The recipient may no longer read what the mail is about."
 	}
-	if rec.Error != "" {
-		rec.Status, rec.NextAt = docket.MailSkipped, time.Time{}
+	if skip != "" {
+		rec.Status, rec.Error, rec.NextAt = docket.MailSkipped, skip, time.Time{}
 		return nil, finishMail(tx, &rec)
 	}
 	rec.Attempt++
