@@ -101,17 +101,20 @@ const MailDigest InboxKind = "digest"
 // Mail is one entry of the outbox: a mail to one person about one inbox
 // item, or a digest of several.
 type Mail struct {
-	ID        int64      `json:"id"`
-	UserID    string     `json:"userId"`
-	To        string     `json:"to"`
-	Kind      InboxKind  `json:"kind"`
-	DocID     string     `json:"docId,omitempty"`
-	Status    MailStatus `json:"status"`
-	Attempt   int        `json:"attempt"`
-	Error     string     `json:"error,omitempty"`
-	CreatedAt time.Time  `json:"createdAt"`
-	NextAt    time.Time  `json:"nextAt,omitzero"`
-	SentAt    time.Time  `json:"sentAt,omitzero"`
+	ID     int64  `json:"id"`
+	UserID string `json:"userId"`
+	// To is the recipient's address when the entry was last claimed.
+	To   string    `json:"to"`
+	Kind InboxKind `json:"kind"` // of the item, or MailDigest
+	// DocID is the document a mail sent right away is about.
+	DocID  string     `json:"docId,omitempty"`
+	Status MailStatus `json:"status"`
+	// Attempt counts the attempts made so far; Error is the last one's.
+	Attempt   int       `json:"attempt"`
+	Error     string    `json:"error,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	NextAt    time.Time `json:"nextAt,omitzero"` // of a pending entry
+	SentAt    time.Time `json:"sentAt,omitzero"`
 }
 
 // MailItem is an inbox item as a mail tells it, with the names its

@@ -9,18 +9,13 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	docket "github.com/docket-dev/docket"
 	bolt "go.etcd.io/bbolt"
-)
-
-// Interface guards.
-var (
-	_ docket.MailQueue   = (*MailService)(nil)
-	_ docket.MailService = (*MailService)(nil)
 )
 
 // MailService implements [docket.MailQueue] for the mail worker and
@@ -34,6 +29,11 @@ var (
 // the next [DigestHour] of their time zone. DueMails turns due digests
 // into outbox entries.
 type MailService struct{ db *DB }
+
+var _ interface {
+	docket.MailQueue
+	docket.MailService
+} = (*MailService)(nil)
 
 // NewMailService returns the outbox over db.
 func NewMailService(db *DB) *MailService { return &MailService{db: db} }
@@ -118,29 +118,40 @@ func addMail(tx *bolt.Tx, u *docket.User, kind docket.InboxKind, docID string, a
 			ID: int64(id), UserID: u.ID, To: u.Email, Kind: kind, DocID: docID,
 			Status: docket.MailPending, CreatedAt: at, NextAt: at,
 		},
-		Items: items, Queued: at.UnixNano(),
+		Items: items,
 	}
-	return putMail(tx, rec)
+	return queueMailAt(tx, rec, at.UnixNano())
 }
 
-// putMail stores an outbox entry and, if it is queued, its queue key.
-func putMail(tx *bolt.Tx, rec *mailRecord) error {
+// dueIDs returns the ids of up to limit entries of a queue bucket
+// (queueKey keys) that are due at now, soonest first.
+func dueIDs(queue *bolt.Bucket, now time.Time, limit int) []uint64 {
+	var ids []uint64
+	c := queue.Cursor()
+	for k, _ := c.First(); k != nil && len(ids) < limit; k, _ = c.Next() {
+		if len(k) != 17 || int64(binary.BigEndian.Uint64(k)) > now.UnixNano() {
+			break
+		}
+		ids = append(ids, binary.BigEndian.Uint64(k[9:]))
+	}
+	return ids
+}
+
+// queueMailAt stores an entry due at due (in Unix nanoseconds; 0 takes
+// it out of the queue), moving its queue key.
+func queueMailAt(tx *bolt.Tx, rec *mailRecord, due int64) error {
+	q := tx.Bucket(bucketMailQueue)
 	if rec.Queued != 0 {
-		if err := tx.Bucket(bucketMailQueue).Put(queueKey(rec.Queued, uint64(rec.ID)), nil); err != nil {
+		if err := q.Delete(queueKey(rec.Queued, uint64(rec.ID))); err != nil {
+			return err
+		}
+	}
+	if rec.Queued = due; due != 0 {
+		if err := q.Put(queueKey(due, uint64(rec.ID)), nil); err != nil {
 			return err
 		}
 	}
 	return putJSON(tx.Bucket(bucketMailOutbox), u64(uint64(rec.ID)), rec)
-}
-
-// unqueueMail takes an outbox entry out of the queue.
-func unqueueMail(tx *bolt.Tx, rec *mailRecord) error {
-	if rec.Queued == 0 {
-		return nil
-	}
-	err := tx.Bucket(bucketMailQueue).Delete(queueKey(rec.Queued, uint64(rec.ID)))
-	rec.Queued = 0
-	return err
 }
 
 // digestKey orders scheduled digests by due time, then user.
@@ -225,27 +236,16 @@ func sendDigests(tx *bolt.Tx, now time.Time) error {
 
 // DueMails implements [docket.MailQueue].
 func (s *MailService) DueMails(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*docket.MailTask, error) {
-	if limit <= 0 {
-		return nil, nil
-	}
-	// Look first in a read transaction: an empty write one would still
-	// cost an fsync on every poll.
-	if at, ok, err := s.NextMailDue(ctx); err != nil || !ok || at.After(now) {
+	// Most polls find nothing due: a read transaction says so without
+	// the fsync of a write one.
+	if at, ok, err := s.NextMailDue(ctx); err != nil || !ok || at.After(now) || limit <= 0 {
 		return nil, err
 	}
 	return inTx(ctx, s.db.update, func(tx *bolt.Tx) ([]*docket.MailTask, error) {
 		if err := sendDigests(tx, now); err != nil {
 			return nil, err
 		}
-		var ids []uint64
-		c := tx.Bucket(bucketMailQueue).Cursor()
-		for k, _ := c.First(); k != nil && len(ids) < limit; k, _ = c.Next() {
-			if len(k) != 17 || int64(binary.BigEndian.Uint64(k)) > now.UnixNano() {
-				break
-			}
-			ids = append(ids, binary.BigEndian.Uint64(k[9:]))
-		}
-		return loadAll(ids, func(id uint64) (*docket.MailTask, error) { return claimMail(tx, id, now, lease) })
+		return loadAll(dueIDs(tx.Bucket(bucketMailQueue), now, limit), func(id uint64) (*docket.MailTask, error) { return claimMail(tx, id, now, lease) })
 	})
 }
 
@@ -259,9 +259,6 @@ func claimMail(tx *bolt.Tx, id uint64, now time.Time, lease time.Duration) (*doc
 		return nil, err
 	} else if !ok {
 		return nil, fmt.Errorf("mail %d queued but not stored", id)
-	}
-	if err := unqueueMail(tx, &rec); err != nil {
-		return nil, err
 	}
 	u, err := findUser(tx, rec.UserID)
 	var items []*docket.MailItem
@@ -285,8 +282,7 @@ func claimMail(tx *bolt.Tx, id uint64, now time.Time, lease time.Duration) (*doc
 	}
 	rec.Attempt++
 	rec.To = u.Email
-	rec.Queued = now.Add(lease).UnixNano()
-	if err := putMail(tx, &rec); err != nil {
+	if err := queueMailAt(tx, &rec, now.Add(lease).UnixNano()); err != nil {
 		return nil, err
 	}
 	m := rec.Mail
@@ -316,42 +312,46 @@ func mailItems(tx *bolt.Tx, userID string, items []docket.InboxItem) []*docket.M
 
 // FinishMail implements [docket.MailQueue].
 func (s *MailService) FinishMail(ctx context.Context, m *docket.Mail) error {
-	switch m.Status {
-	case docket.MailSent, docket.MailFailed:
-	case docket.MailPending:
-		if m.NextAt.IsZero() {
-			return docket.Errorf(docket.EINVALID, "A mail to retry needs its next time.")
-		}
-	default:
+	if !slices.Contains([]docket.MailStatus{docket.MailSent, docket.MailFailed, docket.MailPending}, m.Status) {
 		return docket.Errorf(docket.EINVALID, "Unknown mail status %q.", m.Status)
 	}
+	if m.Status == docket.MailPending && m.NextAt.IsZero() {
+		return docket.Errorf(docket.EINVALID, "A mail to retry needs its next time.")
+	}
 	return s.db.update(ctx, func(tx *bolt.Tx) error {
-		var rec mailRecord
-		if ok, err := getJSON(tx.Bucket(bucketMailOutbox), u64(uint64(m.ID)), &rec); err != nil {
-			return err
-		} else if !ok {
-			return docket.Errorf(docket.ENOTFOUND, "Mail not found.")
-		}
-		if rec.Status != docket.MailPending || rec.Attempt != m.Attempt || rec.Queued == 0 {
-			return docket.Errorf(docket.ECONFLICT, "Mail %d is not waiting for attempt %d.", m.ID, m.Attempt)
-		}
-		if err := unqueueMail(tx, &rec); err != nil {
+		rec, err := leasedMail(tx, m)
+		if err != nil {
 			return err
 		}
 		rec.Status, rec.Error, rec.SentAt, rec.NextAt = m.Status, m.Error, m.SentAt.UTC(), time.Time{}
-		if m.Status == docket.MailPending {
-			rec.NextAt = m.NextAt.UTC()
-			rec.Queued = m.NextAt.UnixNano()
-			return putMail(tx, &rec)
+		if m.Status != docket.MailPending {
+			return finishMail(tx, rec)
 		}
-		return finishMail(tx, &rec)
+		rec.NextAt = m.NextAt.UTC()
+		return queueMailAt(tx, rec, m.NextAt.UnixNano())
 	})
+}
+
+// leasedMail returns the entry whose attempt m reports, if it is still
+// waiting for that attempt.
+func leasedMail(tx *bolt.Tx, m *docket.Mail) (*mailRecord, error) {
+	var rec mailRecord
+	ok, err := getJSON(tx.Bucket(bucketMailOutbox), u64(uint64(m.ID)), &rec)
+	switch {
+	case err != nil:
+		return nil, err
+	case !ok:
+		return nil, docket.Errorf(docket.ENOTFOUND, "Mail not found.")
+	case rec.Status != docket.MailPending || rec.Attempt != m.Attempt || rec.Queued == 0:
+		return nil, docket.Errorf(docket.ECONFLICT, "Mail %d is not waiting for attempt %d.", m.ID, m.Attempt)
+	}
+	return &rec, nil
 }
 
 // finishMail stores an entry that is done, counts it by status and
 // deletes the finished entry MaxMailLog before it.
 func finishMail(tx *bolt.Tx, rec *mailRecord) error {
-	if err := putMail(tx, rec); err != nil {
+	if err := queueMailAt(tx, rec, 0); err != nil {
 		return err
 	}
 	meta := tx.Bucket(bucketMeta)

@@ -1,6 +1,7 @@
 package smtp
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -42,23 +43,15 @@ func New(q docket.MailQueue, opts Options) (*Mailer, error) {
 	if err != nil || base.Hostname() == "" {
 		return nil, fmt.Errorf("mail links need the server's public URL (--base-url), not %q", opts.BaseURL)
 	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = 30 * time.Second
-	}
-	if opts.Poll <= 0 {
-		opts.Poll = 10 * time.Second
-	}
+	opts.Timeout = cmp.Or(max(opts.Timeout, 0), 30*time.Second)
+	opts.Poll = cmp.Or(max(opts.Poll, 0), 10*time.Second)
+	opts.Lease = cmp.Or(max(opts.Lease, 0), opts.Timeout+time.Minute)
+	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
 	if opts.Backoff == nil {
 		opts.Backoff = DefaultBackoff
 	}
-	if opts.Lease <= 0 {
-		opts.Lease = opts.Timeout + time.Minute
-	}
 	if opts.Now == nil {
 		opts.Now = time.Now
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	opts.BaseURL = strings.TrimSuffix(opts.BaseURL, "/")
 	return &Mailer{
@@ -67,47 +60,51 @@ func New(q docket.MailQueue, opts Options) (*Mailer, error) {
 	}, nil
 }
 
-// MaxAttempts is how many times a mail is attempted before it fails.
-func (m *Mailer) MaxAttempts() int { return len(m.opts.Backoff) + 1 }
-
-// Wake makes a running mailer look at the outbox now. It never blocks;
-// pass it to the store's event hook.
-func (m *Mailer) Wake() {
-	select {
-	case m.wake <- struct{}{}:
-	default:
-	}
-}
-
 // Run sends mails until ctx is cancelled. Mails are sent one after the
 // other; one cut short by the shutdown comes back when its lease ends.
 func (m *Mailer) Run(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		tasks, err := m.q.DueMails(ctx, m.opts.Now(), batch, m.opts.Lease)
-		if err != nil && ctx.Err() == nil {
-			m.log.Error("mail outbox", slog.Any("err", err))
-		}
-		for _, t := range tasks {
-			if ctx.Err() != nil {
-				break
-			}
-			m.attempt(ctx, t)
-		}
-		wait := m.opts.Poll
-		if len(tasks) == batch {
-			wait = 0
-		} else if at, ok, err := m.q.NextMailDue(ctx); err == nil && ok {
-			wait = min(wait, max(at.Sub(m.opts.Now()), 0))
-		}
-		timer.Reset(wait)
+		timer.Reset(m.sendDue(ctx))
 		select {
-		case <-ctx.Done():
-			return nil
 		case <-m.wake:
 		case <-timer.C:
+		case <-ctx.Done():
+			return nil
 		}
+	}
+}
+
+// sendDue sends the mails that are due, one after the other, and returns
+// how long to wait before looking again.
+func (m *Mailer) sendDue(ctx context.Context) time.Duration {
+	tasks, err := m.q.DueMails(ctx, m.opts.Now(), batch, m.opts.Lease)
+	if err != nil && ctx.Err() == nil {
+		m.log.Error("mail outbox", slog.Any("err", err))
+	}
+	for _, t := range tasks {
+		if ctx.Err() != nil {
+			return 0
+		}
+		m.attempt(ctx, t)
+	}
+	if len(tasks) == batch {
+		return 0 // more may be due
+	}
+	at, ok, err := m.q.NextMailDue(ctx)
+	if err != nil || !ok {
+		return m.opts.Poll
+	}
+	return min(m.opts.Poll, max(at.Sub(m.opts.Now()), 0))
+}
+
+// Wake makes a running mailer look at the outbox now. It never blocks;
+// pass it to the store's event hook.
+func (m *Mailer) Wake() {
+	select {
+	case m.wake <- struct{}{}:
+	default: // a wake-up is pending already
 	}
 }
 
@@ -128,7 +125,7 @@ func (m *Mailer) attempt(ctx context.Context, t *docket.MailTask) {
 	switch {
 	case err == nil:
 		out.Status, out.SentAt = docket.MailSent, now
-	case isPermanent(err) || out.Attempt >= m.MaxAttempts():
+	case isPermanent(err) || out.Attempt > len(m.opts.Backoff):
 		out.Status, out.Error = docket.MailFailed, errorText(err)
 	default:
 		out.Status, out.Error = docket.MailPending, errorText(err)

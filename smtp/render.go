@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"fmt"
 	htmltemplate "html/template"
@@ -52,31 +53,29 @@ type itemView struct {
 	What, When, Text, Due, URL string
 }
 
-// headline says what happened, with who did it.
+// headlines say what happened, by kind; %s is who did it.
+var headlines = map[docket.InboxKind]string{
+	docket.InboxMention:       "%s mentioned you",
+	docket.InboxReply:         "%s replied",
+	docket.InboxReviewRequest: "%s asked for your review",
+	docket.InboxConcern:       "%s raised a concern",
+	docket.InboxDecision:      "%s recorded a decision",
+	docket.InboxHandoff:       "%s handed the document over to you",
+	docket.InboxAction:        "An action item for you",
+	docket.InboxOverdue:       "A deadline has passed",
+}
+
+// headline says what happened, with who did it; a kind without a
+// headline is named as it is (due_soon: "Due soon").
 func headline(it *docket.MailItem) string {
-	who := it.ActorName
-	if who == "" {
-		who = "Someone"
+	h, ok := headlines[it.Kind]
+	if !ok {
+		return kindLabel(it.Kind)
 	}
-	switch it.Kind {
-	case docket.InboxMention:
-		return who + " mentioned you"
-	case docket.InboxReply:
-		return who + " replied"
-	case docket.InboxReviewRequest:
-		return who + " asked for your review"
-	case docket.InboxConcern:
-		return who + " raised a concern"
-	case docket.InboxDecision:
-		return who + " recorded a decision"
-	case docket.InboxHandoff:
-		return who + " handed the document over to you"
-	case docket.InboxAction:
-		return "An action item for you"
-	case docket.InboxOverdue:
-		return "A deadline has passed"
+	if !strings.Contains(h, "%s") {
+		return h
 	}
-	return kindLabel(it.Kind)
+	return fmt.Sprintf(h, cmp.Or(it.ActorName, "Someone"))
 }
 
 // kindLabel names a kind for people: "due_soon" is "Due soon".

@@ -22,7 +22,6 @@ import (
 	"net/mail"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -239,7 +238,7 @@ func selfSigned(t testing.TB) (tls.Certificate, string) {
 		t.Fatal(err)
 	}
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	file := filepath.Join(t.TempDir(), "smtp-ca.pem")
+	file := t.TempDir() + "/smtp-ca.pem"
 	if err := os.WriteFile(file, certPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
