@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -496,9 +497,14 @@ func (s *MailService) Unsubscribe(ctx context.Context, token string) (*docket.Us
 				}
 			}
 		}
-		if err := setNotifications(&u.User, off); err != nil {
-			return err
+		// Straight in, without CleanNotifications: the kind came signed
+		// from this server, even if it is one the settings do not list.
+		next := maps.Clone(u.Notifications)
+		if next == nil {
+			next = map[string]docket.NotifyChoice{}
 		}
+		maps.Copy(next, off)
+		u.Notifications = next
 		user, kind = &u.User, k
 		return putJSON(tx.Bucket(bucketUsers), []byte(u.ID), u)
 	})
@@ -511,12 +517,8 @@ func setNotifications(u *docket.User, m map[string]docket.NotifyChoice) error {
 		return err
 	}
 	next := make(map[string]docket.NotifyChoice, len(u.Notifications)+len(m))
-	for k, c := range u.Notifications {
-		next[k] = c
-	}
-	for k, c := range m {
-		next[k] = c
-	}
+	maps.Copy(next, u.Notifications)
+	maps.Copy(next, m)
 	u.Notifications = next
 	return nil
 }
