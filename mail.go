@@ -121,8 +121,11 @@ type Mail struct {
 // words need.
 type MailItem struct {
 	InboxItem
-	SpaceName string
-	ActorName string
+	// Version is the document's version when the item was made, for a
+	// link to the text that was reviewed or decided.
+	Version   int64  `json:"version,omitempty"`
+	SpaceName string `json:"-"`
+	ActorName string `json:"-"`
 }
 
 // MailTask is a claimed outbox entry with what rendering it needs.

@@ -56,7 +56,7 @@ var (
 // in the queue.
 type mailRecord struct {
 	docket.Mail
-	Items []docket.InboxItem `json:"items"`
+	Items []docket.MailItem `json:"items"`
 	// Queued is the due time of its mail_queue key in Unix nanoseconds,
 	// 0 when it is not queued (finished).
 	Queued int64 `json:"queued,omitempty"`
@@ -98,17 +98,21 @@ func queueMail(tx *bolt.Tx, userID string, item *docket.InboxItem) error {
 	if err != nil || u.Deactivated || u.Email == "" {
 		return nil
 	}
+	mi := docket.MailItem{InboxItem: *item}
+	if d, err := findDoc(tx, item.DocID); err == nil {
+		mi.Version = d.Version
+	}
 	switch u.Notify(item.Kind) {
 	case docket.NotifyNow:
-		return addMail(tx, &u.User, item.Kind, item.DocID, item.Time, []docket.InboxItem{*item})
+		return addMail(tx, &u.User, item.Kind, item.DocID, item.Time, []docket.MailItem{mi})
 	case docket.NotifyDigest:
-		return collectDigest(tx, &u.User, item)
+		return collectDigest(tx, &u.User, &mi)
 	}
 	return nil
 }
 
 // addMail makes a pending outbox entry due at once.
-func addMail(tx *bolt.Tx, u *docket.User, kind docket.InboxKind, docID string, at time.Time, items []docket.InboxItem) error {
+func addMail(tx *bolt.Tx, u *docket.User, kind docket.InboxKind, docID string, at time.Time, items []docket.MailItem) error {
 	b := tx.Bucket(bucketMailOutbox)
 	id, err := b.NextSequence()
 	if err != nil {
@@ -179,7 +183,7 @@ func nextDigest(t time.Time, tz string) time.Time {
 
 // collectDigest keeps item for the user's next digest, scheduling the
 // digest if it is the first item waiting.
-func collectDigest(tx *bolt.Tx, u *docket.User, item *docket.InboxItem) error {
+func collectDigest(tx *bolt.Tx, u *docket.User, item *docket.MailItem) error {
 	seq, err := strconv.ParseUint(item.ID, 10, 64)
 	if err != nil {
 		return fmt.Errorf("inbox item id %q: %w", item.ID, err)
@@ -213,7 +217,7 @@ func sendDigests(tx *bolt.Tx, now time.Time) error {
 		}
 		userID := string(k[9:])
 		b := tx.Bucket(bucketMailDigest)
-		items, err := decodePrefixed[docket.InboxItem](b, userID, "digest item")
+		items, err := decodePrefixed[docket.MailItem](b, userID, "digest item")
 		if err != nil {
 			return err
 		}
@@ -224,7 +228,7 @@ func sendDigests(tx *bolt.Tx, now time.Time) error {
 		if err != nil || len(items) == 0 {
 			continue // the user is gone: so is their digest
 		}
-		list := make([]docket.InboxItem, len(items))
+		list := make([]docket.MailItem, len(items))
 		for i, it := range items {
 			list[i] = *it
 		}
@@ -293,13 +297,13 @@ func claimMail(tx *bolt.Tx, id uint64, now time.Time, lease time.Duration) (*doc
 
 // mailItems returns the items the user may still read, with the names of
 // their spaces and actors.
-func mailItems(tx *bolt.Tx, userID string, items []docket.InboxItem) []*docket.MailItem {
+func mailItems(tx *bolt.Tx, userID string, items []docket.MailItem) []*docket.MailItem {
 	var out []*docket.MailItem
 	for _, it := range items {
 		if !canRead(tx, it.SpaceID, userID) {
 			continue
 		}
-		mi := &docket.MailItem{InboxItem: it}
+		mi := &it
 		if sp, err := findSpace(tx, it.SpaceID); err == nil {
 			mi.SpaceName = sp.Name
 		}

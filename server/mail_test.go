@@ -277,3 +277,30 @@ func TestEmailSettingsForm(t *testing.T) {
 		t.Errorf("bad choice = %d; want 400 with the message", p.status)
 	}
 }
+
+// TestMailReviewAndDecision: a review request says the due date and
+// links the text at its version; the decision says its summary.
+func TestMailReviewAndDecision(t *testing.T) {
+	e, ada, _, bob := withMember(t, "Ada", "Bob", docket.RoleCommenter)
+	srv := mailEnv(t, e, mailtest.Options{})
+	startMailer(t, e, srv, 0)
+	doc := ada.createDoc("eng", "Plan", "text")
+	due := time.Now().Add(72 * time.Hour).UTC().Truncate(time.Minute)
+	ada.must(http.StatusOK, "POST", "/api/docs/"+doc+"/transition", map[string]any{"to": "review", "due": due, "reviewers": []string{bob.id()}})
+	ada.must(http.StatusOK, "POST", "/api/docs/"+doc+"/transition", map[string]any{"to": "declined", "decision": map[string]string{"summary": "Too costly for now"}})
+	testenv.WaitFor(t, 10*time.Second, "two mails", func() bool { return len(srv.Messages()) == 2 })
+	for i, want := range []struct{ subject, text string }{
+		{"[eng] Plan: Ada asked for your review", "Due: " + due.Format("Mon 2 Jan 2006, 15:04 MST")},
+		{"[eng] Plan: Ada recorded a decision", `"declined: Too costly for now"`},
+	} {
+		msg := srv.Messages()[i]
+		parts, err := msg.Parts()
+		if err != nil {
+			t.Fatal(err)
+		}
+		version := e.http.URL + "/d/" + doc + "/history?v=1"
+		if msg.Subject() != want.subject || !strings.Contains(parts["text/plain"], want.text) || !strings.Contains(parts["text/plain"], version) {
+			t.Errorf("mail %d: subject %q; want %q with %q and %s:\n%s", i, msg.Subject(), want.subject, want.text, version, parts["text/plain"])
+		}
+	}
+}

@@ -51,6 +51,9 @@ type docGroup struct {
 
 type itemView struct {
 	What, When, Text, Due, URL string
+	// VersionURL shows the text a review request or decision was about.
+	VersionURL string
+	Version    int64
 }
 
 // headlines say what happened, by kind; %s is who did it.
@@ -121,6 +124,9 @@ func (m *Mailer) view(t *docket.MailTask) *mailView {
 			v.Groups = append(v.Groups, g)
 		}
 		iv := itemView{What: headline(it), When: it.Time.In(loc).Format("Mon 2 Jan 2006, 15:04 MST"), Text: it.Text, URL: m.opts.BaseURL + it.URL}
+		if it.Version > 0 && (it.Kind == docket.InboxReviewRequest || it.Kind == docket.InboxDecision) {
+			iv.Version, iv.VersionURL = it.Version, fmt.Sprintf("%s/d/%s/history?v=%d", m.opts.BaseURL, it.DocID, it.Version)
+		}
 		if !it.Due.IsZero() {
 			iv.Due = it.Due.In(loc).Format("Mon 2 Jan 2006, 15:04 MST")
 		}
