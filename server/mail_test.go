@@ -221,6 +221,7 @@ func TestMailOff(t *testing.T) {
 	if r := outbox(t, ada); r.Enabled || len(r.Mails) != 0 {
 		t.Fatalf("mail off: outbox %+v; want disabled and empty", r)
 	}
+	ada.pageOK("/settings").has(t, "Email is off on this server")
 	mailEnv(t, e, mailtest.Options{})
 	bob.must(http.StatusOK, "PATCH", "/api/me", map[string]any{"notifications": map[string]string{"mention": "off"}})
 	ada.must(http.StatusCreated, "POST", "/api/docs/"+doc+"/threads", map[string]any{"body": "@bob with mentions off"})
@@ -228,6 +229,8 @@ func TestMailOff(t *testing.T) {
 		t.Errorf("mentions off: outbox %+v; want enabled and empty", r)
 	}
 	bob.must(http.StatusForbidden, "GET", "/api/admin/mail", nil)
+	ada.pageOK("/settings").has(t, `Outbox (site admins): 0 waiting, 0 sent, 0 failed, 0 skipped`)
+	bob.pageOK("/settings").hasNot(t, "outbox-status")
 }
 
 // TestMeNotifications checks PATCH /api/me's notification choices.
