@@ -87,7 +87,11 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&cfg.Mail.SMTPURL, "smtp-url", envDefault("DOCKET_SMTP_URL", ""), "send email through this SMTP server: smtp://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465 (TLS) or smtp://host:25 (a relay without password); email is off when unset (env DOCKET_SMTP_URL)")
 	fs.StringVar(&cfg.Mail.MailFrom, "mail-from", envDefault("DOCKET_MAIL_FROM", ""), "the sender of mails, e.g. \"Docket <docket@example.com>\" (env DOCKET_MAIL_FROM)")
 	fs.StringVar(&cfg.Mail.SMTPCAFile, "smtp-ca-file", envDefault("DOCKET_SMTP_CA_FILE", ""), "a PEM file of CA certificates to trust for the SMTP server, besides the system's (env DOCKET_SMTP_CA_FILE)")
-	fs.BoolVar(&cfg.Mail.SMTPInsecure, "smtp-insecure-skip-verify", envDefault("DOCKET_SMTP_INSECURE_SKIP_VERIFY", "") == "true", "accept any certificate of the SMTP server; for tests only (env DOCKET_SMTP_INSECURE_SKIP_VERIFY)")
+	smtpInsecure, err := strconv.ParseBool(envDefault("DOCKET_SMTP_INSECURE_SKIP_VERIFY", "false"))
+	if err != nil {
+		return cfg, fmt.Errorf("DOCKET_SMTP_INSECURE_SKIP_VERIFY must be true or false")
+	}
+	fs.BoolVar(&cfg.Mail.SMTPInsecure, "smtp-insecure-skip-verify", smtpInsecure, "accept any certificate of the SMTP server; for tests only (env DOCKET_SMTP_INSECURE_SKIP_VERIFY)")
 	if _, err := parseArgs(fs, args); err != nil {
 		return cfg, err
 	}
