@@ -71,3 +71,25 @@ func TestNoPasswordInClear(t *testing.T) {
 		t.Errorf("send without a password = %v, %d messages", err, len(srv.Messages()))
 	}
 }
+
+// TestImplicitTLS sends over smtps:// with a password, trusting the test
+// server's certificate through the CA file; without it the certificate
+// is refused.
+func TestImplicitTLS(t *testing.T) {
+	srv := mailtest.Start(t, mailtest.Options{ImplicitTLS: true, User: "u", Pass: "p"})
+	msg := []byte("Subject: x\r\n\r\nhi\r\n")
+	untrusted, err := parseServer(srv.URL(), "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := untrusted.send(context.Background(), 10*time.Second, "example.com", "d@example.com", "bob@example.com", msg); err == nil {
+		t.Error("a self-signed certificate was accepted without the CA file")
+	}
+	s, err := parseServer(srv.URL(), srv.CAFile, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.send(context.Background(), 10*time.Second, "example.com", "d@example.com", "bob@example.com", msg); err != nil || len(srv.Messages()) != 1 {
+		t.Errorf("send over smtps = %v, %d messages; want 1", err, len(srv.Messages()))
+	}
+}

@@ -36,6 +36,9 @@ type Options struct {
 	// TLS offers STARTTLS with a self-signed certificate for 127.0.0.1;
 	// its PEM is at [Server.CAFile].
 	TLS bool
+	// ImplicitTLS speaks TLS from the first byte (smtps://) with that
+	// certificate instead.
+	ImplicitTLS bool
 	// User and Pass, when set, are required through AUTH PLAIN (which the
 	// server offers only after STARTTLS).
 	User, Pass string
@@ -123,7 +126,7 @@ func Start(t testing.TB, opts Options) *Server {
 	}))
 	srv.Domain = "127.0.0.1"
 	srv.ReadTimeout, srv.WriteTimeout = 30*time.Second, 30*time.Second
-	if opts.TLS {
+	if opts.TLS || opts.ImplicitTLS {
 		cert, pemFile := selfSigned(t)
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
 		s.CAFile = pemFile
@@ -134,7 +137,11 @@ func Start(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.srv, s.addr = srv, ln.Addr().String()
+	s.addr = ln.Addr().String()
+	if opts.ImplicitTLS {
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
+	s.srv = srv
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return s
@@ -143,6 +150,9 @@ func Start(t testing.TB, opts Options) *Server {
 // URL is the smtp:// URL of the server, with the user and password.
 func (s *Server) URL() string {
 	u := url.URL{Scheme: "smtp", Host: s.addr}
+	if s.opts.ImplicitTLS {
+		u.Scheme = "smtps"
+	}
 	if s.opts.User != "" {
 		u.User = url.UserPassword(s.opts.User, s.opts.Pass)
 	}
