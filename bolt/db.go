@@ -32,7 +32,7 @@ import (
 // SchemaVersion is the version of the bucket layout this code writes.
 // Opening a file with an older version runs the migrations in order; a file
 // from a newer Docket is refused.
-const SchemaVersion = 6
+const SchemaVersion = 5
 
 // Bucket names.
 var (
@@ -85,7 +85,9 @@ var (
 	// Schema 5: bodies written less often than every commit.
 	bucketBodyVersions = []byte("body_versions") // docID -> u64 version of its stored body, when older than the document
 
-	// Schema 6: the mail outbox and the digests being collected.
+	// Created by DB.SetMail (no schema step): the mail outbox and the
+	// digests being collected. Readers find them absent in a file where
+	// mail was never turned on.
 	bucketMailOutbox    = []byte("mail_outbox")     // u64 id -> mailRecord
 	bucketMailQueue     = []byte("mail_queue")      // queueKey(due, id) -> nil
 	bucketMailDigest    = []byte("mail_digest")     // userID/u64 seq -> inbox item
@@ -105,10 +107,6 @@ var (
 		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketVisits}) },
 		// 4 -> 5: versions of bodies older than their documents.
 		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketBodyVersions}) },
-		// 5 -> 6: the mail outbox.
-		func(tx *bolt.Tx) error {
-			return createBuckets(tx, [][]byte{bucketMailOutbox, bucketMailQueue, bucketMailDigest, bucketMailDigestDue})
-		},
 	}
 )
 

@@ -67,6 +67,9 @@ type mailRecord struct {
 // the secret of unsubscribe links if there is none yet.
 func (db *DB) SetMail(ctx context.Context, on bool) error {
 	return db.update(ctx, func(tx *bolt.Tx) error {
+		if err := createBuckets(tx, [][]byte{bucketMailOutbox, bucketMailQueue, bucketMailDigest, bucketMailDigestDue}); err != nil {
+			return err
+		}
 		meta := tx.Bucket(bucketMeta)
 		if on && meta.Get(keyMailSecret) == nil {
 			secret := make([]byte, 32)
@@ -341,7 +344,10 @@ func (s *MailService) FinishMail(ctx context.Context, m *docket.Mail) error {
 // waiting for that attempt.
 func leasedMail(tx *bolt.Tx, m *docket.Mail) (*mailRecord, error) {
 	var rec mailRecord
-	ok, err := getJSON(tx.Bucket(bucketMailOutbox), u64(uint64(m.ID)), &rec)
+	ok, err := false, error(nil)
+	if b := tx.Bucket(bucketMailOutbox); b != nil {
+		ok, err = getJSON(b, u64(uint64(m.ID)), &rec)
+	}
 	switch {
 	case err != nil:
 		return nil, err
@@ -384,8 +390,12 @@ func (s *MailService) NextMailDue(ctx context.Context) (time.Time, bool, error) 
 	var at time.Time
 	var ok bool
 	err := s.db.view(ctx, func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMailQueue, bucketMailDigestDue} {
-			k, _ := tx.Bucket(b).Cursor().First()
+		for _, name := range [][]byte{bucketMailQueue, bucketMailDigestDue} {
+			b := tx.Bucket(name)
+			if b == nil {
+				return nil // mail was never turned on
+			}
+			k, _ := b.Cursor().First()
 			if len(k) < 9 {
 				continue
 			}
@@ -416,6 +426,10 @@ func (s *MailService) FindMails(ctx context.Context, limit int) (*docket.MailRep
 			} else {
 				r.Counts[st] = 0
 			}
+		}
+		if tx.Bucket(bucketMailOutbox) == nil {
+			r.Counts[docket.MailPending] = 0
+			return r, nil // mail was never turned on
 		}
 		r.Counts[docket.MailPending] = tx.Bucket(bucketMailQueue).Stats().KeyN
 		c := tx.Bucket(bucketMailOutbox).Cursor()
