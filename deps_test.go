@@ -55,6 +55,7 @@ var packageLayers = map[string]string{
 	"server":   layerAdapter, // echo
 	"frontend": layerAdapter, // the embedded web app
 	"export":   layerAdapter, // the export format: files, tar.gz
+	"oidc":     layerAdapter, // OpenID Connect sign-in: go-oidc and x/oauth2
 }
 
 // allowedAdapterImports are the imports between adapters that the layering

@@ -85,9 +85,12 @@ const (
 	InboxHandoff       InboxKind = "handoff"        // a document was handed over to you
 )
 
-// InboxItem is something waiting on a user. Items made from events have
-// an ID and can be marked read; action items and overdue deadlines are
-// computed from the current state and stay until they are done.
+// InboxItem is something waiting on a user. Items made from events are
+// stored, with their event's sequence number as ID; action items and
+// overdue deadlines are computed from the current state, with an ID made
+// of what they are about (the action item's document, text and due date;
+// the deadline's document and time), so a new due date makes a new item.
+// Every item can be marked read and done; a done item leaves the inbox.
 type InboxItem struct {
 	ID       string    `json:"id,omitempty"`
 	Kind     InboxKind `json:"kind"`
@@ -101,13 +104,47 @@ type InboxItem struct {
 	Due      time.Time `json:"due,omitzero"`
 	Overdue  bool      `json:"overdue,omitempty"`
 	Read     bool      `json:"read"`
+	Done     bool      `json:"done,omitempty"`
 	// URL is the path of the item in the web app, such as /d/abc#t-xyz.
 	URL string `json:"url"`
 }
 
+// MaxInboxGroupItems is the most items an [InboxGroup] carries (its
+// newest); ItemIDs names them all.
+const MaxInboxGroupItems = 20
+
+// InboxActor is someone who caused items of an [InboxGroup].
+type InboxActor struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// InboxGroup is the items of one document and thread (ThreadID empty for
+// the document's own items: review requests, decisions, handoffs, action
+// items, deadlines), as "4 new replies in 'Storage plan' from Ada and
+// Bob": its kinds and actors newest first, the newest item's time, URL
+// and text as the excerpt, and how many of its items are unread.
+type InboxGroup struct {
+	DocID    string       `json:"docId"`
+	Title    string       `json:"title"`
+	SpaceID  string       `json:"spaceId"`
+	ThreadID string       `json:"threadId,omitempty"`
+	Kinds    []InboxKind  `json:"kinds"`
+	Count    int          `json:"count"`
+	Unread   int          `json:"unread"`
+	Actors   []InboxActor `json:"actors"`
+	Latest   time.Time    `json:"latest"`
+	Excerpt  string       `json:"excerpt,omitempty"`
+	Overdue  bool         `json:"overdue,omitempty"`
+	URL      string       `json:"url"`
+	ItemIDs  []string     `json:"itemIds"`
+	Items    []*InboxItem `json:"-"` // the newest MaxInboxGroupItems
+}
+
 // InboxFilter selects items in [InboxService.FindInbox].
 type InboxFilter struct {
-	Unread bool // only unread items (computed items are always unread)
+	Unread bool // only unread items
+	Done   bool // only the items marked done (left out otherwise)
 	Limit  int
 	Offset int
 }
@@ -119,9 +156,20 @@ type InboxService interface {
 	// count and the unread count.
 	FindInbox(ctx context.Context, filter InboxFilter) (items []*InboxItem, total, unread int, err error)
 
-	// MarkRead marks the caller's items read; no ids means all of them.
-	// Returns ENOTFOUND for an id that is not the caller's.
+	// FindInboxGroups lists the caller's items grouped by document and
+	// thread, the group with the newest item first; limit and offset page
+	// the groups, total counts them, unread counts the unread items.
+	FindInboxGroups(ctx context.Context, filter InboxFilter) (groups []*InboxGroup, total, unread int, err error)
+
+	// MarkRead marks the caller's items read, computed ones included; no
+	// ids means all of them. Returns ENOTFOUND for an id that is not one
+	// of the caller's items, and then marks nothing.
 	MarkRead(ctx context.Context, ids []string) error
+
+	// MarkDone marks the caller's items done (and read): they leave the
+	// inbox; a computed one comes back only as a new item (a new due
+	// date). Returns EINVALID without ids, ENOTFOUND as MarkRead.
+	MarkDone(ctx context.Context, ids []string) error
 }
 
 // ChangeKind says what part of a document changed.

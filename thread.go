@@ -55,6 +55,9 @@ type Thread struct {
 	// Resolution is the note given when the thread was resolved, if any.
 	Resolution string     `json:"resolution,omitempty"`
 	Comments   []*Comment `json:"comments"`
+	// Warnings are those of the first comment, in the answer to
+	// CreateThread only.
+	Warnings []Warning `json:"warnings,omitempty"`
 }
 
 // Comment is one message of a thread. A deleted comment stays as a
@@ -70,7 +73,22 @@ type Comment struct {
 	CreatedAt time.Time `json:"createdAt"`
 	EditedAt  time.Time `json:"editedAt,omitzero"`
 	Deleted   bool      `json:"deleted,omitempty"`
+	// Warnings are set in the answer to the write only, never stored.
+	Warnings []Warning `json:"warnings,omitempty"`
 }
+
+// Warning tells the author of a change that went through about something
+// that may not do what they meant, such as mentioning someone who cannot
+// read the space.
+type Warning struct {
+	Code    string `json:"code"`
+	User    string `json:"user,omitempty"` // the name as written, for a mention
+	Message string `json:"message"`
+}
+
+// WarnMentionNotMember is the code of a [Warning] about an @name of a
+// user who cannot read the space: they were not notified.
+const WarnMentionNotMember = "mention_not_member"
 
 // ThreadCreate is the input of [ThreadService.CreateThread].
 type ThreadCreate struct {

@@ -26,7 +26,8 @@ type User struct {
 	TimeZone  string    `json:"timeZone"`
 	CreatedAt time.Time `json:"createdAt"`
 	// Deactivated marks an account that cannot sign in, such as one an
-	// import made for an author unknown here; it keeps the name.
+	// import made for an author unknown here or one an admin disabled; it
+	// keeps the name.
 	Deactivated bool `json:"deactivated,omitempty"`
 	// Notifications are the person's email choices by inbox kind; kinds
 	// not in it take [DefaultNotify].
@@ -96,6 +97,41 @@ type UserService interface {
 	// a deactivated account is active again.
 	// Returns ENOTFOUND, EINVALID.
 	SetPassword(ctx context.Context, id, password string) error
+
+	// ResetPassword is an admin's reset of a password: like SetPassword,
+	// and in the same transaction every API token of the user is revoked.
+	// Returns ENOTFOUND, EINVALID, EFORBIDDEN for a caller who is neither
+	// a site admin nor the system.
+	ResetPassword(ctx context.Context, id, password string) error
+
+	// DisableUser deactivates an account: it cannot sign in, and in the
+	// same transaction every session ends and every API token is revoked.
+	// ResetPassword enables it again. Returns ENOTFOUND, EFORBIDDEN.
+	DisableUser(ctx context.Context, id string) error
+}
+
+// Identity is a person as a single sign-on provider vouches for them: the
+// provider (Issuer) and its stable id of the person (Subject), with the
+// email and name it gives.
+type Identity struct {
+	Issuer        string
+	Subject       string
+	Email         string
+	EmailVerified bool
+	Name          string
+}
+
+// IdentityService signs people in with identities from a single sign-on
+// provider.
+type IdentityService interface {
+	// LoginIdentity returns the account linked to (Issuer, Subject). If
+	// none is, the account with the identity's email is linked, which
+	// needs a verified email; if there is none, an account is created
+	// from the identity when create is true or no account exists yet
+	// (the first becomes a site admin). Returns EFORBIDDEN for a
+	// deactivated account, an unverified email, or no account and no
+	// creation; EINVALID for an identity without subject or usable email.
+	LoginIdentity(ctx context.Context, id Identity, create bool) (*User, error)
 }
 
 // Session is a signed-in browser. Its secret is only known to the browser;

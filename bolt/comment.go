@@ -124,6 +124,45 @@ func resolveMentions(tx *bolt.Tx, spaceID string, names []string) []string {
 	return out
 }
 
+// mentionWarnings tells the author about the mentioned names that are
+// nobody who can read the space, but are someone: a user whose email
+// address, or its local part, is the name. Names of no one are ignored.
+// The comment is saved anyway; those people are not notified.
+func mentionWarnings(tx *bolt.Tx, spaceID string, names []string) []docket.Warning {
+	var out []docket.Warning
+	var byLocal map[string][]string // local part -> user ids, read on first need
+	for _, name := range names {
+		name = strings.ToLower(name)
+		var ids []string
+		if strings.Contains(name, "@") {
+			if id := findUserIDByEmail(tx, name); id != "" {
+				ids = []string{id}
+			}
+		} else {
+			if byLocal == nil {
+				byLocal = map[string][]string{}
+				_ = tx.Bucket(bucketUsers).ForEach(func(k, v []byte) error {
+					var u struct {
+						Email       string `json:"email"`
+						Deactivated bool   `json:"deactivated"`
+					}
+					if json.Unmarshal(v, &u) == nil && !u.Deactivated {
+						local, _, _ := strings.Cut(strings.ToLower(u.Email), "@")
+						byLocal[local] = append(byLocal[local], string(k))
+					}
+					return nil
+				})
+			}
+			ids = byLocal[name]
+		}
+		if len(ids) > 0 && !slices.ContainsFunc(ids, func(id string) bool { return canRead(tx, spaceID, id) }) {
+			out = append(out, docket.Warning{Code: docket.WarnMentionNotMember, User: name,
+				Message: "@" + name + " cannot read this space and was not notified; invite?"})
+		}
+	}
+	return out
+}
+
 // mayComment checks that a role may write comments.
 func mayComment(role docket.SpaceRole) error {
 	if !role.AtLeast(docket.RoleCommenter) {
@@ -158,6 +197,7 @@ func (s *ThreadService) AddComment(ctx context.Context, threadID, body string) (
 		if err := putComment(tx, cm, true); err != nil {
 			return nil, err
 		}
+		cm.Warnings = mentionWarnings(tx, d.SpaceID, in.names)
 		rec.UpdatedAt = now
 		if err := putThread(tx, rec); err != nil {
 			return nil, err
@@ -205,6 +245,7 @@ func (s *ThreadService) UpdateComment(ctx context.Context, id, body string) (*do
 		if err := putComment(tx, cm, false); err != nil {
 			return nil, err
 		}
+		cm.Warnings = mentionWarnings(tx, d.SpaceID, in.names)
 		_, err = s.announceComment(ctx, tx, docket.EventCommentEdited, d, cm, before, nil)
 		return cm, err
 	})

@@ -92,6 +92,12 @@ var (
 	bucketMailQueue     = []byte("mail_queue")      // queueKey(due, id) -> nil
 	bucketMailDigest    = []byte("mail_digest")     // userID/u64 seq -> inbox item
 	bucketMailDigestDue = []byte("mail_digest_due") // u64 due unix nanos/userID -> nil
+	// Created on first use (no schema step): read and done marks of
+	// computed inbox items.
+	bucketInboxMarks = []byte("inbox_marks") // userID/computed item id -> inboxMark
+	// Created on first use (no schema step): single sign-on identities
+	// linked to accounts.
+	bucketIdentities = []byte("identities") // issuer NUL subject -> userID
 
 	// bucketsV1 are the buckets of schema 1.
 	bucketsV1       = [][]byte{bucketMeta, bucketUsers, bucketUserEmails, bucketSessions, bucketUserSess, bucketTokens, bucketTokenHashes, bucketInvites, bucketSpaces, bucketSpaceSlugs, bucketMembers, bucketUserSpaces, bucketDocs, bucketBodies, bucketSpaceDocs, bucketDocSources, bucketOps, bucketSnapshots}

@@ -16,23 +16,46 @@ const excerptRunes = 200
 
 // excerpt returns the start of a comment's sanitised HTML as plain text,
 // for events and inbox items: tags are dropped (block tags leave a space),
-// entities decoded, white space collapsed.
+// entities decoded, white space collapsed. What the comment quotes (its
+// blockquotes) is left out, so the excerpt is what was said; a comment
+// that is nothing but a quote keeps it.
 func excerpt(h string) string {
+	if s := plainText(h, true); s != "" {
+		return s
+	}
+	return plainText(h, false)
+}
+
+// plainText is excerpt, without what blockquotes hold when skipQuotes.
+func plainText(h string, skipQuotes bool) string {
 	var b strings.Builder
+	quotes := 0 // depth of blockquotes being skipped
 	for len(h) > 0 && b.Len() < 8*excerptRunes {
 		i := strings.IndexByte(h, '<')
 		if i < 0 {
-			b.WriteString(h)
+			if quotes == 0 {
+				b.WriteString(h)
+			}
 			break
 		}
-		b.WriteString(h[:i])
+		if quotes == 0 {
+			b.WriteString(h[:i])
+		}
 		j := strings.IndexByte(h[i:], '>')
 		if j < 0 {
 			break
 		}
+		closing := strings.HasPrefix(h[i+1:], "/")
 		name := strings.TrimPrefix(h[i+1:i+j], "/")
 		if k := strings.IndexAny(name, " /"); k >= 0 {
 			name = name[:k]
+		}
+		if skipQuotes && name == "blockquote" {
+			if closing {
+				quotes = max(quotes-1, 0)
+			} else {
+				quotes++
+			}
 		}
 		if !inlineTags[name] {
 			b.WriteByte(' ')

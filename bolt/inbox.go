@@ -3,6 +3,8 @@ package bolt
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -103,7 +105,7 @@ func (r *inboxReader) actions(out []*docket.InboxItem) ([]*docket.InboxItem, err
 				continue
 			}
 			out = append(out, &docket.InboxItem{
-				Kind: docket.InboxAction, Time: d.UpdatedAt, DocID: d.ID, Title: d.Title, SpaceID: d.SpaceID,
+				ID: actionItemID(d.ID, a), Kind: docket.InboxAction, Time: d.UpdatedAt, DocID: d.ID, Title: d.Title, SpaceID: d.SpaceID,
 				Text: a.Text, Due: a.Due, Overdue: actionOverdue(a.Due, r.now), URL: docURL(d.ID, ""),
 			})
 		}
@@ -158,7 +160,7 @@ func (r *inboxReader) overdue(out []*docket.InboxItem) ([]*docket.InboxItem, err
 			}
 			due := lc.Due.UTC().Format("2006-01-02 15:04 UTC")
 			item := &docket.InboxItem{
-				Kind: docket.InboxOverdue, Time: lc.Due, DocID: d.ID, Title: d.Title, SpaceID: d.SpaceID,
+				ID: "overdue:" + d.ID + ":" + strconv.FormatInt(lc.Due.Unix(), 10), Kind: docket.InboxOverdue, Time: lc.Due, DocID: d.ID, Title: d.Title, SpaceID: d.SpaceID,
 				Due: lc.Due, Overdue: true, URL: docURL(d.ID, ""),
 			}
 			if i := slices.IndexFunc(lc.Reviewers, func(rv *docket.Reviewer) bool { return rv != nil && rv.UserID == r.userID }); i >= 0 && lc.Reviewers[i].Verdict == "" {
@@ -178,50 +180,108 @@ func (r *inboxReader) overdue(out []*docket.InboxItem) ([]*docket.InboxItem, err
 // first: stored items by their event's time, action items by their
 // document's last update, overdue deadlines by the deadline.
 func (s *InboxService) FindInbox(ctx context.Context, f docket.InboxFilter) ([]*docket.InboxItem, int, int, error) {
-	userID := docket.UserIDFromContext(ctx)
-	if userID == "" {
-		return nil, 0, 0, docket.Errorf(docket.EUNAUTHORIZED, "Sign in first.")
-	}
-	if f.Limit < 0 || f.Offset < 0 {
-		return nil, 0, 0, docket.Errorf(docket.EINVALID, "Limit and offset must not be negative.")
-	}
-	limit := f.Limit
-	if limit == 0 {
-		limit = defaultInboxPage
-	}
-	limit = min(limit, maxInboxPage)
-	var all []*docket.InboxItem
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
-		r := &inboxReader{ctx: ctx, tx: tx, userID: userID, now: s.db.Now(),
-			docs: map[string]*docket.Document{}, spaces: map[string]bool{}}
-		var err error
-		if all, err = r.stored(all); err != nil {
-			return err
-		}
-		if all, err = r.actions(all); err != nil {
-			return err
-		}
-		all, err = r.overdue(all)
-		return err
+	var items []*docket.InboxItem
+	var unread int
+	err := s.read(ctx, f, func(_ *inboxReader, shown []*docket.InboxItem, n int) error {
+		items, unread = shown, n
+		return nil
 	})
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	unread := 0
-	shown := all[:0]
-	for _, it := range all {
-		if !it.Read {
-			unread++
+	return page(items, f.Offset, inboxLimit(f)), len(items), unread, nil
+}
+
+// inboxLimit is the page size a filter asks for, within bounds.
+func inboxLimit(f docket.InboxFilter) int {
+	if f.Limit == 0 {
+		return defaultInboxPage
+	}
+	return min(f.Limit, maxInboxPage)
+}
+
+// read reads the caller's inbox in one transaction and calls fn with the
+// items the filter shows, newest first, and the count of unread items
+// that are not done.
+func (s *InboxService) read(ctx context.Context, f docket.InboxFilter, fn func(r *inboxReader, shown []*docket.InboxItem, unread int) error) error {
+	userID := docket.UserIDFromContext(ctx)
+	if userID == "" {
+		return docket.Errorf(docket.EUNAUTHORIZED, "Sign in first.")
+	}
+	if f.Limit < 0 || f.Offset < 0 {
+		return docket.Errorf(docket.EINVALID, "Limit and offset must not be negative.")
+	}
+	return s.db.view(ctx, func(tx *bolt.Tx) error {
+		r := newInboxReader(ctx, tx, userID, s.db.Now())
+		all, err := r.all()
+		if err != nil {
+			return err
 		}
-		if !f.Unread || !it.Read {
-			shown = append(shown, it)
+		unread := 0
+		shown := all[:0]
+		for _, it := range all {
+			if !it.Read && !it.Done {
+				unread++
+			}
+			if it.Done == f.Done && (!f.Unread || !it.Read) {
+				shown = append(shown, it)
+			}
+		}
+		slices.SortStableFunc(shown, func(a, b *docket.InboxItem) int {
+			return cmp.Or(b.Time.Compare(a.Time), cmp.Compare(inboxSeq(b), inboxSeq(a)),
+				cmp.Compare(a.DocID, b.DocID), cmp.Compare(a.Text, b.Text))
+		})
+		return fn(r, shown, unread)
+	})
+}
+
+func newInboxReader(ctx context.Context, tx *bolt.Tx, userID string, now time.Time) *inboxReader {
+	return &inboxReader{ctx: ctx, tx: tx, userID: userID, now: now,
+		docs: map[string]*docket.Document{}, spaces: map[string]bool{}}
+}
+
+// all reads the stored and the computed items, with the read and done
+// marks of the computed ones applied.
+func (r *inboxReader) all() ([]*docket.InboxItem, error) {
+	all, err := r.stored(nil)
+	if err != nil {
+		return nil, err
+	}
+	n := len(all)
+	if all, err = r.actions(all); err != nil {
+		return nil, err
+	}
+	if all, err = r.overdue(all); err != nil {
+		return nil, err
+	}
+	if marks := r.tx.Bucket(bucketInboxMarks); marks != nil {
+		for _, it := range all[n:] {
+			var m inboxMark
+			if _, err := getJSON(marks, pair(r.userID, it.ID), &m); err != nil {
+				return nil, err
+			}
+			it.Read, it.Done = m.Read || m.Done, m.Done
 		}
 	}
-	slices.SortStableFunc(shown, func(a, b *docket.InboxItem) int {
-		return cmp.Or(b.Time.Compare(a.Time), cmp.Compare(inboxSeq(b), inboxSeq(a)),
-			cmp.Compare(a.DocID, b.DocID), cmp.Compare(a.Text, b.Text))
-	})
-	return page(shown, f.Offset, limit), len(shown), unread, nil
+	return all, nil
+}
+
+// inboxMark is the state of a computed item the user has marked.
+type inboxMark struct {
+	Read bool `json:"read,omitempty"`
+	Done bool `json:"done,omitempty"`
+}
+
+// actionItemID is the id of an action item's inbox item: its document,
+// its text and its due date, so that the same item with a new due date is
+// a new inbox item.
+func actionItemID(docID string, a *docket.ActionItem) string {
+	sum := sha256.Sum256([]byte(a.Text))
+	due := "none"
+	if !a.Due.IsZero() {
+		due = a.Due.UTC().Format("20060102")
+	}
+	return "action:" + docID + ":" + hex.EncodeToString(sum[:8]) + ":" + due
 }
 
 // inboxSeq is the event sequence number of a stored item, 0 for a
@@ -234,6 +294,21 @@ func inboxSeq(it *docket.InboxItem) uint64 {
 // MarkRead implements [docket.InboxService]. All ids are checked before
 // anything is written: one unknown id and nothing changes.
 func (s *InboxService) MarkRead(ctx context.Context, ids []string) error {
+	return s.mark(ctx, ids, inboxMark{Read: true})
+}
+
+// MarkDone implements [docket.InboxService].
+func (s *InboxService) MarkDone(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return docket.Errorf(docket.EINVALID, "Name the inbox items to mark done.")
+	}
+	return s.mark(ctx, ids, inboxMark{Read: true, Done: true})
+}
+
+// mark sets the caller's items read (and done, with m.Done): the stored
+// ones in their records, the computed ones in inbox_marks. No ids means
+// every item the caller has now.
+func (s *InboxService) mark(ctx context.Context, ids []string, m inboxMark) error {
 	userID := docket.UserIDFromContext(ctx)
 	if userID == "" {
 		return docket.Errorf(docket.EUNAUTHORIZED, "Sign in first.")
@@ -243,13 +318,29 @@ func (s *InboxService) MarkRead(ctx context.Context, ids []string) error {
 	}
 	return s.db.update(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketInbox)
+		r := newInboxReader(ctx, tx, userID, s.db.Now())
+		computed, err := r.actions(nil)
+		if err != nil {
+			return err
+		}
+		if computed, err = r.overdue(computed); err != nil {
+			return err
+		}
 		var keys [][]byte
+		var marks []string
 		if len(ids) == 0 {
 			for seq := range prefixed(b, userID) {
 				keys = append(keys, seqKey(userID, seqFromKey(seq)))
 			}
+			for _, it := range computed {
+				marks = append(marks, it.ID)
+			}
 		}
 		for _, id := range ids {
+			if slices.ContainsFunc(computed, func(it *docket.InboxItem) bool { return it.ID == id }) {
+				marks = append(marks, id)
+				continue
+			}
 			seq, err := strconv.ParseUint(id, 10, 64)
 			if err != nil || seq == 0 || strconv.FormatUint(seq, 10) != id {
 				return docket.Errorf(docket.ENOTFOUND, "Inbox item %q not found.", id)
@@ -265,14 +356,36 @@ func (s *InboxService) MarkRead(ctx context.Context, ids []string) error {
 			if _, err := getJSON(b, k, &it); err != nil {
 				return err
 			}
-			if it.Read {
+			if it.Read == (it.Read || m.Read) && it.Done == (it.Done || m.Done) {
 				continue
 			}
-			it.Read = true
+			it.Read, it.Done = it.Read || m.Read, it.Done || m.Done
 			if err := putJSON(b, k, &it); err != nil {
 				return err
 			}
 		}
-		return nil
+		return putMarks(tx, userID, marks, m)
 	})
+}
+
+// putMarks adds m to the marks of the caller's computed items ids.
+func putMarks(tx *bolt.Tx, userID string, ids []string, m inboxMark) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	marks, err := tx.CreateBucketIfNotExists(bucketInboxMarks)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		var old inboxMark
+		k := pair(userID, id)
+		if _, err := getJSON(marks, k, &old); err != nil {
+			return err
+		}
+		if err := putJSON(marks, k, inboxMark{Read: old.Read || m.Read, Done: old.Done || m.Done}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -82,3 +82,64 @@ func BenchmarkFindInbox(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFindInboxThousands reads the inbox of an owner with 3,000
+// stored items: replies and mentions in 100 threads of 20 documents (the
+// 200-person trial's shape, where one RFC made hundreds of replies), plus
+// 40 open action items. "items" pages the flat list, "groups" groups it
+// by document and thread.
+func BenchmarkFindInboxThousands(b *testing.B) {
+	f := newFixture(b)
+	f.db.db.NoSync = true // setup only: the benchmark reads
+	ada, bob := f.user("ada"), f.user("bob")
+	bobID := docket.UserIDFromContext(bob)
+	sp := f.space(ada, "eng")
+	f.member(ada, sp, bob, docket.RoleEditor)
+	var docs []*docket.Document
+	for d := range 20 {
+		docs = append(docs, f.doc(bob, sp, fmt.Sprintf("RFC %d", d)))
+	}
+	now := f.db.Now()
+	f.write(func(tx *bolt.Tx) error {
+		for i := range 3000 {
+			d := docs[i%len(docs)]
+			kind := docket.InboxReply
+			if i%7 == 0 {
+				kind = docket.InboxMention
+			}
+			ev := &docket.Event{Type: docket.EventCommentCreated, Time: now.Add(-time.Duration(i) * time.Minute),
+				SpaceID: d.SpaceID, DocID: d.ID, ThreadID: fmt.Sprintf("t%d", i%100)}
+			if err := f.db.appendEvent(ada, tx, ev); err != nil {
+				return err
+			}
+			if err := addInbox(tx, bobID, ev, &docket.InboxItem{Kind: kind, Text: "a reply that says something"}); err != nil {
+				return err
+			}
+		}
+		for i := range 40 {
+			if err := putActions(tx, docs[i%len(docs)].ID, &docket.ActionItem{Line: 1, Text: fmt.Sprint("do ", i), UserID: bobID}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	inbox := NewInboxService(f.db)
+	b.Run("items", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, _, err := inbox.FindInbox(bob, docket.InboxFilter{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	groups, total, unread, err := inbox.FindInboxGroups(bob, docket.InboxFilter{})
+	if err != nil || total != 120 || unread != 3020 || groups[0].Count != 30 || groups[0].Actors[0].Name != "ada" {
+		b.Fatalf("FindInboxGroups = %d groups, unread %d, %v", total, unread, err)
+	}
+	b.Run("groups", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, _, err := inbox.FindInboxGroups(bob, docket.InboxFilter{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -244,7 +244,10 @@ func (s *ThreadService) createThread(ctx context.Context, tx *bolt.Tx, tc docket
 	if _, err := s.announceComment(ctx, tx, docket.EventThreadCreated, d, cm, nil, data); err != nil {
 		return nil, err
 	}
-	return rec.view(d.Version, []*docket.Comment{cm}), nil
+	cm.Warnings = mentionWarnings(tx, d.SpaceID, in.names)
+	th := rec.view(d.Version, []*docket.Comment{cm})
+	th.Warnings = cm.Warnings
+	return th, nil
 }
 
 // FindThread implements [docket.ThreadService].

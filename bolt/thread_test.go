@@ -730,3 +730,55 @@ func TestAnchorsFollowEdits(t *testing.T) {
 	}
 	t.Logf("%d threads, %d outdated, %d open ranges checked, %d versions", len(threads), outdated, openChecked, len(tags)-1)
 }
+
+func TestMentionsInQuotesAndOfNonMembers(t *testing.T) {
+	e := newThreadEnv(t, "Text.")
+	th := e.thread(t, "editor", nil, "@viewer, what do you think?")
+	if len(th.Warnings) != 0 {
+		t.Errorf("warnings of a member's mention = %+v; want none", th.Warnings)
+	}
+	// A reply quoting the mention does not notify the viewer again, and
+	// its excerpt is what the reply says.
+	c, err := e.threads.AddComment(e.as["commenter"], th.ID, "> @viewer, what do you think?\n\nI think `@viewer` is away; @outsider knows, ask @nobody.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mentions []string
+	for _, it := range bolt.InboxOf(e.db, e.ids["viewer"]) {
+		mentions = append(mentions, string(it.Kind))
+	}
+	if got, want := strings.Join(mentions, " "), "mention"; got != want {
+		t.Errorf("viewer's inbox = %q; want %q (the quote does not notify again)", got, want)
+	}
+	items := bolt.InboxOf(e.db, e.ids["editor"])
+	if len(items) != 1 || items[0].Text != "I think @viewer is away; @outsider knows, ask @nobody." {
+		t.Errorf("editor's inbox = %+v; want one reply whose excerpt leaves the quote out", items)
+	}
+	// @outsider is a user who cannot read the space: the comment is saved
+	// with a warning; @nobody is no one and is ignored.
+	want := []docket.Warning{{Code: docket.WarnMentionNotMember, User: "outsider", Message: "@outsider cannot read this space and was not notified; invite?"}}
+	if fmt.Sprint(c.Warnings) != fmt.Sprint(want) {
+		t.Errorf("warnings = %+v; want %+v", c.Warnings, want)
+	}
+	if len(bolt.InboxOf(e.db, e.ids["outsider"])) != 0 {
+		t.Error("the outsider got an inbox item")
+	}
+	// Warnings are in the answer only, never stored.
+	got, err := e.threads.FindThread(e.as["editor"], th.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := got.Comments[1].Warnings; len(w) != 0 || got.Comments[1].Body == "" {
+		t.Errorf("stored comment = %+v; want the body without warnings", got.Comments[1])
+	}
+	// The whole address works too, and so does a new thread.
+	th2 := e.thread(t, "editor", nil, "cc @outsider@example.com")
+	if len(th2.Warnings) != 1 || th2.Warnings[0].User != "outsider@example.com" || len(th2.Comments[0].Warnings) != 1 {
+		t.Errorf("thread warnings = %+v", th2.Warnings)
+	}
+	// Editing a comment says it again.
+	c, err = e.threads.UpdateComment(e.as["commenter"], c.ID, "@outsider, please")
+	if err != nil || len(c.Warnings) != 1 {
+		t.Errorf("UpdateComment = %+v, %v; want one warning", c, err)
+	}
+}

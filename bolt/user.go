@@ -30,6 +30,8 @@ func NewUserService(db *DB) *UserService { return &UserService{db: db} }
 type userRecord struct {
 	docket.User
 	PasswordHash []byte `json:"passwordHash"`
+	// Identities are the single sign-on identities linked to the account.
+	Identities []identityLink `json:"identities,omitempty"`
 }
 
 type sessionRecord struct {
@@ -128,16 +130,7 @@ func (s *UserService) CreateUser(ctx context.Context, uc docket.UserCreate) (*do
 		} else if uc.OnlyIfFirst && !first {
 			return docket.Errorf(docket.EFORBIDDEN, "Sign-up is closed; ask an admin for an invitation.")
 		}
-		if first {
-			u.Role = docket.SiteAdmin
-		}
-		if findUserIDByEmail(tx, email) != "" {
-			return docket.Errorf(docket.ECONFLICT, "An account with this email already exists.")
-		}
-		if err := putJSON(users, []byte(u.ID), u); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketUserEmails).Put([]byte(email), []byte(u.ID)); err != nil {
+		if err := insertUser(tx, u, first); err != nil {
 			return err
 		}
 		if inv != nil && inv.SpaceID != "" {
@@ -152,6 +145,21 @@ func (s *UserService) CreateUser(ctx context.Context, uc docket.UserCreate) (*do
 	}
 	out := u.User
 	return &out, nil
+}
+
+// insertUser stores a new account and its email, which must be free; the
+// first account of the site becomes an admin.
+func insertUser(tx *bolt.Tx, u *userRecord, first bool) error {
+	if first {
+		u.Role = docket.SiteAdmin
+	}
+	if findUserIDByEmail(tx, u.Email) != "" {
+		return docket.Errorf(docket.ECONFLICT, "An account with this email already exists.")
+	}
+	if err := putJSON(tx.Bucket(bucketUsers), []byte(u.ID), u); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketUserEmails).Put([]byte(u.Email), []byte(u.ID))
 }
 
 // FindUserByID implements [docket.UserService].
@@ -272,6 +280,55 @@ func (s *UserService) SetPassword(ctx context.Context, id, password string) erro
 	})
 }
 
+// ResetPassword implements [docket.UserService].
+func (s *UserService) ResetPassword(ctx context.Context, id, password string) error {
+	if err := docket.CheckPassword(password); err != nil {
+		return err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.db.PasswordCost)
+	if err != nil {
+		return err
+	}
+	return s.revoke(ctx, id, func(u *userRecord) {
+		u.PasswordHash = hash
+		u.Deactivated = false
+	})
+}
+
+// DisableUser implements [docket.UserService].
+func (s *UserService) DisableUser(ctx context.Context, id string) error {
+	return s.revoke(ctx, id, func(u *userRecord) { u.Deactivated = true })
+}
+
+// revoke changes a user as a site admin or the system may, and in the
+// same transaction ends every session and revokes every API token of the
+// user. Cached token owners go stale with the commit.
+func (s *UserService) revoke(ctx context.Context, id string, change func(*userRecord)) error {
+	if !docket.IsSystemContext(ctx) && !docket.UserFromContext(ctx).IsAdmin() {
+		return docket.Errorf(docket.EFORBIDDEN, "Only site admins may reset passwords and disable accounts.")
+	}
+	return s.db.update(ctx, func(tx *bolt.Tx) error {
+		u, err := findUser(tx, id)
+		if err != nil {
+			return err
+		}
+		change(u)
+		if err := putJSON(tx.Bucket(bucketUsers), []byte(id), u); err != nil {
+			return err
+		}
+		if err := deleteUserSessions(tx, id); err != nil {
+			return err
+		}
+		return deletePrefix(tx.Bucket(bucketTokens), id, func(_, v []byte) error {
+			var rec tokenRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("decode token of %s: %w", id, err)
+			}
+			return tx.Bucket(bucketTokenHashes).Delete(rec.Hash)
+		})
+	})
+}
+
 func deleteUserSessions(tx *bolt.Tx, userID string) error {
 	return deletePrefix(tx.Bucket(bucketUserSess), userID, func(key, _ []byte) error {
 		return tx.Bucket(bucketSessions).Delete(key)
@@ -294,7 +351,7 @@ func (s *UserService) Authenticate(ctx context.Context, email, password string) 
 		return nil, err
 	}
 	hash := s.db.dummyHash
-	if u != nil {
+	if u != nil && len(u.PasswordHash) > 0 { // an account made by single sign-on has none
 		hash = u.PasswordHash
 	}
 	if len(password) > 1024 {
@@ -303,9 +360,9 @@ func (s *UserService) Authenticate(ctx context.Context, email, password string) 
 	if u != nil && u.Deactivated {
 		// Compare anyway, so that the answer takes as long as for others.
 		_ = bcrypt.CompareHashAndPassword(s.db.dummyHash, []byte(password))
-		return nil, docket.Errorf(docket.EFORBIDDEN, "This account is deactivated: it keeps the name of an author of imported documents and cannot sign in.")
+		return nil, errDeactivated
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || u == nil {
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || u == nil || len(u.PasswordHash) == 0 {
 		return nil, docket.Errorf(docket.EUNAUTHORIZED, "Wrong email or password.")
 	}
 	return &u.User, nil

@@ -31,8 +31,9 @@ const mentionBudget = time.Second
 // "bob@example.com" for @bob@example.com. A name is made of ASCII letters,
 // digits and . _ + -; trailing dots and dashes are punctuation, not name.
 //
-// Only text counts: nothing in code spans, code blocks, raw HTML, autolinks
-// or image descriptions is a mention, and neither is an @ inside a word,
+// Only text counts: nothing in code spans, code blocks, raw HTML, autolinks,
+// image descriptions or quoted lines (> ..., a reply quoting another, whose
+// mentions notified when they were written) is a mention, and neither is an @ inside a word,
 // as in bob@example.com, or one escaped as \@. Text the parser cannot
 // handle within a second, or that [Renderer.Render] would refuse for its
 // nesting, mentions no one.
@@ -72,7 +73,7 @@ func mentions(p parser.Parser, src []byte) (out []string) {
 		}
 		switch n := n.(type) {
 		case *ast.CodeSpan, *ast.CodeBlock, *ast.FencedCodeBlock, *ast.HTMLBlock,
-			*ast.RawHTML, *ast.AutoLink, *ast.Image:
+			*ast.RawHTML, *ast.AutoLink, *ast.Image, *ast.Blockquote:
 			flush()
 			return ast.WalkSkipChildren, nil
 		case *ast.Text:

@@ -40,7 +40,12 @@ func TestMentions(t *testing.T) {
 		{"emphasis", "**@alice** and _@bob_", []string{"alice", "bob"}},
 		{"after punctuation", "(@alice) \"@bob\" x,@carol", []string{"alice", "bob", "carol"}},
 		{"line break between", "hi\n@alice", []string{"alice"}},
-		{"block quote", "> @alice said", []string{"alice"}},
+		{"block quote", "> @alice said", nil},
+		{"reply quoting a mention", "> @alice, can you look?\n> -- bob\n\n@carol agrees", []string{"carol"}},
+		{"nested quote", "> > @alice\n> @bob\n\nok", nil},
+		{"quote in a list", "- > @alice\n- @bob", []string{"bob"}},
+		{"after a quote", "> quoted\n\n@bob, see above", []string{"bob"}},
+		{"lazy line is quoted", "> quoted\n@bob", nil},
 		{"unicode around", "merci @élise é@bob 😀@carol", []string{"carol"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

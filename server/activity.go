@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -42,27 +43,47 @@ func (s *Server) handleActivity(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-// handleInbox serves GET /api/inbox?unread=&limit=&offset=: what waits on
-// the caller, newest first, with the total and the unread count.
+// handleInbox serves GET /api/inbox?unread=&done=&limit=&offset=: what
+// waits on the caller, grouped by document and thread, newest group
+// first: limit, offset and total count groups; items are the items of the
+// groups on the page (each group's newest); unread counts unread items.
 func (s *Server) handleInbox(c echo.Context) error {
 	limit, offset, err := paging(c, 50, 200)
 	if err != nil {
 		return err
 	}
-	unreadOnly := false
-	if p := c.QueryParam("unread"); p != "" {
-		if unreadOnly, err = strconv.ParseBool(p); err != nil {
-			return docket.Errorf(docket.EINVALID, "Parameter unread must be true or false.")
-		}
+	f := docket.InboxFilter{Limit: limit, Offset: offset}
+	if f.Unread, err = boolParam(c, "unread"); err != nil {
+		return err
 	}
-	items, total, unread, err := s.svc.Inbox.FindInbox(c.Request().Context(), docket.InboxFilter{Unread: unreadOnly, Limit: limit, Offset: offset})
+	if f.Done, err = boolParam(c, "done"); err != nil {
+		return err
+	}
+	groups, total, unread, err := s.svc.Inbox.FindInboxGroups(c.Request().Context(), f)
 	if err != nil {
 		return err
 	}
-	if items == nil {
-		items = []*docket.InboxItem{}
+	items := []*docket.InboxItem{}
+	for _, g := range groups {
+		items = append(items, g.Items...)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"items": items, "total": total, "unread": unread, "limit": limit, "offset": offset})
+	if groups == nil {
+		groups = []*docket.InboxGroup{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"groups": groups, "items": items, "total": total, "unread": unread, "limit": limit, "offset": offset})
+}
+
+// boolParam reads an optional true/false query parameter.
+func boolParam(c echo.Context, name string) (bool, error) {
+	p := c.QueryParam(name)
+	if p == "" {
+		return false, nil
+	}
+	v, err := strconv.ParseBool(p)
+	if err != nil {
+		return false, docket.Errorf(docket.EINVALID, "Parameter %s must be true or false.", name)
+	}
+	return v, nil
 }
 
 type inboxReadRequest struct {
@@ -72,11 +93,22 @@ type inboxReadRequest struct {
 // handleInboxRead serves POST /api/inbox/read {ids}: marks the caller's
 // items read, all of them when ids is empty or missing.
 func (s *Server) handleInboxRead(c echo.Context) error {
+	return markInbox(c, s.svc.Inbox.MarkRead)
+}
+
+// handleInboxDone serves POST /api/inbox/done {ids}: marks the caller's
+// items done; they leave the inbox.
+func (s *Server) handleInboxDone(c echo.Context) error {
+	return markInbox(c, s.svc.Inbox.MarkDone)
+}
+
+// markInbox reads {ids} and marks them with mark.
+func markInbox(c echo.Context, mark func(ctx context.Context, ids []string) error) error {
 	var req inboxReadRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	if err := s.svc.Inbox.MarkRead(c.Request().Context(), req.IDs); err != nil {
+	if err := mark(c.Request().Context(), req.IDs); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -3,8 +3,10 @@ package server_test
 import (
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -199,5 +201,102 @@ func TestActivityOfRESTEdits(t *testing.T) {
 	ev := r.body["events"].([]any)[0].(map[string]any)
 	if ev["actorId"] != ada.id() || ev["data"].(map[string]any)["version"] != float64(2) {
 		t.Errorf("doc.edited = %v", ev)
+	}
+}
+
+// Replies in one thread make one group; a quote of a mention notifies no
+// one again; done and read work for computed items; mark all read leaves
+// nothing unread; a mention of a non-member is a warning to the author.
+func TestInboxGroupsAPI(t *testing.T) {
+	e, ada, eng, bob := withMember(t, "Ada", "Bob", docket.RoleEditor)
+	cy := e.signup("Cy")
+	ada.addMember(eng, cy, docket.RoleEditor)
+	out := e.signup("Outsider")
+	d := bob.createDoc(eng, "Storage plan", "- [ ] @bob write it\n")
+	th := bob.must(http.StatusCreated, "POST", "/api/docs/"+d+"/threads", map[string]any{"body": "Which store, @ada?"})
+	if w := th.body["warnings"]; w != nil {
+		t.Errorf("warnings of a member's mention = %v", w)
+	}
+	thID := th.str("id")
+	for i, c := range []*client{ada, cy, ada, cy} {
+		c.must(http.StatusCreated, "POST", "/api/threads/"+thID+"/comments", map[string]any{"body": fmt.Sprintf("> Which store, @ada?\n\nreply %d", i)})
+	}
+	// A mention of someone who cannot read the space: saved, with a warning.
+	r := cy.must(http.StatusCreated, "POST", "/api/threads/"+thID+"/comments", map[string]any{"body": "@outsider knows"})
+	ws, _ := r.body["warnings"].([]any)
+	if len(ws) != 1 || ws[0].(map[string]any)["code"] != "mention_not_member" || ws[0].(map[string]any)["user"] != "outsider" {
+		t.Errorf("answer = %s; want a mention_not_member warning for outsider", r.raw)
+	}
+	if got := out.must(http.StatusOK, "GET", "/api/inbox", nil).num("unread"); got != 0 {
+		t.Errorf("outsider's unread = %v; want 0", got)
+	}
+
+	// Ada was mentioned once: the quotes in the replies do not notify her.
+	r = ada.must(http.StatusOK, "GET", "/api/inbox", nil)
+	var adaKinds []string
+	for _, it := range r.body["items"].([]any) {
+		adaKinds = append(adaKinds, it.(map[string]any)["kind"].(string))
+	}
+	if diff := cmp.Diff([]string{"reply", "reply", "reply", "mention"}, adaKinds); diff != "" {
+		t.Errorf("ada's items (-want +got):\n%s", diff)
+	}
+
+	// Action items are read from the text after the commit.
+	eventually(t, "bob's action item in his inbox", func() bool {
+		r = bob.must(http.StatusOK, "GET", "/api/inbox", nil)
+		return r.num("total") == 2
+	})
+	groups := r.body["groups"].([]any)
+	if r.num("total") != 2 || r.num("unread") != 6 || len(groups) != 2 {
+		t.Fatalf("bob's inbox = %s; want 2 groups, 6 unread", r.raw)
+	}
+	g := groups[0].(map[string]any)
+	var actors []string
+	for _, a := range g["actors"].([]any) {
+		actors = append(actors, a.(map[string]any)["name"].(string))
+	}
+	if g["title"] != "Storage plan" || g["threadId"] != thID || g["count"] != float64(5) || g["unread"] != float64(5) ||
+		g["excerpt"] != "@outsider knows" || !cmp.Equal(actors, []string{"Cy", "Ada"}) || len(g["itemIds"].([]any)) != 5 {
+		t.Errorf("thread group = %v; want 5 unread replies from Cy and Ada", g)
+	}
+	items := r.body["items"].([]any)
+	if len(items) != 6 || items[1].(map[string]any)["text"] != "reply 3" {
+		t.Errorf("items = %v; want the 6 items, excerpts without the quote", items)
+	}
+	action := groups[1].(map[string]any)
+	actionID := action["itemIds"].([]any)[0].(string)
+	if action["kinds"].([]any)[0] != "action" || !strings.HasPrefix(actionID, "action:") {
+		t.Errorf("second group = %v; want bob's action item", action)
+	}
+
+	// Mark all read: nothing unread, the action item included.
+	bob.must(http.StatusNoContent, "POST", "/api/inbox/read", `{}`)
+	if r := bob.must(http.StatusOK, "GET", "/api/inbox?unread=true", nil); r.num("unread") != 0 || r.num("total") != 0 {
+		t.Errorf("unread after mark all read = %s; want nothing", r.raw)
+	}
+	// Done: the action item and the thread leave the inbox.
+	ids := append([]any{actionID}, g["itemIds"].([]any)...)
+	bob.must(http.StatusNoContent, "POST", "/api/inbox/done", map[string]any{"ids": ids})
+	if r := bob.must(http.StatusOK, "GET", "/api/inbox", nil); r.num("total") != 0 {
+		t.Errorf("inbox after done = %s; want empty", r.raw)
+	}
+	if r := bob.must(http.StatusOK, "GET", "/api/inbox?done=true", nil); r.num("total") != 2 {
+		t.Errorf("done inbox = %s; want the 2 groups", r.raw)
+	}
+	for _, tc := range []struct {
+		who  *client
+		body any
+		want int
+	}{
+		{bob, `{}`, http.StatusBadRequest},
+		{bob, map[string]any{"ids": []string{"action:" + d + ":nope:none"}}, http.StatusNotFound},
+		{ada, map[string]any{"ids": []string{actionID}}, http.StatusNotFound},
+	} {
+		if r := tc.who.do("POST", "/api/inbox/done", tc.body); r.status != tc.want || r.errCode() == "" {
+			t.Errorf("POST /api/inbox/done %v = %d %s; want %d", tc.body, r.status, r.raw, tc.want)
+		}
+	}
+	if r := bob.do("GET", "/api/inbox?done=perhaps", nil); r.status != http.StatusBadRequest {
+		t.Errorf("done=perhaps = %d; want 400", r.status)
 	}
 }

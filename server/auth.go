@@ -116,6 +116,9 @@ type signupRequest struct {
 // handleSignup serves POST /api/auth/signup. The first account becomes a
 // site admin; with the "first" policy later accounts need an invitation.
 func (s *Server) handleSignup(c echo.Context) error {
+	if s.cfg.PasswordLoginOff {
+		return s.errPasswordOff()
+	}
 	var req signupRequest
 	if err := decode(c, &req); err != nil {
 		return err
@@ -144,6 +147,9 @@ type loginRequest struct {
 // handleLogin serves POST /api/auth/login. Attempts are limited per client
 // IP and failures per account; both answer 429 with Retry-After.
 func (s *Server) handleLogin(c echo.Context) error {
+	if s.cfg.PasswordLoginOff {
+		return s.errPasswordOff()
+	}
 	var req loginRequest
 	if err := decode(c, &req); err != nil {
 		return err

@@ -344,7 +344,9 @@ func (p *edPage) openStub(id string) {
 func (p *edPage) openPath(path string) {
 	p.t.Helper()
 	p.do(chromedp.Navigate(p.s.ts.URL + path))
-	p.waitJS(`document.getElementById("doc")?.dataset.live === "ready"`, 10*time.Second)
+	// Generous: a page of a 700 KB document on a loaded 2-core machine
+	// under -race takes more than 10 s to go live; a ready page returns at once.
+	p.waitJS(`document.getElementById("doc")?.dataset.live === "ready"`, 40*time.Second)
 }
 
 // do runs actions in the page. The panels re-render when an update is

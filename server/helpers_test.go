@@ -102,7 +102,7 @@ func (e *env) start() {
 	renderer := markdown.New(markdown.Options{})
 	minutes := bolt.NewMinutesService(e.db, actions, markdown.Minutes)
 	svc := server.Services{
-		Users: users, Auth: users, Spaces: spaces, Documents: bolt.NewDocumentService(e.db), Renderer: renderer,
+		Users: users, Auth: users, Identities: users, Spaces: spaces, Documents: bolt.NewDocumentService(e.db), Renderer: renderer,
 		Hub: e.hub, Recordings: recordings, Search: e.startSearch(users, spaces),
 		Decisions: bolt.NewDecisionService(e.db, renderer, minutes), Actions: actions, Minutes: minutes,
 		Threads: bolt.NewThreadService(e.db, renderer, markdown.Mentions),

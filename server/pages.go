@@ -53,6 +53,7 @@ var pageFuncs = template.FuncMap{
 	"verdictLabel": verdictLabel,
 	"roleLabel":    roleLabel,
 	"inboxLabel":   inboxLabel,
+	"inboxSummary": inboxSummary,
 	"add":          func(a, b int) int { return a + b },
 	"add64":        func(a, b int64) int64 { return a + b },
 	"join":         strings.Join,
@@ -200,6 +201,7 @@ var notices = map[string]string{
 	"rules":         "The decision rules are saved.",
 	"hook-deleted":  "The webhook is deleted.",
 	"read":          "Marked as read.",
+	"inbox-done":    "Marked as done; see them under Done.",
 	"saved":         "Saved.",
 	"space":         "The space is created.",
 	"signed-out":    "You are signed out.",
@@ -492,9 +494,12 @@ func (s *Server) registerPageRoutes() {
 	e.GET("/signup", s.handleSignupPage)
 	e.POST("/signup", s.handleSignupPost, s.checkCSRF)
 	e.POST("/logout", s.handleLogoutPost, s.checkCSRF)
+	e.GET("/auth/oidc/login", s.handleSSOLogin)
+	e.GET("/auth/oidc/callback", s.handleSSOCallback)
 
 	e.GET("/inbox", s.handleInboxPage, in...)
 	e.POST("/inbox/read", s.handleInboxReadPost, post...)
+	e.POST("/inbox/done", s.handleInboxDonePost, post...)
 	e.GET("/search", s.handleSearchPage, in...)
 	e.GET("/settings", s.handleSettingsPage, in...)
 	e.POST("/settings/account", s.handleAccountPost, post...)

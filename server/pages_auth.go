@@ -16,6 +16,10 @@ type authPage struct {
 	Name   string
 	Open   bool // anyone may sign up
 	Form   *formState
+	// SSO is the single sign-on provider's name, if there is one;
+	// PasswordOff hides the password forms.
+	SSO         string
+	PasswordOff bool
 }
 
 // handleLoginPage serves GET /login.
@@ -28,6 +32,7 @@ func (s *Server) handleLoginPage(c echo.Context) error {
 }
 
 func (s *Server) renderLogin(c echo.Context, status int, data *authPage, msg string) error {
+	s.ssoPage(data)
 	p := s.newPage(c, "Sign in")
 	p.Error = msg
 	p.Data = data
@@ -39,6 +44,9 @@ func (s *Server) renderLogin(c echo.Context, status int, data *authPage, msg str
 func (s *Server) handleLoginPost(c echo.Context) error {
 	email := strings.TrimSpace(c.FormValue("email"))
 	data := &authPage{Next: safeNext(c.FormValue("next")), Email: email}
+	if s.cfg.PasswordLoginOff {
+		return s.renderLogin(c, http.StatusForbidden, data, docket.ErrorMessage(s.errPasswordOff()))
+	}
 	account := strings.ToLower(email)
 	if err := s.limiter.allowIP(c.RealIP()); err != nil {
 		c.Response().Header().Set("Retry-After", "60")
@@ -65,6 +73,14 @@ func (s *Server) handleLoginPost(c echo.Context) error {
 	return seeOther(c, data.Next)
 }
 
+// ssoPage fills in the single sign-on parts of an auth page.
+func (s *Server) ssoPage(data *authPage) {
+	if s.svc.SSO != nil {
+		data.SSO = s.svc.SSO.Name()
+	}
+	data.PasswordOff = s.cfg.PasswordLoginOff
+}
+
 // handleSignupPage serves GET /signup.
 func (s *Server) handleSignupPage(c echo.Context) error {
 	if docket.UserFromContext(c.Request().Context()) != nil {
@@ -74,6 +90,7 @@ func (s *Server) handleSignupPage(c echo.Context) error {
 	if len(data.Invite) > 256 {
 		data.Invite = ""
 	}
+	s.ssoPage(data)
 	p := s.newPage(c, "Sign up")
 	p.Data = data
 	return s.render(c, http.StatusOK, "signup", p)
@@ -87,11 +104,15 @@ func (s *Server) handleSignupPost(c echo.Context) error {
 		Invite: c.FormValue("invite"), Email: strings.TrimSpace(c.FormValue("email")),
 		Name: strings.TrimSpace(c.FormValue("name")), Open: s.cfg.Signup == SignupOpen,
 	}
+	s.ssoPage(data)
 	fail := func(status int, msg string) error {
 		p := s.newPage(c, "Sign up")
 		p.Error = msg
 		p.Data = data
 		return s.render(c, status, "signup", p)
+	}
+	if s.cfg.PasswordLoginOff {
+		return fail(http.StatusForbidden, docket.ErrorMessage(s.errPasswordOff()))
 	}
 	if err := s.limiter.allowIP(c.RealIP()); err != nil {
 		c.Response().Header().Set("Retry-After", "60")

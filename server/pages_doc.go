@@ -4,6 +4,7 @@ import (
 	"context"
 	"html/template"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,7 +17,12 @@ import (
 
 // docPage is the data of the document page.
 type docPage struct {
-	Doc       *docket.Document
+	Doc *docket.Document
+	// Unreached are the @names a comment just posted mentioned who cannot
+	// read the space (from ?unreached=, after a form post); CanInvite
+	// says whether the caller may add members.
+	Unreached []string
+	CanInvite bool
 	Space     *docket.Space
 	Lifecycle *docket.Lifecycle
 	HTML      template.HTML
@@ -186,6 +192,8 @@ func (s *Server) renderDoc(c echo.Context, status int, form *formState) error {
 	if data.Space, err = s.svc.Spaces.FindSpace(ctx, doc.SpaceID); err != nil {
 		return err
 	}
+	data.CanInvite = doc.Role == docket.RoleAdmin
+	data.Unreached = unreachedNames(c.QueryParam("unreached"))
 	if data.Lifecycle, err = s.svc.Decisions.FindLifecycle(ctx, doc.ID); err != nil {
 		return err
 	}
@@ -399,6 +407,40 @@ func docURL(id, fragment string) string {
 	return "/d/" + id + "#" + fragment
 }
 
+// warnedDocURL is the page of a thread after a comment was posted to it,
+// naming the mentioned people who cannot read the space (?unreached=).
+func warnedDocURL(docID, threadID string, warnings []docket.Warning) string {
+	var names []string
+	for _, w := range warnings {
+		if w.Code == docket.WarnMentionNotMember {
+			names = append(names, w.User)
+		}
+	}
+	if len(names) == 0 {
+		return docURL(docID, "t-"+threadID)
+	}
+	return "/d/" + docID + "?unreached=" + url.QueryEscape(strings.Join(names, ",")) + "#t-" + threadID
+}
+
+// maxUnreached is the most names ?unreached= shows.
+const maxUnreached = 10
+
+// unreachedNames reads ?unreached=: names as mentions write them (the
+// characters of an email address), at most maxUnreached; anything else
+// is dropped, so the URL cannot put arbitrary text on the page.
+func unreachedNames(v string) []string {
+	var out []string
+	for name := range strings.SplitSeq(v, ",") {
+		if name == "" || len(name) > 128 || len(out) == maxUnreached || strings.IndexFunc(name, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("._+-@", r))
+		}) >= 0 {
+			continue
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
 // handleDocEditPost serves POST /d/:id/edit {version, body}: the whole
 // text, written at version, goes through the same path as the edits API
 // (diffed against that version and merged with what others wrote since).
@@ -444,7 +486,7 @@ func (s *Server) handleThreadPost(c echo.Context) error {
 	if err != nil {
 		return s.docFormError(c, "thread", err)
 	}
-	return seeOther(c, docURL(id, "t-"+th.ID))
+	return seeOther(c, warnedDocURL(id, th.ID, th.Warnings))
 }
 
 // pageThread returns the thread of the URL if it belongs to the URL's
@@ -474,10 +516,11 @@ func (s *Server) handleReplyPost(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.svc.Threads.AddComment(c.Request().Context(), th.ID, formText(c, "body")); err != nil {
+	cm, err := s.svc.Threads.AddComment(c.Request().Context(), th.ID, formText(c, "body"))
+	if err != nil {
 		return s.docFormError(c, "reply-"+th.ID, err)
 	}
-	return seeOther(c, docURL(id, "t-"+th.ID))
+	return seeOther(c, warnedDocURL(id, th.ID, cm.Warnings))
 }
 
 // handleResolvePost serves POST /d/:id/threads/:thread/resolve {note}.

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -736,4 +737,60 @@ func TestPagesOverdue(t *testing.T) {
 	home.has(t, `<h2 id="home-overdue">Overdue</h2>`, `<span class="badge badge-overdue">Overdue</span>`)
 	f.ada.pageOK("/d/"+f.doc).has(t, "Respond by", `data-countdown>`, `<span class="badge badge-overdue">Overdue</span>`)
 	bob.pageOK("/inbox").has(t, `<span class="badge kind-overdue">Overdue</span>`)
+}
+
+// The inbox page shows one line per document and thread, such as "3 new
+// replies in “Storage engine” from Ada and Cy", with the newest excerpt
+// and the items behind a disclosure; checked groups can be marked done.
+func TestPagesInboxGroups(t *testing.T) {
+	f := newPageFixture(t)
+	bob, cy := f.e.signup("Bob"), f.e.signup("Cy")
+	f.ada.addMember(f.space, bob, docket.RoleEditor)
+	f.ada.addMember(f.space, cy, docket.RoleEditor)
+	th := bob.must(http.StatusCreated, "POST", "/api/docs/"+f.doc+"/threads", map[string]any{"body": "Which store?"}).str("id")
+	for i, c := range []*client{f.ada, cy, f.ada} {
+		c.must(http.StatusCreated, "POST", "/api/threads/"+th+"/comments", map[string]any{"body": fmt.Sprintf("> Which store?\n\nAnswer <%d>", i)})
+	}
+	page := bob.pageOK("/inbox")
+	page.has(t, "3 new replies in “Storage engine” from Ada and Cy", `<p class="inbox-text">Answer &lt;2&gt;</p>`,
+		`<details class="inbox-items">`, "All 3 items", `<span class="badge kind-reply">Reply</span>`, `href="/inbox?show=done"`)
+	page.hasNot(t, "Which store?</p>")
+	boxes := regexp.MustCompile(`name="ids" value="([0-9,]+)"`).FindAllStringSubmatch(page.body, -1)
+	if len(boxes) != 1 || strings.Count(boxes[0][1], ",") != 2 {
+		t.Fatalf("group checkboxes = %v; want one holding the 3 ids\n%s", boxes, page.body)
+	}
+	bob.submit("/inbox", "/inbox/done", formValues("ids", boxes[0][1])).mustSeeOther(t, "/inbox?done=inbox-done")
+	bob.pageOK("/inbox").has(t, "Nothing here.")
+	bob.pageOK("/inbox?show=done").has(t, "3 replies in “Storage engine” from Ada and Cy")
+	if r := bob.must(http.StatusOK, "GET", "/api/inbox", nil); r.num("unread") != 0 || r.num("total") != 0 {
+		t.Errorf("inbox after done = %s; want empty", r.raw)
+	}
+	if p := bob.submit("/inbox", "/inbox/done", formValues("ids", "1,nope")); p.status != http.StatusNotFound {
+		t.Errorf("done of an unknown id = %d; want 404", p.status)
+	}
+}
+
+// A comment posted through the page form that mentions someone who cannot
+// read the space is saved, and the page says so: with an Invite link for
+// a space admin, with advice for others.
+func TestPagesMentionNotMember(t *testing.T) {
+	f := newPageFixture(t)
+	bob := f.e.signup("Bob")
+	f.e.signup("Outsider")
+	f.ada.addMember(f.space, bob, docket.RoleEditor)
+	d := "/d/" + f.doc
+	p := bob.submit(d, d+"/threads", formValues("body", "Ask @outsider and @nobody"))
+	p.mustSeeOther(t, d+"?unreached=outsider#t-")
+	page := bob.pageOK(strings.Split(p.location, "#")[0])
+	page.has(t, "@outsider cannot read this space and was not notified.", "Ask a space admin to invite them.", "Ask @outsider and @nobody")
+	page.hasNot(t, "@nobody cannot", `data-invite=`)
+	th := regexp.MustCompile(`#t-(\w+)$`).FindStringSubmatch(p.location)[1]
+	p = f.ada.submit(d, d+"/threads/"+th+"/comments", formValues("body", "cc @outsider@example.com"))
+	p.mustSeeOther(t, d+"?unreached=outsider%40example.com#t-"+th)
+	f.ada.pageOK(strings.Split(p.location, "#")[0]).has(t, "@outsider@example.com cannot read this space",
+		`<a class="button" href="/s/eng/settings#members-h">Invite</a>`, `data-invite="/s/eng/settings#members-h"`)
+	// The names come from the URL: only mention characters are shown.
+	p = f.ada.pageOK(d + "?unreached=" + url.QueryEscape("<b>x</b>,ok"))
+	p.has(t, "@ok cannot")
+	p.hasNot(t, "<b>x", "&lt;b&gt;")
 }

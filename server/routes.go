@@ -88,6 +88,7 @@ func (s *Server) registerAPIRoutes(api *echo.Group) {
 	api.GET("/activity", s.handleActivity, signedIn)
 	api.GET("/inbox", s.handleInbox, signedIn)
 	api.POST("/inbox/read", s.handleInboxRead, signedIn)
+	api.POST("/inbox/done", s.handleInboxDone, signedIn)
 
 	// Webhooks (space admins).
 	api.GET("/spaces/:id/webhooks", s.handleWebhookList, signedIn)

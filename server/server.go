@@ -86,18 +86,23 @@ type Services struct {
 	// OnEvent registers a function to be called after each event commits
 	// (bolt.DB.OnEvent); it wakes the document event streams.
 	OnEvent func(func(docket.Event))
+	// Identities signs people in with single sign-on identities.
+	Identities docket.IdentityService
+	// SSO, the one optional service, is the single sign-on provider; nil
+	// turns single sign-on off.
+	SSO SSO
 	// Assets is the built web bundle (frontend.FS): manifest.json, which
 	// maps each entry's name (app.js, style.css) to its content-hashed
 	// file name, and those files. They are served under /assets/.
 	Assets fs.FS
 }
 
-// check returns an error naming the first nil field of svc. Every field
+// check returns an error naming the first nil field of svc but SSO. Every field
 // is an interface, a pointer, a func or an fs.FS, so each can be nil.
 func (svc Services) check() error {
 	v := reflect.ValueOf(svc)
 	for i := range v.NumField() {
-		if v.Field(i).IsNil() {
+		if v.Field(i).IsNil() && v.Type().Field(i).Name != "SSO" {
 			return fmt.Errorf("server: Services.%s is nil", v.Type().Field(i).Name)
 		}
 	}
@@ -112,6 +117,13 @@ type Config struct {
 	BaseURL string
 	// Signup is SignupFirst or SignupOpen.
 	Signup string
+	// SSODomains, if set, are the email domains (lower case) that may sign
+	// in through Services.SSO; a first sign-in from one of them creates
+	// the account even when sign-up is closed.
+	SSODomains []string
+	// PasswordLoginOff refuses password sign-in and sign-up (403), so
+	// people sign in through Services.SSO; API tokens keep working.
+	PasswordLoginOff bool
 	// TrustedProxies are the networks whose X-Forwarded-For is believed for
 	// the client IP. Empty means the peer address is the client.
 	TrustedProxies []*net.IPNet
@@ -173,6 +185,7 @@ type Server struct {
 	liveSrv    *collab.Live
 	liveConns  *userLimit
 	streams    *streamHub
+	ssoStates  ssoStates
 	// authEpoch changes whenever access may have been revoked; open live
 	// sockets recheck their permissions when it does.
 	authEpoch atomic.Uint64
@@ -245,6 +258,12 @@ func New(cfg Config, svc Services) (*Server, error) {
 	})
 	return s, nil
 }
+
+// RevokeAccess tells open live sockets and event streams to check their
+// credentials and permissions again at once, after a change made outside
+// of a request, such as a password reset or a disabled account from the
+// admin socket.
+func (s *Server) RevokeAccess() { s.authEpoch.Add(1) }
 
 // Handler returns the HTTP handler of the server.
 func (s *Server) Handler() http.Handler { return s.echo }

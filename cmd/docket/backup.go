@@ -67,12 +67,7 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func backupTo(ctx context.Context, dataDir string, w io.Writer) (int64, string, error) {
 	sock := socketPath(dataDir)
 	if _, err := os.Stat(sock); err == nil {
-		client := &http.Client{Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				var d net.Dialer
-				return d.DialContext(ctx, "unix", sock)
-			},
-		}}
+		client := adminClient(sock)
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://docket/backup", nil)
 		resp, err := client.Do(req)
 		if err == nil {
@@ -101,4 +96,34 @@ func backupTo(ctx context.Context, dataDir string, w io.Writer) (int64, string, 
 		return n, "", err
 	}
 	return n, "from the data file", err
+}
+
+// adminClient returns an HTTP client whose every request goes to the
+// admin socket sock.
+func adminClient(sock string) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+	}}
+}
+
+// runningServer returns a client of the admin socket of the server that
+// runs on dataDir, or nil when none answers there (no socket, or a stale
+// one of a server that is gone).
+func runningServer(ctx context.Context, dataDir string) *http.Client {
+	sock := socketPath(dataDir)
+	if _, err := os.Stat(sock); err != nil {
+		return nil
+	}
+	var d net.Dialer
+	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	conn, err := d.DialContext(dctx, "unix", sock)
+	if err != nil {
+		return nil
+	}
+	conn.Close()
+	return adminClient(sock)
 }

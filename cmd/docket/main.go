@@ -1,7 +1,7 @@
 // Command docket runs the Docket server and its maintenance tasks.
 //
 //	docket serve                  run the server
-//	docket user add|list|reset-password
+//	docket user add|list|disable|reset-password
 //	docket import DIR --space SLUG   (a folder of markdown files)
 //	docket import DIR|FILE.tar.gz    (a Docket export)
 //	docket export DIR
@@ -35,9 +35,12 @@ const usage = `Docket: documents instead of meetings.
 Usage:
   docket serve   [--addr A] [--data DIR] [--base-url URL] [--signup first|open]
                  [--log-format text|json] [--trusted-proxies CIDRS]
+                 [--oidc-issuer URL --oidc-client-id ID [--oidc-name N]
+                  [--oidc-allowed-domains D,D] [--password-login=false]]
   docket user add --email E --name N [--admin] [--data DIR]   (password from stdin or prompt)
   docket user list [--data DIR]
-  docket user reset-password --email E [--data DIR]
+  docket user reset-password --email E [--data DIR]   (ends their sessions and tokens)
+  docket user disable --email E [--data DIR]   (ends their sessions and tokens)
   docket import DIR --space SLUG [--as EMAIL] [--data DIR]   (markdown files)
   docket import DIR|FILE.tar.gz [--data DIR]   (restore a Docket export; server stopped)
   docket export DIR [--data DIR | --db FILE]   (every record; docs/EXPORT.md)

@@ -20,6 +20,7 @@ import (
 	"github.com/docket-dev/docket/collab"
 	"github.com/docket-dev/docket/frontend"
 	"github.com/docket-dev/docket/markdown"
+	"github.com/docket-dev/docket/oidc"
 	"github.com/docket-dev/docket/search"
 	"github.com/docket-dev/docket/server"
 	"github.com/docket-dev/docket/webhook"
@@ -54,6 +55,17 @@ type serveConfig struct {
 	LiveWritePace time.Duration
 	// Mail configures email (mail.go).
 	Mail mailConfig
+	// OIDC is single sign-on through an OpenID provider, off without an
+	// issuer; PasswordLogin false turns password sign-in off.
+	OIDC          oidcFlags
+	PasswordLogin bool
+}
+
+// oidcFlags are the single sign-on flags of docket serve.
+type oidcFlags struct {
+	Issuer, ClientID, ClientSecret, Name string
+	// AllowedDomains are lower-case email domains; empty allows all.
+	AllowedDomains []string
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
@@ -84,6 +96,16 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 		return cfg, fmt.Errorf("DOCKET_LIVE_WRITE_PACE must be a duration from 0 to 1s, e.g. 5ms")
 	}
 	fs.DurationVar(&cfg.LiveWritePace, "live-write-pace", pace, "shortest time between two writes to one live co-editing socket: frames that arrive meanwhile go out in one write; longer saves CPU under heavy co-editing and delays frames up to this much, 0 writes at once (env DOCKET_LIVE_WRITE_PACE)")
+	fs.StringVar(&cfg.OIDC.Issuer, "oidc-issuer", envDefault("DOCKET_OIDC_ISSUER", ""), "single sign-on: the OpenID Connect issuer URL, e.g. https://accounts.google.com; off when empty (env DOCKET_OIDC_ISSUER)")
+	fs.StringVar(&cfg.OIDC.ClientID, "oidc-client-id", envDefault("DOCKET_OIDC_CLIENT_ID", ""), "single sign-on: Docket's client id at the provider (env DOCKET_OIDC_CLIENT_ID)")
+	fs.StringVar(&cfg.OIDC.ClientSecret, "oidc-client-secret", envDefault("DOCKET_OIDC_CLIENT_SECRET", ""), "single sign-on: Docket's client secret; prefer the env variable, which ps does not show (env DOCKET_OIDC_CLIENT_SECRET)")
+	fs.StringVar(&cfg.OIDC.Name, "oidc-name", envDefault("DOCKET_OIDC_NAME", ""), "single sign-on: the provider's name on the sign-in button; the issuer's host by default (env DOCKET_OIDC_NAME)")
+	domains := fs.String("oidc-allowed-domains", envDefault("DOCKET_OIDC_ALLOWED_DOMAINS", ""), "single sign-on: comma-separated email domains that may sign in with it; a first sign-in from one of them creates the account even with --signup first (env DOCKET_OIDC_ALLOWED_DOMAINS)")
+	passwordLogin, err := strconv.ParseBool(envDefault("DOCKET_PASSWORD_LOGIN", "true"))
+	if err != nil {
+		return cfg, fmt.Errorf("DOCKET_PASSWORD_LOGIN must be true or false")
+	}
+	fs.BoolVar(&cfg.PasswordLogin, "password-login", passwordLogin, "allow sign-in and sign-up with a password; --password-login=false leaves single sign-on (API tokens keep working) (env DOCKET_PASSWORD_LOGIN)")
 	fs.StringVar(&cfg.Mail.SMTPURL, "smtp-url", envDefault("DOCKET_SMTP_URL", ""), "send email through this SMTP server: smtp://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465 (TLS) or smtp://host:25 (a relay without password); email is off when unset (env DOCKET_SMTP_URL)")
 	fs.StringVar(&cfg.Mail.MailFrom, "mail-from", envDefault("DOCKET_MAIL_FROM", ""), "the sender of mails, e.g. \"Docket <docket@example.com>\" (env DOCKET_MAIL_FROM)")
 	fs.StringVar(&cfg.Mail.SMTPCAFile, "smtp-ca-file", envDefault("DOCKET_SMTP_CA_FILE", ""), "a PEM file of CA certificates to trust for the SMTP server, besides the system's (env DOCKET_SMTP_CA_FILE)")
@@ -94,6 +116,20 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.BoolVar(&cfg.Mail.SMTPInsecure, "smtp-insecure-skip-verify", smtpInsecure, "accept any certificate of the SMTP server; for tests only (env DOCKET_SMTP_INSECURE_SKIP_VERIFY)")
 	if _, err := parseArgs(fs, args); err != nil {
 		return cfg, err
+	}
+	for d := range strings.SplitSeq(*domains, ",") {
+		if d = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(d), "@"))); d != "" {
+			cfg.OIDC.AllowedDomains = append(cfg.OIDC.AllowedDomains, d)
+		}
+	}
+	if cfg.OIDC.Issuer == "" && (cfg.OIDC.ClientID != "" || len(cfg.OIDC.AllowedDomains) > 0) {
+		return cfg, fmt.Errorf("--oidc-client-id and --oidc-allowed-domains need --oidc-issuer")
+	}
+	if cfg.OIDC.Issuer != "" && cfg.OIDC.ClientID == "" {
+		return cfg, fmt.Errorf("--oidc-issuer needs --oidc-client-id")
+	}
+	if !cfg.PasswordLogin && cfg.OIDC.Issuer == "" {
+		return cfg, fmt.Errorf("--password-login=false needs --oidc-issuer, or nobody could sign in")
 	}
 	if cfg.Mail.SMTPURL != "" && cfg.Mail.MailFrom == "" {
 		return cfg, fmt.Errorf("--smtp-url needs --mail-from, the sender of mails")
@@ -223,8 +259,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	hooks := bolt.NewWebhookService(db, webhook.CheckURL)
 	hooks.AllowPrivate = cfg.WebhookAllowPrivate
+	var sso server.SSO
+	if cfg.OIDC.Issuer != "" {
+		p, err := oidc.New(oidc.Config{
+			Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.ClientID, ClientSecret: cfg.OIDC.ClientSecret,
+			Name: cfg.OIDC.Name, RedirectURL: strings.TrimRight(cfg.BaseURL, "/") + "/auth/oidc/callback", Logger: log,
+		})
+		if err != nil {
+			return err
+		}
+		sso = p
+		log.Info("single sign-on", slog.String("issuer", cfg.OIDC.Issuer), slog.String("name", p.Name()),
+			slog.Any("domains", cfg.OIDC.AllowedDomains), slog.Bool("password_login", cfg.PasswordLogin))
+	}
 	srv, err := server.New(server.Config{
 		BaseURL: cfg.BaseURL, Signup: cfg.Signup, TrustedProxies: proxies,
+		SSODomains: cfg.OIDC.AllowedDomains, PasswordLoginOff: !cfg.PasswordLogin,
 		Logger: log, Registry: reg, MetricsToken: cfg.MetricsToken,
 		LiveConnsPerUser: cfg.LiveConnsPerUser,
 		LiveWritePace:    livePace(cfg.LiveWritePace),
@@ -232,7 +282,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Version:          Version(),
 		RenderMemory:     renderBudget(cfg.MemoryLimit),
 	}, server.Services{
-		Users: users, Auth: users, Spaces: spaces, Documents: bolt.NewDocumentService(db), Renderer: renderer,
+		Users: users, Auth: users, Identities: users, Spaces: spaces, Documents: bolt.NewDocumentService(db), Renderer: renderer,
 		Hub: hub, Recordings: recordings,
 		Search:    &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: indexer},
 		Decisions: decisions,
@@ -248,6 +298,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Backup:    db.Backup,
 		OnEvent:   db.OnEvent,
 		Assets:    frontend.FS(),
+		SSO:       sso,
 	})
 	if err != nil {
 		return err
@@ -276,7 +327,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	httpServer := srv.HTTPServer(cfg.Addr)
-	admin := startAdminSocket(cfg.Data, db, log)
+	admin := startAdminSocket(cfg.Data, db, localAccounts{users: users, revoke: srv.RevokeAccess}, log)
 	if cfg.Pprof != "" {
 		go serveExtra(log, "profiles", cfg.Pprof, http.DefaultServeMux)
 	}
@@ -331,9 +382,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // startAdminSocket serves maintenance requests from the same machine on a
 // Unix socket in the data directory, readable by the data's owner only:
-// today GET /backup, so that 'docket backup' works while the server holds
-// the data file's lock.
-func startAdminSocket(dataDir string, db *bolt.DB, log *slog.Logger) *http.Server {
+// GET /backup, so that 'docket backup' works while the server holds the
+// data file's lock, and the account operations of 'docket user'.
+func startAdminSocket(dataDir string, db *bolt.DB, accts accounts, log *slog.Logger) *http.Server {
 	path := socketPath(dataDir)
 	os.Remove(path)
 	ln, err := net.Listen("unix", path)
@@ -349,6 +400,7 @@ func startAdminSocket(dataDir string, db *bolt.DB, log *slog.Logger) *http.Serve
 			log.Error("backup failed", slog.Any("err", err))
 		}
 	})
+	serveAccounts(mux, accts, log)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -27,7 +27,7 @@ func openData(dataDir string) (*bolt.DB, error) {
 
 func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: docket user add|list|reset-password")
+		return fmt.Errorf("usage: docket user add|list|disable|reset-password")
 	}
 	fs := newFlagSet("user "+args[0], stderr)
 	data := dataFlag(fs)
@@ -43,45 +43,69 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if *email == "" || *name == "" {
 			return fmt.Errorf("usage: docket user add --email E --name N [--admin]")
 		}
-	case "reset-password":
+	case "reset-password", "disable":
 		if *email == "" {
-			return fmt.Errorf("usage: docket user reset-password --email E")
+			return fmt.Errorf("usage: docket user %s --email E", args[0])
 		}
 	case "list":
 	default:
-		return fmt.Errorf("unknown user command %q: use add, list or reset-password", args[0])
+		return fmt.Errorf("unknown user command %q: use add, list, disable or reset-password", args[0])
 	}
 	var password string
 	var generated bool
-	if args[0] != "list" {
+	if args[0] == "add" || args[0] == "reset-password" {
 		var err error
 		if password, generated, err = passwordOrGenerated(stdin, stderr); err != nil {
 			return err
 		}
 	}
-	db, err := openData(*data)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	sys := docket.NewSystemContext(ctx)
-	users := bolt.NewUserService(db)
-	switch args[0] {
-	case "add":
-		role := docket.SiteMember
-		if *admin {
-			role = docket.SiteAdmin
-		}
-		u, err := users.CreateUser(sys, docket.UserCreate{Name: *name, Email: *email, Password: password, Role: role, TimeZone: *tz})
+	// Through the running server if there is one, else on the data file.
+	var accts accounts
+	if client := runningServer(ctx, *data); client != nil {
+		accts = socketAccounts{client: client}
+	} else {
+		db, err := openData(*data)
 		if err != nil {
+			return err
+		}
+		defer db.Close()
+		accts = localAccounts{users: bolt.NewUserService(db)}
+	}
+	if err := userCommand(ctx, accts, args[0], userArgs{email: *email, name: *name, admin: *admin, tz: *tz, password: password, generated: generated}, stdout); err != nil {
+		if code := docket.ErrorCode(err); code != docket.EINTERNAL {
 			return fmt.Errorf("%s", docket.ErrorMessage(err))
 		}
+		return err
+	}
+	return nil
+}
+
+// userArgs are the arguments of a 'docket user' command.
+type userArgs struct {
+	email, name, tz string
+	admin           bool
+	password        string
+	generated       bool // the password was generated: show it
+}
+
+// userCommand runs one 'docket user' command and says what it did.
+func userCommand(ctx context.Context, accts accounts, cmd string, a userArgs, stdout io.Writer) error {
+	switch cmd {
+	case "add":
+		role := docket.SiteMember
+		if a.admin {
+			role = docket.SiteAdmin
+		}
+		u, err := accts.add(ctx, docket.UserCreate{Name: a.name, Email: a.email, Password: a.password, Role: role, TimeZone: a.tz})
+		if err != nil {
+			return err
+		}
 		fmt.Fprintf(stdout, "Created %s <%s> (%s), id %s.\n", u.Name, u.Email, u.Role, u.ID)
-		if generated {
-			fmt.Fprintf(stdout, "Password: %s\n", password)
+		if a.generated {
+			fmt.Fprintf(stdout, "Password: %s\n", a.password)
 		}
 	case "list":
-		all, _, err := users.FindUsers(sys, docket.UserFilter{})
+		all, err := accts.list(ctx)
 		if err != nil {
 			return err
 		}
@@ -95,19 +119,21 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.ID, u.Name, u.Email, role, u.CreatedAt.Format("2006-01-02"))
 		}
 		return tw.Flush()
-	case "reset-password":
-		u, err := users.FindUserByEmail(sys, *email)
+	case "disable":
+		u, err := accts.disable(ctx, a.email)
 		if err != nil {
-			return fmt.Errorf("%s", docket.ErrorMessage(err))
+			return err
 		}
-		if err := users.SetPassword(sys, u.ID, password); err != nil {
-			return fmt.Errorf("%s", docket.ErrorMessage(err))
+		fmt.Fprintf(stdout, "Disabled %s: they are signed out everywhere and their API tokens are revoked. 'docket user reset-password' enables the account again.\n", u.Email)
+	case "reset-password":
+		u, err := accts.resetPassword(ctx, a.email, a.password)
+		if err != nil {
+			return err
 		}
-		if generated {
-			fmt.Fprintf(stdout, "New password for %s: %s\n", u.Email, password)
-		} else {
-			fmt.Fprintf(stdout, "Password of %s changed; their sessions are signed out.\n", u.Email)
+		if a.generated {
+			fmt.Fprintf(stdout, "New password for %s: %s\n", u.Email, a.password)
 		}
+		fmt.Fprintf(stdout, "Password of %s reset; they are signed out everywhere and their API tokens are revoked.\n", u.Email)
 	}
 	return nil
 }

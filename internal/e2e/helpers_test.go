@@ -64,7 +64,7 @@ func newSite(t *testing.T) *site {
 	minutes := bolt.NewMinutesService(db, actions, markdown.Minutes)
 	decisions := bolt.NewDecisionService(db, renderer, minutes)
 	srv, err := server.New(server.Config{Signup: server.SignupOpen}, server.Services{
-		Users: users, Auth: users, Spaces: spaces, Documents: bolt.NewDocumentService(db), Renderer: renderer,
+		Users: users, Auth: users, Identities: users, Spaces: spaces, Documents: bolt.NewDocumentService(db), Renderer: renderer,
 		Hub: hub, Recordings: recordings,
 		Search:    &search.Service{Index: idx, Spaces: spaces, Users: users, Indexer: indexer},
 		Decisions: decisions, Actions: actions,

@@ -352,6 +352,7 @@ async function send(
     const result = await postJSON(call.path, body);
     form.reset();
     await done(call.kind, result);
+    showWarnings(result);
   } catch (e) {
     err.textContent = (e as Error).message || "That did not work.";
     err.hidden = false;
@@ -393,4 +394,28 @@ export function countdowns(): void {
   };
   tick();
   if (countdownTimer === undefined) countdownTimer = window.setInterval(tick, 30000);
+}
+
+/**
+ * showWarnings puts the warnings of an answer (an @name of someone who
+ * cannot read the space, who was not notified) under the heading of
+ * #threads, with an Invite link when the section names one (for those
+ * who may add members).
+ */
+function showWarnings(result: unknown): void {
+  const warnings = (result as { warnings?: unknown } | null)?.warnings;
+  const threads = document.getElementById("threads");
+  if (!threads || !Array.isArray(warnings)) return;
+  const invite = threads.dataset.invite;
+  const heading = threads.querySelector("h2");
+  for (const w of warnings as { code?: unknown; user?: unknown }[]) {
+    if (w?.code !== "mention_not_member" || typeof w.user !== "string") continue;
+    const p = element("p", { className: "notice mention-warning" });
+    p.setAttribute("role", "status");
+    p.append(`@${w.user} cannot read this space and was not notified. `);
+    if (invite) p.append(element("a", { className: "button", href: invite, textContent: "Invite" }));
+    else p.append("Ask a space admin to invite them.");
+    if (heading) heading.after(p);
+    else threads.prepend(p);
+  }
 }
