@@ -50,6 +50,7 @@ var packageLayers = map[string]string{
 	"search":   layerAdapter, // bleve
 	"markdown": layerAdapter, // goldmark and bluemonday
 	"webhook":  layerAdapter, // outgoing HTTP
+	"smtp":     layerAdapter, // outgoing mail
 	"collab":   layerAdapter, // the live hub
 	"server":   layerAdapter, // echo
 	"frontend": layerAdapter, // the embedded web app

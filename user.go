@@ -29,6 +29,9 @@ type User struct {
 	// import made for an author unknown here or one an admin disabled; it
 	// keeps the name.
 	Deactivated bool `json:"deactivated,omitempty"`
+	// Notifications are the person's email choices by inbox kind; kinds
+	// not in it take [DefaultNotify].
+	Notifications map[string]NotifyChoice `json:"notifications,omitempty"`
 }
 
 // IsAdmin reports whether u is a site admin. It is false for nil.
@@ -56,6 +59,9 @@ type UserCreate struct {
 type UserUpdate struct {
 	Name     *string
 	TimeZone *string
+	// Notifications are merged into the stored choices (see
+	// [CleanNotifications]).
+	Notifications map[string]NotifyChoice
 }
 
 // UserFilter selects users in [UserService.FindUsers].

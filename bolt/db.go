@@ -88,6 +88,13 @@ var (
 	// Schema 6: reminders sent (see Reminders).
 	bucketReminders = []byte("reminders") // docID/deadline/stage -> reminderRecord
 
+	// Created by DB.SetMail (no schema step): the mail outbox and the
+	// digests being collected. Readers find them absent in a file where
+	// mail was never turned on.
+	bucketMailOutbox    = []byte("mail_outbox")     // u64 id -> mailRecord
+	bucketMailQueue     = []byte("mail_queue")      // queueKey(due, id) -> nil
+	bucketMailDigest    = []byte("mail_digest")     // userID/u64 seq -> inbox item
+	bucketMailDigestDue = []byte("mail_digest_due") // u64 due unix nanos/userID -> nil
 	// Created on first use (no schema step): read and done marks of
 	// computed inbox items.
 	bucketInboxMarks = []byte("inbox_marks") // userID/computed item id -> inboxMark

@@ -158,7 +158,10 @@ func addInbox(tx *bolt.Tx, userID string, ev *docket.Event, item *docket.InboxIt
 	if item.URL == "" {
 		item.URL = docURL(ev.DocID, item.ThreadID)
 	}
-	return putJSON(b, key, item)
+	if err := putJSON(b, key, item); err != nil {
+		return err
+	}
+	return queueMail(tx, userID, item)
 }
 
 // addInboxes puts a copy of item in the inbox of each of users, as

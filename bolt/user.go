@@ -242,6 +242,11 @@ func (s *UserService) UpdateUser(ctx context.Context, id string, upd docket.User
 				return nil, err
 			}
 		}
+		if upd.Notifications != nil {
+			if err := setNotifications(&u.User, upd.Notifications); err != nil {
+				return nil, err
+			}
+		}
 		return &u.User, putJSON(tx.Bucket(bucketUsers), []byte(id), u)
 	})
 }

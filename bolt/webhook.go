@@ -332,15 +332,7 @@ func (s *WebhookService) DueDeliveries(ctx context.Context, now time.Time, limit
 		return nil, err
 	}
 	return inTx(ctx, s.db.update, func(tx *bolt.Tx) ([]*docket.WebhookTask, error) {
-		var ids []uint64
-		c := tx.Bucket(bucketDeliveryQueue).Cursor()
-		for k, _ := c.First(); k != nil && len(ids) < limit; k, _ = c.Next() {
-			if len(k) != 17 || int64(binary.BigEndian.Uint64(k)) > now.UnixNano() {
-				break
-			}
-			ids = append(ids, binary.BigEndian.Uint64(k[9:]))
-		}
-		return loadAll(ids, func(id uint64) (*docket.WebhookTask, error) { return s.claim(tx, id, now, lease) })
+		return loadAll(dueIDs(tx.Bucket(bucketDeliveryQueue), now, limit), func(id uint64) (*docket.WebhookTask, error) { return s.claim(tx, id, now, lease) })
 	})
 }
 

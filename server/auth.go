@@ -209,12 +209,21 @@ func (s *Server) handleMe(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, user)
+	return c.JSON(http.StatusOK, meView(user))
+}
+
+// meView is the caller as GET and PATCH /api/me show them: with their
+// email choice for every kind, defaults included.
+func meView(u *docket.User) *docket.User {
+	out := *u
+	out.Notifications = u.NotifyPrefs()
+	return &out
 }
 
 type meUpdateRequest struct {
-	Name     *string `json:"name"`
-	TimeZone *string `json:"timeZone"`
+	Name          *string                        `json:"name"`
+	TimeZone      *string                        `json:"timeZone"`
+	Notifications map[string]docket.NotifyChoice `json:"notifications"`
 }
 
 // handleMeUpdate serves PATCH /api/me.
@@ -228,11 +237,11 @@ func (s *Server) handleMeUpdate(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	out, err := s.svc.Users.UpdateUser(ctx, user.ID, docket.UserUpdate{Name: req.Name, TimeZone: req.TimeZone})
+	out, err := s.svc.Users.UpdateUser(ctx, user.ID, docket.UserUpdate{Name: req.Name, TimeZone: req.TimeZone, Notifications: req.Notifications})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, out)
+	return c.JSON(http.StatusOK, meView(out))
 }
 
 type passwordRequest struct {

@@ -193,6 +193,7 @@ func (s *Server) newPage(c echo.Context, title string) *page {
 // redirect's ?done= value; nothing else from the URL is ever shown.
 var notices = map[string]string{
 	"account":       "Your account is saved.",
+	"email":         "Your email settings are saved.",
 	"password":      "Your password is changed.",
 	"token-deleted": "The token is deleted; scripts using it are signed out.",
 	"member":        "The member is saved.",
@@ -507,6 +508,9 @@ func (s *Server) registerPageRoutes() {
 	e.POST("/settings/password", s.handlePasswordPost, post...)
 	e.POST("/settings/tokens", s.handleTokenCreatePost, post...)
 	e.POST("/settings/tokens/:id/delete", s.handleTokenDeletePost, post...)
+	e.POST("/settings/email", s.handleEmailPost, post...)
+	e.GET("/unsubscribe", s.handleUnsubscribePage)
+	e.POST("/unsubscribe", s.handleUnsubscribePost)
 
 	e.GET("/spaces", s.handleSpacesPage, in...)
 	e.POST("/spaces", s.handleSpaceCreatePost, post...)

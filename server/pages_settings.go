@@ -60,6 +60,14 @@ type settingsPage struct {
 	NewToken string        // a new token's secret, shown once
 	Created  *docket.Token // the token it belongs to
 	Form     *formState
+	Email    []notifyRow
+	Outbox   *outboxLine // for site admins
+}
+
+// outboxLine is the state of the mail outbox on the settings page.
+type outboxLine struct {
+	Enabled                        bool
+	Pending, Sent, Failed, Skipped int
 }
 
 // handleSettingsPage serves GET /settings: name, time zone, password and
@@ -79,7 +87,16 @@ func (s *Server) renderSettings(c echo.Context, status int, form *formState, tok
 		zone = "UTC"
 	}
 	groups := timeZones()
-	p.Data = &settingsPage{Zones: groups, Zone: zone, Listed: zoneDefined[zone], Tokens: tokens, NewToken: secret, Created: tok, Form: form}
+	var outbox *outboxLine
+	if p.User.IsAdmin() {
+		r, err := s.svc.Mail.FindMails(c.Request().Context(), 1)
+		if err != nil {
+			return err
+		}
+		n := r.Counts
+		outbox = &outboxLine{r.Enabled, n[docket.MailPending], n[docket.MailSent], n[docket.MailFailed], n[docket.MailSkipped]}
+	}
+	p.Data = &settingsPage{Outbox: outbox, Zones: groups, Zone: zone, Listed: zoneDefined[zone], Tokens: tokens, NewToken: secret, Created: tok, Form: form, Email: notifyRows(p.User)}
 	return s.render(c, status, "settings", p)
 }
 

@@ -19,6 +19,7 @@ func (s *Server) registerAPIRoutes(api *echo.Group) {
 	api.POST("/invites", s.handleInviteCreate)
 	api.GET("/users", s.handleUserList)
 	api.GET("/admin/backup", s.handleBackup)
+	api.GET("/admin/mail", s.handleAdminMail, signedIn)
 
 	// Spaces, their members and decision rules.
 	spaces := api.Group("/spaces", signedIn)

@@ -77,6 +77,8 @@ type Services struct {
 	Inbox docket.InboxService
 	// Webhooks manages the webhooks of spaces.
 	Webhooks docket.WebhookService
+	// Mail lists the outbox for admins and serves unsubscribe links.
+	Mail docket.MailService
 	// Visits remembers the version each reader last viewed.
 	Visits docket.VisitService
 	// Templates keeps the document templates of spaces.

@@ -53,6 +53,8 @@ type serveConfig struct {
 	// LiveWritePace is the shortest time between two writes to one live
 	// socket; 0 keeps the default.
 	LiveWritePace time.Duration
+	// Mail configures email (mail.go).
+	Mail mailConfig
 	// OIDC is single sign-on through an OpenID provider, off without an
 	// issuer; PasswordLogin false turns password sign-in off.
 	OIDC          oidcFlags
@@ -104,6 +106,14 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 		return cfg, fmt.Errorf("DOCKET_PASSWORD_LOGIN must be true or false")
 	}
 	fs.BoolVar(&cfg.PasswordLogin, "password-login", passwordLogin, "allow sign-in and sign-up with a password; --password-login=false leaves single sign-on (API tokens keep working) (env DOCKET_PASSWORD_LOGIN)")
+	fs.StringVar(&cfg.Mail.SMTPURL, "smtp-url", envDefault("DOCKET_SMTP_URL", ""), "send email through this SMTP server: smtp://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465 (TLS) or smtp://host:25 (a relay without password); email is off when unset (env DOCKET_SMTP_URL)")
+	fs.StringVar(&cfg.Mail.MailFrom, "mail-from", envDefault("DOCKET_MAIL_FROM", ""), "the sender of mails, e.g. \"Docket <docket@example.com>\" (env DOCKET_MAIL_FROM)")
+	fs.StringVar(&cfg.Mail.SMTPCAFile, "smtp-ca-file", envDefault("DOCKET_SMTP_CA_FILE", ""), "a PEM file of CA certificates to trust for the SMTP server, besides the system's (env DOCKET_SMTP_CA_FILE)")
+	smtpInsecure, err := strconv.ParseBool(envDefault("DOCKET_SMTP_INSECURE_SKIP_VERIFY", "false"))
+	if err != nil {
+		return cfg, fmt.Errorf("DOCKET_SMTP_INSECURE_SKIP_VERIFY must be true or false")
+	}
+	fs.BoolVar(&cfg.Mail.SMTPInsecure, "smtp-insecure-skip-verify", smtpInsecure, "accept any certificate of the SMTP server; for tests only (env DOCKET_SMTP_INSECURE_SKIP_VERIFY)")
 	if _, err := parseArgs(fs, args); err != nil {
 		return cfg, err
 	}
@@ -120,6 +130,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	if !cfg.PasswordLogin && cfg.OIDC.Issuer == "" {
 		return cfg, fmt.Errorf("--password-login=false needs --oidc-issuer, or nobody could sign in")
+	}
+	if cfg.Mail.SMTPURL != "" && cfg.Mail.MailFrom == "" {
+		return cfg, fmt.Errorf("--smtp-url needs --mail-from, the sender of mails")
 	}
 	if cfg.LiveWritePace < 0 || cfg.LiveWritePace > time.Second {
 		return cfg, fmt.Errorf("--live-write-pace must be from 0 to 1s")
@@ -239,6 +252,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	decisions := bolt.NewDecisionService(db, renderer, minutes)
 	threads := bolt.NewThreadService(db, renderer, markdown.Mentions)
 
+	stopMail, err := startMail(cfg, db, log, reg)
+	if err != nil {
+		return err
+	}
+	defer stopMail()
+
 	hooks := bolt.NewWebhookService(db, webhook.CheckURL)
 	hooks.AllowPrivate = cfg.WebhookAllowPrivate
 	var sso server.SSO
@@ -277,6 +296,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Webhooks:    hooks,
 		Visits:      bolt.NewVisitService(db),
 		Templates:   bolt.NewTemplateService(db),
+		Mail:        bolt.NewMailService(db),
 		Export:      db,
 		Backup:      db.Backup,
 		OnEvent:     db.OnEvent,
