@@ -25,13 +25,13 @@ func (c NotifyChoice) Valid() bool { return c == NotifyNow || c == NotifyDigest 
 // in the order the settings show them. A kind added to the inbox must be
 // added here too.
 var NotifyKinds = []InboxKind{
-	InboxMention, InboxReviewRequest, InboxDecision, InboxOverdue,
-	InboxReply, InboxConcern, InboxHandoff, InboxAction,
+	InboxMention, InboxReviewRequest, InboxDecision, InboxDueSoon, InboxOverdue,
+	InboxReply, InboxConcern, InboxSuggestion, InboxHandoff, InboxAction,
 }
 
 // notifyNowByDefault are the kinds mailed right away unless the person
 // chose otherwise: what asks for them personally or has a deadline.
-var notifyNowByDefault = []InboxKind{InboxMention, InboxReviewRequest, InboxDecision, InboxOverdue}
+var notifyNowByDefault = []InboxKind{InboxMention, InboxReviewRequest, InboxDecision, InboxDueSoon, InboxOverdue}
 
 // DefaultNotify is the choice for a kind the person has not set: right
 // away for mentions, review requests, decisions and deadlines (every kind

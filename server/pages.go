@@ -645,6 +645,7 @@ func inboxLabel(k docket.InboxKind) string {
 		string(docket.InboxOverdue):       "Overdue",
 		string(docket.InboxHandoff):       "Handed to you",
 		string(docket.InboxSuggestion):    "Suggested change",
+		string(docket.InboxDueSoon):       "Due soon",
 	})
 }
 

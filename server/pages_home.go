@@ -220,6 +220,7 @@ var inboxNouns = map[docket.InboxKind]string{
 	docket.InboxReviewRequest: "review request", docket.InboxConcern: "concern", docket.InboxMention: "mention",
 	docket.InboxReply: "reply", docket.InboxDecision: "decision", docket.InboxAction: "action item",
 	docket.InboxOverdue: "overdue deadline", docket.InboxHandoff: "handoff",
+	docket.InboxDueSoon: "deadline ending soon", docket.InboxSuggestion: "suggested change",
 }
 
 // inboxSummary says what a group holds, as "4 new replies in “Storage

@@ -66,6 +66,8 @@ var headlines = map[docket.InboxKind]string{
 	docket.InboxHandoff:       "%s handed the document over to you",
 	docket.InboxAction:        "An action item for you",
 	docket.InboxOverdue:       "A deadline has passed",
+	docket.InboxDueSoon:       "A deadline ends within a day",
+	docket.InboxSuggestion:    "%s suggested a change",
 }
 
 // headline says what happened, with who did it; a kind without a
