@@ -28,10 +28,12 @@ const layoutBody = "# Storage engine for the whole site\n\n" +
 // TestWebAppLayout: at phone width (375 px) no page scrolls sideways
 // (document.documentElement.scrollWidth <= innerWidth): the landing,
 // login and sign-up pages, home, spaces, a space, a new document, a
-// document in review with threads (the editor loaded), one decided, its
-// minutes, its history (replay and diff), search, the inbox, both
-// settings pages and the space's templates; every control on them has a label. With $DOCKET_SCREENSHOTS set it saves every page at
-// 1280x800 light and dark and at 375x812: layout-<page>[-dark|-phone].png.
+// document in review with threads and a suggested change (the editor
+// loaded), one decided, its minutes, its history (replay and diff),
+// search, the inbox, both settings pages and the space's templates;
+// every control on them has a label. With $DOCKET_SCREENSHOTS set it
+// saves every page at 1280x800 light and dark and at 375x812:
+// layout-<page>[-dark|-phone].png.
 func TestWebAppLayout(t *testing.T) {
 	s := newSite(t)
 	b := browser(t)
@@ -65,6 +67,7 @@ func TestWebAppLayout(t *testing.T) {
 	bob.api("POST", "/api/docs/"+inReview+"/transition", `{"to": "review", "due": "`+due+`", "reviewers": ["ada@example.com"]}`)
 	ada.api("POST", "/api/docs/"+inReview+"/reviews", `{"verdict": "concern", "body": "What happens to the index while a backup runs?"}`)
 	ada.api("POST", "/api/docs/"+inReview+"/threads", `{"anchor": {"version": 1, "start": 23, "end": 38}, "body": "Per site or per space?"}`)
+	ada.api("POST", "/api/docs/"+inReview+"/suggestions", `{"anchor": {"quote": "rebuilt by"}, "replacement": "rebuilt at start by", "comment": "Say when it runs."}`)
 
 	// Long words where they tend to overflow: a title, a tag, a webhook URL.
 	long := jsonID(t, ada.api("POST", "/api/docs", `{"space": "eng", "kind": "notes", "tags": ["observability-and-incident-response-runbooks"], "body": "# TheLongestTitleWithoutAnySpacesThatSomeoneCouldTypeIntoDocket\n\nText.\n"}`))
