@@ -259,7 +259,7 @@ func TestMeNotifications(t *testing.T) {
 	}
 	got := ada.must(http.StatusOK, "GET", "/api/me", nil).body["notifications"]
 	want := map[string]any{"mention": "digest", "review_request": "now", "decision": "now", "overdue": "now",
-		"reply": "now", "concern": "digest", "handoff": "digest", "action": "digest"}
+		"reply": "now", "concern": "digest", "handoff": "digest", "action": "digest", "due_soon": "now", "suggestion": "digest"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("notifications = %v; want %v", got, want)
 	}
