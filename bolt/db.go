@@ -164,6 +164,8 @@ type DB struct {
 	watchers []func(docket.Change)
 	queued   []func() // called after a commit that queued webhook deliveries
 	events   []func(docket.Event)
+	// signupMail run after a sign-up mail is queued (OnSignupMail).
+	signupMail []func()
 }
 
 // NewDB returns a DB for the file at path with default settings. Call Open.

@@ -35,6 +35,25 @@ type signupRecord struct {
 	Nonce        string `json:"nonce"`
 }
 
+// OnSignupMail registers fn to run after a transaction queued a sign-up
+// mail, to wake the mailer: a sign-up makes no event that would.
+func (db *DB) OnSignupMail(fn func()) {
+	db.watchMu.Lock()
+	defer db.watchMu.Unlock()
+	db.signupMail = append(db.signupMail, fn)
+}
+
+// wakeMailer runs the OnSignupMail hooks once tx commits.
+func (db *DB) wakeMailer(tx *bolt.Tx) {
+	tx.OnCommit(func() {
+		db.watchMu.RLock()
+		defer db.watchMu.RUnlock()
+		for _, fn := range db.signupMail {
+			fn()
+		}
+	})
+}
+
 // SignupByMail implements [docket.SignupService].
 func (s *SignupService) SignupByMail(ctx context.Context) (bool, error) {
 	var on bool
@@ -76,6 +95,7 @@ func (s *SignupService) RequestSignup(ctx context.Context, uc docket.UserCreate)
 		if ok, err := takeSignupMail(tx, email, now); err != nil || !ok {
 			return err
 		}
+		s.db.wakeMailer(tx)
 		if findUserIDByEmail(tx, email) != "" {
 			return putNewMail(tx, &mailRecord{Mail: docket.Mail{To: email, Kind: docket.MailSignupExists}, Name: name, Link: "/login"}, now)
 		}
