@@ -131,10 +131,11 @@ func (s *Server) handleSignup(c echo.Context) error {
 		Name: req.Name, Email: req.Email, Password: req.Password, TimeZone: req.TimeZone,
 		Invite: req.Invite, OnlyIfFirst: s.cfg.Signup != SignupOpen,
 	}
-	if sent, err := s.signupByMail(c.Request().Context(), uc); err != nil || sent != "" {
-		if err != nil {
-			return err
-		}
+	sent, err := s.signupByMail(c.Request().Context(), uc)
+	if err != nil {
+		return err
+	}
+	if sent != "" {
 		return c.JSON(http.StatusAccepted, map[string]string{"status": "check_email", "message": sent})
 	}
 	user, err := s.svc.Users.CreateUser(c.Request().Context(), uc)
