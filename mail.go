@@ -131,7 +131,8 @@ type MailItem struct {
 // MailTask is a claimed outbox entry with what rendering it needs.
 type MailTask struct {
 	Mail *Mail
-	// User is the recipient as they are now.
+	// User is the recipient as they are now; for a system mail (see
+	// [IsSystemMail]) only the name and address it was asked for.
 	User *User
 	// Items are the one item of a mail sent right away, or the items of a
 	// digest, oldest first.
@@ -139,6 +140,8 @@ type MailTask struct {
 	// Unsubscribe is the signed token that turns the mail's kind off for
 	// the recipient (for a digest: every kind they get in digests).
 	Unsubscribe string
+	// Link is the path and query a system mail links to.
+	Link string
 }
 
 // MailQueue is the outbox as the mail worker sees it. Entries are added

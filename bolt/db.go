@@ -95,6 +95,8 @@ var (
 	bucketMailQueue     = []byte("mail_queue")      // queueKey(due, id) -> nil
 	bucketMailDigest    = []byte("mail_digest")     // userID/u64 seq -> inbox item
 	bucketMailDigestDue = []byte("mail_digest_due") // u64 due unix nanos/userID -> nil
+	bucketSignups       = []byte("signups")         // email -> signupRecord (pending sign-up)
+	bucketSignupMails   = []byte("signup_mails")    // email -> []time.Time of sign-up mails sent in the last hour
 	// Created on first use (no schema step): read and done marks of
 	// computed inbox items.
 	bucketInboxMarks = []byte("inbox_marks") // userID/computed item id -> inboxMark
@@ -162,6 +164,8 @@ type DB struct {
 	watchers []func(docket.Change)
 	queued   []func() // called after a commit that queued webhook deliveries
 	events   []func(docket.Event)
+	// signupMail run after a sign-up mail is queued (OnSignupMail).
+	signupMail []func()
 }
 
 // NewDB returns a DB for the file at path with default settings. Call Open.

@@ -60,6 +60,10 @@ type mailRecord struct {
 	// Queued is the due time of its mail_queue key in Unix nanoseconds,
 	// 0 when it is not queued (finished).
 	Queued int64 `json:"queued,omitempty"`
+	// Name and Link are the recipient's name and the link of a system
+	// mail (see [docket.IsSystemMail]), which has no UserID.
+	Name string `json:"name,omitempty"`
+	Link string `json:"link,omitempty"`
 }
 
 // SetMail turns the queueing of mails on or off; it is stored so that
@@ -67,7 +71,7 @@ type mailRecord struct {
 // the secret of unsubscribe links if there is none yet.
 func (db *DB) SetMail(ctx context.Context, on bool) error {
 	return db.update(ctx, func(tx *bolt.Tx) error {
-		if err := createBuckets(tx, [][]byte{bucketMailOutbox, bucketMailQueue, bucketMailDigest, bucketMailDigestDue}); err != nil {
+		if err := createBuckets(tx, [][]byte{bucketMailOutbox, bucketMailQueue, bucketMailDigest, bucketMailDigestDue, bucketSignups, bucketSignupMails}); err != nil {
 			return err
 		}
 		meta := tx.Bucket(bucketMeta)
@@ -116,18 +120,19 @@ func queueMail(tx *bolt.Tx, userID string, item *docket.InboxItem) error {
 
 // addMail makes a pending outbox entry due at once.
 func addMail(tx *bolt.Tx, u *docket.User, kind docket.InboxKind, docID string, at time.Time, items []docket.MailItem) error {
-	b := tx.Bucket(bucketMailOutbox)
-	id, err := b.NextSequence()
+	return putNewMail(tx, &mailRecord{
+		Mail:  docket.Mail{UserID: u.ID, To: u.Email, Kind: kind, DocID: docID},
+		Items: items,
+	}, at)
+}
+
+// putNewMail gives rec its id and queues it due at once.
+func putNewMail(tx *bolt.Tx, rec *mailRecord, at time.Time) error {
+	id, err := tx.Bucket(bucketMailOutbox).NextSequence()
 	if err != nil {
 		return err
 	}
-	rec := &mailRecord{
-		Mail: docket.Mail{
-			ID: int64(id), UserID: u.ID, To: u.Email, Kind: kind, DocID: docID,
-			Status: docket.MailPending, CreatedAt: at, NextAt: at,
-		},
-		Items: items,
-	}
+	rec.ID, rec.Status, rec.CreatedAt, rec.NextAt = int64(id), docket.MailPending, at, at
 	return queueMailAt(tx, rec, at.UnixNano())
 }
 
@@ -267,6 +272,14 @@ func claimMail(tx *bolt.Tx, id uint64, now time.Time, lease time.Duration) (*doc
 		return nil, err
 	} else if !ok {
 		return nil, fmt.Errorf("mail %d queued but not stored", id)
+	}
+	if docket.IsSystemMail(rec.Kind) {
+		rec.Attempt++
+		if err := queueMailAt(tx, &rec, now.Add(lease).UnixNano()); err != nil {
+			return nil, err
+		}
+		m := rec.Mail
+		return &docket.MailTask{Mail: &m, User: &docket.User{Name: rec.Name, Email: rec.To}, Link: rec.Link}, nil
 	}
 	u, err := findUser(tx, rec.UserID)
 	var items []*docket.MailItem

@@ -115,6 +115,7 @@ type signupRequest struct {
 
 // handleSignup serves POST /api/auth/signup. The first account becomes a
 // site admin; with the "first" policy later accounts need an invitation.
+// An open sign-up with mail on answers 202 and mails a link (signup.go).
 func (s *Server) handleSignup(c echo.Context) error {
 	if s.cfg.PasswordLoginOff {
 		return s.errPasswordOff()
@@ -126,10 +127,18 @@ func (s *Server) handleSignup(c echo.Context) error {
 	if err := s.limiter.allowIP(c.RealIP()); err != nil {
 		return retryLater(c, err)
 	}
-	user, err := s.svc.Users.CreateUser(c.Request().Context(), docket.UserCreate{
+	uc := docket.UserCreate{
 		Name: req.Name, Email: req.Email, Password: req.Password, TimeZone: req.TimeZone,
 		Invite: req.Invite, OnlyIfFirst: s.cfg.Signup != SignupOpen,
-	})
+	}
+	sent, err := s.signupByMail(c.Request().Context(), uc)
+	if err != nil {
+		return err
+	}
+	if sent != "" {
+		return c.JSON(http.StatusAccepted, map[string]string{"status": "check_email", "message": sent})
+	}
+	user, err := s.svc.Users.CreateUser(c.Request().Context(), uc)
 	if err != nil {
 		return err
 	}

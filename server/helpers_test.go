@@ -108,7 +108,7 @@ func (e *env) start() {
 		Decisions: bolt.NewDecisionService(e.db, renderer, minutes), Actions: actions, Minutes: minutes,
 		Threads: threads, Suggestions: threads,
 		Events: bolt.NewEventService(e.db), Inbox: bolt.NewInboxService(e.db), Webhooks: e.hooks,
-		Visits: bolt.NewVisitService(e.db), Templates: bolt.NewTemplateService(e.db), Mail: bolt.NewMailService(e.db), Export: e.db, Backup: e.db.Backup, OnEvent: e.db.OnEvent,
+		Visits: bolt.NewVisitService(e.db), Templates: bolt.NewTemplateService(e.db), Mail: bolt.NewMailService(e.db), Signups: bolt.NewSignupService(e.db), Export: e.db, Backup: e.db.Backup, OnEvent: e.db.OnEvent,
 		Assets: frontend.FS(),
 	}
 	if e.services != nil {

@@ -495,6 +495,8 @@ func (s *Server) registerPageRoutes() {
 	e.POST("/login", s.handleLoginPost, s.checkCSRF)
 	e.GET("/signup", s.handleSignupPage)
 	e.POST("/signup", s.handleSignupPost, s.checkCSRF)
+	e.GET("/signup/confirm", s.handleSignupConfirmPage)
+	e.POST("/signup/confirm", s.handleSignupConfirmPost, s.checkCSRF)
 	e.POST("/logout", s.handleLogoutPost, s.checkCSRF)
 	e.GET("/auth/oidc/login", s.handleSSOLogin)
 	e.GET("/auth/oidc/callback", s.handleSSOCallback)

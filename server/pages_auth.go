@@ -20,6 +20,8 @@ type authPage struct {
 	// PasswordOff hides the password forms.
 	SSO         string
 	PasswordOff bool
+	// Sent is the "check your email" message of a sign-up by mail.
+	Sent string
 }
 
 // handleLoginPage serves GET /login.
@@ -105,23 +107,32 @@ func (s *Server) handleSignupPost(c echo.Context) error {
 		Name: strings.TrimSpace(c.FormValue("name")), Open: s.cfg.Signup == SignupOpen,
 	}
 	s.ssoPage(data)
-	fail := func(status int, msg string) error {
+	show := func(status int, msg string) error {
 		p := s.newPage(c, "Sign up")
 		p.Error = msg
 		p.Data = data
 		return s.render(c, status, "signup", p)
 	}
 	if s.cfg.PasswordLoginOff {
-		return fail(http.StatusForbidden, docket.ErrorMessage(s.errPasswordOff()))
+		return show(http.StatusForbidden, docket.ErrorMessage(s.errPasswordOff()))
 	}
 	if err := s.limiter.allowIP(c.RealIP()); err != nil {
 		c.Response().Header().Set("Retry-After", "60")
-		return fail(http.StatusTooManyRequests, docket.ErrorMessage(err))
+		return show(http.StatusTooManyRequests, docket.ErrorMessage(err))
 	}
-	user, err := s.svc.Users.CreateUser(c.Request().Context(), docket.UserCreate{
+	uc := docket.UserCreate{
 		Name: data.Name, Email: data.Email, Password: c.FormValue("password"),
 		TimeZone: c.FormValue("timeZone"), Invite: data.Invite, OnlyIfFirst: s.cfg.Signup != SignupOpen,
-	})
+	}
+	sent, err := s.signupByMail(c.Request().Context(), uc)
+	if err == nil && sent != "" {
+		data.Sent = sent
+		return show(http.StatusOK, "")
+	}
+	var user *docket.User
+	if err == nil {
+		user, err = s.svc.Users.CreateUser(c.Request().Context(), uc)
+	}
 	if err != nil {
 		e, status := translate(err)
 		if status >= 500 {
@@ -131,7 +142,7 @@ func (s *Server) handleSignupPost(c echo.Context) error {
 		if e.Code == docket.EFORBIDDEN && data.Invite == "" {
 			msg = "Sign-up on this server is by invitation. Ask an admin for an invitation link."
 		}
-		return fail(status, msg)
+		return show(status, msg)
 	}
 	if err := s.setSession(c, user); err != nil {
 		return err

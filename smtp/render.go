@@ -163,15 +163,54 @@ func (m *Mailer) threading(t *docket.MailTask) (id, inReplyTo, references string
 // Render returns the whole message of a task: headers, then the plain
 // text and HTML parts as multipart/alternative.
 func (m *Mailer) Render(t *docket.MailTask) ([]byte, error) {
+	if docket.IsSystemMail(t.Mail.Kind) {
+		return m.renderSystem(t)
+	}
 	if len(t.Items) == 0 {
 		return nil, fmt.Errorf("mail %d has nothing to say", t.Mail.ID)
 	}
 	v := m.view(t)
+	id, inReplyTo, refs := m.threading(t)
+	headers := [][2]string{{"Message-ID", id}, {"In-Reply-To", inReplyTo}, {"References", refs}}
+	if v.UnsubscribeURL != "" {
+		headers = append(headers, [2]string{"List-Unsubscribe", "<" + v.UnsubscribeURL + ">"}, [2]string{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"})
+	}
+	return m.compose(t, "", v.Subject, v, headers)
+}
+
+// systemView is what the templates of a system mail show.
+type systemView struct {
+	Subject, Name, Email, Link string
+	Confirm                    bool
+	Hours                      int
+}
+
+// renderSystem renders a mail to an address about signing up: it has
+// no unsubscribe link, being sent only when someone asks for it.
+func (m *Mailer) renderSystem(t *docket.MailTask) ([]byte, error) {
+	if t.Link == "" {
+		return nil, fmt.Errorf("mail %d has no link", t.Mail.ID)
+	}
+	v := &systemView{
+		Name: t.User.Name, Email: t.Mail.To, Link: m.opts.BaseURL + t.Link,
+		Confirm: t.Mail.Kind == docket.MailSignupConfirm, Hours: int(docket.SignupLinkTTL.Hours()),
+	}
+	v.Subject = "[Docket] You already have an account"
+	if v.Confirm {
+		v.Subject = "[Docket] Confirm your email to create your account"
+	}
+	return m.compose(t, "system-", v.Subject, v, [][2]string{{"Message-ID", m.msgID("system", fmt.Sprintf("m%d", t.Mail.ID))}})
+}
+
+// compose renders the templates prefix+"text" and prefix+"html" of v
+// into a message to the task's recipient with the given extra headers
+// (empty ones are left out).
+func (m *Mailer) compose(t *docket.MailTask, prefix, subject string, v any, extra [][2]string) ([]byte, error) {
 	var text, html bytes.Buffer
-	if err := textTmpl.ExecuteTemplate(&text, "text", v); err != nil {
+	if err := textTmpl.ExecuteTemplate(&text, prefix+"text", v); err != nil {
 		return nil, err
 	}
-	if err := htmlTmpl.ExecuteTemplate(&html, "html", v); err != nil {
+	if err := htmlTmpl.ExecuteTemplate(&html, prefix+"html", v); err != nil {
 		return nil, err
 	}
 	var msg, body bytes.Buffer
@@ -191,7 +230,6 @@ func (m *Mailer) Render(t *docket.MailTask) ([]byte, error) {
 	if err := mw.Close(); err != nil {
 		return nil, err
 	}
-	id, inReplyTo, refs := m.threading(t)
 	h := func(k, val string) {
 		if val != "" {
 			fmt.Fprintf(&msg, "%s: %s\r\n", k, val)
@@ -199,14 +237,10 @@ func (m *Mailer) Render(t *docket.MailTask) ([]byte, error) {
 	}
 	h("From", m.from.String())
 	h("To", (&mail.Address{Name: t.User.Name, Address: t.Mail.To}).String())
-	h("Subject", mime.QEncoding.Encode("utf-8", v.Subject))
+	h("Subject", mime.QEncoding.Encode("utf-8", subject))
 	h("Date", m.opts.Now().UTC().Format(time.RFC1123Z))
-	h("Message-ID", id)
-	h("In-Reply-To", inReplyTo)
-	h("References", refs)
-	if v.UnsubscribeURL != "" {
-		h("List-Unsubscribe", "<"+v.UnsubscribeURL+">")
-		h("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+	for _, kv := range extra {
+		h(kv[0], kv[1])
 	}
 	h("Auto-Submitted", "auto-generated")
 	h("MIME-Version", "1.0")

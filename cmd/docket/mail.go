@@ -54,6 +54,7 @@ func startMail(cfg serveConfig, db *bolt.DB, log *slog.Logger, reg *prometheus.R
 		}))
 	}
 	db.OnEvent(func(docket.Event) { mailer.Wake() })
+	db.OnSignupMail(mailer.Wake)
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

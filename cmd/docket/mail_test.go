@@ -71,3 +71,20 @@ func TestServeMailFlags(t *testing.T) {
 		t.Errorf("from the environment: %+v, %v", cfg.Mail, err)
 	}
 }
+
+// TestServeSignupByMail: with --signup open and mail on, the binary
+// answers a sign-up 202 and mails the confirmation link.
+func TestServeSignupByMail(t *testing.T) {
+	srv := mailtest.Start(t, mailtest.Options{})
+	p := startServer(t, t.TempDir(), "--signup", "open", "--smtp-url", srv.URL(), "--mail-from", "Docket <docket@example.com>")
+	setupAccount(t, p.url)
+	code, body := api(t, p.url, "", "POST", "/api/auth/signup", map[string]string{"name": "Bob", "email": "bob@example.com", "password": "correct horse bob"})
+	if code != 202 || body["status"] != "check_email" {
+		t.Fatalf("signup = %d %v; want 202 check_email", code, body)
+	}
+	testenv.WaitFor(t, 20*time.Second, "the confirmation mail", func() bool { return len(srv.Messages()) == 1 })
+	if got := srv.Messages()[0].Subject(); got != "[Docket] Confirm your email to create your account" {
+		t.Errorf("Subject = %q", got)
+	}
+	p.stop(t)
+}

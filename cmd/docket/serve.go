@@ -297,6 +297,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Visits:      bolt.NewVisitService(db),
 		Templates:   bolt.NewTemplateService(db),
 		Mail:        bolt.NewMailService(db),
+		Signups:     bolt.NewSignupService(db),
 		Export:      db,
 		Backup:      db.Backup,
 		OnEvent:     db.OnEvent,
