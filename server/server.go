@@ -79,8 +79,8 @@ type Services struct {
 	Webhooks docket.WebhookService
 	// Mail lists the outbox for admins and serves unsubscribe links.
 	Mail docket.MailService
-	// Signups, if set, verifies the address of an open sign-up by mail
-	// when mail is on (signup.go); without it sign-up is immediate.
+	// Signups verifies the address of an open sign-up by mail when mail
+	// is on (signup.go); with mail off sign-up is immediate.
 	Signups docket.SignupService
 	// Visits remembers the version each reader last viewed.
 	Visits docket.VisitService

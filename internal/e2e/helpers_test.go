@@ -70,7 +70,7 @@ func newSite(t *testing.T) *site {
 		Decisions: decisions, Actions: actions,
 		Minutes: minutes, Threads: threads, Suggestions: threads,
 		Events: bolt.NewEventService(db), Inbox: bolt.NewInboxService(db), Webhooks: bolt.NewWebhookService(db, webhook.CheckURL),
-		Visits: bolt.NewVisitService(db), Templates: bolt.NewTemplateService(db), Mail: bolt.NewMailService(db), Export: db, Backup: db.Backup, OnEvent: db.OnEvent,
+		Visits: bolt.NewVisitService(db), Templates: bolt.NewTemplateService(db), Mail: bolt.NewMailService(db), Signups: bolt.NewSignupService(db), Export: db, Backup: db.Backup, OnEvent: db.OnEvent,
 		Assets: frontend.FS(),
 	})
 	if err != nil {
