@@ -122,38 +122,38 @@ func leftOpen(m *docket.MinutesData) string {
 	return strings.Join(parts, " and ")
 }
 
-// threadCounts is "2 resolved, 1 open, 1 outdated", or "" without threads.
-func threadCounts(m *docket.MinutesData) string {
+// tally is a count with what it counts, for [counted].
+type tally struct {
+	n    int
+	name string
+}
+
+// counted joins the non-zero tallies as "2 resolved, 1 open", or "" when
+// all are zero. With a noun, the first one names it: "3 suggestions
+// applied, 1 rejected".
+func counted(noun string, ts ...tally) string {
 	var parts []string
-	for _, c := range []struct {
-		n    int
-		name string
-	}{{len(m.ResolvedThreads), "resolved"}, {len(m.OpenThreads), "open"}, {len(m.OutdatedThreads), "outdated"}} {
-		if c.n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.name))
+	for _, t := range ts {
+		switch {
+		case t.n == 0:
+		case noun != "" && len(parts) == 0:
+			parts = append(parts, docket.Plural(t.n, noun)+" "+t.name)
+		default:
+			parts = append(parts, fmt.Sprintf("%d %s", t.n, t.name))
 		}
 	}
 	return strings.Join(parts, ", ")
 }
 
-// suggestionCounts is "3 suggestions applied, 1 rejected, 2 open": the
-// first count names the suggestions, the zero counts are left out; "" when
-// there were none.
+// threadCounts is "2 resolved, 1 open, 1 outdated", or "" without threads.
+func threadCounts(m *docket.MinutesData) string {
+	return counted("", tally{len(m.ResolvedThreads), "resolved"}, tally{len(m.OpenThreads), "open"}, tally{len(m.OutdatedThreads), "outdated"})
+}
+
+// suggestionCounts is "3 suggestions applied, 1 rejected, 2 open", or ""
+// when there were none.
 func suggestionCounts(m *docket.MinutesData) string {
-	var parts []string
-	for _, c := range []struct {
-		n    int
-		name string
-	}{{m.SuggestionsApplied, "applied"}, {m.SuggestionsRejected, "rejected"}, {m.SuggestionsOpen, "open"}} {
-		switch {
-		case c.n == 0:
-		case len(parts) == 0:
-			parts = append(parts, docket.Plural(c.n, "suggestion")+" "+c.name)
-		default:
-			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.name))
-		}
-	}
-	return strings.Join(parts, ", ")
+	return counted("suggestion", tally{m.SuggestionsApplied, "applied"}, tally{m.SuggestionsRejected, "rejected"}, tally{m.SuggestionsOpen, "open"})
 }
 
 // decision writes the decision section, if decided.
