@@ -36,16 +36,31 @@ func (m *memLog) LoadDocument(ctx context.Context, id string) (int64, string, er
 func (m *memLog) LoadOps(ctx context.Context, id string, from, to int64) ([]*docket.OpRecord, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]*docket.OpRecord(nil), m.ops[id][from:to]...), nil
+	ops := m.ops[id]
+	to = min(to, int64(len(ops)))
+	if from < 0 || from >= to {
+		return nil, nil
+	}
+	return append([]*docket.OpRecord(nil), ops[from:to]...), nil
 }
 
+// CommitOps checks every version before it writes anything, like one
+// transaction of the real stores: all or nothing.
 func (m *memLog) CommitOps(ctx context.Context, commits []docket.OpCommit) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	next := map[string]int64{}
 	for _, c := range commits {
-		if c.Rec.Version != int64(len(m.ops[c.DocID])) {
-			return docket.Errorf(docket.ECONFLICT, "version %d is not next", c.Rec.Version)
+		n, ok := next[c.DocID]
+		if !ok {
+			n = int64(len(m.ops[c.DocID]))
 		}
+		if c.Rec.Version != n {
+			return docket.Errorf(docket.ECONFLICT, "version %d of %s is not next (%d)", c.Rec.Version, c.DocID, n)
+		}
+		next[c.DocID] = n + 1
+	}
+	for _, c := range commits {
 		rec := c.Rec
 		m.ops[c.DocID] = append(m.ops[c.DocID], &rec)
 		m.text[c.DocID] = c.Text

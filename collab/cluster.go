@@ -231,7 +231,7 @@ func (d *document) applyRemote(recs []*docket.OpRecord) error {
 		if err := ops[i].UnmarshalJSON(rec.Op); err != nil {
 			return err
 		}
-		if ops[i].BaseLen() != length {
+		if ops[i].BaseLen() > length {
 			return docket.Errorf(docket.EINTERNAL, "op %d of %s does not fit the text", rec.Version, d.id)
 		}
 		var err error

@@ -280,31 +280,31 @@ func (d *document) commitAll(subs []*submitRequest) ([]docket.OpCommit, []pendin
 	return commits, acks, nil
 }
 
-// committed acknowledges committed submissions, delivers the ops to the
-// subscribers and, in a cluster, publishes them to the other nodes.
+// committed publishes committed submissions to the other nodes of a
+// cluster, acknowledges them and delivers the ops to the subscribers.
 func (d *document) committed(commits []docket.OpCommit, acks []pendingAck) {
 	d.trimRecent()
 	d.recordOps(commits)
+	bus := d.hub.opts.Bus
+	var recs []docket.OpRecord
+	if len(commits) > 0 && (len(d.subs) > 0 || bus != nil) {
+		// The records are copied out of the commits, which hold the text
+		// at each version: queued events must not keep those alive.
+		recs = make([]docket.OpRecord, len(commits))
+		for i := range commits {
+			recs[i] = commits[i].Rec
+		}
+	}
+	if bus != nil && len(recs) > 0 {
+		d.publishOps(recs)
+	}
 	for _, p := range acks {
 		p.req.reply <- submitReply{ack: p.ack}
 	}
-	bus := d.hub.opts.Bus
-	if len(commits) == 0 || (len(d.subs) == 0 && bus == nil) {
+	if len(recs) == 0 || len(d.subs) == 0 {
 		return
 	}
-	// The records are copied out of the commits, which hold the text at
-	// each version: queued events must not keep those alive.
-	recs := make([]docket.OpRecord, len(commits))
-	for i := range commits {
-		recs[i] = commits[i].Rec
-	}
-	if bus != nil {
-		d.publishOps(recs)
-	}
-	if len(d.subs) == 0 {
-		return
-	}
-	evs := make([]Event, len(commits))
+	evs := make([]Event, len(recs))
 	for i := range recs {
 		evs[i] = Event{DocID: d.id, Op: &recs[i], frame: opFrame(d.id, &recs[i])}
 	}
