@@ -582,3 +582,166 @@ func TestClusterUnloadUnsubscribes(t *testing.T) {
 		}
 	})
 }
+
+// TestClusterClientAhead: a client that saw a version through another
+// hub names it before this hub has heard of it (a lost message, or one
+// still on its way): the hub catches up from the store rather than
+// refusing the version as newer than the document.
+func TestClusterClientAhead(t *testing.T) {
+	c := newCluster(t, 2, collab.Options{CheckInterval: time.Hour})
+	id := c.newDoc("abc")
+	a, b := c.hubs[0], c.hubs[1]
+	if _, _, err := b.Snapshot(c.ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	c.bus.dropNext("doc."+id+".ops", 2)
+	for i := 0; i < 2; i++ {
+		if _, err := a.Submit(c.ctx, id, collab.Submission{Version: -1, Op: ot.InsertAt(0, "x"), Src: "on-a", Seq: int64(i + 1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub := collab.NewSubscriber("client", "u", 16)
+	v, _, ops, err := b.Subscribe(c.ctx, id, sub, 1)
+	if err != nil || v != 2 || len(ops) != 1 || ops[0].Version != 1 {
+		t.Fatalf("Subscribe from 1 = v%d %d ops %v; want v2 and op 1", v, len(ops), err)
+	}
+	if _, err := b.Submit(c.ctx, id, collab.Submission{Version: 2, Op: ot.InsertAt(0, "y"), Src: "client", Seq: 1}); err != nil {
+		t.Fatalf("Submit at version 2: %v", err)
+	}
+	c.settle(t, id)
+}
+
+// TestClusterStaleSnapshot: a loaded document with no subscribers serves
+// no snapshot older than a check interval, though the message of a
+// commit on another hub was lost; and the other hub's ops do not keep it
+// loaded.
+func TestClusterStaleSnapshot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newCluster(t, 2, collab.Options{CheckInterval: time.Second, IdleTimeout: time.Minute})
+		id := c.newDoc("abc")
+		a, b := c.hubs[0], c.hubs[1]
+		if _, _, err := b.Snapshot(c.ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		c.bus.dropNext("doc."+id+".ops", 1)
+		if _, err := a.Submit(c.ctx, id, collab.Submission{Version: -1, Op: ot.InsertAt(0, "x"), Src: "on-a", Seq: 1}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1100 * time.Millisecond)
+		if v, text, err := b.Snapshot(c.ctx, id); err != nil || v != 1 || text != "xabc" {
+			t.Fatalf("after a check interval: v%d %q %v; want v1", v, text, err)
+		}
+		// a's ops keep coming over the bus; nobody uses the document on b.
+		for i := 2; i < 10; i++ {
+			time.Sleep(10 * time.Second)
+			if _, err := a.Submit(c.ctx, id, collab.Submission{Version: -1, Op: ot.InsertAt(0, "x"), Src: "on-a", Seq: int64(i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		if b.OpenDocuments() != 0 {
+			t.Fatal("remote ops kept a document nobody uses loaded")
+		}
+	})
+}
+
+// createDoc adds a document whose version 0 is its creation, as the
+// real stores keep it, for the ShareDB protocol.
+func (c *cluster) createDoc(text string) string {
+	id := c.newDoc(text)
+	op, _ := ot.InsertAt(0, text).MarshalJSON()
+	c.log.mu.Lock()
+	c.log.ops[id] = []*docket.OpRecord{{Version: 0, Author: "ada", Op: op}}
+	c.log.mu.Unlock()
+	return id
+}
+
+// readOp reads frames until the op or ack of document id at version v.
+func (c *fakeConn) readOp(t *testing.T, v int64) map[string]any {
+	t.Helper()
+	for {
+		m := c.nextNonPing(t)
+		if m["a"] == "op" && m["v"] == float64(v) {
+			return m
+		}
+	}
+}
+
+// TestClusterLive runs stock ShareDB frames over fake sockets on two
+// hubs of a cluster: each client receives the other's ops, concurrent ops
+// converge, and a client that reconnects to the other hub and resends
+// its last op is acknowledged at the op's version without applying it
+// again.
+func TestClusterLive(t *testing.T) {
+	c := newCluster(t, 2, collab.Options{CheckInterval: 50 * time.Millisecond})
+	id := c.createDoc("abc")
+	ctx := docket.NewContextWithUser(c.ctx, &docket.User{ID: "ada", Name: "Ada"})
+	docs := memDocs{c.log}
+	lives := []*collab.Live{collab.NewLive(c.hubs[0], docs, collab.LiveOptions{}), collab.NewLive(c.hubs[1], docs, collab.LiveOptions{})}
+	serve := func(n int) *fakeConn {
+		conn := newFakeConn()
+		go lives[n].Serve(ctx, conn)
+		return conn
+	}
+	one, two := serve(0), serve(1)
+	defer one.Close()
+	defer two.Close()
+	if v := one.subscribe(t, id); v != 1 {
+		t.Fatalf("one subscribed at v%d", v)
+	}
+	if v := two.subscribe(t, id); v != 1 {
+		t.Fatalf("two subscribed at v%d", v)
+	}
+	send := func(conn *fakeConn, v, seq int64, op string) {
+		conn.in <- []byte(fmt.Sprintf(`{"a":"op","c":"docs","d":%q,"v":%d,"seq":%d,"op":%s}`, id, v, seq, op))
+	}
+	send(one, 1, 1, `["A"]`)
+	ack := one.readOp(t, 1)
+	src1, _ := ack["src"].(string)
+	if ack["op"] != nil || ack["seq"] != 1.0 {
+		t.Fatalf("one's ack %v", ack)
+	}
+	if m := two.readOp(t, 1); m["src"] != src1 || m["op"] == nil {
+		t.Fatalf("two got %v; want one's op", m)
+	}
+	// Both edit version 2 at once: one of them loses the race to commit
+	// and is transformed over the other's op.
+	send(one, 2, 2, `["1"]`)
+	send(two, 2, 1, `[4,"2"]`)
+	for _, conn := range []*fakeConn{one, two} {
+		own := 0
+		for v := int64(2); v < 4; v++ {
+			if m := conn.readOp(t, v); m["op"] == nil {
+				own++
+			}
+		}
+		if own != 1 {
+			t.Fatalf("%d acks among versions 2 and 3; want 1", own)
+		}
+	}
+	c.settle(t, id)
+	_, text := c.stored(id)
+	if text != "1Aabc2" {
+		t.Fatalf("text = %q", text)
+	}
+	// one's socket dies; it reconnects to the other hub and resends its
+	// last op, which was committed.
+	one.Close()
+	three := serve(1)
+	defer three.Close()
+	if m := three.nextNonPing(t); m["a"] != "init" {
+		t.Fatalf("first frame %v", m)
+	}
+	recs, _ := c.log.LoadOps(c.ctx, id, 2, 4)
+	var want int64 = 2
+	if recs[1].Src == src1 {
+		want = 3
+	}
+	three.in <- []byte(fmt.Sprintf(`{"a":"op","c":"docs","d":%q,"v":2,"seq":2,"src":%q,"op":["1"]}`, id, src1))
+	if m := three.readOp(t, want); m["src"] != src1 || m["seq"] != 2.0 || m["op"] != nil {
+		t.Fatalf("resend answered %v; want the ack at v%d", m, want)
+	}
+	if v, got := c.stored(id); v != 4 || got != text {
+		t.Fatalf("store = v%d %q; want v4 %q", v, got, text)
+	}
+}
