@@ -119,3 +119,74 @@ func BenchmarkBurst(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCluster measures an op's cost when the hub is one node of a
+// cluster: ops alternate between two hubs on one in-memory store and bus
+// (each publishes, the other applies it as a remote op, and an op that
+// reaches a hub before the last one did loses the race to commit and is
+// transformed again), against the same ops on a single hub. Each hub
+// has one subscriber that reads everything. One iteration is one op.
+func BenchmarkCluster(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		hubs func(b *testing.B) (*memLog, []*collab.Hub)
+	}{
+		{"single", func(b *testing.B) (*memLog, []*collab.Hub) {
+			log := newMemLog()
+			h := collab.New(log, collab.Options{})
+			b.Cleanup(h.Close)
+			return log, []*collab.Hub{h, h}
+		}},
+		{"two hubs", func(b *testing.B) (*memLog, []*collab.Hub) {
+			c := newCluster(b, 2, collab.Options{})
+			return c.log, c.hubs
+		}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			log, hubs := bc.hubs(b)
+			log.mu.Lock()
+			log.text["doc"] = "hello world"
+			log.mu.Unlock()
+			ctx := context.Background()
+			done := make(chan struct{})
+			var wg sync.WaitGroup
+			for i, h := range hubs {
+				sub := collab.NewSubscriber(fmt.Sprint("reader", i), "u", 1<<20)
+				if _, _, _, err := h.Subscribe(ctx, "doc", sub, -1); err != nil {
+					b.Fatal(err)
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						select {
+						case <-sub.Ready():
+							sub.Take()
+						case <-done:
+							return
+						}
+					}
+				}()
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				op := ot.InsertAt(0, "x")
+				if i%2 == 1 {
+					op = ot.Op{{Delete: 1}}
+				}
+				if _, err := hubs[i%2].Submit(ctx, "doc", collab.Submission{Version: -1, Op: op, Src: "editor", Seq: int64(i + 1), Author: "u"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			close(done)
+			wg.Wait()
+			if hubs[0] != hubs[1] {
+				var conflicts int64
+				for _, h := range hubs {
+					conflicts += h.Stats().Conflicts
+				}
+				b.ReportMetric(float64(conflicts)/float64(b.N), "conflicts/op")
+			}
+		})
+	}
+}
