@@ -523,10 +523,12 @@ func invalidOp(err error) error {
 	return docket.Errorf(docket.EINVALID, "Invalid op: %v", err)
 }
 
-// trimRecent keeps the in-memory history bounded.
+// trimRecent keeps the in-memory history bounded: once it holds twice
+// RecentOps, the older half goes, so that an op costs one copy of an
+// entry on average rather than a copy of the whole history.
 func (d *document) trimRecent() {
-	if over := len(d.recent) - d.hub.opts.RecentOps; over > 0 {
-		d.recent = append(d.recent[:0:0], d.recent[over:]...)
+	if keep := d.hub.opts.RecentOps; len(d.recent) >= 2*keep {
+		d.recent = append(d.recent[:0:0], d.recent[len(d.recent)-keep:]...)
 	}
 }
 

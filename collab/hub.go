@@ -44,7 +44,8 @@ type Options struct {
 	// MaxDocumentBytes caps a document's size (docket.MaxDocumentBytes).
 	MaxDocumentBytes int
 	// RecentOps is how many committed ops each open document keeps in
-	// memory for transforming late submissions.
+	// memory at least (twice as many at most) for transforming late
+	// submissions.
 	RecentOps int
 	// IdleTimeout unloads a document nobody used for this long.
 	IdleTimeout time.Duration
