@@ -132,30 +132,25 @@ func (d *document) post(req request) {
 	}
 }
 
-// publishOps tells the other nodes what the document committed.
-func (d *document) publishOps(recs []docket.OpRecord) {
-	data, err := json.Marshal(recs)
-	if err == nil {
-		err = d.hub.opts.Bus.Publish(opsSubject(d.id), data)
-	}
-	if err != nil {
-		d.hub.stats.publishErrors.Add(1)
-		d.hub.log.Warn("live: publishing ops failed; other nodes catch up from the store", slog.String("doc", d.id), slog.Any("err", err))
-	}
-}
+// publishOps tells the other nodes what the document committed; if that
+// fails, they catch up from the store.
+func (d *document) publishOps(recs []docket.OpRecord) { d.publish(opsSubject(d.id), recs) }
 
 // publishPresence tells the other nodes about a local presence.
 func (d *document) publishPresence(m presenceMessage) {
-	if d.hub.opts.Bus == nil {
-		return
+	if d.hub.opts.Bus != nil {
+		d.publish(presenceSubject(d.id), m)
 	}
-	data, err := json.Marshal(m)
+}
+
+func (d *document) publish(subject string, v any) {
+	data, err := json.Marshal(v)
 	if err == nil {
-		err = d.hub.opts.Bus.Publish(presenceSubject(d.id), data)
+		err = d.hub.opts.Bus.Publish(subject, data)
 	}
 	if err != nil {
 		d.hub.stats.publishErrors.Add(1)
-		d.hub.log.Warn("live: publishing presence failed", slog.String("doc", d.id), slog.Any("err", err))
+		d.hub.log.Warn("live: publishing on the bus failed", slog.String("subject", subject), slog.Any("err", err))
 	}
 }
 

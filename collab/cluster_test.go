@@ -108,16 +108,15 @@ func (n *memNode) Subscribe(subject string, fn func([]byte)) (func(), error) {
 	}, nil
 }
 
-// cluster is n hubs, its nodes, over one op log and one bus.
+// cluster is n hubs, its nodes, over one op log in memory and one bus.
 type cluster struct {
-	log  *memLog
+	*memFixture
 	bus  *memBus
 	hubs []*collab.Hub
-	ctx  context.Context
 }
 
 func newCluster(t testing.TB, n int, opts collab.Options) *cluster {
-	c := &cluster{log: newMemLog(), bus: newMemBus(), ctx: context.Background()}
+	c := &cluster{memFixture: newMemFixture(), bus: newMemBus()}
 	for i := 0; i < n; i++ {
 		o := opts
 		o.Bus = c.bus.node(i)
@@ -126,15 +125,6 @@ func newCluster(t testing.TB, n int, opts collab.Options) *cluster {
 		c.hubs = append(c.hubs, h)
 	}
 	return c
-}
-
-// newDoc adds a document with text at version 0.
-func (c *cluster) newDoc(text string) string {
-	c.log.mu.Lock()
-	defer c.log.mu.Unlock()
-	id := fmt.Sprintf("doc%d", len(c.log.text)+1)
-	c.log.text[id] = text
-	return id
 }
 
 // stored returns the store's version and text of a document.
@@ -675,12 +665,10 @@ func (c *fakeConn) readOp(t *testing.T, v int64) map[string]any {
 func TestClusterLive(t *testing.T) {
 	c := newCluster(t, 2, collab.Options{CheckInterval: 50 * time.Millisecond})
 	id := c.createDoc("abc")
-	ctx := docket.NewContextWithUser(c.ctx, &docket.User{ID: "ada", Name: "Ada"})
-	docs := memDocs{c.log}
-	lives := []*collab.Live{collab.NewLive(c.hubs[0], docs, collab.LiveOptions{}), collab.NewLive(c.hubs[1], docs, collab.LiveOptions{})}
+	lives := []*collab.Live{collab.NewLive(c.hubs[0], c.docs, collab.LiveOptions{}), collab.NewLive(c.hubs[1], c.docs, collab.LiveOptions{})}
 	serve := func(n int) *fakeConn {
 		conn := newFakeConn()
-		go lives[n].Serve(ctx, conn)
+		go lives[n].Serve(c.ctx, conn)
 		return conn
 	}
 	one, two := serve(0), serve(1)
