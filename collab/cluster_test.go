@@ -733,3 +733,39 @@ func TestClusterLive(t *testing.T) {
 		t.Fatalf("store = v%d %q; want v4 %q", v, got, text)
 	}
 }
+
+// racingLog commits an op of "another node" just before each commit of
+// its own, so that every commit of its hub conflicts.
+type racingLog struct{ *memLog }
+
+func (r racingLog) CommitOps(ctx context.Context, commits []docket.OpCommit) error {
+	id := commits[0].DocID
+	v, text, _ := r.LoadDocument(ctx, id)
+	op, _ := ot.InsertAt(0, "r").MarshalJSON()
+	if err := r.memLog.CommitOps(ctx, []docket.OpCommit{{DocID: id, Rec: docket.OpRecord{Version: v, Src: "racer", Seq: v + 1, Op: op}, Text: "r" + text}}); err != nil {
+		return err
+	}
+	return r.memLog.CommitOps(ctx, commits)
+}
+
+// TestClusterConflictsBounded: a document that loses the race to commit
+// again and again gives up after ten catch-ups with EUNAVAILABLE (the
+// client resends), and stays at the store's state.
+func TestClusterConflictsBounded(t *testing.T) {
+	log := newMemLog()
+	log.text["doc"] = "abc"
+	h := collab.New(racingLog{log}, collab.Options{Bus: newMemBus().node(0), CheckInterval: time.Hour})
+	defer h.Close()
+	ctx := context.Background()
+	_, err := h.Submit(ctx, "doc", collab.Submission{Version: 0, Op: ot.InsertAt(3, "!"), Src: "client", Seq: 1})
+	if docket.ErrorCode(err) != docket.EUNAVAILABLE {
+		t.Fatalf("err = %v; want EUNAVAILABLE", err)
+	}
+	if s := h.Stats(); s.Conflicts != 10 || s.ConflictFailures != 1 || s.RemoteOps != 11 || s.GapFills != 11 {
+		t.Fatalf("stats = %+v; want 10 conflicts, 1 failure, 11 remote ops and gap fills", s)
+	}
+	v, text, _ := h.Snapshot(ctx, "doc")
+	if sv, stext, _ := log.LoadDocument(ctx, "doc"); v != sv || text != stext || text != "rrrrrrrrrrrabc" {
+		t.Fatalf("hub v%d %q; store v%d %q", v, text, sv, stext)
+	}
+}

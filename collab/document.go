@@ -215,10 +215,16 @@ func (d *document) submitAll(subs []*submitRequest) {
 			return
 		}
 		if docket.ErrorCode(err) == docket.ECONFLICT {
-			if attempt == maxConflictRetries {
-				d.hub.stats.conflictFailures.Add(int64(len(acks)))
+			// Another node committed first: catch up, so that the
+			// document is current whatever comes next.
+			caught, cerr := d.catchUp()
+			switch {
+			case cerr != nil:
+				err = cerr
+			case !caught: // not another node's doing: fail with it
+			case attempt == maxConflictRetries:
 				err = errBusy
-			} else if caught, cerr := d.catchUp(); caught && cerr == nil {
+			default:
 				// The pending submissions go again, transformed over
 				// what the other nodes committed.
 				d.hub.stats.conflicts.Add(1)
@@ -227,16 +233,17 @@ func (d *document) submitAll(subs []*submitRequest) {
 					subs = append(subs, p.req)
 				}
 				continue
-			} else if cerr != nil {
-				err = cerr
 			}
 		}
 		for _, p := range acks {
 			if p.ack.Duplicate {
 				p.req.reply <- submitReply{ack: p.ack}
-			} else {
-				p.req.reply <- submitReply{err: err}
+				continue
 			}
+			if err == errBusy {
+				d.hub.stats.conflictFailures.Add(1)
+			}
+			p.req.reply <- submitReply{err: err}
 		}
 		return
 	}
