@@ -41,8 +41,9 @@ type Stats struct {
 	// RemoteOps are the committed ops of other nodes applied to the
 	// documents loaded here, from the bus or the store.
 	RemoteOps int64
-	// GapFills are the reads of missing ops from the store: a bus
-	// message lost or overtaken, or a periodic check that found ops.
+	// GapFills are the reads of missing ops from the store: after a bus
+	// message lost or overtaken, a periodic check that found ops, a
+	// conflict, or a client that named a version not seen here.
 	GapFills int64
 	// Conflicts are the commits that another node's commit beat: the
 	// document caught up and committed again.
@@ -261,6 +262,9 @@ func (d *document) applyRemote(recs []*docket.OpRecord) error {
 // held (the latest per agent and id) until the document catches up: the
 // next ops message or the periodic check.
 func (d *document) remotePresence(m presenceMessage) {
+	if len(d.psubs) == 0 {
+		return
+	}
 	if m.Request {
 		d.broadcast(d.psubs, m.Src, Event{DocID: d.id, PresenceRequest: true})
 		return
