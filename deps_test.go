@@ -16,8 +16,9 @@ import (
 // import the domain, and the domain imports only the standard library.
 //
 //   - The domain is the root package (types, rules, service interfaces)
-//     and collab/ot (the pure text type: ops, transforms, ranges). Both
-//     import only the standard library and neither imports the other;
+//     and collab/ot (the pure text type: ops, transforms, ranges), and kv
+//     (the storage engine contract). They import only the standard
+//     library and none imports another;
 //     every package may import them. bolt imports collab/ot to rebuild
 //     texts from its op log and move thread anchors, which is fine:
 //     collab/ot is not the live hub.
@@ -45,6 +46,9 @@ const (
 var packageLayers = map[string]string{
 	"":          layerDomain,
 	"collab/ot": layerDomain,
+	// kv is the contract between the store and its engine (bbolt, or
+	// PostgreSQL in cluster mode): interfaces only, like io.
+	"kv": layerDomain,
 
 	"bolt":     layerAdapter, // bbolt: the services' storage
 	"search":   layerAdapter, // bleve

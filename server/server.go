@@ -119,6 +119,10 @@ func (svc Services) check() error {
 
 // Config holds the server's settings.
 type Config struct {
+	// Bus, on a node of a cluster, carries revocations to the other
+	// nodes: a sign-out, a deleted token or a removed member here makes
+	// their live sockets and streams check again too. Nil on one node.
+	Bus docket.Bus
 	// BaseURL is the public URL of the server, such as https://docs.example.com.
 	// It decides the origin that unsafe cookie requests must come from and
 	// whether cookies are Secure.
@@ -245,6 +249,11 @@ func New(cfg Config, svc Services) (*Server, error) {
 		streams:   newStreamHub(cfg.MaxEventStreams),
 	}
 	svc.OnEvent(s.streams.notify)
+	if cfg.Bus != nil {
+		if _, err := cfg.Bus.Subscribe(subjectRevoked, func([]byte) { s.authEpoch.Add(1) }); err != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+	}
 	s.liveSrv = collab.NewLive(svc.Hub, svc.Documents, collab.LiveOptions{Logger: cfg.Logger, Epoch: s.authEpoch.Load, WritePace: cfg.LiveWritePace, ObserveAck: cfg.LiveObserveAck})
 	if u, err := url.Parse(cfg.BaseURL); err == nil && u.Scheme != "" && u.Host != "" {
 		s.baseOrigin = u.Scheme + "://" + u.Host
@@ -274,7 +283,20 @@ func New(cfg Config, svc Services) (*Server, error) {
 // credentials and permissions again at once, after a change made outside
 // of a request, such as a password reset or a disabled account from the
 // admin socket.
-func (s *Server) RevokeAccess() { s.authEpoch.Add(1) }
+func (s *Server) RevokeAccess() { s.revoke() }
+
+// subjectRevoked is the bus subject that moves every node's auth epoch.
+const subjectRevoked = "auth.revoked"
+
+// revoke moves the auth epoch here and, in a cluster, on every node.
+func (s *Server) revoke() {
+	s.authEpoch.Add(1)
+	if s.cfg.Bus != nil {
+		if err := s.cfg.Bus.Publish(subjectRevoked, nil); err != nil {
+			s.log.Warn("cluster: revocation not published", "err", err)
+		}
+	}
+}
 
 // Handler returns the HTTP handler of the server.
 func (s *Server) Handler() http.Handler { return s.echo }
