@@ -248,6 +248,9 @@ func (db *DB) OpenStore(s kv.Store) error {
 	return db.ready()
 }
 
+// Store returns the engine the data is in (after Open or OpenStore).
+func (db *DB) Store() kv.Store { return db.kv }
+
 // ready finishes opening once the engine is there.
 func (db *DB) ready() error {
 	var err error
