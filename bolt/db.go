@@ -343,7 +343,7 @@ func (db *DB) Close() error {
 
 // errNotBbolt is what the operations of a bbolt file answer when the
 // engine is another one.
-var errNotBbolt = errors.New("the data is not in a bbolt file (cluster mode): use the database's own tools, such as pg_dump")
+var errNotBbolt = docket.Errorf(docket.EUNPROCESS, "The data is not in a bbolt file (cluster mode): back it up with the database's own tools, such as pg_dump.")
 
 // Backup writes a consistent copy of the whole data file to w from one read
 // transaction, while writers go on. It returns the bytes written.
