@@ -60,6 +60,7 @@ var packageLayers = map[string]string{
 	"frontend": layerAdapter, // the embedded web app
 	"export":   layerAdapter, // the export format: files, tar.gz
 	"oidc":     layerAdapter, // OpenID Connect sign-in: go-oidc and x/oauth2
+	"nats":     layerAdapter, // the cluster's bus: nats.go, core publish/subscribe only
 }
 
 // allowedAdapterImports are the imports between adapters that the layering
