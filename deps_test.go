@@ -75,6 +75,18 @@ var allowedAdapterImports = map[[2]string]string{
 		"the space settings download and docket export write the same files",
 }
 
+// standIns are the internal/ packages that adapters' tests use in place
+// of another adapter, and the contract suites they share: membus is the
+// bus of package nats in memory, for the cluster tests of bolt, server and
+// collab; bustest holds nats and membus to one contract. They import only
+// the domain, other standIns and modules outside this one, so an
+// adapter's tests never reach another adapter through them.
+var standIns = map[string]bool{
+	"internal/testenv": true,
+	"internal/membus":  true,
+	"internal/bustest": true,
+}
+
 // listedPackage is what go list says about a package.
 type listedPackage struct {
 	ImportPath   string
@@ -174,6 +186,13 @@ func TestImportsPointInward(t *testing.T) {
 			t.Fatalf("go list ./... listed %s, outside module %s", p.ImportPath, module)
 		}
 		seen++
+		if standIns[r] {
+			for _, imp := range p.Imports {
+				if ir, in := rel(imp); in && layerOf(ir) != layerDomain && !standIns[ir] {
+					t.Errorf("%s imports %s: a stand-in for tests imports only the domain and other stand-ins (standIns)", r, imp)
+				}
+			}
+		}
 		layer := layerOf(r)
 		switch layer {
 		case "":
