@@ -57,6 +57,7 @@ func TestPrefixesKeepBusesApart(t *testing.T) {
 	sender := open(t, url, nats.Options{Prefix: p})
 	same := open(t, url, nats.Options{Prefix: p})
 	other := open(t, url, nats.Options{Prefix: p + "-other"})
+	otherSender := open(t, url, nats.Options{Prefix: p + "-other"})
 	var gotSame, gotOther testenv.Collector[string]
 	for _, s := range []struct {
 		bus *nats.Bus
@@ -70,9 +71,14 @@ func TestPrefixesKeepBusesApart(t *testing.T) {
 		t.Fatal(err)
 	}
 	testenv.WaitFor(t, 5*time.Second, "the message on the bus of the same prefix", func() bool { return gotSame.Len() == 1 })
-	time.Sleep(50 * time.Millisecond)
-	if got := gotOther.Got(); len(got) != 0 {
-		t.Errorf("the bus of another prefix received %q", got)
+	// The server handled "hello" before this one, so if it went to the
+	// other prefix it arrived there first.
+	if err := otherSender.Publish("ops", []byte("marker")); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WaitFor(t, 5*time.Second, "the message on the bus of the other prefix", func() bool { return gotOther.Len() > 0 })
+	if got := gotOther.Got(); len(got) != 1 || got[0] != "marker" {
+		t.Errorf("the bus of another prefix received %q; want only its own marker", got)
 	}
 	st := sender.Stats()
 	if st.Published != 1 {

@@ -41,7 +41,8 @@ func (n *Network) Node() *Node { return &Node{net: n} }
 // Drop makes the network lose each delivery for which drop returns true:
 // it is called once per message and receiving subscription, in publish
 // order, so a test can lose a message for one node only (by counting
-// calls). A nil drop loses nothing.
+// calls). A nil drop loses nothing. drop runs while the network is
+// locked: it must not call the network or its nodes.
 func (n *Network) Drop(drop func(subject string, data []byte) bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
