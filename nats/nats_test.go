@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,9 +23,13 @@ import (
 // prefix returns a subject prefix no other test uses.
 func prefix() string { return "test-" + rand.Text()[:12] }
 
-// open opens a bus on url, closed when the test ends.
+// open opens a bus on url, closed when the test ends. Without a logger of
+// the test's own, it logs nothing.
 func open(t testing.TB, url string, opts nats.Options) *nats.Bus {
 	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	b, err := nats.Open(ctx, url, opts)
@@ -269,7 +274,7 @@ func TestReconnect(t *testing.T) {
 
 func TestClosedBus(t *testing.T) {
 	url := testenv.NATS(t)
-	b, err := nats.Open(t.Context(), url, nats.Options{Prefix: prefix()})
+	b, err := nats.Open(t.Context(), url, nats.Options{Prefix: prefix(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,3 +299,60 @@ func TestClosedBus(t *testing.T) {
 		t.Errorf("Ping after Close = %v; want EUNAVAILABLE saying closed", err)
 	}
 }
+
+// BenchmarkRoundTrip measures a message from one node to another and the
+// answer back, through the NATS server of testenv.NATS.
+func BenchmarkRoundTrip(b *testing.B) {
+	url := testenv.NATS(b)
+	p := prefix()
+	ping, pong := open(b, url, nats.Options{Prefix: p}), open(b, url, nats.Options{Prefix: p})
+	if _, err := pong.Subscribe("ping", func(data []byte) {
+		if err := pong.Publish("pong", data); err != nil {
+			b.Error(err)
+		}
+	}); err != nil {
+		b.Fatal(err)
+	}
+	answers := make(chan struct{}, 1)
+	if _, err := ping.Subscribe("pong", func([]byte) { answers <- struct{}{} }); err != nil {
+		b.Fatal(err)
+	}
+	data := make([]byte, 200) // about an op's note
+	for b.Loop() {
+		if err := ping.Publish("ping", data); err != nil {
+			b.Fatal(err)
+		}
+		testenv.Receive(b, answers, 5*time.Second, "the answer")
+	}
+}
+
+// BenchmarkFanOut measures messages of 200 bytes from one node to two
+// others, as a document's ops reach the nodes that have it open.
+func BenchmarkFanOut(b *testing.B) {
+	url := testenv.NATS(b)
+	p := prefix()
+	sender := open(b, url, nats.Options{Prefix: p})
+	var got [2]atomicCounter
+	for i := range got {
+		bus := open(b, url, nats.Options{Prefix: p})
+		if _, err := bus.Subscribe("ops", func([]byte) { got[i].add() }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	data := make([]byte, 200)
+	n := 0
+	for b.Loop() {
+		if err := sender.Publish("ops", data); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	testenv.WaitFor(b, 30*time.Second, "every message on both nodes", func() bool {
+		return got[0].load() == n && got[1].load() == n
+	})
+}
+
+type atomicCounter struct{ n atomic.Int64 }
+
+func (c *atomicCounter) add()      { c.n.Add(1) }
+func (c *atomicCounter) load() int { return int(c.n.Load()) }
