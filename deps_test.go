@@ -16,8 +16,9 @@ import (
 // import the domain, and the domain imports only the standard library.
 //
 //   - The domain is the root package (types, rules, service interfaces)
-//     and collab/ot (the pure text type: ops, transforms, ranges). Both
-//     import only the standard library and neither imports the other;
+//     and collab/ot (the pure text type: ops, transforms, ranges), and kv
+//     (the storage engine contract). They import only the standard
+//     library and none imports another;
 //     every package may import them. bolt imports collab/ot to rebuild
 //     texts from its op log and move thread anchors, which is fine:
 //     collab/ot is not the live hub.
@@ -45,6 +46,9 @@ const (
 var packageLayers = map[string]string{
 	"":          layerDomain,
 	"collab/ot": layerDomain,
+	// kv is the contract between the store and its engine (bbolt, or
+	// PostgreSQL in cluster mode): interfaces only, like io.
+	"kv": layerDomain,
 
 	"bolt":     layerAdapter, // bbolt: the services' storage
 	"search":   layerAdapter, // bleve
@@ -56,6 +60,7 @@ var packageLayers = map[string]string{
 	"frontend": layerAdapter, // the embedded web app
 	"export":   layerAdapter, // the export format: files, tar.gz
 	"oidc":     layerAdapter, // OpenID Connect sign-in: go-oidc and x/oauth2
+	"nats":     layerAdapter, // the cluster's bus: nats.go, core publish/subscribe only
 }
 
 // allowedAdapterImports are the imports between adapters that the layering
@@ -68,6 +73,18 @@ var allowedAdapterImports = map[[2]string]string{
 	{"server", "export"}: "export is the adapter-neutral writer of the export format: it " +
 		"works over docket.Exporter and docket.Restorer only and imports no other adapter, so " +
 		"the space settings download and docket export write the same files",
+}
+
+// standIns are the internal/ packages that adapters' tests use in place
+// of another adapter, and the contract suites they share: membus is the
+// bus of package nats in memory, for the cluster tests of bolt, server and
+// collab; bustest holds nats and membus to one contract. They import only
+// the domain, other standIns and modules outside this one, so an
+// adapter's tests never reach another adapter through them.
+var standIns = map[string]bool{
+	"internal/testenv": true,
+	"internal/membus":  true,
+	"internal/bustest": true,
 }
 
 // listedPackage is what go list says about a package.
@@ -169,6 +186,13 @@ func TestImportsPointInward(t *testing.T) {
 			t.Fatalf("go list ./... listed %s, outside module %s", p.ImportPath, module)
 		}
 		seen++
+		if standIns[r] {
+			for _, imp := range p.Imports {
+				if ir, in := rel(imp); in && layerOf(ir) != layerDomain && !standIns[ir] {
+					t.Errorf("%s imports %s: a stand-in for tests imports only the domain and other stand-ins (standIns)", r, imp)
+				}
+			}
+		}
 		layer := layerOf(r)
 		switch layer {
 		case "":
