@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -166,7 +167,7 @@ func (d *document) remoteOps(recs []*docket.OpRecord) {
 		return
 	}
 	if recs[0].Version > d.version {
-		if err := d.fill(recs[0].Version); err != nil {
+		if _, err := d.fill(recs[0].Version); err != nil {
 			d.hub.log.Warn("live: filling a gap from the store failed", slog.String("doc", d.id), slog.Any("err", err))
 			return
 		}
@@ -183,32 +184,32 @@ func (d *document) remoteOps(recs []*docket.OpRecord) {
 	}
 }
 
-// catchUp brings the document to the store's current version. It reports
-// whether there was anything to catch up.
+// catchUp brings the document to the store's current version: it reads
+// the ops after its own, which usually are none. It reports whether
+// there were any.
 func (d *document) catchUp() (bool, error) {
-	version, _, err := d.hub.store.LoadDocument(context.Background(), d.id)
+	start := time.Now()
+	n, err := d.fill(math.MaxInt64)
 	if err != nil {
 		return false, err
 	}
-	d.checked = time.Now()
-	if version <= d.version {
-		return false, nil
-	}
-	return true, d.fill(version)
+	d.checked = start
+	return n > 0, nil
 }
 
-// fill reads the committed ops from the document's version to to from
-// the store and applies them.
-func (d *document) fill(to int64) error {
+// fill reads the committed ops from the document's version up to to, or
+// up to the store's last for math.MaxInt64, and applies them. It returns
+// how many it applied.
+func (d *document) fill(to int64) (int, error) {
 	recs, err := d.hub.store.LoadOps(context.Background(), d.id, d.version, to)
-	if err != nil {
-		return err
+	if err != nil || len(recs) == 0 {
+		return 0, err
 	}
-	if int64(len(recs)) != to-d.version || (len(recs) > 0 && recs[0].Version != d.version) {
-		return docket.Errorf(docket.EINTERNAL, "op log of %s has gaps", d.id)
+	if recs[0].Version != d.version || (to != math.MaxInt64 && int64(len(recs)) != to-d.version) {
+		return 0, docket.Errorf(docket.EINTERNAL, "op log of %s has gaps", d.id)
 	}
 	d.hub.stats.gapFills.Add(1)
-	return d.applyRemote(recs)
+	return len(recs), d.applyRemote(recs)
 }
 
 // applyRemote applies committed ops that start at the document's
