@@ -27,7 +27,8 @@ import (
 //     allowedAdapterImports). What one adapter needs from another is
 //     injected by cmd/docket as a function or an interface, as
 //     bolt.NewActionService(db, markdown.ActionItems) does.
-//   - cmd/ and internal/ (test support and tools) may import everything.
+//   - cmd/ and internal/ (test support and tools) may import everything,
+//     and so may the test support packages outside them (testSupport).
 //
 // The tests of a package that are part of it (package p) follow its rules,
 // except that an adapter's may use internal/ test support. External tests
@@ -45,6 +46,8 @@ const (
 var packageLayers = map[string]string{
 	"":          layerDomain,
 	"collab/ot": layerDomain,
+	"kv":        layerDomain, // the contract between the store and its engines
+
 
 	"bolt":     layerAdapter, // bbolt: the services' storage
 	"search":   layerAdapter, // bleve
@@ -56,6 +59,14 @@ var packageLayers = map[string]string{
 	"frontend": layerAdapter, // the embedded web app
 	"export":   layerAdapter, // the export format: files, tar.gz
 	"oidc":     layerAdapter, // OpenID Connect sign-in: go-oidc and x/oauth2
+	"postgres": layerAdapter, // PostgreSQL through pgx: the kv engine of cluster mode
+}
+
+// testSupport are the packages outside internal/ that only tests import,
+// placed beside what they test: they belong with cmd/ and internal/, and an
+// adapter's tests may use them.
+var testSupport = map[string]bool{
+	"kv/kvtest": true, // the conformance suite of every kv engine
 }
 
 // allowedAdapterImports are the imports between adapters that the layering
@@ -106,7 +117,7 @@ func TestImportsPointInward(t *testing.T) {
 		return r, ok
 	}
 	layerOf := func(r string) string {
-		if r == "cmd" || r == "internal" || strings.HasPrefix(r, "cmd/") || strings.HasPrefix(r, "internal/") {
+		if r == "cmd" || r == "internal" || strings.HasPrefix(r, "cmd/") || strings.HasPrefix(r, "internal/") || testSupport[r] {
 			return layerWiring
 		}
 		return packageLayers[r]
@@ -143,7 +154,7 @@ func TestImportsPointInward(t *testing.T) {
 				}
 				switch to := layerOf(r); {
 				case to == layerDomain:
-				case to == layerWiring && what == "tests" && strings.HasPrefix(r, "internal/"):
+				case to == layerWiring && what == "tests" && (strings.HasPrefix(r, "internal/") || testSupport[r]):
 				case to == layerAdapter && allowedAdapterImports[[2]string{pkg, r}] != "" && what == "imports":
 					used[[2]string{pkg, r}] = true
 				case to == layerAdapter:
