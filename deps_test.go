@@ -48,7 +48,6 @@ var packageLayers = map[string]string{
 	"collab/ot": layerDomain,
 	"kv":        layerDomain, // the contract between the store and its engines
 
-
 	"bolt":     layerAdapter, // bbolt: the services' storage
 	"search":   layerAdapter, // bleve
 	"markdown": layerAdapter, // goldmark and bluemonday
