@@ -177,7 +177,7 @@ func TestOpen(t *testing.T) {
 	ctx := context.Background()
 	url := testenv.Postgres(t)
 	s := openTest(t) // another schema: its lock keys differ
-	for range 2 { // the second Open finds the schema up to date
+	for range 2 {    // the second Open finds the schema up to date
 		s2, err := Open(ctx, url)
 		if err != nil {
 			t.Fatalf("Open: %v", err)
