@@ -13,7 +13,7 @@ import (
 // last key), and each next page doubles, up to maxBatch, so a long walk
 // takes few round trips.
 const (
-	firstBatch = 16
+	firstBatch = 32
 	maxBatch   = 512
 )
 

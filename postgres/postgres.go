@@ -26,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -122,9 +123,7 @@ func (s *Store) Size(ctx context.Context) (int64, error) {
 
 // View runs fn in a read transaction on one snapshot.
 func (s *Store) View(fn func(kv.Tx) error) error {
-	// The SELECT takes the snapshot now, as the transaction begins, not
-	// at its first read.
-	return s.run(false, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1", fn)
+	return s.run(false, fn)
 }
 
 // Update runs fn in a write transaction, serialised with every other on
@@ -132,16 +131,51 @@ func (s *Store) View(fn func(kv.Tx) error) error {
 func (s *Store) Update(fn func(kv.Tx) error) error {
 	s.writer.Lock()
 	defer s.writer.Unlock()
-	// READ COMMITTED, not REPEATABLE READ: a snapshot would be taken
-	// when the lock is asked for, before the writer it waits for
-	// commits, and miss that writer's changes. Once the lock is held no
-	// one else writes, so each statement's view is the latest state.
-	begin := fmt.Sprintf("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(%d)", s.writerKey)
-	return s.run(true, begin, fn)
+	return s.run(true, fn)
 }
 
-// run runs fn in a transaction that begin starts.
-func (s *Store) run(writable bool, begin string, fn func(kv.Tx) error) error {
+// rootSQL reads the top-level buckets, which nearly every transaction
+// looks up, so that they cost no round trip of their own.
+const rootSQL = "SELECT key, seq FROM docket_kv WHERE bucket = '' AND value IS NULL"
+
+// begin starts a transaction on conn in one round trip and returns it
+// with the top-level buckets known.
+func (s *Store) begin(ctx context.Context, conn *pgx.Conn, writable bool) (*tx, error) {
+	var batch pgx.Batch
+	if writable {
+		// READ COMMITTED, not REPEATABLE READ: a snapshot would be
+		// taken when the lock is asked for, before the writer it waits
+		// for commits, and miss that writer's changes. Once the lock is
+		// held no one else writes, so each statement sees the latest
+		// state.
+		batch.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+		batch.Queue("SELECT pg_advisory_xact_lock($1)", s.writerKey)
+	} else {
+		// rootSQL takes the snapshot now, as the transaction begins.
+		batch.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+	}
+	t := newTx(ctx, conn, writable)
+	batch.Queue(rootSQL).Query(func(rows pgx.Rows) error {
+		var name []byte
+		var seq int64
+		_, err := pgx.ForEachRow(rows, []any{&name, &seq}, func() error {
+			t.root.values[string(name)] = cached{isBucket: true}
+			t.root.remember(name, uint64(seq))
+			return nil
+		})
+		return err
+	})
+	// Every top-level bucket is now known: a name not among them is
+	// missing, not unread.
+	t.root.complete = true
+	if err := conn.SendBatch(ctx, &batch).Close(); err != nil {
+		return nil, translate("begin", err)
+	}
+	return t, nil
+}
+
+// run runs fn in a transaction.
+func (s *Store) run(writable bool, fn func(kv.Tx) error) error {
 	ctx, cancel := context.Background(), context.CancelFunc(func() {})
 	if s.txTimeout > 0 {
 		ctx, cancel = context.WithTimeout(ctx, s.txTimeout)
@@ -154,10 +188,10 @@ func (s *Store) run(writable bool, begin string, fn func(kv.Tx) error) error {
 	// Release closes a connection left inside a transaction (a failed
 	// ROLLBACK), so the pool never hands out a broken one.
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, begin); err != nil {
-		return translate("begin", err)
+	t, err := s.begin(ctx, conn.Conn(), writable)
+	if err != nil {
+		return err
 	}
-	t := newTx(ctx, conn.Conn(), writable)
 	done := false
 	defer func() {
 		if !done { // fn failed or panicked

@@ -108,14 +108,18 @@ func TestLostConnection(t *testing.T) {
 	}
 	err := s.Update(func(tx kv.Tx) error {
 		kill(tx)
-		b := tx.Bucket([]byte("b"))
-		if b != nil {
-			t.Error("Bucket on a lost connection is not nil")
-			return nil
+		b := tx.Bucket([]byte("b")) // known from the transaction's start
+		if got := b.Get([]byte("k")); got != nil {
+			t.Errorf("Get on a lost connection = %q; want nil", got)
 		}
-		// Code that takes the missing bucket for absent data and writes.
-		nb, err := tx.CreateBucketIfNotExists([]byte("b"))
-		if err == nil || nb != nil {
+		if b.Bucket([]byte("n")) != nil {
+			t.Error("Bucket on a lost connection is not nil")
+		}
+		// Code that takes the missing value for absent data and writes.
+		if err := b.Put([]byte("k"), []byte("default")); err == nil {
+			t.Error("Put on a lost connection: nil error")
+		}
+		if nb, err := b.CreateBucketIfNotExists([]byte("n")); err == nil || nb != nil {
 			t.Errorf("CreateBucketIfNotExists on a lost connection = %v, %v; want an error", nb, err)
 		}
 		return nil // fn saw no error it kept

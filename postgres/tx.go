@@ -81,8 +81,10 @@ type bucket struct {
 	path   []byte
 	seq    uint64
 	// values caches Get's answers, kept up to date by this
-	// transaction's writes.
-	values map[string]cached
+	// transaction's writes; complete reports that it holds every key
+	// of the bucket, so a key it lacks is absent.
+	values   map[string]cached
+	complete bool
 	// gen counts the writes to the bucket's keys; last is the key of
 	// the latest and its new value (nil for a deletion), so a cursor
 	// standing on that key carries on without reading again.
@@ -115,7 +117,7 @@ func (b *bucket) wrote(key, value []byte, isBucket bool) {
 
 // lookup returns what b holds at key, from its cache or the database.
 func (b *bucket) lookup(key []byte) (cached, bool) {
-	if c, ok := b.values[string(key)]; ok {
+	if c, ok := b.values[string(key)]; ok || b.complete {
 		return c, true
 	}
 	if b.tx.err != nil {
@@ -291,14 +293,14 @@ func (b *bucket) CreateBucketIfNotExists(name []byte) (kv.Bucket, error) {
 	}
 	// The INSERT makes the bucket unless the name is taken; the SELECT
 	// sees the table as it was before, so exactly one row answers.
-	var isBucket bool
+	var isBucket, made bool
 	var seq int64
 	err := b.tx.conn.QueryRow(b.tx.ctx, `WITH ins AS (
 			INSERT INTO docket_kv (bucket, key, value) VALUES ($1, $2, NULL)
 			ON CONFLICT (bucket, key) DO NOTHING RETURNING seq
-		) SELECT true, seq FROM ins
-		UNION ALL SELECT value IS NULL, seq FROM docket_kv WHERE bucket = $1 AND key = $2`,
-		b.path, name).Scan(&isBucket, &seq)
+		) SELECT true, seq, true FROM ins
+		UNION ALL SELECT value IS NULL, seq, false FROM docket_kv WHERE bucket = $1 AND key = $2`,
+		b.path, name).Scan(&isBucket, &seq, &made)
 	if err != nil {
 		return nil, b.tx.fail("create bucket", err)
 	}
@@ -306,7 +308,11 @@ func (b *bucket) CreateBucketIfNotExists(name []byte) (kv.Bucket, error) {
 		return nil, kv.ErrIncompatibleValue
 	}
 	nb := b.remember(name, uint64(seq))
-	b.wrote(bytes.Clone(name), nil, true)
+	if made {
+		// A new bucket is empty: its Gets need not ask.
+		nb.complete = true
+		b.wrote(bytes.Clone(name), nil, true)
+	}
 	return nb, nil
 }
 

@@ -1,0 +1,88 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/docket-dev/docket/internal/testenv"
+	"github.com/docket-dev/docket/kv"
+)
+
+// benchStore opens a store on a fresh schema with a bucket of 100 keys
+// (k000..k099, 100-byte values) for the benchmarks.
+func benchStore(b *testing.B) *Store {
+	b.Helper()
+	s, err := Open(context.Background(), testenv.Postgres(b))
+	if err != nil {
+		b.Fatalf("Open: %v", err)
+	}
+	b.Cleanup(func() { s.Close() })
+	value := make([]byte, 100)
+	if err := s.Update(func(tx kv.Tx) error {
+		bk, err := tx.CreateBucketIfNotExists([]byte("docs"))
+		if err != nil {
+			return err
+		}
+		for i := range 100 {
+			if err := bk.Put(fmt.Appendf(nil, "k%03d", i), value); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// BenchmarkUpdate is a small write transaction: three keys put in one
+// bucket, committed durably.
+func BenchmarkUpdate(b *testing.B) {
+	s := benchStore(b)
+	value := make([]byte, 100)
+	i := 0
+	for b.Loop() {
+		err := s.Update(func(tx kv.Tx) error {
+			bk := tx.Bucket([]byte("docs"))
+			for j := range 3 {
+				if err := bk.Put(fmt.Appendf(nil, "w%d-%d", i, j), value); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkView is a typical read transaction: five keys read and a walk
+// of twenty.
+func BenchmarkView(b *testing.B) {
+	s := benchStore(b)
+	for b.Loop() {
+		err := s.View(func(tx kv.Tx) error {
+			bk := tx.Bucket([]byte("docs"))
+			for j := range 5 {
+				if bk.Get(fmt.Appendf(nil, "k%03d", j*17)) == nil {
+					return fmt.Errorf("k%03d missing", j*17)
+				}
+			}
+			c := bk.Cursor()
+			n := 0
+			for k, _ := c.Seek([]byte("k040")); k != nil && n < 20; k, _ = c.Next() {
+				n++
+			}
+			if n != 20 {
+				return fmt.Errorf("walked %d keys; want 20", n)
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
