@@ -11,9 +11,9 @@ import (
 
 // benchStore opens a store on a fresh schema with a bucket of 100 keys
 // (k000..k099, 100-byte values) for the benchmarks.
-func benchStore(b *testing.B) *Store {
+func benchStore(b *testing.B, rt *roundTrips) *Store {
 	b.Helper()
-	s, err := Open(context.Background(), testenv.Postgres(b))
+	s, err := Open(context.Background(), testenv.Postgres(b), withTracer(rt))
 	if err != nil {
 		b.Fatalf("Open: %v", err)
 	}
@@ -33,13 +33,15 @@ func benchStore(b *testing.B) *Store {
 	}); err != nil {
 		b.Fatal(err)
 	}
+	rt.n.Store(0)
 	return s
 }
 
 // BenchmarkUpdate is a small write transaction: three keys put in one
 // bucket, committed durably.
 func BenchmarkUpdate(b *testing.B) {
-	s := benchStore(b)
+	var rt roundTrips
+	s := benchStore(b, &rt)
 	value := make([]byte, 100)
 	i := 0
 	for b.Loop() {
@@ -57,12 +59,14 @@ func BenchmarkUpdate(b *testing.B) {
 		}
 		i++
 	}
+	b.ReportMetric(float64(rt.n.Load())/float64(b.N), "roundtrips/op")
 }
 
 // BenchmarkView is a typical read transaction: five keys read and a walk
 // of twenty.
 func BenchmarkView(b *testing.B) {
-	s := benchStore(b)
+	var rt roundTrips
+	s := benchStore(b, &rt)
 	for b.Loop() {
 		err := s.View(func(tx kv.Tx) error {
 			bk := tx.Bucket([]byte("docs"))
@@ -85,4 +89,5 @@ func BenchmarkView(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(rt.n.Load())/float64(b.N), "roundtrips/op")
 }

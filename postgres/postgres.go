@@ -39,6 +39,7 @@ type Store struct {
 	pool      *pgxpool.Pool
 	txTimeout time.Duration
 	logger    *slog.Logger
+	tracer    pgx.QueryTracer // for the tests
 
 	// writerKey is the advisory lock that serialises write transactions
 	// on every node sharing the schema.
@@ -82,6 +83,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(s)
 	}
+	if s.tracer != nil {
+		cfg.ConnConfig.Tracer = s.tracer
+	}
 	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, translate("connect", err)
@@ -123,15 +127,27 @@ func (s *Store) Size(ctx context.Context) (int64, error) {
 
 // View runs fn in a read transaction on one snapshot.
 func (s *Store) View(fn func(kv.Tx) error) error {
-	return s.run(false, fn)
+	onCommit, err := s.run(false, fn)
+	for _, f := range onCommit {
+		f()
+	}
+	return err
 }
 
 // Update runs fn in a write transaction, serialised with every other on
 // every node, and commits it durably when fn returns nil.
 func (s *Store) Update(fn func(kv.Tx) error) error {
 	s.writer.Lock()
-	defer s.writer.Unlock()
-	return s.run(true, fn)
+	onCommit, err := func() ([]func(), error) {
+		defer s.writer.Unlock() // even if fn panics
+		return s.run(true, fn)
+	}()
+	// As bbolt does, the functions run once the next writer may begin,
+	// so they may write themselves.
+	for _, f := range onCommit {
+		f()
+	}
+	return err
 }
 
 // rootSQL reads the top-level buckets, which nearly every transaction
@@ -174,8 +190,9 @@ func (s *Store) begin(ctx context.Context, conn *pgx.Conn, writable bool) (*tx, 
 	return t, nil
 }
 
-// run runs fn in a transaction.
-func (s *Store) run(writable bool, fn func(kv.Tx) error) error {
+// run runs fn in a transaction and returns the functions to run now that
+// it committed.
+func (s *Store) run(writable bool, fn func(kv.Tx) error) ([]func(), error) {
 	ctx, cancel := context.Background(), context.CancelFunc(func() {})
 	if s.txTimeout > 0 {
 		ctx, cancel = context.WithTimeout(ctx, s.txTimeout)
@@ -183,14 +200,14 @@ func (s *Store) run(writable bool, fn func(kv.Tx) error) error {
 	defer cancel()
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return translate("connect", err)
+		return nil, translate("connect", err)
 	}
 	// Release closes a connection left inside a transaction (a failed
 	// ROLLBACK), so the pool never hands out a broken one.
 	defer conn.Release()
 	t, err := s.begin(ctx, conn.Conn(), writable)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	done := false
 	defer func() {
@@ -202,22 +219,19 @@ func (s *Store) run(writable bool, fn func(kv.Tx) error) error {
 	}()
 	ferr := fn(t)
 	if t.err != nil {
-		return t.err
+		return nil, t.err
 	}
 	if ferr != nil {
-		return ferr
+		return nil, ferr
 	}
 	if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
 		// The outcome of a COMMIT whose answer was lost is unknown; the
 		// caller treats it as failed, which is safe for a retry of an
 		// idempotent change and reported for any other.
-		return translate("commit", err)
+		return nil, translate("commit", err)
 	}
 	done = true
-	for _, f := range t.onCommit {
-		f()
-	}
-	return nil
+	return t.onCommit, nil
 }
 
 // lockKey returns the advisory lock key for purpose in schema, so stores

@@ -909,7 +909,8 @@ func testOnCommit(t *testing.T, s kv.Store) {
 	if !slices.Equal(order, []int{0, 1, 2}) {
 		t.Errorf("OnCommit ran %v; want [0 1 2]", order)
 	}
-	// What an OnCommit function reads was committed.
+	// What an OnCommit function reads was committed, and it may write:
+	// the next writer may begin.
 	update(t, s, func(tx kv.Tx) error {
 		tx.OnCommit(func() {
 			if err := s.View(func(tx kv.Tx) error {
@@ -920,8 +921,15 @@ func testOnCommit(t *testing.T, s kv.Store) {
 			}); err != nil {
 				t.Errorf("View in OnCommit: %v", err)
 			}
+			if err := s.Update(func(tx kv.Tx) error { return putAll(tx.Bucket([]byte("b")), "after") }); err != nil {
+				t.Errorf("Update in OnCommit: %v", err)
+			}
 		})
 		return putAll(tx.Bucket([]byte("b")), "k")
+	})
+	view(t, s, func(tx kv.Tx) error {
+		equalPairs(t, "walk after OnCommit wrote", walk(tx.Bucket([]byte("b"))), values("after", "k"))
+		return nil
 	})
 }
 
