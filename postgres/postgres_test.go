@@ -32,6 +32,7 @@ func openTest(t testing.TB) *Store {
 }
 
 func TestKV(t *testing.T) {
+	testenv.Postgres(t) // skip once, not in every case, without PostgreSQL
 	kvtest.Run(t, func(t *testing.T) kv.Store { return openTest(t) })
 }
 

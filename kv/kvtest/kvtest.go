@@ -72,6 +72,19 @@ func create(tx kv.Tx, name string) (kv.Bucket, error) {
 	return tx.CreateBucketIfNotExists([]byte(name))
 }
 
+// updateIn runs fn in s.Update with the top-level bucket name, made if
+// needed, and fails the test on an error.
+func updateIn(t *testing.T, s kv.Store, name string, fn func(tx kv.Tx, b kv.Bucket) error) {
+	t.Helper()
+	update(t, s, func(tx kv.Tx) error {
+		b, err := create(tx, name)
+		if err != nil {
+			return err
+		}
+		return fn(tx, b)
+	})
+}
+
 // pair is a key and value a cursor arrived at; bucket marks a nested
 // bucket (nil value).
 type pair struct {
@@ -120,6 +133,39 @@ func values(keys ...string) []pair {
 	return ps
 }
 
+// creator makes buckets: a kv.Tx or a kv.Bucket.
+type creator interface {
+	CreateBucketIfNotExists(name []byte) (kv.Bucket, error)
+}
+
+// bucketWith returns the bucket name of in, made if needed, after putting
+// the keys in it, each its own value.
+func bucketWith(in creator, name string, keys ...string) (kv.Bucket, error) {
+	b, err := in.CreateBucketIfNotExists([]byte(name))
+	if err != nil {
+		return nil, err
+	}
+	return b, putAll(b, keys...)
+}
+
+// fill makes the top-level bucket name with the keys, each its own value.
+func fill(t *testing.T, s kv.Store, name string, keys ...string) {
+	t.Helper()
+	update(t, s, func(tx kv.Tx) error {
+		_, err := bucketWith(tx, name, keys...)
+		return err
+	})
+}
+
+// numbered returns n keys made by format from 0, 1, ... n-1.
+func numbered(n int, format string) []string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf(format, i)
+	}
+	return keys
+}
+
 // putAll puts every key with itself as its value.
 func putAll(b kv.Bucket, keys ...string) error {
 	for _, k := range keys {
@@ -130,6 +176,16 @@ func putAll(b kv.Bucket, keys ...string) error {
 	return nil
 }
 
+// wantWalk checks in a View that a walk of the top-level bucket b finds
+// want.
+func wantWalk(t *testing.T, s kv.Store, what string, want []pair) {
+	t.Helper()
+	view(t, s, func(tx kv.Tx) error {
+		equalPairs(t, what, walk(tx.Bucket([]byte("b"))), want)
+		return nil
+	})
+}
+
 func equalPairs(t *testing.T, what string, got, want []pair) {
 	t.Helper()
 	if !slices.Equal(got, want) {
@@ -138,11 +194,7 @@ func equalPairs(t *testing.T, what string, got, want []pair) {
 }
 
 func testGetPutDelete(t *testing.T, s kv.Store) {
-	update(t, s, func(tx kv.Tx) error {
-		b, err := create(tx, "b")
-		if err != nil {
-			return err
-		}
+	updateIn(t, s, "b", func(tx kv.Tx, b kv.Bucket) error {
 		if got := b.Get([]byte("k")); got != nil {
 			t.Errorf("Get of a missing key = %q; want nil", got)
 		}
@@ -198,11 +250,7 @@ func testGetPutDelete(t *testing.T, s kv.Store) {
 }
 
 func testNilAndEmptyValues(t *testing.T, s kv.Store) {
-	update(t, s, func(tx kv.Tx) error {
-		b, err := create(tx, "b")
-		if err != nil {
-			return err
-		}
+	updateIn(t, s, "b", func(tx kv.Tx, b kv.Bucket) error {
 		if err := b.Put([]byte("empty"), []byte{}); err != nil {
 			return err
 		}
@@ -228,11 +276,7 @@ func testNilAndEmptyValues(t *testing.T, s kv.Store) {
 }
 
 func testErrors(t *testing.T, s kv.Store) {
-	update(t, s, func(tx kv.Tx) error {
-		b, err := create(tx, "b")
-		if err != nil {
-			return err
-		}
+	updateIn(t, s, "b", func(tx kv.Tx, b kv.Bucket) error {
 		if err := b.Put(nil, []byte("v")); !errors.Is(err, kv.ErrKeyRequired) {
 			t.Errorf("Put with a nil key: %v; want %v", err, kv.ErrKeyRequired)
 		}
@@ -284,13 +328,7 @@ func testOrder(t *testing.T, s kv.Store) {
 	// A fixed permutation: reversed, then the halves swapped.
 	slices.Reverse(shuffled)
 	shuffled = append(shuffled[len(shuffled)/2:], shuffled[:len(shuffled)/2]...)
-	update(t, s, func(tx kv.Tx) error {
-		b, err := create(tx, "b")
-		if err != nil {
-			return err
-		}
-		return putAll(b, shuffled...)
-	})
+	fill(t, s, "b", shuffled...)
 	view(t, s, func(tx kv.Tx) error {
 		b := tx.Bucket([]byte("b"))
 		equalPairs(t, "walk", walk(b), values(orderedKeys...))
@@ -358,17 +396,8 @@ func testCursorMoves(t *testing.T, s kv.Store) {
 }
 
 func testCursorDeleteWhileWalking(t *testing.T, s kv.Store) {
-	var keys []string
-	for i := range 40 {
-		keys = append(keys, fmt.Sprintf("k%03d", i))
-	}
-	update(t, s, func(tx kv.Tx) error {
-		b, err := create(tx, "b")
-		if err != nil {
-			return err
-		}
-		return putAll(b, keys...)
-	})
+	keys := numbered(40, "k%03d")
+	fill(t, s, "b", keys...)
 	// Delete every other key at the cursor, in a separate transaction
 	// from the one that put them.
 	var kept []string
@@ -390,10 +419,7 @@ func testCursorDeleteWhileWalking(t *testing.T, s kv.Store) {
 		}
 		return nil
 	})
-	view(t, s, func(tx kv.Tx) error {
-		equalPairs(t, "walk after deleting", walk(tx.Bucket([]byte("b"))), values(kept...))
-		return nil
-	})
+	wantWalk(t, s, "walk after deleting", values(kept...))
 	// Delete what is left by seeking to the first key each time.
 	update(t, s, func(tx kv.Tx) error {
 		c := tx.Bucket([]byte("b")).Cursor()
@@ -411,10 +437,7 @@ func testCursorDeleteWhileWalking(t *testing.T, s kv.Store) {
 		}
 		return nil
 	})
-	view(t, s, func(tx kv.Tx) error {
-		equalPairs(t, "walk after deleting all", walk(tx.Bucket([]byte("b"))), nil)
-		return nil
-	})
+	wantWalk(t, s, "walk after deleting all", nil)
 }
 
 // testWriteWhileWalking checks what a walk guarantees when the bucket
@@ -424,17 +447,8 @@ func testCursorDeleteWhileWalking(t *testing.T, s kv.Store) {
 // the engine's affair (bbolt's cursor does not), so the store never
 // relies on it.
 func testWriteWhileWalking(t *testing.T, s kv.Store) {
-	var keys []string
-	for i := range 30 {
-		keys = append(keys, fmt.Sprintf("k%02d", i))
-	}
-	update(t, s, func(tx kv.Tx) error {
-		b, err := create(tx, "b")
-		if err != nil {
-			return err
-		}
-		return putAll(b, keys...)
-	})
+	keys := numbered(30, "k%02d")
+	fill(t, s, "b", keys...)
 	update(t, s, func(tx kv.Tx) error {
 		b := tx.Bucket([]byte("b"))
 		c := b.Cursor()
@@ -495,11 +509,7 @@ func testWriteWhileWalking(t *testing.T, s kv.Store) {
 func testManyKeys(t *testing.T, s kv.Store) {
 	const n = 3000
 	key := func(i int) []byte { return binary.BigEndian.AppendUint32([]byte("k"), uint32(i)) }
-	update(t, s, func(tx kv.Tx) error {
-		b, err := create(tx, "b")
-		if err != nil {
-			return err
-		}
+	updateIn(t, s, "b", func(tx kv.Tx, b kv.Bucket) error {
 		// Put in an order unlike the keys' so the engine must sort.
 		for i := range n {
 			j := (i * 7919) % n
@@ -588,18 +598,12 @@ func testManyKeys(t *testing.T, s kv.Store) {
 
 func testNestedBuckets(t *testing.T, s kv.Store) {
 	update(t, s, func(tx kv.Tx) error {
-		b, err := create(tx, "b")
+		b, err := bucketWith(tx, "b", "a", "z")
 		if err != nil {
 			return err
 		}
-		if err := putAll(b, "a", "z"); err != nil {
-			return err
-		}
-		n, err := b.CreateBucketIfNotExists([]byte("m"))
+		n, err := bucketWith(b, "m", "inner")
 		if err != nil {
-			return err
-		}
-		if err := putAll(n, "inner"); err != nil {
 			return err
 		}
 		again, err := b.CreateBucketIfNotExists([]byte("m"))
@@ -651,25 +655,15 @@ func testNestedBuckets(t *testing.T, s kv.Store) {
 func testDeleteBucket(t *testing.T, s kv.Store) {
 	update(t, s, func(tx kv.Tx) error {
 		for _, name := range []string{"a", "b", "c"} {
-			b, err := create(tx, name)
+			b, err := bucketWith(tx, name, "k")
 			if err != nil {
 				return err
 			}
-			if err := putAll(b, "k"); err != nil {
-				return err
-			}
-			n, err := b.CreateBucketIfNotExists([]byte("n"))
+			n, err := bucketWith(b, "n", "k")
 			if err != nil {
 				return err
 			}
-			if err := putAll(n, "k"); err != nil {
-				return err
-			}
-			d, err := n.CreateBucketIfNotExists([]byte("d"))
-			if err != nil {
-				return err
-			}
-			if err := putAll(d, "k"); err != nil {
+			if _, err := bucketWith(n, "d", "k"); err != nil {
 				return err
 			}
 		}
@@ -719,11 +713,7 @@ func testDeleteBucket(t *testing.T, s kv.Store) {
 }
 
 func testIncompatibleValue(t *testing.T, s kv.Store) {
-	update(t, s, func(tx kv.Tx) error {
-		b, err := create(tx, "b")
-		if err != nil {
-			return err
-		}
+	updateIn(t, s, "b", func(tx kv.Tx, b kv.Bucket) error {
 		if err := putAll(b, "key"); err != nil {
 			return err
 		}
@@ -835,13 +825,7 @@ func testSequence(t *testing.T, s kv.Store) {
 }
 
 func testRollback(t *testing.T, s kv.Store) {
-	update(t, s, func(tx kv.Tx) error {
-		b, err := create(tx, "b")
-		if err != nil {
-			return err
-		}
-		return putAll(b, "kept")
-	})
+	fill(t, s, "b", "kept")
 	ran := false
 	err := s.Update(func(tx kv.Tx) error {
 		tx.OnCommit(func() { ran = true })
@@ -927,10 +911,7 @@ func testOnCommit(t *testing.T, s kv.Store) {
 		})
 		return putAll(tx.Bucket([]byte("b")), "k")
 	})
-	view(t, s, func(tx kv.Tx) error {
-		equalPairs(t, "walk after OnCommit wrote", walk(tx.Bucket([]byte("b"))), values("after", "k"))
-		return nil
-	})
+	wantWalk(t, s, "walk after OnCommit wrote", values("after", "k"))
 }
 
 func testReadOnly(t *testing.T, s kv.Store) {
@@ -990,13 +971,7 @@ func cursorDelete(b kv.Bucket) error {
 }
 
 func testSnapshot(t *testing.T, s kv.Store) {
-	update(t, s, func(tx kv.Tx) error {
-		b, err := create(tx, "b")
-		if err != nil {
-			return err
-		}
-		return putAll(b, "old")
-	})
+	fill(t, s, "b", "old")
 	started := make(chan struct{})
 	committed := make(chan error, 1)
 	blocked := false
@@ -1049,10 +1024,7 @@ func testSnapshot(t *testing.T, s kv.Store) {
 			t.Errorf("Update that waited for a View: %v", err)
 		}
 	}
-	view(t, s, func(tx kv.Tx) error {
-		equalPairs(t, "walk in a new View", walk(tx.Bucket([]byte("b"))), values("new"))
-		return nil
-	})
+	wantWalk(t, s, "walk in a new View", values("new"))
 }
 
 func testSerialisedWriters(t *testing.T, s kv.Store) {
