@@ -265,3 +265,40 @@ func TestTranslate(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheBounds writes more keys, and a larger value, than a bucket
+// caches, in a bucket made by the same transaction (whose cache starts
+// complete): every Get still answers what was put.
+func TestCacheBounds(t *testing.T) {
+	s := openTest(t)
+	big := bytes.Repeat([]byte("v"), maxCachedValue+1)
+	err := s.Update(func(tx kv.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte("b"))
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte("big"), big); err != nil {
+			return err
+		}
+		if got := b.Get([]byte("big")); !bytes.Equal(got, big) {
+			t.Errorf("Get(big) = %d bytes; want the %d put", len(got), len(big))
+		}
+		for i := range maxCached + 10 {
+			if err := b.Put([]byte(strconv.Itoa(i)), []byte(strconv.Itoa(i))); err != nil {
+				return err
+			}
+		}
+		for i := range maxCached + 10 {
+			if got := string(b.Get([]byte(strconv.Itoa(i)))); got != strconv.Itoa(i) {
+				t.Fatalf("Get(%d) = %q; want %d", i, got, i)
+			}
+		}
+		if got := b.Get([]byte("absent")); got != nil {
+			t.Errorf("Get(absent) = %q; want nil", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -112,7 +112,26 @@ func (b *bucket) childPath(name []byte) []byte {
 func (b *bucket) wrote(key, value []byte, isBucket bool) {
 	b.gen++
 	b.lastKey, b.lastValue = key, value
-	b.values[string(key)] = cached{value: value, isBucket: isBucket}
+	b.cache(key, cached{value: value, isBucket: isBucket})
+}
+
+// The cache of a bucket's values is bounded, so that a transaction that
+// writes or reads a great deal (a migration) does not hold it all twice.
+const (
+	maxCached      = 4096     // keys of a bucket
+	maxCachedValue = 16 << 10 // bytes of a value
+)
+
+// cache records what b holds at key, or forgets it when the cache is
+// full or the value large.
+func (b *bucket) cache(key []byte, c cached) {
+	if b.parent != nil && (len(c.value) > maxCachedValue || len(b.values) >= maxCached) {
+		// The root is exempt: it holds only the top-level buckets.
+		delete(b.values, string(key))
+		b.complete = false
+		return
+	}
+	b.values[string(key)] = c
 }
 
 // lookup returns what b holds at key, from its cache or the database.
@@ -139,7 +158,7 @@ func (b *bucket) lookup(key []byte) (cached, bool) {
 		value = []byte{}
 	}
 	c := cached{value: value, isBucket: isBucket}
-	b.values[string(key)] = c
+	b.cache(key, c)
 	if isBucket {
 		b.remember(key, uint64(seq))
 	}
@@ -223,7 +242,7 @@ func (b *bucket) Delete(key []byte) error {
 	if err := b.tx.canWrite(); err != nil {
 		return err
 	}
-	if c, ok := b.values[string(key)]; ok {
+	if c, ok := b.values[string(key)]; ok || b.complete {
 		switch {
 		case c.isBucket:
 			return kv.ErrIncompatibleValue
