@@ -91,3 +91,16 @@ func BenchmarkView(b *testing.B) {
 	}
 	b.ReportMetric(float64(rt.n.Load())/float64(b.N), "roundtrips/op")
 }
+
+// BenchmarkRoundTrip is one query on a pooled connection, the unit the
+// other benchmarks count in roundtrips/op.
+func BenchmarkRoundTrip(b *testing.B) {
+	var rt roundTrips
+	s := benchStore(b, &rt)
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := s.pool.Exec(ctx, "SELECT 1"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
