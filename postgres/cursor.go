@@ -8,10 +8,10 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// A cursor reads its bucket's keys a page at a time. The first page is
-// small, since most walks stop early (a Seek to a prefix, a look at the
-// last key), and each next page doubles, up to maxBatch, so a long walk
-// takes few round trips.
+// A cursor reads its bucket's keys a page at a time. The page a First,
+// Last or Seek reads is small, since most walks stop early (a Seek to a
+// prefix, a look at the last key), and each page a walk reads on from
+// there doubles, up to maxBatch, so a long walk takes few round trips.
 const (
 	firstBatch = 32
 	maxBatch   = 512
@@ -66,6 +66,9 @@ var pageSQL = [...]string{
 func (c *cursor) read(dir int, from []byte) (key, value []byte) {
 	c.rows, c.removed, c.key = c.rows[:0], false, nil
 	c.gen = c.b.gen
+	if dir != after && dir != before {
+		c.batch = firstBatch // a new walk
+	}
 	if c.b.tx.err != nil {
 		return nil, nil
 	}

@@ -259,7 +259,7 @@ func translate(op string, err error) error {
 	var netErr net.Error
 	switch {
 	case errors.As(err, &pgErr):
-		switch class := pgErr.Code[:2]; {
+		switch class := pgErr.Code[:min(2, len(pgErr.Code))]; {
 		case class == "08", class == "53", class == "57", class == "40":
 			// Connection exceptions, insufficient resources, an operator
 			// intervention (shutdown, cancel), a serialisation failure.

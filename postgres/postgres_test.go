@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -300,5 +301,64 @@ func TestCacheBounds(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRoundTrips counts the queries of the patterns the cursor is built
+// for: a long walk reads growing pages, and a walk that rewrites or
+// deletes each key as it meets it reads no page again for that.
+func TestRoundTrips(t *testing.T) {
+	var rt roundTrips
+	s, err := Open(context.Background(), testenv.Postgres(t), withTracer(&rt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = 3000
+	if err := s.Update(func(tx kv.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte("b"))
+		if err != nil {
+			return err
+		}
+		for i := range n {
+			if err := b.Put(fmt.Appendf(nil, "k%04d", i), []byte("v")); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		fn   func(b kv.Bucket, c kv.Cursor, k []byte) error
+		max  int64 // round trips, with the transaction's begin and commit
+	}{
+		{"walk", func(kv.Bucket, kv.Cursor, []byte) error { return nil }, 2 + 10},
+		{"rewrite", func(b kv.Bucket, _ kv.Cursor, k []byte) error { return b.Put(k, []byte("w")) }, 2 + 10 + n},
+		{"delete", func(_ kv.Bucket, c kv.Cursor, _ []byte) error { return c.Delete() }, 2 + 10 + n},
+	} {
+		rt.n.Store(0)
+		seen := 0
+		err := s.Update(func(tx kv.Tx) error {
+			b := tx.Bucket([]byte("b"))
+			c := b.Cursor()
+			for k, _ := c.First(); k != nil; k, _ = c.Next() {
+				seen++
+				if err := tc.fn(b, c, k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if seen != n {
+			t.Errorf("%s saw %d keys; want %d", tc.name, seen, n)
+		}
+		if got := rt.n.Load(); got > tc.max {
+			t.Errorf("%s of %d keys took %d round trips; want at most %d", tc.name, n, got, tc.max)
+		}
 	}
 }

@@ -265,7 +265,7 @@ func (b *bucket) Delete(key []byte) error {
 	return nil
 }
 
-func (b *bucket) Cursor() kv.Cursor { return &cursor{b: b, batch: firstBatch} }
+func (b *bucket) Cursor() kv.Cursor { return &cursor{b: b} }
 
 func (b *bucket) ForEach(fn func(k, v []byte) error) error {
 	c := b.Cursor()
