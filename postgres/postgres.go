@@ -44,6 +44,10 @@ type Store struct {
 	// writerKey is the advisory lock that serialises write transactions
 	// on every node sharing the schema.
 	writerKey int64
+	// writerIdle ends a write transaction whose node stopped talking in
+	// its middle (a crash, a partition), which would otherwise hold the
+	// writer lock of every node until TCP gave up on it, hours later.
+	writerIdle time.Duration
 	// writer serialises this process's write transactions before they
 	// take a connection, so writers queued on the advisory lock never
 	// hold every connection of the pool while readers wait.
@@ -79,7 +83,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w: %w", docket.Errorf(docket.EINVALID, "The PostgreSQL URL is not valid."), err)
 	}
-	s := &Store{logger: slog.New(slog.DiscardHandler)}
+	s := &Store{logger: slog.New(slog.DiscardHandler), writerIdle: time.Minute}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -165,6 +169,7 @@ func (s *Store) begin(ctx context.Context, conn *pgx.Conn, writable bool) (*tx, 
 		// held no one else writes, so each statement sees the latest
 		// state.
 		batch.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+		batch.Queue(fmt.Sprintf("SET LOCAL idle_in_transaction_session_timeout = %d", s.writerIdle.Milliseconds()))
 		batch.Queue("SELECT pg_advisory_xact_lock($1)", s.writerKey)
 	} else {
 		// rootSQL takes the snapshot now, as the transaction begins.
@@ -260,9 +265,11 @@ func translate(op string, err error) error {
 	switch {
 	case errors.As(err, &pgErr):
 		switch class := pgErr.Code[:min(2, len(pgErr.Code))]; {
-		case class == "08", class == "53", class == "57", class == "40":
+		case class == "08", class == "53", class == "57", class == "40",
+			pgErr.Severity == "FATAL", pgErr.Severity == "PANIC":
 			// Connection exceptions, insufficient resources, an operator
-			// intervention (shutdown, cancel), a serialisation failure.
+			// intervention (shutdown, cancel), a serialisation failure;
+			// any error that ended the session (such as a timeout).
 			code, msg = docket.EUNAVAILABLE, "The database is unavailable; try again shortly."
 		case pgErr.Code == "54000":
 			code, msg = docket.ETOOLARGE, "A key is too long for the database."

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -252,10 +253,11 @@ func TestTranslate(t *testing.T) {
 		err  error
 		want string
 	}{
-		{&pgconn.PgError{Code: "57P01"}, docket.EUNAVAILABLE}, // admin shutdown
-		{&pgconn.PgError{Code: "08006"}, docket.EUNAVAILABLE}, // connection failure
-		{&pgconn.PgError{Code: "54000"}, docket.ETOOLARGE},    // index row too large
-		{&pgconn.PgError{Code: "23505"}, docket.EINTERNAL},    // a unique violation is a bug here
+		{&pgconn.PgError{Code: "57P01"}, docket.EUNAVAILABLE},                    // admin shutdown
+		{&pgconn.PgError{Code: "08006"}, docket.EUNAVAILABLE},                    // connection failure
+		{&pgconn.PgError{Code: "54000"}, docket.ETOOLARGE},                       // index row too large
+		{&pgconn.PgError{Code: "25P03", Severity: "FATAL"}, docket.EUNAVAILABLE}, // idle in transaction
+		{&pgconn.PgError{Code: "23505"}, docket.EINTERNAL},                       // a unique violation is a bug here
 		{context.DeadlineExceeded, docket.EUNAVAILABLE},
 		{io.ErrUnexpectedEOF, docket.EUNAVAILABLE},
 		{errors.New("other"), docket.EINTERNAL},
@@ -360,5 +362,51 @@ func TestRoundTrips(t *testing.T) {
 		if got := rt.n.Load(); got > tc.max {
 			t.Errorf("%s of %d keys took %d round trips; want at most %d", tc.name, n, got, tc.max)
 		}
+	}
+}
+
+// TestWriterGone checks that a writer that stops talking in the middle of
+// its transaction loses it, and the writer lock, after writerIdle, so the
+// other nodes can write again.
+func TestWriterGone(t *testing.T) {
+	url := testenv.Postgres(t)
+	other, err := Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	gone, err := Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gone.Close()
+	gone.writerIdle = 500 * time.Millisecond
+
+	stalled := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- gone.Update(func(tx kv.Tx) error {
+			if _, err := tx.CreateBucketIfNotExists([]byte("b")); err != nil {
+				return err
+			}
+			close(stalled)
+			time.Sleep(2 * time.Second) // the node hangs, holding the lock
+			_, err := tx.CreateBucketIfNotExists([]byte("c"))
+			return err
+		})
+	}()
+	<-stalled
+	start := time.Now()
+	if err := other.Update(func(tx kv.Tx) error {
+		_, err := tx.CreateBucketIfNotExists([]byte("d"))
+		return err
+	}); err != nil {
+		t.Fatalf("Update of the other node: %v", err)
+	}
+	if waited := time.Since(start); waited > 1500*time.Millisecond {
+		t.Errorf("the other node waited %v for the writer lock; want about writerIdle (500ms)", waited)
+	}
+	if err := <-done; docket.ErrorCode(err) != docket.EUNAVAILABLE {
+		t.Errorf("Update of the hung writer = %v; want an %s error", err, docket.EUNAVAILABLE)
 	}
 }
