@@ -164,8 +164,8 @@ func TestRefusals(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if err := b.Put(bytes.Repeat([]byte("k"), maxKey), []byte("v")); err == nil {
-			t.Errorf("Put of a %d-byte key: nil error; want one", maxKey)
+		if err := b.Put(bytes.Repeat([]byte("k"), maxKey), []byte("v")); docket.ErrorCode(err) != docket.ETOOLARGE {
+			t.Errorf("Put of a %d-byte key = %v; want an %s error", maxKey, err, docket.ETOOLARGE)
 		}
 		if _, err := tx.CreateBucketIfNotExists(nil); !errors.Is(err, kv.ErrKeyRequired) {
 			t.Errorf("CreateBucketIfNotExists(nil) = %v; want %v", err, kv.ErrKeyRequired)

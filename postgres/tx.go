@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/kv"
 )
 
@@ -205,7 +206,8 @@ func (b *bucket) checkKey(key []byte) error {
 		return kv.ErrKeyRequired
 	}
 	if n := len(b.path) + len(key); n > maxKey {
-		return fmt.Errorf("postgres: a key of %d bytes with its bucket path: at most %d fit", n, maxKey)
+		return fmt.Errorf("postgres: %w", docket.Errorf(docket.ETOOLARGE,
+			"A key of %d bytes with its bucket's path is too long for the store: at most %d fit.", n, maxKey))
 	}
 	return nil
 }
