@@ -410,3 +410,21 @@ func TestWriterGone(t *testing.T) {
 		t.Errorf("Update of the hung writer = %v; want an %s error", err, docket.EUNAVAILABLE)
 	}
 }
+
+// TestOpenTogether starts three nodes at once on an empty schema: the
+// migration lock has one of them make the tables and the others find them.
+func TestOpenTogether(t *testing.T) {
+	url := testenv.Postgres(t)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			s, err := Open(context.Background(), url)
+			if err != nil {
+				t.Errorf("Open: %v", err)
+				return
+			}
+			s.Close()
+		})
+	}
+	wg.Wait()
+}
