@@ -76,22 +76,19 @@ func (c *cursor) read(dir int, from []byte) (key, value []byte) {
 	if dir != fromFirst && dir != fromLast {
 		args = append(args, from)
 	}
-	rows, err := c.b.tx.conn.Query(c.b.tx.ctx, pageSQL[dir], args...)
-	if err != nil {
-		c.b.tx.fail("walk", err)
-		return nil, nil
-	}
-	var e entry
-	_, err = pgx.ForEachRow(rows, []any{&e.key, &e.value}, func() error {
-		if e.value == nil && rows.RawValues()[1] != nil {
-			e.value = []byte{} // empty, not NULL: NULL marks a bucket
-		}
-		c.rows = append(c.rows, e)
-		e = entry{}
-		return nil
+	err := c.b.tx.query("walk", pageSQL[dir], args, func(rows pgx.Rows) error {
+		var e entry
+		_, err := pgx.ForEachRow(rows, []any{&e.key, &e.value}, func() error {
+			if e.value == nil && rows.RawValues()[1] != nil {
+				e.value = []byte{} // empty, not NULL: NULL marks a bucket
+			}
+			c.rows = append(c.rows, e)
+			e = entry{}
+			return nil
+		})
+		return err
 	})
 	if err != nil {
-		c.b.tx.fail("walk", err)
 		c.rows = c.rows[:0]
 		return nil, nil
 	}
@@ -117,6 +114,8 @@ func (c *cursor) at() (key, value []byte) {
 	}
 	e := c.rows[c.pos]
 	c.key = e.key
+	b := c.b
+	b.seenKey, b.seenGen, b.seen = e.key, b.gen, cached{value: e.value, isBucket: e.value == nil}
 	return e.key, e.value
 }
 

@@ -10,6 +10,11 @@
 // Update returns. A read transaction is REPEATABLE READ READ ONLY: one
 // snapshot, taken when it begins, that never waits for writers.
 //
+// A write whose outcome the transaction already knows (the key was read,
+// or a cursor stands on it, or its bucket is new) waits and travels with
+// the next query or the COMMIT, so a read-modify-write or a walk that
+// deletes as it goes costs no round trip per write.
+//
 // A failed query (a lost connection, a timeout) poisons its transaction:
 // later reads return nothing, writes return the error, and View or Update
 // return it, so a failure is never taken for missing data.
@@ -229,11 +234,11 @@ func (s *Store) run(writable bool, fn func(kv.Tx) error) ([]func(), error) {
 	if ferr != nil {
 		return nil, ferr
 	}
-	if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
+	if err := t.commit(); err != nil {
 		// The outcome of a COMMIT whose answer was lost is unknown; the
 		// caller treats it as failed, which is safe for a retry of an
 		// idempotent change and reported for any other.
-		return nil, translate("commit", err)
+		return nil, err
 	}
 	done = true
 	return t.onCommit, nil

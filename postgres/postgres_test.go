@@ -144,6 +144,23 @@ func TestLostConnection(t *testing.T) {
 	if code := docket.ErrorCode(err); code != docket.EUNAVAILABLE {
 		t.Errorf("View on a lost connection = %v (code %q); want %s", err, code, docket.EUNAVAILABLE)
 	}
+	// Writes that waited for the COMMIT are lost with the connection,
+	// and Update says so.
+	err = s.Update(func(tx kv.Tx) error {
+		b := tx.Bucket([]byte("b"))
+		if got := b.Get([]byte("k")); string(got) != "v" {
+			t.Errorf("Get = %q; want v", got)
+		}
+		if err := b.Put([]byte("k"), []byte("lost")); err != nil { // known: it waits
+			return err
+		}
+		kill(tx)
+		return nil
+	})
+	if code := docket.ErrorCode(err); code != docket.EUNAVAILABLE {
+		t.Errorf("Update whose COMMIT was lost = %v (code %q); want %s", err, code, docket.EUNAVAILABLE)
+	}
+
 	// The pool dropped the dead connections: the store works on.
 	if err := s.View(func(tx kv.Tx) error {
 		if got := tx.Bucket([]byte("b")).Get([]byte("k")); string(got) != "v" {
@@ -308,7 +325,8 @@ func TestCacheBounds(t *testing.T) {
 
 // TestRoundTrips counts the queries of the patterns the cursor is built
 // for: a long walk reads growing pages, and a walk that rewrites or
-// deletes each key as it meets it reads no page again for that.
+// deletes each key as it meets it neither reads a page again nor waits
+// for each write.
 func TestRoundTrips(t *testing.T) {
 	var rt roundTrips
 	s, err := Open(context.Background(), testenv.Postgres(t), withTracer(&rt))
@@ -337,8 +355,9 @@ func TestRoundTrips(t *testing.T) {
 		max  int64 // round trips, with the transaction's begin and commit
 	}{
 		{"walk", func(kv.Bucket, kv.Cursor, []byte) error { return nil }, 2 + 10},
-		{"rewrite", func(b kv.Bucket, _ kv.Cursor, k []byte) error { return b.Put(k, []byte("w")) }, 2 + 10 + n},
-		{"delete", func(_ kv.Bucket, c kv.Cursor, _ []byte) error { return c.Delete() }, 2 + 10 + n},
+		// The writes wait and go maxPending at a time.
+		{"rewrite", func(b kv.Bucket, _ kv.Cursor, k []byte) error { return b.Put(k, []byte("w")) }, 2 + 10 + n/maxPending},
+		{"delete", func(_ kv.Bucket, c kv.Cursor, _ []byte) error { return c.Delete() }, 2 + 10 + n/maxPending},
 	} {
 		rt.n.Store(0)
 		seen := 0

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/kv"
@@ -26,7 +27,10 @@ type tx struct {
 	// err is the first query that failed; it poisons the transaction.
 	err      error
 	onCommit []func()
-	root     *bucket
+	// pending are writes whose outcome the transaction knows, waiting
+	// to travel with its next query or its COMMIT.
+	pending []write
+	root    *bucket
 	// buckets are the buckets looked up so far, by path, nil for one
 	// known to be missing: a transaction sees no one else's writes, so
 	// what it read stays true until it writes.
@@ -58,6 +62,81 @@ func (t *tx) fail(op string, err error) error {
 		t.err = translate(op, err)
 	}
 	return t.err
+}
+
+// write is a statement that changes exactly one row.
+type write struct {
+	op   string
+	sql  string
+	args []any
+}
+
+// maxPending is how many writes wait before they are sent on their own.
+const maxPending = 256
+
+// send sends in one round trip the waiting writes, then what queue adds
+// to the batch (a query and its handling, or the COMMIT).
+func (t *tx) send(op string, queue func(*pgx.Batch)) error {
+	if t.err != nil {
+		return t.err
+	}
+	var batch pgx.Batch
+	for _, w := range t.pending {
+		batch.Queue(w.sql, w.args...).Exec(func(tag pgconn.CommandTag) error {
+			if n := tag.RowsAffected(); n != 1 {
+				return fmt.Errorf("%s changed %d rows, not the one it was known to", w.op, n)
+			}
+			return nil
+		})
+	}
+	t.pending = nil
+	if queue != nil {
+		queue(&batch)
+	}
+	if batch.Len() == 0 {
+		return nil
+	}
+	if err := t.conn.SendBatch(t.ctx, &batch).Close(); err != nil {
+		return t.fail(op, err)
+	}
+	return nil
+}
+
+// later queues a write to send with the next query.
+func (t *tx) later(op, sql string, args ...any) error {
+	t.pending = append(t.pending, write{op: op, sql: sql, args: args})
+	if len(t.pending) >= maxPending {
+		return t.send(op, nil)
+	}
+	return nil
+}
+
+// queryRow runs sql after the waiting writes and scans its row into
+// dest; found is false if it returned none.
+func (t *tx) queryRow(op, sql string, args []any, dest ...any) (found bool, err error) {
+	err = t.send(op, func(batch *pgx.Batch) {
+		batch.Queue(sql, args...).QueryRow(func(row pgx.Row) error {
+			err := row.Scan(dest...)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			found = err == nil
+			return err
+		})
+	})
+	return found, err
+}
+
+// query runs sql after the waiting writes and hands its rows to fn.
+func (t *tx) query(op, sql string, args []any, fn func(pgx.Rows) error) error {
+	return t.send(op, func(batch *pgx.Batch) {
+		batch.Queue(sql, args...).Query(fn)
+	})
+}
+
+// commit commits with the waiting writes.
+func (t *tx) commit() error {
+	return t.send("commit", func(batch *pgx.Batch) { batch.Queue("COMMIT") })
 }
 
 // canWrite returns why the transaction cannot write, or nil.
@@ -92,6 +171,24 @@ type bucket struct {
 	gen       uint64
 	lastKey   []byte
 	lastValue []byte
+	// seen is the last key a cursor arrived at, when gen was seenGen,
+	// and what it holds: what a walk that rewrites or deletes keys as
+	// it meets them writes is known without asking.
+	seen    cached
+	seenKey []byte
+	seenGen uint64
+}
+
+// known returns what b holds at key if the transaction knows it without
+// asking the database.
+func (b *bucket) known(key []byte) (cached, bool) {
+	if c, ok := b.values[string(key)]; ok || b.complete {
+		return c, true
+	}
+	if b.seenKey != nil && b.seenGen == b.gen && bytes.Equal(b.seenKey, key) {
+		return b.seen, true
+	}
+	return cached{}, false
 }
 
 // asBucket returns b as a kv.Bucket, keeping a nil *bucket a nil interface.
@@ -146,15 +243,13 @@ func (b *bucket) lookup(key []byte) (cached, bool) {
 	var value []byte
 	var isBucket bool
 	var seq int64
-	err := b.tx.conn.QueryRow(b.tx.ctx,
-		"SELECT value, value IS NULL, seq FROM docket_kv WHERE bucket = $1 AND key = $2",
-		b.path, key).Scan(&value, &isBucket, &seq)
+	found, err := b.tx.queryRow("get", "SELECT value, value IS NULL, seq FROM docket_kv WHERE bucket = $1 AND key = $2",
+		[]any{b.path, key}, &value, &isBucket, &seq)
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		value = nil
 	case err != nil:
-		b.tx.fail("get", err)
 		return cached{}, false
+	case !found:
+		value = nil
 	case !isBucket && value == nil:
 		value = []byte{}
 	}
@@ -222,48 +317,69 @@ func (b *bucket) Put(key, value []byte) error {
 	if value == nil {
 		value = []byte{} // NULL would mark a bucket
 	}
-	if c, ok := b.values[string(key)]; ok && c.isBucket {
+	key, value = bytes.Clone(key), bytes.Clone(value)
+	c, ok := b.known(key)
+	switch {
+	case ok && c.isBucket:
 		return kv.ErrIncompatibleValue
+	case ok:
+		if err := b.tx.later("put", putSQL, b.path, key, value); err != nil {
+			return err
+		}
+	default:
+		var changed int64
+		err := b.tx.send("put", func(batch *pgx.Batch) {
+			batch.Queue(putSQL, b.path, key, value).Exec(func(tag pgconn.CommandTag) error {
+				changed = tag.RowsAffected()
+				return nil
+			})
+		})
+		if err != nil {
+			return err
+		}
+		if changed == 0 {
+			return kv.ErrIncompatibleValue
+		}
 	}
-	// The update skips a bucket's marker: no row changed means the key
-	// is a bucket.
-	tag, err := b.tx.conn.Exec(b.tx.ctx, `INSERT INTO docket_kv (bucket, key, value) VALUES ($1, $2, $3)
-		ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value WHERE docket_kv.value IS NOT NULL`,
-		b.path, key, value)
-	if err != nil {
-		return b.tx.fail("put", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return kv.ErrIncompatibleValue
-	}
-	b.wrote(bytes.Clone(key), bytes.Clone(value), false)
+	b.wrote(key, value, false)
 	return nil
 }
+
+// putSQL sets a key's value. Its update skips a bucket's marker: no row
+// changed means the key is a bucket.
+const putSQL = `INSERT INTO docket_kv (bucket, key, value) VALUES ($1, $2, $3)
+	ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value WHERE docket_kv.value IS NOT NULL`
 
 func (b *bucket) Delete(key []byte) error {
 	if err := b.tx.canWrite(); err != nil {
 		return err
 	}
-	if c, ok := b.values[string(key)]; ok || b.complete {
+	key = bytes.Clone(key)
+	if c, ok := b.known(key); ok {
 		switch {
 		case c.isBucket:
 			return kv.ErrIncompatibleValue
 		case c.value == nil:
 			return nil // known absent
 		}
+		if err := b.tx.later("delete", "DELETE FROM docket_kv WHERE bucket = $1 AND key = $2", b.path, key); err != nil {
+			return err
+		}
+		b.wrote(key, nil, false)
+		return nil
 	}
 	var isBucket bool
-	err := b.tx.conn.QueryRow(b.tx.ctx, `WITH d AS (
+	_, err := b.tx.queryRow("delete", `WITH d AS (
 			DELETE FROM docket_kv WHERE bucket = $1 AND key = $2 AND value IS NOT NULL
 		) SELECT EXISTS (SELECT FROM docket_kv WHERE bucket = $1 AND key = $2 AND value IS NULL)`,
-		b.path, key).Scan(&isBucket)
+		[]any{b.path, key}, &isBucket)
 	if err != nil {
-		return b.tx.fail("delete", err)
+		return err
 	}
 	if isBucket {
 		return kv.ErrIncompatibleValue
 	}
-	b.wrote(bytes.Clone(key), nil, false)
+	b.wrote(key, nil, false)
 	return nil
 }
 
@@ -284,14 +400,14 @@ func (b *bucket) NextSequence() (uint64, error) {
 		return 0, err
 	}
 	var seq int64
-	err := b.tx.conn.QueryRow(b.tx.ctx,
+	found, err := b.tx.queryRow("next sequence",
 		"UPDATE docket_kv SET seq = seq + 1 WHERE bucket = $1 AND key = $2 AND value IS NULL RETURNING seq",
-		b.parent.path, b.name).Scan(&seq)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, kv.ErrBucketNotFound
-	}
+		[]any{b.parent.path, b.name}, &seq)
 	if err != nil {
-		return 0, b.tx.fail("next sequence", err)
+		return 0, err
+	}
+	if !found {
+		return 0, kv.ErrBucketNotFound
 	}
 	b.seq = uint64(seq)
 	return b.seq, nil
@@ -316,14 +432,14 @@ func (b *bucket) CreateBucketIfNotExists(name []byte) (kv.Bucket, error) {
 	// sees the table as it was before, so exactly one row answers.
 	var isBucket, made bool
 	var seq int64
-	err := b.tx.conn.QueryRow(b.tx.ctx, `WITH ins AS (
+	_, err := b.tx.queryRow("create bucket", `WITH ins AS (
 			INSERT INTO docket_kv (bucket, key, value) VALUES ($1, $2, NULL)
 			ON CONFLICT (bucket, key) DO NOTHING RETURNING seq
 		) SELECT true, seq, true FROM ins
 		UNION ALL SELECT value IS NULL, seq, false FROM docket_kv WHERE bucket = $1 AND key = $2`,
-		b.path, name).Scan(&isBucket, &seq, &made)
+		[]any{b.path, name}, &isBucket, &seq, &made)
 	if err != nil {
-		return nil, b.tx.fail("create bucket", err)
+		return nil, err
 	}
 	if !isBucket {
 		return nil, kv.ErrIncompatibleValue
@@ -356,15 +472,15 @@ func (b *bucket) DeleteBucket(name []byte) error {
 	// those paths are the range [p, end). A data-modifying WITH runs
 	// whether or not the SELECT reads it.
 	var deleted, isKey bool
-	err := b.tx.conn.QueryRow(b.tx.ctx, `WITH m AS (
+	_, err := b.tx.queryRow("delete bucket", `WITH m AS (
 			DELETE FROM docket_kv WHERE bucket = $1 AND key = $2 AND value IS NULL RETURNING 1
 		), d AS (
 			DELETE FROM docket_kv WHERE bucket >= $3 AND bucket < $4
 		) SELECT EXISTS (SELECT FROM m),
 			EXISTS (SELECT FROM docket_kv WHERE bucket = $1 AND key = $2 AND value IS NOT NULL)`,
-		b.path, name, p, end).Scan(&deleted, &isKey)
+		[]any{b.path, name, p, end}, &deleted, &isKey)
 	if err != nil {
-		return b.tx.fail("delete bucket", err)
+		return err
 	}
 	switch {
 	case isKey:
