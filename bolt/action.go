@@ -13,7 +13,7 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // Interface guard.
@@ -53,7 +53,7 @@ func (s *ActionService) FindActions(ctx context.Context, docID string) ([]*docke
 		d      *docket.Document
 		text   string
 	)
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	err := s.db.view(ctx, func(tx kv.Tx) error {
 		var err error
 		if d, _, err = readableDoc(ctx, tx, docID); err != nil {
 			return err
@@ -73,7 +73,7 @@ func (s *ActionService) FindActions(ctx context.Context, docID string) ([]*docke
 		// Parse outside the transaction, then resolve in another.
 		items = s.derive(d, text)
 	}
-	err = s.db.view(ctx, func(tx *bolt.Tx) error {
+	err = s.db.view(ctx, func(tx kv.Tx) error {
 		members := newMemberIndex(tx, d.SpaceID)
 		for _, it := range items {
 			it.UserID = members.resolve(it.Assignee)
@@ -129,7 +129,7 @@ func (s *ActionService) refresh(ctx context.Context, docID string) (bool, error)
 		d    *docket.Document
 		text string
 	)
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	err := s.db.view(ctx, func(tx kv.Tx) error {
 		var err error
 		if d, err = findDoc(tx, docID); err != nil {
 			return err
@@ -147,7 +147,7 @@ func (s *ActionService) refresh(ctx context.Context, docID string) (bool, error)
 	// Check first in a read transaction whether anything would change,
 	// so that refreshing current items costs no write.
 	current := false
-	err = s.db.view(ctx, func(tx *bolt.Tx) error {
+	err = s.db.view(ctx, func(tx kv.Tx) error {
 		st, err := planActions(tx, d, items)
 		current = st == nil
 		return err
@@ -156,7 +156,7 @@ func (s *ActionService) refresh(ctx context.Context, docID string) (bool, error)
 		return false, err
 	}
 	wrote := false
-	err = s.db.update(ctx, func(tx *bolt.Tx) error {
+	err = s.db.update(ctx, func(tx kv.Tx) error {
 		st, err := planActions(tx, d, items)
 		if err != nil || st == nil {
 			return err
@@ -177,7 +177,7 @@ type actionState struct {
 // planActions resolves items against the members of d's space and
 // returns the writes that store them, or nil when they are already
 // stored or the document is gone or no longer at d's version.
-func planActions(tx *bolt.Tx, d *docket.Document, items []*docket.ActionItem) (*actionState, error) {
+func planActions(tx kv.Tx, d *docket.Document, items []*docket.ActionItem) (*actionState, error) {
 	cur, err := findDoc(tx, d.ID)
 	if docket.ErrorCode(err) == docket.ENOTFOUND {
 		return nil, nil
@@ -223,7 +223,7 @@ func planActions(tx *bolt.Tx, d *docket.Document, items []*docket.ActionItem) (*
 }
 
 // apply writes the change in tx.
-func (st *actionState) apply(tx *bolt.Tx) error {
+func (st *actionState) apply(tx kv.Tx) error {
 	idx := tx.Bucket(bucketUserActions)
 	for _, uid := range st.drop {
 		if err := idx.Delete(pair(uid, st.docID)); err != nil {
@@ -239,7 +239,7 @@ func (st *actionState) apply(tx *bolt.Tx) error {
 }
 
 // storedUsers returns the user ids of a document's stored items.
-func storedUsers(tx *bolt.Tx, docID string) (map[string]bool, error) {
+func storedUsers(tx kv.Tx, docID string) (map[string]bool, error) {
 	var items []*docket.ActionItem
 	if _, err := getJSON(tx.Bucket(bucketActions), []byte(docID), &items); err != nil {
 		return nil, err
@@ -257,13 +257,13 @@ func storedUsers(tx *bolt.Tx, docID string) (map[string]bool, error) {
 // it has any, and reports whether it did.
 func (s *ActionService) remove(ctx context.Context, docID string) (bool, error) {
 	stored := false
-	if err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	if err := s.db.view(ctx, func(tx kv.Tx) error {
 		stored = tx.Bucket(bucketActions).Get([]byte(docID)) != nil
 		return nil
 	}); err != nil || !stored {
 		return false, err
 	}
-	err := s.db.update(ctx, func(tx *bolt.Tx) error {
+	err := s.db.update(ctx, func(tx kv.Tx) error {
 		if _, err := findDoc(tx, docID); err == nil {
 			return nil // created again meanwhile (only ids of the same shape can be)
 		}
@@ -273,7 +273,7 @@ func (s *ActionService) remove(ctx context.Context, docID string) (bool, error) 
 }
 
 // removeActions deletes a document's stored items and index entries in tx.
-func removeActions(tx *bolt.Tx, docID string) error {
+func removeActions(tx kv.Tx, docID string) error {
 	users, err := storedUsers(tx, docID)
 	if err != nil {
 		return err
@@ -293,7 +293,7 @@ func removeActions(tx *bolt.Tx, docID string) error {
 // returns the number of documents whose items it changed.
 func (s *ActionService) RefreshAll(ctx context.Context) (int, error) {
 	var ids []string
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	err := s.db.view(ctx, func(tx kv.Tx) error {
 		seen := map[string]bool{}
 		for _, name := range [][]byte{bucketDocs, bucketActions} {
 			c := tx.Bucket(name).Cursor()
@@ -325,14 +325,14 @@ func (s *ActionService) RefreshAll(ctx context.Context) (int, error) {
 // memberIndex resolves assignees to the members of one space inside one
 // transaction. It reads the members on the first assignee to resolve.
 type memberIndex struct {
-	tx      *bolt.Tx
+	tx      kv.Tx
 	spaceID string
 	built   bool
 	byEmail map[string]string // lower-case email -> user id
 	byLocal map[string]string // lower-case local part -> user id, "" if ambiguous
 }
 
-func newMemberIndex(tx *bolt.Tx, spaceID string) *memberIndex {
+func newMemberIndex(tx kv.Tx, spaceID string) *memberIndex {
 	return &memberIndex{tx: tx, spaceID: spaceID}
 }
 

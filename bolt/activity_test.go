@@ -10,8 +10,8 @@ import (
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/internal/testenv"
+	"github.com/docket-dev/docket/kv"
 	"github.com/google/go-cmp/cmp"
-	bolt "go.etcd.io/bbolt"
 )
 
 // summary renders events as "type title" lines, in the order given.
@@ -128,7 +128,7 @@ func TestFindEventsPageCap(t *testing.T) {
 	f := newFixture(t)
 	ada := f.user("ada")
 	eng := f.space(ada, "eng")
-	f.write(func(tx *bolt.Tx) error {
+	f.write(func(tx kv.Tx) error {
 		for range docket.MaxEventsPage + 20 {
 			if err := f.db.appendEvent(ada, tx, &docket.Event{Type: docket.EventDocUpdated, SpaceID: eng}); err != nil {
 				return err
@@ -217,7 +217,7 @@ func TestDocumentChangesAndSessions(t *testing.T) {
 		t.Errorf("session.ended at %v, delete by %q", got[1].Time, got[0].ActorID)
 	}
 	// The per-document index went with the document.
-	f.write(func(tx *bolt.Tx) error {
+	f.write(func(tx kv.Tx) error {
 		for seq := range prefixed(tx.Bucket(bucketDocEvents), d.ID) {
 			t.Errorf("doc_events entry %q left after delete", pair(d.ID, string(seq)))
 		}

@@ -9,7 +9,7 @@ import (
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/collab/ot"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // Anchors are code-point ranges [start, end) of a document's text at a
@@ -75,7 +75,7 @@ type anchorState struct {
 // sets each record's current range and returns the records whose anchors
 // moved through more than cacheAfter versions, with Moved updated, for the
 // caller to store.
-func moveAnchors(tx *bolt.Tx, d *docket.Document, recs []*threadRecord, cacheAfter int64) ([]*threadRecord, error) {
+func moveAnchors(tx kv.Tx, d *docket.Document, recs []*threadRecord, cacheAfter int64) ([]*threadRecord, error) {
 	var states []anchorState
 	for _, rec := range recs {
 		if rec.Anchor == nil {

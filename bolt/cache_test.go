@@ -6,7 +6,7 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // TestReadCacheSeesChanges: the cached token and document metadata are
@@ -59,7 +59,7 @@ func TestReadCacheSeesChanges(t *testing.T) {
 	// Overdue follows the clock, which writes nothing.
 	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	f.db.Now = func() time.Time { return now }
-	f.write(func(tx *bolt.Tx) error {
+	f.write(func(tx kv.Tx) error {
 		return putJSON(tx.Bucket(bucketLifecycles), []byte(d.ID), &docket.Lifecycle{Status: docket.StatusReview, Due: now.Add(time.Hour)})
 	})
 	if m, err := f.docs.FindDocumentMeta(ada, d.ID); err != nil || m.Overdue {

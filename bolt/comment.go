@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // Comments are stored in the comments bucket (commentID -> Comment) and
@@ -17,13 +17,13 @@ import (
 // that write comments are in this file.
 
 // findComment reads a comment by id.
-func findComment(tx *bolt.Tx, id string) (*docket.Comment, error) {
+func findComment(tx kv.Tx, id string) (*docket.Comment, error) {
 	return findByID[docket.Comment](tx, bucketComments, id, "Comment not found.")
 }
 
 // readableComment finds a comment, checked against its thread and its
 // document: a comment of an unreadable document is ENOTFOUND.
-func readableComment(ctx context.Context, tx *bolt.Tx, id string) (*docket.Comment, *threadRecord, *docket.Document, docket.SpaceRole, error) {
+func readableComment(ctx context.Context, tx kv.Tx, id string) (*docket.Comment, *threadRecord, *docket.Document, docket.SpaceRole, error) {
 	c, err := findComment(tx, id)
 	if err != nil {
 		return nil, nil, nil, "", err
@@ -36,7 +36,7 @@ func readableComment(ctx context.Context, tx *bolt.Tx, id string) (*docket.Comme
 }
 
 // threadComments reads a thread's comments in order.
-func threadComments(tx *bolt.Tx, threadID string) ([]*docket.Comment, error) {
+func threadComments(tx kv.Tx, threadID string) ([]*docket.Comment, error) {
 	out := []*docket.Comment{}
 	comments := tx.Bucket(bucketComments)
 	for _, id := range prefixed(tx.Bucket(bucketThreadComments), threadID) {
@@ -51,7 +51,7 @@ func threadComments(tx *bolt.Tx, threadID string) ([]*docket.Comment, error) {
 }
 
 // putComment stores a comment; a new one is appended to its thread.
-func putComment(tx *bolt.Tx, c *docket.Comment, isNew bool) error {
+func putComment(tx kv.Tx, c *docket.Comment, isNew bool) error {
 	if isNew {
 		b := tx.Bucket(bucketThreadComments)
 		seq, err := b.NextSequence()
@@ -97,7 +97,7 @@ func (s *ThreadService) prepareComment(ctx context.Context, body string) (*comme
 // resolveMentions turns mentioned names into the ids of members of a
 // space: a name matches a member whose email address is the name, or
 // whose address's local part is the name (case-insensitive).
-func resolveMentions(tx *bolt.Tx, spaceID string, names []string) []string {
+func resolveMentions(tx kv.Tx, spaceID string, names []string) []string {
 	if len(names) == 0 {
 		return nil
 	}
@@ -128,7 +128,7 @@ func resolveMentions(tx *bolt.Tx, spaceID string, names []string) []string {
 // nobody who can read the space, but are someone: a user whose email
 // address, or its local part, is the name. Names of no one are ignored.
 // The comment is saved anyway; those people are not notified.
-func mentionWarnings(tx *bolt.Tx, spaceID string, names []string) []docket.Warning {
+func mentionWarnings(tx kv.Tx, spaceID string, names []string) []docket.Warning {
 	var out []docket.Warning
 	var byLocal map[string][]string // local part -> user ids, read on first need
 	for _, name := range names {
@@ -177,7 +177,7 @@ func (s *ThreadService) AddComment(ctx context.Context, threadID, body string) (
 	if err != nil {
 		return nil, err
 	}
-	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Comment, error) {
+	return inTx(ctx, s.db.update, func(tx kv.Tx) (*docket.Comment, error) {
 		rec, d, role, err := readableThread(ctx, tx, threadID)
 		if err != nil {
 			return nil, err
@@ -225,7 +225,7 @@ func (s *ThreadService) UpdateComment(ctx context.Context, id, body string) (*do
 	if err != nil {
 		return nil, err
 	}
-	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Comment, error) {
+	return inTx(ctx, s.db.update, func(tx kv.Tx) (*docket.Comment, error) {
 		cm, _, d, role, err := readableComment(ctx, tx, id)
 		if err != nil {
 			return nil, err
@@ -258,7 +258,7 @@ func (s *ThreadService) DeleteComment(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return s.db.update(ctx, func(tx *bolt.Tx) error {
+	return s.db.update(ctx, func(tx kv.Tx) error {
 		cm, _, d, role, err := readableComment(ctx, tx, id)
 		if err != nil {
 			return err
@@ -282,7 +282,7 @@ func (s *ThreadService) DeleteComment(ctx context.Context, id string) error {
 // written, with the comment's excerpt added to data (nil for none), tells
 // the watchers, and puts a mention item in the inbox of everyone the
 // comment mentions who was not in before. It returns the event.
-func (s *ThreadService) announceComment(ctx context.Context, tx *bolt.Tx, typ docket.EventType, d *docket.Document, cm *docket.Comment, before []string, data map[string]any) (*docket.Event, error) {
+func (s *ThreadService) announceComment(ctx context.Context, tx kv.Tx, typ docket.EventType, d *docket.Document, cm *docket.Comment, before []string, data map[string]any) (*docket.Event, error) {
 	text := excerpt(cm.HTML)
 	if data == nil {
 		data = map[string]any{}
@@ -297,7 +297,7 @@ func (s *ThreadService) announceComment(ctx context.Context, tx *bolt.Tx, typ do
 
 // notifyMentions puts a mention item in the inbox of every mentioned user
 // who was not mentioned before (by an earlier version of the comment).
-func notifyMentions(tx *bolt.Tx, ev *docket.Event, mentions, before []string, text string) error {
+func notifyMentions(tx kv.Tx, ev *docket.Event, mentions, before []string, text string) error {
 	for _, uid := range mentions {
 		if slices.Contains(before, uid) {
 			continue
@@ -310,7 +310,7 @@ func notifyMentions(tx *bolt.Tx, ev *docket.Event, mentions, before []string, te
 }
 
 // isConcern reports whether a thread holds a review's concern.
-func isConcern(tx *bolt.Tx, docID, threadID string) bool {
+func isConcern(tx kv.Tx, docID, threadID string) bool {
 	for _, v := range prefixed(tx.Bucket(bucketReviews), docID) {
 		var r struct {
 			Verdict  docket.Verdict `json:"verdict"`

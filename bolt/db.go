@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/kv"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 	"golang.org/x/crypto/bcrypt"
@@ -107,19 +109,19 @@ var (
 	// bucketsV1 are the buckets of schema 1.
 	bucketsV1       = [][]byte{bucketMeta, bucketUsers, bucketUserEmails, bucketSessions, bucketUserSess, bucketTokens, bucketTokenHashes, bucketInvites, bucketSpaces, bucketSpaceSlugs, bucketMembers, bucketUserSpaces, bucketDocs, bucketBodies, bucketSpaceDocs, bucketDocSources, bucketOps, bucketSnapshots}
 	errSchemaTooNew = errors.New("data file was written by a newer version of docket")
-	migrations      = []func(tx *bolt.Tx) error{
+	migrations      = []func(tx kv.Tx) error{
 		// 0 -> 1: the initial layout.
-		func(tx *bolt.Tx) error { return createBuckets(tx, bucketsV1) },
+		func(tx kv.Tx) error { return createBuckets(tx, bucketsV1) },
 		// 1 -> 2: recordings of live sessions.
-		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketRecordings}) },
+		func(tx kv.Tx) error { return createBuckets(tx, [][]byte{bucketRecordings}) },
 		// 2 -> 3: threads, decisions, events, inbox, actions, webhooks, minutes.
-		func(tx *bolt.Tx) error { return createBuckets(tx, bucketsV3) },
+		func(tx kv.Tx) error { return createBuckets(tx, bucketsV3) },
 		// 3 -> 4: last visits.
-		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketVisits}) },
+		func(tx kv.Tx) error { return createBuckets(tx, [][]byte{bucketVisits}) },
 		// 4 -> 5: versions of bodies older than their documents.
-		func(tx *bolt.Tx) error { return createBuckets(tx, [][]byte{bucketBodyVersions}) },
+		func(tx kv.Tx) error { return createBuckets(tx, [][]byte{bucketBodyVersions}) },
 		// 5 -> 6: reminders sent, document templates.
-		func(tx *bolt.Tx) error {
+		func(tx kv.Tx) error {
 			return createBuckets(tx, [][]byte{bucketReminders, bucketTemplates, bucketTemplateSeeds})
 		},
 	}
@@ -127,7 +129,11 @@ var (
 
 // DB is an open Docket data file.
 type DB struct {
-	db *bolt.DB
+	// kv is the engine every service reads and writes through; bdb is
+	// the bbolt file behind it when the engine is bbolt (Open), nil
+	// when it is another (OpenStore).
+	kv  kv.Store
+	bdb *bolt.DB
 
 	// Path is the data file.
 	Path string
@@ -166,6 +172,11 @@ type DB struct {
 	events   []func(docket.Event)
 	// signupMail run after a sign-up mail is queued (OnSignupMail).
 	signupMail []func()
+
+	// bus, on a node of a cluster, carries the notes of commits
+	// (SetBus, cluster.go).
+	bus    docket.Bus
+	busLog *slog.Logger
 }
 
 // NewDB returns a DB for the file at path with default settings. Call Open.
@@ -206,21 +217,45 @@ func (db *DB) Open() error {
 	} else if err != nil {
 		return fmt.Errorf("open %s: %w", db.Path, err)
 	}
-	db.db = bdb
+	db.bdb, db.kv = bdb, NewEngine(bdb)
 	if !db.ReadOnly {
-		if err := db.db.Update(migrate); err != nil {
-			db.db.Close()
+		if err := db.kv.Update(migrate); err != nil {
+			db.kv.Close()
 			if errors.Is(err, errSchemaTooNew) {
 				return fmt.Errorf("open %s: %w", db.Path, err)
 			}
 			return fmt.Errorf("migrate: %w", err)
 		}
-	} else if err := db.db.View(checkSchema); err != nil {
-		db.db.Close()
+	} else if err := db.kv.View(checkSchema); err != nil {
+		db.kv.Close()
 		return fmt.Errorf("open %s: %w", db.Path, err)
 	}
+	return db.ready()
+}
+
+// OpenStore opens the data kept by engine s instead of a bbolt file
+// (cluster mode: package postgres) and migrates its schema. The
+// migrations run in one write transaction, which the engine serialises
+// across nodes, so nodes starting together migrate once. Close closes s.
+func (db *DB) OpenStore(s kv.Store) error {
+	if err := s.Update(migrate); err != nil {
+		if errors.Is(err, errSchemaTooNew) {
+			return fmt.Errorf("open store: %w", err)
+		}
+		return fmt.Errorf("migrate: %w", err)
+	}
+	db.kv = s
+	return db.ready()
+}
+
+// Store returns the engine the data is in (after Open or OpenStore).
+func (db *DB) Store() kv.Store { return db.kv }
+
+// ready finishes opening once the engine is there.
+func (db *DB) ready() error {
+	var err error
 	if db.dummyHash, err = bcrypt.GenerateFromPassword([]byte("docket-timing-equaliser"), db.PasswordCost); err != nil {
-		db.db.Close()
+		db.kv.Close()
 		return fmt.Errorf("open: %w", err)
 	}
 	return nil
@@ -236,7 +271,7 @@ func createFile(path string) error {
 	if err != nil {
 		return err
 	}
-	if err := bdb.Update(migrate); err != nil {
+	if err := NewEngine(bdb).Update(migrate); err != nil {
 		bdb.Close()
 		return err
 	}
@@ -253,7 +288,7 @@ func createFile(path string) error {
 	return nil
 }
 
-func createBuckets(tx *bolt.Tx, names [][]byte) error {
+func createBuckets(tx kv.Tx, names [][]byte) error {
 	for _, name := range names {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
@@ -262,7 +297,7 @@ func createBuckets(tx *bolt.Tx, names [][]byte) error {
 	return nil
 }
 
-func storedSchema(tx *bolt.Tx) int {
+func storedSchema(tx kv.Tx) int {
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil {
 		return 0
@@ -274,7 +309,7 @@ func storedSchema(tx *bolt.Tx) int {
 	return int(binary.BigEndian.Uint64(v))
 }
 
-func checkSchema(tx *bolt.Tx) error {
+func checkSchema(tx kv.Tx) error {
 	if v := storedSchema(tx); v > SchemaVersion {
 		return fmt.Errorf("%w (schema %d, this docket knows %d)", errSchemaTooNew, v, SchemaVersion)
 	} else if v < SchemaVersion {
@@ -285,7 +320,7 @@ func checkSchema(tx *bolt.Tx) error {
 
 // migrate brings the file's schema up to SchemaVersion, one step at a time,
 // in the caller's transaction.
-func migrate(tx *bolt.Tx) error {
+func migrate(tx kv.Tx) error {
 	v := storedSchema(tx)
 	if v > SchemaVersion {
 		return fmt.Errorf("%w (schema %d, this docket knows %d)", errSchemaTooNew, v, SchemaVersion)
@@ -300,11 +335,15 @@ func migrate(tx *bolt.Tx) error {
 
 // Close closes the data file.
 func (db *DB) Close() error {
-	if db.db != nil {
-		return db.db.Close()
+	if db.kv != nil {
+		return db.kv.Close()
 	}
 	return nil
 }
+
+// errNotBbolt is what the operations of a bbolt file answer when the
+// engine is another one.
+var errNotBbolt = docket.Errorf(docket.EUNPROCESS, "The data is not in a bbolt file (cluster mode): back it up with the database's own tools, such as pg_dump.")
 
 // Backup writes a consistent copy of the whole data file to w from one read
 // transaction, while writers go on. It returns the bytes written.
@@ -312,8 +351,11 @@ func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	if db.bdb == nil {
+		return 0, errNotBbolt
+	}
 	var n int64
-	err := db.db.View(func(tx *bolt.Tx) error {
+	err := db.bdb.View(func(tx *bolt.Tx) error {
 		var err error
 		n, err = tx.WriteTo(w)
 		return err
@@ -321,17 +363,27 @@ func (db *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	return n, err
 }
 
-// Size returns the size of the data file in bytes.
+// Size returns the size of the data file in bytes, or of the engine's
+// tables when it can tell (postgres.Store), else 0.
 func (db *DB) Size() int64 {
 	var n int64
-	db.db.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
+	if db.bdb != nil {
+		db.bdb.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
+	} else if s, ok := db.kv.(interface {
+		Size(context.Context) (int64, error)
+	}); ok {
+		n, _ = s.Size(context.Background())
+	}
 	return n
 }
 
 // Check verifies the consistency of the file's pages and returns the first
 // problems found.
 func (db *DB) Check() error {
-	return db.db.View(func(tx *bolt.Tx) error {
+	if db.bdb == nil {
+		return errNotBbolt
+	}
+	return db.bdb.View(func(tx *bolt.Tx) error {
 		var errs []error
 		for err := range tx.Check() {
 			errs = append(errs, err)
@@ -343,30 +395,48 @@ func (db *DB) Check() error {
 	})
 }
 
+// countKeys returns the number of keys in b: from bbolt's page
+// statistics, else from the engine when it can count (KeyCount), else by
+// walking the keys.
+func countKeys(b kv.Bucket) int {
+	switch b := b.(type) {
+	case boltBucket:
+		return b.b.Stats().KeyN
+	case interface{ KeyCount() int }:
+		return b.KeyCount()
+	}
+	n := 0
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		n++
+	}
+	return n
+}
+
 // view runs fn in a read transaction after checking ctx.
-func (db *DB) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+func (db *DB) view(ctx context.Context, fn func(tx kv.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return db.db.View(fn)
+	return db.kv.View(fn)
 }
 
 // update runs fn in a write transaction after checking ctx. The change is
 // durable when update returns nil.
-func (db *DB) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+func (db *DB) update(ctx context.Context, fn func(tx kv.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	defer db.gen.Add(1) // after the commit: see readCache
-	return db.db.Update(fn)
+	return db.kv.Update(db.inCluster(fn))
 }
 
 // inTx runs fn in a transaction of run (db.view or db.update) and returns
 // what fn returns, or the zero value and the error if fn or the
 // transaction fails.
-func inTx[T any](ctx context.Context, run func(context.Context, func(*bolt.Tx) error) error, fn func(tx *bolt.Tx) (T, error)) (T, error) {
+func inTx[T any](ctx context.Context, run func(context.Context, func(kv.Tx) error) error, fn func(tx kv.Tx) (T, error)) (T, error) {
 	var out T
-	err := run(ctx, func(tx *bolt.Tx) (err error) {
+	err := run(ctx, func(tx kv.Tx) (err error) {
 		out, err = fn(tx)
 		return err
 	})
@@ -398,7 +468,7 @@ func newSecret(prefix string) string {
 	return prefix + idEncoding.EncodeToString(b)
 }
 
-func getJSON(b *bolt.Bucket, key []byte, v any) (bool, error) {
+func getJSON(b kv.Bucket, key []byte, v any) (bool, error) {
 	data := b.Get(key)
 	if data == nil {
 		return false, nil
@@ -411,7 +481,7 @@ func getJSON(b *bolt.Bucket, key []byte, v any) (bool, error) {
 
 // findByID reads the record of id from bucket. An id that is malformed
 // or not there is ENOTFOUND with the message notFound.
-func findByID[T any](tx *bolt.Tx, bucket []byte, id, notFound string) (*T, error) {
+func findByID[T any](tx kv.Tx, bucket []byte, id, notFound string) (*T, error) {
 	v := new(T)
 	if !docket.ValidID(id) {
 		return nil, docket.Errorf(docket.ENOTFOUND, "%s", notFound)
@@ -424,7 +494,7 @@ func findByID[T any](tx *bolt.Tx, bucket []byte, id, notFound string) (*T, error
 	return v, nil
 }
 
-func putJSON(b *bolt.Bucket, key []byte, v any) error {
+func putJSON(b kv.Bucket, key []byte, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err

@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // Interface guard.
@@ -42,7 +42,7 @@ func NewDecisionService(db *DB, renderer docket.Renderer, minutes *MinutesServic
 
 // findLifecycle reads a document's lifecycle. A document without a record
 // is a draft with no reviewers.
-func findLifecycle(tx *bolt.Tx, docID string) (*docket.Lifecycle, error) {
+func findLifecycle(tx kv.Tx, docID string) (*docket.Lifecycle, error) {
 	var lc docket.Lifecycle
 	if ok, err := getJSON(tx.Bucket(bucketLifecycles), []byte(docID), &lc); err != nil {
 		return nil, err
@@ -54,7 +54,7 @@ func findLifecycle(tx *bolt.Tx, docID string) (*docket.Lifecycle, error) {
 }
 
 // putLifecycle stores a document's lifecycle without what reads fill in.
-func putLifecycle(tx *bolt.Tx, docID string, lc *docket.Lifecycle) error {
+func putLifecycle(tx kv.Tx, docID string, lc *docket.Lifecycle) error {
 	rec := *lc
 	rec.Amended, rec.ChangesSinceDecision = false, 0
 	rec.Reviewers = make([]*docket.Reviewer, len(lc.Reviewers))
@@ -72,7 +72,7 @@ func putLifecycle(tx *bolt.Tx, docID string, lc *docket.Lifecycle) error {
 // is stale, which replays the text at the approval's version and at the
 // current one (milliseconds for a long document): reads that only need
 // the metadata, such as a live op's permission check, leave it out.
-func describeLifecycle(tx *bolt.Tx, d *docket.Document, lc *docket.Lifecycle, texts bool) error {
+func describeLifecycle(tx kv.Tx, d *docket.Document, lc *docket.Lifecycle, texts bool) error {
 	lc.Amendment(d.Version)
 	if !texts {
 		for _, r := range lc.Reviewers {
@@ -97,7 +97,7 @@ func changesSince(r *docket.Reviewer, version int64) int64 {
 // at its current version under rules (an approval is stale when the text
 // changed beyond whitespace since), and counts the approvals as
 // [docket.CountApprovals] does.
-func countApprovals(tx *bolt.Tx, d *docket.Document, lc *docket.Lifecycle, rules docket.DecisionRules) (approved, stale int, err error) {
+func countApprovals(tx kv.Tx, d *docket.Document, lc *docket.Lifecycle, rules docket.DecisionRules) (approved, stale int, err error) {
 	textOf := textsAt(tx, d)
 	for _, r := range lc.Reviewers {
 		r.ChangesSince, r.Stale = changesSince(r, d.Version), false
@@ -134,7 +134,7 @@ const (
 
 // fillLifecycle copies a document's process state into d as of now, as
 // much as detail says.
-func fillLifecycle(tx *bolt.Tx, d *docket.Document, now time.Time, detail lifecycleDetail) error {
+func fillLifecycle(tx kv.Tx, d *docket.Document, now time.Time, detail lifecycleDetail) error {
 	lc, err := findLifecycle(tx, d.ID)
 	if err != nil {
 		return err
@@ -151,7 +151,7 @@ func fillLifecycle(tx *bolt.Tx, d *docket.Document, now time.Time, detail lifecy
 
 // threadResolved reports whether a thread's record says it is resolved; a
 // missing thread counts as unresolved.
-func threadResolved(tx *bolt.Tx, threadID string) bool {
+func threadResolved(tx kv.Tx, threadID string) bool {
 	var th docket.Thread
 	ok, err := getJSON(tx.Bucket(bucketThreads), []byte(threadID), &th)
 	return err == nil && ok && th.Status == docket.ThreadResolved
@@ -160,7 +160,7 @@ func threadResolved(tx *bolt.Tx, threadID string) bool {
 // putThreadRecord stores a new thread and its comments in the shapes
 // the thread service reads: the thread without its comments under its id,
 // its document index, the comments, and their places in the thread.
-func putThreadRecord(tx *bolt.Tx, th *docket.Thread, comments ...*docket.Comment) error {
+func putThreadRecord(tx kv.Tx, th *docket.Thread, comments ...*docket.Comment) error {
 	rec := &threadRecord{Thread: *th}
 	rec.Comments = nil
 	var err error
@@ -183,7 +183,7 @@ func putThreadRecord(tx *bolt.Tx, th *docket.Thread, comments ...*docket.Comment
 
 // findReviews reads a document's reviews, oldest first, with Resolved
 // filled in for concerns.
-func findReviews(tx *bolt.Tx, docID string) ([]*docket.Review, error) {
+func findReviews(tx kv.Tx, docID string) ([]*docket.Review, error) {
 	out, err := decodePrefixed[docket.Review](tx.Bucket(bucketReviews), docID, "review")
 	for _, r := range out {
 		r.Resolved = r.Verdict == docket.VerdictConcern && threadResolved(tx, r.ThreadID)
@@ -192,7 +192,7 @@ func findReviews(tx *bolt.Tx, docID string) ([]*docket.Review, error) {
 }
 
 // openConcerns counts a document's concerns whose threads are not resolved.
-func openConcerns(tx *bolt.Tx, docID string) (int, error) {
+func openConcerns(tx kv.Tx, docID string) (int, error) {
 	reviews, err := findReviews(tx, docID)
 	n := 0
 	for _, r := range reviews {
@@ -204,7 +204,7 @@ func openConcerns(tx *bolt.Tx, docID string) (int, error) {
 }
 
 // deleteDecisionData removes a document's lifecycle, reviews and handoffs.
-func deleteDecisionData(tx *bolt.Tx, docID string) error {
+func deleteDecisionData(tx kv.Tx, docID string) error {
 	if err := tx.Bucket(bucketLifecycles).Delete([]byte(docID)); err != nil {
 		return err
 	}
@@ -235,7 +235,7 @@ func textExcerpt(s string) string {
 
 // resolveReviewers turns user ids or emails into the ids of users who can
 // read the space, without duplicates, in the order given.
-func resolveReviewers(tx *bolt.Tx, spaceID string, refs []string) ([]string, error) {
+func resolveReviewers(tx kv.Tx, spaceID string, refs []string) ([]string, error) {
 	var ids []string
 	seen := map[string]bool{}
 	for _, ref := range refs {
@@ -281,7 +281,7 @@ func reviewExcerpt(html, body string) string {
 
 // FindLifecycle implements [docket.DecisionService].
 func (s *DecisionService) FindLifecycle(ctx context.Context, docID string) (*docket.Lifecycle, error) {
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.Lifecycle, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) (*docket.Lifecycle, error) {
 		d, _, err := readableDoc(ctx, tx, docID)
 		if err != nil {
 			return nil, err
@@ -296,8 +296,8 @@ func (s *DecisionService) FindLifecycle(ctx context.Context, docID string) (*doc
 
 // readDocData reads with find what a document has, in a read transaction
 // after checking that the caller may read the document.
-func readDocData[T any](ctx context.Context, db *DB, docID string, find func(tx *bolt.Tx, docID string) (T, error)) (T, error) {
-	return inTx(ctx, db.view, func(tx *bolt.Tx) (T, error) {
+func readDocData[T any](ctx context.Context, db *DB, docID string, find func(tx kv.Tx, docID string) (T, error)) (T, error) {
+	return inTx(ctx, db.view, func(tx kv.Tx) (T, error) {
 		if _, _, err := readableDoc(ctx, tx, docID); err != nil {
 			var zero T
 			return zero, err
@@ -340,7 +340,7 @@ func (s *DecisionService) Transition(ctx context.Context, docID string, t docket
 		return nil, err
 	}
 	caller := docket.UserIDFromContext(ctx)
-	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Lifecycle, error) {
+	return inTx(ctx, s.db.update, func(tx kv.Tx) (*docket.Lifecycle, error) {
 		d, err := manageableDoc(ctx, tx, docID, "Only the owner or a space admin may move this document.")
 		if err != nil {
 			return nil, err
@@ -508,7 +508,7 @@ func (s *DecisionService) AddReview(ctx context.Context, rc docket.ReviewCreate)
 		}
 	}
 	caller := docket.UserIDFromContext(ctx)
-	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Review, error) {
+	return inTx(ctx, s.db.update, func(tx kv.Tx) (*docket.Review, error) {
 		d, role, err := readableDoc(ctx, tx, rc.DocID)
 		if err != nil {
 			return nil, err
@@ -607,7 +607,7 @@ func (s *DecisionService) SetOwner(ctx context.Context, docID, user string) (*do
 	if user == "" {
 		return nil, docket.Errorf(docket.EINVALID, "User required (an id or an email).")
 	}
-	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Handoff, error) {
+	return inTx(ctx, s.db.update, func(tx kv.Tx) (*docket.Handoff, error) {
 		d, err := manageableDoc(ctx, tx, docID, "Only the owner or a space admin may hand this document over.")
 		if err != nil {
 			return nil, err
@@ -640,7 +640,7 @@ func (s *DecisionService) SetOwner(ctx context.Context, docID, user string) (*do
 }
 
 // findHandoffs reads a document's handoffs, oldest first.
-func findHandoffs(tx *bolt.Tx, docID string) ([]*docket.Handoff, error) {
+func findHandoffs(tx kv.Tx, docID string) ([]*docket.Handoff, error) {
 	return decodePrefixed[docket.Handoff](tx.Bucket(bucketHandoffs), docID, "handoff")
 }
 

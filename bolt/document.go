@@ -11,7 +11,7 @@ import (
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/collab/ot"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // Interface guard.
@@ -24,13 +24,13 @@ type DocumentService struct{ db *DB }
 func NewDocumentService(db *DB) *DocumentService { return &DocumentService{db: db} }
 
 // findDoc reads a document's metadata (without body).
-func findDoc(tx *bolt.Tx, id string) (*docket.Document, error) {
+func findDoc(tx kv.Tx, id string) (*docket.Document, error) {
 	return findByID[docket.Document](tx, bucketDocs, id, "Document not found.")
 }
 
 // readableDoc finds a document the caller may read, and the caller's role
 // in its space.
-func readableDoc(ctx context.Context, tx *bolt.Tx, id string) (*docket.Document, docket.SpaceRole, error) {
+func readableDoc(ctx context.Context, tx kv.Tx, id string) (*docket.Document, docket.SpaceRole, error) {
 	d, err := findDoc(tx, id)
 	if err != nil {
 		return nil, "", err
@@ -44,7 +44,7 @@ func readableDoc(ctx context.Context, tx *bolt.Tx, id string) (*docket.Document,
 }
 
 // editableDoc finds a document the caller may edit.
-func editableDoc(ctx context.Context, tx *bolt.Tx, id string) (*docket.Document, error) {
+func editableDoc(ctx context.Context, tx kv.Tx, id string) (*docket.Document, error) {
 	d, role, err := readableDoc(ctx, tx, id)
 	if err != nil {
 		return nil, err
@@ -58,7 +58,7 @@ func editableDoc(ctx context.Context, tx *bolt.Tx, id string) (*docket.Document,
 // manageableDoc finds a document the caller may move, hand over or
 // delete: its owner (while an editor or more) or a space admin. Anyone
 // else who may read it gets EFORBIDDEN with the message forbidden.
-func manageableDoc(ctx context.Context, tx *bolt.Tx, id, forbidden string) (*docket.Document, error) {
+func manageableDoc(ctx context.Context, tx kv.Tx, id, forbidden string) (*docket.Document, error) {
 	d, role, err := readableDoc(ctx, tx, id)
 	if err != nil {
 		return nil, err
@@ -73,7 +73,7 @@ func manageableDoc(ctx context.Context, tx *bolt.Tx, id, forbidden string) (*doc
 // body returns the current text of d, as stored. The stored one is older when
 // live commits skipped writing it (LiveStore.CommitOps); the ops after
 // it are then applied.
-func body(tx *bolt.Tx, d *docket.Document) (string, error) {
+func body(tx kv.Tx, d *docket.Document) (string, error) {
 	text := string(tx.Bucket(bucketBodies).Get([]byte(d.ID)))
 	at := tx.Bucket(bucketBodyVersions).Get([]byte(d.ID))
 	if at == nil {
@@ -85,7 +85,7 @@ func body(tx *bolt.Tx, d *docket.Document) (string, error) {
 // replayOps applies to text, a document's text at version from, its ops
 // from that version up to version to (excluded). They are composed into
 // one op first, so that the text is copied once.
-func replayOps(tx *bolt.Tx, id, text string, from, to int64) (string, error) {
+func replayOps(tx kv.Tx, id, text string, from, to int64) (string, error) {
 	ops := tx.Bucket(bucketOps).Bucket([]byte(id))
 	if ops == nil || from >= to {
 		return text, nil
@@ -117,7 +117,7 @@ func replayOps(tx *bolt.Tx, id, text string, from, to int64) (string, error) {
 	return out, nil
 }
 
-func putDoc(tx *bolt.Tx, d *docket.Document) error {
+func putDoc(tx kv.Tx, d *docket.Document) error {
 	meta := *d
 	meta.Body, meta.Role = "", ""
 	// The process state lives in the lifecycle record (Status is kept
@@ -129,7 +129,7 @@ func putDoc(tx *bolt.Tx, d *docket.Document) error {
 // appendOp writes one op log entry, the new body and metadata, and a
 // snapshot when the new version is a multiple of SnapshotEvery, all in the
 // caller's transaction.
-func (s *DocumentService) appendOp(tx *bolt.Tx, d *docket.Document, rec *docket.OpRecord, text string) error {
+func (s *DocumentService) appendOp(tx kv.Tx, d *docket.Document, rec *docket.OpRecord, text string) error {
 	if err := s.logOp(tx, d, rec, text); err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func (s *DocumentService) appendOp(tx *bolt.Tx, d *docket.Document, rec *docket.
 // the new version; a snapshot of text is kept every SnapshotEvery
 // versions. The current text and the metadata are stored by putText,
 // once for several ops of a commit.
-func (s *DocumentService) logOp(tx *bolt.Tx, d *docket.Document, rec *docket.OpRecord, text string) error {
+func (s *DocumentService) logOp(tx kv.Tx, d *docket.Document, rec *docket.OpRecord, text string) error {
 	ops, err := tx.Bucket(bucketOps).CreateBucketIfNotExists([]byte(d.ID))
 	if err != nil {
 		return err
@@ -165,7 +165,7 @@ func (s *DocumentService) logOp(tx *bolt.Tx, d *docket.Document, rec *docket.OpR
 }
 
 // putText stores a document's current text and its metadata.
-func (s *DocumentService) putText(tx *bolt.Tx, d *docket.Document, text string) error {
+func (s *DocumentService) putText(tx kv.Tx, d *docket.Document, text string) error {
 	if err := tx.Bucket(bucketBodies).Put([]byte(d.ID), []byte(text)); err != nil {
 		return err
 	}
@@ -217,7 +217,7 @@ func (s *DocumentService) CreateDocument(ctx context.Context, dc docket.Document
 		ID: newID(), Title: title, Kind: dc.Kind, Status: docket.StatusDraft,
 		OwnerID: author, CreatedBy: author, Tags: tags, CreatedAt: now, Source: dc.Source,
 	}
-	err = s.db.update(ctx, func(tx *bolt.Tx) error {
+	err = s.db.update(ctx, func(tx kv.Tx) error {
 		sp, err := spaceWithRole(ctx, tx, dc.Space, docket.RoleEditor, "You need the editor role in this space to create documents.")
 		if err != nil {
 			return err
@@ -279,7 +279,7 @@ func (s *DocumentService) FindDocumentMeta(ctx context.Context, id string) (*doc
 // find reads a document the caller may read with its process state, and
 // its body and the standing of its approvals if withBody is set.
 func (s *DocumentService) find(ctx context.Context, id string, withBody bool) (*docket.Document, error) {
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.Document, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) (*docket.Document, error) {
 		d, _, err := readableDoc(ctx, tx, id)
 		if err != nil {
 			return nil, err
@@ -309,7 +309,7 @@ func (s *DocumentService) FindDocuments(ctx context.Context, f docket.DocumentFi
 		return nil, 0, docket.Errorf(docket.EINVALID, "Limit and offset must not be negative.")
 	}
 	now := s.db.Now()
-	all, err := inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.Document, error) {
+	all, err := inTx(ctx, s.db.view, func(tx kv.Tx) ([]*docket.Document, error) {
 		var spaceIDs []string
 		if f.Space != "" {
 			sp, _, err := readableSpace(ctx, tx, f.Space)
@@ -363,7 +363,7 @@ func (s *DocumentService) FindDocuments(ctx context.Context, f docket.DocumentFi
 // FindDocumentBySource returns the document imported from source into a
 // space, or ENOTFOUND.
 func (s *DocumentService) FindDocumentBySource(ctx context.Context, space, source string) (*docket.Document, error) {
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.Document, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) (*docket.Document, error) {
 		sp, _, err := readableSpace(ctx, tx, space)
 		if err != nil {
 			return nil, err
@@ -383,7 +383,7 @@ func (s *DocumentService) FindDocumentBySource(ctx context.Context, space, sourc
 
 // UpdateDocument implements [docket.DocumentService].
 func (s *DocumentService) UpdateDocument(ctx context.Context, id string, upd docket.DocumentUpdate) (*docket.Document, error) {
-	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Document, error) {
+	return inTx(ctx, s.db.update, func(tx kv.Tx) (*docket.Document, error) {
 		d, err := editableDoc(ctx, tx, id)
 		if err != nil {
 			return nil, err
@@ -456,7 +456,7 @@ func (s *DocumentService) EditDocument(ctx context.Context, id string, e docket.
 	} else if err := docket.CheckBody(*e.Body); err != nil {
 		return nil, err
 	}
-	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Document, error) {
+	return inTx(ctx, s.db.update, func(tx kv.Tx) (*docket.Document, error) {
 		d, err := editableDoc(ctx, tx, id)
 		if err != nil {
 			return nil, err
@@ -506,7 +506,7 @@ func (s *DocumentService) EditDocument(ctx context.Context, id string, e docket.
 
 // DeleteDocument implements [docket.DocumentService].
 func (s *DocumentService) DeleteDocument(ctx context.Context, id string) error {
-	return s.db.update(ctx, func(tx *bolt.Tx) error {
+	return s.db.update(ctx, func(tx kv.Tx) error {
 		d, err := manageableDoc(ctx, tx, id, "Only the owner or a space admin may delete a document.")
 		if err != nil {
 			return err
@@ -558,7 +558,7 @@ func (s *DocumentService) FindOps(ctx context.Context, id string, from, to int64
 	if limit <= 0 || limit > docket.MaxOpsPage {
 		limit = docket.MaxOpsPage
 	}
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.OpRecord, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) ([]*docket.OpRecord, error) {
 		d, _, err := readableDoc(ctx, tx, id)
 		if err != nil {
 			return nil, err
@@ -592,7 +592,7 @@ func (s *DocumentService) FindOps(ctx context.Context, id string, from, to int64
 // DocumentAt implements [docket.DocumentService]. It starts from the
 // nearest snapshot at or before the version and applies the ops after it.
 func (s *DocumentService) DocumentAt(ctx context.Context, id string, version int64) (string, error) {
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (string, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) (string, error) {
 		d, _, err := readableDoc(ctx, tx, id)
 		if err != nil {
 			return "", err
@@ -606,7 +606,7 @@ func (s *DocumentService) DocumentAt(ctx context.Context, id string, version int
 
 // textsAt returns a reader of d's text at versions, which reads each
 // version once however often it is asked for it.
-func textsAt(tx *bolt.Tx, d *docket.Document) func(version int64) (string, error) {
+func textsAt(tx kv.Tx, d *docket.Document) func(version int64) (string, error) {
 	texts := map[int64]string{}
 	return func(v int64) (string, error) {
 		if t, ok := texts[v]; ok {
@@ -623,7 +623,7 @@ func textsAt(tx *bolt.Tx, d *docket.Document) func(version int64) (string, error
 // textAt returns the text of document d at a version between 0 and its
 // current one, starting from the nearest snapshot at or before the version
 // and applying the ops after it.
-func textAt(tx *bolt.Tx, d *docket.Document, version int64) (string, error) {
+func textAt(tx kv.Tx, d *docket.Document, version int64) (string, error) {
 	id := d.ID
 	if version == d.Version {
 		return body(tx, d)
@@ -645,8 +645,8 @@ func textAt(tx *bolt.Tx, d *docket.Document, version int64) (string, error) {
 // DocumentCount returns the number of documents in the file.
 func (db *DB) DocumentCount() int {
 	n := 0
-	db.db.View(func(tx *bolt.Tx) error {
-		n = tx.Bucket(bucketDocs).Stats().KeyN
+	db.kv.View(func(tx kv.Tx) error {
+		n = countKeys(tx.Bucket(bucketDocs))
 		return nil
 	})
 	return n

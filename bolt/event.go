@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // OnChange registers fn to be called after every committed change to a
@@ -23,14 +23,29 @@ func (db *DB) OnChange(fn func(docket.Change)) {
 
 // notify arranges for ch to reach the OnChange watchers once tx commits.
 // Nothing is sent for a transaction that rolls back.
-func (db *DB) notify(tx *bolt.Tx, ch docket.Change) {
-	tx.OnCommit(func() {
-		db.watchMu.RLock()
-		defer db.watchMu.RUnlock()
-		for _, fn := range db.watchers {
-			fn(ch)
-		}
-	})
+func (db *DB) notify(tx kv.Tx, ch docket.Change) {
+	if n := noteOf(tx); n != nil {
+		n.Changes = append(n.Changes, ch)
+	}
+	tx.OnCommit(func() { db.changed(ch) })
+}
+
+// changed runs the OnChange watchers.
+func (db *DB) changed(ch docket.Change) {
+	db.watchMu.RLock()
+	defer db.watchMu.RUnlock()
+	for _, fn := range db.watchers {
+		fn(ch)
+	}
+}
+
+// evented runs the OnEvent watchers.
+func (db *DB) evented(ev docket.Event) {
+	db.watchMu.RLock()
+	defer db.watchMu.RUnlock()
+	for _, fn := range db.events {
+		fn(ev)
+	}
 }
 
 // OnEvent registers fn to be called with every event after the
@@ -47,7 +62,7 @@ func (db *DB) OnEvent(fn func(docket.Event)) {
 // document and space indexes and a pending delivery for every webhook of
 // its space that wants it, in the caller's transaction. Actor, Time and
 // Title are filled in when empty.
-func (db *DB) appendEvent(ctx context.Context, tx *bolt.Tx, ev *docket.Event) error {
+func (db *DB) appendEvent(ctx context.Context, tx kv.Tx, ev *docket.Event) error {
 	b := tx.Bucket(bucketEvents)
 	seq, err := b.NextSequence()
 	if err != nil {
@@ -84,19 +99,16 @@ func (db *DB) appendEvent(ctx context.Context, tx *bolt.Tx, ev *docket.Event) er
 		return err
 	}
 	committed := *ev
-	tx.OnCommit(func() {
-		db.watchMu.RLock()
-		defer db.watchMu.RUnlock()
-		for _, fn := range db.events {
-			fn(committed)
-		}
-	})
+	if n := noteOf(tx); n != nil {
+		n.Events = append(n.Events, committed)
+	}
+	tx.OnCommit(func() { db.evented(committed) })
 	return nil
 }
 
 // announce appends ev and arranges for the change it records, of kind,
 // to reach the OnChange watchers once tx commits (see notify).
-func (db *DB) announce(ctx context.Context, tx *bolt.Tx, ev *docket.Event, kind docket.ChangeKind) error {
+func (db *DB) announce(ctx context.Context, tx kv.Tx, ev *docket.Event, kind docket.ChangeKind) error {
 	if err := db.appendEvent(ctx, tx, ev); err != nil {
 		return err
 	}
@@ -134,7 +146,7 @@ func seqFromKey(k []byte) uint64 {
 // addInbox puts an item in a user's inbox, keyed by the event that caused
 // it, unless the user is the actor, already has an item for that event, or
 // can no longer read the document's space.
-func addInbox(tx *bolt.Tx, userID string, ev *docket.Event, item *docket.InboxItem) error {
+func addInbox(tx kv.Tx, userID string, ev *docket.Event, item *docket.InboxItem) error {
 	if userID == "" || userID == ev.ActorID {
 		return nil
 	}
@@ -166,7 +178,7 @@ func addInbox(tx *bolt.Tx, userID string, ev *docket.Event, item *docket.InboxIt
 
 // addInboxes puts a copy of item in the inbox of each of users, as
 // addInbox does.
-func addInboxes(tx *bolt.Tx, ev *docket.Event, item docket.InboxItem, users []string) error {
+func addInboxes(tx kv.Tx, ev *docket.Event, item docket.InboxItem, users []string) error {
 	for _, userID := range users {
 		it := item
 		if err := addInbox(tx, userID, ev, &it); err != nil {
@@ -187,7 +199,7 @@ func docURL(docID, threadID string) string {
 // userRole returns a user's role in a space: admin for a site admin, the
 // membership role otherwise, "" for none. It is roleIn for a user other
 // than the caller.
-func userRole(tx *bolt.Tx, spaceID, userID string) docket.SpaceRole {
+func userRole(tx kv.Tx, spaceID, userID string) docket.SpaceRole {
 	if u, err := findUser(tx, userID); err != nil {
 		return ""
 	} else if u.Role == docket.SiteAdmin {
@@ -197,7 +209,7 @@ func userRole(tx *bolt.Tx, spaceID, userID string) docket.SpaceRole {
 }
 
 // canRead reports whether a user may read a space.
-func canRead(tx *bolt.Tx, spaceID, userID string) bool {
+func canRead(tx kv.Tx, spaceID, userID string) bool {
 	return userRole(tx, spaceID, userID).AtLeast(docket.RoleViewer)
 }
 
@@ -238,7 +250,7 @@ func (s *EventService) FindEvents(ctx context.Context, f docket.EventFilter) ([]
 	}
 	limit = min(limit, docket.MaxEventsPage)
 	w := seqWalk{after: uint64(f.After), before: uint64(f.Before), limit: limit}
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.Event, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) ([]*docket.Event, error) {
 		var seqs []uint64
 		switch {
 		case f.DocID != "":
@@ -295,7 +307,7 @@ type seqWalk struct {
 func (w seqWalk) forward() bool { return w.after > 0 }
 
 // all walks the event log itself, for callers who may read every space.
-func (w seqWalk) all(b *bolt.Bucket) []uint64 {
+func (w seqWalk) all(b kv.Bucket) []uint64 {
 	var out []uint64
 	c := b.Cursor()
 	var k []byte
@@ -314,9 +326,9 @@ func (w seqWalk) all(b *bolt.Bucket) []uint64 {
 
 // merge walks the seqKey entries of several prefixes of an index
 // together, in sequence order.
-func (w seqWalk) merge(b *bolt.Bucket, prefixes []string) []uint64 {
+func (w seqWalk) merge(b kv.Bucket, prefixes []string) []uint64 {
 	type head struct {
-		c      *bolt.Cursor
+		c      kv.Cursor
 		prefix string
 		seq    uint64
 		ok     bool
@@ -363,7 +375,7 @@ func (w seqWalk) merge(b *bolt.Bucket, prefixes []string) []uint64 {
 
 // seekBefore positions c on the last key before key (or on the last key
 // of the bucket when last is set) and returns it.
-func seekBefore(c *bolt.Cursor, key []byte, last bool) []byte {
+func seekBefore(c kv.Cursor, key []byte, last bool) []byte {
 	if last {
 		k, _ := c.Last()
 		return k
@@ -376,7 +388,7 @@ func seekBefore(c *bolt.Cursor, key []byte, last bool) []byte {
 	return k
 }
 
-func step(c *bolt.Cursor, forward bool) []byte {
+func step(c kv.Cursor, forward bool) []byte {
 	var k []byte
 	if forward {
 		k, _ = c.Next()

@@ -8,7 +8,7 @@ import (
 	"slices"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // Interface guards.
@@ -22,7 +22,7 @@ var (
 func (db *DB) ExportSpace(ctx context.Context, idOrSlug string) (*docket.SpaceRecord, []string, error) {
 	var rec *docket.SpaceRecord
 	var ids []string
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.view(ctx, func(tx kv.Tx) error {
 		sp, err := spaceWithRole(ctx, tx, idOrSlug, docket.RoleAdmin, "Only an admin of this space may export it.")
 		if err != nil {
 			return err
@@ -62,7 +62,7 @@ func (db *DB) ExportSpace(ctx context.Context, idOrSlug string) (*docket.SpaceRe
 
 // ExportDocument implements [docket.Exporter].
 func (db *DB) ExportDocument(ctx context.Context, id string) (*docket.DocumentRecord, error) {
-	return inTx(ctx, db.view, func(tx *bolt.Tx) (*docket.DocumentRecord, error) {
+	return inTx(ctx, db.view, func(tx kv.Tx) (*docket.DocumentRecord, error) {
 		d, role, err := readableDoc(ctx, tx, id)
 		if err != nil {
 			return nil, err
@@ -121,7 +121,7 @@ func (db *DB) ExportDocument(ctx context.Context, id string) (*docket.DocumentRe
 
 // exportThreads returns a document's threads in order, each with its
 // anchor as made and its comments.
-func exportThreads(tx *bolt.Tx, docID string) ([]*docket.Thread, error) {
+func exportThreads(tx kv.Tx, docID string) ([]*docket.Thread, error) {
 	recs, err := docThreads(tx, docID)
 	if err != nil {
 		return nil, err
@@ -138,7 +138,7 @@ func exportThreads(tx *bolt.Tx, docID string) ([]*docket.Thread, error) {
 }
 
 // decodeBucket decodes every value of b (which may be nil) in key order.
-func decodeBucket[T any](b *bolt.Bucket, what string) ([]*T, error) {
+func decodeBucket[T any](b kv.Bucket, what string) ([]*T, error) {
 	out := []*T{}
 	if b == nil {
 		return out, nil
@@ -156,7 +156,7 @@ func decodeBucket[T any](b *bolt.Bucket, what string) ([]*T, error) {
 
 // ExportUsers implements [docket.Exporter].
 func (db *DB) ExportUsers(ctx context.Context, ids []string) ([]*docket.User, error) {
-	return inTx(ctx, db.view, func(tx *bolt.Tx) ([]*docket.User, error) {
+	return inTx(ctx, db.view, func(tx kv.Tx) ([]*docket.User, error) {
 		out := []*docket.User{}
 		for _, id := range ids {
 			if u, err := findUser(tx, id); err == nil {

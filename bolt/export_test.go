@@ -4,7 +4,7 @@ import (
 	"context"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // This file gives the external tests a look at records that no service of
@@ -13,7 +13,7 @@ import (
 // SetThreadStatus changes a thread's stored status, as the thread service
 // does when a thread is resolved or reopened.
 func SetThreadStatus(db *DB, id string, status docket.ThreadStatus) error {
-	return db.update(context.Background(), func(tx *bolt.Tx) error {
+	return db.update(context.Background(), func(tx kv.Tx) error {
 		th, err := findByID[docket.Thread](tx, bucketThreads, id, "Thread not found.")
 		if err != nil {
 			return err
@@ -25,7 +25,7 @@ func SetThreadStatus(db *DB, id string, status docket.ThreadStatus) error {
 
 // ThreadRecord returns a stored thread with its comments in order.
 func ThreadRecord(db *DB, id string) (*docket.Thread, error) {
-	return inTx(context.Background(), db.view, func(tx *bolt.Tx) (*docket.Thread, error) {
+	return inTx(context.Background(), db.view, func(tx kv.Tx) (*docket.Thread, error) {
 		th, err := findByID[docket.Thread](tx, bucketThreads, id, "Thread not found.")
 		if err != nil {
 			return nil, err
@@ -46,7 +46,7 @@ func ThreadRecord(db *DB, id string) (*docket.Thread, error) {
 
 // InboxOf returns a user's stored inbox items, oldest first.
 func InboxOf(db *DB, userID string) []*docket.InboxItem {
-	items, _ := inTx(context.Background(), db.view, func(tx *bolt.Tx) ([]*docket.InboxItem, error) {
+	items, _ := inTx(context.Background(), db.view, func(tx kv.Tx) ([]*docket.InboxItem, error) {
 		return decodePrefixed[docket.InboxItem](tx.Bucket(bucketInbox), userID, "inbox item")
 	})
 	return items
@@ -55,7 +55,7 @@ func InboxOf(db *DB, userID string) []*docket.InboxItem {
 // DocEvents returns a document's events, oldest first.
 func DocEvents(db *DB, docID string) []*docket.Event {
 	var out []*docket.Event
-	db.db.View(func(tx *bolt.Tx) error {
+	db.kv.View(func(tx kv.Tx) error {
 		for seq := range prefixed(tx.Bucket(bucketDocEvents), docID) {
 			var ev docket.Event
 			if ok, _ := getJSON(tx.Bucket(bucketEvents), seq, &ev); ok {
@@ -70,7 +70,7 @@ func DocEvents(db *DB, docID string) []*docket.Event {
 // PutReview stores a review of a document as the decision service does,
 // so that thread tests can make a concern thread.
 func PutReview(db *DB, r *docket.Review) error {
-	return db.update(context.Background(), func(tx *bolt.Tx) error {
+	return db.update(context.Background(), func(tx kv.Tx) error {
 		return appendJSON(tx.Bucket(bucketReviews), r.DocID, r)
 	})
 }
@@ -79,9 +79,9 @@ func PutReview(db *DB, r *docket.Review) error {
 // entries, to check that nothing is left behind.
 func ThreadRecordCount(db *DB) int {
 	n := 0
-	db.db.View(func(tx *bolt.Tx) error {
+	db.kv.View(func(tx kv.Tx) error {
 		for _, name := range [][]byte{bucketThreads, bucketDocThreads, bucketComments, bucketThreadComments} {
-			n += tx.Bucket(name).Stats().KeyN
+			n += countKeys(tx.Bucket(name))
 		}
 		return nil
 	})
@@ -91,7 +91,7 @@ func ThreadRecordCount(db *DB) int {
 // StoredStatus returns the status kept in a document's metadata record and
 // whether the document has a lifecycle record, reviews or handoffs.
 func StoredStatus(db *DB, docID string) (status docket.Status, lifecycle, reviews, handoffs bool) {
-	db.db.View(func(tx *bolt.Tx) error {
+	db.kv.View(func(tx kv.Tx) error {
 		var d docket.Document
 		getJSON(tx.Bucket(bucketDocs), []byte(docID), &d)
 		status = d.Status
@@ -110,7 +110,7 @@ func StoredStatus(db *DB, docID string) (status docket.Status, lifecycle, review
 // StoredMeta returns the raw metadata record of a document.
 func StoredMeta(db *DB, docID string) string {
 	var out string
-	db.db.View(func(tx *bolt.Tx) error {
+	db.kv.View(func(tx kv.Tx) error {
 		out = string(tx.Bucket(bucketDocs).Get([]byte(docID)))
 		return nil
 	})
@@ -121,7 +121,7 @@ func StoredMeta(db *DB, docID string) string {
 // "userID/docID", for tests.
 func UserActionKeys(db *DB) []string {
 	var keys []string
-	db.db.View(func(tx *bolt.Tx) error {
+	db.kv.View(func(tx kv.Tx) error {
 		return tx.Bucket(bucketUserActions).ForEach(func(k, _ []byte) error {
 			keys = append(keys, string(k))
 			return nil
@@ -134,7 +134,7 @@ func UserActionKeys(db *DB) []string {
 // whether there is any, for tests.
 func StoredActions(db *DB, docID string) (string, bool) {
 	var out []byte
-	db.db.View(func(tx *bolt.Tx) error {
+	db.kv.View(func(tx kv.Tx) error {
 		if v := tx.Bucket(bucketActions).Get([]byte(docID)); v != nil {
 			out = append([]byte{}, v...)
 		}

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -85,7 +85,7 @@ func (f *fixture) doc(ctx context.Context, space, title string) *docket.Document
 
 // write runs fn in a write transaction, for data that other services
 // keep (lifecycles, action items, inbox items).
-func (f *fixture) write(fn func(tx *bolt.Tx) error) {
+func (f *fixture) write(fn func(tx kv.Tx) error) {
 	f.tb.Helper()
 	if err := f.db.update(context.Background(), fn); err != nil {
 		f.tb.Fatal(err)

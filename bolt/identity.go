@@ -6,7 +6,7 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 var _ docket.IdentityService = (*UserService)(nil)
@@ -43,7 +43,7 @@ func (s *UserService) LoginIdentity(ctx context.Context, id docket.Identity, cre
 		name, _, _ = strings.Cut(email, "@")
 	}
 	key := identityKey(id)
-	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.User, error) {
+	return inTx(ctx, s.db.update, func(tx kv.Tx) (*docket.User, error) {
 		links, err := tx.CreateBucketIfNotExists(bucketIdentities)
 		if err != nil {
 			return nil, err

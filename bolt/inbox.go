@@ -12,7 +12,7 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // Interface guard.
@@ -42,7 +42,7 @@ const (
 // documents and spaces it has looked at.
 type inboxReader struct {
 	ctx    context.Context
-	tx     *bolt.Tx
+	tx     kv.Tx
 	userID string
 	now    time.Time
 	docs   map[string]*docket.Document // nil for a document that is gone or unreadable
@@ -235,7 +235,7 @@ func (s *InboxService) read(ctx context.Context, f docket.InboxFilter, fn func(r
 	if f.Limit < 0 || f.Offset < 0 {
 		return docket.Errorf(docket.EINVALID, "Limit and offset must not be negative.")
 	}
-	return s.db.view(ctx, func(tx *bolt.Tx) error {
+	return s.db.view(ctx, func(tx kv.Tx) error {
 		r := newInboxReader(ctx, tx, userID, s.db.Now())
 		all, err := r.all()
 		if err != nil {
@@ -259,7 +259,7 @@ func (s *InboxService) read(ctx context.Context, f docket.InboxFilter, fn func(r
 	})
 }
 
-func newInboxReader(ctx context.Context, tx *bolt.Tx, userID string, now time.Time) *inboxReader {
+func newInboxReader(ctx context.Context, tx kv.Tx, userID string, now time.Time) *inboxReader {
 	return &inboxReader{ctx: ctx, tx: tx, userID: userID, now: now,
 		docs: map[string]*docket.Document{}, spaces: map[string]bool{}, reminded: map[string]bool{}}
 }
@@ -340,7 +340,7 @@ func (s *InboxService) mark(ctx context.Context, ids []string, m inboxMark) erro
 	if len(ids) > maxMarkRead {
 		return docket.Errorf(docket.EINVALID, "Mark at most %d items at once.", maxMarkRead)
 	}
-	return s.db.update(ctx, func(tx *bolt.Tx) error {
+	return s.db.update(ctx, func(tx kv.Tx) error {
 		b := tx.Bucket(bucketInbox)
 		r := newInboxReader(ctx, tx, userID, s.db.Now())
 		computed, err := r.actions(nil)
@@ -393,7 +393,7 @@ func (s *InboxService) mark(ctx context.Context, ids []string, m inboxMark) erro
 }
 
 // putMarks adds m to the marks of the caller's computed items ids.
-func putMarks(tx *bolt.Tx, userID string, ids []string, m inboxMark) error {
+func putMarks(tx kv.Tx, userID string, ids []string, m inboxMark) error {
 	if len(ids) == 0 {
 		return nil
 	}

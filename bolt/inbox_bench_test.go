@@ -6,7 +6,7 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // BenchmarkFindInbox reads the inbox of a user who is a member of ten
@@ -15,7 +15,7 @@ import (
 // overdue for the user) and 500 documents in a space the user is not in.
 func BenchmarkFindInbox(b *testing.B) {
 	f := newFixture(b)
-	f.db.db.NoSync = true // setup only: the benchmark reads
+	f.db.bdb.NoSync = true // setup only: the benchmark reads
 	ada, bob, cy := f.user("ada"), f.user("bob"), f.user("cy")
 	adaID, bobID, cyID := docket.UserIDFromContext(ada), docket.UserIDFromContext(bob), docket.UserIDFromContext(cy)
 	var docs []*docket.Document
@@ -35,7 +35,7 @@ func BenchmarkFindInbox(b *testing.B) {
 		f.doc(cy, other, fmt.Sprintf("Other %d", d))
 	}
 	now := f.db.Now()
-	f.write(func(tx *bolt.Tx) error {
+	f.write(func(tx kv.Tx) error {
 		for i := range 100 {
 			if _, err := putStored(tx, f.db, ada, bobID, docs[i*7], now.Add(-time.Duration(i)*time.Minute), docket.InboxMention); err != nil {
 				return err
@@ -90,7 +90,7 @@ func BenchmarkFindInbox(b *testing.B) {
 // by document and thread.
 func BenchmarkFindInboxThousands(b *testing.B) {
 	f := newFixture(b)
-	f.db.db.NoSync = true // setup only: the benchmark reads
+	f.db.bdb.NoSync = true // setup only: the benchmark reads
 	ada, bob := f.user("ada"), f.user("bob")
 	bobID := docket.UserIDFromContext(bob)
 	sp := f.space(ada, "eng")
@@ -100,7 +100,7 @@ func BenchmarkFindInboxThousands(b *testing.B) {
 		docs = append(docs, f.doc(bob, sp, fmt.Sprintf("RFC %d", d)))
 	}
 	now := f.db.Now()
-	f.write(func(tx *bolt.Tx) error {
+	f.write(func(tx kv.Tx) error {
 		for i := range 3000 {
 			d := docs[i%len(docs)]
 			kind := docket.InboxReply

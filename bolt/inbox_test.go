@@ -7,13 +7,13 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/kv"
 	"github.com/google/go-cmp/cmp"
-	bolt "go.etcd.io/bbolt"
 )
 
 // putStored appends an event by actor and puts an item for userID in
 // their inbox, as the services that append events do.
-func putStored(tx *bolt.Tx, db *DB, actor context.Context, userID string, d *docket.Document, at time.Time, kind docket.InboxKind) (string, error) {
+func putStored(tx kv.Tx, db *DB, actor context.Context, userID string, d *docket.Document, at time.Time, kind docket.InboxKind) (string, error) {
 	ev := &docket.Event{Type: docket.EventCommentCreated, Time: at, SpaceID: d.SpaceID, DocID: d.ID, ThreadID: "t1"}
 	if err := db.appendEvent(actor, tx, ev); err != nil {
 		return "", err
@@ -21,7 +21,7 @@ func putStored(tx *bolt.Tx, db *DB, actor context.Context, userID string, d *doc
 	return fmt.Sprint(ev.Seq), addInbox(tx, userID, ev, &docket.InboxItem{Kind: kind, Text: string(kind)})
 }
 
-func putActions(tx *bolt.Tx, docID string, items ...*docket.ActionItem) error {
+func putActions(tx kv.Tx, docID string, items ...*docket.ActionItem) error {
 	for _, a := range items {
 		a.DocID = docID
 		if a.UserID != "" {
@@ -64,7 +64,7 @@ func TestInbox(t *testing.T) {
 	e3 := f.doc(ada, eng, "E3")
 
 	var ids []string
-	f.write(func(tx *bolt.Tx) error {
+	f.write(func(tx kv.Tx) error {
 		for _, s := range []struct {
 			d    *docket.Document
 			at   time.Duration
@@ -270,7 +270,7 @@ func TestFindInboxGroups(t *testing.T) {
 	f.member(ada, eng, cy, docket.RoleEditor)
 	rfc, plan := f.doc(bob, eng, "Storage plan"), f.doc(ada, eng, "Plan")
 	now := f.db.Now()
-	f.write(func(tx *bolt.Tx) error {
+	f.write(func(tx kv.Tx) error {
 		for i, actor := range []context.Context{ada, cy, ada, cy} {
 			if _, err := putStored(tx, f.db, actor, bobID, rfc, now.Add(time.Duration(i)*time.Minute), docket.InboxReply); err != nil {
 				return err
@@ -314,7 +314,7 @@ func TestInboxDone(t *testing.T) {
 	f.member(ada, eng, bob, docket.RoleEditor)
 	d := f.doc(bob, eng, "D")
 	var stored string
-	f.write(func(tx *bolt.Tx) error {
+	f.write(func(tx kv.Tx) error {
 		var err error
 		if stored, err = putStored(tx, f.db, ada, bobID, d, t0, docket.InboxReply); err != nil {
 			return err
@@ -356,7 +356,7 @@ func TestInboxDone(t *testing.T) {
 		t.Errorf("done items = %v; want all three", got)
 	}
 	// A new due date and a new deadline are new items.
-	f.write(func(tx *bolt.Tx) error {
+	f.write(func(tx kv.Tx) error {
 		if err := putActions(tx, d.ID, &docket.ActionItem{Line: 1, Text: "write it", UserID: bobID, Due: t0.Add(-24 * time.Hour)}); err != nil {
 			return err
 		}

@@ -5,7 +5,7 @@ import (
 	"encoding/binary"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // Interface guard.
@@ -27,7 +27,7 @@ func NewLiveStore(db *DB) *LiveStore {
 func (s *LiveStore) LoadDocument(ctx context.Context, id string) (int64, string, error) {
 	var version int64
 	var text string
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	err := s.db.view(ctx, func(tx kv.Tx) error {
 		d, err := findDoc(tx, id)
 		if err != nil {
 			return err
@@ -47,7 +47,7 @@ func (s *LiveStore) LoadOps(ctx context.Context, id string, from, to int64) ([]*
 // CommitOps implements [docket.OpLog]: every commit in one transaction,
 // durable when it returns.
 func (s *LiveStore) CommitOps(ctx context.Context, commits []docket.OpCommit) error {
-	return s.db.update(ctx, func(tx *bolt.Tx) error {
+	return s.db.update(ctx, func(tx kv.Tx) error {
 		// A commit often holds several ops of one document: each op is
 		// logged, but the current text and the metadata are written once
 		// per document, with the text after its last op.
@@ -108,7 +108,7 @@ func (s *LiveStore) CommitOps(ctx context.Context, commits []docket.OpCommit) er
 // BodyInline and the stored one is fewer than BodyLag versions old. The
 // version of a stored text that is older than the document is kept in
 // bucketBodyVersions, and reads apply the ops after it ([body]).
-func (s *LiveStore) putBody(tx *bolt.Tx, d *docket.Document, text string, from int64) error {
+func (s *LiveStore) putBody(tx kv.Tx, d *docket.Document, text string, from int64) error {
 	if len(text) > s.db.BodyInline && s.db.BodyLag > 1 {
 		versions := tx.Bucket(bucketBodyVersions)
 		at := from // the stored text is current when it has no version

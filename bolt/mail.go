@@ -16,7 +16,7 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // MailService implements [docket.MailQueue] for the mail worker and
@@ -70,7 +70,7 @@ type mailRecord struct {
 // every transaction that adds inbox items sees it. Turning it on makes
 // the secret of unsubscribe links if there is none yet.
 func (db *DB) SetMail(ctx context.Context, on bool) error {
-	return db.update(ctx, func(tx *bolt.Tx) error {
+	return db.update(ctx, func(tx kv.Tx) error {
 		if err := createBuckets(tx, [][]byte{bucketMailOutbox, bucketMailQueue, bucketMailDigest, bucketMailDigestDue, bucketSignups, bucketSignupMails}); err != nil {
 			return err
 		}
@@ -90,14 +90,14 @@ func (db *DB) SetMail(ctx context.Context, on bool) error {
 	})
 }
 
-func mailEnabled(tx *bolt.Tx) bool {
+func mailEnabled(tx kv.Tx) bool {
 	v := tx.Bucket(bucketMeta).Get(keyMailEnabled)
 	return len(v) == 1 && v[0] == 1
 }
 
 // queueMail queues a mail about item, just stored in the inbox of
 // userID, as the user chose for its kind.
-func queueMail(tx *bolt.Tx, userID string, item *docket.InboxItem) error {
+func queueMail(tx kv.Tx, userID string, item *docket.InboxItem) error {
 	if !mailEnabled(tx) {
 		return nil
 	}
@@ -119,7 +119,7 @@ func queueMail(tx *bolt.Tx, userID string, item *docket.InboxItem) error {
 }
 
 // addMail makes a pending outbox entry due at once.
-func addMail(tx *bolt.Tx, u *docket.User, kind docket.InboxKind, docID string, at time.Time, items []docket.MailItem) error {
+func addMail(tx kv.Tx, u *docket.User, kind docket.InboxKind, docID string, at time.Time, items []docket.MailItem) error {
 	return putNewMail(tx, &mailRecord{
 		Mail:  docket.Mail{UserID: u.ID, To: u.Email, Kind: kind, DocID: docID},
 		Items: items,
@@ -127,7 +127,7 @@ func addMail(tx *bolt.Tx, u *docket.User, kind docket.InboxKind, docID string, a
 }
 
 // putNewMail gives rec its id and queues it due at once.
-func putNewMail(tx *bolt.Tx, rec *mailRecord, at time.Time) error {
+func putNewMail(tx kv.Tx, rec *mailRecord, at time.Time) error {
 	id, err := tx.Bucket(bucketMailOutbox).NextSequence()
 	if err != nil {
 		return err
@@ -138,7 +138,7 @@ func putNewMail(tx *bolt.Tx, rec *mailRecord, at time.Time) error {
 
 // dueIDs returns the ids of up to limit entries of a queue bucket
 // (queueKey keys) that are due at now, soonest first.
-func dueIDs(queue *bolt.Bucket, now time.Time, limit int) []uint64 {
+func dueIDs(queue kv.Bucket, now time.Time, limit int) []uint64 {
 	var ids []uint64
 	c := queue.Cursor()
 	for k, _ := c.First(); k != nil && len(ids) < limit; k, _ = c.Next() {
@@ -152,7 +152,7 @@ func dueIDs(queue *bolt.Bucket, now time.Time, limit int) []uint64 {
 
 // queueMailAt stores an entry due at due (in Unix nanoseconds; 0 takes
 // it out of the queue), moving its queue key.
-func queueMailAt(tx *bolt.Tx, rec *mailRecord, due int64) error {
+func queueMailAt(tx kv.Tx, rec *mailRecord, due int64) error {
 	q := tx.Bucket(bucketMailQueue)
 	if rec.Queued != 0 {
 		if err := q.Delete(queueKey(rec.Queued, uint64(rec.ID))); err != nil {
@@ -191,7 +191,7 @@ func nextDigest(t time.Time, tz string) time.Time {
 
 // collectDigest keeps item for the user's next digest, scheduling the
 // digest if it is the first item waiting.
-func collectDigest(tx *bolt.Tx, u *docket.User, item *docket.MailItem) error {
+func collectDigest(tx kv.Tx, u *docket.User, item *docket.MailItem) error {
 	seq, err := strconv.ParseUint(item.ID, 10, 64)
 	if err != nil {
 		return fmt.Errorf("inbox item id %q: %w", item.ID, err)
@@ -212,7 +212,7 @@ func collectDigest(tx *bolt.Tx, u *docket.User, item *docket.MailItem) error {
 }
 
 // sendDigests turns every digest due at now into an outbox entry.
-func sendDigests(tx *bolt.Tx, now time.Time) error {
+func sendDigests(tx kv.Tx, now time.Time) error {
 	due := tx.Bucket(bucketMailDigestDue)
 	var keys [][]byte
 	c := due.Cursor()
@@ -254,7 +254,7 @@ func (s *MailService) DueMails(ctx context.Context, now time.Time, limit int, le
 	if at, ok, err := s.NextMailDue(ctx); err != nil || !ok || at.After(now) || limit <= 0 {
 		return nil, err
 	}
-	return inTx(ctx, s.db.update, func(tx *bolt.Tx) ([]*docket.MailTask, error) {
+	return inTx(ctx, s.db.update, func(tx kv.Tx) ([]*docket.MailTask, error) {
 		if err := sendDigests(tx, now); err != nil {
 			return nil, err
 		}
@@ -266,7 +266,7 @@ func (s *MailService) DueMails(ctx context.Context, now time.Time, limit int, le
 // returns nil for an entry that is not to be sent any more (the recipient
 // is gone, turned the kind off, or may no longer read what it is about),
 // which is finished as skipped.
-func claimMail(tx *bolt.Tx, id uint64, now time.Time, lease time.Duration) (*docket.MailTask, error) {
+func claimMail(tx kv.Tx, id uint64, now time.Time, lease time.Duration) (*docket.MailTask, error) {
 	var rec mailRecord
 	if ok, err := getJSON(tx.Bucket(bucketMailOutbox), u64(id), &rec); err != nil {
 		return nil, err
@@ -313,7 +313,7 @@ func claimMail(tx *bolt.Tx, id uint64, now time.Time, lease time.Duration) (*doc
 
 // mailItems returns the items the user may still read, with the names of
 // their spaces and actors.
-func mailItems(tx *bolt.Tx, userID string, items []docket.MailItem) []*docket.MailItem {
+func mailItems(tx kv.Tx, userID string, items []docket.MailItem) []*docket.MailItem {
 	var out []*docket.MailItem
 	for _, it := range items {
 		if !canRead(tx, it.SpaceID, userID) {
@@ -339,7 +339,7 @@ func (s *MailService) FinishMail(ctx context.Context, m *docket.Mail) error {
 	if m.Status == docket.MailPending && m.NextAt.IsZero() {
 		return docket.Errorf(docket.EINVALID, "A mail to retry needs its next time.")
 	}
-	return s.db.update(ctx, func(tx *bolt.Tx) error {
+	return s.db.update(ctx, func(tx kv.Tx) error {
 		rec, err := leasedMail(tx, m)
 		if err != nil {
 			return err
@@ -355,7 +355,7 @@ func (s *MailService) FinishMail(ctx context.Context, m *docket.Mail) error {
 
 // leasedMail returns the entry whose attempt m reports, if it is still
 // waiting for that attempt.
-func leasedMail(tx *bolt.Tx, m *docket.Mail) (*mailRecord, error) {
+func leasedMail(tx kv.Tx, m *docket.Mail) (*mailRecord, error) {
 	var rec mailRecord
 	ok, err := false, error(nil)
 	if b := tx.Bucket(bucketMailOutbox); b != nil {
@@ -374,7 +374,7 @@ func leasedMail(tx *bolt.Tx, m *docket.Mail) (*mailRecord, error) {
 
 // finishMail stores an entry that is done, counts it by status and
 // deletes the finished entry MaxMailLog before it.
-func finishMail(tx *bolt.Tx, rec *mailRecord) error {
+func finishMail(tx kv.Tx, rec *mailRecord) error {
 	if err := queueMailAt(tx, rec, 0); err != nil {
 		return err
 	}
@@ -402,7 +402,7 @@ func finishMail(tx *bolt.Tx, rec *mailRecord) error {
 func (s *MailService) NextMailDue(ctx context.Context) (time.Time, bool, error) {
 	var at time.Time
 	var ok bool
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	err := s.db.view(ctx, func(tx kv.Tx) error {
 		for _, name := range [][]byte{bucketMailQueue, bucketMailDigestDue} {
 			b := tx.Bucket(name)
 			if b == nil {
@@ -430,7 +430,7 @@ func (s *MailService) FindMails(ctx context.Context, limit int) (*docket.MailRep
 	if limit <= 0 || limit > docket.MaxMailsPage {
 		limit = docket.MaxMailsPage
 	}
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.MailReport, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) (*docket.MailReport, error) {
 		r := &docket.MailReport{Enabled: mailEnabled(tx), Counts: map[docket.MailStatus]int{}, Mails: []*docket.Mail{}}
 		meta := tx.Bucket(bucketMeta)
 		for _, st := range []docket.MailStatus{docket.MailSent, docket.MailFailed, docket.MailSkipped} {
@@ -444,7 +444,7 @@ func (s *MailService) FindMails(ctx context.Context, limit int) (*docket.MailRep
 			r.Counts[docket.MailPending] = 0
 			return r, nil // mail was never turned on
 		}
-		r.Counts[docket.MailPending] = tx.Bucket(bucketMailQueue).Stats().KeyN
+		r.Counts[docket.MailPending] = countKeys(tx.Bucket(bucketMailQueue))
 		c := tx.Bucket(bucketMailOutbox).Cursor()
 		for k, _ := c.Last(); k != nil && len(r.Mails) < limit; k, _ = c.Prev() {
 			var rec mailRecord
@@ -460,7 +460,7 @@ func (s *MailService) FindMails(ctx context.Context, limit int) (*docket.MailRep
 
 // unsubscribeToken signs "userID kind" with the server's mail secret.
 // It is empty when mail was never turned on (there is no secret).
-func unsubscribeToken(tx *bolt.Tx, userID string, kind docket.InboxKind) string {
+func unsubscribeToken(tx kv.Tx, userID string, kind docket.InboxKind) string {
 	secret := tx.Bucket(bucketMeta).Get(keyMailSecret)
 	if secret == nil {
 		return ""
@@ -476,7 +476,7 @@ func unsubscribeMAC(secret []byte, payload string) []byte {
 }
 
 // checkToken returns the user and kind of a valid unsubscribe token.
-func checkToken(tx *bolt.Tx, token string) (*userRecord, docket.InboxKind, error) {
+func checkToken(tx kv.Tx, token string) (*userRecord, docket.InboxKind, error) {
 	bad := docket.Errorf(docket.EINVALID, "This unsubscribe link is not valid: it may have been cut short or changed. Change your email settings on the settings page instead.")
 	secret := tx.Bucket(bucketMeta).Get(keyMailSecret)
 	p64, m64, ok := strings.Cut(token, ".")
@@ -500,7 +500,7 @@ func checkToken(tx *bolt.Tx, token string) (*userRecord, docket.InboxKind, error
 func (s *MailService) CheckUnsubscribe(ctx context.Context, token string) (*docket.User, docket.InboxKind, error) {
 	var user *docket.User
 	var kind docket.InboxKind
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	err := s.db.view(ctx, func(tx kv.Tx) error {
 		u, k, err := checkToken(tx, token)
 		if err == nil {
 			user, kind = &u.User, k
@@ -514,7 +514,7 @@ func (s *MailService) CheckUnsubscribe(ctx context.Context, token string) (*dock
 func (s *MailService) Unsubscribe(ctx context.Context, token string) (*docket.User, docket.InboxKind, error) {
 	var user *docket.User
 	var kind docket.InboxKind
-	err := s.db.update(ctx, func(tx *bolt.Tx) error {
+	err := s.db.update(ctx, func(tx kv.Tx) error {
 		u, k, err := checkToken(tx, token)
 		if err != nil {
 			return err

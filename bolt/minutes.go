@@ -9,7 +9,7 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 var _ docket.MinutesService = (*MinutesService)(nil)
@@ -39,7 +39,7 @@ func NewMinutesService(db *DB, actions *ActionService, write WriteMinutesFunc) *
 
 // CompileMinutes implements [docket.MinutesService].
 func (s *MinutesService) CompileMinutes(ctx context.Context, docID string) (*docket.MinutesData, error) {
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.MinutesData, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) (*docket.MinutesData, error) {
 		d, _, err := readableDoc(ctx, tx, docID)
 		if err != nil {
 			return nil, err
@@ -71,13 +71,13 @@ func (s *MinutesService) FindMinutesRecords(ctx context.Context, docID string) (
 }
 
 // findMinutes reads a document's frozen minutes records, with their text.
-func findMinutes(tx *bolt.Tx, docID string) ([]*docket.MinutesRecord, error) {
+func findMinutes(tx kv.Tx, docID string) ([]*docket.MinutesRecord, error) {
 	return decodePrefixed[docket.MinutesRecord](tx.Bucket(bucketMinutes), docID, "minutes")
 }
 
 // FindMinutesRecord implements [docket.MinutesService].
 func (s *MinutesService) FindMinutesRecord(ctx context.Context, docID, id string) (*docket.MinutesRecord, error) {
-	return readDocData(ctx, s.db, docID, func(tx *bolt.Tx, docID string) (*docket.MinutesRecord, error) {
+	return readDocData(ctx, s.db, docID, func(tx kv.Tx, docID string) (*docket.MinutesRecord, error) {
 		var r docket.MinutesRecord
 		if ok, err := getJSON(tx.Bucket(bucketMinutes), pair(docID, id), &r); err != nil {
 			return nil, err
@@ -91,7 +91,7 @@ func (s *MinutesService) FindMinutesRecord(ctx context.Context, docID, id string
 // freeze compiles a document's minutes in the caller's transaction and
 // stores them as a record, returning its id. The decision being recorded
 // must already be in the lifecycle record.
-func (s *MinutesService) freeze(tx *bolt.Tx, d *docket.Document, outcome docket.Status, now time.Time) (string, error) {
+func (s *MinutesService) freeze(tx kv.Tx, d *docket.Document, outcome docket.Status, now time.Time) (string, error) {
 	m, err := compileMinutes(tx, d, now, s.actions)
 	if err != nil {
 		return "", err
@@ -106,7 +106,7 @@ func (s *MinutesService) freeze(tx *bolt.Tx, d *docket.Document, outcome docket.
 
 // names resolves user ids to display names within one transaction.
 type names struct {
-	tx    *bolt.Tx
+	tx    kv.Tx
 	cache map[string]string
 }
 
@@ -132,7 +132,7 @@ func (n *names) of(id string) string {
 // between their version and the decision's (the current one while
 // undecided); threads whose passage is gone are outdated; who only read
 // along in a live session is not a participant.
-func compileMinutes(tx *bolt.Tx, d *docket.Document, now time.Time, actions *ActionService) (*docket.MinutesData, error) {
+func compileMinutes(tx kv.Tx, d *docket.Document, now time.Time, actions *ActionService) (*docket.MinutesData, error) {
 	nm := &names{tx: tx, cache: map[string]string{}}
 	lc, err := findLifecycle(tx, d.ID)
 	if err != nil {
@@ -359,7 +359,7 @@ func reviewRound(lc *docket.Lifecycle, rv *docket.Review) int {
 // stale: the text changed beyond white space between that version and
 // the decision's, or the current one while undecided. Texts are read
 // once per version.
-func staleness(tx *bolt.Tx, d *docket.Document, lc *docket.Lifecycle) (func(version int64) (bool, error), error) {
+func staleness(tx kv.Tx, d *docket.Document, lc *docket.Lifecycle) (func(version int64) (bool, error), error) {
 	at := d.Version
 	if lc.Decision != nil && lc.Decision.Version <= d.Version {
 		at = lc.Decision.Version
@@ -383,7 +383,7 @@ func staleness(tx *bolt.Tx, d *docket.Document, lc *docket.Lifecycle) (func(vers
 
 // opsByAuthor counts a document's ops from version from up to version to
 // (excluded) by author.
-func opsByAuthor(tx *bolt.Tx, docID string, from, to int64) (map[string]int, error) {
+func opsByAuthor(tx kv.Tx, docID string, from, to int64) (map[string]int, error) {
 	out := map[string]int{}
 	ops := tx.Bucket(bucketOps).Bucket([]byte(docID))
 	if ops == nil {

@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // Interface guard.
@@ -22,7 +22,7 @@ func (s *RecordingService) SaveRecording(ctx context.Context, r *docket.Recordin
 	if r.ID == "" {
 		r.ID = newID()
 	}
-	return s.db.update(ctx, func(tx *bolt.Tx) error {
+	return s.db.update(ctx, func(tx kv.Tx) error {
 		d, err := findDoc(tx, r.DocID)
 		if err != nil {
 			return err
@@ -58,6 +58,6 @@ func (s *RecordingService) FindRecordings(ctx context.Context, docID string) ([]
 }
 
 // findRecordings reads the recordings of a document in key order.
-func findRecordings(tx *bolt.Tx, docID string) ([]*docket.Recording, error) {
+func findRecordings(tx kv.Tx, docID string) ([]*docket.Recording, error) {
 	return decodePrefixed[docket.Recording](tx.Bucket(bucketRecordings), docID, "recording")
 }

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // Reminders sends the reminders of deadlines: a day before and at the end
@@ -108,7 +108,7 @@ type reminder struct {
 func (r *Reminders) Pass(ctx context.Context) (int, error) {
 	now := r.db.Now().UTC()
 	var docs []string
-	err := r.db.view(ctx, func(tx *bolt.Tx) error {
+	err := r.db.view(ctx, func(tx kv.Tx) error {
 		var err error
 		docs, err = dueDocs(tx, now, r.batch)
 		return err
@@ -117,7 +117,7 @@ func (r *Reminders) Pass(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	sent := 0
-	err = r.db.update(ctx, func(tx *bolt.Tx) error {
+	err = r.db.update(ctx, func(tx kv.Tx) error {
 		sent = 0
 		records := tx.Bucket(bucketReminders)
 		for _, docID := range docs {
@@ -145,7 +145,7 @@ func (r *Reminders) Pass(ctx context.Context) (int, error) {
 
 // send appends a reminder's event, puts its items in the inboxes and
 // records it.
-func (r *Reminders) send(ctx context.Context, tx *bolt.Tx, records *bolt.Bucket, rm *reminder, now time.Time) error {
+func (r *Reminders) send(ctx context.Context, tx kv.Tx, records kv.Bucket, rm *reminder, now time.Time) error {
 	if err := r.db.appendEvent(ctx, tx, &rm.ev); err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ type reminderRecord struct {
 
 // dueDocs returns the documents that have reminders due and not sent, in
 // id order, stopping when they have at least limit.
-func dueDocs(tx *bolt.Tx, now time.Time, limit int) ([]string, error) {
+func dueDocs(tx kv.Tx, now time.Time, limit int) ([]string, error) {
 	found := map[string]bool{}
 	count := 0
 	for _, b := range [][]byte{bucketLifecycles, bucketActions} {
@@ -202,7 +202,7 @@ func dueDocs(tx *bolt.Tx, now time.Time, limit int) ([]string, error) {
 // yet recorded: that of its review or last call, then those of its
 // action items. What is recorded is passed over before anything else is
 // read or made.
-func docReminders(tx *bolt.Tx, docID string, now time.Time) ([]*reminder, error) {
+func docReminders(tx kv.Tx, docID string, now time.Time) ([]*reminder, error) {
 	records := tx.Bucket(bucketReminders)
 	var lc docket.Lifecycle
 	if raw := tx.Bucket(bucketLifecycles).Get([]byte(docID)); raw != nil {
@@ -386,7 +386,7 @@ func actionReminder(d *docket.Document, a *docket.ActionItem, now time.Time) *re
 // document, for tests and diagnostics.
 func SentReminders(db *DB, docID string) []string {
 	var keys []string
-	db.db.View(func(tx *bolt.Tx) error {
+	db.kv.View(func(tx kv.Tx) error {
 		for rest := range prefixed(tx.Bucket(bucketReminders), docID) {
 			keys = append(keys, docID+"/"+string(bytes.Clone(rest)))
 		}
@@ -397,7 +397,7 @@ func SentReminders(db *DB, docID string) []string {
 
 // eventNames returns the names of the users an event's data names: the
 // reviewers and those who have not answered, an action item's owner.
-func eventNames(tx *bolt.Tx, ev *docket.Event) map[string]string {
+func eventNames(tx kv.Tx, ev *docket.Event) map[string]string {
 	var data struct {
 		Reviewers []string `json:"reviewers"`
 		Waiting   []string `json:"waiting"`

@@ -7,7 +7,7 @@ import (
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/collab/ot"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // restoring refuses anyone but the system.
@@ -28,7 +28,7 @@ func (db *DB) RestoreUser(ctx context.Context, u *docket.User) (*docket.User, er
 	if email == "" {
 		return nil, docket.Errorf(docket.EINVALID, "A restored user needs an email.")
 	}
-	return inTx(ctx, db.update, func(tx *bolt.Tx) (*docket.User, error) {
+	return inTx(ctx, db.update, func(tx kv.Tx) (*docket.User, error) {
 		if id := findUserIDByEmail(tx, email); id != "" {
 			rec, err := findUser(tx, id)
 			if err != nil {
@@ -56,7 +56,7 @@ func (db *DB) RestoreSpace(ctx context.Context, in *docket.SpaceRecord, ids map[
 	if in.Space == nil || !docket.ValidSlug(in.Space.Slug) {
 		return nil, docket.Errorf(docket.EINVALID, "A restored space needs a valid slug.")
 	}
-	return inTx(ctx, db.update, func(tx *bolt.Tx) (*docket.Space, error) {
+	return inTx(ctx, db.update, func(tx kv.Tx) (*docket.Space, error) {
 		sp, err := findSpace(tx, in.Space.Slug)
 		if docket.ErrorCode(err) == docket.ENOTFOUND {
 			all := copyIDs(ids)
@@ -123,7 +123,7 @@ func (db *DB) RestoreDocument(ctx context.Context, in *docket.DocumentRecord, id
 	}
 	d.Body, d.Role = "", ""
 	d.Size = len(text)
-	err = db.update(ctx, func(tx *bolt.Tx) error {
+	err = db.update(ctx, func(tx kv.Tx) error {
 		if _, err := findSpace(tx, d.SpaceID); err != nil {
 			return fmt.Errorf("restore %q: its space: %w", d.Title, err)
 		}
@@ -185,7 +185,7 @@ func (db *DB) checkOps(rec *docket.DocumentRecord) (string, error) {
 }
 
 // restoreOps writes a checked op log and its snapshots.
-func (db *DB) restoreOps(tx *bolt.Tx, docID string, ops []*docket.OpRecord) error {
+func (db *DB) restoreOps(tx kv.Tx, docID string, ops []*docket.OpRecord) error {
 	b, err := tx.Bucket(bucketOps).CreateBucketIfNotExists([]byte(docID))
 	if err != nil {
 		return err
@@ -221,7 +221,7 @@ func (db *DB) restoreOps(tx *bolt.Tx, docID string, ops []*docket.OpRecord) erro
 
 // restoreParts writes a restored document's threads, reviews, handoffs,
 // minutes, live sessions, action items and events.
-func restoreParts(tx *bolt.Tx, d *docket.Document, rec *docket.DocumentRecord) error {
+func restoreParts(tx kv.Tx, d *docket.Document, rec *docket.DocumentRecord) error {
 	for _, th := range rec.Threads {
 		if err := putThreadRecord(tx, th, th.Comments...); err != nil {
 			return err
@@ -271,7 +271,7 @@ func restoreParts(tx *bolt.Tx, d *docket.Document, rec *docket.DocumentRecord) e
 
 // restoreActions stores a document's action items and indexes them
 // under the users they name.
-func restoreActions(tx *bolt.Tx, docID string, items []*docket.ActionItem) error {
+func restoreActions(tx kv.Tx, docID string, items []*docket.ActionItem) error {
 	if items == nil {
 		items = []*docket.ActionItem{}
 	}

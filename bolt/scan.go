@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // Scanner walks every document, comment, decision, set of frozen minutes
@@ -21,7 +21,7 @@ func NewScanner(db *DB) *Scanner { return &Scanner{db: db} }
 // ScanDocuments returns up to limit documents whose ids sort after the
 // given one, with their bodies if withBody is set.
 func (s *Scanner) ScanDocuments(ctx context.Context, after string, limit int, withBody bool) ([]*docket.Document, error) {
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.Document, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) ([]*docket.Document, error) {
 		var bodyErr error
 		out, err := scanJSON(tx.Bucket(bucketDocs), after, limit, "document", func(d *docket.Document) bool {
 			if withBody && bodyErr == nil {
@@ -39,7 +39,7 @@ func (s *Scanner) ScanDocuments(ctx context.Context, after string, limit int, wi
 // ScanComments returns up to limit comments whose ids sort after the
 // given one, leaving out deleted ones.
 func (s *Scanner) ScanComments(ctx context.Context, after string, limit int) ([]*docket.Comment, error) {
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.Comment, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) ([]*docket.Comment, error) {
 		return scanJSON(tx.Bucket(bucketComments), after, limit, "comment", func(c *docket.Comment) bool { return !c.Deleted })
 	})
 }
@@ -47,7 +47,7 @@ func (s *Scanner) ScanComments(ctx context.Context, after string, limit int) ([]
 // ScanDecisions returns up to limit documents with a recorded decision
 // (metadata and Decision, no body) whose ids sort after the given one.
 func (s *Scanner) ScanDecisions(ctx context.Context, after string, limit int) ([]*docket.Document, error) {
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.Document, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) ([]*docket.Document, error) {
 		var out []*docket.Document
 		for id, lifecycle := range entriesAfter(tx.Bucket(bucketLifecycles), after) {
 			if len(out) >= limit {
@@ -67,7 +67,7 @@ func (s *Scanner) ScanDecisions(ctx context.Context, after string, limit int) ([
 
 // decided returns the document of a lifecycle record with its decision,
 // nil if it has none or the document is gone.
-func decided(tx *bolt.Tx, id, lifecycle []byte) (*docket.Document, error) {
+func decided(tx kv.Tx, id, lifecycle []byte) (*docket.Document, error) {
 	var lc docket.Lifecycle
 	if err := json.Unmarshal(lifecycle, &lc); err != nil {
 		return nil, fmt.Errorf("decode lifecycle %s: %w", id, err)
@@ -86,7 +86,7 @@ func decided(tx *bolt.Tx, id, lifecycle []byte) (*docket.Document, error) {
 // LoadDecisions returns the documents of these ids that exist and have a
 // recorded decision (metadata and Decision, no body), in the order of ids.
 func (s *Scanner) LoadDecisions(ctx context.Context, docIDs []string) ([]*docket.Document, error) {
-	return loadEach(ctx, s.db, docIDs, func(tx *bolt.Tx, id string) (*docket.Document, error) {
+	return loadEach(ctx, s.db, docIDs, func(tx kv.Tx, id string) (*docket.Document, error) {
 		v := tx.Bucket(bucketLifecycles).Get([]byte(id))
 		if v == nil {
 			return nil, nil
@@ -97,8 +97,8 @@ func (s *Scanner) LoadDecisions(ctx context.Context, docIDs []string) ([]*docket
 
 // loadEach calls load for each of ids in one read transaction and
 // returns what it found, in the order of ids (see loadAll).
-func loadEach[T any](ctx context.Context, db *DB, ids []string, load func(tx *bolt.Tx, id string) (*T, error)) ([]*T, error) {
-	return inTx(ctx, db.view, func(tx *bolt.Tx) ([]*T, error) {
+func loadEach[T any](ctx context.Context, db *DB, ids []string, load func(tx kv.Tx, id string) (*T, error)) ([]*T, error) {
+	return inTx(ctx, db.view, func(tx kv.Tx) ([]*T, error) {
 		return loadAll(ids, func(id string) (*T, error) { return load(tx, id) })
 	})
 }
@@ -123,7 +123,7 @@ func loadAll[K, T any](keys []K, load func(K) (*T, error)) ([]*T, error) {
 // text, after the record whose DocID/ID is after ("" for the first), in
 // that order.
 func (s *Scanner) ScanMinutes(ctx context.Context, after string, limit int) ([]*docket.MinutesRecord, error) {
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.MinutesRecord, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) ([]*docket.MinutesRecord, error) {
 		return scanJSON[docket.MinutesRecord](tx.Bucket(bucketMinutes), after, limit, "minutes", nil)
 	})
 }
@@ -131,7 +131,7 @@ func (s *Scanner) ScanMinutes(ctx context.Context, after string, limit int) ([]*
 // LoadMinutes returns every frozen minutes record of these documents,
 // with its text, in one transaction.
 func (s *Scanner) LoadMinutes(ctx context.Context, docIDs []string) ([]*docket.MinutesRecord, error) {
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.MinutesRecord, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) ([]*docket.MinutesRecord, error) {
 		var out []*docket.MinutesRecord
 		for _, id := range docIDs {
 			if !docket.ValidID(id) {
@@ -150,7 +150,7 @@ func (s *Scanner) LoadMinutes(ctx context.Context, docIDs []string) ([]*docket.M
 // LoadUserNames returns the display names of these users, by id; users
 // that do not exist are left out.
 func (s *Scanner) LoadUserNames(ctx context.Context, ids []string) (map[string]string, error) {
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (map[string]string, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) (map[string]string, error) {
 		out := make(map[string]string, len(ids))
 		for _, id := range ids {
 			if u, err := findUser(tx, id); err == nil {
@@ -164,7 +164,7 @@ func (s *Scanner) LoadUserNames(ctx context.Context, ids []string) (map[string]s
 // ScanEvents returns up to limit events of every space with a sequence
 // number greater than after, oldest first.
 func (s *Scanner) ScanEvents(ctx context.Context, after int64, limit int) ([]*docket.Event, error) {
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.Event, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) ([]*docket.Event, error) {
 		var out []*docket.Event
 		c := tx.Bucket(bucketEvents).Cursor()
 		for k, v := c.Seek(u64(uint64(max(after, 0)) + 1)); k != nil && len(out) < limit; k, v = c.Next() {
@@ -181,14 +181,14 @@ func (s *Scanner) ScanEvents(ctx context.Context, after int64, limit int) ([]*do
 // LastEventSeq returns the sequence number of the newest event, 0 if
 // there is none.
 func (s *Scanner) LastEventSeq(ctx context.Context) (int64, error) {
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (int64, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) (int64, error) {
 		return int64(tx.Bucket(bucketEvents).Sequence()), nil
 	})
 }
 
 // scanJSON decodes up to limit entries of b after the key after and
 // returns those that keep (nil: all) accepts; keep may fill in more.
-func scanJSON[T any](b *bolt.Bucket, after string, limit int, what string, keep func(*T) bool) ([]*T, error) {
+func scanJSON[T any](b kv.Bucket, after string, limit int, what string, keep func(*T) bool) ([]*T, error) {
 	var out []*T
 	n := 0
 	for k, v := range entriesAfter(b, after) {
@@ -211,7 +211,7 @@ func scanJSON[T any](b *bolt.Bucket, after string, limit int, what string, keep 
 // order of ids, with their bodies if withBody is true. It reads them in
 // one transaction; the search index uses it to show hits.
 func (s *Scanner) LoadDocuments(ctx context.Context, ids []string, withBody bool) ([]*docket.Document, error) {
-	return loadEach(ctx, s.db, ids, func(tx *bolt.Tx, id string) (*docket.Document, error) {
+	return loadEach(ctx, s.db, ids, func(tx kv.Tx, id string) (*docket.Document, error) {
 		var d docket.Document
 		if ok, err := getJSON(tx.Bucket(bucketDocs), []byte(id), &d); err != nil || !ok {
 			return nil, err
@@ -229,7 +229,7 @@ func (s *Scanner) LoadDocuments(ctx context.Context, ids []string, withBody bool
 // LoadComments returns the comments of these ids that exist and are not
 // deleted, in the order of ids, in one transaction.
 func (s *Scanner) LoadComments(ctx context.Context, ids []string) ([]*docket.Comment, error) {
-	return loadEach(ctx, s.db, ids, func(tx *bolt.Tx, id string) (*docket.Comment, error) {
+	return loadEach(ctx, s.db, ids, func(tx kv.Tx, id string) (*docket.Comment, error) {
 		var c docket.Comment
 		if ok, err := getJSON(tx.Bucket(bucketComments), []byte(id), &c); err != nil || !ok || c.Deleted {
 			return nil, err

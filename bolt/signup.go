@@ -11,7 +11,7 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -44,20 +44,26 @@ func (db *DB) OnSignupMail(fn func()) {
 }
 
 // wakeMailer runs the OnSignupMail hooks once tx commits.
-func (db *DB) wakeMailer(tx *bolt.Tx) {
-	tx.OnCommit(func() {
-		db.watchMu.RLock()
-		defer db.watchMu.RUnlock()
-		for _, fn := range db.signupMail {
-			fn()
-		}
-	})
+func (db *DB) wakeMailer(tx kv.Tx) {
+	if n := noteOf(tx); n != nil {
+		n.Signup = true
+	}
+	tx.OnCommit(db.signupMailed)
+}
+
+// signupMailed runs the OnSignupMail hooks.
+func (db *DB) signupMailed() {
+	db.watchMu.RLock()
+	defer db.watchMu.RUnlock()
+	for _, fn := range db.signupMail {
+		fn()
+	}
 }
 
 // SignupByMail implements [docket.SignupService].
 func (s *SignupService) SignupByMail(ctx context.Context) (bool, error) {
 	var on bool
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	err := s.db.view(ctx, func(tx kv.Tx) error {
 		k, _ := tx.Bucket(bucketUsers).Cursor().First()
 		on = k != nil && mailEnabled(tx) && tx.Bucket(bucketSignups) != nil
 		return nil
@@ -88,7 +94,7 @@ func (s *SignupService) RequestSignup(ctx context.Context, uc docket.UserCreate)
 		return err
 	}
 	now := s.db.Now().UTC()
-	return s.db.update(ctx, func(tx *bolt.Tx) error {
+	return s.db.update(ctx, func(tx kv.Tx) error {
 		if !mailEnabled(tx) || tx.Bucket(bucketSignups) == nil {
 			return docket.Errorf(docket.EINTERNAL, "Sign-up by mail needs mail to be on.")
 		}
@@ -115,7 +121,7 @@ func (s *SignupService) RequestSignup(ctx context.Context, uc docket.UserCreate)
 
 // takeSignupMail counts a sign-up mail to email at now, unless
 // MaxSignupMailsPerHour were counted in the hour before.
-func takeSignupMail(tx *bolt.Tx, email string, now time.Time) (bool, error) {
+func takeSignupMail(tx kv.Tx, email string, now time.Time) (bool, error) {
 	b := tx.Bucket(bucketSignupMails)
 	var sent, recent []time.Time
 	if _, err := getJSON(b, []byte(email), &sent); err != nil {
@@ -133,7 +139,7 @@ func takeSignupMail(tx *bolt.Tx, email string, now time.Time) (bool, error) {
 }
 
 // signupToken signs "email nonce" with the mail secret.
-func signupToken(tx *bolt.Tx, email, nonce string) string {
+func signupToken(tx kv.Tx, email, nonce string) string {
 	payload := email + " " + nonce
 	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + base64.RawURLEncoding.EncodeToString(signupMAC(tx.Bucket(bucketMeta).Get(keyMailSecret), payload))
 }
@@ -146,7 +152,7 @@ func signupMAC(secret []byte, payload string) []byte {
 
 // checkSignupToken returns the pending sign-up a token names, if the
 // token is genuine, current and not used.
-func checkSignupToken(tx *bolt.Tx, token string, now time.Time) (*signupRecord, error) {
+func checkSignupToken(tx kv.Tx, token string, now time.Time) (*signupRecord, error) {
 	bad := docket.Errorf(docket.EINVALID, "This sign-up link is not valid: it may have been cut short or changed. Copy the whole link from the mail, or sign up again.")
 	secret := tx.Bucket(bucketMeta).Get(keyMailSecret)
 	p64, m64, ok := strings.Cut(token, ".")
@@ -174,7 +180,7 @@ func checkSignupToken(tx *bolt.Tx, token string, now time.Time) (*signupRecord, 
 
 // CheckSignup implements [docket.SignupService].
 func (s *SignupService) CheckSignup(ctx context.Context, token string) (*docket.PendingSignup, error) {
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.PendingSignup, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) (*docket.PendingSignup, error) {
 		rec, err := checkSignupToken(tx, token, s.db.Now())
 		if err != nil {
 			return nil, err
@@ -186,7 +192,7 @@ func (s *SignupService) CheckSignup(ctx context.Context, token string) (*docket.
 // ConfirmSignup implements [docket.SignupService].
 func (s *SignupService) ConfirmSignup(ctx context.Context, token string) (*docket.User, error) {
 	now := s.db.Now().UTC()
-	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.User, error) {
+	return inTx(ctx, s.db.update, func(tx kv.Tx) (*docket.User, error) {
 		rec, err := checkSignupToken(tx, token, now)
 		if err != nil {
 			return nil, err

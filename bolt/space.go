@@ -8,7 +8,7 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // Interface guard.
@@ -25,7 +25,7 @@ type memberRecord struct {
 	AddedAt time.Time        `json:"addedAt"`
 }
 
-func findSpace(tx *bolt.Tx, idOrSlug string) (*docket.Space, error) {
+func findSpace(tx kv.Tx, idOrSlug string) (*docket.Space, error) {
 	id := idOrSlug
 	if ref := tx.Bucket(bucketSpaceSlugs).Get([]byte(idOrSlug)); ref != nil {
 		id = string(ref)
@@ -40,7 +40,7 @@ func findSpace(tx *bolt.Tx, idOrSlug string) (*docket.Space, error) {
 
 // spaceRules returns the decision rules of a space, the defaults if it
 // never set any or cannot be read.
-func spaceRules(tx *bolt.Tx, spaceID string) docket.DecisionRules {
+func spaceRules(tx kv.Tx, spaceID string) docket.DecisionRules {
 	if sp, err := findSpace(tx, spaceID); err == nil {
 		return *sp.Rules
 	}
@@ -49,7 +49,7 @@ func spaceRules(tx *bolt.Tx, spaceID string) docket.DecisionRules {
 
 // roleIn returns the caller's role in a space: admin for the system and
 // site admins, the membership role otherwise, "" for none.
-func roleIn(ctx context.Context, tx *bolt.Tx, spaceID string) docket.SpaceRole {
+func roleIn(ctx context.Context, tx kv.Tx, spaceID string) docket.SpaceRole {
 	if docket.IsSystemContext(ctx) {
 		return docket.RoleAdmin
 	}
@@ -65,7 +65,7 @@ func roleIn(ctx context.Context, tx *bolt.Tx, spaceID string) docket.SpaceRole {
 
 // readableSpace finds a space the caller may read and the caller's role.
 // A space the caller may not read is ENOTFOUND.
-func readableSpace(ctx context.Context, tx *bolt.Tx, idOrSlug string) (*docket.Space, docket.SpaceRole, error) {
+func readableSpace(ctx context.Context, tx kv.Tx, idOrSlug string) (*docket.Space, docket.SpaceRole, error) {
 	sp, err := findSpace(tx, idOrSlug)
 	if err != nil {
 		return nil, "", err
@@ -81,7 +81,7 @@ func readableSpace(ctx context.Context, tx *bolt.Tx, idOrSlug string) (*docket.S
 // spaceWithRole finds a space where the caller's role is at least min.
 // A space the caller may not read is ENOTFOUND; one where the role is
 // lower is EFORBIDDEN with the message forbidden.
-func spaceWithRole(ctx context.Context, tx *bolt.Tx, idOrSlug string, min docket.SpaceRole, forbidden string) (*docket.Space, error) {
+func spaceWithRole(ctx context.Context, tx kv.Tx, idOrSlug string, min docket.SpaceRole, forbidden string) (*docket.Space, error) {
 	sp, role, err := readableSpace(ctx, tx, idOrSlug)
 	if err != nil {
 		return nil, err
@@ -92,14 +92,14 @@ func spaceWithRole(ctx context.Context, tx *bolt.Tx, idOrSlug string, min docket
 	return sp, nil
 }
 
-func putMember(tx *bolt.Tx, spaceID, userID string, role docket.SpaceRole, at time.Time) error {
+func putMember(tx kv.Tx, spaceID, userID string, role docket.SpaceRole, at time.Time) error {
 	if err := putJSON(tx.Bucket(bucketMembers), pair(spaceID, userID), memberRecord{Role: role, AddedAt: at}); err != nil {
 		return err
 	}
 	return tx.Bucket(bucketUserSpaces).Put(pair(userID, spaceID), []byte(role))
 }
 
-func deleteMember(tx *bolt.Tx, spaceID, userID string) error {
+func deleteMember(tx kv.Tx, spaceID, userID string) error {
 	if err := tx.Bucket(bucketMembers).Delete(pair(spaceID, userID)); err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func deleteMember(tx *bolt.Tx, spaceID, userID string) error {
 }
 
 // countAdmins counts the members of a space with the admin role.
-func countAdmins(tx *bolt.Tx, spaceID string) int {
+func countAdmins(tx kv.Tx, spaceID string) int {
 	n := 0
 	for userID := range prefixed(tx.Bucket(bucketMembers), spaceID) {
 		if docket.SpaceRole(tx.Bucket(bucketUserSpaces).Get(pair(string(userID), spaceID))) == docket.RoleAdmin {
@@ -135,7 +135,7 @@ func (s *SpaceService) CreateSpace(ctx context.Context, slug, name string) (*doc
 	}
 	now := s.db.Now().UTC()
 	sp := &docket.Space{ID: newID(), Slug: slug, Name: name, CreatedBy: caller.ID, CreatedAt: now}
-	err = s.db.update(ctx, func(tx *bolt.Tx) error {
+	err = s.db.update(ctx, func(tx kv.Tx) error {
 		if tx.Bucket(bucketSpaceSlugs).Get([]byte(slug)) != nil {
 			return docket.Errorf(docket.ECONFLICT, "A space with slug %q already exists.", slug)
 		}
@@ -162,7 +162,7 @@ func (s *SpaceService) CreateSpace(ctx context.Context, slug, name string) (*doc
 
 // FindSpace implements [docket.SpaceService].
 func (s *SpaceService) FindSpace(ctx context.Context, idOrSlug string) (*docket.Space, error) {
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.Space, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) (*docket.Space, error) {
 		sp, _, err := readableSpace(ctx, tx, idOrSlug)
 		return sp, err
 	})
@@ -170,7 +170,7 @@ func (s *SpaceService) FindSpace(ctx context.Context, idOrSlug string) (*docket.
 
 // FindSpaces implements [docket.SpaceService].
 func (s *SpaceService) FindSpaces(ctx context.Context) ([]*docket.Space, error) {
-	out, err := inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.Space, error) {
+	out, err := inTx(ctx, s.db.view, func(tx kv.Tx) ([]*docket.Space, error) {
 		ids, err := readableSpaceIDs(ctx, tx)
 		if err != nil {
 			return nil, err
@@ -191,7 +191,7 @@ func (s *SpaceService) FindSpaces(ctx context.Context) ([]*docket.Space, error) 
 }
 
 // readableSpaceIDs lists the ids of every space the caller may read.
-func readableSpaceIDs(ctx context.Context, tx *bolt.Tx) ([]string, error) {
+func readableSpaceIDs(ctx context.Context, tx kv.Tx) ([]string, error) {
 	var ids []string
 	caller := docket.UserFromContext(ctx)
 	if docket.IsSystemContext(ctx) || caller.IsAdmin() {
@@ -214,7 +214,7 @@ func readableSpaceIDs(ctx context.Context, tx *bolt.Tx) ([]string, error) {
 
 // FindMembers implements [docket.SpaceService].
 func (s *SpaceService) FindMembers(ctx context.Context, space string) ([]*docket.Member, error) {
-	out, err := inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.Member, error) {
+	out, err := inTx(ctx, s.db.view, func(tx kv.Tx) ([]*docket.Member, error) {
 		sp, _, err := readableSpace(ctx, tx, space)
 		if err != nil {
 			return nil, err
@@ -243,7 +243,7 @@ func (s *SpaceService) SetMember(ctx context.Context, space, user string, role d
 	if !role.Valid() {
 		return nil, docket.Errorf(docket.EINVALID, "Role %q is not one of viewer, commenter, editor, admin.", role)
 	}
-	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Member, error) {
+	return inTx(ctx, s.db.update, func(tx kv.Tx) (*docket.Member, error) {
 		sp, err := spaceWithRole(ctx, tx, space, docket.RoleAdmin, "Only space admins may change members.")
 		if err != nil {
 			return nil, err
@@ -274,7 +274,7 @@ func (s *SpaceService) SetDecisionRules(ctx context.Context, space string, r doc
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
-	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Space, error) {
+	return inTx(ctx, s.db.update, func(tx kv.Tx) (*docket.Space, error) {
 		sp, err := spaceWithRole(ctx, tx, space, docket.RoleAdmin, "Only space admins may change the decision rules.")
 		if err != nil {
 			return nil, err
@@ -291,7 +291,7 @@ func (s *SpaceService) SetDecisionRules(ctx context.Context, space string, r doc
 
 // RemoveMember implements [docket.SpaceService].
 func (s *SpaceService) RemoveMember(ctx context.Context, space, user string) error {
-	return s.db.update(ctx, func(tx *bolt.Tx) error {
+	return s.db.update(ctx, func(tx kv.Tx) error {
 		sp, callerRole, err := readableSpace(ctx, tx, space)
 		if err != nil {
 			return err

@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // A suggested change is a thread whose record carries a docket.Suggestion:
@@ -45,7 +45,7 @@ func (s *ThreadService) CreateSuggestion(ctx context.Context, sc docket.Suggesti
 		return nil, err
 	}
 	tc := docket.ThreadCreate{DocID: sc.DocID, Anchor: sc.Anchor}
-	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Thread, error) {
+	return inTx(ctx, s.db.update, func(tx kv.Tx) (*docket.Thread, error) {
 		return s.createThread(ctx, tx, tc, in, &docket.Suggestion{Replacement: sc.Replacement, State: docket.SuggestionOpen})
 	})
 }
@@ -92,7 +92,7 @@ func escapeMarkdown(s string) string {
 // announceSuggestion records the suggestion.created event of a new
 // suggestion whose first comment is cm, and puts it in the inbox of the
 // document's owner.
-func (s *ThreadService) announceSuggestion(ctx context.Context, tx *bolt.Tx, d *docket.Document, cm *docket.Comment, data map[string]any) error {
+func (s *ThreadService) announceSuggestion(ctx context.Context, tx kv.Tx, d *docket.Document, cm *docket.Comment, data map[string]any) error {
 	if data == nil {
 		data = map[string]any{}
 	}
@@ -113,7 +113,7 @@ func (s *ThreadService) announceSuggestion(ctx context.Context, tx *bolt.Tx, d *
 // markOutdated sets the state of every open suggestion of threads (views
 // of document d at its current version) whose anchored text is no longer
 // the original to outdated. The current text is read only if one needs it.
-func markOutdated(tx *bolt.Tx, d *docket.Document, threads []*docket.Thread) error {
+func markOutdated(tx kv.Tx, d *docket.Document, threads []*docket.Thread) error {
 	var text []rune
 	for _, t := range threads {
 		sug := t.Suggestion
@@ -143,7 +143,7 @@ func markOutdated(tx *bolt.Tx, d *docket.Document, threads []*docket.Thread) err
 // suggestion thread of a readable document, the caller its owner or an
 // editor, not yet applied or rejected. Its anchor is moved to the current
 // version and the returned view tells whether it is outdated.
-func (s *ThreadService) decidable(ctx context.Context, tx *bolt.Tx, id, caller string) (*threadRecord, *docket.Document, *docket.Thread, error) {
+func (s *ThreadService) decidable(ctx context.Context, tx kv.Tx, id, caller string) (*threadRecord, *docket.Document, *docket.Thread, error) {
 	rec, d, role, err := readableThread(ctx, tx, id)
 	if err == nil && rec.Suggestion == nil {
 		err = docket.Errorf(docket.ENOTFOUND, "Suggestion not found: this thread suggests no change.")
@@ -173,7 +173,7 @@ func (s *ThreadService) PrepareAccept(ctx context.Context, id string) (*docket.T
 	if err != nil {
 		return nil, err
 	}
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.Thread, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) (*docket.Thread, error) {
 		_, _, t, err := s.decidable(ctx, tx, id, caller)
 		if err != nil {
 			return nil, err
@@ -211,7 +211,7 @@ func (s *ThreadService) decide(ctx context.Context, id string, to docket.Suggest
 	if err != nil {
 		return nil, err
 	}
-	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Thread, error) {
+	return inTx(ctx, s.db.update, func(tx kv.Tx) (*docket.Thread, error) {
 		rec, d, _, err := s.decidable(ctx, tx, id, in.author)
 		if err != nil {
 			return nil, err

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // Schema 6: document templates of spaces (made by the 5 -> 6 migration
@@ -35,7 +35,7 @@ const templateAdminOnly = "Only the admins of a space manage its templates."
 
 // seedTemplates stores the default templates of a space that never had
 // them; it reports whether it did.
-func seedTemplates(tx *bolt.Tx, spaceID string, now time.Time) (bool, error) {
+func seedTemplates(tx kv.Tx, spaceID string, now time.Time) (bool, error) {
 	seeds := tx.Bucket(bucketTemplateSeeds)
 	if seeds.Get([]byte(spaceID)) != nil {
 		return false, nil
@@ -54,7 +54,7 @@ func seedTemplates(tx *bolt.Tx, spaceID string, now time.Time) (bool, error) {
 
 // FindTemplates implements [docket.TemplateService].
 func (s *TemplateService) FindTemplates(ctx context.Context, space string) ([]*docket.Template, error) {
-	list := func(tx *bolt.Tx) ([]*docket.Template, error) {
+	list := func(tx kv.Tx) ([]*docket.Template, error) {
 		sp, _, err := readableSpace(ctx, tx, space)
 		if err != nil {
 			return nil, err
@@ -71,7 +71,7 @@ func (s *TemplateService) FindTemplates(ctx context.Context, space string) ([]*d
 		return out, err
 	}
 	// A space made before templates existed gets the defaults now.
-	return inTx(ctx, s.db.update, func(tx *bolt.Tx) ([]*docket.Template, error) {
+	return inTx(ctx, s.db.update, func(tx kv.Tx) ([]*docket.Template, error) {
 		sp, _, err := readableSpace(ctx, tx, space)
 		if err != nil {
 			return nil, err
@@ -85,7 +85,7 @@ func (s *TemplateService) FindTemplates(ctx context.Context, space string) ([]*d
 
 // findTemplate reads a template of a space the caller's role in which is
 // at least min.
-func findTemplate(ctx context.Context, tx *bolt.Tx, space, id string, min docket.SpaceRole) (*docket.Template, error) {
+func findTemplate(ctx context.Context, tx kv.Tx, space, id string, min docket.SpaceRole) (*docket.Template, error) {
 	sp, err := spaceWithRole(ctx, tx, space, min, templateAdminOnly)
 	if err != nil {
 		return nil, err
@@ -104,7 +104,7 @@ func findTemplate(ctx context.Context, tx *bolt.Tx, space, id string, min docket
 
 // FindTemplate implements [docket.TemplateService].
 func (s *TemplateService) FindTemplate(ctx context.Context, space, id string) (*docket.Template, error) {
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.Template, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) (*docket.Template, error) {
 		return findTemplate(ctx, tx, space, id, docket.RoleViewer)
 	})
 }
@@ -116,7 +116,7 @@ func (s *TemplateService) CreateTemplate(ctx context.Context, space string, in d
 	if err := t.Check(); err != nil {
 		return nil, err
 	}
-	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Template, error) {
+	return inTx(ctx, s.db.update, func(tx kv.Tx) (*docket.Template, error) {
 		sp, err := spaceWithRole(ctx, tx, space, docket.RoleAdmin, templateAdminOnly)
 		if err != nil {
 			return nil, err
@@ -135,7 +135,7 @@ func (s *TemplateService) CreateTemplate(ctx context.Context, space string, in d
 
 // checkTemplateFits reports ECONFLICT when another template of t's space
 // has its name or, for a new one, the space has its most templates.
-func checkTemplateFits(tx *bolt.Tx, t *docket.Template, isNew bool) error {
+func checkTemplateFits(tx kv.Tx, t *docket.Template, isNew bool) error {
 	all, err := decodePrefixed[docket.Template](tx.Bucket(bucketTemplates), t.SpaceID, "template")
 	if err != nil {
 		return err
@@ -153,7 +153,7 @@ func checkTemplateFits(tx *bolt.Tx, t *docket.Template, isNew bool) error {
 
 // UpdateTemplate implements [docket.TemplateService].
 func (s *TemplateService) UpdateTemplate(ctx context.Context, space, id string, in docket.TemplateInput) (*docket.Template, error) {
-	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Template, error) {
+	return inTx(ctx, s.db.update, func(tx kv.Tx) (*docket.Template, error) {
 		t, err := findTemplate(ctx, tx, space, id, docket.RoleAdmin)
 		if err != nil {
 			return nil, err
@@ -172,7 +172,7 @@ func (s *TemplateService) UpdateTemplate(ctx context.Context, space, id string, 
 
 // DeleteTemplate implements [docket.TemplateService].
 func (s *TemplateService) DeleteTemplate(ctx context.Context, space, id string) error {
-	return s.db.update(ctx, func(tx *bolt.Tx) error {
+	return s.db.update(ctx, func(tx kv.Tx) error {
 		t, err := findTemplate(ctx, tx, space, id, docket.RoleAdmin)
 		if err != nil {
 			return err

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // TestTemplatesSeededLazily: a space made before templates existed (no
@@ -15,7 +15,7 @@ func TestTemplatesSeededLazily(t *testing.T) {
 	space := f.space(f.root, "old")
 	reader := f.user("Reader")
 	f.member(f.root, space, reader, docket.RoleViewer)
-	f.write(func(tx *bolt.Tx) error { // as a file of schema 5 has it
+	f.write(func(tx kv.Tx) error { // as a file of schema 5 has it
 		if err := deletePrefix(tx.Bucket(bucketTemplates), space, nil); err != nil {
 			return err
 		}

@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // Interface guard.
@@ -64,11 +64,11 @@ func (s *ThreadService) cacheAfter() int64 {
 	return s.MoveCacheAfter
 }
 
-func findThread(tx *bolt.Tx, id string) (*threadRecord, error) {
+func findThread(tx kv.Tx, id string) (*threadRecord, error) {
 	return findByID[threadRecord](tx, bucketThreads, id, "Thread not found.")
 }
 
-func putThread(tx *bolt.Tx, rec *threadRecord) error {
+func putThread(tx kv.Tx, rec *threadRecord) error {
 	stored := *rec
 	stored.Comments = nil
 	return putJSON(tx.Bucket(bucketThreads), []byte(rec.ID), &stored)
@@ -77,7 +77,7 @@ func putThread(tx *bolt.Tx, rec *threadRecord) error {
 // readableThread finds a thread on a document the caller may read, the
 // document and the caller's role in its space. A thread of an unreadable
 // document is ENOTFOUND.
-func readableThread(ctx context.Context, tx *bolt.Tx, id string) (*threadRecord, *docket.Document, docket.SpaceRole, error) {
+func readableThread(ctx context.Context, tx kv.Tx, id string) (*threadRecord, *docket.Document, docket.SpaceRole, error) {
 	rec, err := findThread(tx, id)
 	if err != nil {
 		return nil, nil, "", err
@@ -90,7 +90,7 @@ func readableThread(ctx context.Context, tx *bolt.Tx, id string) (*threadRecord,
 }
 
 // docThreads reads a document's threads in the order they were started.
-func docThreads(tx *bolt.Tx, docID string) ([]*threadRecord, error) {
+func docThreads(tx kv.Tx, docID string) ([]*threadRecord, error) {
 	var out []*threadRecord
 	for threadID := range prefixed(tx.Bucket(bucketDocThreads), docID) {
 		rec, err := findThread(tx, string(threadID))
@@ -105,7 +105,7 @@ func docThreads(tx *bolt.Tx, docID string) ([]*threadRecord, error) {
 
 // deleteThreads deletes every thread of a document with its comments, in
 // the caller's transaction.
-func deleteThreads(tx *bolt.Tx, docID string) error {
+func deleteThreads(tx kv.Tx, docID string) error {
 	return deletePrefix(tx.Bucket(bucketDocThreads), docID, func(threadID, _ []byte) error {
 		err := deletePrefix(tx.Bucket(bucketThreadComments), string(threadID), func(_, commentID []byte) error {
 			return tx.Bucket(bucketComments).Delete(commentID)
@@ -145,7 +145,7 @@ func (s *ThreadService) storeMoves(ctx context.Context, dirty []*threadRecord) {
 	if len(dirty) == 0 || s.db.ReadOnly {
 		return
 	}
-	_ = s.db.update(ctx, func(tx *bolt.Tx) error {
+	_ = s.db.update(ctx, func(tx kv.Tx) error {
 		for _, moved := range dirty {
 			rec, err := findThread(tx, moved.ID)
 			if err != nil {
@@ -183,7 +183,7 @@ func (s *ThreadService) CreateThread(ctx context.Context, tc docket.ThreadCreate
 	if err != nil {
 		return nil, err
 	}
-	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Thread, error) {
+	return inTx(ctx, s.db.update, func(tx kv.Tx) (*docket.Thread, error) {
 		return s.createThread(ctx, tx, tc, in, nil)
 	})
 }
@@ -193,7 +193,7 @@ func (s *ThreadService) CreateThread(ctx context.Context, tc docket.ThreadCreate
 // notification: the whole of CreateThread after the input is checked and
 // the body prepared with prepareComment. A non-nil sug makes the thread a
 // suggested change of the anchored text (CreateSuggestion).
-func (s *ThreadService) createThread(ctx context.Context, tx *bolt.Tx, tc docket.ThreadCreate, in *commentInput, sug *docket.Suggestion) (*docket.Thread, error) {
+func (s *ThreadService) createThread(ctx context.Context, tx kv.Tx, tc docket.ThreadCreate, in *commentInput, sug *docket.Suggestion) (*docket.Thread, error) {
 	d, role, err := readableDoc(ctx, tx, tc.DocID)
 	if err != nil {
 		return nil, err
@@ -266,7 +266,7 @@ func (s *ThreadService) createThread(ctx context.Context, tx *bolt.Tx, tc docket
 // FindThread implements [docket.ThreadService].
 func (s *ThreadService) FindThread(ctx context.Context, id string) (*docket.Thread, error) {
 	var dirty []*threadRecord
-	out, err := inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.Thread, error) {
+	out, err := inTx(ctx, s.db.view, func(tx kv.Tx) (*docket.Thread, error) {
 		rec, d, _, err := readableThread(ctx, tx, id)
 		if err != nil {
 			return nil, err
@@ -295,7 +295,7 @@ func (s *ThreadService) FindThreads(ctx context.Context, docID string, f docket.
 		return nil, docket.Errorf(docket.EINVALID, "Status %q is not one of open, resolved, outdated.", f.Status)
 	}
 	var dirty []*threadRecord
-	out, err := inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.Thread, error) {
+	out, err := inTx(ctx, s.db.view, func(tx kv.Tx) ([]*docket.Thread, error) {
 		d, _, err := readableDoc(ctx, tx, docID)
 		if err != nil {
 			return nil, err
@@ -349,7 +349,7 @@ func (s *ThreadService) setStatus(ctx context.Context, id string, to docket.Thre
 	if err != nil {
 		return nil, err
 	}
-	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.Thread, error) {
+	return inTx(ctx, s.db.update, func(tx kv.Tx) (*docket.Thread, error) {
 		rec, d, role, err := readableThread(ctx, tx, id)
 		if err != nil {
 			return nil, err

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -53,16 +53,16 @@ func hashSecret(secret string) []byte {
 	return h[:]
 }
 
-func findUser(tx *bolt.Tx, id string) (*userRecord, error) {
+func findUser(tx kv.Tx, id string) (*userRecord, error) {
 	return findByID[userRecord](tx, bucketUsers, id, "User not found.")
 }
 
-func findUserIDByEmail(tx *bolt.Tx, email string) string {
+func findUserIDByEmail(tx kv.Tx, email string) string {
 	return string(tx.Bucket(bucketUserEmails).Get([]byte(lowerTrim(email))))
 }
 
 // findUserRef resolves a user id or email.
-func findUserRef(tx *bolt.Tx, ref string) (*userRecord, error) {
+func findUserRef(tx kv.Tx, ref string) (*userRecord, error) {
 	if docket.ValidID(ref) {
 		if u, err := findUser(tx, ref); err == nil {
 			return u, nil
@@ -108,7 +108,7 @@ func (s *UserService) CreateUser(ctx context.Context, uc docket.UserCreate) (*do
 		},
 		PasswordHash: hash,
 	}
-	err = s.db.update(ctx, func(tx *bolt.Tx) error {
+	err = s.db.update(ctx, func(tx kv.Tx) error {
 		users := tx.Bucket(bucketUsers)
 		k, _ := users.Cursor().First()
 		first := k == nil
@@ -149,7 +149,7 @@ func (s *UserService) CreateUser(ctx context.Context, uc docket.UserCreate) (*do
 
 // insertUser stores a new account and its email, which must be free; the
 // first account of the site becomes an admin.
-func insertUser(tx *bolt.Tx, u *userRecord, first bool) error {
+func insertUser(tx kv.Tx, u *userRecord, first bool) error {
 	if first {
 		u.Role = docket.SiteAdmin
 	}
@@ -164,7 +164,7 @@ func insertUser(tx *bolt.Tx, u *userRecord, first bool) error {
 
 // FindUserByID implements [docket.UserService].
 func (s *UserService) FindUserByID(ctx context.Context, id string) (*docket.User, error) {
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.User, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) (*docket.User, error) {
 		u, err := findUser(tx, id)
 		if err != nil {
 			return nil, err
@@ -175,7 +175,7 @@ func (s *UserService) FindUserByID(ctx context.Context, id string) (*docket.User
 
 // FindUserByEmail implements [docket.UserService].
 func (s *UserService) FindUserByEmail(ctx context.Context, email string) (*docket.User, error) {
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.User, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) (*docket.User, error) {
 		u, err := findUser(tx, findUserIDByEmail(tx, email))
 		if err != nil {
 			return nil, err
@@ -187,7 +187,7 @@ func (s *UserService) FindUserByEmail(ctx context.Context, email string) (*docke
 // FindUsers implements [docket.UserService].
 func (s *UserService) FindUsers(ctx context.Context, f docket.UserFilter) ([]*docket.User, int, error) {
 	var all []*docket.User
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	err := s.db.view(ctx, func(tx kv.Tx) error {
 		return tx.Bucket(bucketUsers).ForEach(func(k, v []byte) error {
 			var u userRecord
 			if err := json.Unmarshal(v, &u); err != nil {
@@ -227,7 +227,7 @@ func (s *UserService) UpdateUser(ctx context.Context, id string, upd docket.User
 	if !docket.IsSystemContext(ctx) && (caller == nil || (caller.ID != id && !caller.IsAdmin())) {
 		return nil, docket.Errorf(docket.ENOTFOUND, "User not found.")
 	}
-	return inTx(ctx, s.db.update, func(tx *bolt.Tx) (*docket.User, error) {
+	return inTx(ctx, s.db.update, func(tx kv.Tx) (*docket.User, error) {
 		u, err := findUser(tx, id)
 		if err != nil {
 			return nil, err
@@ -266,7 +266,7 @@ func (s *UserService) SetPassword(ctx context.Context, id, password string) erro
 	if err != nil {
 		return err
 	}
-	return s.db.update(ctx, func(tx *bolt.Tx) error {
+	return s.db.update(ctx, func(tx kv.Tx) error {
 		u, err := findUser(tx, id)
 		if err != nil {
 			return err
@@ -307,7 +307,7 @@ func (s *UserService) revoke(ctx context.Context, id string, change func(*userRe
 	if !docket.IsSystemContext(ctx) && !docket.UserFromContext(ctx).IsAdmin() {
 		return docket.Errorf(docket.EFORBIDDEN, "Only site admins may reset passwords and disable accounts.")
 	}
-	return s.db.update(ctx, func(tx *bolt.Tx) error {
+	return s.db.update(ctx, func(tx kv.Tx) error {
 		u, err := findUser(tx, id)
 		if err != nil {
 			return err
@@ -329,7 +329,7 @@ func (s *UserService) revoke(ctx context.Context, id string, change func(*userRe
 	})
 }
 
-func deleteUserSessions(tx *bolt.Tx, userID string) error {
+func deleteUserSessions(tx kv.Tx, userID string) error {
 	return deletePrefix(tx.Bucket(bucketUserSess), userID, func(key, _ []byte) error {
 		return tx.Bucket(bucketSessions).Delete(key)
 	})
@@ -339,7 +339,7 @@ func deleteUserSessions(tx *bolt.Tx, userID string) error {
 // bcrypt comparison too, so timing does not tell which accounts exist.
 func (s *UserService) Authenticate(ctx context.Context, email, password string) (*docket.User, error) {
 	var u *userRecord
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	err := s.db.view(ctx, func(tx kv.Tx) error {
 		if id := findUserIDByEmail(tx, email); id != "" {
 			var err error
 			u, err = findUser(tx, id)
@@ -374,7 +374,7 @@ func (s *UserService) CreateSession(ctx context.Context, userID string) (string,
 	now := s.db.Now().UTC()
 	rec := &sessionRecord{Session: docket.Session{UserID: userID, CreatedAt: now, ExpiresAt: now.Add(s.db.SessionTTL)}}
 	key := hashSecret(secret)
-	err := s.db.update(ctx, func(tx *bolt.Tx) error {
+	err := s.db.update(ctx, func(tx kv.Tx) error {
 		if _, err := findUser(tx, userID); err != nil {
 			return err
 		}
@@ -393,7 +393,7 @@ func (s *UserService) CreateSession(ctx context.Context, userID string) (string,
 func (s *UserService) FindSession(ctx context.Context, secret string) (*docket.User, *docket.Session, error) {
 	var user *docket.User
 	var sess *docket.Session
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	err := s.db.view(ctx, func(tx kv.Tx) error {
 		var rec sessionRecord
 		ok, err := getJSON(tx.Bucket(bucketSessions), hashSecret(secret), &rec)
 		if err != nil {
@@ -414,7 +414,7 @@ func (s *UserService) FindSession(ctx context.Context, secret string) (*docket.U
 // DeleteSession implements [docket.AuthService].
 func (s *UserService) DeleteSession(ctx context.Context, secret string) error {
 	key := hashSecret(secret)
-	return s.db.update(ctx, func(tx *bolt.Tx) error {
+	return s.db.update(ctx, func(tx kv.Tx) error {
 		var rec sessionRecord
 		if ok, err := getJSON(tx.Bucket(bucketSessions), key, &rec); err != nil || !ok {
 			return err
@@ -441,7 +441,7 @@ func (s *UserService) CreateToken(ctx context.Context, name string) (string, *do
 		Token: docket.Token{ID: newID(), UserID: caller.ID, Name: name, CreatedAt: s.db.Now().UTC()},
 		Hash:  hashSecret(secret),
 	}
-	err = s.db.update(ctx, func(tx *bolt.Tx) error {
+	err = s.db.update(ctx, func(tx kv.Tx) error {
 		n := 0
 		for range prefixed(tx.Bucket(bucketTokens), caller.ID) {
 			n++
@@ -466,7 +466,7 @@ func (s *UserService) FindTokens(ctx context.Context) ([]*docket.Token, error) {
 	if caller == nil {
 		return nil, docket.Errorf(docket.EUNAUTHORIZED, "Sign in first.")
 	}
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.Token, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) ([]*docket.Token, error) {
 		recs, err := decodePrefixed[tokenRecord](tx.Bucket(bucketTokens), caller.ID, "token")
 		out := make([]*docket.Token, len(recs))
 		for i, rec := range recs {
@@ -485,7 +485,7 @@ func (s *UserService) DeleteToken(ctx context.Context, id string) error {
 	if !docket.ValidID(id) {
 		return docket.Errorf(docket.ENOTFOUND, "Token not found.")
 	}
-	return s.db.update(ctx, func(tx *bolt.Tx) error {
+	return s.db.update(ctx, func(tx kv.Tx) error {
 		key := pair(caller.ID, id)
 		var rec tokenRecord
 		if ok, err := getJSON(tx.Bucket(bucketTokens), key, &rec); err != nil {
@@ -507,7 +507,7 @@ func (s *UserService) FindUserByToken(ctx context.Context, secret string) (*dock
 	if u, ok := s.db.tokens.get(string(hash), gen); ok {
 		return &u, nil
 	}
-	u, err := inTx(ctx, s.db.view, func(tx *bolt.Tx) (*docket.User, error) {
+	u, err := inTx(ctx, s.db.view, func(tx kv.Tx) (*docket.User, error) {
 		// The key is the secret's hash, so finding it is the check; the
 		// value names the owner and the token.
 		ref := tx.Bucket(bucketTokenHashes).Get(hash)
@@ -551,7 +551,7 @@ func (s *UserService) CreateInvite(ctx context.Context, inv docket.Invite) (stri
 	if caller != nil {
 		rec.CreatedBy = caller.ID
 	}
-	err = s.db.update(ctx, func(tx *bolt.Tx) error {
+	err = s.db.update(ctx, func(tx kv.Tx) error {
 		if inv.SpaceID == "" {
 			if !caller.IsAdmin() && !docket.IsSystemContext(ctx) {
 				return docket.Errorf(docket.EFORBIDDEN, "Only site admins may invite without a space.")

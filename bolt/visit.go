@@ -5,7 +5,7 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // Interface guard.
@@ -32,7 +32,7 @@ func (s *VisitService) RecordVisit(ctx context.Context, docID string, version in
 	now := s.db.Now().UTC()
 	var prev *docket.Visit
 	fresh := false
-	read := func(tx *bolt.Tx) error {
+	read := func(tx kv.Tx) error {
 		d, _, err := readableDoc(ctx, tx, docID)
 		if err != nil {
 			return err
@@ -52,7 +52,7 @@ func (s *VisitService) RecordVisit(ctx context.Context, docID string, version in
 	if fresh {
 		return prev, nil
 	}
-	err := s.db.update(ctx, func(tx *bolt.Tx) error {
+	err := s.db.update(ctx, func(tx kv.Tx) error {
 		if err := read(tx); err != nil {
 			return err
 		}
@@ -63,13 +63,13 @@ func (s *VisitService) RecordVisit(ctx context.Context, docID string, version in
 
 // FindVisit implements [docket.VisitService].
 func (s *VisitService) FindVisit(ctx context.Context, docID string) (*docket.Visit, error) {
-	return readDocData(ctx, s.db, docID, func(tx *bolt.Tx, docID string) (*docket.Visit, error) {
+	return readDocData(ctx, s.db, docID, func(tx kv.Tx, docID string) (*docket.Visit, error) {
 		return findVisit(tx, docID, docket.UserIDFromContext(ctx))
 	})
 }
 
 // findVisit reads a user's last visit of a document, nil if there is none.
-func findVisit(tx *bolt.Tx, docID, userID string) (*docket.Visit, error) {
+func findVisit(tx kv.Tx, docID, userID string) (*docket.Visit, error) {
 	var v docket.Visit
 	if ok, err := getJSON(tx.Bucket(bucketVisits), pair(docID, userID), &v); err != nil || !ok {
 		return nil, err
@@ -86,7 +86,7 @@ func (s *VisitService) FindVisits(ctx context.Context, docIDs []string) (map[str
 	if user == "" {
 		return out, nil
 	}
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	err := s.db.view(ctx, func(tx kv.Tx) error {
 		for _, id := range docIDs {
 			v, err := findVisit(tx, id, user)
 			if err != nil {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"iter"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // Most buckets besides the records themselves are indexes keyed
@@ -16,7 +16,7 @@ import (
 
 // prefixed iterates over the entries of b whose keys start with prefix/,
 // in key order, yielding the rest of each key after prefix/ and its value.
-func prefixed(b *bolt.Bucket, prefix string) iter.Seq2[[]byte, []byte] {
+func prefixed(b kv.Bucket, prefix string) iter.Seq2[[]byte, []byte] {
 	return func(yield func(rest, v []byte) bool) {
 		p := []byte(prefix + "/")
 		c := b.Cursor()
@@ -30,7 +30,7 @@ func prefixed(b *bolt.Bucket, prefix string) iter.Seq2[[]byte, []byte] {
 
 // decodePrefixed decodes the values of b under prefix/, in key order;
 // what names them in errors.
-func decodePrefixed[T any](b *bolt.Bucket, prefix, what string) ([]*T, error) {
+func decodePrefixed[T any](b kv.Bucket, prefix, what string) ([]*T, error) {
 	out := []*T{}
 	for _, v := range prefixed(b, prefix) {
 		x := new(T)
@@ -44,7 +44,7 @@ func decodePrefixed[T any](b *bolt.Bucket, prefix, what string) ([]*T, error) {
 
 // appendJSON stores v in b under prefix/ and the bucket's next sequence
 // number, after every entry stored there before.
-func appendJSON(b *bolt.Bucket, prefix string, v any) error {
+func appendJSON(b kv.Bucket, prefix string, v any) error {
 	n, err := b.NextSequence()
 	if err != nil {
 		return err
@@ -55,7 +55,7 @@ func appendJSON(b *bolt.Bucket, prefix string, v any) error {
 // deletePrefix deletes every entry of b under prefix/. each, if not nil,
 // is called first for every entry with the rest of its key and its
 // value, to delete what the entry points to.
-func deletePrefix(b *bolt.Bucket, prefix string, each func(rest, v []byte) error) error {
+func deletePrefix(b kv.Bucket, prefix string, each func(rest, v []byte) error) error {
 	var rests, values [][]byte
 	for rest, v := range prefixed(b, prefix) {
 		rests, values = append(rests, bytes.Clone(rest)), append(values, bytes.Clone(v))
@@ -75,7 +75,7 @@ func deletePrefix(b *bolt.Bucket, prefix string, each func(rest, v []byte) error
 
 // entriesAfter iterates over the entries of b whose keys sort after the
 // key after ("" for all of them), in key order.
-func entriesAfter(b *bolt.Bucket, after string) iter.Seq2[[]byte, []byte] {
+func entriesAfter(b kv.Bucket, after string) iter.Seq2[[]byte, []byte] {
 	return func(yield func(k, v []byte) bool) {
 		c := b.Cursor()
 		k, v := c.First()

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
-	bolt "go.etcd.io/bbolt"
+	"github.com/docket-dev/docket/kv"
 )
 
 // Interface guards.
@@ -99,7 +99,7 @@ func queueKey(due int64, id uint64) []byte {
 
 // queueDeliveries creates a pending delivery of ev for every active
 // webhook of its space that wants it, in the caller's transaction.
-func (db *DB) queueDeliveries(tx *bolt.Tx, ev *docket.Event) error {
+func (db *DB) queueDeliveries(tx kv.Tx, ev *docket.Event) error {
 	hooks := tx.Bucket(bucketWebhooks)
 	deliveries := tx.Bucket(bucketDeliveries)
 	queued := false
@@ -130,13 +130,16 @@ func (db *DB) queueDeliveries(tx *bolt.Tx, ev *docket.Event) error {
 		queued = true
 	}
 	if queued {
+		if n := noteOf(tx); n != nil {
+			n.Queued = true
+		}
 		tx.OnCommit(db.deliveryQueued)
 	}
 	return nil
 }
 
 // putDelivery stores a delivery and, if it is queued, its queue key.
-func putDelivery(tx *bolt.Tx, rec *deliveryRecord) error {
+func putDelivery(tx kv.Tx, rec *deliveryRecord) error {
 	if rec.Queued != 0 {
 		if err := tx.Bucket(bucketDeliveryQueue).Put(queueKey(rec.Queued, uint64(rec.ID)), nil); err != nil {
 			return err
@@ -146,7 +149,7 @@ func putDelivery(tx *bolt.Tx, rec *deliveryRecord) error {
 }
 
 // unqueue takes a delivery out of the queue.
-func unqueue(tx *bolt.Tx, rec *deliveryRecord) error {
+func unqueue(tx kv.Tx, rec *deliveryRecord) error {
 	if rec.Queued == 0 {
 		return nil
 	}
@@ -155,19 +158,19 @@ func unqueue(tx *bolt.Tx, rec *deliveryRecord) error {
 	return err
 }
 
-func findHook(tx *bolt.Tx, id string) (*hookRecord, error) {
+func findHook(tx kv.Tx, id string) (*hookRecord, error) {
 	return findByID[hookRecord](tx, bucketWebhooks, id, "Webhook not found.")
 }
 
 // adminSpace finds a space the caller administers. An unreadable space is
 // ENOTFOUND, a readable one EFORBIDDEN.
-func adminSpace(ctx context.Context, tx *bolt.Tx, space string) (*docket.Space, error) {
+func adminSpace(ctx context.Context, tx kv.Tx, space string) (*docket.Space, error) {
 	return spaceWithRole(ctx, tx, space, docket.RoleAdmin, "Only space admins may manage webhooks.")
 }
 
 // adminHook finds a webhook of a space the caller administers. A webhook
 // of a space the caller cannot read is ENOTFOUND.
-func adminHook(ctx context.Context, tx *bolt.Tx, id string) (*hookRecord, error) {
+func adminHook(ctx context.Context, tx kv.Tx, id string) (*hookRecord, error) {
 	h, err := findHook(tx, id)
 	if err != nil {
 		return nil, err
@@ -211,7 +214,7 @@ func (s *WebhookService) CreateWebhook(ctx context.Context, wc docket.WebhookCre
 		},
 		Secret: secret,
 	}
-	err = s.db.update(ctx, func(tx *bolt.Tx) error {
+	err = s.db.update(ctx, func(tx kv.Tx) error {
 		sp, err := adminSpace(ctx, tx, wc.Space)
 		if err != nil {
 			return err
@@ -232,7 +235,7 @@ func (s *WebhookService) CreateWebhook(ctx context.Context, wc docket.WebhookCre
 	return &out, secret, nil
 }
 
-func spaceHookIDs(tx *bolt.Tx, spaceID string) []string {
+func spaceHookIDs(tx kv.Tx, spaceID string) []string {
 	var ids []string
 	for hookID := range prefixed(tx.Bucket(bucketSpaceWebhooks), spaceID) {
 		ids = append(ids, string(hookID))
@@ -242,7 +245,7 @@ func spaceHookIDs(tx *bolt.Tx, spaceID string) []string {
 
 // FindWebhooks implements [docket.WebhookService].
 func (s *WebhookService) FindWebhooks(ctx context.Context, space string) ([]*docket.Webhook, error) {
-	out, err := inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.Webhook, error) {
+	out, err := inTx(ctx, s.db.view, func(tx kv.Tx) ([]*docket.Webhook, error) {
 		sp, err := adminSpace(ctx, tx, space)
 		if err != nil {
 			return nil, err
@@ -263,7 +266,7 @@ func (s *WebhookService) FindWebhooks(ctx context.Context, space string) ([]*doc
 
 // DeleteWebhook implements [docket.WebhookService].
 func (s *WebhookService) DeleteWebhook(ctx context.Context, id string) error {
-	return s.db.update(ctx, func(tx *bolt.Tx) error {
+	return s.db.update(ctx, func(tx kv.Tx) error {
 		h, err := adminHook(ctx, tx, id)
 		if err != nil {
 			return err
@@ -283,7 +286,7 @@ func (s *WebhookService) DeleteWebhook(ctx context.Context, id string) error {
 
 // deleteDelivery deletes a delivery and its queue entry, but not its
 // entry in the delivery log index.
-func deleteDelivery(tx *bolt.Tx, id uint64) error {
+func deleteDelivery(tx kv.Tx, id uint64) error {
 	var rec deliveryRecord
 	ok, err := getJSON(tx.Bucket(bucketDeliveries), u64(id), &rec)
 	if err != nil || !ok {
@@ -300,7 +303,7 @@ func (s *WebhookService) FindDeliveries(ctx context.Context, hookID string, limi
 	if limit <= 0 || limit > docket.MaxDeliveriesPage {
 		limit = docket.MaxDeliveriesPage
 	}
-	return inTx(ctx, s.db.view, func(tx *bolt.Tx) ([]*docket.WebhookDelivery, error) {
+	return inTx(ctx, s.db.view, func(tx kv.Tx) ([]*docket.WebhookDelivery, error) {
 		h, err := adminHook(ctx, tx, hookID)
 		if err != nil {
 			return nil, err
@@ -331,7 +334,7 @@ func (s *WebhookService) DueDeliveries(ctx context.Context, now time.Time, limit
 	if at, ok, err := s.NextDue(ctx); err != nil || !ok || at.After(now) {
 		return nil, err
 	}
-	return inTx(ctx, s.db.update, func(tx *bolt.Tx) ([]*docket.WebhookTask, error) {
+	return inTx(ctx, s.db.update, func(tx kv.Tx) ([]*docket.WebhookTask, error) {
 		return loadAll(dueIDs(tx.Bucket(bucketDeliveryQueue), now, limit), func(id uint64) (*docket.WebhookTask, error) { return s.claim(tx, id, now, lease) })
 	})
 }
@@ -340,7 +343,7 @@ func (s *WebhookService) DueDeliveries(ctx context.Context, now time.Time, limit
 // queued again at now+lease, in case the attempt never finishes. It
 // returns nil for a delivery that cannot be sent any more; that one is
 // finished as failed (or deleted with its webhook).
-func (s *WebhookService) claim(tx *bolt.Tx, id uint64, now time.Time, lease time.Duration) (*docket.WebhookTask, error) {
+func (s *WebhookService) claim(tx kv.Tx, id uint64, now time.Time, lease time.Duration) (*docket.WebhookTask, error) {
 	var rec deliveryRecord
 	if ok, err := getJSON(tx.Bucket(bucketDeliveries), u64(id), &rec); err != nil {
 		return nil, err
@@ -398,7 +401,7 @@ func (s *WebhookService) FinishDelivery(ctx context.Context, d *docket.WebhookDe
 	default:
 		return docket.Errorf(docket.EINVALID, "Unknown delivery status %q.", d.Status)
 	}
-	return s.db.update(ctx, func(tx *bolt.Tx) error {
+	return s.db.update(ctx, func(tx kv.Tx) error {
 		var rec deliveryRecord
 		if ok, err := getJSON(tx.Bucket(bucketDeliveries), u64(uint64(d.ID)), &rec); err != nil {
 			return err
@@ -430,7 +433,7 @@ func (s *WebhookService) FinishDelivery(ctx context.Context, d *docket.WebhookDe
 
 // pruneDeliveries deletes a webhook's finished deliveries beyond the
 // latest MaxDeliveryLog.
-func pruneDeliveries(tx *bolt.Tx, hookID string) error {
+func pruneDeliveries(tx kv.Tx, hookID string) error {
 	index := tx.Bucket(bucketHookDeliveries)
 	c := index.Cursor()
 	n := 0
@@ -461,7 +464,7 @@ func pruneDeliveries(tx *bolt.Tx, hookID string) error {
 func (s *WebhookService) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var at time.Time
 	var ok bool
-	err := s.db.view(ctx, func(tx *bolt.Tx) error {
+	err := s.db.view(ctx, func(tx kv.Tx) error {
 		k, _ := tx.Bucket(bucketDeliveryQueue).Cursor().First()
 		if len(k) == 17 {
 			at, ok = time.Unix(0, int64(binary.BigEndian.Uint64(k))).UTC(), true

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/kv"
 	gocmp "github.com/google/go-cmp/cmp"
-	bolt "go.etcd.io/bbolt"
 )
 
 func TestWebhookPermissions(t *testing.T) {
@@ -203,7 +203,7 @@ func TestDeliveryQueue(t *testing.T) {
 	if log, _ := hooks.FindDeliveries(ada, other.ID, 0); len(log) != 0 {
 		t.Errorf("other space's hook got %d deliveries", len(log))
 	}
-	f.write(func(tx *bolt.Tx) error {
+	f.write(func(tx kv.Tx) error {
 		for _, name := range [][]byte{bucketDeliveries, bucketHookDeliveries} {
 			c := tx.Bucket(name).Cursor()
 			for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -222,7 +222,7 @@ func TestDeliveryLogPruned(t *testing.T) {
 	ada := f.user("ada")
 	eng := f.space(ada, "eng")
 	h, _, _ := hooks.CreateWebhook(ada, docket.WebhookCreate{Space: eng, URL: "https://a.example.com"})
-	f.write(func(tx *bolt.Tx) error {
+	f.write(func(tx kv.Tx) error {
 		for range MaxDeliveryLog + 10 {
 			if err := f.db.appendEvent(ada, tx, &docket.Event{Type: docket.EventDocUpdated, SpaceID: eng}); err != nil {
 				return err
@@ -249,8 +249,8 @@ func TestDeliveryLogPruned(t *testing.T) {
 	if err != nil || len(log) != docket.MaxDeliveriesPage || log[0].EventSeq != MaxDeliveryLog+10 {
 		t.Fatalf("log: %d entries from %d, %v", len(log), log[0].EventSeq, err)
 	}
-	f.write(func(tx *bolt.Tx) error {
-		if n := tx.Bucket(bucketDeliveries).Stats().KeyN; n != MaxDeliveryLog+1 {
+	f.write(func(tx kv.Tx) error {
+		if n := countKeys(tx.Bucket(bucketDeliveries)); n != MaxDeliveryLog+1 {
 			t.Errorf("%d deliveries kept; want %d (the log and the pending one)", n, MaxDeliveryLog+1)
 		}
 		return nil

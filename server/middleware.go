@@ -236,7 +236,7 @@ func (s *Server) bumpAuthEpoch(next echo.HandlerFunc) echo.HandlerFunc {
 		switch c.Path() {
 		case "/api/spaces/:id/members", "/api/spaces/:id/members/:user", "/api/docs/:id",
 			"/api/tokens/:id", "/api/auth/logout", "/api/me/password":
-			s.authEpoch.Add(1)
+			s.revoke()
 		}
 		return err
 	}

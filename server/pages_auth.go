@@ -155,6 +155,6 @@ func (s *Server) handleLogoutPost(c echo.Context) error {
 	if err := s.endSession(c); err != nil {
 		return err
 	}
-	s.authEpoch.Add(1)
+	s.revoke()
 	return seeOther(c, "/login?done=signed-out")
 }

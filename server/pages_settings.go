@@ -137,7 +137,7 @@ func (s *Server) handlePasswordPost(c echo.Context) error {
 	if err := s.svc.Users.SetPassword(ctx, user.ID, c.FormValue("new")); err != nil {
 		return fail(err)
 	}
-	s.authEpoch.Add(1)
+	s.revoke()
 	if err := s.setSession(c, user); err != nil {
 		return err
 	}
@@ -163,6 +163,6 @@ func (s *Server) handleTokenDeletePost(c echo.Context) error {
 	if err := s.svc.Auth.DeleteToken(c.Request().Context(), c.Param("id")); err != nil {
 		return err
 	}
-	s.authEpoch.Add(1)
+	s.revoke()
 	return seeOther(c, "/settings?done=token-deleted")
 }

@@ -289,7 +289,7 @@ func (s *Server) handleMemberPost(c echo.Context) error {
 		}
 		return s.renderSpaceSettings(c, status, form, nil, "")
 	}
-	s.authEpoch.Add(1)
+	s.revoke()
 	return seeOther(c, "/s/"+url.PathEscape(sp.Slug)+"/settings?done=member")
 }
 
@@ -364,7 +364,7 @@ func (s *Server) handleMemberRemovePost(c echo.Context) error {
 		}
 		return s.renderSpaceSettings(c, status, form, nil, "")
 	}
-	s.authEpoch.Add(1)
+	s.revoke()
 	return seeOther(c, "/s/"+url.PathEscape(sp.Slug)+"/settings?done=member-gone")
 }
 

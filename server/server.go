@@ -119,6 +119,14 @@ func (svc Services) check() error {
 
 // Config holds the server's settings.
 type Config struct {
+	// Bus, on a node of a cluster, carries revocations to the other
+	// nodes: a sign-out, a deleted token or a removed member here makes
+	// their live sockets and streams check again too. Nil on one node.
+	Bus docket.Bus
+	// Checks are what /healthz reports besides the server itself, by
+	// name (in a cluster "store" and "bus"): each is called with a short
+	// deadline, and any failure answers 503 naming it.
+	Checks map[string]func(context.Context) error
 	// BaseURL is the public URL of the server, such as https://docs.example.com.
 	// It decides the origin that unsafe cookie requests must come from and
 	// whether cookies are Secure.
@@ -245,6 +253,11 @@ func New(cfg Config, svc Services) (*Server, error) {
 		streams:   newStreamHub(cfg.MaxEventStreams),
 	}
 	svc.OnEvent(s.streams.notify)
+	if cfg.Bus != nil {
+		if _, err := cfg.Bus.Subscribe(subjectRevoked, func([]byte) { s.authEpoch.Add(1) }); err != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+	}
 	s.liveSrv = collab.NewLive(svc.Hub, svc.Documents, collab.LiveOptions{Logger: cfg.Logger, Epoch: s.authEpoch.Load, WritePace: cfg.LiveWritePace, ObserveAck: cfg.LiveObserveAck})
 	if u, err := url.Parse(cfg.BaseURL); err == nil && u.Scheme != "" && u.Host != "" {
 		s.baseOrigin = u.Scheme + "://" + u.Host
@@ -274,7 +287,20 @@ func New(cfg Config, svc Services) (*Server, error) {
 // credentials and permissions again at once, after a change made outside
 // of a request, such as a password reset or a disabled account from the
 // admin socket.
-func (s *Server) RevokeAccess() { s.authEpoch.Add(1) }
+func (s *Server) RevokeAccess() { s.revoke() }
+
+// subjectRevoked is the bus subject that moves every node's auth epoch.
+const subjectRevoked = "auth.revoked"
+
+// revoke moves the auth epoch here and, in a cluster, on every node.
+func (s *Server) revoke() {
+	s.authEpoch.Add(1)
+	if s.cfg.Bus != nil {
+		if err := s.cfg.Bus.Publish(subjectRevoked, nil); err != nil {
+			s.log.Warn("cluster: revocation not published", "err", err)
+		}
+	}
+}
 
 // Handler returns the HTTP handler of the server.
 func (s *Server) Handler() http.Handler { return s.echo }
@@ -299,8 +325,22 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 
 // handleHealth serves GET /healthz.
 func (s *Server) handleHealth(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	out := map[string]string{"status": "ok"}
+	code := http.StatusOK
+	for name, check := range s.cfg.Checks {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), healthTimeout)
+		err := check(ctx)
+		cancel()
+		out[name] = "ok"
+		if err != nil {
+			out[name], out["status"], code = err.Error(), "unavailable", http.StatusServiceUnavailable
+		}
+	}
+	return c.JSON(code, out)
 }
+
+// healthTimeout bounds each check of /healthz.
+const healthTimeout = 2 * time.Second
 
 // handleFavicon serves GET /favicon.ico, which browsers ask for where a
 // response has no page linking the icon: a redirect to the bundle's.
