@@ -12,26 +12,22 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// defaultPostgres is where the tests find PostgreSQL unless
-// $DOCKET_TEST_POSTGRES says otherwise: the service of the development
-// machine and CI (trust auth, database test).
-const defaultPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+// DefaultPostgres is the PostgreSQL database of the development machine
+// and of CI (.ci/services starts it; trust auth, database test).
+const DefaultPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 // Postgres returns the URL of a fresh, empty schema of the test
-// PostgreSQL database ($DOCKET_TEST_POSTGRES, else the local service),
-// set as the URL's search_path, and drops the schema when the test ends.
+// PostgreSQL database ($DOCKET_TEST_POSTGRES, or [DefaultPostgres]), set
+// as the URL's search_path, and drops the schema when the test ends.
 // When PostgreSQL cannot be reached the test ends through [Missing].
 func Postgres(tb testing.TB) string {
 	tb.Helper()
-	base := os.Getenv("DOCKET_TEST_POSTGRES")
-	if base == "" {
-		base = defaultPostgres
-	}
+	base := setting("DOCKET_TEST_POSTGRES", DefaultPostgres)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
-		Missing(tb, "PostgreSQL is unreachable at %s (%v): start it, or set DOCKET_TEST_POSTGRES to a database the tests may create schemas in", redact(base), err)
+		Missing(tb, "no PostgreSQL at %s (run .ci/services, or set DOCKET_TEST_POSTGRES to a database the tests may create schemas in): %v", redact(base), err)
 	}
 	defer conn.Close(context.Background())
 
@@ -70,4 +66,12 @@ func redact(s string) string {
 		return "(a connection string that is not a URL)"
 	}
 	return u.Redacted()
+}
+
+// setting returns the environment variable name, or def when it is unset.
+func setting(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }
