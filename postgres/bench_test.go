@@ -62,6 +62,33 @@ func BenchmarkUpdate(b *testing.B) {
 	b.ReportMetric(float64(rt.n.Load())/float64(b.N), "roundtrips/op")
 }
 
+// BenchmarkUpdateReadModifyWrite reads three keys and writes them back,
+// the store's usual write: the Puts wait for the COMMIT.
+func BenchmarkUpdateReadModifyWrite(b *testing.B) {
+	var rt roundTrips
+	s := benchStore(b, &rt)
+	for b.Loop() {
+		err := s.Update(func(tx kv.Tx) error {
+			bk := tx.Bucket([]byte("docs"))
+			for j := range 3 {
+				k := fmt.Appendf(nil, "k%03d", j*31)
+				v := bk.Get(k)
+				if v == nil {
+					return fmt.Errorf("%s missing", k)
+				}
+				if err := bk.Put(k, append([]byte{v[0] + 1}, v[1:]...)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(rt.n.Load())/float64(b.N), "roundtrips/op")
+}
+
 // BenchmarkView is a typical read transaction: five keys read and a walk
 // of twenty.
 func BenchmarkView(b *testing.B) {
