@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"os"
 	"testing"
 	"time"
 )
@@ -20,10 +19,7 @@ const DefaultNATS = "nats://127.0.0.1:4222"
 // keep to subjects of its own (a random prefix).
 func NATS(tb testing.TB) string {
 	tb.Helper()
-	raw := os.Getenv("DOCKET_TEST_NATS")
-	if raw == "" {
-		raw = DefaultNATS
-	}
+	raw := setting("DOCKET_TEST_NATS", DefaultNATS)
 	u, err := url.Parse(raw)
 	if err != nil || u.Hostname() == "" {
 		tb.Fatalf("DOCKET_TEST_NATS=%q is not a URL like %s", raw, DefaultNATS)
