@@ -49,6 +49,8 @@ type Store struct {
 	// writerKey is the advisory lock that serialises write transactions
 	// on every node sharing the schema.
 	writerKey int64
+	// schema is the schema the tables are in, which names the locks.
+	schema string
 	// writerIdle ends a write transaction whose node stopped talking in
 	// its middle (a crash, a partition), which would otherwise hold the
 	// writer lock of every node until TCP gave up on it, hours later.
@@ -105,7 +107,68 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	s.writerKey = lockKey("writer", schema)
+	s.schema = schema
 	return s, nil
+}
+
+// Lead runs fn while this node leads the job named name: one node of
+// those sharing the store at a time, through a session-level advisory
+// lock held on a connection of its own. A node that does not get the
+// lock tries again every retry; the leader's connection is checked as
+// often, and when it is lost (the database restarted, the node was cut
+// off) fn's context ends, as the lock has gone to another node. A
+// leader that dies releases the lock with its connection. Lead returns
+// when ctx is done.
+func (s *Store) Lead(ctx context.Context, name string, retry time.Duration, fn func(ctx context.Context)) {
+	key := lockKey("lead "+name, s.schema)
+	for {
+		if conn, err := s.pool.Acquire(ctx); err == nil {
+			var got bool
+			if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&got); err == nil && got {
+				s.lead(ctx, conn, key, retry, fn)
+			} else {
+				conn.Release()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(retry):
+		}
+	}
+}
+
+// lead runs fn while conn, which holds the lock key, answers.
+func (s *Store) lead(ctx context.Context, conn *pgxpool.Conn, key int64, check time.Duration, fn func(context.Context)) {
+	lctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); fn(lctx) }()
+	t := time.NewTicker(check)
+	defer t.Stop()
+	lost := false
+	for !lost {
+		select {
+		case <-done:
+			lost = true
+		case <-ctx.Done():
+			lost = true
+		case <-t.C:
+			pctx, pcancel := context.WithTimeout(ctx, check)
+			if err := conn.Ping(pctx); err != nil {
+				s.logger.Warn("postgres: lost the connection of a lead; another node takes over", "err", err)
+				lost = true
+			}
+			pcancel()
+		}
+	}
+	cancel()
+	<-done
+	uctx, ucancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer ucancel()
+	if _, err := conn.Exec(uctx, "SELECT pg_advisory_unlock($1)", key); err != nil {
+		conn.Conn().Close(uctx) // the lock goes with the session
+	}
+	conn.Release()
 }
 
 // Close closes every connection.

@@ -447,3 +447,57 @@ func TestOpenTogether(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestLead runs a job on two nodes: one leads at a time, and when the
+// leader's lock connection is lost a node leads again. (The old leader
+// may run on for up to one check interval after its connection died:
+// what a lead runs must stay correct then, as Docket's jobs are, since
+// each records its work in the same serialised transaction.)
+func TestLead(t *testing.T) {
+	url := testenv.Postgres(t)
+	var nodes []*Store
+	for range 2 {
+		s, err := Open(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		nodes = append(nodes, s)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var leading sync.Map
+	led := make(chan int, 4)
+	var wg sync.WaitGroup
+	for i, s := range nodes {
+		wg.Go(func() {
+			s.Lead(ctx, "job", 100*time.Millisecond, func(ctx context.Context) {
+				leading.Store(i, true)
+				led <- i
+				<-ctx.Done()
+				leading.Delete(i)
+			})
+		})
+	}
+	first := <-led
+	time.Sleep(300 * time.Millisecond) // the other node tries meanwhile
+	n := 0
+	leading.Range(func(any, any) bool { n++; return true })
+	if n != 1 {
+		t.Fatalf("%d nodes lead at once; want 1", n)
+	}
+	// Cut the leader's lock connection off, as a restart of its backend
+	// would.
+	if _, err := nodes[1-first].pool.Exec(context.Background(),
+		`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
+		 AND objid = ($1::bigint & x'ffffffff'::bigint)`, lockKey("lead job", nodes[0].schema)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-led:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no node led again within 5 s of losing the leader's connection")
+	}
+	cancel()
+	wg.Wait()
+}

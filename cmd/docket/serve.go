@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
 	"github.com/docket-dev/docket/collab"
 	"github.com/docket-dev/docket/frontend"
@@ -59,6 +60,9 @@ type serveConfig struct {
 	// issuer; PasswordLogin false turns password sign-in off.
 	OIDC          oidcFlags
 	PasswordLogin bool
+	// Cluster, when set, makes this process a node of a cluster
+	// (cluster.go).
+	Cluster clusterFlags
 }
 
 // oidcFlags are the single sign-on flags of docket serve.
@@ -78,6 +82,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&cfg.LogFormat, "log-format", envDefault("DOCKET_LOG_FORMAT", "text"), "log format: text or json (env DOCKET_LOG_FORMAT)")
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", envDefault("DOCKET_TRUSTED_PROXIES", ""), "comma-separated proxy CIDRs whose X-Forwarded-For is trusted (env DOCKET_TRUSTED_PROXIES)")
 	fs.StringVar(&cfg.Pprof, "pprof", envDefault("DOCKET_PPROF", ""), "serve Go profiles on this extra address, e.g. 127.0.0.1:6060 (env DOCKET_PPROF)")
+	fs.StringVar(&cfg.Cluster.Store, "store", envDefault("DOCKET_STORE", ""), "cluster mode: keep the data in this PostgreSQL database, postgres://USER@HOST:5432/DB, shared by every node; needs --bus (env DOCKET_STORE)")
+	fs.StringVar(&cfg.Cluster.Bus, "bus", envDefault("DOCKET_BUS", ""), "cluster mode: hear the other nodes over this NATS server, nats://HOST:4222; needs --store (env DOCKET_BUS)")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", envDefault("DOCKET_METRICS_ADDR", ""), "serve /metrics without sign-in on this extra address, e.g. 127.0.0.1:9100 (env DOCKET_METRICS_ADDR)")
 	fs.StringVar(&cfg.MetricsToken, "metrics-token", envDefault("DOCKET_METRICS_TOKEN", ""), "a secret that lets a scraper read /metrics on the main address as \"Authorization: Bearer <token>\" (env DOCKET_METRICS_TOKEN); site admins may read it too")
 	allowPrivate, err := strconv.ParseBool(envDefault("DOCKET_WEBHOOK_ALLOW_PRIVATE", "false"))
@@ -143,6 +149,9 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	if cfg.MemoryLimit, err = parseByteSize(*memLimit); err != nil {
 		return cfg, fmt.Errorf("--memory-limit: %w", err)
 	}
+	if err := cfg.Cluster.check(); err != nil {
+		return cfg, err
+	}
 	if cfg.Signup != server.SignupFirst && cfg.Signup != server.SignupOpen {
 		return cfg, fmt.Errorf("--signup must be first or open, not %q", cfg.Signup)
 	}
@@ -199,7 +208,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	db := bolt.NewDB(dbPath(cfg.Data))
-	if err := db.Open(); err != nil {
+	var cluster *node // nil on one node
+	if cfg.Cluster.on() {
+		if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+			return err
+		}
+		if cluster, err = openNode(ctx, cfg.Cluster, db, log); err != nil {
+			return err
+		}
+		defer cluster.close()
+	} else if err := db.Open(); err != nil {
 		return err
 	}
 	defer db.Close()
@@ -216,7 +234,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	users := bolt.NewUserService(db)
 	recordings := bolt.NewRecordingService(db)
 	live := newLiveMetrics(reg)
-	hub := collab.New(bolt.NewLiveStore(db), collab.Options{Logger: log, Recordings: recordings, ObserveCommit: live.commit})
+	hub := collab.New(bolt.NewLiveStore(db), collab.Options{Logger: log, Recordings: recordings, ObserveCommit: live.commit, Bus: cluster.docketBus()})
+	if cluster != nil {
+		// A document deleted on another node lets its subscribers here go.
+		db.OnChange(func(ch docket.Change) {
+			if ch.Kind == docket.ChangeDeleted {
+				go hub.Forget(ch.DocID)
+			}
+		})
+	}
 	spaces := bolt.NewSpaceService(db)
 	renderer := markdown.New(markdown.Options{})
 
@@ -228,6 +254,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer idx.Close()
 	indexer := newIndexer(db, idx, log)
+	if cluster != nil {
+		indexer.Poll = time.Second // finds what a lost bus message did not tell
+	}
 	db.OnChange(indexer.Notify)
 	db.OnEvent(indexer.NotifyEvent)
 	indexCtx, stopIndexer := context.WithCancel(context.WithoutCancel(ctx))
@@ -282,6 +311,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		LiveObserveAck:   live.acked,
 		Version:          Version(),
 		RenderMemory:     renderBudget(cfg.MemoryLimit),
+		Bus:              cluster.docketBus(),
+		Checks:           cluster.healthChecks(),
 	}, server.Services{
 		Users: users, Auth: users, Identities: users, Spaces: spaces, Documents: bolt.NewDocumentService(db), Renderer: renderer,
 		Hub: hub, Recordings: recordings,
@@ -323,7 +354,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	// Reminders of deadlines: a pass every minute, the first at once to
 	// catch up on what came due while the server was down.
-	stopReminders := background(bolt.NewReminders(db, bolt.RemindersOptions{Logger: log}).Run)
+	stopReminders := background(cluster.lead("reminders", bolt.NewReminders(db, bolt.RemindersOptions{Logger: log}).Run))
 	defer stopReminders()
 
 	ln, err := net.Listen("tcp", cfg.Addr)

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/bolt"
+	"github.com/docket-dev/docket/nats"
+	"github.com/docket-dev/docket/postgres"
+)
+
+// This file is cluster mode: `docket serve --store postgres://...
+// --bus nats://...` runs one node of a cluster. Every node keeps the data
+// in the shared PostgreSQL database (package postgres, a kv engine under
+// the same services as the bbolt file) and hears of the other nodes'
+// commits over NATS (package nats); the data directory keeps only what is
+// the node's own: its search index and its admin socket.
+
+// clusterFlags are the URLs of the shared store and bus.
+type clusterFlags struct {
+	Store, Bus string
+}
+
+// on reports whether the flags make this process a node of a cluster.
+func (c clusterFlags) on() bool { return c.Store != "" }
+
+// check reports a half-configured cluster.
+func (c clusterFlags) check() error {
+	switch {
+	case c.Store == "" && c.Bus == "":
+		return nil
+	case c.Bus == "":
+		return fmt.Errorf("--store needs --bus: the nodes of a cluster hear of each other's commits over NATS (nats://HOST:4222)")
+	case c.Store == "":
+		return fmt.Errorf("--bus needs --store: a cluster keeps its data in PostgreSQL (postgres://USER@HOST/DB)")
+	case !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://"):
+		return fmt.Errorf("--store must be a postgres:// URL, not %q", redactURL(c.Store))
+	}
+	return nil
+}
+
+// redactURL returns u without its password, for logs and errors.
+func redactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return p.Redacted()
+}
+
+// node is this process as a node of a cluster.
+type node struct {
+	store *postgres.Store
+	bus   *nats.Bus
+}
+
+// openNode connects to the store and the bus and opens db on them; db then
+// publishes its commits and hears the other nodes' until ctx is done.
+func openNode(ctx context.Context, c clusterFlags, db *bolt.DB, log *slog.Logger) (*node, error) {
+	store, err := postgres.Open(ctx, c.Store, postgres.WithLogger(log))
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", redactURL(c.Store), err)
+	}
+	host, _ := os.Hostname()
+	bus, err := nats.Open(ctx, c.Bus, nats.Options{Name: "docket " + host, Logger: log})
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("bus %s: %w", redactURL(c.Bus), err)
+	}
+	if err := db.OpenStore(store); err != nil {
+		bus.Close()
+		store.Close()
+		return nil, err
+	}
+	if err := db.SetBus(ctx, bus, log); err != nil {
+		bus.Close()
+		db.Close()
+		return nil, err
+	}
+	log.Info("cluster node", slog.String("store", redactURL(c.Store)), slog.String("bus", redactURL(c.Bus)))
+	return &node{store: store, bus: bus}, nil
+}
+
+// healthChecks are what /healthz reports of the node's connections, nil
+// on one node.
+func (n *node) healthChecks() map[string]func(context.Context) error {
+	if n == nil {
+		return nil
+	}
+	return map[string]func(context.Context) error{"store": n.store.Ping, "bus": n.bus.Ping}
+}
+
+// leadEvery is how often a node that does not lead a periodic job tries
+// to, and how often the leader checks it still does.
+const leadEvery = 5 * time.Second
+
+// lead runs a periodic job: on one node, fn itself; in a cluster, fn on
+// whichever node leads name at the time (postgres.Store.Lead).
+func (n *node) lead(name string, fn func(ctx context.Context)) func(ctx context.Context) {
+	if n == nil {
+		return fn
+	}
+	return func(ctx context.Context) { n.store.Lead(ctx, name, leadEvery, fn) }
+}
+
+// docketBus returns the node's bus, nil on one node.
+func (n *node) docketBus() docket.Bus {
+	if n == nil {
+		return nil
+	}
+	return n.bus
+}
+
+// close closes the bus; the store closes with the DB.
+func (n *node) close() {
+	if n != nil {
+		n.bus.Close()
+	}
+}
