@@ -209,7 +209,10 @@ func (db *DB) Open() error {
 			return fmt.Errorf("create data file: %w", err)
 		}
 	}
-	bdb, err := bolt.Open(db.Path, 0o600, &bolt.Options{Timeout: db.LockTimeout, ReadOnly: db.ReadOnly})
+	// The initial mapping is address space, not memory: a file that grows
+	// within it needs no remapping, for which bbolt makes a writer wait
+	// until every read transaction (a long export, a backup) is done.
+	bdb, err := bolt.Open(db.Path, 0o600, &bolt.Options{Timeout: db.LockTimeout, ReadOnly: db.ReadOnly, InitialMmapSize: initialMmap})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return fmt.Errorf("data file %s is in use by another docket process (lock not released within %s)", db.Path, db.LockTimeout)
 	} else if errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrChecksum) || errors.Is(err, berrors.ErrVersionMismatch) {
@@ -260,6 +263,9 @@ func (db *DB) ready() error {
 	}
 	return nil
 }
+
+// initialMmap is the size of the file's first memory mapping (1 GiB).
+const initialMmap = 1 << 30
 
 // createFile creates and initialises a new data file under a temporary name
 // and renames it into place, so a crash during the first start never leaves
