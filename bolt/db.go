@@ -338,6 +338,10 @@ func (db *DB) Close() error {
 	return nil
 }
 
+// Store returns the engine the DB reads and writes through, for Copy and
+// Verify.
+func (db *DB) Store() kv.Store { return db.kv }
+
 // errNotBbolt is what the operations of a bbolt file answer when the
 // engine is another one.
 var errNotBbolt = errors.New("the data is not in a bbolt file (cluster mode): use the database's own tools, such as pg_dump")
