@@ -12,7 +12,6 @@ import (
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
 	"github.com/docket-dev/docket/internal/storetest"
-	"github.com/docket-dev/docket/internal/testenv"
 	"github.com/docket-dev/docket/kv"
 	bbolt "go.etcd.io/bbolt"
 )
@@ -25,18 +24,8 @@ const seedDocs = 36
 // closed, with the ids of its documents.
 func seededFile(t *testing.T) (string, []string) {
 	t.Helper()
-	dir := testenv.Corpus(t, "go-proposals")
 	path := filepath.Join(t.TempDir(), "docket.db")
-	db := bolt.NewDB(path)
-	db.PasswordCost = 4
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	ids := storetest.Seed(t, db, dir, seedDocs)
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path, ids
+	return path, storetest.SeedFile(t, path, seedDocs)
 }
 
 // openSource opens a data file read-only, as docket migrate does.

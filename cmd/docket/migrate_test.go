@@ -11,7 +11,6 @@ import (
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
 	"github.com/docket-dev/docket/internal/storetest"
-	"github.com/docket-dev/docket/internal/testenv"
 	"github.com/docket-dev/docket/kv"
 	bbolt "go.etcd.io/bbolt"
 )
@@ -47,15 +46,7 @@ func migrateTo(t *testing.T, wrap func(kv.Store) kv.Store) string {
 func seededDataDir(t *testing.T, n int) string {
 	t.Helper()
 	data := t.TempDir()
-	db := bolt.NewDB(dbPath(data))
-	db.PasswordCost = 4
-	if err := db.Open(); err != nil {
-		t.Fatal(err)
-	}
-	storetest.Seed(t, db, testenv.Corpus(t, "go-proposals"), n)
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	storetest.SeedFile(t, dbPath(data), n)
 	return data
 }
 

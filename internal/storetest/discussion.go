@@ -14,11 +14,8 @@ import (
 // anchor follows later edits, comments are kept in order, and a thread is
 // resolved and reopened.
 func testThreadsAndAnchors(t *testing.T, w *world) {
-	ada, _ := w.user("ada")
-	bob, bobUser := w.user("bob")
+	ada, bob, _ := w.team(docket.RoleCommenter)
 	cy, _ := w.user("cy")
-	w.space(ada, "eng")
-	w.member(ada, "eng", bobUser, docket.RoleCommenter)
 	d := w.doc(ada, "eng", "Plan", "We use one queue.")
 
 	th, err := w.s.Threads.CreateThread(bob, docket.ThreadCreate{DocID: d.ID, Anchor: &docket.Anchor{Version: 1, Start: 11, End: 16}, Body: "Why one?"})
@@ -172,11 +169,8 @@ func testDecisionProcess(t *testing.T, w *world) {
 // pages go back with Before and forward with After; an unreadable space's
 // events are not listed.
 func testEvents(t *testing.T, w *world) {
-	ada, _ := w.user("ada")
-	bob, bobUser := w.user("bob")
-	w.space(ada, "eng")
+	ada, bob, _ := w.team(docket.RoleEditor)
 	w.space(ada, "ops")
-	w.member(ada, "eng", bobUser, docket.RoleEditor)
 	for i := range 5 {
 		space := []string{"eng", "ops"}[i%2]
 		w.doc(ada, space, fmt.Sprintf("%s %d", space, i), "x")
@@ -231,10 +225,7 @@ func testEvents(t *testing.T, w *world) {
 // testInbox: a mention reaches the person mentioned; items are marked
 // read and done.
 func testInbox(t *testing.T, w *world) {
-	ada, _ := w.user("ada")
-	bob, bobUser := w.user("bob")
-	w.space(ada, "eng")
-	w.member(ada, "eng", bobUser, docket.RoleCommenter)
+	ada, bob, _ := w.team(docket.RoleCommenter)
 	d := w.doc(ada, "eng", "Plan", "text")
 	th, err := w.s.Threads.CreateThread(ada, docket.ThreadCreate{DocID: d.ID, Body: "@bob have a look"})
 	must(t, err)
@@ -271,10 +262,7 @@ func testInbox(t *testing.T, w *world) {
 
 // testSuggestions: a suggestion is accepted (applied) or rejected once.
 func testSuggestions(t *testing.T, w *world) {
-	ada, _ := w.user("ada")
-	bob, bobUser := w.user("bob")
-	w.space(ada, "eng")
-	w.member(ada, "eng", bobUser, docket.RoleCommenter)
+	ada, bob, _ := w.team(docket.RoleCommenter)
 	d := w.doc(ada, "eng", "Plan", "We use one queue.")
 	s1, err := w.s.Suggestions.CreateSuggestion(bob, docket.SuggestionCreate{DocID: d.ID, Anchor: &docket.Anchor{Version: 1, Start: 7, End: 10}, Replacement: "two"})
 	must(t, err)

@@ -111,11 +111,8 @@ func testDocuments(t *testing.T, w *world) {
 // testDocumentFilters: lists are filtered, most recently updated first,
 // paged, and hold only readable spaces.
 func testDocumentFilters(t *testing.T, w *world) {
-	ada, _ := w.user("ada")
-	bob, bobUser := w.user("bob")
-	w.space(ada, "eng")
+	ada, bob, _ := w.team(docket.RoleEditor)
 	w.space(ada, "ops")
-	w.member(ada, "eng", bobUser, docket.RoleEditor)
 	t0 := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	clock := t0
 	w.db.Now = func() time.Time { return clock }

@@ -301,10 +301,7 @@ func testMailQueue(t *testing.T, w *world) {
 // testTemplates: a space starts with the default templates; templates
 // are created, renamed and deleted by space admins, names unique.
 func testTemplates(t *testing.T, w *world) {
-	ada, _ := w.user("ada")
-	bob, bobUser := w.user("bob")
-	w.space(ada, "eng")
-	w.member(ada, "eng", bobUser, docket.RoleEditor)
+	ada, bob, _ := w.team(docket.RoleEditor)
 	defaults, err := w.s.Templates.FindTemplates(bob, "eng")
 	must(t, err)
 	if len(defaults) == 0 {

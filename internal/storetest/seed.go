@@ -13,10 +13,30 @@ import (
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
+	"github.com/docket-dev/docket/internal/testenv"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // SeedEdits is the number of live ops Seed commits on every document.
 const SeedEdits = 60
+
+// SeedFile writes a data file at path filled by Seed with n documents of
+// the Go proposals corpus, closes it and returns the ids of its documents.
+// Without the corpus the test ends through testenv.Missing.
+func SeedFile(tb testing.TB, path string, n int) []string {
+	tb.Helper()
+	dir := testenv.Corpus(tb, "go-proposals")
+	db := bolt.NewDB(path)
+	db.PasswordCost = bcrypt.MinCost
+	if err := db.Open(); err != nil {
+		tb.Fatal(err)
+	}
+	ids := Seed(tb, db, dir, n)
+	if err := db.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return ids
+}
 
 // Seed fills db as a store in use holds data, for the tests of copying
 // one store into another: the first n markdown files of dir (by name) as

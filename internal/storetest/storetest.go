@@ -144,6 +144,17 @@ func (w *world) user(name string) (context.Context, *docket.User) {
 	return docket.NewContextWithUser(context.Background(), u), u
 }
 
+// team creates Ada (the site admin), Bob and the space "eng", where Bob
+// has role, and returns contexts acting as them and Bob's account.
+func (w *world) team(role docket.SpaceRole) (ada, bob context.Context, bobUser *docket.User) {
+	w.t.Helper()
+	ada, _ = w.user("ada")
+	bob, bobUser = w.user("bob")
+	w.space(ada, "eng")
+	w.member(ada, "eng", bobUser, role)
+	return ada, bob, bobUser
+}
+
 // space creates a space whose slug and name are slug.
 func (w *world) space(ctx context.Context, slug string) *docket.Space {
 	w.t.Helper()
