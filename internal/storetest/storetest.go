@@ -98,6 +98,8 @@ var cases = []struct {
 }{
 	{"Accounts", testAccounts},
 	{"Tokens", testTokens},
+	{"ResetAndDisableRevokeEverything", testResetAndDisableRevokeEverything},
+	{"LoginIdentity", testLoginIdentity},
 	{"SessionsEndOnPasswordChange", testSessionsEndOnPasswordChange},
 	{"SessionExpires", testSessionExpires},
 	{"SpacePermissions", testSpacePermissions},
