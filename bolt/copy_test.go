@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -240,4 +241,34 @@ func TestVerifyFindsDifferences(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkCopy copies a file of 120 corpus documents, with their ops,
+// threads and events, into an empty bbolt file, and verifies the copy.
+func BenchmarkCopy(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "docket.db")
+	storetest.SeedFile(b, path, 120)
+	src := bolt.NewDB(path)
+	src.ReadOnly = true
+	if err := src.Open(); err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	ctx := context.Background()
+	keys := 0
+	for i := 0; b.Loop(); i++ {
+		raw, err := bbolt.Open(filepath.Join(b.TempDir(), fmt.Sprintf("copy%d.db", i)), 0o600, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		dst := bolt.NewEngine(raw)
+		if err := bolt.Copy(ctx, dst, src.Store(), func(done, _ int) { keys = done }); err != nil {
+			b.Fatal(err)
+		}
+		if r, err := bolt.Verify(ctx, dst, src.Store()); err != nil || !r.OK() {
+			b.Fatalf("Verify = %v, %v", r, err)
+		}
+		dst.Close()
+	}
+	b.ReportMetric(float64(keys), "keys/op")
 }
