@@ -66,8 +66,9 @@ func OpenTestDB(tb testing.TB) *DB {
 // ./bolt runs every test that opens its store with OpenTestDB (or
 // newFixture) on engine NAME. Each function returns a new, empty store
 // for one test and removes it when the test ends. Another engine is one
-// more entry, a function from an internal test package (the package's
-// tests may import internal/, not other adapters).
+// more entry; PostgreSQL's opens postgres.Open(ctx, testenv.Postgres(tb))
+// through a small package under internal/, since the package's tests may
+// import internal/ but not another adapter.
 var testEngines = map[string]func(tb testing.TB) kv.Store{
 	// A bbolt file opened through OpenStore, as every other engine is:
 	// what the package does without its bbolt file at hand.

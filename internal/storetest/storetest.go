@@ -7,17 +7,24 @@
 // the engine (kv.Store) the DB was opened on.
 //
 // bolt's own tests run it on a bbolt file (bolt/storetest_test.go). Any
-// other engine runs it the same way, by opening a fresh, empty store per
-// case:
+// other engine runs it the same way, from its own tests, by opening a
+// fresh, empty store per case; for package postgres:
 //
 //	func TestContract(t *testing.T) {
+//		testenv.Postgres(t) // skip once without PostgreSQL (fail under CI)
 //		storetest.Run(t, func(t *testing.T) *bolt.DB {
-//			s := openEmptyStore(t) // e.g. postgres.Open on a new schema, dropped in t.Cleanup
+//			s, err := postgres.Open(context.Background(), testenv.Postgres(t)) // a fresh schema
+//			if err != nil {
+//				t.Fatal(err)
+//			}
 //			return storetest.OpenDB(t, s)
 //		})
 //	}
 //
-// Each case is small and independent; open is called once per case.
+// Each case is small and independent; open is called once per case. Seed
+// and SeedFile fill a store with corpus documents and what surrounds them,
+// for the tests of copying one store into another (bolt.Copy, docket
+// migrate).
 package storetest
 
 import (
