@@ -41,14 +41,7 @@ var ErrNotEmpty = errors.New("the destination already holds Docket data; copy in
 // written: empty it before trying again. progress, if not nil, is called
 // after each transaction with the keys copied and the total.
 func Copy(ctx context.Context, dst, src kv.Store, progress func(done, total int)) error {
-	if err := dst.View(func(tx kv.Tx) error {
-		for _, name := range storeBuckets {
-			if tx.Bucket(name) != nil {
-				return fmt.Errorf("%w (it has the bucket %q)", ErrNotEmpty, name)
-			}
-		}
-		return nil
-	}); err != nil {
+	if err := dst.View(checkEmpty); err != nil {
 		return err
 	}
 	if e, ok := src.(*Engine); ok {
@@ -70,7 +63,19 @@ func Copy(ctx context.Context, dst, src kv.Store, progress func(done, total int)
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := dst.Update(func(tx kv.Tx) error { return writeItems(tx, batch) }); err != nil {
+			err := dst.Update(func(tx kv.Tx) error {
+				if done == 0 {
+					// Again where writers are serialised: of two copies
+					// started together, the second stops here.
+					if err := checkEmpty(tx); err != nil {
+						return err
+					}
+				}
+				return writeItems(tx, batch)
+			})
+			if errors.Is(err, ErrNotEmpty) {
+				return err
+			} else if err != nil {
 				return fmt.Errorf("copy: %w", err)
 			}
 			done += len(batch)
@@ -92,6 +97,16 @@ func Copy(ctx context.Context, dst, src kv.Store, progress func(done, total int)
 		}
 		return flush()
 	})
+}
+
+// checkEmpty refuses a destination that holds any of Docket's buckets.
+func checkEmpty(tx kv.Tx) error {
+	for _, name := range storeBuckets {
+		if tx.Bucket(name) != nil {
+			return fmt.Errorf("%w (it has the bucket %q)", ErrNotEmpty, name)
+		}
+	}
+	return nil
 }
 
 // checkKnownBuckets refuses a bbolt file with a top-level bucket that

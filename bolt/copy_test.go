@@ -143,6 +143,25 @@ func TestCopyRefusesData(t *testing.T) {
 	}
 }
 
+// TestCopyTwiceAtOnce starts two copies into one store together: one
+// copies, the other is refused.
+func TestCopyTwiceAtOnce(t *testing.T) {
+	path, _ := seededFile(t)
+	src := openSource(t, path)
+	dst := emptyEngine(t, filepath.Join(t.TempDir(), "copy.db"))
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { errs <- bolt.Copy(context.Background(), dst, src.Store(), nil) }()
+	}
+	got := []error{<-errs, <-errs}
+	if (got[0] == nil) == (got[1] == nil) || !errors.Is(errors.Join(got...), bolt.ErrNotEmpty) {
+		t.Fatalf("two copies at once = %v; want one done and one refused as not empty", got)
+	}
+	if r, err := bolt.Verify(context.Background(), dst, src.Store()); err != nil || !r.OK() {
+		t.Errorf("Verify = %v, %v", r, err)
+	}
+}
+
 func TestCopyRefusesUnknownBucket(t *testing.T) {
 	path, _ := seededFile(t)
 	raw, err := bbolt.Open(path, 0o600, nil)
