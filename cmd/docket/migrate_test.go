@@ -149,3 +149,19 @@ func TestMigrateRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrateRefusesOpenFile: a data file a server holds is refused
+// rather than copied while it changes.
+func TestMigrateRefusesOpenFile(t *testing.T) {
+	data := seededDataDir(t, 1)
+	migrateTo(t, nil)
+	db := bolt.NewDB(dbPath(data))
+	if err := db.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	out, err := runCLI(t, "", "migrate", "--from", data, "--to", "bbolt://cluster")
+	if err == nil || !strings.Contains(err.Error(), "in use by another docket process") {
+		t.Fatalf("migrate of a file in use = %v\n%s; want a refusal", err, out)
+	}
+}
