@@ -60,6 +60,8 @@ var packageLayers = map[string]string{
 	"frontend": layerAdapter, // the embedded web app
 	"export":   layerAdapter, // the export format: files, tar.gz
 	"oidc":     layerAdapter, // OpenID Connect sign-in: go-oidc and x/oauth2
+	"nats":     layerAdapter, // the cluster's bus: nats.go, core publish/subscribe only
+	"postgres": layerAdapter, // the cluster's store: the kv engine on PostgreSQL, through pgx
 }
 
 // allowedAdapterImports are the imports between adapters that the layering
@@ -72,6 +74,21 @@ var allowedAdapterImports = map[[2]string]string{
 	{"server", "export"}: "export is the adapter-neutral writer of the export format: it " +
 		"works over docket.Exporter and docket.Restorer only and imports no other adapter, so " +
 		"the space settings download and docket export write the same files",
+}
+
+// standIns are the packages that adapters' tests use in place of another
+// adapter, and the contract suites they share: membus is the bus of
+// package nats in memory, for the cluster tests of bolt, server and
+// collab; bustest holds nats and membus to one contract; kv/kvtest holds
+// the kv engines (bolt's bbolt, postgres) to one contract, beside the
+// contract it checks. They import only the domain, other standIns and
+// modules outside this one, so an adapter's tests never reach another
+// adapter through them. Like internal/, they may be imported by tests only.
+var standIns = map[string]bool{
+	"internal/testenv": true,
+	"internal/membus":  true,
+	"internal/bustest": true,
+	"kv/kvtest":        true,
 }
 
 // listedPackage is what go list says about a package.
@@ -110,7 +127,7 @@ func TestImportsPointInward(t *testing.T) {
 		return r, ok
 	}
 	layerOf := func(r string) string {
-		if r == "cmd" || r == "internal" || strings.HasPrefix(r, "cmd/") || strings.HasPrefix(r, "internal/") {
+		if r == "cmd" || r == "internal" || strings.HasPrefix(r, "cmd/") || strings.HasPrefix(r, "internal/") || standIns[r] {
 			return layerWiring
 		}
 		return packageLayers[r]
@@ -147,7 +164,7 @@ func TestImportsPointInward(t *testing.T) {
 				}
 				switch to := layerOf(r); {
 				case to == layerDomain:
-				case to == layerWiring && what == "tests" && strings.HasPrefix(r, "internal/"):
+				case to == layerWiring && what == "tests" && (strings.HasPrefix(r, "internal/") || standIns[r]):
 				case to == layerAdapter && allowedAdapterImports[[2]string{pkg, r}] != "" && what == "imports":
 					used[[2]string{pkg, r}] = true
 				case to == layerAdapter:
@@ -173,6 +190,13 @@ func TestImportsPointInward(t *testing.T) {
 			t.Fatalf("go list ./... listed %s, outside module %s", p.ImportPath, module)
 		}
 		seen++
+		if standIns[r] {
+			for _, imp := range p.Imports {
+				if ir, in := rel(imp); in && layerOf(ir) != layerDomain && !standIns[ir] {
+					t.Errorf("%s imports %s: a stand-in for tests imports only the domain and other stand-ins (standIns)", r, imp)
+				}
+			}
+		}
 		layer := layerOf(r)
 		switch layer {
 		case "":

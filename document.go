@@ -259,7 +259,9 @@ type OpLog interface {
 	// Returns ENOTFOUND.
 	LoadDocument(ctx context.Context, id string) (version int64, text string, err error)
 
-	// LoadOps returns the op log entries with from <= version < to.
+	// LoadOps returns the op log entries with from <= version < to; a to
+	// past the document's version reads up to its last entry (a node of
+	// a cluster catches up with math.MaxInt64).
 	LoadOps(ctx context.Context, id string, from, to int64) ([]*OpRecord, error)
 
 	// CommitOps appends every commit's op at its version, with the text

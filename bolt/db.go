@@ -248,6 +248,9 @@ func (db *DB) OpenStore(s kv.Store) error {
 	return db.ready()
 }
 
+// Store returns the engine the data is in (after Open or OpenStore).
+func (db *DB) Store() kv.Store { return db.kv }
+
 // ready finishes opening once the engine is there.
 func (db *DB) ready() error {
 	var err error
@@ -338,13 +341,9 @@ func (db *DB) Close() error {
 	return nil
 }
 
-// Store returns the engine the DB reads and writes through, for Copy and
-// Verify.
-func (db *DB) Store() kv.Store { return db.kv }
-
 // errNotBbolt is what the operations of a bbolt file answer when the
 // engine is another one.
-var errNotBbolt = errors.New("the data is not in a bbolt file (cluster mode): use the database's own tools, such as pg_dump")
+var errNotBbolt = docket.Errorf(docket.EUNPROCESS, "The data is not in a bbolt file (cluster mode): back it up with the database's own tools, such as pg_dump.")
 
 // Backup writes a consistent copy of the whole data file to w from one read
 // transaction, while writers go on. It returns the bytes written.

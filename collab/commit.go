@@ -61,25 +61,63 @@ func (h *Hub) runCommitter() {
 }
 
 func (h *Hub) commit(batch []*commitRequest) {
-	var all []docket.OpCommit
-	for _, r := range batch {
-		all = append(all, r.commits...)
+	err := h.commitAll(batch)
+	if err == nil {
+		h.answer(batch, nil)
+		return
+	}
+	switch {
+	case len(batch) == 1:
+		if docket.ErrorCode(err) != docket.ECONFLICT { // a conflict is caught up
+			h.log.Error("commit failed", slog.Any("err", err), slog.Int("ops", len(batch[0].commits)))
+		}
+		h.answer(batch, err)
+	case docket.ErrorCode(err) == docket.ECONFLICT:
+		// In a cluster another node committed first to one of the
+		// documents: halves go again, so that the others commit in a
+		// few transactions rather than one each.
+		h.commitHalves(batch)
+	default:
+		// One document's failure must not fail the others: retry alone.
+		for _, r := range batch {
+			r.result <- h.commitAll([]*commitRequest{r})
+		}
+	}
+}
+
+// commitHalves commits each half of a batch that had a conflict, and
+// splits a half that has one again, down to the documents that conflict,
+// which are answered with it.
+func (h *Hub) commitHalves(batch []*commitRequest) {
+	mid := len(batch) / 2
+	for _, half := range [][]*commitRequest{batch[:mid], batch[mid:]} {
+		err := h.commitAll(half)
+		if err != nil && len(half) > 1 && docket.ErrorCode(err) == docket.ECONFLICT {
+			h.commitHalves(half)
+			continue
+		}
+		h.answer(half, err)
+	}
+}
+
+// commitAll writes the commits of a batch in one transaction.
+func (h *Hub) commitAll(batch []*commitRequest) error {
+	all := batch[0].commits
+	if len(batch) > 1 {
+		all = nil
+		for _, r := range batch {
+			all = append(all, r.commits...)
+		}
 	}
 	start := time.Now()
 	err := h.store.CommitOps(context.Background(), all)
 	if err == nil && h.opts.ObserveCommit != nil {
 		h.opts.ObserveCommit(len(all), time.Since(start))
 	}
-	if err != nil && len(batch) > 1 {
-		// One document's failure must not fail the others: retry alone.
-		for _, r := range batch {
-			r.result <- h.store.CommitOps(context.Background(), r.commits)
-		}
-		return
-	}
-	if err != nil {
-		h.log.Error("commit failed", slog.Any("err", err), slog.Int("ops", len(all)))
-	}
+	return err
+}
+
+func (h *Hub) answer(batch []*commitRequest, err error) {
 	for _, r := range batch {
 		r.result <- err
 	}

@@ -48,7 +48,7 @@ func (c *conn) fetch(m *message, raw []byte) {
 // fetchOps reads the ops from version v to the current one.
 func (c *conn) fetchOps(id string, v int64) (syncDoc, error) {
 	ctx, cancel := c.hubCtx()
-	current, _, err := c.hub.Snapshot(ctx, id)
+	current, _, err := c.hub.snapshotAt(ctx, id, v)
 	cancel()
 	if err != nil {
 		return syncDoc{}, err

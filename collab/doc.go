@@ -29,10 +29,22 @@
 // writes them to the socket in one batch; the frames are built in
 // sharedb_frames.go and [Live] (sharedb.go) keeps the connections.
 //
+// In a cluster (Options.Bus, cluster.go) several nodes share the store.
+// A commit whose version another node took first fails with ECONFLICT:
+// submitAll then reads the missing ops from the store (document.catchUp),
+// delivers them like its own, transforms the pending ops over them and
+// commits again. A commit is published on the bus (document.publishOps)
+// before its acks; on the other nodes with the document loaded the
+// message becomes a request in the document's inbox, and
+// document.remoteOps applies it in version order, filling a gap from the
+// store; a periodic check (document.check) finds what a lost last
+// message did not bring.
+//
 // Presence (cursors and selections, presence.go) takes the same road
 // without the commit: [Hub.SubmitPresence] has the document goroutine
 // move its positions through the ops committed since and relay it to the
-// presence subscribers; it is never stored. While people edit a document
+// presence subscribers, and to the other nodes on the bus; it is never
+// stored. While people edit a document
 // live, its goroutine also keeps a recording of who took part and how
 // much (the recorder, recorder.go); the hub's saver goroutine stores it
 // through [docket.RecordingService], so a save never holds up ops.

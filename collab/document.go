@@ -27,7 +27,10 @@ type submitRequest struct {
 }
 
 type snapshotRequest struct {
-	reply chan snapshot
+	// atLeast is a version the caller has seen (through another node);
+	// the document catches up from the store if it is behind it.
+	atLeast int64
+	reply   chan snapshot
 }
 
 type snapshot struct {
@@ -65,11 +68,20 @@ type document struct {
 	inbox   chan request
 	quit    chan struct{}
 	stopped chan struct{}
+	// In a cluster (Options.Bus): checked is when the document was last
+	// known to be at the store's version, held are remote presences at
+	// versions not seen yet, and unsubscribeBus ends its bus
+	// subscriptions.
+	checked        time.Time
+	held           map[string]Presence
+	unsubscribeBus func()
 }
 
-func newDocument(h *Hub, id string, version int64, text string) *document {
+// newDocument returns a document at version 0 with no text; load sets
+// them.
+func newDocument(h *Hub, id string) *document {
 	return &document{
-		hub: h, id: id, version: version, text: text, length: ot.Length(text),
+		hub: h, id: id,
 		subs: map[*Subscriber]bool{}, psubs: map[*Subscriber]bool{}, pids: map[string]map[string]bool{}, seqs: map[string]int64{},
 		inbox: make(chan request, 256), quit: make(chan struct{}), stopped: make(chan struct{}),
 	}
@@ -84,13 +96,29 @@ func (d *document) stop() {
 func (d *document) run() {
 	defer close(d.stopped)
 	defer d.hub.unload(d)
+	if d.unsubscribeBus != nil {
+		defer d.unsubscribeBus()
+	}
 	idle := time.NewTimer(d.hub.opts.IdleTimeout)
 	defer idle.Stop()
+	var tick <-chan time.Time
+	if d.hub.opts.Bus != nil {
+		t := time.NewTicker(d.hub.opts.CheckInterval)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
 		case req := <-d.inbox:
-			d.handle(gather(d.inbox, req))
-			idle.Reset(d.hub.opts.IdleTimeout)
+			// Other nodes' ops do not keep a document nobody here uses
+			// loaded.
+			if d.handle(gather(d.inbox, req)) {
+				idle.Reset(d.hub.opts.IdleTimeout)
+			}
+		case <-tick:
+			if len(d.subs)+len(d.psubs)+len(d.held) > 0 {
+				d.check()
+			}
 		case <-idle.C:
 			if len(d.subs)+len(d.psubs) > 0 {
 				idle.Reset(d.hub.opts.IdleTimeout)
@@ -127,24 +155,35 @@ func (d *document) drain() {
 }
 
 // handle serves a batch of requests in order; consecutive submissions are
-// committed together.
-func (d *document) handle(batch []request) {
+// committed together. It reports whether any request came from this
+// node rather than the bus.
+func (d *document) handle(batch []request) (local bool) {
 	var subs []*submitRequest
 	for _, req := range batch {
-		switch r := req.(type) {
-		case *submitRequest:
+		if r, ok := req.(*submitRequest); ok {
 			subs = append(subs, r)
+			local = true
+			continue
+		}
+		d.submitAll(subs)
+		subs = nil
+		switch r := req.(type) {
+		case *remoteOpsRequest:
+			d.remoteOps(r.recs)
+		case *remotePresenceRequest:
+			d.remotePresence(r.m)
 		case *snapshotRequest:
-			d.submitAll(subs)
-			subs = nil
+			d.check()
+			d.reach(r.atLeast)
 			r.reply <- snapshot{d.version, d.text}
+			local = true
 		default:
-			d.submitAll(subs)
-			subs = nil
 			d.handleSubscription(req)
+			local = true
 		}
 	}
 	d.submitAll(subs)
+	return local
 }
 
 // pendingAck is a submission that was applied tentatively and waits for
@@ -156,11 +195,65 @@ type pendingAck struct {
 
 // submitAll transforms and applies submissions to a tentative state,
 // commits them in one request, and then acknowledges them, or rolls the
-// state back and fails them all if the commit fails.
+// state back and fails them all if the commit fails. When another node
+// committed first (ECONFLICT), the document catches up from the store
+// and transforms and commits them again, up to maxConflictRetries times.
 func (d *document) submitAll(subs []*submitRequest) {
 	if len(subs) == 0 {
 		return
 	}
+	for _, r := range subs {
+		if r.sub.Version > d.version {
+			d.reach(r.sub.Version)
+			break
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		commits, acks, err := d.commitAll(subs)
+		if err == nil {
+			d.committed(commits, acks)
+			return
+		}
+		if docket.ErrorCode(err) == docket.ECONFLICT {
+			// Another node committed first: catch up, so that the
+			// document is current whatever comes next.
+			caught, cerr := d.catchUp()
+			switch {
+			case cerr != nil:
+				err = cerr
+			case !caught: // not another node's doing: fail with it
+			case attempt == maxConflictRetries:
+				err = errBusy
+			default:
+				// The pending submissions go again, transformed over
+				// what the other nodes committed.
+				d.hub.stats.conflicts.Add(1)
+				subs = subs[:0]
+				for _, p := range acks {
+					subs = append(subs, p.req)
+				}
+				continue
+			}
+		}
+		for _, p := range acks {
+			if p.ack.Duplicate {
+				p.req.reply <- submitReply{ack: p.ack}
+				continue
+			}
+			if err == errBusy {
+				d.hub.stats.conflictFailures.Add(1)
+			}
+			p.req.reply <- submitReply{err: err}
+		}
+		return
+	}
+}
+
+// commitAll applies submissions to a tentative state and commits them;
+// those refused are answered at once. If the commit fails, the state is
+// rolled back and the error returned with the submissions still to
+// answer.
+func (d *document) commitAll(subs []*submitRequest) ([]docket.OpCommit, []pendingAck, error) {
 	version, text, length, nrecent := d.version, d.text, d.length, len(d.recent)
 	d.seqUndo = d.seqUndo[:0]
 	var commits []docket.OpCommit
@@ -176,38 +269,50 @@ func (d *document) submitAll(subs []*submitRequest) {
 		}
 		acks = append(acks, pendingAck{r, ack})
 	}
-	if len(commits) > 0 {
-		cr := &commitRequest{commits: commits, result: make(chan error, 1)}
-		d.hub.commits <- cr
-		if err := <-cr.result; err != nil {
-			d.version, d.text, d.length, d.recent = version, text, length, d.recent[:nrecent]
-			for i := len(d.seqUndo) - 1; i >= 0; i-- {
-				d.seqUndo[i].undo(d.seqs)
-			}
-			for _, p := range acks {
-				if p.ack.Duplicate {
-					p.req.reply <- submitReply{ack: p.ack}
-				} else {
-					p.req.reply <- submitReply{err: err}
-				}
-			}
-			return
-		}
+	if len(commits) == 0 {
+		return nil, acks, nil
 	}
+	cr := &commitRequest{commits: commits, result: make(chan error, 1)}
+	d.hub.commits <- cr
+	if err := <-cr.result; err != nil {
+		d.version, d.text, d.length, d.recent = version, text, length, d.recent[:nrecent]
+		for i := len(d.seqUndo) - 1; i >= 0; i-- {
+			d.seqUndo[i].undo(d.seqs)
+		}
+		return nil, acks, err
+	}
+	if d.hub.opts.Bus != nil {
+		d.checked = time.Now()
+	}
+	return commits, acks, nil
+}
+
+// committed publishes committed submissions to the other nodes of a
+// cluster, acknowledges them and delivers the ops to the subscribers.
+func (d *document) committed(commits []docket.OpCommit, acks []pendingAck) {
 	d.trimRecent()
 	d.recordOps(commits)
+	bus := d.hub.opts.Bus
+	var recs []docket.OpRecord
+	if len(commits) > 0 && (len(d.subs) > 0 || bus != nil) {
+		// The records are copied out of the commits, which hold the text
+		// at each version: queued events must not keep those alive.
+		recs = make([]docket.OpRecord, len(commits))
+		for i := range commits {
+			recs[i] = commits[i].Rec
+		}
+	}
+	if bus != nil && len(recs) > 0 {
+		d.publishOps(recs)
+	}
 	for _, p := range acks {
 		p.req.reply <- submitReply{ack: p.ack}
 	}
-	if len(commits) == 0 || len(d.subs) == 0 {
+	if len(recs) == 0 || len(d.subs) == 0 {
 		return
 	}
-	// The records are copied out of the commits, which hold the text at
-	// each version: queued events must not keep those alive.
-	recs := make([]docket.OpRecord, len(commits))
-	evs := make([]Event, len(commits))
-	for i := range commits {
-		recs[i] = commits[i].Rec
+	evs := make([]Event, len(recs))
+	for i := range recs {
 		evs[i] = Event{DocID: d.id, Op: &recs[i], frame: opFrame(d.id, &recs[i])}
 	}
 	for s := range d.subs {
@@ -229,6 +334,8 @@ func (d *document) drop(s *Subscriber) {
 func (d *document) handleSubscription(req request) {
 	switch r := req.(type) {
 	case *subscribeRequest:
+		d.check()
+		d.reach(r.from)
 		rep := subscribeReply{version: d.version}
 		if r.from < 0 {
 			rep.text = d.text
@@ -265,7 +372,7 @@ func (d *document) handleSubscription(req request) {
 	case *recordingSaveRequest:
 		d.recordSaveDue()
 	case *presenceRequest:
-		r.done <- d.relayPresence(r.p)
+		r.done <- d.relayPresence(r.p, true)
 	}
 }
 
@@ -423,16 +530,24 @@ func invalidOp(err error) error {
 	return docket.Errorf(docket.EINVALID, "Invalid op: %v", err)
 }
 
-// trimRecent keeps the in-memory history bounded.
+// trimRecent keeps the in-memory history bounded: once it holds twice
+// RecentOps, the older half goes, so that an op costs one copy of an
+// entry on average rather than a copy of the whole history.
 func (d *document) trimRecent() {
-	if over := len(d.recent) - d.hub.opts.RecentOps; over > 0 {
-		d.recent = append(d.recent[:0:0], d.recent[over:]...)
+	if keep := d.hub.opts.RecentOps; len(d.recent) >= 2*keep {
+		d.recent = append(d.recent[:0:0], d.recent[len(d.recent)-keep:]...)
 	}
 }
 
 // Snapshot returns a document's current version and text.
 func (h *Hub) Snapshot(ctx context.Context, docID string) (int64, string, error) {
-	req := &snapshotRequest{reply: make(chan snapshot, 1)}
+	return h.snapshotAt(ctx, docID, -1)
+}
+
+// snapshotAt returns a document's current version and text, at least at
+// version atLeast if the store has it (a client that saw it elsewhere).
+func (h *Hub) snapshotAt(ctx context.Context, docID string, atLeast int64) (int64, string, error) {
+	req := &snapshotRequest{atLeast: atLeast, reply: make(chan snapshot, 1)}
 	s, err := call(ctx, h, docID, req, req.reply)
 	return s.version, s.text, err
 }

@@ -44,7 +44,8 @@ type Options struct {
 	// MaxDocumentBytes caps a document's size (docket.MaxDocumentBytes).
 	MaxDocumentBytes int
 	// RecentOps is how many committed ops each open document keeps in
-	// memory for transforming late submissions.
+	// memory at least (twice as many at most) for transforming late
+	// submissions.
 	RecentOps int
 	// IdleTimeout unloads a document nobody used for this long.
 	IdleTimeout time.Duration
@@ -63,6 +64,15 @@ type Options struct {
 	// succeeded with the number of ops it stored and how long the
 	// transaction took, fsync included (for metrics; must be quick).
 	ObserveCommit func(ops int, took time.Duration)
+	// Bus, if set, makes the hub one node of a cluster whose nodes share
+	// the store (cluster.go): commits are published on it, and the
+	// documents loaded here follow the other nodes' commits. Nil is a
+	// single node.
+	Bus docket.Bus
+	// CheckInterval is how often a document with subscribers, in a
+	// cluster, checks the store for commits whose bus message was lost,
+	// and how old its state may be when served to a new subscriber (2 s).
+	CheckInterval time.Duration
 }
 
 // Hub owns the open documents.
@@ -81,6 +91,7 @@ type Hub struct {
 
 	commits chan *commitRequest
 	saver   *saver // stores recordings; nil without Options.Recordings
+	stats   hubStats
 	done    chan struct{}
 	wg      sync.WaitGroup
 }
@@ -101,6 +112,9 @@ func New(store docket.OpLog, opts Options) *Hub {
 	}
 	if opts.RecordingSave <= 0 {
 		opts.RecordingSave = 5 * time.Second
+	}
+	if opts.CheckInterval <= 0 {
+		opts.CheckInterval = 2 * time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -221,13 +235,24 @@ func (h *Hub) open(ctx context.Context, docID string) (*document, error) {
 }
 
 // load reads a document from storage and starts its goroutine. h.mu is
-// held.
+// held. In a cluster it listens to the bus before it reads, so that no
+// commit falls between the two: what the bus brings meanwhile waits in
+// the inbox, and what the read already has is skipped.
 func (h *Hub) load(ctx context.Context, docID string) (*document, error) {
+	d := newDocument(h, docID)
+	if h.opts.Bus != nil {
+		if err := h.subscribeBus(d); err != nil {
+			return nil, docket.Errorf(docket.EUNAVAILABLE, "The cluster's bus is unavailable: %v", err)
+		}
+	}
 	version, text, err := h.store.LoadDocument(ctx, docID)
 	if err != nil {
+		if d.unsubscribeBus != nil {
+			d.unsubscribeBus()
+		}
 		return nil, err
 	}
-	d := newDocument(h, docID, version, text)
+	d.version, d.text, d.length, d.checked = version, text, ot.Length(text), time.Now()
 	h.docs[docID] = d
 	h.wg.Add(1)
 	go func() {

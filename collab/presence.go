@@ -69,6 +69,7 @@ func (*presenceRequest) isRequest()          {}
 func (d *document) subscribePresence(sub *Subscriber) {
 	d.psubs[sub] = true
 	d.broadcast(d.psubs, sub.Src, Event{DocID: d.id, PresenceRequest: true})
+	d.publishPresence(presenceMessage{Src: sub.Src, Request: true})
 }
 
 // unsubscribePresence removes a presence subscriber; the others are told
@@ -80,13 +81,15 @@ func (d *document) unsubscribePresence(sub *Subscriber) {
 	delete(d.psubs, sub)
 	for id := range d.pids[sub.Src] {
 		d.broadcast(d.psubs, sub.Src, Event{DocID: d.id, Presence: &Presence{Src: sub.Src, ID: id, Version: d.version, Value: json.RawMessage("null")}})
+		d.publishPresence(presenceMessage{Src: sub.Src, ID: id, Version: d.version, Value: json.RawMessage("null")})
 	}
 	delete(d.pids, sub.Src)
 }
 
 // relayPresence moves a presence to the current version and relays it to
-// the other presence subscribers; it returns the presence as relayed.
-func (d *document) relayPresence(p Presence) Presence {
+// the other presence subscribers, and a local one to the other nodes; it
+// returns the presence as relayed.
+func (d *document) relayPresence(p Presence, local bool) Presence {
 	if p.Version < 0 || p.Version > d.version {
 		p.Version = d.version
 	}
@@ -94,15 +97,20 @@ func (d *document) relayPresence(p Presence) Presence {
 		p.Value = movePresence(p.Value, ops)
 		p.Version = d.version
 	}
-	if string(p.Value) == "null" {
+	switch {
+	case !local: // its node tells when its agent leaves
+	case string(p.Value) == "null":
 		delete(d.pids[p.Src], p.ID)
-	} else {
+	default:
 		if d.pids[p.Src] == nil {
 			d.pids[p.Src] = map[string]bool{}
 		}
 		d.pids[p.Src][p.ID] = true
 	}
 	d.broadcast(d.psubs, p.Src, Event{DocID: d.id, Presence: &p})
+	if local {
+		d.publishPresence(presenceMessage{Src: p.Src, ID: p.ID, Version: p.Version, Value: p.Value, Seq: p.Seq})
+	}
 	return p
 }
 

@@ -30,6 +30,11 @@ type Indexer struct {
 	Logger  *slog.Logger
 	// Debounce is the longest a text change waits; DefaultDebounce if zero.
 	Debounce time.Duration
+	// Poll, when set, reads the event log after the newest event noted
+	// that often. On a node of a cluster the other nodes' events arrive
+	// as bus messages, which may be lost; the poll finds what they
+	// missed, so a lost message delays the index by at most Poll.
+	Poll time.Duration
 
 	mu      sync.Mutex
 	pending map[string]*pending
@@ -236,10 +241,20 @@ func (ix *Indexer) Run(ctx context.Context) error {
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	polled := time.Now()
 	for {
+		if ix.Poll > 0 && time.Since(polled) >= ix.Poll {
+			polled = time.Now()
+			if err := ix.pollEvents(ctx); err != nil && ctx.Err() == nil {
+				ix.Logger.Warn("search: reading new events failed", "err", err)
+			}
+		}
 		next := ix.flushDue(ctx, time.Now())
 		if t := ix.watermarkDue(); !t.IsZero() && (next.IsZero() || t.Before(next)) {
 			next = t
+		}
+		if ix.Poll > 0 && (next.IsZero() || polled.Add(ix.Poll).Before(next)) {
+			next = polled.Add(ix.Poll)
 		}
 		wait := time.Hour
 		if !next.IsZero() {
@@ -252,6 +267,26 @@ func (ix *Indexer) Run(ctx context.Context) error {
 			return nil
 		case <-ix.wake:
 		case <-timer.C:
+		}
+	}
+}
+
+// pollEvents notes the events after the newest one noted (see Poll).
+func (ix *Indexer) pollEvents(ctx context.Context) error {
+	ix.mu.Lock()
+	after := ix.seenSeq
+	ix.mu.Unlock()
+	for {
+		page, err := ix.Scanner.ScanEvents(ctx, after, eventPage)
+		if err != nil {
+			return err
+		}
+		for _, ev := range page {
+			ix.NotifyEvent(*ev)
+			after = ev.Seq
+		}
+		if len(page) < eventPage {
+			return nil
 		}
 	}
 }

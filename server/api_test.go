@@ -1,10 +1,13 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/docket-dev/docket/server"
@@ -340,6 +343,37 @@ func TestHealthAndMetrics(t *testing.T) {
 	for _, want := range []string{`docket_http_requests_total{code="401",method="GET",route="/api/me"} 2`, "docket_http_request_duration_seconds_bucket"} {
 		if !strings.Contains(string(r.raw), want) {
 			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+func TestHealthChecks(t *testing.T) {
+	var busDown atomic.Bool
+	e := newEnv(t, func(c *server.Config) {
+		c.Checks = map[string]func(context.Context) error{
+			"store": func(context.Context) error { return nil },
+			"bus": func(context.Context) error {
+				if busDown.Load() {
+					return errors.New("nats: not connected to nats://127.0.0.1:4222")
+				}
+				return nil
+			},
+		}
+	})
+	anon := e.client()
+	for _, tc := range []struct {
+		down       bool
+		code       int
+		status, bs string
+	}{
+		{false, 200, "ok", "ok"},
+		{true, 503, "unavailable", "nats: not connected to nats://127.0.0.1:4222"},
+		{false, 200, "ok", "ok"},
+	} {
+		busDown.Store(tc.down)
+		r := anon.must(tc.code, "GET", "/healthz", nil)
+		if got := [3]string{r.str("status"), r.str("store"), r.str("bus")}; got != [3]string{tc.status, "ok", tc.bs} {
+			t.Errorf("bus down %v: /healthz = %q, want status %q, store ok, bus %q", tc.down, got, tc.status, tc.bs)
 		}
 	}
 }

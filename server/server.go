@@ -123,6 +123,10 @@ type Config struct {
 	// nodes: a sign-out, a deleted token or a removed member here makes
 	// their live sockets and streams check again too. Nil on one node.
 	Bus docket.Bus
+	// Checks are what /healthz reports besides the server itself, by
+	// name (in a cluster "store" and "bus"): each is called with a short
+	// deadline, and any failure answers 503 naming it.
+	Checks map[string]func(context.Context) error
 	// BaseURL is the public URL of the server, such as https://docs.example.com.
 	// It decides the origin that unsafe cookie requests must come from and
 	// whether cookies are Secure.
@@ -321,8 +325,22 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 
 // handleHealth serves GET /healthz.
 func (s *Server) handleHealth(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	out := map[string]string{"status": "ok"}
+	code := http.StatusOK
+	for name, check := range s.cfg.Checks {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), healthTimeout)
+		err := check(ctx)
+		cancel()
+		out[name] = "ok"
+		if err != nil {
+			out[name], out["status"], code = err.Error(), "unavailable", http.StatusServiceUnavailable
+		}
+	}
+	return c.JSON(code, out)
 }
+
+// healthTimeout bounds each check of /healthz.
+const healthTimeout = 2 * time.Second
 
 // handleFavicon serves GET /favicon.ico, which browsers ask for where a
 // response has no page linking the icon: a redirect to the bundle's.

@@ -1,14 +1,18 @@
 package testenv
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 func TestEventually(t *testing.T) {
@@ -102,4 +106,40 @@ func TestGolden(t *testing.T) {
 		t.Fatalf("after update: %q, %v; want the output written", raw, err)
 	}
 	Golden(t, path, "hello\n", false)
+}
+
+func TestPostgres(t *testing.T) {
+	var url, schema string
+	t.Run("use", func(t *testing.T) {
+		url = Postgres(t)
+		conn, err := pgx.Connect(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		if err := conn.QueryRow(context.Background(), "SELECT current_schema()").Scan(&schema); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(schema, "docket_test_") {
+			t.Errorf("current_schema() = %q; want the fresh docket_test_ schema", schema)
+		}
+		if _, err := conn.Exec(context.Background(), "CREATE TABLE t (x int)"); err != nil {
+			t.Errorf("create a table in the schema: %v", err)
+		}
+	})
+	if schema == "" {
+		return // skipped
+	}
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var left bool
+	if err := conn.QueryRow(context.Background(), "SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = $1)", schema).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left {
+		t.Errorf("schema %s is still there after its test", schema)
+	}
 }
