@@ -11,7 +11,9 @@ import (
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
 	"github.com/docket-dev/docket/internal/storetest"
+	"github.com/docket-dev/docket/internal/testenv"
 	"github.com/docket-dev/docket/kv"
+	"github.com/docket-dev/docket/postgres"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -91,6 +93,35 @@ func TestMigrate(t *testing.T) {
 	out, err = runCLI(t, "", "migrate", "--from", data, "--to", "bbolt://cluster")
 	if !errors.Is(err, bolt.ErrNotEmpty) || !strings.Contains(err.Error(), "bbolt://cluster") {
 		t.Errorf("migrate into a database with data = %v\n%s; want a refusal", err, out)
+	}
+}
+
+// TestMigrateToPostgres moves a data file into a fresh PostgreSQL schema,
+// with openStore pointed at postgres.Open as cluster mode's wiring does.
+func TestMigrateToPostgres(t *testing.T) {
+	url := testenv.Postgres(t)
+	data := seededDataDir(t, 12)
+	old := openStore
+	openStore = func(ctx context.Context, url string) (kv.Store, error) { return postgres.Open(ctx, url) }
+	t.Cleanup(func() { openStore = old })
+	out, err := runCLI(t, "", "migrate", "--from", data, "--to", url)
+	if err != nil || !regexp.MustCompile(`verified: 12 documents, 1 frozen minutes, \d+ keys: the copy matches`).MatchString(out) {
+		t.Fatalf("migrate = %v\n%s", err, out)
+	}
+	s, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := bolt.NewDB("")
+	if err := db.OpenStore(s); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if n := db.DocumentCount(); n != 12 {
+		t.Errorf("documents in PostgreSQL = %d; want 12", n)
+	}
+	if _, err := runCLI(t, "", "migrate", "--from", data, "--to", url); !errors.Is(err, bolt.ErrNotEmpty) {
+		t.Errorf("second migrate = %v; want a refusal", err)
 	}
 }
 
