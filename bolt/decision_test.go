@@ -823,6 +823,7 @@ func TestRemindersLastCall(t *testing.T) {
 // new reminders.
 func TestRemindersRestart(t *testing.T) {
 	w := newDecisionWorld(t)
+	needsFile(t, w.db)
 	due := w.clock.Now().Add(72 * time.Hour)
 	mustTransition(t, w, w.olga, docket.Transition{To: docket.StatusReview, Due: due, Reviewers: []string{w.bobID}})
 	restart := func() *bolt.Reminders {

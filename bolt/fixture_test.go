@@ -2,11 +2,16 @@ package bolt
 
 import (
 	"context"
+	"maps"
+	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/kv"
+	bolt "go.etcd.io/bbolt"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -29,11 +34,19 @@ func newFixture(tb testing.TB) *fixture {
 	return f
 }
 
-// OpenTestDB opens a new data file in a temporary directory, with the
-// cheapest password hashing, and checks its consistency when the test
-// ends. The tests inside and outside the package use it.
+// OpenTestDB opens a new, empty store with the cheapest password hashing:
+// a data file in a temporary directory, checked for consistency when the
+// test ends, or the engine DOCKET_TEST_ENGINE names (testEngines). The
+// tests inside and outside the package use it.
 func OpenTestDB(tb testing.TB) *DB {
 	tb.Helper()
+	if name := os.Getenv("DOCKET_TEST_ENGINE"); name != "" {
+		open, ok := testEngines[name]
+		if !ok {
+			tb.Fatalf("DOCKET_TEST_ENGINE=%q: no such test engine (known: %s)", name, strings.Join(slices.Sorted(maps.Keys(testEngines)), ", "))
+		}
+		return openTestStore(tb, open(tb))
+	}
 	db := NewDB(filepath.Join(tb.TempDir(), "docket.db"))
 	db.PasswordCost = bcrypt.MinCost
 	if err := db.Open(); err != nil {
@@ -45,6 +58,40 @@ func OpenTestDB(tb testing.TB) *DB {
 		}
 		db.Close()
 	})
+	return db
+}
+
+// testEngines open the engines, other than a bbolt file opened by Open,
+// that the package's tests can run on: DOCKET_TEST_ENGINE=NAME go test
+// ./bolt runs every test that opens its store with OpenTestDB (or
+// newFixture) on engine NAME. Each function returns a new, empty store
+// for one test and removes it when the test ends. Another engine is one
+// more entry; PostgreSQL's opens postgres.Open(ctx, testenv.Postgres(tb))
+// through a small package under internal/, since the package's tests may
+// import internal/ but not another adapter.
+var testEngines = map[string]func(tb testing.TB) kv.Store{
+	// A bbolt file opened through OpenStore, as every other engine is:
+	// what the package does without its bbolt file at hand.
+	"bbolt-store": func(tb testing.TB) kv.Store {
+		bdb, err := bolt.Open(filepath.Join(tb.TempDir(), "store.db"), 0o600, nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return NewEngine(bdb)
+	},
+}
+
+// openTestStore opens a DB on engine s with the cheapest password
+// hashing and closes it when the test ends.
+func openTestStore(tb testing.TB, s kv.Store) *DB {
+	tb.Helper()
+	db := NewDB("")
+	db.PasswordCost = bcrypt.MinCost
+	if err := db.OpenStore(s); err != nil {
+		s.Close()
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
 	return db
 }
 

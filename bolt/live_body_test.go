@@ -41,6 +41,7 @@ func rawBody(t *testing.T, path, id string) (string, int64) {
 // the lag writes it whole again.
 func TestLiveBodyLag(t *testing.T) {
 	db := mustOpenDB(t)
+	needsFile(t, db)
 	db.BodyInline, db.BodyLag = 64, 5
 	ctx := seed(t, db)
 	docs := bolt.NewDocumentService(db)
@@ -146,6 +147,7 @@ func TestLiveBodyLag(t *testing.T) {
 // A short document's text is written with every commit.
 func TestLiveBodyShortWritten(t *testing.T) {
 	db := mustOpenDB(t)
+	needsFile(t, db)
 	_, d := seedDoc(t, db, "Short", "abc")
 	rec := docket.OpRecord{Version: 1, Author: d.CreatedBy, Time: time.Now(), Op: json.RawMessage(`[3,"d"]`)}
 	if err := bolt.NewLiveStore(db).CommitOps(context.Background(), []docket.OpCommit{{DocID: d.ID, Rec: rec, Text: "abcd"}}); err != nil {

@@ -6,6 +6,7 @@
 //	docket import DIR|FILE.tar.gz    (a Docket export)
 //	docket export DIR
 //	docket backup FILE
+//	docket migrate --from DATA_DIR --to URL   (into cluster mode's database)
 //	docket version
 package main
 
@@ -45,6 +46,9 @@ Usage:
   docket import DIR|FILE.tar.gz [--data DIR]   (restore a Docket export; server stopped)
   docket export DIR [--data DIR | --db FILE]   (every record; docs/EXPORT.md)
   docket backup FILE [--data DIR]
+  docket migrate --from DATA_DIR --to postgres://USER@HOST/DB
+                 (copy a stopped server's data into an empty database for
+                  cluster mode, then verify the copy; docs/OPERATIONS.md)
   docket reindex [--data DIR]   (rebuild the search index; server stopped)
   docket healthcheck            (GET /healthz on DOCKET_ADDR; for containers)
   docket version
@@ -82,6 +86,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runExport(ctx, rest, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, rest, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, stdout, stderr)
 	case "reindex":
 		return runReindex(ctx, rest, stdout, stderr)
 	case "healthcheck":
