@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/internal/pgstore"
 	"github.com/docket-dev/docket/kv"
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/crypto/bcrypt"
@@ -65,11 +66,11 @@ func OpenTestDB(tb testing.TB) *DB {
 // that the package's tests can run on: DOCKET_TEST_ENGINE=NAME go test
 // ./bolt runs every test that opens its store with OpenTestDB (or
 // newFixture) on engine NAME. Each function returns a new, empty store
-// for one test and removes it when the test ends. Another engine is one
-// more entry; PostgreSQL's opens postgres.Open(ctx, testenv.Postgres(tb))
-// through a small package under internal/, since the package's tests may
-// import internal/ but not another adapter.
+// for one test and removes it when the test ends. PostgreSQL's goes
+// through internal/pgstore, since the package's tests may import
+// internal/ but not another adapter; .ci/run runs the suite on it.
 var testEngines = map[string]func(tb testing.TB) kv.Store{
+	"postgres": pgstore.Open,
 	// A bbolt file opened through OpenStore, as every other engine is:
 	// what the package does without its bbolt file at hand.
 	"bbolt-store": func(tb testing.TB) kv.Store {

@@ -11,17 +11,19 @@ import (
 
 	"github.com/docket-dev/docket/bolt"
 	"github.com/docket-dev/docket/kv"
+	"github.com/docket-dev/docket/postgres"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
 
 // openStore opens the empty store that docket migrate copies a data file
-// into, named by its URL (postgres://...). It is a variable so that the
-// wiring of cluster mode can point it at package postgres's Open; as
-// declared here no URL opens, and migrate says so. Tests set it to open a
-// bbolt file.
+// into, named by its URL (postgres://...): cluster mode's PostgreSQL
+// engine. It is a variable so that tests can open a bbolt file instead.
 var openStore = func(ctx context.Context, rawURL string) (kv.Store, error) {
-	return nil, errors.New("postgres support not built in")
+	if err := (clusterFlags{Store: rawURL, Bus: "-"}).check(); err != nil {
+		return nil, err
+	}
+	return postgres.Open(ctx, rawURL)
 }
 
 const migrateUsage = "docket migrate --from DATA_DIR --to postgres://USER@HOST/DB"
@@ -108,13 +110,4 @@ func migrateProgress(stderr io.Writer) func(done, total int) {
 		}
 	}
 	return func(done, total int) { fmt.Fprintf(stderr, "[%d/%d] keys copied\n", done, total) }
-}
-
-// redactURL hides the password of a database URL in messages.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(a malformed URL)"
-	}
-	return u.Redacted()
 }

@@ -165,7 +165,7 @@ func TestMigrateRefuses(t *testing.T) {
 		{"not a URL", []string{"--from", data, "--to", "cluster"}, "is not a database URL"},
 		{"no data file", []string{"--from", t.TempDir(), "--to", "postgres://docket@db/docket"}, "no data file to migrate"},
 		{"a stray argument", []string{"--from", data, "--to", "postgres://docket@db/docket", "now"}, `unexpected "now"`},
-		{"postgres not built in", []string{"--from", data, "--to", "postgres://docket:secret@db/docket"}, "open postgres://docket:xxxxx@db/docket: postgres support not built in"},
+		{"database unreachable, password hidden", []string{"--from", data, "--to", "postgres://docket:secret@db.invalid/docket"}, "open postgres://docket:xxxxx@db.invalid/docket: postgres: connect: docket error: code=unavailable"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("DOCKET_DATA", "")
