@@ -501,3 +501,31 @@ func TestLead(t *testing.T) {
 	cancel()
 	wg.Wait()
 }
+
+// TestSetSequence: a sequence set in one step (as bolt.Copy does) holds in
+// the next transaction and goes on from there.
+func TestSetSequence(t *testing.T) {
+	s := openTest(t)
+	if err := s.Update(func(tx kv.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte("events"))
+		if err != nil {
+			return err
+		}
+		return b.(interface{ SetSequence(uint64) error }).SetSequence(1_000_000)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var got, next uint64
+	if err := s.Update(func(tx kv.Tx) error {
+		b := tx.Bucket([]byte("events"))
+		got = b.Sequence()
+		var err error
+		next, err = b.NextSequence()
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got != 1_000_000 || next != 1_000_001 {
+		t.Errorf("after SetSequence(1000000): Sequence %d, NextSequence %d; want 1000000, 1000001", got, next)
+	}
+}

@@ -415,6 +415,25 @@ func (b *bucket) NextSequence() (uint64, error) {
 
 func (b *bucket) Sequence() uint64 { return b.seq }
 
+// SetSequence sets the bucket's sequence (bolt.Copy uses it to carry a
+// sequence over in one step).
+func (b *bucket) SetSequence(seq uint64) error {
+	if err := b.tx.canWrite(); err != nil {
+		return err
+	}
+	found, err := b.tx.queryRow("set sequence",
+		"UPDATE docket_kv SET seq = $3 WHERE bucket = $1 AND key = $2 AND value IS NULL RETURNING seq",
+		[]any{b.parent.path, b.name, int64(seq)}, new(int64))
+	if err != nil {
+		return err
+	}
+	if !found {
+		return kv.ErrBucketNotFound
+	}
+	b.seq = seq
+	return nil
+}
+
 func (b *bucket) CreateBucketIfNotExists(name []byte) (kv.Bucket, error) {
 	if err := b.tx.canWrite(); err != nil {
 		return nil, err
