@@ -11,8 +11,10 @@ import (
 
 	docket "github.com/docket-dev/docket"
 	"github.com/docket-dev/docket/bolt"
+	"github.com/docket-dev/docket/collab"
 	"github.com/docket-dev/docket/nats"
 	"github.com/docket-dev/docket/postgres"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // This file is cluster mode: `docket serve --store postgres://...
@@ -122,4 +124,24 @@ func (n *node) close() {
 	if n != nil {
 		n.bus.Close()
 	}
+}
+
+// registerMetrics exports the node's bus and the hub's cluster counters.
+func (n *node) registerMetrics(reg prometheus.Registerer, hub *collab.Hub) {
+	if n == nil {
+		return
+	}
+	counter := func(name, help string, v func() float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, v)
+	}
+	reg.MustRegister(
+		counter("docket_bus_published_total", "Messages this node published on the bus.", func() float64 { return float64(n.bus.Stats().Published) }),
+		counter("docket_bus_received_total", "Bus messages from other nodes handled here.", func() float64 { return float64(n.bus.Stats().Received) }),
+		counter("docket_bus_dropped_total", "Bus messages lost because a subscriber here fell behind.", func() float64 { return float64(n.bus.Stats().Dropped) }),
+		counter("docket_bus_reconnects_total", "Times the bus connection was made again.", func() float64 { return float64(n.bus.Stats().Reconnects) }),
+		counter("docket_live_remote_ops_total", "Ops of other nodes applied to the documents open here.", func() float64 { return float64(hub.Stats().RemoteOps) }),
+		counter("docket_live_gap_fills_total", "Reads of ops missing here from the store (a lost or overtaken bus message, a conflict).", func() float64 { return float64(hub.Stats().GapFills) }),
+		counter("docket_live_conflicts_total", "Commits another node's commit beat; caught up and committed again.", func() float64 { return float64(hub.Stats().Conflicts) }),
+		counter("docket_live_conflict_failures_total", "Submissions failed after too many conflicts in a row.", func() float64 { return float64(hub.Stats().ConflictFailures) }),
+	)
 }

@@ -226,7 +226,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "docket_db_size_bytes", Help: "Size of the data file."},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "docket_db_size_bytes", Help: "Size of the data file, or of the store's tables in cluster mode."},
 			func() float64 { return float64(db.Size()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "docket_documents", Help: "Number of documents."},
 			func() float64 { return float64(db.DocumentCount()) }),
@@ -235,6 +235,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	recordings := bolt.NewRecordingService(db)
 	live := newLiveMetrics(reg)
 	hub := collab.New(bolt.NewLiveStore(db), collab.Options{Logger: log, Recordings: recordings, ObserveCommit: live.commit, Bus: cluster.docketBus()})
+	cluster.registerMetrics(reg, hub)
 	if cluster != nil {
 		// A document deleted on another node lets its subscribers here go.
 		db.OnChange(func(ch docket.Change) {
