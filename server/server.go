@@ -254,7 +254,14 @@ func New(cfg Config, svc Services) (*Server, error) {
 	}
 	svc.OnEvent(s.streams.notify)
 	if cfg.Bus != nil {
-		if _, err := cfg.Bus.Subscribe(subjectRevoked, func([]byte) { s.authEpoch.Add(1) }); err != nil {
+		// A revocation from another node moves the epoch at once and
+		// again once the store's caches here have surely expired (its
+		// commit note may arrive after this message, and a recheck in
+		// between could read a cached credential).
+		if _, err := cfg.Bus.Subscribe(subjectRevoked, func([]byte) {
+			s.authEpoch.Add(1)
+			time.AfterFunc(remoteRevokeAgain, func() { s.authEpoch.Add(1) })
+		}); err != nil {
 			return nil, fmt.Errorf("cluster: %w", err)
 		}
 	}
@@ -288,6 +295,10 @@ func New(cfg Config, svc Services) (*Server, error) {
 // of a request, such as a password reset or a disabled account from the
 // admin socket.
 func (s *Server) RevokeAccess() { s.revoke() }
+
+// remoteRevokeAgain is when a revocation from another node moves the
+// epoch a second time: after bolt's cache lifetime in a cluster (1 s).
+const remoteRevokeAgain = 1200 * time.Millisecond
 
 // subjectRevoked is the bus subject that moves every node's auth epoch.
 const subjectRevoked = "auth.revoked"

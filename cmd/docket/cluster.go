@@ -89,6 +89,24 @@ func openNode(ctx context.Context, c clusterFlags, db *bolt.DB, log *slog.Logger
 	return &node{store: store, bus: bus}, nil
 }
 
+// openClusterStore opens a cluster's store for a command run beside the
+// nodes (docket user).
+func openClusterStore(ctx context.Context, rawURL string) (*bolt.DB, error) {
+	if err := (clusterFlags{Store: rawURL, Bus: "-"}).check(); err != nil {
+		return nil, err
+	}
+	store, err := postgres.Open(ctx, rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", redactURL(rawURL), err)
+	}
+	db := bolt.NewDB("")
+	if err := db.OpenStore(store); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
 // healthChecks are what /healthz reports of the node's connections, nil
 // on one node.
 func (n *node) healthChecks() map[string]func(context.Context) error {

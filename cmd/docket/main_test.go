@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -270,6 +271,26 @@ func TestUserCommands(t *testing.T) {
 	}
 	if _, err := runCLI(t, "", "frobnicate"); err == nil {
 		t.Fatal("unknown command succeeded")
+	}
+}
+
+// TestUserCommandsOnClusterStore: with --store the accounts are in the
+// cluster's PostgreSQL database, not in a data file.
+func TestUserCommandsOnClusterStore(t *testing.T) {
+	store := testenv.Postgres(t)
+	data := t.TempDir()
+	if out, err := runCLI(t, "first password\n", "user", "add", "--data", data, "--store", store, "--email", "ada@example.com", "--name", "Ada"); err != nil || !strings.Contains(out, "(admin)") {
+		t.Fatalf("user add: %v %s", err, out)
+	}
+	out, err := runCLI(t, "", "user", "list", "--store", store)
+	if err != nil || !strings.Contains(out, "ada@example.com") {
+		t.Fatalf("user list on the store: %v %s", err, out)
+	}
+	if _, err := os.Stat(dbPath(data)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("user add with --store made a data file (stat: %v)", err)
+	}
+	if out, err := runCLI(t, "", "user", "list", "--store", "mysql://db/docket"); err == nil || !strings.Contains(err.Error(), "postgres://") {
+		t.Errorf("user list --store mysql://... = %v %s; want an error naming postgres://", err, out)
 	}
 }
 

@@ -35,6 +35,7 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	name := fs.String("name", "", "display name (add)")
 	admin := fs.Bool("admin", false, "make the user a site admin (add)")
 	tz := fs.String("tz", "", "IANA time zone, e.g. Europe/Berlin (add)")
+	store := fs.String("store", envDefault("DOCKET_STORE", ""), "cluster mode: the accounts are in this PostgreSQL database, postgres://USER@HOST/DB (env DOCKET_STORE)")
 	if _, err := parseArgs(fs, args[1:]); err != nil {
 		return err
 	}
@@ -63,6 +64,16 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	var accts accounts
 	if client := runningServer(ctx, *data); client != nil {
 		accts = socketAccounts{client: client}
+	} else if *store != "" {
+		// A cluster's store. Nodes see the change within a second (their
+		// caches expire); open live sockets recheck within a minute, or
+		// at once when the command goes through a node's admin socket.
+		db, err := openClusterStore(ctx, *store)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		accts = localAccounts{users: bolt.NewUserService(db)}
 	} else {
 		db, err := openData(*data)
 		if err != nil {
