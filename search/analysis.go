@@ -124,6 +124,16 @@ func isASCII(b []byte) bool {
 	return true
 }
 
+// isASCIIString is isASCII of a string, without copying it.
+func isASCIIString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
 // fold strips the combining marks that follow Latin letters.
 func fold(s string) string {
 	var b strings.Builder
@@ -208,17 +218,45 @@ func (x *Index) analyze(s string) []string {
 
 // words returns the words of text as the text analyzer finds them.
 func (x *Index) words(text string) []word {
-	if isASCII([]byte(text)) {
+	if isASCIIString(text) {
 		return asciiWords(text)
 	}
 	a := x.idx.Mapping().AnalyzerNamed(textAnalyzer)
 	if a == nil {
 		return []word{}
 	}
-	toks := a.Analyze([]byte(text))
-	out := make([]word, 0, len(toks))
-	for _, tk := range toks {
-		out = append(out, word{start: tk.Start, end: tk.End, term: string(tk.Term)})
+	// No word goes on across a line feed (UAX #29 breaks before and
+	// after one), so the ASCII lines are split apart, several times
+	// faster, and the others analysed, in runs of lines.
+	var out []word
+	analyze := func(from, to int) {
+		for _, tk := range a.Analyze([]byte(text[from:to])) {
+			out = append(out, word{start: from + tk.Start, end: from + tk.End, term: string(tk.Term)})
+		}
+	}
+	run := 0 // the start of the lines not split yet
+	for at := 0; at < len(text); {
+		end := len(text)
+		if i := strings.IndexByte(text[at:], '\n'); i >= 0 {
+			end = at + i + 1
+		}
+		if isASCIIString(text[at:end]) {
+			if run < at {
+				analyze(run, at)
+			}
+			for _, w := range asciiWords(text[at:end]) {
+				w.start, w.end = at+w.start, at+w.end
+				out = append(out, w)
+			}
+			run = end
+		}
+		at = end
+	}
+	if run < len(text) {
+		analyze(run, len(text))
+	}
+	if out == nil {
+		out = []word{}
 	}
 	return out
 }
@@ -234,24 +272,10 @@ type word struct {
 // several times faster. TestASCIIWords compares the two.
 func asciiWords(s string) []word {
 	class := func(i int) byte {
-		if i < 0 || i >= len(s) {
+		if uint(i) >= uint(len(s)) {
 			return 0
 		}
-		switch c := s[i]; {
-		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
-			return 'L'
-		case '0' <= c && c <= '9':
-			return 'N'
-		case c == '_':
-			return 'E' // ExtendNumLet
-		case c == ':':
-			return 'M' // MidLetter
-		case c == '.' || c == '\'':
-			return 'Q' // MidNumLet, Single_Quote
-		case c == ',' || c == ';':
-			return 'U' // MidNum
-		}
-		return 0
+		return asciiClass[s[i]]
 	}
 	// joins reports whether the words go on across the boundary before
 	// s[i].
@@ -271,17 +295,39 @@ func asciiWords(s string) []word {
 		}
 		return false
 	}
-	var out []word
+	out := make([]word, 0, len(s)/8+1)
 	for i := 0; i < len(s); {
 		j := i + 1
-		for j < len(s) && joins(j) {
+		for j < len(s) && (inWord[s[j-1]] && inWord[s[j]] || joins(j)) {
 			j++
 		}
-		seg := s[i:j]
-		if c := class(i); c == 'L' || c == 'N' || c == 'E' {
-			out = append(out, word{start: i, end: j, term: strings.ToLower(seg)})
+		if inWord[s[i]] {
+			out = append(out, word{start: i, end: j, term: strings.ToLower(s[i:j])})
 		}
 		i = j
 	}
+	if len(out) == 0 {
+		return nil
+	}
 	return out
 }
+
+// asciiClass is the class of an ASCII byte in the word boundary rules
+// that asciiWords follows: L (a letter), N (a digit), E (ExtendNumLet),
+// M (MidLetter), Q (MidNumLet or Single_Quote), U (MidNum), or 0.
+// inWord tells the bytes of classes L, N and E, which words are made of.
+var asciiClass, inWord = func() (class [256]byte, in [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		class[c], class[c-'a'+'A'] = 'L', 'L'
+	}
+	for c := '0'; c <= '9'; c++ {
+		class[c] = 'N'
+	}
+	class['_'], class[':'] = 'E', 'M'
+	class['.'], class['\''] = 'Q', 'Q'
+	class[','], class[';'] = 'U', 'U'
+	for c, k := range class {
+		in[c] = k == 'L' || k == 'N' || k == 'E'
+	}
+	return class, in
+}()

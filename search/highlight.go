@@ -1,10 +1,12 @@
 package search
 
 import (
+	"encoding/binary"
 	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Fragments are made here, from the text of a hit as stored, rather than
@@ -105,8 +107,7 @@ const sourceSize = 2048
 // of markdown.
 func sourceText(markdown string, units []unit) string {
 	if len(markdown) <= sourceSize {
-		body, _, _ := plainText(markdown)
-		return body
+		return shownText(markdown)
 	}
 	// Most queries are found in the start of a long text: look there
 	// first, and in the whole text for the units not found there.
@@ -115,10 +116,9 @@ func sourceText(markdown string, units []unit) string {
 	if ok && missing && !whole {
 		spans, missing, ok = unitSpans(asciiLower(markdown), units, true)
 	}
-	if !ok || missing && !isASCII([]byte(markdown)) {
+	if !ok || missing && !isASCIIString(markdown) {
 		// A unit may match a folded form ("cafe" in "café").
-		body, _, _ := plainText(markdown)
-		return body
+		return shownText(markdown)
 	}
 	at := 0
 	if len(spans) > 0 {
@@ -220,8 +220,7 @@ func plainWindow(markdown string, start, end int) string {
 	if inFence(markdown[:start]) {
 		md = "```\n" + md
 	}
-	body, _, _ := plainText(md)
-	return body
+	return shownText(md)
 }
 
 // searchable reports whether every match of u can be found as ASCII
@@ -233,9 +232,14 @@ func searchable(u unit) bool {
 // inFence reports whether markdown ends inside a fenced code block.
 func inFence(markdown string) bool {
 	in := false
-	for line := range strings.SplitSeq(markdown, "\n") {
-		t := strings.TrimLeft(line, " \t")
-		if t != "" && (t[0] == '`' || t[0] == '~') && mdFence.MatchString(line) {
+	for rest := markdown; rest != ""; {
+		line := rest
+		if i := strings.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = ""
+		}
+		if isFence(strings.TrimLeft(line, " \t")) {
 			in = !in
 		}
 	}
@@ -382,13 +386,32 @@ func isWordByte(b byte) bool {
 
 // asciiLower returns s with its ASCII letters lower-cased, byte for byte.
 func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
+	if s == "" {
+		return ""
+	}
+	b := make([]byte, len(s))
+	copy(b, s)
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], lower8(binary.LittleEndian.Uint64(b[i:])))
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; 'A' <= c && c <= 'Z' {
 			b[i] = c + 'a' - 'A'
 		}
 	}
-	return string(b)
+	return unsafe.String(&b[0], len(b))
+}
+
+// lower8 lower-cases the ASCII letters of 8 bytes at once: a byte whose
+// low 7 bits are from 'A' to 'Z' and whose high bit is clear gets 0x20.
+func lower8(x uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	low := x &^ highs
+	fromA := low + (0x80-'A')*ones   // high bit set where low >= 'A'
+	pastZ := low + (0x80-'Z'-1)*ones // high bit set where low > 'Z'
+	upper := fromA &^ pastZ &^ x & highs
+	return x | upper>>2
 }
 
 // bestWindow returns the index of the span that starts the window of

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // TestASCIIWords checks that asciiWords finds the words of ASCII text
@@ -33,6 +34,37 @@ func TestASCIIWords(t *testing.T) {
 		}
 		if diff := cmp.Diff(want, asciiWords(s), cmp.AllowUnexported(word{})); diff != "" {
 			t.Fatalf("asciiWords(%q) (-analyzer +got):\n%s", s, diff)
+		}
+	}
+}
+
+// TestWordsByLines checks that words, which splits the ASCII lines of a
+// text apart, finds the words that the text analyzer finds in the whole
+// text, on random lines of ASCII and other characters.
+func TestWordsByLines(t *testing.T) {
+	x := openIndex(t, nil)
+	a := x.idx.Mapping().AnalyzerNamed(textAnalyzer)
+	chars := []string{"a", "Z", "b", "0", "9", "_", ":", ".", "'", ",", " ", "\n", "\n", "\r", "\t", "-", "é", "’", "—", "東", "京", "😀", "\u0301", "\u200d", "\x1e", "É"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	cases := []string{"café\nplain line\n", "plain\nnaïve – text\n\nend", "\n\u0301x\n", "a\r\nb’c\r\n"}
+	for range 20000 {
+		var b strings.Builder
+		for range 1 + rng.IntN(40) {
+			if rng.IntN(4) == 0 {
+				b.WriteString(chars[rng.IntN(len(chars))])
+			} else {
+				b.WriteString(chars[rng.IntN(15)]) // mostly ASCII lines
+			}
+		}
+		cases = append(cases, b.String())
+	}
+	for _, s := range cases {
+		want := []word{}
+		for _, tok := range a.Analyze([]byte(s)) {
+			want = append(want, word{start: tok.Start, end: tok.End, term: string(tok.Term)})
+		}
+		if diff := cmp.Diff(want, x.words(s), cmp.AllowUnexported(word{}), cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("words(%q) (-analyzer +got):\n%s", s, diff)
 		}
 	}
 }

@@ -19,7 +19,6 @@ var (
 	mdListMark  = regexp.MustCompile(`^\s*(?:[-*+]|\d+[.)])\s+(?:\[[ xX]\]\s+)?`)
 	mdQuoteMark = regexp.MustCompile(`^\s*(?:>\s?)+`)
 	mdHeading   = regexp.MustCompile(`^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$`)
-	mdFence     = regexp.MustCompile("^\\s*(?:```|~~~)")
 	mdRule      = regexp.MustCompile(`^\s*(?:[-*_=]\s*){3,}$`)
 	mdTableRule = regexp.MustCompile(`^\s*\|?(?:\s*:?-+:?\s*\|)+\s*(?::?-+:?\s*)?$`)
 )
@@ -37,8 +36,24 @@ func PlainText(md string) (body string, headings []string) {
 // image URLs, separated by spaces, so that they can be indexed apart from
 // the text shown in fragments.
 func plainText(md string) (body string, headings []string, links string) {
+	return plainTextOf(md, true)
+}
+
+// shownText is the plain text of markdown that fragments are made of:
+// [PlainText]'s body, without the cost of finding the words of URLs.
+func shownText(md string) string {
+	body, _, _ := plainTextOf(md, false)
+	return body
+}
+
+// plainTextOf is plainText, which finds the words of the URLs if
+// withLinks is set.
+func plainTextOf(md string, withLinks bool) (body string, headings []string, links string) {
 	var b, l strings.Builder
 	addURLs := func(s string, re *regexp.Regexp, group int) {
+		if !withLinks {
+			return
+		}
 		for _, m := range re.FindAllStringSubmatch(s, -1) {
 			l.WriteString(urlWords.ReplaceAllString(m[group], " "))
 			l.WriteByte(' ')
@@ -53,7 +68,7 @@ func plainText(md string) (body string, headings []string, links string) {
 		if trimmed != "" {
 			first = trimmed[0]
 		}
-		if (first == '`' || first == '~') && mdFence.MatchString(line) {
+		if isFence(trimmed) {
 			inFence = !inFence
 			b.WriteByte('\n')
 			continue
@@ -118,6 +133,12 @@ func plainText(md string) (body string, headings []string, links string) {
 		b.WriteByte('\n')
 	}
 	return b.String(), headings, l.String()
+}
+
+// isFence reports whether a line that starts with neither a space nor a
+// tab starts a code fence.
+func isFence(trimmed string) bool {
+	return strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~")
 }
 
 // heading returns the text of an ATX heading line, as mdHeading would
