@@ -144,6 +144,33 @@ func TestOneEdit(t *testing.T) {
 // TestDropEmphasis compares dropEmphasis and dropUnderline with the
 // expressions they replace, on random text of the characters they treat
 // apart.
+func TestLinkText(t *testing.T) {
+	image := regexp.MustCompile(`!\[([^\]]*)\]\([^)]*\)`)
+	link := regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`)
+	ref := regexp.MustCompile(`\[([^\]]*)\]\[[^\]]*\]`)
+	chars := []string{"[", "[", "]", "]", "(", "(", ")", ")", "!", "a", " ", "é", "\xff"}
+	rng := rand.New(rand.NewPCG(5, 6))
+	cases := []string{"", "[a](b)", "![i](x.png) and [l](u) [r][1]", "[a[b](c)", "[a](b", "!![a](b)", "[](x)[y]()"}
+	for range 100000 {
+		var b strings.Builder
+		for range rng.IntN(14) {
+			b.WriteString(chars[rng.IntN(len(chars))])
+		}
+		cases = append(cases, b.String())
+	}
+	for _, s := range cases {
+		for _, tc := range []struct {
+			re          *regexp.Regexp
+			image       bool
+			open, close byte
+		}{{image, true, '(', ')'}, {link, false, '(', ')'}, {ref, false, '[', ']'}} {
+			if got, want := linkText(s, tc.image, tc.open, tc.close), tc.re.ReplaceAllString(s, "$1"); got != want {
+				t.Fatalf("linkText(%q, %v, %c) = %q; want %q", s, tc.image, tc.open, got, want)
+			}
+		}
+	}
+}
+
 func TestDropEmphasis(t *testing.T) {
 	emphasis := regexp.MustCompile("\\*+|`+|~~+")
 	underline := regexp.MustCompile(`(^|[^\p{L}\p{N}])_+|_+([^\p{L}\p{N}]|$)`)
