@@ -2,7 +2,9 @@ package search
 
 import (
 	"context"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/docket-dev/docket"
 )
@@ -223,6 +225,7 @@ func (x *Index) loadHits(ctx context.Context, hits []Hit, q Query, ld *loaded) (
 	}
 	units := x.highlightUnits(q)
 	out := hits[:0]
+	var texts, titles []string // of the hits of out
 	for _, h := range hits {
 		var text, title string
 		d := ld.docs[h.DocID]
@@ -254,8 +257,35 @@ func (x *Index) loadHits(ctx context.Context, hits []Hit, q Query, ld *loaded) (
 		if h.Type == TypeDocument {
 			text, title = d.Body, d.Title
 		}
-		h.Fragments = x.fragments(title, text, units)
 		out = append(out, h)
+		texts, titles = append(texts, text), append(titles, title)
+	}
+	// Fragments cost more than the rest of a search: make them on every
+	// core.
+	onCores(ctx, len(out), 4, func(i int) {
+		out[i].Fragments = x.fragments(titles[i], texts[i], units)
+	})
+	if ctx.Err() != nil {
+		return nil, timedOut()
 	}
 	return out, nil
+}
+
+// onCores calls f for each i below n, on up to GOMAXPROCS goroutines that
+// each take at least per of them, and returns when they are done. It
+// stops early when ctx is done.
+func onCores(ctx context.Context, n, per int, f func(i int)) {
+	workers := max(min(runtime.GOMAXPROCS(0), (n+per-1)/per), 1)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				if i%256 == w && ctx.Err() != nil {
+					return
+				}
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -2,10 +2,8 @@ package search
 
 import (
 	"context"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"unicode/utf8"
 	"unsafe"
 
@@ -151,19 +149,7 @@ func (x *Index) verify(ctx context.Context, q Query, checks []clauseCheck, res *
 		}
 		ok[i] = x.pass(checks, text, terms[i])
 	}
-	workers := min(runtime.GOMAXPROCS(0), (len(cands)+63)/64)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(cands); i += workers {
-				if i%256 == w && ctx.Err() != nil {
-					return
-				}
-				check(i)
-			}
-		})
-	}
-	wg.Wait()
+	onCores(ctx, len(cands), 64, check)
 	if ctx.Err() != nil {
 		return nil, timedOut()
 	}
