@@ -355,8 +355,9 @@ func candidatesIn(lower string, units []unit, limit int) []span {
 		w := u.toks[0]
 		whole := len(u.toks) == 1 && !u.prefix
 		found := false
+		rare := rarest(w)
 		for at := 0; len(out) < limit; {
-			i := strings.Index(lower[at:], w)
+			i := indexAt(lower[at:], w, rare)
 			if i < 0 {
 				break
 			}
@@ -378,6 +379,53 @@ func candidatesIn(lower string, units []unit, limit int) []span {
 	slices.SortFunc(out, func(a, b span) int { return a.start - b.start })
 	return out
 }
+
+// indexAt is strings.Index(s, w), looking for w[k] first: with k the
+// byte of w that is rarest in text (see rarest), it finds the frequent
+// words of a query in a long text faster, as strings.Index looks for
+// w[0] first.
+func indexAt(s, w string, k int) int {
+	if k == 0 {
+		return strings.Index(s, w)
+	}
+	c := w[k]
+	for at := k; at < len(s); at++ {
+		i := strings.IndexByte(s[at:], c)
+		if i < 0 {
+			return -1
+		}
+		at += i
+		start := at - k
+		if start+len(w) > len(s) {
+			return -1
+		}
+		if s[start:start+len(w)] == w {
+			return start
+		}
+	}
+	return -1
+}
+
+// rarest returns the index of the byte of w that is the least frequent in
+// English text, the first of them if several are.
+func rarest(w string) int {
+	k := 0
+	for i := 1; i < len(w); i++ {
+		if byteRank[w[i]] > byteRank[w[k]] {
+			k = i
+		}
+	}
+	return k
+}
+
+// byteRank ranks the lower-case letters from the most frequent in English
+// text; other bytes rank 0, as the most frequent.
+var byteRank = func() (r [256]byte) {
+	for i, c := range []byte("etaoinshrdlcumwfgypbvkjxqz") {
+		r[c] = byte(i + 1)
+	}
+	return r
+}()
 
 // isWordByte reports whether b is an ASCII letter or digit.
 func isWordByte(b byte) bool {

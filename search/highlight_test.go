@@ -69,6 +69,24 @@ func TestWordsByLines(t *testing.T) {
 	}
 }
 
+func TestIndexAt(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const chars = "etzq _1"
+	random := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = chars[rng.IntN(len(chars))]
+		}
+		return string(b)
+	}
+	for range 50000 {
+		s, w := random(rng.IntN(40)), random(1+rng.IntN(4))
+		if got, want := indexAt(s, w, rarest(w)), strings.Index(s, w); got != want {
+			t.Fatalf("indexAt(%q, %q, %d) = %d; want %d", s, w, rarest(w), got, want)
+		}
+	}
+}
+
 func TestFragments(t *testing.T) {
 	x := openIndex(t, nil)
 	long := strings.Repeat("filler words here. ", 30)
@@ -174,12 +192,12 @@ func TestLinkText(t *testing.T) {
 func TestDropEmphasis(t *testing.T) {
 	emphasis := regexp.MustCompile("\\*+|`+|~~+")
 	underline := regexp.MustCompile(`(^|[^\p{L}\p{N}])_+|_+([^\p{L}\p{N}]|$)`)
-	chars := []string{"a", "1", "_", "_", "_", " ", "*", "`", "~", "~", "é", "٣", ".", "\xff"}
+	chars := []string{"a", "1", "_", "_", "_", " ", "*", "`", "~", "~", "é", "٣", ".", "\xff", "\x82", "\xe2\x82"}
 	rng := rand.New(rand.NewPCG(3, 4))
 	cases := []string{"", "_", "__a", "a__b", "a_b", "x___", "_a_", "snake_case _x_ __", "**bold** `code` ~~gone~~ ~one"}
-	for range 50000 {
+	for range 100000 {
 		var b strings.Builder
-		for range rng.IntN(12) {
+		for range rng.IntN(16) {
 			b.WriteString(chars[rng.IntN(len(chars))])
 		}
 		cases = append(cases, b.String())

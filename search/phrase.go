@@ -400,8 +400,9 @@ func findASCII(lower string, u unit, at int) int {
 			after += len(t) + 4
 		}
 	}
+	rare := rarest(w)
 	for at < len(lower) {
-		i := strings.Index(lower[at:], w)
+		i := indexAt(lower[at:], w, rare)
 		if i < 0 {
 			return -1
 		}

@@ -235,8 +235,12 @@ func dropEmphasis(s string) string {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c != '*' && c != '`' && c != '~' {
-			b.WriteByte(c)
-			i++
+			j := strings.IndexAny(s[i:], "*`~")
+			if j < 0 {
+				j = len(s) - i
+			}
+			b.WriteString(s[i : i+j])
+			i += j
 			continue
 		}
 		j := i + 1
@@ -265,6 +269,21 @@ func dropUnderline(s string) string {
 		return i
 	}
 	for i := 0; i < len(s); {
+		if s[i] != '_' {
+			// Nothing changes before the character in front of the
+			// next _ (a rune never ends past a byte that starts one).
+			u := strings.IndexByte(s[i:], '_')
+			if u < 0 {
+				b.WriteString(s[i:])
+				break
+			}
+			p := i + u - 1
+			for p > i && !utf8.RuneStart(s[p]) {
+				p--
+			}
+			b.WriteString(s[i:p])
+			i = p
+		}
 		if i == 0 && s[0] == '_' {
 			i = run(0)
 			continue
