@@ -225,40 +225,47 @@ func (x *Index) words(text string) []word {
 	if a == nil {
 		return []word{}
 	}
-	// No word goes on across a line feed (UAX #29 breaks before and
-	// after one), so the ASCII lines are split apart, several times
-	// faster, and the others analysed, in runs of lines.
 	var out []word
-	analyze := func(from, to int) {
+	lineRuns(text, func(from, to int, ascii bool) {
+		if ascii {
+			for _, w := range asciiWords(text[from:to]) {
+				w.start, w.end = from+w.start, from+w.end
+				out = append(out, w)
+			}
+			return
+		}
 		for _, tk := range a.Analyze([]byte(text[from:to])) {
 			out = append(out, word{start: from + tk.Start, end: from + tk.End, term: string(tk.Term)})
 		}
+	})
+	if out == nil {
+		out = []word{}
 	}
-	run := 0 // the start of the lines not split yet
+	return out
+}
+
+// lineRuns calls f with each run of the lines of text that are all ASCII
+// or all not, in order, lines with their line feeds. No word goes on
+// across a line feed (UAX #29 breaks before and after one), so the words
+// of each run can be found apart, and the ASCII ones several times
+// faster than by the analyzer.
+func lineRuns(text string, f func(from, to int, ascii bool)) {
+	run, runASCII := 0, false // the run so far: text[run:at]
 	for at := 0; at < len(text); {
 		end := len(text)
 		if i := strings.IndexByte(text[at:], '\n'); i >= 0 {
 			end = at + i + 1
 		}
-		if isASCIIString(text[at:end]) {
-			if run < at {
-				analyze(run, at)
-			}
-			for _, w := range asciiWords(text[at:end]) {
-				w.start, w.end = at+w.start, at+w.end
-				out = append(out, w)
-			}
-			run = end
+		ascii := isASCIIString(text[at:end])
+		if ascii != runASCII && run < at {
+			f(run, at, runASCII)
+			run = at
 		}
-		at = end
+		runASCII, at = ascii, end
 	}
 	if run < len(text) {
-		analyze(run, len(text))
+		f(run, len(text), runASCII)
 	}
-	if out == nil {
-		out = []word{}
-	}
-	return out
 }
 
 // word is a token of a text: its bytes and its term.
@@ -271,34 +278,10 @@ type word struct {
 // finds them (the word boundaries of Unicode's UAX #29, lower-cased),
 // several times faster. TestASCIIWords compares the two.
 func asciiWords(s string) []word {
-	class := func(i int) byte {
-		if uint(i) >= uint(len(s)) {
-			return 0
-		}
-		return asciiClass[s[i]]
-	}
-	// joins reports whether the words go on across the boundary before
-	// s[i].
-	joins := func(i int) bool {
-		a, b := class(i-1), class(i)
-		switch {
-		case (a == 'L' || a == 'N' || a == 'E') && (b == 'L' || b == 'N' || b == 'E'):
-			return true // WB5, WB8-10, WB13a-b
-		case a == 'L' && (b == 'M' || b == 'Q') && class(i+1) == 'L':
-			return true // WB6
-		case (a == 'M' || a == 'Q') && b == 'L' && class(i-2) == 'L':
-			return true // WB7
-		case a == 'N' && (b == 'U' || b == 'Q') && class(i+1) == 'N':
-			return true // WB12
-		case (a == 'U' || a == 'Q') && b == 'N' && class(i-2) == 'N':
-			return true // WB11
-		}
-		return false
-	}
 	out := make([]word, 0, len(s)/8+1)
 	for i := 0; i < len(s); {
 		j := i + 1
-		for j < len(s) && (inWord[s[j-1]] && inWord[s[j]] || joins(j)) {
+		for j < len(s) && (inWord[s[j-1]] && inWord[s[j]] || joins(s, j)) {
 			j++
 		}
 		if inWord[s[i]] {
@@ -310,6 +293,35 @@ func asciiWords(s string) []word {
 		return nil
 	}
 	return out
+}
+
+// joins reports whether the words of an ASCII text s go on across the
+// boundary before s[i], by the word boundary rules of UAX #29 that apply
+// to ASCII text; false at its start and end.
+func joins(s string, i int) bool {
+	class := func(i int) byte {
+		if uint(i) >= uint(len(s)) {
+			return 0
+		}
+		return asciiClass[s[i]]
+	}
+	if i <= 0 || i >= len(s) {
+		return false
+	}
+	a, b := class(i-1), class(i)
+	switch {
+	case (a == 'L' || a == 'N' || a == 'E') && (b == 'L' || b == 'N' || b == 'E'):
+		return true // WB5, WB8-10, WB13a-b
+	case a == 'L' && (b == 'M' || b == 'Q') && class(i+1) == 'L':
+		return true // WB6
+	case (a == 'M' || a == 'Q') && b == 'L' && class(i-2) == 'L':
+		return true // WB7
+	case a == 'N' && (b == 'U' || b == 'Q') && class(i+1) == 'N':
+		return true // WB12
+	case (a == 'U' || a == 'Q') && b == 'N' && class(i-2) == 'N':
+		return true // WB11
+	}
+	return false
 }
 
 // asciiClass is the class of an ASCII byte in the word boundary rules

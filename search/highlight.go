@@ -1,6 +1,7 @@
 package search
 
 import (
+	"cmp"
 	"encoding/binary"
 	"slices"
 	"strings"
@@ -531,6 +532,74 @@ func (x *Index) match(text string, units []unit) []span {
 	if len(units) == 0 || text == "" {
 		return nil
 	}
+	if slices.IndexFunc(units, func(u unit) bool { return !oneWord(u) }) >= 0 {
+		return x.matchTokens(text, units)
+	}
+	// A one-word unit matches within a line: look for them in the ASCII
+	// lines (see matchWords), split the others into words.
+	lower := asciiLower(text)
+	var out []span
+	lineRuns(text, func(from, to int, ascii bool) {
+		var spans []span
+		if ascii {
+			spans = matchWords(lower[from:to], units)
+		} else {
+			spans = x.matchTokens(text[from:to], units)
+		}
+		for _, s := range spans {
+			s.start, s.end = from+s.start, from+s.end
+			out = append(out, s)
+		}
+	})
+	return out
+}
+
+// oneWord reports whether u is one word of ASCII letters and digits,
+// neither a prefix nor fuzzy.
+func oneWord(u unit) bool {
+	return len(u.toks) == 1 && !u.prefix && !u.fuzzy && isWordBytes(u.toks[0])
+}
+
+// matchWords is match for units that are each one word (see oneWord), in
+// lower, an ASCII text with its letters lower-cased: such a word matches
+// where it is found in lower with a word boundary (see joins) before and
+// after it. It does not split the whole text into words, which costs
+// several times more.
+func matchWords(lower string, units []unit) []span {
+	var out []span
+	for ui, u := range units {
+		w := u.toks[0]
+		rare := rarest(w)
+		for at := 0; ; {
+			i := indexAt(lower[at:], w, rare)
+			if i < 0 {
+				break
+			}
+			i += at
+			at = i + len(w)
+			if !joins(lower, i) && !joins(lower, at) {
+				out = append(out, span{start: i, end: at, u: ui})
+			}
+		}
+	}
+	// Sorted, and one span where units match the same word: that of
+	// the first unit, as matchTokens does.
+	slices.SortFunc(out, func(a, b span) int { return cmp.Or(a.start-b.start, a.u-b.u) })
+	return slices.CompactFunc(out, func(a, b span) bool { return a.start == b.start })
+}
+
+// isWordBytes reports whether s is made of ASCII letters and digits only.
+func isWordBytes(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isWordByte(s[i]) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// matchTokens is match, from all the words of text.
+func (x *Index) matchTokens(text string, units []unit) []span {
 	toks := x.words(text)
 	var out []span
 	for p := range toks {

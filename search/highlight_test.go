@@ -87,6 +87,32 @@ func TestIndexAt(t *testing.T) {
 	}
 }
 
+// TestMatchWords checks that match, which looks for one-word units in
+// the ASCII lines of a text, finds what matchTokens finds from all the
+// words of the text.
+func TestMatchWords(t *testing.T) {
+	x := openIndex(t, nil)
+	rng := rand.New(rand.NewPCG(9, 10))
+	chars := []string{"a", "b", "A", "B", "1", "_", ":", ".", "'", ",", ";", " ", "\n", "\n", "-", "é", "’", "Á"}
+	words := []string{"a", "ab", "b1", "ba", "1", "a1b", "ab"}
+	for range 50000 {
+		var b strings.Builder
+		for range rng.IntN(30) {
+			if c := chars[rng.IntN(len(chars))]; len(c) == 1 || rng.IntN(4) == 0 {
+				b.WriteString(c)
+			}
+		}
+		var units []unit
+		for range 1 + rng.IntN(3) {
+			units = append(units, unit{toks: []string{words[rng.IntN(len(words))]}})
+		}
+		text := b.String()
+		if diff := cmp.Diff(x.matchTokens(text, units), x.match(text, units), cmp.AllowUnexported(span{})); diff != "" {
+			t.Fatalf("match(%q, %v) (-matchTokens +got):\n%s", text, units, diff)
+		}
+	}
+}
+
 func TestFragments(t *testing.T) {
 	x := openIndex(t, nil)
 	long := strings.Repeat("filler words here. ", 30)
