@@ -193,15 +193,7 @@ func TestLinkText(t *testing.T) {
 	link := regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`)
 	ref := regexp.MustCompile(`\[([^\]]*)\]\[[^\]]*\]`)
 	chars := []string{"[", "[", "]", "]", "(", "(", ")", ")", "!", "a", " ", "é", "\xff"}
-	rng := rand.New(rand.NewPCG(5, 6))
-	cases := []string{"", "[a](b)", "![i](x.png) and [l](u) [r][1]", "[a[b](c)", "[a](b", "!![a](b)", "[](x)[y]()"}
-	for range 100000 {
-		var b strings.Builder
-		for range rng.IntN(14) {
-			b.WriteString(chars[rng.IntN(len(chars))])
-		}
-		cases = append(cases, b.String())
-	}
+	cases := randomTexts(5, 100000, 14, chars, "", "[a](b)", "![i](x.png) and [l](u) [r][1]", "[a[b](c)", "[a](b", "!![a](b)", "[](x)[y]()")
 	for _, s := range cases {
 		for _, tc := range []struct {
 			re          *regexp.Regexp
@@ -219,15 +211,7 @@ func TestDropEmphasis(t *testing.T) {
 	emphasis := regexp.MustCompile("\\*+|`+|~~+")
 	underline := regexp.MustCompile(`(^|[^\p{L}\p{N}])_+|_+([^\p{L}\p{N}]|$)`)
 	chars := []string{"a", "1", "_", "_", "_", " ", "*", "`", "~", "~", "é", "٣", ".", "\xff", "\x82", "\xe2\x82"}
-	rng := rand.New(rand.NewPCG(3, 4))
-	cases := []string{"", "_", "__a", "a__b", "a_b", "x___", "_a_", "snake_case _x_ __", "**bold** `code` ~~gone~~ ~one"}
-	for range 100000 {
-		var b strings.Builder
-		for range rng.IntN(16) {
-			b.WriteString(chars[rng.IntN(len(chars))])
-		}
-		cases = append(cases, b.String())
-	}
+	cases := randomTexts(3, 100000, 16, chars, "", "_", "__a", "a__b", "a_b", "x___", "_a_", "snake_case _x_ __", "**bold** `code` ~~gone~~ ~one")
 	for _, s := range cases {
 		if got, want := dropEmphasis(s), emphasis.ReplaceAllString(s, ""); got != want {
 			t.Fatalf("dropEmphasis(%q) = %q; want %q", s, got, want)
@@ -236,4 +220,18 @@ func TestDropEmphasis(t *testing.T) {
 			t.Fatalf("dropUnderline(%q) = %q; want %q", s, got, want)
 		}
 	}
+}
+
+// randomTexts returns cases and n texts of up to maxLen pieces of chars
+// each, drawn from a generator seeded with seed.
+func randomTexts(seed uint64, n, maxLen int, chars []string, cases ...string) []string {
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	for range n {
+		var b strings.Builder
+		for range rng.IntN(maxLen) {
+			b.WriteString(chars[rng.IntN(len(chars))])
+		}
+		cases = append(cases, b.String())
+	}
+	return cases
 }
