@@ -13,7 +13,7 @@
 #   scripts/bench-cluster.sh [OUTDIR]
 #
 # Env: CLIENTS [60], OPS [50], THINK [100], REPS [3], NODES [3],
-#      PEERS_DIR [server/testdata/sharedb-e2e] (npm ci there: the stock
+#      MODES ["single cluster"], LOAD_TIMEOUT [500 s a run], PEERS_DIR [server/testdata/sharedb-e2e] (npm ci there: the stock
 #      client), PG [postgres://postgres@127.0.0.1:5432/test?sslmode=disable].
 # Needs psql, nats-server and node. Prints one JSON line per run to
 # OUTDIR/results.jsonl and a summary (medians) at the end. Nothing is
@@ -27,6 +27,7 @@ CLIENTS="${CLIENTS:-60}"
 OPS="${OPS:-50}"
 THINK="${THINK:-100}"
 REPS="${REPS:-3}"
+MODES="${MODES:-single cluster}"
 NODES="${NODES:-3}"
 PG="${PG:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
 PORT=$((19000 + RANDOM % 500 * 10))
@@ -43,6 +44,7 @@ cleanup() {
   for s in "${SCHEMAS[@]}"; do psql -q "$PG" -c "DROP SCHEMA IF EXISTS $s CASCADE" >/dev/null 2>&1 || true; done
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 wait_port() { local i=0; until curl -s -o /dev/null "http://127.0.0.1:$1/healthz"; do i=$((i+1)); [ $i -le 150 ] || { echo "port $1 never answered" >&2; return 1; }; sleep 0.1; done; }
 
@@ -88,7 +90,7 @@ commits() {
 # load URLS DOC TOKEN REP PIDS_CMD: one run of the clients.
 load() {
   timeout 600 node "$ROOT/scripts/cluster-load.js" --urls "$1" --doc "$2" --token "$3" \
-    --clients "$CLIENTS" --ops "$OPS" --think "$THINK" --timeout 500 --seed "$4" --cpu-pids-cmd "$5" || true
+    --clients "$CLIENTS" --ops "$OPS" --think "$THINK" --timeout "${LOAD_TIMEOUT:-500}" --seed "$4" --cpu-pids-cmd "$5" || true
 }
 
 run_single() { # rep
@@ -146,7 +148,7 @@ run_cluster() { # rep
 
 echo "load before: $(cat /proc/loadavg)" | tee "$OUT/load.txt"
 for rep in $(seq 1 "$REPS"); do
-  for mode in single cluster; do
+  for mode in $MODES; do
     "run_$mode" "$rep" | tail -n1 | tee -a "$OUT/results.jsonl"
   done
 done

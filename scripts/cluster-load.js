@@ -30,6 +30,27 @@ const textUnicode = C.peerRequire('ot-text-unicode').type;
 ShareDBClient.types.register(textUnicode);
 
 const tracker = new C.Tracker(N, M);
+const closes = {}; // "code reason" -> count
+
+// reconnecting binds conn to a new socket to url 100 ms after ws closes,
+// as an application does with the stock client (reconnecting-websocket):
+// the client resends its op in flight and the server applies it once. A
+// node closes a socket with 1013 when it could not store an op (such as
+// after losing the race to commit on one document to other nodes too
+// often); the op's latency includes the reconnect.
+function reconnecting(conn, ws, url) {
+  ws.on('error', () => {});
+  ws.on('close', (code, reason) => {
+    if (phase === 'done') return;
+    const k = code + ' ' + reason;
+    closes[k] = (closes[k] || 0) + 1;
+    setTimeout(() => {
+      const next = new WebSocket(url, { perMessageDeflate: false, headers: { Authorization: 'Bearer ' + opts.token } });
+      reconnecting(conn, next, url);
+      conn.bindToSocket(next);
+    }, 100);
+  });
+}
 
 // cpuSnapshot returns the CPU ms of every process --cpu-pids-cmd names, by
 // pid, with its group.
@@ -70,7 +91,7 @@ function result(extra) {
   acks.sort((a, b) => a - b);
   const pct = (p) => (acks.length ? C.round(acks[Math.min(acks.length - 1, Math.ceil(p / 100 * acks.length) - 1)]) : null);
   return Object.assign({ system: 'docket-cluster', nodes: urls.length, clients: N, ops_per_client: M, think_ms: opts.think },
-    tracker.summary(), { ack_p50_ms: pct(50), ack_p99_ms: pct(99), errors: errors.length, first_error: errors[0] || null }, extra);
+    tracker.summary(), { ack_p50_ms: pct(50), ack_p99_ms: pct(99), closes, errors: errors.length, first_error: errors[0] || null }, extra);
 }
 
 const hardStop = setTimeout(() => {
@@ -107,6 +128,7 @@ async function runClient(i) {
   for (let i = 0; i < N; i++) {
     const ws = new WebSocket(urls[i % urls.length], { perMessageDeflate: false, headers: { Authorization: 'Bearer ' + opts.token } });
     const conn = new ShareDBClient.Connection(ws);
+    reconnecting(conn, ws, urls[i % urls.length]);
     conn.on('error', (e) => errors.push('conn: ' + e.message));
     conns.push(conn);
   }
@@ -130,6 +152,7 @@ async function runClient(i) {
   const cpuBefore = cpuSnapshot();
   await Promise.all(docs.map((_, i) => runClient(i)));
   await done;
+  phase = 'done';
   clearTimeout(hardStop);
   const cpuMs = cpuSince(cpuBefore);
   const check = C.checkTexts(docs.map((d) => d.data), N * M);
