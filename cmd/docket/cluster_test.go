@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -412,4 +413,142 @@ func cookieAPI(t *testing.T, base, session, method, path string, body any) (int,
 	var out map[string]any
 	json.NewDecoder(resp.Body).Decode(&out)
 	return resp.StatusCode, out
+}
+
+// TestClusterBusDown runs two nodes on a NATS server of the test's own and
+// kills it: the nodes go on serving reads and writes, /healthz says the
+// bus is down, and each node sees the other's changes by polling the
+// store: search within its 1 s poll, a revocation within the 1 s cache
+// lifetime, live edits within the 2 s check of open documents. When NATS
+// is back, the nodes reconnect and /healthz is ok again.
+func TestClusterBusDown(t *testing.T) {
+	natsServer, err := exec.LookPath("nats-server")
+	if err != nil {
+		testenv.Missing(t, "no nats-server binary to run a NATS server of the test's own (apt-get install nats-server): %v", err)
+	}
+	store := testenv.Postgres(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	startNATS := func() *exec.Cmd {
+		t.Helper()
+		_, port, _ := net.SplitHostPort(addr)
+		cmd := exec.Command(natsServer, "-a", "127.0.0.1", "-p", port)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		testenv.WaitFor(t, 10*time.Second, "nats-server to listen", func() bool {
+			c, err := net.Dial("tcp", addr)
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		})
+		return cmd
+	}
+	ns := startNATS()
+	bus := "nats://" + addr
+	var nodes []*proc
+	for range 2 {
+		nodes = append(nodes, startServer(t, t.TempDir(), "--store", store, "--bus", bus))
+	}
+	token := setupAccount(t, nodes[0].url)
+	if code, _ := api(t, nodes[0].url, token, "POST", "/api/spaces", map[string]string{"slug": "eng", "name": "Eng"}); code != 201 {
+		t.Fatalf("create space = %d", code)
+	}
+	_, d := api(t, nodes[0].url, token, "POST", "/api/docs", map[string]string{"space": "eng", "title": "Live", "body": ""})
+	doc := d["id"].(string)
+	// A live subscriber of the document on node 2.
+	conn, _, err := (&websocket.Dialer{HandshakeTimeout: 5 * time.Second}).Dial(liveURL(nodes[1]), http.Header{"Authorization": {"Bearer " + token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ops := make(chan float64, 16) // versions of the ops node 2 pushes
+	conn.WriteJSON(map[string]any{"a": "hs", "id": nil, "protocol": 1, "protocolMinor": 2})
+	conn.WriteJSON(map[string]any{"a": "s", "c": "docs", "d": doc, "v": nil})
+	go func() {
+		for {
+			var m map[string]any
+			if conn.ReadJSON(&m) != nil {
+				close(ops)
+				return
+			}
+			if v, ok := m["v"].(float64); ok && m["a"] == "op" {
+				ops <- v
+			}
+		}
+	}()
+
+	ns.Process.Kill()
+	ns.Wait()
+	down := time.Now()
+	for i, p := range nodes {
+		testenv.WaitFor(t, 5*time.Second, "/healthz to report the bus down", func() bool {
+			code, h := api(t, p.url, "", "GET", "/healthz", nil)
+			return code == 503 && h["store"] == "ok" && h["bus"] != "ok"
+		})
+		t.Logf("node %d: /healthz 503, bus down, %v after NATS was killed", i+1, time.Since(down).Round(time.Millisecond))
+	}
+
+	t.Run("writes go on, the other node polls", func(t *testing.T) {
+		start := time.Now()
+		if code, _ := api(t, nodes[0].url, token, "POST", "/api/docs/"+doc+"/edits", map[string]any{"version": 1, "op": []any{"while the bus is down"}}); code != 200 {
+			t.Fatalf("edit on node 1 with the bus down = %d", code)
+		}
+		select {
+		case v := <-ops:
+			t.Logf("node 2 pushed the op (v%v) to its live subscriber %v after it was committed on node 1", v, time.Since(start).Round(time.Millisecond))
+		case <-time.After(3 * time.Second):
+			t.Errorf("node 2's live subscriber did not get an op committed on node 1 within 3 s (2 s check)")
+		}
+
+		word := "okapi" + strings.ToLower(rand.Text()[:8])
+		start = time.Now()
+		if code, _ := api(t, nodes[0].url, token, "POST", "/api/docs", map[string]string{"space": "eng", "title": "About " + word, "body": word}); code != 201 {
+			t.Fatalf("create doc on node 1 with the bus down = %d", code)
+		}
+		if !testenv.Eventually(3*time.Second, func() bool {
+			_, res := api(t, nodes[1].url, token, "GET", "/api/search?q="+word, nil)
+			return res["total"] == float64(1)
+		}) {
+			t.Errorf("node 2 did not find a document written on node 1 within 3 s (1 s poll)")
+		} else {
+			t.Logf("node 2 finds a document written on node 1 %v after the write", time.Since(start).Round(time.Millisecond))
+		}
+
+		session := sessionOn(t, nodes[0].url)
+		code, tok := cookieAPI(t, nodes[0].url, session, "POST", "/api/tokens", map[string]string{"name": "short-lived"})
+		if code != 201 {
+			t.Fatalf("create token = %d", code)
+		}
+		secret := tok["token"].(string)
+		if code, _ := api(t, nodes[1].url, secret, "GET", "/api/me", nil); code != 200 {
+			t.Fatalf("new token on node 2 = %d", code)
+		}
+		cookieAPI(t, nodes[0].url, session, "DELETE", "/api/tokens/"+tok["id"].(string), nil)
+		start = time.Now()
+		if !testenv.Eventually(2*time.Second, func() bool {
+			code, _ := api(t, nodes[1].url, secret, "GET", "/api/me", nil)
+			return code == 401
+		}) {
+			t.Errorf("node 2 takes a token revoked on node 1 for more than 2 s (1 s cache)")
+		} else {
+			t.Logf("node 2 refuses a token revoked on node 1 after %v", time.Since(start).Round(time.Millisecond))
+		}
+	})
+
+	ns = startNATS()
+	back := time.Now()
+	for i, p := range nodes {
+		testenv.WaitFor(t, 10*time.Second, "/healthz to be ok again", func() bool {
+			code, _ := api(t, p.url, "", "GET", "/healthz", nil)
+			return code == 200
+		})
+		t.Logf("node %d: /healthz ok %v after NATS came back", i+1, time.Since(back).Round(time.Millisecond))
+	}
 }
