@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -98,8 +99,10 @@ func TestThreeNodes(t *testing.T) {
 	}
 
 	var nodes []*proc
+	var dataDirs []string
 	for range 3 {
-		nodes = append(nodes, startServer(t, t.TempDir(), "--store", store, "--bus", bus, "--bus-prefix", prefix, "--webhook-allow-private"))
+		dataDirs = append(dataDirs, t.TempDir())
+		nodes = append(nodes, startServer(t, dataDirs[len(dataDirs)-1], "--store", store, "--bus", bus, "--bus-prefix", prefix, "--webhook-allow-private"))
 	}
 	t.Run("healthz", func(t *testing.T) {
 		for i, p := range nodes {
@@ -125,6 +128,20 @@ func TestThreeNodes(t *testing.T) {
 		t.Fatalf("create doc on node 2 = %d", code)
 	}
 	hookAt := time.Now()
+
+	t.Run("backup", func(t *testing.T) {
+		// There is no data file to copy: the answer says to use pg_dump.
+		if code, body := api(t, nodes[0].url, token, "GET", "/api/admin/backup", nil); code != 422 || !strings.Contains(fmt.Sprint(body["error"]), "pg_dump") {
+			t.Errorf("GET /api/admin/backup in cluster mode = %d %v; want 422 naming pg_dump", code, body)
+		}
+		dest := filepath.Join(t.TempDir(), "backup.db")
+		if _, err := runCLI(t, "", "backup", dest, "--data", dataDirs[1]); err == nil || !strings.Contains(err.Error(), "422") || !strings.Contains(err.Error(), "pg_dump") {
+			t.Errorf("docket backup of a cluster node: %v; want the server's 422 naming pg_dump", err)
+		}
+		if _, err := os.Stat(dest); !os.IsNotExist(err) {
+			t.Errorf("docket backup left %s behind: %v", dest, err)
+		}
+	})
 
 	t.Run("search", func(t *testing.T) {
 		word := "zebu" + strings.ToLower(rand.Text()[:8])

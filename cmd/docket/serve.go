@@ -444,8 +444,11 @@ func startAdminSocket(dataDir string, db *bolt.DB, accts accounts, log *slog.Log
 	os.Chmod(path, 0o600)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /backup", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/octet-stream")
-		if _, err := db.Backup(r.Context(), w); err != nil {
+		started, err := server.StreamBackup(r.Context(), w, db.Backup)
+		switch {
+		case err != nil && !started: // in cluster mode: no data file
+			http.Error(w, docket.ErrorMessage(err), server.ErrorStatus(docket.ErrorCode(err)))
+		case err != nil:
 			log.Error("backup failed", slog.Any("err", err))
 		}
 	})
