@@ -139,23 +139,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 // write transaction of the cluster takes the one advisory writer lock, so
 // the rate (tx/s) is what the whole cluster commits, however many nodes.
 func BenchmarkUpdateNodes(b *testing.B) {
-	var rt roundTrips
-	url := testenv.Postgres(b)
-	var stores []*Store
-	for range 3 {
-		s, err := Open(context.Background(), url, withTracer(&rt))
-		if err != nil {
-			b.Fatalf("Open: %v", err)
-		}
-		b.Cleanup(func() { s.Close() })
-		stores = append(stores, s)
-	}
-	if err := stores[0].Update(func(tx kv.Tx) error {
-		_, err := tx.CreateBucketIfNotExists([]byte("docs"))
-		return err
-	}); err != nil {
-		b.Fatal(err)
-	}
+	stores := openNodes(b, 3, "docs")
 	value := make([]byte, 100)
 	var next atomic.Int64
 	b.SetParallelism(4) // 4 x GOMAXPROCS writers, spread over the stores

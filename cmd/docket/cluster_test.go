@@ -413,23 +413,10 @@ func sessionOn(t *testing.T, base string) string {
 // page of the site would, and decodes the answer.
 func cookieAPI(t *testing.T, base, session, method, path string, body any) (int, map[string]any) {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		data, _ := json.Marshal(body)
-		rd = bytes.NewReader(data)
-	}
-	req, _ := http.NewRequest(method, base+path, rd)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	req.AddCookie(&http.Cookie{Name: "docket_session", Value: session})
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
+	return apiWith(base, method, path, body, func(req *http.Request) {
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		req.AddCookie(&http.Cookie{Name: "docket_session", Value: session})
+	})
 }
 
 // TestClusterBusDown runs two nodes on a NATS server of the test's own and
