@@ -149,7 +149,10 @@ run_cluster() { # rep
 echo "load before: $(cat /proc/loadavg)" | tee "$OUT/load.txt"
 for rep in $(seq 1 "$REPS"); do
   for mode in $MODES; do
-    "run_$mode" "$rep" | tail -n1 | tee -a "$OUT/results.jsonl"
+    # Not in a pipeline: run_* must run in this shell, so that cleanup
+    # knows the processes and schemas it made.
+    "run_$mode" "$rep" >"$OUT/run.out"
+    tail -n1 "$OUT/run.out" | tee -a "$OUT/results.jsonl"
   done
 done
 echo "load after: $(cat /proc/loadavg)" | tee -a "$OUT/load.txt"
