@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/docket-dev/docket/internal/testenv"
@@ -130,4 +131,37 @@ func BenchmarkRoundTrip(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkUpdateNodes is the cluster's write ceiling: three stores on one
+// schema, as three nodes, each with several goroutines running small
+// write transactions (three keys, each writer its own) at once. Every
+// write transaction of the cluster takes the one advisory writer lock, so
+// the rate (tx/s) is what the whole cluster commits, however many nodes.
+func BenchmarkUpdateNodes(b *testing.B) {
+	stores := openNodes(b, 3, "docs")
+	value := make([]byte, 100)
+	var next atomic.Int64
+	b.SetParallelism(4) // 4 x GOMAXPROCS writers, spread over the stores
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		w := next.Add(1)
+		s := stores[w%int64(len(stores))]
+		for i := 0; pb.Next(); i++ {
+			err := s.Update(func(tx kv.Tx) error {
+				bk := tx.Bucket([]byte("docs"))
+				for j := range 3 {
+					if err := bk.Put(fmt.Appendf(nil, "w%d-%d-%d", w, i, j), value); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tx/s")
 }

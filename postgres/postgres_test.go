@@ -38,26 +38,34 @@ func TestKV(t *testing.T) {
 	kvtest.Run(t, func(t *testing.T) kv.Store { return openTest(t) })
 }
 
+// openNodes opens n stores on one fresh schema, as the nodes of a
+// cluster, with a bucket made.
+func openNodes(tb testing.TB, n int, bucket string, opts ...Option) []*Store {
+	tb.Helper()
+	url := testenv.Postgres(tb)
+	var nodes []*Store
+	for range n {
+		s, err := Open(context.Background(), url, opts...)
+		if err != nil {
+			tb.Fatalf("Open: %v", err)
+		}
+		tb.Cleanup(func() { s.Close() })
+		nodes = append(nodes, s)
+	}
+	if err := nodes[0].Update(func(tx kv.Tx) error {
+		_, err := tx.CreateBucketIfNotExists([]byte(bucket))
+		return err
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	return nodes
+}
+
 // TestNodes runs the writers of two stores on one schema, as two nodes
 // of a cluster: the advisory lock serialises them, so no
 // read-increment-write is lost.
 func TestNodes(t *testing.T) {
-	url := testenv.Postgres(t)
-	var nodes []*Store
-	for range 2 {
-		s, err := Open(context.Background(), url)
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		nodes = append(nodes, s)
-	}
-	if err := nodes[0].Update(func(tx kv.Tx) error {
-		_, err := tx.CreateBucketIfNotExists([]byte("b"))
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	nodes := openNodes(t, 2, "b")
 	const perNode = 3 * 10
 	var wg sync.WaitGroup
 	for _, s := range nodes {

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -384,10 +386,38 @@ func (s *Server) handleBackup(c echo.Context) error {
 	if !user.IsAdmin() {
 		return docket.Errorf(docket.EFORBIDDEN, "Only site admins may download backups.")
 	}
-	h := c.Response().Header()
-	h.Set("Content-Type", "application/octet-stream")
-	h.Set("Content-Disposition", `attachment; filename="docket-backup.db"`)
-	c.Response().WriteHeader(http.StatusOK)
-	_, err = s.svc.Backup(ctx, c.Response())
-	return err
+	if started, err := StreamBackup(ctx, c.Response(), s.svc.Backup); err != nil && !started {
+		return err
+	} else if err != nil {
+		s.log.Error("backup failed after it started", slog.Any("err", err))
+	}
+	return nil
+}
+
+// StreamBackup answers an HTTP request with what backup writes, sending
+// the status and headers with its first byte: a backup that fails before
+// it starts (such as in cluster mode, where there is no data file) leaves
+// the response to the caller, to answer with the error instead of an
+// empty 200. started reports whether the response was begun.
+func StreamBackup(ctx context.Context, w http.ResponseWriter, backup func(context.Context, io.Writer) (int64, error)) (started bool, err error) {
+	bw := &backupWriter{w: w}
+	_, err = backup(ctx, bw)
+	return bw.started, err
+}
+
+// backupWriter begins the response of a backup at its first byte.
+type backupWriter struct {
+	w       http.ResponseWriter
+	started bool
+}
+
+func (b *backupWriter) Write(p []byte) (int, error) {
+	if !b.started {
+		b.started = true
+		h := b.w.Header()
+		h.Set("Content-Type", "application/octet-stream")
+		h.Set("Content-Disposition", `attachment; filename="docket-backup.db"`)
+		b.w.WriteHeader(http.StatusOK)
+	}
+	return b.w.Write(p)
 }

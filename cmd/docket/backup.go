@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/docket-dev/docket/bolt"
@@ -73,7 +74,8 @@ func backupTo(ctx context.Context, dataDir string, w io.Writer) (int64, string, 
 		if err == nil {
 			defer resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
-				return 0, "", fmt.Errorf("server answered %s", resp.Status)
+				msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+				return 0, "", fmt.Errorf("server answered %s: %s", resp.Status, strings.TrimSpace(string(msg)))
 			}
 			n, err := io.Copy(w, resp.Body)
 			return n, "from the running server", err

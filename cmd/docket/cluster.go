@@ -24,9 +24,11 @@ import (
 // commits over NATS (package nats); the data directory keeps only what is
 // the node's own: its search index and its admin socket.
 
-// clusterFlags are the URLs of the shared store and bus.
+// clusterFlags are the URLs of the shared store and bus, and the prefix
+// that keeps this cluster's subjects apart from others on the same NATS.
 type clusterFlags struct {
 	Store, Bus string
+	BusPrefix  string
 }
 
 // on reports whether the flags make this process a node of a cluster.
@@ -35,6 +37,8 @@ func (c clusterFlags) on() bool { return c.Store != "" }
 // check reports a half-configured cluster.
 func (c clusterFlags) check() error {
 	switch {
+	case c.Store == "" && c.Bus == "" && c.BusPrefix != "":
+		return fmt.Errorf("--bus-prefix needs --store and --bus: it names this cluster's subjects on NATS")
 	case c.Store == "" && c.Bus == "":
 		return nil
 	case c.Bus == "":
@@ -43,6 +47,11 @@ func (c clusterFlags) check() error {
 		return fmt.Errorf("--bus needs --store: a cluster keeps its data in PostgreSQL (postgres://USER@HOST/DB)")
 	case !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://"):
 		return fmt.Errorf("--store must be a postgres:// URL, not %q", redactURL(c.Store))
+	}
+	if c.BusPrefix != "" {
+		if err := docket.CheckSubject(c.BusPrefix); err != nil {
+			return fmt.Errorf("--bus-prefix: %s", docket.ErrorMessage(err))
+		}
 	}
 	return nil
 }
@@ -70,7 +79,7 @@ func openNode(ctx context.Context, c clusterFlags, db *bolt.DB, log *slog.Logger
 		return nil, fmt.Errorf("store %s: %w", redactURL(c.Store), err)
 	}
 	host, _ := os.Hostname()
-	bus, err := nats.Open(ctx, c.Bus, nats.Options{Name: "docket " + host, Logger: log})
+	bus, err := nats.Open(ctx, c.Bus, nats.Options{Name: "docket " + host, Prefix: c.BusPrefix, Logger: log})
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("bus %s: %w", redactURL(c.Bus), err)
@@ -85,7 +94,7 @@ func openNode(ctx context.Context, c clusterFlags, db *bolt.DB, log *slog.Logger
 		db.Close()
 		return nil, err
 	}
-	log.Info("cluster node", slog.String("store", redactURL(c.Store)), slog.String("bus", redactURL(c.Bus)))
+	log.Info("cluster node", slog.String("store", redactURL(c.Store)), slog.String("bus", redactURL(c.Bus)), slog.String("bus_prefix", c.BusPrefix))
 	return &node{store: store, bus: bus}, nil
 }
 

@@ -132,6 +132,16 @@ func (p *proc) stop(t *testing.T) {
 // api sends a JSON request with a bearer token and decodes the answer.
 func api(t testing.TB, base, token, method, path string, body any) (int, map[string]any) {
 	t.Helper()
+	return apiWith(base, method, path, body, func(req *http.Request) {
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+	})
+}
+
+// apiWith sends a JSON request signed in by auth and decodes the answer;
+// the status is 0 when the server cannot be reached.
+func apiWith(base, method, path string, body any, auth func(*http.Request)) (int, map[string]any) {
 	var rd io.Reader
 	if body != nil {
 		data, _ := json.Marshal(body)
@@ -139,9 +149,7 @@ func api(t testing.TB, base, token, method, path string, body any) (int, map[str
 	}
 	req, _ := http.NewRequest(method, base+path, rd)
 	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
+	auth(req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, nil

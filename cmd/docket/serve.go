@@ -84,6 +84,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&cfg.Pprof, "pprof", envDefault("DOCKET_PPROF", ""), "serve Go profiles on this extra address, e.g. 127.0.0.1:6060 (env DOCKET_PPROF)")
 	fs.StringVar(&cfg.Cluster.Store, "store", envDefault("DOCKET_STORE", ""), "cluster mode: keep the data in this PostgreSQL database, postgres://USER@HOST:5432/DB, shared by every node; needs --bus (env DOCKET_STORE)")
 	fs.StringVar(&cfg.Cluster.Bus, "bus", envDefault("DOCKET_BUS", ""), "cluster mode: hear the other nodes over this NATS server, nats://HOST:4222; needs --store (env DOCKET_BUS)")
+	fs.StringVar(&cfg.Cluster.BusPrefix, "bus-prefix", envDefault("DOCKET_BUS_PREFIX", ""), "cluster mode: a name that keeps this cluster's NATS subjects apart from another cluster's on the same NATS server (letters, digits, '-' and '_', tokens separated by dots); the nodes of one cluster must agree (env DOCKET_BUS_PREFIX)")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", envDefault("DOCKET_METRICS_ADDR", ""), "serve /metrics without sign-in on this extra address, e.g. 127.0.0.1:9100 (env DOCKET_METRICS_ADDR)")
 	fs.StringVar(&cfg.MetricsToken, "metrics-token", envDefault("DOCKET_METRICS_TOKEN", ""), "a secret that lets a scraper read /metrics on the main address as \"Authorization: Bearer <token>\" (env DOCKET_METRICS_TOKEN); site admins may read it too")
 	allowPrivate, err := strconv.ParseBool(envDefault("DOCKET_WEBHOOK_ALLOW_PRIVATE", "false"))
@@ -444,8 +445,11 @@ func startAdminSocket(dataDir string, db *bolt.DB, accts accounts, log *slog.Log
 	os.Chmod(path, 0o600)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /backup", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/octet-stream")
-		if _, err := db.Backup(r.Context(), w); err != nil {
+		started, err := server.StreamBackup(r.Context(), w, db.Backup)
+		switch {
+		case err != nil && !started: // in cluster mode: no data file
+			http.Error(w, docket.ErrorMessage(err), server.ErrorStatus(docket.ErrorCode(err)))
+		case err != nil:
 			log.Error("backup failed", slog.Any("err", err))
 		}
 	})
