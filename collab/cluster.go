@@ -49,6 +49,10 @@ type Stats struct {
 	// Conflicts are the commits that another node's commit beat: the
 	// document caught up and committed again.
 	Conflicts int64
+	// Rebases are the commits that another node's commit beat and that
+	// the store ([docket.OpRebaser]) brought up to date inside the
+	// transaction: nothing was retried.
+	Rebases int64
 	// ConflictFailures are the submissions failed after
 	// maxConflictRetries conflicts in a row.
 	ConflictFailures int64
@@ -60,14 +64,14 @@ type Stats struct {
 }
 
 type hubStats struct {
-	remoteOps, gapFills, conflicts, conflictFailures, busDropped, publishErrors atomic.Int64
+	remoteOps, gapFills, conflicts, rebases, conflictFailures, busDropped, publishErrors atomic.Int64
 }
 
 // Stats returns the hub's counts.
 func (h *Hub) Stats() Stats {
 	s := &h.stats
 	return Stats{
-		RemoteOps: s.remoteOps.Load(), GapFills: s.gapFills.Load(), Conflicts: s.conflicts.Load(),
+		RemoteOps: s.remoteOps.Load(), GapFills: s.gapFills.Load(), Conflicts: s.conflicts.Load(), Rebases: s.rebases.Load(),
 		ConflictFailures: s.conflictFailures.Load(), BusDropped: s.busDropped.Load(), PublishErrors: s.publishErrors.Load(),
 	}
 }

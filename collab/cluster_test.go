@@ -113,14 +113,29 @@ type cluster struct {
 	*memFixture
 	bus  *memBus
 	hubs []*collab.Hub
+	// rebasing is the hubs' store when they rebase inside the commit.
+	rebasing *rebasingLog
 }
 
+// newCluster starts n hubs whose commits that lose a race fail with
+// ECONFLICT and are retried.
 func newCluster(t testing.TB, n int, opts collab.Options) *cluster {
+	return newClusterOf(t, n, opts, false)
+}
+
+// newClusterOf starts n hubs; with rebasing, their store rebases a
+// commit that is behind inside the commit ([docket.OpRebaser]).
+func newClusterOf(t testing.TB, n int, opts collab.Options, rebasing bool) *cluster {
 	c := &cluster{memFixture: newMemFixture(), bus: newMemBus()}
+	var store docket.OpLog = c.log
+	if rebasing {
+		c.rebasing = &rebasingLog{memLog: c.log}
+		store = c.rebasing
+	}
 	for i := 0; i < n; i++ {
 		o := opts
 		o.Bus = c.bus.node(i)
-		h := collab.New(c.log, o)
+		h := collab.New(store, o)
 		t.Cleanup(h.Close)
 		c.hubs = append(c.hubs, h)
 	}
@@ -225,10 +240,19 @@ func replay(t *testing.T, text string, recs []*docket.OpRecord) string {
 // edit one document at the same time from the versions they know. Every
 // acknowledged op is in the store exactly once at its version, every hub
 // and the store end with the same text, which is the replay of the log,
-// and a watcher on each hub receives every op once and in order.
+// and a watcher on each hub receives every op once and in order. Over a
+// store that rebases inside the commit, no commit is retried.
 func TestClusterConverges(t *testing.T) {
+	for _, rebasing := range []bool{false, true} {
+		t.Run(map[bool]string{false: "retrying", true: "rebasing"}[rebasing], func(t *testing.T) {
+			testClusterConverges(t, rebasing)
+		})
+	}
+}
+
+func testClusterConverges(t *testing.T, rebasing bool) {
 	const hubs, clients, ops = 3, 3, 25
-	c := newCluster(t, hubs, collab.Options{RecentOps: 30, CheckInterval: 20 * time.Millisecond})
+	c := newClusterOf(t, hubs, collab.Options{RecentOps: 30, CheckInterval: 20 * time.Millisecond}, rebasing)
 	const start = "hello world"
 	id := c.newDoc(start)
 	watchers := make([]*watcher, hubs)
@@ -304,16 +328,23 @@ func TestClusterConverges(t *testing.T) {
 	for _, w := range watchers {
 		w.waitFor(t, version)
 	}
-	var remote, conflicts int64
+	var remote, conflicts, rebases int64
 	for _, h := range c.hubs {
 		s := h.Stats()
 		remote += s.RemoteOps
-		conflicts += s.Conflicts
+		conflicts += s.Conflicts + s.ConflictFailures
+		rebases += s.Rebases
 	}
 	if remote < version {
 		t.Fatalf("%d remote ops applied; every op of %d reaches at least one other hub", remote, version)
 	}
-	t.Logf("%d ops, %d remote ops applied, %d conflicts retried", version, remote, conflicts)
+	if rebasing && conflicts != 0 {
+		t.Fatalf("%d conflicts over a store that rebases; want 0", conflicts)
+	}
+	if !rebasing && rebases != 0 {
+		t.Fatalf("%d rebases over a store that does not rebase", rebases)
+	}
+	t.Logf("%d ops, %d remote ops applied, %d conflicts retried, %d commits rebased", version, remote, conflicts, rebases)
 }
 
 // TestClusterConflictCatchesUp: a hub that did not hear of another's
