@@ -18,9 +18,11 @@ import (
 // committed. A node publishes each commit on the document's subject; a
 // node with the document loaded applies what it receives in version
 // order, fills a gap from the store, and checks the store now and then
-// for a message that never came. A commit that loses the race to
-// another node's (ECONFLICT) catches up from the store and transforms
-// its ops again. Presence travels on the bus only.
+// for a message that never came. A commit that another node's beat is
+// rebased inside the transaction by a store that can (commit.go,
+// document.commitAll); with another store it fails with ECONFLICT,
+// catches up from the store and transforms its ops again. Presence
+// travels on the bus only.
 
 // maxConflictRetries is how many times a document catches up and commits
 // again when other nodes keep committing first.
