@@ -92,7 +92,7 @@ func (s *LiveStore) commitDoc(ctx context.Context, tx kv.Tx, id string, commits 
 	if err != nil {
 		return err
 	}
-	if at := commits[0].Rec.Version; rebase != nil && at < d.Version {
+	if at := commits[0].Rec.Version; rebase != nil && at >= 0 && at < d.Version {
 		missing, err := readOps(tx, id, at, d.Version, int(d.Version-at))
 		if err != nil {
 			return err

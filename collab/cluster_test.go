@@ -252,7 +252,9 @@ func TestClusterConverges(t *testing.T) {
 
 func testClusterConverges(t *testing.T, rebasing bool) {
 	const hubs, clients, ops = 3, 3, 25
-	c := newClusterOf(t, hubs, collab.Options{RecentOps: 30, CheckInterval: 20 * time.Millisecond}, rebasing)
+	var observed atomic.Int64 // the ops of the successful commits
+	observe := func(ops int, _ time.Duration) { observed.Add(int64(ops)) }
+	c := newClusterOf(t, hubs, collab.Options{RecentOps: 30, CheckInterval: 20 * time.Millisecond, ObserveCommit: observe}, rebasing)
 	const start = "hello world"
 	id := c.newDoc(start)
 	watchers := make([]*watcher, hubs)
@@ -337,6 +339,9 @@ func testClusterConverges(t *testing.T, rebasing bool) {
 	}
 	if remote < version {
 		t.Fatalf("%d remote ops applied; every op of %d reaches at least one other hub", remote, version)
+	}
+	if got := observed.Load(); got != version {
+		t.Fatalf("commits observed with %d ops; the store has %d", got, version)
 	}
 	if rebasing && conflicts != 0 {
 		t.Fatalf("%d conflicts over a store that rebases; want 0", conflicts)

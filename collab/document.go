@@ -155,23 +155,29 @@ func (d *document) drain() {
 }
 
 // handle serves a batch of requests in order; consecutive submissions are
-// committed together. It reports whether any request came from this
-// node rather than the bus.
+// committed together. What other nodes committed or sent (the bus) is
+// applied at once without ending a run of submissions: those are not
+// applied yet and go over it, as they would in a rebase, so the bus
+// messages among them do not split their commit in several. It reports
+// whether any request came from this node rather than the bus.
 func (d *document) handle(batch []request) (local bool) {
 	var subs []*submitRequest
 	for _, req := range batch {
-		if r, ok := req.(*submitRequest); ok {
+		switch r := req.(type) {
+		case *submitRequest:
 			subs = append(subs, r)
 			local = true
+			continue
+		case *remoteOpsRequest:
+			d.remoteOps(r.recs)
+			continue
+		case *remotePresenceRequest:
+			d.remotePresence(r.m)
 			continue
 		}
 		d.submitAll(subs)
 		subs = nil
 		switch r := req.(type) {
-		case *remoteOpsRequest:
-			d.remoteOps(r.recs)
-		case *remotePresenceRequest:
-			d.remotePresence(r.m)
 		case *snapshotRequest:
 			d.check()
 			d.reach(r.atLeast)
