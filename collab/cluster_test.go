@@ -569,6 +569,54 @@ func testSparesOtherDocuments(t *testing.T, rebasing bool, behind []string, comm
 	}
 }
 
+// TestClusterBusKeepsCommitsTogether: another node's ops that arrive on
+// the bus between two submissions do not split them into two commits.
+// The first of b's submissions is held at the store while a commits
+// first (so it is rebased), and b's next two submissions queue around
+// a's bus message.
+func TestClusterBusKeepsCommitsTogether(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		log := newMemLog()
+		bus := newMemBus()
+		gated := &gatedLog{memLog: log, gate: make(chan struct{})}
+		a := collab.New(log, collab.Options{CheckInterval: time.Hour, Bus: bus.node(0)})
+		defer a.Close()
+		b := collab.New(gatedRebasingLog{gated}, collab.Options{CheckInterval: time.Hour, Bus: bus.node(1)})
+		defer b.Close()
+		ctx := context.Background()
+		log.text["d"] = "abc"
+		if _, _, err := b.Snapshot(ctx, "d"); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		submit := func(seq int64) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := b.Submit(ctx, "d", collab.Submission{Version: -1, Op: ot.InsertAt(0, fmt.Sprint(seq)), Src: "on-b", Seq: seq}); err != nil {
+					t.Errorf("seq %d: %v", seq, err)
+				}
+			}()
+			synctest.Wait()
+		}
+		submit(1) // held at the gate
+		submit(2)
+		if _, err := a.Submit(ctx, "d", collab.Submission{Version: 0, Op: ot.InsertAt(3, "A"), Src: "on-a", Seq: 1}); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // a's message is in the document's inbox
+		submit(3)
+		close(gated.gate)
+		wg.Wait()
+		if got := gated.commits.Load(); got != 2 {
+			t.Fatalf("%d commit transactions; want 2 (seq 1, then 2 and 3 together)", got)
+		}
+		if v, text := int64(len(log.ops["d"])), log.text["d"]; v != 4 || text != "321abcA" {
+			t.Fatalf("store = v%d %q; want v4 \"321abcA\"", v, text)
+		}
+	})
+}
+
 // TestClusterLostMessage: a lost bus message delays a hub but never
 // misleads it. The next message shows the gap, which is read from the
 // store; with no next message the periodic check finds it.
