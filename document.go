@@ -270,6 +270,23 @@ type OpLog interface {
 	CommitOps(ctx context.Context, commits []OpCommit) error
 }
 
+// OpRebaser is an [OpLog] whose commit cannot lose a race: a node of a
+// cluster brings its ops up to date inside the transaction, while it
+// holds the store's writer lock, instead of failing with ECONFLICT,
+// reading what it missed and queueing for the lock again.
+type OpRebaser interface {
+	// CommitOpsRebasing is CommitOps, except that when a document's first
+	// commit in the batch is behind the document, it reads the ops
+	// committed since that commit's version, inside the transaction,
+	// calls rebase with them, and writes the commits rebase returns
+	// instead of that document's commits (they must start at the
+	// document's current version; none is allowed). Each document of a
+	// batch is rebased on its own. An error from rebase fails the whole
+	// transaction. Returns ECONFLICT for a commit ahead of its document or
+	// out of sequence.
+	CommitOpsRebasing(ctx context.Context, commits []OpCommit, rebase func(docID string, missing []*OpRecord) ([]OpCommit, error)) error
+}
+
 // ChangedBeyondWhitespace reports whether after differs from before in more
 // than whitespace: a reflowed paragraph or a trailing newline is not a
 // change, a fixed typo is. The decision process uses it to tell whether a

@@ -569,24 +569,30 @@ func (s *DocumentService) FindOps(ctx context.Context, id string, from, to int64
 		if from < 0 || from > d.Version || to < from {
 			return nil, docket.Errorf(docket.EINVALID, "Versions must satisfy 0 <= from <= to <= %d.", d.Version)
 		}
-		out := []*docket.OpRecord{}
-		ops := tx.Bucket(bucketOps).Bucket([]byte(id))
-		if ops == nil {
-			return out, nil
-		}
-		c := ops.Cursor()
-		for k, v := c.Seek(u64(uint64(from))); k != nil && len(out) < limit; k, v = c.Next() {
-			if int64(binary.BigEndian.Uint64(k)) >= to {
-				break
-			}
-			var rec docket.OpRecord
-			if err := json.Unmarshal(v, &rec); err != nil {
-				return nil, fmt.Errorf("decode op %s@%d: %w", id, binary.BigEndian.Uint64(k), err)
-			}
-			out = append(out, &rec)
-		}
-		return out, nil
+		return readOps(tx, id, from, to, limit)
 	})
+}
+
+// readOps returns the op log entries of a document with from <= version
+// < to, at most limit, in tx.
+func readOps(tx kv.Tx, id string, from, to int64, limit int) ([]*docket.OpRecord, error) {
+	out := []*docket.OpRecord{}
+	ops := tx.Bucket(bucketOps).Bucket([]byte(id))
+	if ops == nil {
+		return out, nil
+	}
+	c := ops.Cursor()
+	for k, v := c.Seek(u64(uint64(from))); k != nil && len(out) < limit; k, v = c.Next() {
+		if int64(binary.BigEndian.Uint64(k)) >= to {
+			break
+		}
+		var rec docket.OpRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return nil, fmt.Errorf("decode op %s@%d: %w", id, binary.BigEndian.Uint64(k), err)
+		}
+		out = append(out, &rec)
+	}
+	return out, nil
 }
 
 // DocumentAt implements [docket.DocumentService]. It starts from the

@@ -9,7 +9,10 @@ import (
 )
 
 // Interface guard.
-var _ docket.OpLog = (*LiveStore)(nil)
+var (
+	_ docket.OpLog     = (*LiveStore)(nil)
+	_ docket.OpRebaser = (*LiveStore)(nil)
+)
 
 // LiveStore is the op log of the live co-editing hub. It checks no
 // permissions: the hub's callers do.
@@ -47,60 +50,95 @@ func (s *LiveStore) LoadOps(ctx context.Context, id string, from, to int64) ([]*
 // CommitOps implements [docket.OpLog]: every commit in one transaction,
 // durable when it returns.
 func (s *LiveStore) CommitOps(ctx context.Context, commits []docket.OpCommit) error {
+	return s.commitOps(ctx, commits, nil)
+}
+
+// CommitOpsRebasing implements [docket.OpRebaser]: a document whose
+// first commit is behind it is rebased in the same transaction.
+func (s *LiveStore) CommitOpsRebasing(ctx context.Context, commits []docket.OpCommit, rebase func(docID string, missing []*docket.OpRecord) ([]docket.OpCommit, error)) error {
+	if rebase == nil {
+		return docket.Errorf(docket.EINVALID, "CommitOpsRebasing needs a rebase function.")
+	}
+	return s.commitOps(ctx, commits, rebase)
+}
+
+// commitOps writes commits in one transaction, document by document in
+// the order they first appear. With rebase nil, a commit behind its
+// document is ECONFLICT.
+func (s *LiveStore) commitOps(ctx context.Context, commits []docket.OpCommit, rebase func(string, []*docket.OpRecord) ([]docket.OpCommit, error)) error {
+	var order []string
+	byDoc := make(map[string][]docket.OpCommit, 1)
+	for _, c := range commits {
+		if _, ok := byDoc[c.DocID]; !ok {
+			order = append(order, c.DocID)
+		}
+		byDoc[c.DocID] = append(byDoc[c.DocID], c)
+	}
 	return s.db.update(ctx, func(tx kv.Tx) error {
-		// A commit often holds several ops of one document: each op is
-		// logged, but the current text and the metadata are written once
-		// per document, with the text after its last op.
-		type last struct {
-			doc  *docket.Document
-			text string
-			from int64 // the document's version before the commit
-		}
-		var order []string
-		docs := make(map[string]*last, 1)
-		for i := range commits {
-			c := &commits[i]
-			l := docs[c.DocID]
-			if l == nil {
-				d, err := findDoc(tx, c.DocID)
-				if err != nil {
-					return err
-				}
-				l = &last{doc: d, from: d.Version}
-				docs[c.DocID] = l
-				order = append(order, c.DocID)
-			}
-			d := l.doc
-			if d.Version != c.Rec.Version {
-				return docket.Errorf(docket.ECONFLICT, "Document %s is at version %d, not %d.", c.DocID, d.Version, c.Rec.Version)
-			}
-			rec := c.Rec
-			if err := s.docs.logOp(tx, d, &rec, c.Text); err != nil {
-				return err
-			}
-			l.text = c.Text
-			// Live ops make no events (there would be one per keystroke):
-			// the session that ends makes one. An edit made through the
-			// API does.
-			if c.Announce {
-				if err := s.db.appendEvent(ctx, tx, &docket.Event{
-					Type: docket.EventDocEdited, Time: rec.Time, ActorID: rec.Author, SpaceID: d.SpaceID, DocID: d.ID,
-					Data: eventData(map[string]any{"version": d.Version}),
-				}); err != nil {
-					return err
-				}
-			}
-		}
 		for _, id := range order {
-			l := docs[id]
-			if err := s.putBody(tx, l.doc, l.text, l.from); err != nil {
+			if err := s.commitDoc(ctx, tx, id, byDoc[id], rebase); err != nil {
 				return err
 			}
-			// One change per document per commit.
-			s.db.notify(tx, docket.Change{Kind: docket.ChangeText, DocID: id, SpaceID: l.doc.SpaceID})
 		}
 		return nil
 	})
+}
+
+// commitDoc logs one document's commits in tx. A commit often holds
+// several ops of one document: each op is logged, but the current text
+// and the metadata are written once, with the text after its last op.
+func (s *LiveStore) commitDoc(ctx context.Context, tx kv.Tx, id string, commits []docket.OpCommit, rebase func(string, []*docket.OpRecord) ([]docket.OpCommit, error)) error {
+	d, err := findDoc(tx, id)
+	if err != nil {
+		return err
+	}
+	if at := commits[0].Rec.Version; rebase != nil && at >= 0 && at < d.Version {
+		missing, err := readOps(tx, id, at, d.Version, int(d.Version-at))
+		if err != nil {
+			return err
+		}
+		if int64(len(missing)) != d.Version-at {
+			return docket.Errorf(docket.EINTERNAL, "op log of %s has gaps", id)
+		}
+		if commits, err = rebase(id, missing); err != nil {
+			return err
+		}
+		if len(commits) == 0 {
+			return nil
+		}
+	}
+	from := d.Version
+	var text string
+	for i := range commits {
+		c := &commits[i]
+		if c.DocID != id {
+			return docket.Errorf(docket.EINTERNAL, "A rebase of document %s returned a commit of %s.", id, c.DocID)
+		}
+		if d.Version != c.Rec.Version {
+			return docket.Errorf(docket.ECONFLICT, "Document %s is at version %d, not %d.", id, d.Version, c.Rec.Version)
+		}
+		rec := c.Rec
+		if err := s.docs.logOp(tx, d, &rec, c.Text); err != nil {
+			return err
+		}
+		text = c.Text
+		// Live ops make no events (there would be one per keystroke): the
+		// session that ends makes one. An edit made through the API does.
+		if c.Announce {
+			if err := s.db.appendEvent(ctx, tx, &docket.Event{
+				Type: docket.EventDocEdited, Time: rec.Time, ActorID: rec.Author, SpaceID: d.SpaceID, DocID: d.ID,
+				Data: eventData(map[string]any{"version": d.Version}),
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	if err := s.putBody(tx, d, text, from); err != nil {
+		return err
+	}
+	// One change per document per commit.
+	s.db.notify(tx, docket.Change{Kind: docket.ChangeText, DocID: id, SpaceID: d.SpaceID})
+	return nil
 }
 
 // putBody stores a document's metadata after a live commit that moved it

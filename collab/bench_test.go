@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	docket "github.com/docket-dev/docket"
@@ -14,9 +15,12 @@ import (
 // memLog is an op log in memory, so that a benchmark measures the hub
 // and not the disk.
 type memLog struct {
-	mu   sync.Mutex
-	text map[string]string
-	ops  map[string][]*docket.OpRecord
+	// writer serialises commits, as the stores' writer lock does; mu
+	// guards the data, so that reads never wait for a commit's rebase.
+	writer sync.Mutex
+	mu     sync.Mutex
+	text   map[string]string
+	ops    map[string][]*docket.OpRecord
 }
 
 func newMemLog() *memLog {
@@ -47,6 +51,43 @@ func (m *memLog) LoadOps(ctx context.Context, id string, from, to int64) ([]*doc
 // CommitOps checks every version before it writes anything, like one
 // transaction of the real stores: all or nothing.
 func (m *memLog) CommitOps(ctx context.Context, commits []docket.OpCommit) error {
+	return m.commit(commits, nil)
+}
+
+// commit is CommitOps, or with rebase [docket.OpRebaser.CommitOpsRebasing]:
+// a document whose first commit is behind it has its commits replaced by
+// what rebase makes of the ops it missed.
+func (m *memLog) commit(commits []docket.OpCommit, rebase func(string, []*docket.OpRecord) ([]docket.OpCommit, error)) error {
+	m.writer.Lock()
+	defer m.writer.Unlock()
+	if rebase != nil {
+		var order []string
+		byDoc := map[string][]docket.OpCommit{}
+		for _, c := range commits {
+			if _, ok := byDoc[c.DocID]; !ok {
+				order = append(order, c.DocID)
+			}
+			byDoc[c.DocID] = append(byDoc[c.DocID], c)
+		}
+		commits = nil
+		for _, id := range order {
+			cs := byDoc[id]
+			m.mu.Lock()
+			ops := m.ops[id]
+			var missing []*docket.OpRecord
+			if at := cs[0].Rec.Version; at < int64(len(ops)) {
+				missing = append(missing, ops[at:]...)
+			}
+			m.mu.Unlock()
+			if len(missing) > 0 {
+				var err error
+				if cs, err = rebase(id, missing); err != nil {
+					return err
+				}
+			}
+			commits = append(commits, cs...)
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	next := map[string]int64{}
@@ -66,6 +107,26 @@ func (m *memLog) CommitOps(ctx context.Context, commits []docket.OpCommit) error
 		m.text[c.DocID] = c.Text
 	}
 	return nil
+}
+
+// rebasingLog is a memLog that rebases a commit behind its document
+// inside the commit, as bolt's LiveStore does. Its first failures
+// commits fail after their rebase, as a transaction that fails late.
+type rebasingLog struct {
+	*memLog
+	failures atomic.Int64
+}
+
+var errStoreDown = docket.Errorf(docket.EUNAVAILABLE, "The store is down.")
+
+func (r *rebasingLog) CommitOpsRebasing(ctx context.Context, commits []docket.OpCommit, rebase func(string, []*docket.OpRecord) ([]docket.OpCommit, error)) error {
+	return r.commit(commits, func(id string, missing []*docket.OpRecord) ([]docket.OpCommit, error) {
+		out, err := rebase(id, missing)
+		if err == nil && r.failures.Add(-1) >= 0 {
+			return nil, errStoreDown
+		}
+		return out, err
+	})
 }
 
 // BenchmarkBurst measures what the start of a load test asks of the hub:

@@ -18,9 +18,11 @@ import (
 // committed. A node publishes each commit on the document's subject; a
 // node with the document loaded applies what it receives in version
 // order, fills a gap from the store, and checks the store now and then
-// for a message that never came. A commit that loses the race to
-// another node's (ECONFLICT) catches up from the store and transforms
-// its ops again. Presence travels on the bus only.
+// for a message that never came. A commit that another node's beat is
+// rebased inside the transaction by a store that can (commit.go,
+// document.commitAll); with another store it fails with ECONFLICT,
+// catches up from the store and transforms its ops again. Presence
+// travels on the bus only.
 
 // maxConflictRetries is how many times a document catches up and commits
 // again when other nodes keep committing first.
@@ -49,6 +51,10 @@ type Stats struct {
 	// Conflicts are the commits that another node's commit beat: the
 	// document caught up and committed again.
 	Conflicts int64
+	// Rebases are the commits that another node's commit beat and that
+	// the store ([docket.OpRebaser]) brought up to date inside the
+	// transaction: nothing was retried.
+	Rebases int64
 	// ConflictFailures are the submissions failed after
 	// maxConflictRetries conflicts in a row.
 	ConflictFailures int64
@@ -60,14 +66,14 @@ type Stats struct {
 }
 
 type hubStats struct {
-	remoteOps, gapFills, conflicts, conflictFailures, busDropped, publishErrors atomic.Int64
+	remoteOps, gapFills, conflicts, rebases, conflictFailures, busDropped, publishErrors atomic.Int64
 }
 
 // Stats returns the hub's counts.
 func (h *Hub) Stats() Stats {
 	s := &h.stats
 	return Stats{
-		RemoteOps: s.remoteOps.Load(), GapFills: s.gapFills.Load(), Conflicts: s.conflicts.Load(),
+		RemoteOps: s.remoteOps.Load(), GapFills: s.gapFills.Load(), Conflicts: s.conflicts.Load(), Rebases: s.rebases.Load(),
 		ConflictFailures: s.conflictFailures.Load(), BusDropped: s.busDropped.Load(), PublishErrors: s.publishErrors.Load(),
 	}
 }

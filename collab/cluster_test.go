@@ -113,14 +113,29 @@ type cluster struct {
 	*memFixture
 	bus  *memBus
 	hubs []*collab.Hub
+	// rebasing is the hubs' store when they rebase inside the commit.
+	rebasing *rebasingLog
 }
 
+// newCluster starts n hubs whose commits that lose a race fail with
+// ECONFLICT and are retried.
 func newCluster(t testing.TB, n int, opts collab.Options) *cluster {
+	return newClusterOf(t, n, opts, false)
+}
+
+// newClusterOf starts n hubs; with rebasing, their store rebases a
+// commit that is behind inside the commit ([docket.OpRebaser]).
+func newClusterOf(t testing.TB, n int, opts collab.Options, rebasing bool) *cluster {
 	c := &cluster{memFixture: newMemFixture(), bus: newMemBus()}
+	var store docket.OpLog = c.log
+	if rebasing {
+		c.rebasing = &rebasingLog{memLog: c.log}
+		store = c.rebasing
+	}
 	for i := 0; i < n; i++ {
 		o := opts
 		o.Bus = c.bus.node(i)
-		h := collab.New(c.log, o)
+		h := collab.New(store, o)
 		t.Cleanup(h.Close)
 		c.hubs = append(c.hubs, h)
 	}
@@ -225,10 +240,21 @@ func replay(t *testing.T, text string, recs []*docket.OpRecord) string {
 // edit one document at the same time from the versions they know. Every
 // acknowledged op is in the store exactly once at its version, every hub
 // and the store end with the same text, which is the replay of the log,
-// and a watcher on each hub receives every op once and in order.
+// and a watcher on each hub receives every op once and in order. Over a
+// store that rebases inside the commit, no commit is retried.
 func TestClusterConverges(t *testing.T) {
+	for _, rebasing := range []bool{false, true} {
+		t.Run(map[bool]string{false: "retrying", true: "rebasing"}[rebasing], func(t *testing.T) {
+			testClusterConverges(t, rebasing)
+		})
+	}
+}
+
+func testClusterConverges(t *testing.T, rebasing bool) {
 	const hubs, clients, ops = 3, 3, 25
-	c := newCluster(t, hubs, collab.Options{RecentOps: 30, CheckInterval: 20 * time.Millisecond})
+	var observed atomic.Int64 // the ops of the successful commits
+	observe := func(ops int, _ time.Duration) { observed.Add(int64(ops)) }
+	c := newClusterOf(t, hubs, collab.Options{RecentOps: 30, CheckInterval: 20 * time.Millisecond, ObserveCommit: observe}, rebasing)
 	const start = "hello world"
 	id := c.newDoc(start)
 	watchers := make([]*watcher, hubs)
@@ -304,51 +330,118 @@ func TestClusterConverges(t *testing.T) {
 	for _, w := range watchers {
 		w.waitFor(t, version)
 	}
-	var remote, conflicts int64
+	var remote, conflicts, rebases int64
 	for _, h := range c.hubs {
 		s := h.Stats()
 		remote += s.RemoteOps
-		conflicts += s.Conflicts
+		conflicts += s.Conflicts + s.ConflictFailures
+		rebases += s.Rebases
 	}
 	if remote < version {
 		t.Fatalf("%d remote ops applied; every op of %d reaches at least one other hub", remote, version)
 	}
-	t.Logf("%d ops, %d remote ops applied, %d conflicts retried", version, remote, conflicts)
+	if got := observed.Load(); got != version {
+		t.Fatalf("commits observed with %d ops; the store has %d", got, version)
+	}
+	if rebasing && conflicts != 0 {
+		t.Fatalf("%d conflicts over a store that rebases; want 0", conflicts)
+	}
+	if !rebasing && rebases != 0 {
+		t.Fatalf("%d rebases over a store that does not rebase", rebases)
+	}
+	t.Logf("%d ops, %d remote ops applied, %d conflicts retried, %d commits rebased", version, remote, conflicts, rebases)
 }
 
 // TestClusterConflictCatchesUp: a hub that did not hear of another's
-// commit commits at a taken version; it catches up from the store,
-// transforms its op over the one it missed and commits it next, and its
+// commit commits at a taken version. Over a store that does not rebase it
+// catches up from the store and commits again (a conflict); over one
+// that does, the commit is rebased inside its transaction. Either way the
+// op is transformed over the one it missed and committed next, and the
 // subscribers receive both in order.
 func TestClusterConflictCatchesUp(t *testing.T) {
-	c := newCluster(t, 2, collab.Options{CheckInterval: time.Hour})
-	id := c.newDoc("abc")
-	a, b := c.hubs[0], c.hubs[1]
-	w := watch(t, b, id, "watcher")
-	if _, _, err := a.Snapshot(c.ctx, id); err != nil {
+	for _, tc := range []struct {
+		name               string
+		rebasing           bool
+		conflicts, rebases int64
+	}{
+		{"retrying", false, 1, 0},
+		{"rebasing", true, 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newClusterOf(t, 2, collab.Options{CheckInterval: time.Hour}, tc.rebasing)
+			id := c.newDoc("abc")
+			a, b := c.hubs[0], c.hubs[1]
+			w := watch(t, b, id, "watcher")
+			submitUnheard(t, c, a, id, collab.Submission{Version: 0, Op: ot.InsertAt(0, "A"), Src: "on-a", Seq: 1})
+			ack, err := b.Submit(c.ctx, id, collab.Submission{Version: 0, Op: ot.InsertAt(3, "B"), Src: "on-b", Seq: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ack.Version != 1 || ack.Duplicate || len(ack.Missed) != 1 || ack.Missed[0].Src != "on-a" || !slices.Equal(ack.Op, ot.InsertAt(4, "B")) {
+				t.Fatalf("b's ack = %+v; want version 1 after a's op, moved to 4", ack)
+			}
+			if s := b.Stats(); s.Conflicts != tc.conflicts || s.Rebases != tc.rebases {
+				t.Fatalf("b's stats = %+v; want %d conflicts, %d rebases", s, tc.conflicts, tc.rebases)
+			}
+			ops := w.waitFor(t, 2)
+			if ops[0].Src != "on-a" || ops[1].Src != "on-b" {
+				t.Fatalf("watcher got %s, %s", ops[0].Src, ops[1].Src)
+			}
+			c.settle(t, id)
+			if _, text := c.stored(id); text != "AabcB" {
+				t.Fatalf("text = %q", text)
+			}
+		})
+	}
+}
+
+// submitUnheard commits sub through h while the other hubs do not hear
+// of it (its bus message is lost).
+func submitUnheard(t *testing.T, c *cluster, h *collab.Hub, id string, sub collab.Submission) {
+	t.Helper()
+	if _, _, err := h.Snapshot(c.ctx, id); err != nil {
 		t.Fatal(err)
 	}
 	c.bus.dropNext("doc."+id+".ops", 1)
-	if ack, err := a.Submit(c.ctx, id, collab.Submission{Version: 0, Op: ot.InsertAt(0, "A"), Src: "on-a", Seq: 1}); err != nil || ack.Version != 0 {
-		t.Fatalf("a: %+v, %v", ack, err)
-	}
-	ack, err := b.Submit(c.ctx, id, collab.Submission{Version: 0, Op: ot.InsertAt(3, "B"), Src: "on-b", Seq: 1})
-	if err != nil {
+	if _, err := h.Submit(c.ctx, id, sub); err != nil {
 		t.Fatal(err)
 	}
-	if ack.Version != 1 || ack.Duplicate || len(ack.Missed) != 1 || ack.Missed[0].Src != "on-a" || !slices.Equal(ack.Op, ot.InsertAt(4, "B")) {
-		t.Fatalf("b's ack = %+v; want version 1 after a's op, moved to 4", ack)
+}
+
+// TestClusterRebaseFails: when the transaction fails after a rebase, the
+// submission fails and the document stays after the ops the rebase
+// brought, which are committed and were delivered; the client's resend
+// then commits once, after them.
+func TestClusterRebaseFails(t *testing.T) {
+	c := newClusterOf(t, 2, collab.Options{CheckInterval: time.Hour}, true)
+	id := c.newDoc("abc")
+	a, b := c.hubs[0], c.hubs[1]
+	w := watch(t, b, id, "watcher")
+	submitUnheard(t, c, a, id, collab.Submission{Version: 0, Op: ot.InsertAt(0, "A"), Src: "on-a", Seq: 1})
+	c.rebasing.failures.Store(1)
+	sub := collab.Submission{Version: 0, Op: ot.InsertAt(3, "B"), Src: "on-b", Seq: 1}
+	if ack, err := b.Submit(c.ctx, id, sub); !errors.Is(err, errStoreDown) {
+		t.Fatalf("submit = %+v, %v; want the store's failure", ack, err)
 	}
-	if got := b.Stats().Conflicts; got != 1 {
-		t.Fatalf("b's conflicts = %d; want 1", got)
+	if v, text, err := b.Snapshot(c.ctx, id); err != nil || v != 1 || text != "Aabc" {
+		t.Fatalf("b after the failure = v%d %q, %v; want v1 \"Aabc\" (a's op, not b's)", v, text, err)
 	}
-	ops := w.waitFor(t, 2)
-	if ops[0].Src != "on-a" || ops[1].Src != "on-b" {
-		t.Fatalf("watcher got %s, %s", ops[0].Src, ops[1].Src)
+	if ops := w.waitFor(t, 1); ops[0].Src != "on-a" {
+		t.Fatalf("watcher got %s first", ops[0].Src)
+	}
+	ack, err := b.Submit(c.ctx, id, sub)
+	if err != nil || ack.Version != 1 || ack.Duplicate || !slices.Equal(ack.Op, ot.InsertAt(4, "B")) {
+		t.Fatalf("resend = %+v, %v; want it committed at version 1, moved to 4", ack, err)
+	}
+	if ops := w.waitFor(t, 2); ops[0].Src != "on-b" {
+		t.Fatalf("watcher got %s second", ops[0].Src)
 	}
 	c.settle(t, id)
-	if _, text := c.stored(id); text != "AabcB" {
-		t.Fatalf("text = %q", text)
+	if v, text := c.stored(id); v != 2 || text != "AabcB" {
+		t.Fatalf("store = v%d %q; want v2 \"AabcB\"", v, text)
+	}
+	if s := b.Stats(); s.Conflicts != 0 || s.Rebases != 1 {
+		t.Fatalf("b's stats = %+v; want 1 rebase (in the transaction that failed) and no conflict", s)
 	}
 }
 
@@ -368,71 +461,158 @@ func (g *gatedLog) CommitOps(ctx context.Context, commits []docket.OpCommit) err
 	return g.memLog.CommitOps(ctx, commits)
 }
 
-// TestClusterConflictSparesOtherDocuments: when the group commit of two
-// documents fails on a conflict in one, the other commits at once and
-// the conflicting one catches up and commits after; neither fails.
+// gatedRebasingLog is a gatedLog whose commit rebases a document that
+// is behind ([docket.OpRebaser]).
+type gatedRebasingLog struct{ *gatedLog }
+
+func (g gatedRebasingLog) CommitOpsRebasing(ctx context.Context, commits []docket.OpCommit, rebase func(string, []*docket.OpRecord) ([]docket.OpCommit, error)) error {
+	g.first.Do(func() { <-g.gate })
+	g.commits.Add(1)
+	return g.memLog.commit(commits, rebase)
+}
+
+// TestClusterConflictSparesOtherDocuments: a group commit of documents of
+// which some are behind the store (another hub committed first). Over a
+// store that does not rebase, the others commit at once and the one that
+// conflicts catches up and commits after; over one that does, each
+// document behind is rebased on its own in the same transaction. None
+// fails.
 func TestClusterConflictSparesOtherDocuments(t *testing.T) {
+	for _, tc := range []struct {
+		name                        string
+		rebasing                    bool
+		behind                      []string
+		commits, conflicts, rebases int64
+	}{
+		// x; y+w+z together (conflict); y alone (conflict); w+z; y again.
+		{"retrying", false, []string{"y"}, 5, 1, 0},
+		// x; y+w+z together, y and w rebased.
+		{"rebasing", true, []string{"y", "w"}, 2, 0, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				testSparesOtherDocuments(t, tc.rebasing, tc.behind, tc.commits, tc.conflicts, tc.rebases)
+			})
+		})
+	}
+}
+
+func testSparesOtherDocuments(t *testing.T, rebasing bool, behind []string, commits, conflicts, rebases int64) {
+	log := newMemLog()
+	bus := newMemBus()
+	gated := &gatedLog{memLog: log, gate: make(chan struct{})}
+	var store docket.OpLog = gated
+	if rebasing {
+		store = gatedRebasingLog{gated}
+	}
+	a := collab.New(log, collab.Options{CheckInterval: time.Hour, Bus: bus.node(0)})
+	defer a.Close()
+	b := collab.New(store, collab.Options{CheckInterval: time.Hour, Bus: bus.node(1)})
+	defer b.Close()
+	ctx := context.Background()
+	docs := []string{"x", "y", "w", "z"}
+	for _, id := range docs {
+		log.text[id] = "abc"
+	}
+	want := map[string]string{"x": "abcB", "y": "abcB", "w": "abcB", "z": "abcB"}
+	missed := map[string]int64{} // what b's op is transformed over
+	for _, id := range behind {
+		if _, _, err := b.Snapshot(ctx, id); err != nil { // loaded before a's commit
+			t.Fatal(err)
+		}
+		bus.dropNext("doc."+id+".ops", 1)
+		if _, err := a.Submit(ctx, id, collab.Submission{Version: 0, Op: ot.InsertAt(0, "A"), Src: "on-a", Seq: 1}); err != nil {
+			t.Fatal(err)
+		}
+		want[id] = "AabcB"
+		missed[id] = 1
+	}
+	acks := map[string]*collab.Ack{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, id := range docs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ack, err := b.Submit(ctx, id, collab.Submission{Version: 0, Op: ot.InsertAt(3, "B"), Src: "on-b", Seq: 1})
+			if err != nil {
+				t.Errorf("%s: %v", id, err)
+			}
+			mu.Lock()
+			acks[id] = ack
+			mu.Unlock()
+		}()
+		// x holds the committer at the gate; the others wait for it, in
+		// this order.
+		synctest.Wait()
+	}
+	close(gated.gate)
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	for id, ack := range acks {
+		if n := missed[id]; ack.Version != n || int64(len(ack.Missed)) != n {
+			t.Fatalf("%s's ack = %+v; want version %d after %d missed", id, ack, n, n)
+		}
+	}
+	if got := gated.commits.Load(); got != commits {
+		t.Fatalf("%d commit transactions; want %d", got, commits)
+	}
+	if s := b.Stats(); s.Conflicts != conflicts || s.Rebases != rebases {
+		t.Fatalf("stats = %+v; want %d conflicts, %d rebases", s, conflicts, rebases)
+	}
+	for id, w := range want {
+		if got := log.text[id]; got != w {
+			t.Fatalf("%s = %q; want %q", id, got, w)
+		}
+	}
+}
+
+// TestClusterBusKeepsCommitsTogether: another node's ops that arrive on
+// the bus between two submissions do not split them into two commits.
+// The first of b's submissions is held at the store while a commits
+// first (so it is rebased), and b's next two submissions queue around
+// a's bus message.
+func TestClusterBusKeepsCommitsTogether(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		log := newMemLog()
 		bus := newMemBus()
 		gated := &gatedLog{memLog: log, gate: make(chan struct{})}
-		opts := collab.Options{CheckInterval: time.Hour}
 		a := collab.New(log, collab.Options{CheckInterval: time.Hour, Bus: bus.node(0)})
 		defer a.Close()
-		opts.Bus = bus.node(1)
-		b := collab.New(gated, opts)
+		b := collab.New(gatedRebasingLog{gated}, collab.Options{CheckInterval: time.Hour, Bus: bus.node(1)})
 		defer b.Close()
 		ctx := context.Background()
-		for _, id := range []string{"x", "y", "z"} {
-			log.text[id] = "abc"
-		}
-		if _, _, err := b.Snapshot(ctx, "y"); err != nil { // loaded before a's commit
+		log.text["d"] = "abc"
+		if _, _, err := b.Snapshot(ctx, "d"); err != nil {
 			t.Fatal(err)
 		}
-		bus.dropNext("doc.y.ops", 1)
-		if _, err := a.Submit(ctx, "y", collab.Submission{Version: 0, Op: ot.InsertAt(0, "A"), Src: "on-a", Seq: 1}); err != nil {
-			t.Fatal(err)
-		}
-		acks := map[string]*collab.Ack{}
-		var mu sync.Mutex
 		var wg sync.WaitGroup
-		submit := func(id string) {
+		submit := func(seq int64) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				ack, err := b.Submit(ctx, id, collab.Submission{Version: 0, Op: ot.InsertAt(3, "B"), Src: "on-b", Seq: 1})
-				if err != nil {
-					t.Errorf("%s: %v", id, err)
+				if _, err := b.Submit(ctx, "d", collab.Submission{Version: -1, Op: ot.InsertAt(0, fmt.Sprint(seq)), Src: "on-b", Seq: seq}); err != nil {
+					t.Errorf("seq %d: %v", seq, err)
 				}
-				mu.Lock()
-				acks[id] = ack
-				mu.Unlock()
 			}()
+			synctest.Wait()
 		}
-		submit("x") // holds the committer at the gate
-		synctest.Wait()
-		submit("y")
-		submit("z")
-		synctest.Wait() // y and z wait for the committer
+		submit(1) // held at the gate
+		submit(2)
+		if _, err := a.Submit(ctx, "d", collab.Submission{Version: 0, Op: ot.InsertAt(3, "A"), Src: "on-a", Seq: 1}); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // a's message is in the document's inbox
+		submit(3)
 		close(gated.gate)
 		wg.Wait()
-		if t.Failed() {
-			return
+		if got := gated.commits.Load(); got != 2 {
+			t.Fatalf("%d commit transactions; want 2 (seq 1, then 2 and 3 together)", got)
 		}
-		if acks["x"].Version != 0 || acks["z"].Version != 0 || acks["y"].Version != 1 || len(acks["y"].Missed) != 1 {
-			t.Fatalf("acks x %+v, y %+v, z %+v", acks["x"], acks["y"], acks["z"])
-		}
-		// x; y+z together (conflict); y alone (conflict); z alone; y again.
-		if got := gated.commits.Load(); got != 5 {
-			t.Fatalf("%d commit transactions; want 5", got)
-		}
-		if got := b.Stats().Conflicts; got != 1 {
-			t.Fatalf("conflicts = %d; want 1", got)
-		}
-		for id, want := range map[string]string{"x": "abcB", "y": "AabcB", "z": "abcB"} {
-			if got := log.text[id]; got != want {
-				t.Fatalf("%s = %q; want %q", id, got, want)
-			}
+		if v, text := int64(len(log.ops["d"])), log.text["d"]; v != 4 || text != "321abcA" {
+			t.Fatalf("store = v%d %q; want v4 \"321abcA\"", v, text)
 		}
 	})
 }
@@ -475,7 +655,15 @@ func TestClusterLostMessage(t *testing.T) {
 // hub has heard of the op or not, it is acknowledged as a duplicate at
 // its version and applied once.
 func TestClusterResendAfterReconnect(t *testing.T) {
-	c := newCluster(t, 2, collab.Options{CheckInterval: time.Hour})
+	for _, rebasing := range []bool{false, true} {
+		t.Run(map[bool]string{false: "retrying", true: "rebasing"}[rebasing], func(t *testing.T) {
+			testResendAfterReconnect(t, rebasing)
+		})
+	}
+}
+
+func testResendAfterReconnect(t *testing.T, rebasing bool) {
+	c := newClusterOf(t, 2, collab.Options{CheckInterval: time.Hour}, rebasing)
 	id := c.newDoc("abc")
 	a, b := c.hubs[0], c.hubs[1]
 	if _, _, err := b.Snapshot(c.ctx, id); err != nil {
@@ -495,6 +683,9 @@ func TestClusterResendAfterReconnect(t *testing.T) {
 	c.settle(t, id)
 	if v, text := c.stored(id); v != 1 || text != "axbc" {
 		t.Fatalf("store = v%d %q; want the op once", v, text)
+	}
+	if s := b.Stats(); rebasing && (s.Conflicts != 0 || s.Rebases != 1) {
+		t.Fatalf("b's stats = %+v; want the first resend rebased into a duplicate", s)
 	}
 }
 

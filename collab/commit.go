@@ -3,6 +3,7 @@ package collab
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	docket "github.com/docket-dev/docket"
@@ -13,8 +14,14 @@ import (
 
 // commitRequest is a batch of commits from one document.
 type commitRequest struct {
+	docID   string
 	commits []docket.OpCommit
-	result  chan error
+	// rebase, with a store that rebases ([docket.OpRebaser]), brings the
+	// commits up to date over the ops other nodes committed before them.
+	// It runs in the committer goroutine, inside the transaction, while
+	// the document's goroutine waits for result (document.commitAll).
+	rebase func(missing []*docket.OpRecord) ([]docket.OpCommit, error)
+	result chan error
 }
 
 // maxBatch is the most requests a document handles, and the most commit
@@ -100,7 +107,10 @@ func (h *Hub) commitHalves(batch []*commitRequest) {
 	}
 }
 
-// commitAll writes the commits of a batch in one transaction.
+// commitAll writes the commits of a batch in one transaction. With a
+// store that rebases, a document another node committed to first is
+// brought up to date inside it, and its request keeps the commits that
+// were written (or will be, if the transaction is tried again).
 func (h *Hub) commitAll(batch []*commitRequest) error {
 	all := batch[0].commits
 	if len(batch) > 1 {
@@ -109,10 +119,33 @@ func (h *Hub) commitAll(batch []*commitRequest) error {
 			all = append(all, r.commits...)
 		}
 	}
+	if len(all) == 0 { // a retry of documents whose rebase left nothing to write
+		return nil
+	}
 	start := time.Now()
-	err := h.store.CommitOps(context.Background(), all)
+	n := len(all)
+	var err error
+	if h.rebaser == nil {
+		err = h.store.CommitOps(context.Background(), all)
+	} else {
+		err = h.rebaser.CommitOpsRebasing(context.Background(), all, func(docID string, missing []*docket.OpRecord) ([]docket.OpCommit, error) {
+			i := slices.IndexFunc(batch, func(r *commitRequest) bool { return r.docID == docID })
+			if i < 0 || batch[i].rebase == nil {
+				return nil, docket.Errorf(docket.EINTERNAL, "The store rebased document %s, which is not in the commit.", docID)
+			}
+			r := batch[i]
+			commits, err := r.rebase(missing)
+			if err != nil {
+				return nil, err
+			}
+			h.stats.rebases.Add(1)
+			n += len(commits) - len(r.commits)
+			r.commits = commits
+			return commits, nil
+		})
+	}
 	if err == nil && h.opts.ObserveCommit != nil {
-		h.opts.ObserveCommit(len(all), time.Since(start))
+		h.opts.ObserveCommit(n, time.Since(start))
 	}
 	return err
 }

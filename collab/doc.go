@@ -30,10 +30,15 @@
 // sharedb_frames.go and [Live] (sharedb.go) keeps the connections.
 //
 // In a cluster (Options.Bus, cluster.go) several nodes share the store.
-// A commit whose version another node took first fails with ECONFLICT:
-// submitAll then reads the missing ops from the store (document.catchUp),
-// delivers them like its own, transforms the pending ops over them and
-// commits again. A commit is published on the bus (document.publishOps)
+// A commit whose version another node took first is rebased inside the
+// transaction when the store is a [docket.OpRebaser] (bolt's is): while
+// the document's goroutine waits, the committer hands it the missing ops
+// (commitRequest.rebase), which roll the tentative state back, apply and
+// deliver them as remote ops and apply the pending submissions again, so
+// a commit never loses the race. With another store it fails with
+// ECONFLICT, and submitAll reads the missing ops (document.catchUp),
+// transforms the pending ops over them and commits again. A commit is
+// published on the bus (document.publishOps)
 // before its acks; on the other nodes with the document loaded the
 // message becomes a request in the document's inbox, and
 // document.remoteOps applies it in version order, filling a gap from the

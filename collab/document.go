@@ -155,23 +155,29 @@ func (d *document) drain() {
 }
 
 // handle serves a batch of requests in order; consecutive submissions are
-// committed together. It reports whether any request came from this
-// node rather than the bus.
+// committed together. What other nodes committed or sent (the bus) is
+// applied at once without ending a run of submissions: those are not
+// applied yet and go over it, as they would in a rebase, so the bus
+// messages among them do not split their commit in several. It reports
+// whether any request came from this node rather than the bus.
 func (d *document) handle(batch []request) (local bool) {
 	var subs []*submitRequest
 	for _, req := range batch {
-		if r, ok := req.(*submitRequest); ok {
+		switch r := req.(type) {
+		case *submitRequest:
 			subs = append(subs, r)
 			local = true
+			continue
+		case *remoteOpsRequest:
+			d.remoteOps(r.recs)
+			continue
+		case *remotePresenceRequest:
+			d.remotePresence(r.m)
 			continue
 		}
 		d.submitAll(subs)
 		subs = nil
 		switch r := req.(type) {
-		case *remoteOpsRequest:
-			d.remoteOps(r.recs)
-		case *remotePresenceRequest:
-			d.remotePresence(r.m)
 		case *snapshotRequest:
 			d.check()
 			d.reach(r.atLeast)
@@ -253,9 +259,51 @@ func (d *document) submitAll(subs []*submitRequest) {
 // those refused are answered at once. If the commit fails, the state is
 // rolled back and the error returned with the submissions still to
 // answer.
+//
+// With a store that rebases ([docket.OpRebaser]), a commit that another
+// node's beat is brought up to date inside the transaction by cr.rebase,
+// in the committer goroutine while this one waits for the result (the
+// channels order the two): it rolls the tentative state back, applies
+// the missing ops as remote ones (they are committed, so they stay even
+// if the transaction fails), and applies the pending submissions again
+// over them. The commits and acks returned are then the rebased ones.
 func (d *document) commitAll(subs []*submitRequest) ([]docket.OpCommit, []pendingAck, error) {
-	version, text, length, nrecent := d.version, d.text, d.length, len(d.recent)
-	d.seqUndo = d.seqUndo[:0]
+	base := d.mark()
+	commits, acks := d.applyAll(subs)
+	if len(commits) == 0 {
+		return nil, acks, nil
+	}
+	cr := &commitRequest{docID: d.id, commits: commits, result: make(chan error, 1)}
+	if d.hub.rebaser != nil {
+		cr.rebase = func(missing []*docket.OpRecord) ([]docket.OpCommit, error) {
+			d.rollback(base)
+			if err := d.applyRemote(missing); err != nil {
+				return nil, err
+			}
+			base = d.mark()
+			pending := make([]*submitRequest, len(acks))
+			for i, p := range acks {
+				pending[i] = p.req
+			}
+			commits, acks = d.applyAll(pending)
+			return commits, nil
+		}
+	}
+	d.hub.commits <- cr
+	if err := <-cr.result; err != nil {
+		d.rollback(base)
+		return nil, acks, err
+	}
+	if d.hub.opts.Bus != nil {
+		d.checked = time.Now()
+	}
+	return commits, acks, nil
+}
+
+// applyAll applies submissions to the tentative state and returns the
+// commits and the acks to send once they are committed; those refused
+// are answered at once.
+func (d *document) applyAll(subs []*submitRequest) ([]docket.OpCommit, []pendingAck) {
 	var commits []docket.OpCommit
 	var acks []pendingAck
 	for _, r := range subs {
@@ -269,22 +317,32 @@ func (d *document) commitAll(subs []*submitRequest) ([]docket.OpCommit, []pendin
 		}
 		acks = append(acks, pendingAck{r, ack})
 	}
-	if len(commits) == 0 {
-		return nil, acks, nil
+	return commits, acks
+}
+
+// mark is a state of a document to roll back to: the one before a
+// batch's tentative ops, or after the ops a rebase found missing.
+type mark struct {
+	version int64
+	text    string
+	length  int
+	nrecent int
+}
+
+// mark returns the current state and starts recording what applied ops
+// set in seqs.
+func (d *document) mark() mark {
+	d.seqUndo = d.seqUndo[:0]
+	return mark{d.version, d.text, d.length, len(d.recent)}
+}
+
+// rollback takes back the ops applied since m and what they set in seqs.
+func (d *document) rollback(m mark) {
+	d.version, d.text, d.length, d.recent = m.version, m.text, m.length, d.recent[:m.nrecent]
+	for i := len(d.seqUndo) - 1; i >= 0; i-- {
+		d.seqUndo[i].undo(d.seqs)
 	}
-	cr := &commitRequest{commits: commits, result: make(chan error, 1)}
-	d.hub.commits <- cr
-	if err := <-cr.result; err != nil {
-		d.version, d.text, d.length, d.recent = version, text, length, d.recent[:nrecent]
-		for i := len(d.seqUndo) - 1; i >= 0; i-- {
-			d.seqUndo[i].undo(d.seqs)
-		}
-		return nil, acks, err
-	}
-	if d.hub.opts.Bus != nil {
-		d.checked = time.Now()
-	}
-	return commits, acks, nil
+	d.seqUndo = d.seqUndo[:0]
 }
 
 // committed publishes committed submissions to the other nodes of a

@@ -78,8 +78,11 @@ type Options struct {
 // Hub owns the open documents.
 type Hub struct {
 	store docket.OpLog
-	opts  Options
-	log   *slog.Logger
+	// rebaser is the store if it rebases a commit that is behind inside
+	// its transaction (commit.go); nil otherwise.
+	rebaser docket.OpRebaser
+	opts    Options
+	log     *slog.Logger
 
 	mu   sync.Mutex
 	docs map[string]*document
@@ -126,6 +129,7 @@ func New(store docket.OpLog, opts Options) *Hub {
 		commits:  make(chan *commitRequest, 1024),
 		done:     make(chan struct{}),
 	}
+	h.rebaser, _ = store.(docket.OpRebaser)
 	if opts.Recordings != nil {
 		h.saver = newSaver(opts.Recordings, opts.Logger)
 	}

@@ -73,18 +73,23 @@ document() {
 }
 
 # commits BASE...: adds the commits (group commits of the live hub, one
-# write transaction each) and the ops committed on every node, from their
-# /metrics, to the JSON line on stdin.
+# write transaction each), the ops committed, and the commits another
+# node beat (retried after ECONFLICT, rebased in the transaction, failed
+# after too many conflicts) on every node, from their /metrics, to the
+# JSON line on stdin.
 commits() {
-  local line c=0 o=0 base
+  local line c=0 o=0 k=0 r=0 f=0 base
   line=$(cat)
   for base in "$@"; do
     local m
     m=$(curl -sf -H 'Authorization: Bearer bench-metrics' "$base/metrics" || true)
     c=$(awk -v c="$c" '$1 == "docket_live_commit_seconds_count" { c += $2 } END { print c + 0 }' <<<"$m")
     o=$(awk -v o="$o" '$1 == "docket_live_ops_total" { o += $2 } END { print o + 0 }' <<<"$m")
+    k=$(awk -v k="$k" '$1 == "docket_live_conflicts_total" { k += $2 } END { print k + 0 }' <<<"$m")
+    r=$(awk -v r="$r" '$1 == "docket_live_rebases_total" { r += $2 } END { print r + 0 }' <<<"$m")
+    f=$(awk -v f="$f" '$1 == "docket_live_conflict_failures_total" { f += $2 } END { print f + 0 }' <<<"$m")
   done
-  sed "s/}\$/,\"commits\":$c,\"ops_committed\":$o}/" <<<"$line"
+  sed "s/}\$/,\"commits\":$c,\"ops_committed\":$o,\"conflicts\":$k,\"rebases\":$r,\"conflict_failures\":$f}/" <<<"$line"
 }
 
 # load URLS DOC TOKEN REP PIDS_CMD: one run of the clients.

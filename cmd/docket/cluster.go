@@ -169,6 +169,7 @@ func (n *node) registerMetrics(reg prometheus.Registerer, hub *collab.Hub) {
 		counter("docket_live_remote_ops_total", "Ops of other nodes applied to the documents open here.", func() float64 { return float64(hub.Stats().RemoteOps) }),
 		counter("docket_live_gap_fills_total", "Reads of ops missing here from the store (a lost or overtaken bus message, a conflict).", func() float64 { return float64(hub.Stats().GapFills) }),
 		counter("docket_live_conflicts_total", "Commits another node's commit beat; caught up and committed again.", func() float64 { return float64(hub.Stats().Conflicts) }),
+		counter("docket_live_rebases_total", "Commits another node's commit beat, rebased inside the transaction.", func() float64 { return float64(hub.Stats().Rebases) }),
 		counter("docket_live_conflict_failures_total", "Submissions failed after too many conflicts in a row.", func() float64 { return float64(hub.Stats().ConflictFailures) }),
 	)
 }
