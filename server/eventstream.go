@@ -209,7 +209,7 @@ func (s *Server) handleDocEventStream(c echo.Context) error {
 	epoch := s.authEpoch.Load()
 	members := s.memberPrint(ctx, id)
 	now := time.Now()
-	lastCheck, lastWrite := now, now
+	lastCheck, lastWrite, lastRead := now, now, now
 	tick := time.NewTicker(streamTick)
 	defer tick.Stop()
 	for {
@@ -273,6 +273,12 @@ func (s *Server) handleDocEventStream(c echo.Context) error {
 					}
 					poll = true
 				}
+				// In a cluster an event of another node wakes the
+				// stream through a bus note, which may be lost: read
+				// the log now and then anyway.
+				if s.cfg.Bus != nil && t.Sub(lastRead) >= clusterStreamRead {
+					poll = true
+				}
 				if !poll && t.Sub(lastWrite) >= streamHeartbeat {
 					w.buf.WriteString(": ping\n\n")
 					if w.flush() != nil {
@@ -282,9 +288,14 @@ func (s *Server) handleDocEventStream(c echo.Context) error {
 				}
 			}
 		}
+		lastRead = time.Now()
 		pending, err = s.svc.Events.FindEvents(ctx, docket.EventFilter{DocID: id, After: after, Limit: docket.MaxEventsPage})
 	}
 }
+
+// clusterStreamRead is how often a stream of a cluster node reads the
+// event log without being woken.
+const clusterStreamRead = 2 * time.Second
 
 // memberPrint sums up the members of a document's space and their roles,
 // to notice a change; "" if they cannot be read.

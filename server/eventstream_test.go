@@ -13,7 +13,10 @@ import (
 	"time"
 
 	docket "github.com/docket-dev/docket"
+	"github.com/docket-dev/docket/bolt"
+	"github.com/docket-dev/docket/internal/membus"
 	"github.com/docket-dev/docket/internal/testenv"
+	"github.com/docket-dev/docket/markdown"
 	"github.com/docket-dev/docket/server"
 )
 
@@ -401,4 +404,31 @@ func TestEventStreamMembers(t *testing.T) {
 	if f := s.next(3 * time.Second); f.event != "members" {
 		t.Errorf("after a member was added: %+v; want a members event", f)
 	}
+}
+
+// TestEventStreamClusterReadsWithoutNote: on a node of a cluster a stream
+// finds another node's event in the log even when no bus note woke it.
+func TestEventStreamClusterReadsWithoutNote(t *testing.T) {
+	e, ada, bob, _, doc := eventSetup(t, func(c *server.Config) { c.Bus = membus.New().Node() })
+	// Another node: the same store, no bus between them (every note lost).
+	other := bolt.NewDB("")
+	if err := other.OpenStore(e.db.Store()); err != nil {
+		t.Fatal(err)
+	}
+	s, r := ada.openStream(doc, "", "")
+	if r != nil {
+		t.Fatalf("open = %d %s", r.status, r.raw)
+	}
+	asBob := docket.NewContextWithUser(context.Background(), &docket.User{ID: bob.id(), Name: "Bob"})
+	threads := bolt.NewThreadService(other, markdown.New(markdown.Options{}), markdown.Mentions)
+	th, err := threads.CreateThread(asBob, docket.ThreadCreate{DocID: doc, Body: "From node 2."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	f := s.next(4 * time.Second)
+	if f.ev.Type != docket.EventThreadCreated || f.ev.ThreadID != th.ID {
+		t.Fatalf("got %+v; want the thread made on the other node", f)
+	}
+	t.Logf("found after %v", time.Since(start))
 }
