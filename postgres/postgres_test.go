@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -535,5 +536,43 @@ func TestSetSequence(t *testing.T) {
 	}
 	if got != 1_000_000 || next != 1_000_001 {
 		t.Errorf("after SetSequence(1000000): Sequence %d, NextSequence %d; want 1000000, 1000001", got, next)
+	}
+}
+
+// TestKeyCount counts a bucket's keys and nested buckets in one query,
+// its own writes of the transaction included.
+func TestKeyCount(t *testing.T) {
+	s := openTest(t)
+	var got []int
+	if err := s.Update(func(tx kv.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte("docs"))
+		if err != nil {
+			return err
+		}
+		got = append(got, b.(interface{ KeyCount() int }).KeyCount())
+		for i := range 5 {
+			if err := b.Put([]byte{byte('a' + i)}, []byte("v")); err != nil {
+				return err
+			}
+		}
+		if _, err := b.CreateBucketIfNotExists([]byte("nested")); err != nil {
+			return err
+		}
+		if err := b.Delete([]byte("a")); err != nil {
+			return err
+		}
+		got = append(got, b.(interface{ KeyCount() int }).KeyCount())
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.View(func(tx kv.Tx) error {
+		got = append(got, tx.Bucket([]byte("docs")).(interface{ KeyCount() int }).KeyCount())
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{0, 5, 5}; !slices.Equal(got, want) {
+		t.Errorf("KeyCount = %v; want %v (4 keys and a nested bucket)", got, want)
 	}
 }

@@ -276,19 +276,8 @@ func (ix *Indexer) pollEvents(ctx context.Context) error {
 	ix.mu.Lock()
 	after := ix.seenSeq
 	ix.mu.Unlock()
-	for {
-		page, err := ix.Scanner.ScanEvents(ctx, after, eventPage)
-		if err != nil {
-			return err
-		}
-		for _, ev := range page {
-			ix.NotifyEvent(*ev)
-			after = ev.Seq
-		}
-		if len(page) < eventPage {
-			return nil
-		}
-	}
+	_, err := ix.noteEventsAfter(ctx, after)
+	return err
 }
 
 // Flush indexes everything queued now, whatever its due time; tests and

@@ -206,6 +206,21 @@ func (ix *Indexer) CatchUp(ctx context.Context) error {
 	return nil
 }
 
+// noteEventsAfter notes the events after seq, to the end of the log
+// (NotifyEvent), and returns how many there were.
+func (ix *Indexer) noteEventsAfter(ctx context.Context, seq int64) (int, error) {
+	n := 0
+	err := pages(ctx, seq, func(after int64) ([]*docket.Event, error) {
+		return ix.Scanner.ScanEvents(ctx, after, eventPage)
+	}, func(ev *docket.Event) int64 { return ev.Seq }, func(page []*docket.Event) error {
+		for _, ev := range page {
+			ix.NotifyEvent(*ev)
+		}
+		return nil
+	}, func(done int) { n += done })
+	return n, err
+}
+
 // replayEvents queues the changes of the events after the event
 // watermark of the index, to the end of the log.
 func (ix *Indexer) replayEvents(ctx context.Context) error {
@@ -216,15 +231,7 @@ func (ix *Indexer) replayEvents(ctx context.Context) error {
 	ix.mu.Lock()
 	ix.savedSeq = max(ix.savedSeq, from)
 	ix.mu.Unlock()
-	n := 0
-	err := pages(ctx, from, func(after int64) ([]*docket.Event, error) {
-		return ix.Scanner.ScanEvents(ctx, after, eventPage)
-	}, func(ev *docket.Event) int64 { return ev.Seq }, func(page []*docket.Event) error {
-		for _, ev := range page {
-			ix.NotifyEvent(*ev)
-		}
-		return nil
-	}, func(done int) { n += done })
+	n, err := ix.noteEventsAfter(ctx, from)
 	if err != nil {
 		return err
 	}

@@ -45,8 +45,9 @@ func (c clusterFlags) check() error {
 		return fmt.Errorf("--store needs --bus: the nodes of a cluster hear of each other's commits over NATS (nats://HOST:4222)")
 	case c.Store == "":
 		return fmt.Errorf("--bus needs --store: a cluster keeps its data in PostgreSQL (postgres://USER@HOST/DB)")
-	case !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://"):
-		return fmt.Errorf("--store must be a postgres:// URL, not %q", redactURL(c.Store))
+	}
+	if err := checkStoreURL(c.Store); err != nil {
+		return fmt.Errorf("--store %w", err)
 	}
 	if c.BusPrefix != "" {
 		if err := docket.CheckSubject(c.BusPrefix); err != nil {
@@ -54,6 +55,26 @@ func (c clusterFlags) check() error {
 		}
 	}
 	return nil
+}
+
+// checkStoreURL refuses a store URL that is not PostgreSQL's.
+func checkStoreURL(u string) error {
+	if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		return fmt.Errorf("must be a postgres:// URL, not %q", redactURL(u))
+	}
+	return nil
+}
+
+// openPostgres opens a cluster's store at the PostgreSQL URL u.
+func openPostgres(ctx context.Context, u string, opts ...postgres.Option) (*postgres.Store, error) {
+	if err := checkStoreURL(u); err != nil {
+		return nil, fmt.Errorf("store %w", err)
+	}
+	store, err := postgres.Open(ctx, u, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", redactURL(u), err)
+	}
+	return store, nil
 }
 
 // redactURL returns u without its password, for logs and errors.
@@ -74,9 +95,9 @@ type node struct {
 // openNode connects to the store and the bus and opens db on them; db then
 // publishes its commits and hears the other nodes' until ctx is done.
 func openNode(ctx context.Context, c clusterFlags, db *bolt.DB, log *slog.Logger) (*node, error) {
-	store, err := postgres.Open(ctx, c.Store, postgres.WithLogger(log))
+	store, err := openPostgres(ctx, c.Store, postgres.WithLogger(log))
 	if err != nil {
-		return nil, fmt.Errorf("store %s: %w", redactURL(c.Store), err)
+		return nil, err
 	}
 	host, _ := os.Hostname()
 	bus, err := nats.Open(ctx, c.Bus, nats.Options{Name: "docket " + host, Prefix: c.BusPrefix, Logger: log})
@@ -101,12 +122,9 @@ func openNode(ctx context.Context, c clusterFlags, db *bolt.DB, log *slog.Logger
 // openClusterStore opens a cluster's store for a command run beside the
 // nodes (docket user).
 func openClusterStore(ctx context.Context, rawURL string) (*bolt.DB, error) {
-	if err := (clusterFlags{Store: rawURL, Bus: "-"}).check(); err != nil {
-		return nil, err
-	}
-	store, err := postgres.Open(ctx, rawURL)
+	store, err := openPostgres(ctx, rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("store %s: %w", redactURL(rawURL), err)
+		return nil, err
 	}
 	db := bolt.NewDB("")
 	if err := db.OpenStore(store); err != nil {

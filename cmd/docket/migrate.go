@@ -20,7 +20,7 @@ import (
 // into, named by its URL (postgres://...): cluster mode's PostgreSQL
 // engine. It is a variable so that tests can open a bbolt file instead.
 var openStore = func(ctx context.Context, rawURL string) (kv.Store, error) {
-	if err := (clusterFlags{Store: rawURL, Bus: "-"}).check(); err != nil {
+	if err := checkStoreURL(rawURL); err != nil {
 		return nil, err
 	}
 	return postgres.Open(ctx, rawURL)
